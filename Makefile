@@ -1,0 +1,102 @@
+# FlowMaster — one binary, every service. `make run` builds and starts it; `make test`
+# builds and runs every test (also under AddressSanitizer + UBSan); `make bench` measures.
+# Build dependencies (Debian 12 packages) are installed by scripts/deps.sh when missing.
+
+CC       ?= cc
+PKGS     := libcjson libuv sqlite3 libsodium libpcre2-8 expat libcurl
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+            -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := -lcivetweb $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+SAN      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+SRC      := $(wildcard src/*.c src/bus/*.c src/modules/*.c src/modules/*/*.c)
+CORE_SRC := $(filter-out src/main.c,$(SRC))
+EMBEDDED := $(shell find migrations web -type f 2>/dev/null | sort)
+UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embedded.o
+ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
+DEPS     := build/.deps-build
+
+.PHONY: all run test test-unit test-http test-asan bench install uninstall clean deps
+all: build/flowmaster flowmaster
+
+$(DEPS) build/.deps-test build/.deps-bench: scripts/deps.sh
+	@mkdir -p build
+	@scripts/deps.sh $(patsubst build/.deps-%,%,$@)
+	@touch $@
+deps: build/.deps-test
+
+build/tools/fm_embed: tools/fm_embed.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+build/gen/fm_embedded.c: build/tools/fm_embed $(EMBEDDED)
+	@mkdir -p $(@D)
+	build/tools/fm_embed $@ migrations web
+
+build/obj/%.o: src/%.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+build/asan/%.o: src/%.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+build/asan/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+
+build/libfm.a: $(OBJ)
+	$(AR) rcs $@ $^
+build/libfm-asan.a: $(ASAN_OBJ)
+	$(AR) rcs $@ $^
+
+build/flowmaster: build/obj/main.o build/libfm.a
+	$(CC) -o $@ $^ $(LDLIBS)
+build/asan/flowmaster: build/asan/main.o build/libfm-asan.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+flowmaster: build/flowmaster
+	cp $< $@
+
+# Unit tests: one cmocka binary per tests/unit/test_<unit>.c, linked with the core.
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+build/tests/%: tests/unit/%.c $(TEST_SUPPORT) build/libfm.a | build/.deps-test
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/support -o $@ $< $(TEST_SUPPORT) build/libfm.a $(LDLIBS) -lcmocka
+build/tests-asan/%: tests/unit/%.c $(TEST_SUPPORT) build/libfm-asan.a | build/.deps-test
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Itests/support -o $@ $< $(TEST_SUPPORT) build/libfm-asan.a $(LDLIBS) -lcmocka
+
+run: all
+	./build/flowmaster serve --data-dir ./data
+
+test: build/.deps-test build/flowmaster build/asan/flowmaster \
+      $(addprefix build/tests/,$(UNIT)) $(addprefix build/tests-asan/,$(UNIT))
+	@scripts/test.sh
+
+test-unit: $(addprefix build/tests/,$(UNIT))
+	@scripts/test.sh unit
+test-http: build/.deps-test build/flowmaster
+	@scripts/test.sh http
+
+bench: build/.deps-bench build/flowmaster
+	bash bench/run.sh build/flowmaster
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: build/flowmaster
+	install -D -m 0755 build/flowmaster $(DESTDIR)$(PREFIX)/bin/flowmaster
+	install -D -m 0644 flowmaster.conf.example $(DESTDIR)/etc/flowmaster/flowmaster.conf.example
+	install -D -m 0644 dist/flowmaster.service $(DESTDIR)/etc/systemd/system/flowmaster.service
+	@echo "installed; create the user with: useradd --system --home /var/lib/flowmaster flowmaster"
+	@echo "then: systemctl daemon-reload && systemctl enable --now flowmaster"
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/flowmaster $(DESTDIR)/etc/systemd/system/flowmaster.service
+
+clean:
+	rm -rf build flowmaster
+
+-include $(wildcard build/obj/*.d build/obj/*/*.d build/obj/*/*/*.d build/asan/*.d build/asan/*/*.d build/asan/*/*/*.d)

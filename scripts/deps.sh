@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages FlowMaster builds, tests and benchmarks with.
+# Usage: scripts/deps.sh [build|test|bench]   (default: test, which includes build)
+# Installs only what is missing; uses sudo when not root. Safe to run repeatedly.
+set -euo pipefail
+
+build=(build-essential pkg-config libcivetweb-dev libcjson-dev libsqlite3-dev
+       libsodium-dev libuv1-dev libpcre2-dev libexpat1-dev libcurl4-openssl-dev)
+test=(libcmocka-dev curl python3)
+bench=(wrk)
+
+want=("${build[@]}")
+case "${1:-test}" in
+  build) ;;
+  test)  want+=("${test[@]}") ;;
+  bench) want+=("${test[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,273 @@
+/*
+ * fm_config.c — parsing and layering of the configuration (see fm_config.h).
+ * One table, `keys`, names every key with its type, bounds and place in fm_config_t;
+ * the INI parser, the environment and the flags all go through fm_config_set.
+ */
+#include "fm_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_STR, K_INT, K_LONG, K_BOOL, K_ENUM } kind_t;
+
+typedef struct {
+    const char *section, *key;
+    kind_t kind;
+    size_t off, size;       /* where in fm_config_t, and the buffer size for strings */
+    long min, max;          /* bounds for numbers */
+    const char *choices;    /* "|a|b|" for K_ENUM */
+} cfg_key_t;
+
+#define STR(s, k, f) { s, k, K_STR, offsetof(fm_config_t, f), sizeof(((fm_config_t *)0)->f), 0, 0, NULL }
+#define INT(s, k, f, lo, hi) { s, k, K_INT, offsetof(fm_config_t, f), sizeof(int), lo, hi, NULL }
+#define LNG(s, k, f, lo, hi) { s, k, K_LONG, offsetof(fm_config_t, f), sizeof(long), lo, hi, NULL }
+#define BOOL(s, k, f) { s, k, K_BOOL, offsetof(fm_config_t, f), sizeof(bool), 0, 1, NULL }
+#define ENUM(s, k, f, ch) { s, k, K_ENUM, offsetof(fm_config_t, f), sizeof(((fm_config_t *)0)->f), 0, 0, ch }
+
+static const cfg_key_t keys[] = {
+    STR("server", "listen", listen),
+    INT("server", "port_offset", port_offset, 0, 56000),
+    INT("server", "threads", threads, 4, 4096),
+    LNG("server", "body_limit", body_limit, 1024, 1L << 30),
+    INT("server", "request_timeout_ms", request_timeout_ms, 100, 3600000),
+    INT("server", "shutdown_timeout_ms", shutdown_timeout_ms, 1000, 600000),
+    STR("storage", "data_dir", data_dir),
+    ENUM("storage", "durability", durability, "|normal|full|"),
+    INT("storage", "cache_kib", cache_kib, 64, 1 << 20),
+    ENUM("log", "level", log_level, "|debug|info|warn|error|"),
+    BOOL("log", "requests", log_requests),
+    INT("bus", "queue_capacity", bus_queue_capacity, 16, 1 << 24),
+    INT("bus", "publish_timeout_ms", bus_publish_timeout_ms, 0, 600000),
+    STR("modules", "enabled", modules),
+    INT("registry", "sweep_interval_ms", registry_sweep_interval_ms, 10, 3600000),
+    INT("registry", "probe_interval_ms", registry_probe_interval_ms, 10, 86400000),
+    INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static fm_config_t installed;
+
+void fm_config_defaults(fm_config_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
+    c->threads = 128;
+    c->body_limit = 1L << 20;
+    c->request_timeout_ms = 30000;
+    c->shutdown_timeout_ms = 15000;
+    snprintf(c->data_dir, sizeof(c->data_dir), "./data");
+    snprintf(c->durability, sizeof(c->durability), "normal");
+    c->cache_kib = 512;
+    snprintf(c->log_level, sizeof(c->log_level), "info");
+    c->log_requests = true;
+    c->bus_queue_capacity = 65536;
+    c->bus_publish_timeout_ms = 1000;
+    snprintf(c->modules, sizeof(c->modules), "all");
+    c->registry_sweep_interval_ms = 1000;
+    c->registry_probe_interval_ms = 10000;
+    c->registry_probe_timeout_ms = 2000;
+}
+
+static const cfg_key_t *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+            return &keys[i];
+    return NULL;
+}
+
+static bool section_known(const char *section)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].section, section))
+            return true;
+    return false;
+}
+
+static int parse_long(const char *v, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+int fm_config_set(fm_config_t *c, const char *section, const char *key, const char *value,
+                  char *err, size_t errlen)
+{
+    const cfg_key_t *k = find_key(section, key);
+    if (!k) {
+        snprintf(err, errlen, "key '%s.%s': unknown %s", section, key,
+                 section_known(section) ? "key" : "section");
+        return -1;
+    }
+    char *field = (char *)c + k->off;
+    long n;
+    switch (k->kind) {
+    case K_STR:
+        if (strlen(value) >= k->size) {
+            snprintf(err, errlen, "key '%s.%s': value longer than %zu bytes", section, key, k->size - 1);
+            return -1;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    case K_ENUM: {
+        char probe[64];
+        snprintf(probe, sizeof(probe), "|%s|", value);
+        if (!*value || strchr(value, '|') || !strstr(k->choices, probe)) {
+            snprintf(err, errlen, "key '%s.%s': '%s' is not one of %s", section, key, value, k->choices);
+            return -1;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    }
+    case K_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") || !strcmp(value, "1"))
+            *(bool *)field = true;
+        else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") || !strcmp(value, "0"))
+            *(bool *)field = false;
+        else {
+            snprintf(err, errlen, "key '%s.%s': '%s' is not a boolean (true/false)", section, key, value);
+            return -1;
+        }
+        return 0;
+    case K_INT:
+    case K_LONG:
+        if (parse_long(value, &n) < 0 || n < k->min || n > k->max) {
+            snprintf(err, errlen, "key '%s.%s': '%s' is not a whole number in %ld..%ld",
+                     section, key, value, k->min, k->max);
+            return -1;
+        }
+        if (k->kind == K_INT)
+            *(int *)field = (int)n;
+        else
+            *(long *)field = n;
+        return 0;
+    }
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
+}
+
+int fm_config_load_file(fm_config_t *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048], section[64] = "", why[512];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof(line) - 2);
+            rc = -1;
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *end = strchr(s, ']');
+            if (!end || end[1] || end - s - 1 <= 0 || (size_t)(end - s) > sizeof(section)) {
+                snprintf(err, errlen, "%s:%d: malformed section header '%s'", path, lineno, s);
+                rc = -1;
+                break;
+            }
+            *end = 0;
+            snprintf(section, sizeof(section), "%s", trim(s + 1));
+            if (!section_known(section)) {
+                snprintf(err, errlen, "%s:%d: section '%s': unknown section", path, lineno, section);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: key '%s': expected 'key = value'", path, lineno, s);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        char *key = trim(s), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = 0;
+            value++;
+        }
+        if (!*section) {
+            snprintf(err, errlen, "%s:%d: key '%s': outside of any [section]", path, lineno, key);
+            rc = -1;
+            break;
+        }
+        if (fm_config_set(c, section, key, value, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int fm_config_load_env(fm_config_t *c, char *err, size_t errlen)
+{
+    char name[128], why[512];
+    for (size_t i = 0; i < NKEYS; i++) {
+        int n = snprintf(name, sizeof(name), "FLOWMASTER_%s_%s", keys[i].section, keys[i].key);
+        for (int j = 0; j < n; j++)
+            name[j] = (char)toupper((unsigned char)name[j]);
+        const char *v = getenv(name);
+        if (v && fm_config_set(c, keys[i].section, keys[i].key, v, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "environment %s: %s", name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void fm_config_each(const fm_config_t *c,
+                    void (*fn)(const char *section, const char *key, const char *value, void *arg),
+                    void *arg)
+{
+    char buf[64];
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *field = (const char *)c + keys[i].off;
+        const char *v = buf;
+        switch (keys[i].kind) {
+        case K_STR:
+        case K_ENUM: v = field; break;
+        case K_INT: snprintf(buf, sizeof(buf), "%d", *(const int *)field); break;
+        case K_LONG: snprintf(buf, sizeof(buf), "%ld", *(const long *)field); break;
+        case K_BOOL: v = *(const bool *)field ? "true" : "false"; break;
+        }
+        fn(keys[i].section, keys[i].key, v, arg);
+    }
+}
+
+const fm_config_t *fm_cfg(void)
+{
+    return &installed;
+}
+
+void fm_config_install(const fm_config_t *c)
+{
+    installed = *c;
+}

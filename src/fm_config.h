@@ -1,0 +1,57 @@
+/*
+ * fm_config.h — the process configuration: embedded defaults, then an INI file, then
+ * FLOWMASTER_<SECTION>_<KEY> environment variables, then command-line flags. Every key
+ * lives in one table in fm_config.c (and is documented in flowmaster.conf.example).
+ * The config is filled once on the main thread before anything starts and is read-only
+ * afterwards, so any thread may read fm_cfg().
+ */
+#ifndef FM_CONFIG_H
+#define FM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct fm_config {
+    /* [server] */
+    char listen[64];
+    int port_offset;
+    int threads;
+    long body_limit;
+    int request_timeout_ms;
+    int shutdown_timeout_ms;
+    /* [storage] */
+    char data_dir[512];
+    char durability[16];        /* "normal" or "full" */
+    int cache_kib;
+    /* [log] */
+    char log_level[16];         /* debug, info, warn, error */
+    bool log_requests;
+    /* [bus] */
+    int bus_queue_capacity;
+    int bus_publish_timeout_ms;
+    /* [modules] */
+    char modules[1024];         /* "all" or a comma list of module names */
+    /* [registry] */
+    int registry_sweep_interval_ms;
+    int registry_probe_interval_ms;
+    int registry_probe_timeout_ms;
+} fm_config_t;
+
+void fm_config_defaults(fm_config_t *c);
+
+/* Each returns 0, or -1 with a one-line message in err ("FILE:LINE: key 'K': why"). */
+int fm_config_load_file(fm_config_t *c, const char *path, char *err, size_t errlen);
+int fm_config_load_env(fm_config_t *c, char *err, size_t errlen);
+int fm_config_set(fm_config_t *c, const char *section, const char *key, const char *value,
+                  char *err, size_t errlen);
+
+/* Calls fn for every key: section, key, current value as text. */
+void fm_config_each(const fm_config_t *c,
+                    void (*fn)(const char *section, const char *key, const char *value, void *arg),
+                    void *arg);
+
+/* The process-wide config; fm_config_install copies c into it (main thread, at start). */
+const fm_config_t *fm_cfg(void);
+void fm_config_install(const fm_config_t *c);
+
+#endif

@@ -1,0 +1,198 @@
+/* fm_db.c — per-module SQLite files: one locked writer, a pool of readers; see fm_db.h. */
+#include "fm_db.h"
+
+#include "fm.h"
+#include "fm_log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define READER_POOL 4   /* idle readers kept open per database */
+
+struct fm_db {
+    char *path;
+    fm_db_opts_t opts;
+    sqlite3 *writer;
+    pthread_mutex_t wlock;      /* held from write_begin to write_end */
+    bool outbox_dirty;          /* under wlock */
+    void (*on_outbox)(void *);
+    void *on_outbox_arg;
+    pthread_mutex_t plock;      /* guards the reader pool */
+    sqlite3 *idle[READER_POOL];
+    int nidle;
+};
+
+int fm_db_exec(sqlite3 *c, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (err)
+            snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(c));
+        sqlite3_free(msg);
+        return FM_EDB;
+    }
+    return FM_OK;
+}
+
+static int open_conn(sqlite3 **out, const char *path, bool readonly, const fm_db_opts_t *o,
+                     char *err, size_t errlen)
+{
+    int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
+                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    sqlite3 *c = NULL;
+    if (sqlite3_open_v2(path, &c, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, c ? sqlite3_errmsg(c) : "out of memory");
+        sqlite3_close(c);
+        return FM_EDB;
+    }
+    sqlite3_busy_timeout(c, 5000);
+    char pragmas[256];
+    int cache = readonly ? o->cache_kib / 4 : o->cache_kib;
+    snprintf(pragmas, sizeof(pragmas),
+             "%sPRAGMA synchronous=%s; PRAGMA cache_size=-%d; PRAGMA foreign_keys=ON;",
+             readonly ? "" : "PRAGMA journal_mode=WAL; ", o->full_sync ? "FULL" : "NORMAL",
+             cache < 64 ? 64 : cache);
+    char why[256];
+    if (fm_db_exec(c, pragmas, why, sizeof(why)) != FM_OK) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        sqlite3_close(c);
+        return FM_EDB;
+    }
+    *out = c;
+    return FM_OK;
+}
+
+int fm_db_open(fm_db_t **out, const char *path, const fm_db_opts_t *opts, char *err, size_t errlen)
+{
+    fm_db_t *db = calloc(1, sizeof(*db));
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        snprintf(err, errlen, "out of memory");
+        return FM_ENOMEM;
+    }
+    db->opts = *opts;
+    if (open_conn(&db->writer, path, false, opts, err, errlen) != FM_OK) {
+        free(db->path);
+        free(db);
+        return FM_EDB;
+    }
+    pthread_mutex_init(&db->wlock, NULL);
+    pthread_mutex_init(&db->plock, NULL);
+    *out = db;
+    return FM_OK;
+}
+
+void fm_db_close(fm_db_t *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < db->nidle; i++)
+        sqlite3_close(db->idle[i]);
+    sqlite3_close(db->writer);
+    pthread_mutex_destroy(&db->wlock);
+    pthread_mutex_destroy(&db->plock);
+    free(db->path);
+    free(db);
+}
+
+sqlite3 *fm_db_write_begin(fm_db_t *db)
+{
+    pthread_mutex_lock(&db->wlock);
+    char why[256];
+    if (fm_db_exec(db->writer, "BEGIN IMMEDIATE", why, sizeof(why)) != FM_OK) {
+        fm_log_msg(FM_LOG_ERROR, "database begin failed", why);
+        pthread_mutex_unlock(&db->wlock);
+        return NULL;
+    }
+    db->outbox_dirty = false;
+    return db->writer;
+}
+
+int fm_db_write_end(fm_db_t *db, int rc)
+{
+    char why[256];
+    bool kick = false;
+    if (rc == FM_OK) {
+        if (fm_db_exec(db->writer, "COMMIT", why, sizeof(why)) != FM_OK) {
+            fm_log_msg(FM_LOG_ERROR, "database commit failed", why);
+            fm_db_exec(db->writer, "ROLLBACK", NULL, 0);
+            rc = FM_EDB;
+        } else {
+            kick = db->outbox_dirty;
+        }
+    } else {
+        fm_db_exec(db->writer, "ROLLBACK", NULL, 0);
+    }
+    db->outbox_dirty = false;
+    void (*fn)(void *) = db->on_outbox;
+    void *arg = db->on_outbox_arg;
+    pthread_mutex_unlock(&db->wlock);
+    if (kick && fn)
+        fn(arg);
+    return rc;
+}
+
+sqlite3 *fm_db_reader(fm_db_t *db)
+{
+    sqlite3 *c = NULL;
+    pthread_mutex_lock(&db->plock);
+    if (db->nidle > 0)
+        c = db->idle[--db->nidle];
+    pthread_mutex_unlock(&db->plock);
+    if (c)
+        return c;
+    char why[512];
+    if (open_conn(&c, db->path, true, &db->opts, why, sizeof(why)) != FM_OK) {
+        fm_log_msg(FM_LOG_ERROR, "database reader open failed", why);
+        return NULL;
+    }
+    return c;
+}
+
+void fm_db_reader_done(fm_db_t *db, sqlite3 *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&db->plock);
+    if (db->nidle < READER_POOL) {
+        db->idle[db->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&db->plock);
+    if (c)
+        sqlite3_close(c);
+}
+
+const char *fm_db_path(const fm_db_t *db)
+{
+    return db->path;
+}
+
+int64_t fm_db_size(const fm_db_t *db)
+{
+    struct stat st;
+    int64_t n = 0;
+    char wal[1100];
+    if (stat(db->path, &st) == 0)
+        n += st.st_size;
+    snprintf(wal, sizeof(wal), "%s-wal", db->path);
+    if (stat(wal, &st) == 0)
+        n += st.st_size;
+    return n;
+}
+
+void fm_db_on_outbox_commit(fm_db_t *db, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&db->wlock);
+    db->on_outbox = fn;
+    db->on_outbox_arg = arg;
+    pthread_mutex_unlock(&db->wlock);
+}
+
+void fm_db_outbox_touched(fm_db_t *db)
+{
+    db->outbox_dirty = true;    /* caller holds wlock: it is inside a write */
+}

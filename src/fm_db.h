@@ -1,0 +1,49 @@
+/*
+ * fm_db.h — one SQLite file per module (<data-dir>/<module>.db), in WAL mode.
+ *
+ * Writes go through one writer connection behind a mutex, each inside BEGIN IMMEDIATE
+ * (racing writers on one file stall for seconds in SQLite; DESIGN.md). Readers borrow a
+ * connection from a small pool, so a burst of reads never opens one connection per
+ * worker thread. Any thread may call any of these.
+ *
+ *   sqlite3 *w = fm_db_write_begin(db);      // NULL: error, nothing held
+ *   ... statements on w, bus_outbox_add(db, w, ...) ...
+ *   rc = fm_db_write_end(db, rc);            // commits when rc == FM_OK, else rolls back
+ */
+#ifndef FM_DB_H
+#define FM_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct fm_db fm_db_t;
+
+typedef struct fm_db_opts {
+    bool full_sync;     /* synchronous=FULL instead of NORMAL */
+    int cache_kib;      /* page cache of the writer; readers get a quarter */
+} fm_db_opts_t;
+
+/* Opens (creating) path; err gets a one-line reason on failure. */
+int fm_db_open(fm_db_t **out, const char *path, const fm_db_opts_t *opts, char *err, size_t errlen);
+void fm_db_close(fm_db_t *db);
+
+sqlite3 *fm_db_write_begin(fm_db_t *db);
+int fm_db_write_end(fm_db_t *db, int rc);
+
+sqlite3 *fm_db_reader(fm_db_t *db);             /* NULL on error */
+void fm_db_reader_done(fm_db_t *db, sqlite3 *c);
+
+const char *fm_db_path(const fm_db_t *db);
+int64_t fm_db_size(const fm_db_t *db);          /* bytes of the file plus its WAL */
+
+/* After a commit in which fm_db_outbox_touched() was called, fn(arg) runs on the
+ * committing thread (the bus uses it to drain the outbox). */
+void fm_db_on_outbox_commit(fm_db_t *db, void (*fn)(void *arg), void *arg);
+void fm_db_outbox_touched(fm_db_t *db);
+
+/* Convenience: exec SQL on the writer connection outside a transaction (migrations). */
+int fm_db_exec(sqlite3 *c, const char *sql, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * fm_fetch.c — libcurl multi-socket on libuv (the pattern of curl's multi-uv.c example).
+ * curl tells us which sockets to watch (on_socket) and when to time out (on_timeout);
+ * uv_poll and uv_timer call curl_multi_socket_action back; finished transfers are
+ * collected in check_done and handed to their callbacks.
+ */
+#include "fm_fetch.h"
+
+#include "fm.h"
+#include "fm_buf.h"
+#include "fm_log.h"
+#include "fm_loop.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RESPONSE (4u << 20)
+
+typedef struct job {
+    CURL *easy;
+    fm_fetch_cb cb;
+    void *arg;
+    char *method, *url, *body, *ctype;
+    long timeout_ms;
+    struct curl_slist *headers;
+    fm_buf_t resp;
+    char errbuf[CURL_ERROR_SIZE];
+    struct job *next;       /* list of live jobs, for shutdown */
+} job_t;
+
+typedef struct sock_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+} sock_ctx_t;
+
+static CURLM *multi;
+static uv_timer_t timer;
+static job_t *jobs;
+static bool running;
+
+static void job_free(job_t *j)
+{
+    if (j->easy)
+        curl_easy_cleanup(j->easy);
+    curl_slist_free_all(j->headers);
+    fm_buf_release(&j->resp);
+    free(j->method);
+    free(j->url);
+    free(j->body);
+    free(j->ctype);
+    free(j);
+}
+
+static void unlink_job(job_t *j)
+{
+    for (job_t **p = &jobs; *p; p = &(*p)->next)
+        if (*p == j) {
+            *p = j->next;
+            return;
+        }
+}
+
+static void finish(job_t *j, CURLcode code)
+{
+    fm_fetch_result_t res = { 0, j->resp.data ? j->resp.data : "", j->resp.len, NULL, 0 };
+    if (code == CURLE_OK) {
+        curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &res.status);
+    } else {
+        res.error = j->errbuf[0] ? j->errbuf : curl_easy_strerror(code);
+    }
+    curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME, &res.seconds);
+    unlink_job(j);
+    j->cb(&res, j->arg);
+    job_free(j);
+}
+
+static void check_done(void)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        job_t *j = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        CURLcode code = msg->data.result;
+        curl_multi_remove_handle(multi, msg->easy_handle);
+        finish(j, code);
+    }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    sock_ctx_t *s = p->data;
+    int flags = status < 0 ? CURL_CSELECT_ERR
+                           : ((events & UV_READABLE) ? CURL_CSELECT_IN : 0) |
+                             ((events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0);
+    int still;
+    curl_multi_socket_action(multi, s->fd, flags, &still);
+    check_done();
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    (void)t;
+    int still;
+    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    check_done();
+}
+
+static int on_timeout(CURLM *m, long ms, void *u)
+{
+    (void)m;
+    (void)u;
+    if (ms < 0)
+        uv_timer_stop(&timer);
+    else
+        uv_timer_start(&timer, on_timer, (uint64_t)ms, 0);
+    return 0;
+}
+
+static void free_sock(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *u, void *sockp)
+{
+    (void)e;
+    (void)u;
+    sock_ctx_t *s = sockp;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            uv_poll_stop(&s->poll);
+            uv_close((uv_handle_t *)&s->poll, free_sock);
+            curl_multi_assign(multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return -1;
+        s->fd = fd;
+        uv_poll_init_socket(fm_loop(), &s->poll, fd);
+        s->poll.data = s;
+        curl_multi_assign(multi, fd, s);
+    }
+    int ev = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
+    uv_poll_start(&s->poll, ev, on_poll);
+    return 0;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *u)
+{
+    job_t *j = u;
+    size_t len = size * n;
+    if (j->resp.len + len > MAX_RESPONSE)
+        return 0;   /* aborts the transfer: CURLE_WRITE_ERROR */
+    fm_buf_add(&j->resp, p, len);
+    return j->resp.oom ? 0 : len;
+}
+
+int fm_fetch_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(multi = curl_multi_init()))
+        return FM_EIO;
+    uv_timer_init(fm_loop(), &timer);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timeout);
+    running = true;
+    return FM_OK;
+}
+
+void fm_fetch_shutdown(void)
+{
+    if (!running)
+        return;
+    running = false;
+    while (jobs) {
+        job_t *j = jobs;
+        curl_multi_remove_handle(multi, j->easy);
+        finish(j, CURLE_ABORTED_BY_CALLBACK);
+    }
+    uv_timer_stop(&timer);
+    uv_close((uv_handle_t *)&timer, NULL);
+    curl_multi_cleanup(multi);
+    multi = NULL;
+    curl_global_cleanup();
+}
+
+/* Loop thread: the job becomes a live transfer. */
+static void start_job(void *arg)
+{
+    job_t *j = arg;
+    if (!running) {
+        fm_fetch_result_t res = { 0, "", 0, "shutting down", 0 };
+        j->cb(&res, j->arg);
+        job_free(j);
+        return;
+    }
+    CURL *e = j->easy = curl_easy_init();
+    if (!e) {
+        fm_fetch_result_t res = { 0, "", 0, "out of memory", 0 };
+        j->cb(&res, j->arg);
+        job_free(j);
+        return;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, j->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, j->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "flowmaster/" FM_VERSION);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
+    if (!strcmp(j->method, "HEAD"))
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    if (j->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+    }
+    if (j->ctype) {
+        char h[256];
+        snprintf(h, sizeof(h), "Content-Type: %s", j->ctype);
+        j->headers = curl_slist_append(j->headers, h);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
+    }
+    j->next = jobs;
+    jobs = j;
+    if (curl_multi_add_handle(multi, e) != CURLM_OK) {
+        unlink_job(j);
+        fm_fetch_result_t res = { 0, "", 0, "could not start the transfer", 0 };
+        j->cb(&res, j->arg);
+        job_free(j);
+    }
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+int fm_fetch(const fm_fetch_req_t *req, fm_fetch_cb cb, void *arg)
+{
+    if (!req->url || !cb || (strncmp(req->url, "http://", 7) && strncmp(req->url, "https://", 8)))
+        return FM_EINVAL;
+    job_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return FM_ENOMEM;
+    bool oom = false;
+    j->cb = cb;
+    j->arg = arg;
+    j->method = dup_or_null(req->method ? req->method : "GET", &oom);
+    j->url = dup_or_null(req->url, &oom);
+    j->body = dup_or_null(req->body, &oom);
+    j->ctype = dup_or_null(req->content_type, &oom);
+    j->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 10000;
+    if (oom) {
+        job_free(j);
+        return FM_ENOMEM;
+    }
+    if (fm_on_loop_thread()) {
+        start_job(j);
+        return FM_OK;
+    }
+    int rc = fm_loop_post(start_job, j);
+    if (rc != FM_OK)
+        job_free(j);
+    return rc;
+}

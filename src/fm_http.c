@@ -1,0 +1,368 @@
+/*
+ * fm_http.c — CivetWeb glue and the dispatcher.
+ *
+ * on_request (a CivetWeb worker thread) turns the connection into an fm_req_t: request
+ * id, tenant, the port's table (the API table under /api/ on web-app ports), then
+ * fm__dispatch matches the route, enforces the route's flags (body limit, JSON), runs
+ * the handler, and records metrics and one log line. fm_call runs the same dispatcher
+ * on a request built in memory, so an in-process call sees exactly what HTTP sees.
+ */
+#include "fm_http.h"
+
+#include "fm_config.h"
+#include "fm_http_int.h"
+#include "fm_id.h"
+#include "fm_log.h"
+#include "fm_mod.h"
+
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct mg_context *ctx;
+static const fm_routing_t *served;          /* set before CivetWeb starts */
+static fm_route_stats_t unmatched_stats;    /* 404/405/413 before any route */
+
+static bool id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == ':';
+}
+
+static bool token_ok(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= max || !id_char(s[n]))
+            return false;
+    return n > 0;
+}
+
+static void allow_header(fm_req_t *r, unsigned allow)
+{
+    char buf[96] = "";
+    for (int m = 0; m < FM_METHOD_COUNT; m++)
+        if (allow & (1u << m)) {
+            if (*buf)
+                strcat(buf, ", ");
+            strcat(buf, fm_method_name(m));
+        }
+    fm_reply_header(r, "Allow", buf);
+}
+
+/* Reads the whole body from the connection, up to the configured limit. */
+static int read_body(fm_req_t *r)
+{
+    if (!r->conn)
+        return FM_OK;
+    long limit = fm_cfg()->body_limit;
+    fm_buf_t b = FM_BUF_INIT;
+    char chunk[16384];
+    int n;
+    while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
+        if ((long)(b.len + (size_t)n) > limit) {
+            fm_buf_release(&b);
+            return FM_ETOOBIG;
+        }
+        fm_buf_add(&b, chunk, (size_t)n);
+    }
+    if (b.oom) {
+        fm_buf_release(&b);
+        return FM_ENOMEM;
+    }
+    r->body = fm_buf_detach(&b, &r->body_len);
+    r->body_owned = true;
+    return r->body ? FM_OK : FM_ENOMEM;
+}
+
+static void reply_too_large(fm_req_t *r)
+{
+    cJSON *ext = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ext, "limit", (double)fm_cfg()->body_limit);
+    fm_reply_header(r, "Connection", "close");
+    fm_reply_problem(r, 413, NULL, NULL, ext, "request body exceeds the limit of %ld bytes",
+                     fm_cfg()->body_limit);
+}
+
+static void reply_bad_json(fm_req_t *r, const char *end)
+{
+    size_t off = end && end >= r->body ? (size_t)(end - r->body) : 0;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < off && i < r->body_len; i++) {
+        if (r->body[i] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    cJSON *ext = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ext, "line", line);
+    cJSON_AddNumberToObject(ext, "column", col);
+    cJSON_AddNumberToObject(ext, "offset", (double)off);
+    if (r->body_len == 0)
+        fm_reply_problem(r, 400, "urn:flowmaster:problem:malformed-json", "Malformed JSON", ext,
+                         "the request body is empty; a JSON document was expected");
+    else
+        fm_reply_problem(r, 400, "urn:flowmaster:problem:malformed-json", "Malformed JSON", ext,
+                         "the body is not valid JSON: error at line %d, column %d (byte %zu)",
+                         line, col, off);
+}
+
+static void log_request(const fm_req_t *r, double ms)
+{
+    if (!fm_cfg()->log_requests)
+        return;
+    fm_log_t l;
+    fm_log_begin(&l, FM_LOG_INFO, "request");
+    fm_log_str(&l, "rid", r->rid);
+    fm_log_str(&l, "method", r->method_text);
+    fm_log_str(&l, "path", r->path);
+    if (r->port)
+        fm_log_int(&l, "port", r->port->port);
+    else
+        fm_log_str(&l, "via", "fm_call");
+    fm_log_str(&l, "module", r->route ? r->route->module_name : "-");
+    fm_log_str(&l, "route", r->route ? r->route->def->pattern : "-");
+    fm_log_str(&l, "tenant", r->tenant);
+    fm_log_int(&l, "status", r->status);
+    fm_log_int(&l, "bytes", (int64_t)r->bytes_out);
+    fm_log_num(&l, "ms", ms);
+    fm_log_end(&l);
+}
+
+void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
+{
+    double t0 = fm_time_mono();
+    unsigned allow = 0;
+    r->route = r->method < FM_METHOD_COUNT
+                   ? fm_rtable_match(table, r->method, r->path, &r->params, &allow)
+                   : NULL;
+    if (!r->route) {
+        if (r->method >= FM_METHOD_COUNT) {     /* unknown method: allow what exists */
+            unsigned other;
+            for (int m = 0; m < FM_METHOD_COUNT; m++)
+                if (fm_rtable_match(table, (fm_method_t)m, r->path, NULL, &other))
+                    allow |= 1u << m;
+        }
+        if (allow) {
+            allow_header(r, allow);
+            fm_reply_problem(r, 405, NULL, NULL, NULL, "%s is not allowed on %s",
+                             r->method_text, r->path);
+        } else {
+            fm_reply_problem(r, 404, NULL, NULL, NULL, "no route for %s %s", r->method_text, r->path);
+        }
+        goto done;
+    }
+    const fm_route_t *def = r->route->def;
+    if (!def->handler) {
+        char route[300];
+        snprintf(route, sizeof(route), "%s %s", fm_method_name(def->method), def->pattern);
+        cJSON *ext = cJSON_CreateObject();
+        cJSON_AddStringToObject(ext, "module", r->route->module_name);
+        cJSON_AddStringToObject(ext, "route", route);
+        fm_reply_problem(r, 501, "urn:flowmaster:problem:not-implemented", "Not Implemented", ext,
+                         "%s: %s is in the catalogue but not built yet", r->route->module_name, route);
+        goto done;
+    }
+    if (def->flags & (FM_R_JSON | FM_R_BODY)) {
+        int rc = read_body(r);
+        if (rc == FM_ETOOBIG) {
+            reply_too_large(r);
+            goto done;
+        }
+        if (rc != FM_OK) {
+            fm_reply_error(r, rc, "could not read the request body");
+            goto done;
+        }
+    }
+    if (def->flags & FM_R_JSON) {
+        const char *end = NULL;
+        r->json = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0) : NULL;
+        if (!r->json) {
+            reply_bad_json(r, end ? end : cJSON_GetErrorPtr());
+            goto done;
+        }
+    }
+    int rc = def->handler(r);
+    if (!r->replied)
+        fm_reply_error(r, rc < 0 ? rc : FM_EIO, rc < 0 ? NULL : "the handler gave no answer");
+done:;
+    double secs = fm_time_mono() - t0;
+    fm_route_stats_add(r->route ? (fm_route_stats_t *)&r->route->stats : &unmatched_stats, r->status);
+    if (r->route && r->route->mod)
+        fm_hist_observe(&r->route->mod->latency, secs);
+    log_request(r, secs * 1000.0);
+}
+
+void fm__req_release(fm_req_t *r)
+{
+    if (r->body_owned)
+        free(r->body);
+    cJSON_Delete(r->json);
+    fm_buf_release(&r->hdrs);
+}
+
+/* Shared front half of a request: request id and tenant. FM_OK or replied. */
+static int req_identity(fm_req_t *r)
+{
+    const char *rid = fm_req_header(r, "X-Request-Id");
+    if (rid && token_ok(rid, 128))
+        snprintf(r->rid, sizeof(r->rid), "%s", rid);
+    else
+        fm_id_random("req", r->rid, sizeof(r->rid));
+    const char *tenant = fm_req_header(r, "X-Tenant-Id");
+    if (!tenant) {
+        snprintf(r->tenant, sizeof(r->tenant), "default");
+    } else if (!token_ok(tenant, 64)) {
+        fm_reply_problem(r, 400, NULL, NULL, NULL,
+                         "X-Tenant-Id must be 1 to 64 characters of [A-Za-z0-9._:-]");
+        return FM_REPLIED;
+    } else {
+        snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
+    }
+    return FM_OK;
+}
+
+/* CivetWeb's begin_request callback: we answer every request ourselves, so the
+ * dispatcher is in place from the first accepted connection on. */
+static int on_request(struct mg_connection *conn)
+{
+    const fm_routing_t *routing = served;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    fm_req_t r;
+    memset(&r, 0, sizeof(r));
+    r.conn = conn;
+    r.method_text = ri->request_method;
+    r.method = (fm_method_t)fm_method_parse(ri->request_method);
+    r.path = ri->local_uri ? ri->local_uri : "/";
+    r.query = ri->query_string;
+    r.port = fm_routing_port(routing, ri->server_port - fm_cfg()->port_offset);
+    if (!r.port) {      /* cannot happen: we listen only on known ports */
+        mg_write(conn, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", 57);
+        return 500;
+    }
+    if (req_identity(&r) == FM_OK) {
+        if (ri->content_length > fm_cfg()->body_limit) {
+            double t0 = fm_time_mono();
+            reply_too_large(&r);
+            fm_route_stats_add(&unmatched_stats, r.status);
+            log_request(&r, (fm_time_mono() - t0) * 1000.0);
+        } else {
+            const fm_rtable_t *table = fm_port_table(routing, r.port);
+            if (r.port->webapp && !strncmp(r.path, "/api/", 5)) {
+                table = &routing->api;
+                r.path += 4;
+            }
+            fm__dispatch(&r, table);
+        }
+    }
+    int status = r.status ? r.status : 500;
+    fm__req_release(&r);
+    return status;
+}
+
+int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
+            int *status, char **out)
+{
+    const fm_routing_t *routing = fm__routing();
+    *status = 0;
+    *out = NULL;
+    if (!routing)
+        return FM_EBUSY;
+    char *copy = strdup(path);
+    if (!copy)
+        return FM_ENOMEM;
+    fm_hdr_t hdrs[4];
+    size_t nh = 0;
+    const char *names[] = { "Authorization", "X-Tenant-Id", "X-Request-Id" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = caller ? fm_req_header(caller, names[i]) : NULL;
+        if (v)
+            hdrs[nh++] = (fm_hdr_t){ names[i], v };
+    }
+    const fm_mod_t *cm = caller ? fm_req_mod(caller) : NULL;
+    hdrs[nh++] = (fm_hdr_t){ "X-Service-Name", cm ? cm->def->name : "core" };
+
+    fm_req_t r;
+    memset(&r, 0, sizeof(r));
+    fm_buf_t cap = FM_BUF_INIT;
+    r.capture = &cap;
+    r.method = method;
+    r.method_text = fm_method_name(method);
+    r.path = copy;
+    char *q = strchr(copy, '?');
+    if (q) {
+        *q = 0;
+        r.query = q + 1;
+    }
+    r.call_headers = hdrs;
+    r.ncall_headers = nh;
+    r.body = (char *)body_json;
+    r.body_len = body_json ? strlen(body_json) : 0;
+    if (req_identity(&r) == FM_OK) {
+        if (caller)
+            snprintf(r.rid, sizeof(r.rid), "%s", caller->rid);
+        fm__dispatch(&r, &routing->api);
+    }
+    *status = r.status;
+    *out = fm_buf_detach(&cap, NULL);
+    fm__req_release(&r);
+    free(copy);
+    return *out ? FM_OK : FM_ENOMEM;
+}
+
+static int on_log(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    fm_log_msg(FM_LOG_WARN, "civetweb", message);
+    return 1;
+}
+
+int fm_http_start(const fm_routing_t *routing, char *err, size_t errlen)
+{
+    const fm_config_t *c = fm_cfg();
+    fm_buf_t ports = FM_BUF_INIT;
+    for (size_t i = 0; i < routing->nports; i++)
+        fm_buf_addf(&ports, "%s%s:%d", i ? "," : "", c->listen,
+                    routing->ports[i].port + c->port_offset);
+    char threads[16], timeout[16];
+    snprintf(threads, sizeof(threads), "%d", c->threads);
+    snprintf(timeout, sizeof(timeout), "%d", c->request_timeout_ms);
+    const char *opts[] = {
+        "listening_ports", ports.data ? ports.data : "",
+        "num_threads", threads,
+        "tcp_nodelay", "1",
+        "enable_keep_alive", "yes",
+        "request_timeout_ms", timeout,
+        NULL, NULL,
+    };
+    struct mg_callbacks cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.log_message = on_log;
+    cbs.begin_request = on_request;
+    served = routing;
+    struct mg_init_data init = { &cbs, NULL, opts };
+    char text[512] = "";
+    unsigned code = 0;
+    struct mg_error_data e = { &code, text, sizeof(text) };
+    mg_init_library(0);
+    ctx = mg_start2(&init, &e);
+    fm_buf_release(&ports);
+    if (!ctx) {
+        snprintf(err, errlen, "cannot start HTTP on %s: %s", c->listen, *text ? text : "unknown error");
+        mg_exit_library();
+        return FM_EIO;
+    }
+    return FM_OK;
+}
+
+void fm_http_stop(void)
+{
+    if (!ctx)
+        return;
+    mg_stop(ctx);
+    ctx = NULL;
+    mg_exit_library();
+}

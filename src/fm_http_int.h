@@ -1,0 +1,50 @@
+/*
+ * fm_http_int.h — private to the HTTP layer (fm_http.c, fm_req.c, fm_core_routes.c):
+ * the request struct behind fm_req_t and the dispatcher shared by CivetWeb requests and
+ * in-process fm_call.
+ */
+#ifndef FM_HTTP_INT_H
+#define FM_HTTP_INT_H
+
+#include "fm_buf.h"
+#include "fm_req.h"
+#include "fm_router.h"
+
+struct mg_connection;
+
+typedef struct fm_hdr { const char *name, *value; } fm_hdr_t;
+
+struct fm_req {
+    struct mg_connection *conn;     /* NULL under fm_call */
+    fm_method_t method;
+    const char *method_text;
+    const char *path;               /* as matched (after /api on web-app ports) */
+    const char *query;
+    const fm_port_t *port;          /* NULL under fm_call */
+    const fm_rentry_t *route;
+    fm_params_t params;
+    char rid[132];
+    char tenant[72];
+    char *body;                     /* owned when read from the connection */
+    size_t body_len;
+    bool body_owned;
+    cJSON *json;
+    const fm_hdr_t *call_headers;   /* fm_call: headers passed along */
+    size_t ncall_headers;
+    fm_buf_t hdrs;                  /* extra response headers, "Name: value\r\n" */
+    int status;
+    size_t bytes_out;
+    bool replied;
+    fm_buf_t *capture;              /* fm_call: the response body goes here */
+};
+
+/* Runs the request through table: match, body, checks, handler, metrics, log. */
+void fm__dispatch(fm_req_t *r, const fm_rtable_t *table);
+void fm__req_release(fm_req_t *r);
+
+/* The routing of the running server (fm_server.c). */
+const fm_routing_t *fm__routing(void);
+
+const char *fm__reason(int status);
+
+#endif

@@ -1,0 +1,32 @@
+/* fm_id.c — UUIDv7 and prefixed random ids from libsodium's CSPRNG; see fm_id.h. */
+#include "fm_id.h"
+
+#include "fm_log.h"
+
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+
+void fm_uuid7(char out[37])
+{
+    unsigned char b[16];
+    uint64_t ms = (uint64_t)fm_time_unix_ms();
+    randombytes_buf(b + 6, 10);
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+void fm_id_random(const char *prefix, char *out, size_t outlen)
+{
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    char r[21];
+    for (int i = 0; i < 20; i++)
+        r[i] = alphabet[randombytes_uniform(36)];
+    r[20] = 0;
+    snprintf(out, outlen, "%s_%s", prefix, r);
+}

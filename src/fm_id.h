@@ -1,0 +1,14 @@
+/*
+ * fm_id.h — identifiers: UUIDv7 (time-ordered, for events and rows that sort by
+ * creation) and short random ids with a type prefix ("svc_3kq9…"). Any thread.
+ */
+#ifndef FM_ID_H
+#define FM_ID_H
+
+#include <stddef.h>
+
+void fm_uuid7(char out[37]);
+/* prefix + '_' + 20 chars of [0-9a-z]; out must hold strlen(prefix) + 22 bytes. */
+void fm_id_random(const char *prefix, char *out, size_t outlen);
+
+#endif

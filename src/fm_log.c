@@ -1,0 +1,108 @@
+/* fm_log.c — JSON-lines logger and time helpers; see fm_log.h. */
+#include "fm_log.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int min_level = FM_LOG_INFO;
+static const char *level_names[] = { "debug", "info", "warn", "error" };
+
+void fm_log_set_level(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, level_names[i]))
+            atomic_store(&min_level, i);
+}
+
+bool fm_log_enabled(int level)
+{
+    return level >= atomic_load(&min_level);
+}
+
+int64_t fm_time_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double fm_time_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void fm_time_rfc3339_at(int64_t unix_ms, char out[32])
+{
+    time_t s = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char buf[96];   /* roomier than the result, so the compiler can prove no truncation */
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+    snprintf(out, 32, "%.31s", buf);
+}
+
+void fm_time_rfc3339(char out[32])
+{
+    fm_time_rfc3339_at(fm_time_unix_ms(), out);
+}
+
+void fm_log_begin(fm_log_t *l, int level, const char *msg)
+{
+    memset(l, 0, sizeof(*l));
+    l->on = fm_log_enabled(level);
+    if (!l->on)
+        return;
+    char ts[32];
+    fm_time_rfc3339(ts);
+    fm_buf_addf(&l->b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level_names[level]);
+    fm_buf_add_json_esc(&l->b, msg);
+    fm_buf_adds(&l->b, "\"");
+}
+
+void fm_log_str(fm_log_t *l, const char *key, const char *value)
+{
+    if (!l->on)
+        return;
+    fm_buf_addf(&l->b, ",\"%s\":\"", key);
+    fm_buf_add_json_esc(&l->b, value ? value : "");
+    fm_buf_adds(&l->b, "\"");
+}
+
+void fm_log_int(fm_log_t *l, const char *key, int64_t value)
+{
+    if (l->on)
+        fm_buf_addf(&l->b, ",\"%s\":%lld", key, (long long)value);
+}
+
+void fm_log_num(fm_log_t *l, const char *key, double value)
+{
+    if (l->on)
+        fm_buf_addf(&l->b, ",\"%s\":%.3f", key, value);
+}
+
+void fm_log_end(fm_log_t *l)
+{
+    if (!l->on)
+        return;
+    fm_buf_adds(&l->b, "}\n");
+    if (!l->b.oom) {
+        ssize_t w = write(STDERR_FILENO, l->b.data, l->b.len);
+        (void)w;
+    }
+    fm_buf_release(&l->b);
+}
+
+void fm_log_msg(int level, const char *msg, const char *detail)
+{
+    fm_log_t l;
+    fm_log_begin(&l, level, msg);
+    if (detail)
+        fm_log_str(&l, "detail", detail);
+    fm_log_end(&l);
+}

@@ -1,0 +1,66 @@
+/*
+ * fm_req.h — what a handler reads from its request and how it answers.
+ *
+ * Handlers run on a CivetWeb worker thread (or on the caller's thread under fm_call).
+ * Everything a getter returns is borrowed until the handler returns. Answer exactly
+ * once: fm_reply_json / fm_reply_raw / fm_reply_problem / fm_reply_status; each returns
+ * FM_OK so a handler can `return fm_reply_json(...)`. The response (status line,
+ * headers, body) goes out in one write.
+ */
+#ifndef FM_REQ_H
+#define FM_REQ_H
+
+#include "fm.h"
+
+#include <cjson/cJSON.h>
+
+const char *fm_req_param(const fm_req_t *r, const char *name);    /* path parameter */
+/* Query parameter, URL-decoded into buf; NULL when absent. */
+const char *fm_req_query(const fm_req_t *r, const char *name, char *buf, size_t len);
+const char *fm_req_header(const fm_req_t *r, const char *name);
+cJSON *fm_req_json(const fm_req_t *r);              /* parsed body of an FM_R_JSON route */
+const char *fm_req_body(const fm_req_t *r, size_t *len);
+const char *fm_req_tenant(const fm_req_t *r);
+const char *fm_req_id(const fm_req_t *r);           /* X-Request-Id */
+fm_method_t fm_req_method(const fm_req_t *r);
+const char *fm_req_path(const fm_req_t *r);
+fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; NULL for core */
+int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
+
+/* Adds a response header before the reply ("Location", "/services/x"). */
+void fm_reply_header(fm_req_t *r, const char *name, const char *value);
+int fm_reply_json(fm_req_t *r, int status, cJSON *body);   /* takes body */
+int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *body, size_t len);
+int fm_reply_status(fm_req_t *r, int status);              /* empty body, e.g. 204 */
+/* RFC 9457. type NULL → "about:blank"; title NULL → the HTTP reason phrase.
+ * ext (taken, may be NULL) is an object whose members are added as extensions. */
+int fm_reply_problem(fm_req_t *r, int status, const char *type, const char *title,
+                     cJSON *ext, const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The problem for an FM_E* code (fm_problem.c's table). */
+int fm_reply_error(fm_req_t *r, int code, const char *detail);
+bool fm_replied(const fm_req_t *r);
+
+/* Field checks for JSON bodies ("OrReply" style): on any problem, answers 422 with one
+ * `errors[]` entry per field and returns FM_REPLIED; otherwise FM_OK. */
+typedef enum { FM_F_STRING, FM_F_INT, FM_F_BOOL, FM_F_OBJECT, FM_F_ARRAY, FM_F_URL } fm_ftype_t;
+typedef struct fm_field {
+    const char *name;
+    fm_ftype_t type;
+    bool required;
+    long min, max;          /* string: length; int: value; 0,0 = unbounded */
+    const char *charset;    /* strings: allowed characters, NULL = any */
+} fm_field_t;
+int fm_req_check(fm_req_t *r, const fm_field_t *fields, size_t n);
+
+/* ?limit= (1..500, default def) and ?cursor= (opaque, ≤ 256 chars). Answers 422 and
+ * returns FM_REPLIED when bad. cursor gets "" when absent. */
+int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_len);
+
+/* In-process call of a public route with the caller's identity and tenant (DESIGN.md
+ * "Modules never reach into each other"). body_json may be NULL. *out gets the
+ * response body (caller frees), *status the HTTP status. Any thread but the loop's
+ * (a handler may block). */
+int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
+            int *status, char **out);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * fm_server.c — the life of `flowmaster serve`.
+ *
+ * Start: modules → data dir → databases and migrations → routing (conflicts stop us
+ * here) → loop, bus, outboxes, subscriptions, fetch → module start hooks → HTTP.
+ * Stop (SIGINT/SIGTERM): /ready turns 503, a helper thread stops CivetWeb (it waits for
+ * in-flight requests; never on the loop thread), then the loop delivers what the bus
+ * holds, runs the stop hooks in reverse, and closes; databases close last. A deadline
+ * (server.shutdown_timeout_ms) ends a stop that hangs with exit code 1.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "fm_server.h"
+
+#include "bus/bus.h"
+#include "fm_config.h"
+#include "fm_embed.h"
+#include "fm_fetch.h"
+#include "fm_http.h"
+#include "fm_http_int.h"
+#include "fm_log.h"
+#include "fm_loop.h"
+#include "fm_migrate.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct {
+    fm_mod_t *mods;
+    size_t n;
+    fm_routing_t routing;
+    bool routed;
+    double t0;
+    atomic_bool serving;
+    bool stopping;
+    uv_signal_t sigint, sigterm;
+    pthread_t stopper;
+    bool stopper_started;
+    fm_timer_t *deadline;
+} S;
+
+/* ---- the running set (fm_mod.h) ---- */
+
+size_t fm_mods_count(void) { return S.n; }
+fm_mod_t *fm_mods_at(size_t i) { return i < S.n ? &S.mods[i] : NULL; }
+double fm_uptime(void) { return S.t0 ? fm_time_mono() - S.t0 : 0; }
+bool fm_serving(void) { return atomic_load(&S.serving); }
+int fm_listen_port(int canonical) { return canonical + fm_cfg()->port_offset; }
+const fm_routing_t *fm__routing(void) { return S.routed ? &S.routing : NULL; }
+
+fm_mod_t *fm_mods_find(const char *name)
+{
+    for (size_t i = 0; i < S.n; i++)
+        if (!strcmp(S.mods[i].def->name, name))
+            return &S.mods[i];
+    return NULL;
+}
+
+size_t fm_mod_implemented(const fm_module_t *def)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < def->nroutes; i++)
+        n += def->routes[i].handler != NULL;
+    return n;
+}
+
+bool fm_mod_ready(const fm_mod_t *m)
+{
+    if (!atomic_load(&m->started))
+        return false;
+    return !(m->def->flags & FM_M_DB) || (m->db && m->mig_pending == 0);
+}
+
+const fm_module_t *fm_module_lookup(const char *name)
+{
+    for (size_t i = 0; fm_module_table[i]; i++)
+        if (!strcmp(fm_module_table[i]->name, name))
+            return fm_module_table[i];
+    return NULL;
+}
+
+/* ---- shared with migrate / routes / smoke ---- */
+
+int fm_mods_select(const char *list, fm_mod_t **mods, size_t *n, char *err, size_t errlen)
+{
+    size_t total = 0;
+    while (fm_module_table[total])
+        total++;
+    bool want[128] = { false };
+    if (!strcmp(list, "all")) {
+        for (size_t i = 0; i < total; i++)
+            want[i] = true;
+    } else {
+        char *copy = strdup(list), *save = NULL;
+        if (!copy)
+            return FM_ENOMEM;
+        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+            size_t i = 0;
+            while (i < total && strcmp(fm_module_table[i]->name, tok))
+                i++;
+            if (i == total) {
+                snprintf(err, errlen, "unknown module '%s' (see 'flowmaster routes' for the list)", tok);
+                free(copy);
+                return FM_EINVAL;
+            }
+            want[i] = true;
+        }
+        free(copy);
+    }
+    fm_mod_t *v = calloc(total, sizeof(*v));
+    if (!v)
+        return FM_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < total; i++)
+        if (want[i])
+            v[k++].def = fm_module_table[i];
+    if (!k) {
+        free(v);
+        snprintf(err, errlen, "no modules selected");
+        return FM_EINVAL;
+    }
+    *mods = v;
+    *n = k;
+    return FM_OK;
+}
+
+void fm_mods_release(fm_mod_t *mods, size_t n)
+{
+    for (size_t i = 0; mods && i < n; i++)
+        fm_db_close(mods[i].db);
+    free(mods);
+}
+
+int fm_data_dir_prepare(const char *dir, char *err, size_t errlen)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {     /* mkdir -p */
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "data dir '%s': cannot create '%s': %s", dir, path, strerror(errno));
+            return FM_EIO;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "data dir '%s': cannot create: %s", dir, strerror(errno));
+        return FM_EIO;
+    }
+    char probe[700];
+    snprintf(probe, sizeof(probe), "%s/.write-probe", dir);
+    FILE *f = fopen(probe, "w");
+    if (!f) {
+        snprintf(err, errlen, "data dir '%s' is not writable: %s", dir, strerror(errno));
+        return FM_EIO;
+    }
+    fclose(f);
+    unlink(probe);
+    return FM_OK;
+}
+
+int fm_mods_open_dbs(fm_mod_t *mods, size_t n, char *err, size_t errlen)
+{
+    const fm_config_t *c = fm_cfg();
+    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib };
+    for (size_t i = 0; i < n; i++) {
+        fm_mod_t *m = &mods[i];
+        if (!(m->def->flags & FM_M_DB))
+            continue;
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s.db", c->data_dir, m->def->name);
+        if (fm_db_open(&m->db, path, &opts, err, errlen) != FM_OK)
+            return FM_EDB;
+        if (fm_migrate_apply(m->db, m->def->name, fm_migrations, fm_nmigrations, NULL, err, errlen) ||
+            fm_migrate_counts(m->db, m->def->name, fm_migrations, fm_nmigrations, &m->mig_applied,
+                              &m->mig_pending))
+            return FM_EDB;
+    }
+    return FM_OK;
+}
+
+/* ---- stopping ---- */
+
+static void on_deadline(void *arg)
+{
+    (void)arg;
+    fm_log_msg(FM_LOG_ERROR, "shutdown deadline passed; exiting with in-flight work",
+               "raise server.shutdown_timeout_ms if this is expected");
+    _exit(1);
+}
+
+/* Loop thread, once CivetWeb has stopped: no request is running any more. */
+static void after_http(void *arg)
+{
+    (void)arg;
+    bus_flush();
+    for (size_t i = S.n; i-- > 0;) {
+        fm_mod_t *m = &S.mods[i];
+        if (atomic_load(&m->started) && m->def->stop)
+            m->def->stop(m);
+        atomic_store(&m->started, false);
+    }
+    bus_shutdown();
+    fm_fetch_shutdown();
+    fm_timer_stop(S.deadline);
+    S.deadline = NULL;
+    uv_close((uv_handle_t *)&S.sigint, NULL);
+    uv_close((uv_handle_t *)&S.sigterm, NULL);
+    uv_stop(fm_loop());
+}
+
+static void *stopper(void *arg)
+{
+    (void)arg;
+    fm_http_stop();
+    fm_loop_post(after_http, NULL);
+    return NULL;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)h;
+    if (S.stopping) {
+        fm_log_msg(FM_LOG_WARN, "already stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        return;
+    }
+    S.stopping = true;
+    atomic_store(&S.serving, false);
+    fm_log_msg(FM_LOG_INFO, "stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    S.deadline = fm_timer_start((uint64_t)fm_cfg()->shutdown_timeout_ms, 0, on_deadline, NULL);
+    if (pthread_create(&S.stopper, NULL, stopper, NULL) == 0)
+        S.stopper_started = true;
+    else
+        on_deadline(NULL);
+}
+
+/* ---- serving ---- */
+
+static int subscribe_module(fm_mod_t *m, char *err, size_t errlen)
+{
+    for (const fm_sub_t *s = m->def->subs; s && s->pattern; s++)
+        if (bus_subscribe(s->pattern, s->fn, m) < 0) {
+            snprintf(err, errlen, "%s: bad subscription pattern '%s'", m->def->name, s->pattern);
+            return FM_EINVAL;
+        }
+    return FM_OK;
+}
+
+int fm_serve(void)
+{
+    const fm_config_t *c = fm_cfg();
+    char err[1024] = "";
+    int code = 1;
+    S.t0 = fm_time_mono();
+    fm_log_set_level(c->log_level);
+
+    if (fm_mods_select(c->modules, &S.mods, &S.n, err, sizeof(err)) ||
+        fm_data_dir_prepare(c->data_dir, err, sizeof(err)) ||
+        fm_mods_open_dbs(S.mods, S.n, err, sizeof(err)))
+        goto fail;
+    if (fm_routing_build(&S.routing, S.mods, S.n, err, sizeof(err)))
+        goto fail;
+    S.routed = true;
+    if (fm_loop_init() || bus_init(fm_loop(), (size_t)c->bus_queue_capacity, c->bus_publish_timeout_ms) ||
+        fm_fetch_init()) {
+        snprintf(err, sizeof(err), "cannot start the event loop");
+        goto fail;
+    }
+    for (size_t i = 0; i < S.n; i++) {
+        fm_mod_t *m = &S.mods[i];
+        if ((m->db && bus_outbox_attach(m->db, m->def->name)) || subscribe_module(m, err, sizeof(err)))
+            goto fail;
+        if (m->def->start && m->def->start(m) != FM_OK) {
+            snprintf(err, sizeof(err), "module %s failed to start", m->def->name);
+            goto fail;
+        }
+        atomic_store(&m->started, true);
+    }
+    if (fm_http_start(&S.routing, err, sizeof(err)))
+        goto fail;
+    uv_signal_init(fm_loop(), &S.sigint);
+    uv_signal_init(fm_loop(), &S.sigterm);
+    uv_signal_start(&S.sigint, on_signal, SIGINT);
+    uv_signal_start(&S.sigterm, on_signal, SIGTERM);
+    atomic_store(&S.serving, true);
+
+    fm_log_t l;
+    fm_log_begin(&l, FM_LOG_INFO, "serving");
+    fm_log_str(&l, "listen", c->listen);
+    fm_log_int(&l, "ports", (int64_t)S.routing.nports);
+    fm_log_int(&l, "portOffset", c->port_offset);
+    fm_log_int(&l, "modules", (int64_t)S.n);
+    fm_log_str(&l, "dataDir", c->data_dir);
+    fm_log_num(&l, "startupMs", (fm_time_mono() - S.t0) * 1000.0);
+    fm_log_end(&l);
+
+    uv_run(fm_loop(), UV_RUN_DEFAULT);
+    code = 0;
+    goto cleanup;
+fail:
+    fm_log_msg(FM_LOG_ERROR, "cannot start", err);
+    fprintf(stderr, "flowmaster: %s\n", err);
+    for (size_t i = S.n; i-- > 0;)
+        if (atomic_load(&S.mods[i].started) && S.mods[i].def->stop)
+            S.mods[i].def->stop(&S.mods[i]);
+    bus_shutdown();
+    fm_fetch_shutdown();
+cleanup:
+    if (S.stopper_started)
+        pthread_join(S.stopper, NULL);
+    fm_loop_close();
+    if (S.routed)
+        fm_routing_release(&S.routing);
+    S.routed = false;
+    fm_mods_release(S.mods, S.n);
+    S.mods = NULL;
+    S.n = 0;
+    if (code == 0)
+        fm_log_msg(FM_LOG_INFO, "stopped", NULL);
+    return code;
+}
