@@ -313,9 +313,13 @@ int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const 
     return *out ? FM_OK : FM_ENOMEM;
 }
 
+static char bind_error[256];   /* CivetWeb's first "cannot bind" message, for the exit line */
+
 static int on_log(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
+    if (!strncmp(message, "cannot bind to ", 15) && !bind_error[0])
+        snprintf(bind_error, sizeof(bind_error), "%s", message + 15);
     fm_log_msg(FM_LOG_WARN, "civetweb", message);
     return 1;
 }
@@ -351,7 +355,10 @@ int fm_http_start(const fm_routing_t *routing, char *err, size_t errlen)
     ctx = mg_start2(&init, &e);
     fm_buf_release(&ports);
     if (!ctx) {
-        snprintf(err, errlen, "cannot start HTTP on %s: %s", c->listen, *text ? text : "unknown error");
+        if (bind_error[0])  /* "127.0.0.1:9003: 98 (Address already in use)" */
+            snprintf(err, errlen, "cannot listen on port %s (port offset %d)", bind_error, c->port_offset);
+        else
+            snprintf(err, errlen, "cannot start HTTP on %s: %s", c->listen, *text ? text : "unknown error");
         mg_exit_library();
         return FM_EIO;
     }
