@@ -143,7 +143,7 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
         if (r->method >= FM_METHOD_COUNT) {     /* unknown method: allow what exists */
             unsigned other;
             for (int m = 0; m < FM_METHOD_COUNT; m++)
-                if (fm_rtable_match(table, (fm_method_t)m, r->path, NULL, &other))
+                if (m != FM_HEAD && fm_rtable_match(table, (fm_method_t)m, r->path, NULL, &other))
                     allow |= 1u << m;
         }
         if (allow) {
@@ -180,6 +180,14 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
     if (def->flags & FM_R_JSON) {
         const char *end = NULL;
         r->json = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0) : NULL;
+        if (r->json && end) {   /* one document only: nothing but whitespace after it */
+            while (end < r->body + r->body_len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+                end++;
+            if (end < r->body + r->body_len) {
+                cJSON_Delete(r->json);
+                r->json = NULL;
+            }
+        }
         if (!r->json) {
             reply_bad_json(r, end ? end : cJSON_GetErrorPtr());
             goto done;

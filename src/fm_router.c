@@ -58,6 +58,8 @@ int fm_rentry_init(fm_rentry_t *e, const fm_route_t *def, fm_mod_t *mod, const c
                 g->kind = SEG_TAIL;
                 g->name = s + 2;
             } else {
+                if (strchr(close + 1, '{') || strchr(close + 1, '}'))
+                    goto bad;   /* "{a}{b}": one parameter per segment */
                 g->name = s + 1;
                 g->kind = close[1] ? SEG_SUFFIX : SEG_PARAM;
                 g->text = close + 1;
@@ -180,22 +182,16 @@ const fm_rentry_t *fm_rtable_match(const fm_rtable_t *t, fm_method_t method, con
     while (*p) {
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == FM_MAX_SEGS + 1)
-            return NULL;        /* deeper than any route */
+        /* Empty segments ("//", a trailing "/") match no route; nor does a path deeper
+         * than any route can be. */
+        if (len == 0 || n == FM_MAX_SEGS + 1 || (slash && !slash[1]))
+            return NULL;
         segs[n].p = p;
         segs[n++].len = len;
         if (!slash)
             break;
         p = slash + 1;
-        if (!*p) {              /* trailing slash: an empty last segment never matches */
-            segs[n].p = p;
-            segs[n++].len = 0;
-            break;
-        }
     }
-    for (int i = 0; i < n; i++)
-        if (segs[i].len == 0)
-            return NULL;
 
     const fm_rentry_t *best = NULL;
     int best_rank[FM_MAX_SEGS + 1], rank[FM_MAX_SEGS + 1];
@@ -205,7 +201,8 @@ const fm_rentry_t *fm_rtable_match(const fm_rtable_t *t, fm_method_t method, con
             rank[k] = 0;
         if (!match_entry(e, segs, n, rank))
             continue;
-        if (e->def->method != method) {
+        fm_method_t want = method == FM_HEAD && e->def->method == FM_GET ? FM_GET : method;
+        if (e->def->method != want) {
             *allow |= 1u << e->def->method;
             continue;
         }
