@@ -22,6 +22,7 @@ struct fm_db {
     void *on_outbox_arg;
     pthread_mutex_t plock;      /* guards the reader pool */
     sqlite3 *idle[READER_POOL];
+    double idle_since[READER_POOL];
     int nidle;
 };
 
@@ -65,8 +66,19 @@ static int open_conn(sqlite3 **out, const char *path, bool readonly, const fm_db
     return FM_OK;
 }
 
+/* Process-wide SQLite settings, before the first connection. SQLite's default makes
+ * every connection grab ~90 KiB of page cache up front; with a writer per module and
+ * pooled readers that was most of the idle memory. Pages now come as they are used. */
+static void global_init(void)
+{
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    sqlite3_initialize();
+}
+
 int fm_db_open(fm_db_t **out, const char *path, const fm_db_opts_t *opts, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, global_init);
     fm_db_t *db = calloc(1, sizeof(*db));
     if (!db || !(db->path = strdup(path))) {
         free(db);
@@ -158,12 +170,34 @@ void fm_db_reader_done(fm_db_t *db, sqlite3 *c)
         return;
     pthread_mutex_lock(&db->plock);
     if (db->nidle < READER_POOL) {
+        db->idle_since[db->nidle] = fm_time_mono();
         db->idle[db->nidle++] = c;
         c = NULL;
     }
     pthread_mutex_unlock(&db->plock);
     if (c)
         sqlite3_close(c);
+}
+
+void fm_db_trim(fm_db_t *db, double idle_s)
+{
+    sqlite3 *close_v[READER_POOL];
+    int n = 0;
+    double now = fm_time_mono();
+    pthread_mutex_lock(&db->plock);
+    int keep = 0;
+    for (int i = 0; i < db->nidle; i++) {   /* oldest first: the pool is a stack */
+        if (now - db->idle_since[i] >= idle_s) {
+            close_v[n++] = db->idle[i];
+        } else {
+            db->idle[keep] = db->idle[i];
+            db->idle_since[keep++] = db->idle_since[i];
+        }
+    }
+    db->nidle = keep;
+    pthread_mutex_unlock(&db->plock);
+    for (int i = 0; i < n; i++)
+        sqlite3_close(close_v[i]);
 }
 
 const char *fm_db_path(const fm_db_t *db)

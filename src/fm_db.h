@@ -35,6 +35,10 @@ int fm_db_write_end(fm_db_t *db, int rc);
 sqlite3 *fm_db_reader(fm_db_t *db);             /* NULL on error */
 void fm_db_reader_done(fm_db_t *db, sqlite3 *c);
 
+/* Closes pooled readers idle for idle_s seconds or more: a module nobody reads from
+ * keeps only its writer open (each connection costs ~100 KiB resident). */
+void fm_db_trim(fm_db_t *db, double idle_s);
+
 const char *fm_db_path(const fm_db_t *db);
 int64_t fm_db_size(const fm_db_t *db);          /* bytes of the file plus its WAL */
 

@@ -40,8 +40,10 @@ static struct {
     uv_signal_t sigint, sigterm;
     pthread_t stopper;
     bool stopper_started;
-    fm_timer_t *deadline;
+    fm_timer_t *deadline, *trim;
 } S;
+
+#define READER_IDLE_S 2.0   /* pooled database readers idle this long are closed */
 
 /* ---- the running set (fm_mod.h) ---- */
 
@@ -177,12 +179,23 @@ int fm_mods_open_dbs(fm_mod_t *mods, size_t n, char *err, size_t errlen)
         snprintf(path, sizeof(path), "%s/%s.db", c->data_dir, m->def->name);
         if (fm_db_open(&m->db, path, &opts, err, errlen) != FM_OK)
             return FM_EDB;
-        if (fm_migrate_apply(m->db, m->def->name, fm_migrations, fm_nmigrations, NULL, err, errlen) ||
-            fm_migrate_counts(m->db, m->def->name, fm_migrations, fm_nmigrations, &m->mig_applied,
-                              &m->mig_pending))
+        if (fm_migrate_apply(m->db, m->def->name, fm_migrations, fm_nmigrations, NULL, err, errlen))
             return FM_EDB;
+        /* Applied in full, or we would have stopped: no need to read them back. */
+        m->mig_pending = 0;
+        m->mig_applied = 0;
+        for (size_t k = 0; k < fm_nmigrations; k++)
+            m->mig_applied += !strcmp(fm_migrations[k].module, m->def->name);
     }
     return FM_OK;
+}
+
+static void trim_readers(void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < S.n; i++)
+        if (S.mods[i].db)
+            fm_db_trim(S.mods[i].db, READER_IDLE_S);
 }
 
 /* ---- stopping ---- */
@@ -209,7 +222,8 @@ static void after_http(void *arg)
     bus_shutdown();
     fm_fetch_shutdown();
     fm_timer_stop(S.deadline);
-    S.deadline = NULL;
+    fm_timer_stop(S.trim);
+    S.deadline = S.trim = NULL;
     uv_close((uv_handle_t *)&S.sigint, NULL);
     uv_close((uv_handle_t *)&S.sigterm, NULL);
     uv_stop(fm_loop());
@@ -284,6 +298,7 @@ int fm_serve(void)
     }
     if (fm_http_start(&S.routing, err, sizeof(err)))
         goto fail;
+    S.trim = fm_timer_start(1000, 1000, trim_readers, NULL);
     uv_signal_init(fm_loop(), &S.sigint);
     uv_signal_init(fm_loop(), &S.sigterm);
     uv_signal_start(&S.sigint, on_signal, SIGINT);
