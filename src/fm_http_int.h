@@ -42,8 +42,9 @@ struct fm_req {
 void fm__dispatch(fm_req_t *r, const fm_rtable_t *table);
 void fm__req_release(fm_req_t *r);
 
-/* The routing of the running server (fm_server.c). */
+/* The routing of the running server (fm_server.c); tests set their own. */
 const fm_routing_t *fm__routing(void);
+void fm__routing_set(const fm_routing_t *r);
 
 const char *fm__reason(int status);
 

@@ -52,7 +52,9 @@ fm_mod_t *fm_mods_at(size_t i) { return i < S.n ? &S.mods[i] : NULL; }
 double fm_uptime(void) { return S.t0 ? fm_time_mono() - S.t0 : 0; }
 bool fm_serving(void) { return atomic_load(&S.serving); }
 int fm_listen_port(int canonical) { return canonical + fm_cfg()->port_offset; }
-const fm_routing_t *fm__routing(void) { return S.routed ? &S.routing : NULL; }
+static const fm_routing_t *active;     /* what fm_call dispatches on */
+const fm_routing_t *fm__routing(void) { return active; }
+void fm__routing_set(const fm_routing_t *r) { active = r; }
 
 fm_mod_t *fm_mods_find(const char *name)
 {
@@ -281,6 +283,7 @@ int fm_serve(void)
     if (fm_routing_build(&S.routing, S.mods, S.n, err, sizeof(err)))
         goto fail;
     S.routed = true;
+    fm__routing_set(&S.routing);
     if (fm_loop_init() || bus_init(fm_loop(), (size_t)c->bus_queue_capacity, c->bus_publish_timeout_ms) ||
         fm_fetch_init()) {
         snprintf(err, sizeof(err), "cannot start the event loop");
@@ -330,6 +333,7 @@ cleanup:
     if (S.stopper_started)
         pthread_join(S.stopper, NULL);
     fm_loop_close();
+    fm__routing_set(NULL);
     if (S.routed)
         fm_routing_release(&S.routing);
     S.routed = false;

@@ -1,0 +1,189 @@
+/*
+ * test_call.c — fm_call, the in-process call of another module's public route: the
+ * callee sees the same request an HTTP client would make (path parameters, query,
+ * JSON body, tenant, request id) plus X-Service-Name, and the caller gets status and
+ * body back. Local (FM_R_LOCAL) routes are not reachable this way.
+ */
+#include "fm_test.h"
+
+#include "fm_config.h"
+#include "fm_http_int.h"
+#include "fm_mod.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* module "b": the callee */
+static int b_get(fm_req_t *r)
+{
+    char q[64];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", fm_req_param(r, "id"));
+    cJSON_AddStringToObject(o, "q", fm_req_query(r, "q", q, sizeof(q)) ? q : "");
+    cJSON_AddStringToObject(o, "tenant", fm_req_tenant(r));
+    cJSON_AddStringToObject(o, "service", fm_req_header(r, "X-Service-Name"));
+    cJSON_AddStringToObject(o, "rid", fm_req_id(r));
+    return fm_reply_json(r, 200, o);
+}
+
+static int b_post(fm_req_t *r)
+{
+    const cJSON *n = cJSON_GetObjectItem(fm_req_json(r), "n");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "twice", cJSON_IsNumber(n) ? n->valuedouble * 2 : -1);
+    return fm_reply_json(r, 201, o);
+}
+
+static int b_local(fm_req_t *r)
+{
+    return fm_reply_status(r, 204);
+}
+
+static const fm_route_t b_routes[] = {
+    { FM_GET, "/b/{id}", b_get, 0, "b:read" },
+    { FM_POST, "/b", b_post, FM_R_JSON, "b:write" },
+    { FM_GET, "/b-local", b_local, FM_R_LOCAL, NULL },
+};
+static const fm_module_t mod_b = { "b", "Callee", 9100, 0, FM_ROUTES(b_routes), NULL, NULL, NULL };
+
+/* module "a": calls b from inside its handler, as a module would */
+static int a_proxy(fm_req_t *r)
+{
+    int status = 0;
+    char *out = NULL;
+    int rc = fm_call(r, FM_GET, "/b/42?q=hello%20world", NULL, &status, &out);
+    if (rc != FM_OK)
+        return rc;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "status", status);
+    cJSON_AddItemToObject(o, "body", cJSON_Parse(out));
+    free(out);
+    return fm_reply_json(r, 200, o);
+}
+
+static const fm_route_t a_routes[] = { { FM_GET, "/a/proxy", a_proxy, 0, "a:read" } };
+static const fm_module_t mod_a = { "a", "Caller", 9101, 0, FM_ROUTES(a_routes), NULL, NULL, NULL };
+
+typedef struct fix {
+    fm_mod_t mods[2];
+    fm_routing_t routing;
+} fix_t;
+
+static int setup(void **state)
+{
+    fm_config_t c;
+    fm_config_defaults(&c);
+    c.log_requests = false;
+    fm_config_install(&c);
+    fix_t *f = calloc(1, sizeof(*f));
+    f->mods[0].def = &mod_a;
+    f->mods[1].def = &mod_b;
+    char err[256];
+    assert_int_equal(fm_routing_build(&f->routing, f->mods, 2, err, sizeof(err)), FM_OK);
+    fm__routing_set(&f->routing);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fix_t *f = *state;
+    fm__routing_set(NULL);
+    fm_routing_release(&f->routing);
+    free(f);
+    return 0;
+}
+
+/* An HTTP-like request to module a, captured. */
+static cJSON *request_a(fix_t *f, const char *tenant, int *status)
+{
+    fm_hdr_t hdrs[] = { { "X-Tenant-Id", tenant }, { "X-Request-Id", "rid-123" } };
+    fm_req_t r;
+    memset(&r, 0, sizeof(r));
+    fm_buf_t cap = FM_BUF_INIT;
+    r.capture = &cap;
+    r.method = FM_GET;
+    r.method_text = "GET";
+    r.path = "/a/proxy";
+    r.call_headers = hdrs;
+    r.ncall_headers = 2;
+    snprintf(r.rid, sizeof(r.rid), "rid-123");
+    snprintf(r.tenant, sizeof(r.tenant), "%s", tenant);
+    fm__dispatch(&r, &f->routing.api);
+    *status = r.status;
+    cJSON *o = cJSON_Parse(cap.data);
+    fm_buf_release(&cap);
+    fm__req_release(&r);
+    return o;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void test_call_carries_identity(void **state)
+{
+    fix_t *f = *state;
+    int status;
+    cJSON *o = request_a(f, "acme", &status);
+    assert_int_equal(status, 200);
+    assert_int_equal((int)cJSON_GetObjectItem(o, "status")->valuedouble, 200);
+    const cJSON *b = cJSON_GetObjectItem(o, "body");
+    assert_string_equal(str(b, "id"), "42");
+    assert_string_equal(str(b, "q"), "hello world");
+    assert_string_equal(str(b, "tenant"), "acme");
+    assert_string_equal(str(b, "service"), "a");
+    assert_string_equal(str(b, "rid"), "rid-123");
+    cJSON_Delete(o);
+}
+
+static void test_call_json_body_and_errors(void **state)
+{
+    (void)state;
+    int status = 0;
+    char *out = NULL;
+    assert_int_equal(fm_call(NULL, FM_POST, "/b", "{\"n\": 21}", &status, &out), FM_OK);
+    assert_int_equal(status, 201);
+    cJSON *o = cJSON_Parse(out);
+    assert_int_equal((int)cJSON_GetObjectItem(o, "twice")->valuedouble, 42);
+    cJSON_Delete(o);
+    free(out);
+
+    /* malformed JSON: the same 400 problem an HTTP client gets */
+    assert_int_equal(fm_call(NULL, FM_POST, "/b", "{nope", &status, &out), FM_OK);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "Malformed JSON"));
+    free(out);
+
+    /* unknown route, and a local route, are 404 */
+    assert_int_equal(fm_call(NULL, FM_GET, "/zzz", NULL, &status, &out), FM_OK);
+    assert_int_equal(status, 404);
+    free(out);
+    assert_int_equal(fm_call(NULL, FM_GET, "/b-local", NULL, &status, &out), FM_OK);
+    assert_int_equal(status, 404);
+    free(out);
+}
+
+static void test_call_without_routing(void **state)
+{
+    fix_t *f = *state;
+    fm__routing_set(NULL);
+    int status = -1;
+    char *out = (char *)1;
+    assert_int_equal(fm_call(NULL, FM_GET, "/b/1", NULL, &status, &out), FM_EBUSY);
+    assert_int_equal(status, 0);
+    assert_null(out);
+    fm__routing_set(&f->routing);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_call_carries_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_json_body_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_without_routing, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("call", tests, NULL, NULL);
+}
