@@ -5,11 +5,11 @@
 #include "fm_http_int.h"
 #include "fm_mod.h"
 
+/* Each port speaks for the modules that own it (9000: gateway and mcp; the registry's
+ * GET /services is the whole-platform view). Under fm_call: for every module. */
 static const fm_port_t *port_of(const fm_req_t *r)
 {
-    if (r->port && !r->port->gateway)
-        return r->port;
-    return NULL;    /* gateway (or fm_call): speak for every module */
+    return r->port;
 }
 
 static int health(fm_req_t *r)
@@ -19,8 +19,7 @@ static int health(fm_req_t *r)
     cJSON_AddStringToObject(o, "status", "ok");
     if (r->port)
         cJSON_AddNumberToObject(o, "port", r->port->port);
-    cJSON_AddStringToObject(o, "module", p ? p->mods[0]->def->name
-                                           : r->port ? r->port->mods[0]->def->name : "core");
+    cJSON_AddStringToObject(o, "module", p ? p->mods[0]->def->name : "core");
     cJSON *names = cJSON_AddArrayToObject(o, "modules");
     size_t n = p ? p->nmods : fm_mods_count();
     for (size_t i = 0; i < n; i++)

@@ -35,8 +35,8 @@ const fm_module_t *const fm_module_table[] = {
     &fm_dxg_module,             /* 9011 */
     /* edges */
     &fm_websocket_module,       /* 9010 */
-    &fm_mcp_module,             /* 9000: /mcp */
     &fm_gateway_module,         /* 9000: every route */
+    &fm_mcp_module,             /* 9000: /mcp */
     &fm_frontend_module,        /* 3000 */
     &fm_engage_module,          /* 3001 */
     &fm_designer_module,        /* 3002 */
