@@ -5,9 +5,13 @@
 CC       ?= cc
 PKGS     := libcjson libuv sqlite3 libsodium libpcre2-8 expat libcurl
 CFLAGS   ?= -O2 -g
+# pkg-config runs when first needed (after scripts/deps.sh may have installed the
+# packages on a fresh machine), once: the $(eval) memoizes the answer.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-            -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := -lcivetweb $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+            -Isrc -Ibuild/gen $(PKG_CFLAGS)
+LDLIBS    = -lcivetweb $(PKG_LIBS) -lpthread -lm   # CivetWeb ships no .pc file
 SAN      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 SRC      := $(wildcard src/*.c src/bus/*.c src/modules/*.c src/modules/*/*.c)
