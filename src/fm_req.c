@@ -214,6 +214,15 @@ int fm_req_check(fm_req_t *r, const fm_field_t *fields, size_t n)
     return FM_REPLIED;
 }
 
+int fm_reply_invalid(fm_req_t *r, const char *field, const char *detail)
+{
+    cJSON *ext = cJSON_CreateObject();
+    cJSON *errs = cJSON_AddArrayToObject(ext, "errors");
+    field_error(errs, field, "%s", detail);
+    return fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", ext,
+                            "'%s' is invalid: %s", field, detail);
+}
+
 int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_len)
 {
     char buf[300];
@@ -224,11 +233,7 @@ int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_le
         char *end;
         long n = strtol(l, &end, 10);
         if (!*l || *end || n < 1 || n > 500) {
-            cJSON *ext = cJSON_CreateObject();
-            cJSON *errs = cJSON_AddArrayToObject(ext, "errors");
-            field_error(errs, "limit", "must be a whole number from 1 to 500");
-            fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", ext,
-                             "query parameter 'limit' is invalid");
+            fm_reply_invalid(r, "limit", "must be a whole number from 1 to 500");
             return FM_REPLIED;
         }
         *limit = (int)n;
@@ -236,11 +241,7 @@ int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_le
     const char *c = fm_req_query(r, "cursor", buf, sizeof(buf));
     if (c) {
         if (strlen(c) > 256 || strlen(c) >= cursor_len) {
-            cJSON *ext = cJSON_CreateObject();
-            cJSON *errs = cJSON_AddArrayToObject(ext, "errors");
-            field_error(errs, "cursor", "is not a cursor this server gave out");
-            fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", ext,
-                             "query parameter 'cursor' is invalid");
+            fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
             return FM_REPLIED;
         }
         snprintf(cursor, cursor_len, "%s", c);

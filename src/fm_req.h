@@ -51,6 +51,8 @@ typedef struct fm_field {
     const char *charset;    /* strings: allowed characters, NULL = any */
 } fm_field_t;
 int fm_req_check(fm_req_t *r, const fm_field_t *fields, size_t n);
+/* 422 with one errors[] entry for `field` (pointer "/field"); returns FM_OK. */
+int fm_reply_invalid(fm_req_t *r, const char *field, const char *detail);
 
 /* ?limit= (1..500, default def) and ?cursor= (opaque, ≤ 256 chars). Answers 422 and
  * returns FM_REPLIED when bad. cursor gets "" when absent. */

@@ -299,13 +299,14 @@ int fm_serve(void)
         }
         atomic_store(&m->started, true);
     }
-    if (fm_http_start(&S.routing, err, sizeof(err)))
-        goto fail;
-    S.trim = fm_timer_start(1000, 1000, trim_readers, NULL);
+    /* Signals first: a SIGTERM that arrives as the ports open is a clean stop. */
     uv_signal_init(fm_loop(), &S.sigint);
     uv_signal_init(fm_loop(), &S.sigterm);
     uv_signal_start(&S.sigint, on_signal, SIGINT);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
+    if (fm_http_start(&S.routing, err, sizeof(err)))
+        goto fail;
+    S.trim = fm_timer_start(1000, 1000, trim_readers, NULL);
     atomic_store(&S.serving, true);
 
     fm_log_t l;

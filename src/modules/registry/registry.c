@@ -48,9 +48,8 @@ static int list(fm_req_t *r)
     if (*cursor) {
         char *end;
         long n = strtol(cursor + 1, &end, 10);
-        if (cursor[0] != 'o' || *end || n < 0 || n > 1000000)
-            return fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed",
-                                    NULL, "query parameter 'cursor' is not a cursor this server gave out");
+        if (cursor[0] != 'o' || end == cursor + 1 || *end || n < 0 || n > 1000000)
+            return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
         offset = (int)n;
     }
     cJSON *items = cJSON_CreateArray();
@@ -153,8 +152,7 @@ static int create(fm_req_t *r)
     char *meta_json = cJSON_IsObject(meta) ? cJSON_PrintUnformatted(meta) : NULL;
     if (meta_json && strlen(meta_json) > 16384) {
         cJSON_free(meta_json);
-        return fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", NULL,
-                                "metadata is larger than 16384 bytes");
+        return fm_reply_invalid(r, "metadata", "must be at most 16384 bytes as JSON");
     }
     n.metadata_json = meta_json ? meta_json : "{}";
     cJSON *item = NULL;
