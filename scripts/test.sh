@@ -29,8 +29,8 @@ run_unit() {   # $1: directory of test binaries, $2: label
 }
 
 run_http() {   # $1: binary, $2: label
-  local out rc p f
-  out=$(FM_BIN=$1 python3 tests/http/run.py 2>&1); rc=$?
+  local bin=$1 label=$2 out rc p f
+  out=$(FM_BIN=$bin python3 tests/http/run.py 2>&1); rc=$?
   local last
   last=$(printf '%s\n' "$out" | tail -1)
   p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
@@ -50,10 +50,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 case $what in
   unit) run_unit build/tests unit ;;
-  http) run_http build/flowmaster "" ;;
+  http) run_http build/flowmaster plain ;;
   all)
     run_unit build/tests unit
-    run_http build/flowmaster ""
+    run_http build/flowmaster plain
     run_unit build/tests-asan asan-unit
     run_http build/asan/flowmaster asan
     ;;
