@@ -14,7 +14,7 @@ CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 LDLIBS    = -lcivetweb $(PKG_LIBS) -lpthread -lm   # CivetWeb ships no .pc file
 SAN      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-SRC      := $(wildcard src/*.c src/bus/*.c src/modules/*.c src/modules/*/*.c)
+SRC      := $(wildcard src/*.c src/*/*.c src/modules/*/*.c)
 CORE_SRC := $(filter-out src/main.c,$(SRC))
 EMBEDDED := $(shell find migrations web -type f 2>/dev/null | sort)
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -103,4 +103,4 @@ uninstall:
 clean:
 	rm -rf build flowmaster
 
--include $(wildcard build/obj/*.d build/obj/*/*.d build/obj/*/*/*.d build/asan/*.d build/asan/*/*.d build/asan/*/*/*.d)
+-include $(shell find build/obj build/asan -name "*.d" 2>/dev/null)
