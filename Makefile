@@ -26,10 +26,14 @@ DEPS     := build/.deps-build
 .PHONY: all run test test-unit test-http test-asan bench install uninstall clean deps
 all: build/flowmaster flowmaster
 
+# One stamp per set; each set includes the one before, so parallel make never runs two
+# apt-get at once.
 $(DEPS) build/.deps-test build/.deps-bench: scripts/deps.sh
 	@mkdir -p build
 	@scripts/deps.sh $(patsubst build/.deps-%,%,$@)
 	@touch $@
+build/.deps-test: $(DEPS)
+build/.deps-bench: build/.deps-test
 deps: build/.deps-test
 
 build/tools/fm_embed: tools/fm_embed.c | $(DEPS)
