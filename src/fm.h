@@ -51,6 +51,8 @@ enum {
     FM_R_JSON = 1u << 1,    /* body must be a JSON document; parsed before the handler */
     FM_R_LOCAL = 1u << 2,   /* served on the module's own port only, not via the gateway */
     FM_R_BODY = 1u << 3,    /* body is read (any type) and handed over raw */
+    FM_R_ABAC = 1u << 4,    /* a conditional grant may pass: the handler decides with
+                               fm_req_authz on the resource (auth/fm_auth.h) */
 };
 
 typedef struct fm_route {
@@ -72,6 +74,7 @@ enum {
     FM_M_DB = 1u << 0,      /* owns <data-dir>/<name>.db */
     FM_M_GATEWAY = 1u << 1, /* its port serves the union of every module's routes */
     FM_M_WEBAPP = 1u << 2,  /* its port serves web/<name>/ and the API under /api */
+    FM_M_NOSTORE = 1u << 3, /* responses carry Cache-Control: no-store (credentials) */
 };
 
 typedef struct fm_module {

@@ -43,6 +43,20 @@ static const cfg_key_t keys[] = {
     INT("bus", "queue_capacity", bus_queue_capacity, 16, 1 << 24),
     INT("bus", "publish_timeout_ms", bus_publish_timeout_ms, 0, 600000),
     STR("modules", "enabled", modules),
+    STR("auth", "issuer", auth_issuer),
+    INT("auth", "access_ttl_s", auth_access_ttl_s, 30, 86400),
+    INT("auth", "refresh_ttl_s", auth_refresh_ttl_s, 60, 31536000),
+    INT("auth", "leeway_s", auth_leeway_s, 0, 300),
+    STR("auth", "admin_email", auth_admin_email),
+    STR("auth", "admin_password", auth_admin_password),
+    INT("auth", "password_min_length", auth_password_min_length, 8, 256),
+    INT("auth", "login_free_failures", auth_login_free_failures, 1, 100),
+    INT("auth", "login_max_delay_s", auth_login_max_delay_s, 1, 86400),
+    INT("gateway", "rate_per_ip", gateway_rate_per_ip, 0, 10000000),
+    INT("gateway", "burst_per_ip", gateway_burst_per_ip, 1, 10000000),
+    INT("gateway", "rate_per_tenant", gateway_rate_per_tenant, 0, 10000000),
+    INT("gateway", "burst_per_tenant", gateway_burst_per_tenant, 1, 10000000),
+    STR("gateway", "cors_origins", gateway_cors_origins),
     INT("registry", "sweep_interval_ms", registry_sweep_interval_ms, 10, 3600000),
     INT("registry", "probe_interval_ms", registry_probe_interval_ms, 10, 86400000),
     INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
@@ -67,6 +81,17 @@ void fm_config_defaults(fm_config_t *c)
     c->bus_queue_capacity = 65536;
     c->bus_publish_timeout_ms = 1000;
     snprintf(c->modules, sizeof(c->modules), "all");
+    c->auth_access_ttl_s = 900;
+    c->auth_refresh_ttl_s = 30 * 86400;
+    c->auth_leeway_s = 30;
+    snprintf(c->auth_admin_email, sizeof(c->auth_admin_email), "admin@localhost");
+    c->auth_password_min_length = 10;
+    c->auth_login_free_failures = 5;
+    c->auth_login_max_delay_s = 900;
+    c->gateway_rate_per_ip = 200;
+    c->gateway_burst_per_ip = 400;
+    c->gateway_rate_per_tenant = 500;
+    c->gateway_burst_per_tenant = 1000;
     c->registry_sweep_interval_ms = 1000;
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;

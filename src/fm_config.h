@@ -31,6 +31,22 @@ typedef struct fm_config {
     int bus_publish_timeout_ms;
     /* [modules] */
     char modules[1024];         /* "all" or a comma list of module names */
+    /* [auth] */
+    char auth_issuer[256];      /* "" = http://<listen>:<8002 + offset> */
+    int auth_access_ttl_s;
+    int auth_refresh_ttl_s;
+    int auth_leeway_s;
+    char auth_admin_email[256];
+    char auth_admin_password[256];
+    int auth_password_min_length;
+    int auth_login_free_failures;
+    int auth_login_max_delay_s;
+    /* [gateway] */
+    int gateway_rate_per_ip;    /* requests per second; 0 = off */
+    int gateway_burst_per_ip;
+    int gateway_rate_per_tenant;
+    int gateway_burst_per_tenant;
+    char gateway_cors_origins[1024];
     /* [registry] */
     int registry_sweep_interval_ms;
     int registry_probe_interval_ms;

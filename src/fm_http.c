@@ -9,6 +9,7 @@
  */
 #include "fm_http.h"
 
+#include "auth/auth_int.h"
 #include "fm_config.h"
 #include "fm_http_int.h"
 #include "fm_id.h"
@@ -156,6 +157,10 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
         goto done;
     }
     const fm_route_t *def = r->route->def;
+    if (fm__guard_route(r) != FM_OK)
+        goto done;
+    if (r->route->mod && (r->route->mod->def->flags & FM_M_NOSTORE))
+        fm_reply_header(r, "Cache-Control", "no-store");
     if (!def->handler) {
         char route[300];
         snprintf(route, sizeof(route), "%s %s", fm_method_name(def->method), def->pattern);
@@ -251,7 +256,7 @@ static int on_request(struct mg_connection *conn)
         mg_write(conn, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", 57);
         return 500;
     }
-    if (req_identity(&r) == FM_OK) {
+    if (req_identity(&r) == FM_OK && fm__guard_edge(&r, ri->remote_addr) == FM_OK) {
         if (ri->content_length > fm_cfg()->body_limit) {
             double t0 = fm_time_mono();
             reply_too_large(&r);
@@ -271,8 +276,25 @@ static int on_request(struct mg_connection *conn)
     return status;
 }
 
+static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t method, const char *path,
+                const char *body_json, int *status, char **out);
+
 int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
             int *status, char **out)
+{
+    /* An internal caller's calls are internal too, in its tenant. */
+    const char *system = !caller ? "default" : caller->internal ? caller->tenant : NULL;
+    return call(caller, system, method, path, body_json, status, out);
+}
+
+int fm_call_system(const char *tenant, fm_method_t method, const char *path, const char *body_json,
+                   int *status, char **out)
+{
+    return call(NULL, tenant, method, path, body_json, status, out);
+}
+
+static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t method, const char *path,
+                const char *body_json, int *status, char **out)
 {
     const fm_routing_t *routing = fm__routing();
     *status = 0;
@@ -282,7 +304,7 @@ int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const 
     char *copy = strdup(path);
     if (!copy)
         return FM_ENOMEM;
-    fm_hdr_t hdrs[4];
+    fm_hdr_t hdrs[5];
     size_t nh = 0;
     const char *names[] = { "Authorization", "X-Tenant-Id", "X-Request-Id" };
     for (size_t i = 0; i < 3; i++) {
@@ -292,6 +314,8 @@ int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const 
     }
     const fm_mod_t *cm = caller ? fm_req_mod(caller) : NULL;
     hdrs[nh++] = (fm_hdr_t){ "X-Service-Name", cm ? cm->def->name : "core" };
+    if (system_tenant)
+        hdrs[nh++] = (fm_hdr_t){ "X-Tenant-Id", system_tenant };
 
     fm_req_t r;
     memset(&r, 0, sizeof(r));
@@ -309,6 +333,7 @@ int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const 
     r.ncall_headers = nh;
     r.body = (char *)body_json;
     r.body_len = body_json ? strlen(body_json) : 0;
+    r.internal = system_tenant != NULL;
     if (req_identity(&r) == FM_OK) {
         if (caller)
             snprintf(r.rid, sizeof(r.rid), "%s", caller->rid);

@@ -6,6 +6,7 @@
 #ifndef FM_HTTP_INT_H
 #define FM_HTTP_INT_H
 
+#include "auth/fm_auth.h"
 #include "fm_buf.h"
 #include "fm_req.h"
 #include "fm_router.h"
@@ -36,6 +37,9 @@ struct fm_req {
     size_t bytes_out;
     bool replied;
     fm_buf_t *capture;              /* fm_call: the response body goes here */
+    fm_principal_t principal;       /* valid when has_principal */
+    bool has_principal;
+    bool internal;                  /* in-process call on the platform's own behalf */
 };
 
 /* Runs the request through table: match, body, checks, handler, metrics, log. */

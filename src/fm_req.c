@@ -49,6 +49,11 @@ fm_mod_t *fm_req_mod(const fm_req_t *r) { return r->route ? r->route->mod : NULL
 int fm_req_port(const fm_req_t *r) { return r->port ? r->port->port : 0; }
 bool fm_replied(const fm_req_t *r) { return r->replied; }
 
+const char *fm_req_client_ip(const fm_req_t *r)
+{
+    return r->conn ? mg_get_request_info(r->conn)->remote_addr : "in-process";
+}
+
 const char *fm_req_body(const fm_req_t *r, size_t *len)
 {
     if (len)

@@ -26,6 +26,7 @@ fm_method_t fm_req_method(const fm_req_t *r);
 const char *fm_req_path(const fm_req_t *r);
 fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; NULL for core */
 int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
+const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; "in-process" under fm_call */
 
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);
@@ -64,5 +65,9 @@ int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_le
  * (a handler may block). */
 int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
             int *status, char **out);
+/* The same on the platform's own behalf (timers, the engine): no token is checked;
+ * the callee sees tenant `tenant`. caller == NULL in fm_call means this with "default". */
+int fm_call_system(const char *tenant, fm_method_t method, const char *path, const char *body_json,
+                   int *status, char **out);
 
 #endif

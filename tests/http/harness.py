@@ -72,6 +72,10 @@ assert len(PORTS) == 27 and len(MODULES) == 30
 
 RID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+# The bootstrap admin every test server starts with (tenant "default").
+ADMIN_EMAIL = "admin@localhost"
+ADMIN_PASSWORD = "test-admin-password-1"
+
 
 # --- small utilities -----------------------------------------------------------------
 
@@ -275,7 +279,9 @@ class Server:
                 cmd += ["--modules", self.modules]
             cmd += self.args
             env = dict(os.environ)
+            env.setdefault("FLOWMASTER_AUTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             env.update(self.env)
+            self._tokens = {}
             self._err = open(self.stderr_path, "ab")
             self._out = open(self.stdout_path, "ab")
             self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=self._err, env=env,
@@ -366,9 +372,66 @@ class Server:
     def port(self, canonical):
         return canonical + self.offset
 
-    def req(self, method, port, path, body=None, headers=None, raw=None, timeout=10.0):
-        return http_request(port + self.offset, method, path, body, headers, raw, timeout,
+    def req(self, method, port, path, body=None, headers=None, raw=None, timeout=10.0,
+            auth=True):
+        """HTTP to a canonical port. Unless auth=False or the caller sets Authorization
+        itself, the request carries the bootstrap admin's token and X-Tenant-Id
+        "default" (a tenant header the caller passes is kept)."""
+        hdrs = dict(headers or {})
+        if auth and raw is None and not any(k.lower() == "authorization" for k in hdrs):
+            tenant = next((v for k, v in hdrs.items() if k.lower() == "x-tenant-id"), None)
+            try:
+                token = self.admin_token()
+            except OSError:
+                token = None    # no auth module in this server (--modules): go without
+            if token:
+                if tenant is None:
+                    hdrs["X-Tenant-Id"] = "default"
+                hdrs["Authorization"] = "Bearer " + token
+        return http_request(port + self.offset, method, path, body, hdrs, raw, timeout,
                             self.host)
+
+    # identities
+    def login(self, email, password, tenant="default"):
+        """POST /auth/login; returns the token response (asserts 200)."""
+        r = http_request(8002 + self.offset, "POST", "/auth/login",
+                         {"email": email, "password": password, "tenant": tenant})
+        assert r.status == 200, "login %s/%s failed: %r" % (tenant, email, r)
+        return r.json
+
+    def admin_token(self):
+        if "admin" not in self._tokens:
+            self._tokens["admin"] = self.login(ADMIN_EMAIL, ADMIN_PASSWORD)["accessToken"]
+        return self._tokens["admin"]
+
+    def tenant_headers(self, tenant, roles=("admin",), email=None):
+        """Headers (Authorization + X-Tenant-Id) of a user of `tenant` holding `roles`.
+        The tenant (with its admin) and the user are made through the API on first use."""
+        key = (tenant, tuple(roles), email)
+        if key in self._tokens:
+            return dict(self._tokens[key])
+        if tenant == "default":
+            admin = {"Authorization": "Bearer " + self.admin_token(), "X-Tenant-Id": "default"}
+        else:
+            admin_email, admin_pw = "admin@%s.test" % tenant, "pw-%s-0123456789" % tenant
+            platform = {"Authorization": "Bearer " + self.admin_token(), "X-Tenant-Id": "default"}
+            r = http_request(8002 + self.offset, "POST", "/auth/tenants",
+                             {"id": tenant, "name": tenant,
+                              "admin": {"email": admin_email, "password": admin_pw}}, platform)
+            assert r.status in (201, 409), "create tenant %s: %r" % (tenant, r)
+            tok = self.login(admin_email, admin_pw, tenant)["accessToken"]
+            admin = {"Authorization": "Bearer " + tok, "X-Tenant-Id": tenant}
+            if tuple(roles) == ("admin",) and email is None:
+                self._tokens[key] = admin
+                return dict(admin)
+        email = email or "%s@%s.test" % ("-".join(roles) or "noroles", tenant)
+        password = "pw-%s-%s-0123456789" % (tenant, "-".join(roles))
+        r = http_request(8002 + self.offset, "POST", "/auth/users",
+                         {"email": email, "password": password, "roles": list(roles)}, admin)
+        assert r.status in (201, 409), "create user %s: %r" % (email, r)
+        tok = self.login(email, password, tenant)["accessToken"]
+        self._tokens[key] = {"Authorization": "Bearer " + tok, "X-Tenant-Id": tenant}
+        return dict(self._tokens[key])
 
     def get(self, port, path, headers=None):
         return self.req("GET", port, path, headers=headers)

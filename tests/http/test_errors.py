@@ -179,8 +179,9 @@ def test_instance_is_request_id(srv):
         assert r.json["instance"] != rid
 
 
-def _chunked(path, body):
-    raw = (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\n"
+def _chunked(path, body, srv):
+    auth = ("Authorization: Bearer %s\r\nX-Tenant-Id: default\r\n" % srv.admin_token()).encode()
+    raw = (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\n" + auth +
            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
            b"Connection: close\r\n\r\n")
     for i in range(0, len(body), 100):
@@ -192,10 +193,10 @@ def _chunked(path, body):
 def test_chunked_bodies(small):
     """A chunked body is read like any other, and the limit holds without Content-Length."""
     ok = json.dumps({"name": unique_name("chunk"), "url": "http://127.0.0.1:1"}).encode()
-    r = small.req("POST", 8001, "/services", raw=_chunked("/services", ok))
+    r = small.req("POST", 8001, "/services", raw=_chunked("/services", ok, small))
     assert r.status == 201, "chunked POST under the limit: %r" % (r,)
     big = json.dumps({"name": unique_name("chunk"), "url": "http://127.0.0.1:1",
                       "metadata": {"pad": "x" * 4000}}).encode()
-    r = small.req("POST", 8001, "/services", raw=_chunked("/services", big))
+    r = small.req("POST", 8001, "/services", raw=_chunked("/services", big, small))
     p = assert_problem(r, 413)
     assert p.get("limit") == 1024, p

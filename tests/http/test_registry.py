@@ -250,7 +250,7 @@ def test_paging(srv):
 
 
 def test_tenant_isolation(srv):
-    A, B = {"X-Tenant-Id": "tenant-a"}, {"X-Tenant-Id": "tenant-b"}
+    A, B = srv.tenant_headers("tenant-a"), srv.tenant_headers("tenant-b")
     name = unique_name("tenant")
     it = assert_json(_register(srv, name, headers=A), 201)
     sid = it["id"]

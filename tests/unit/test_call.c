@@ -109,6 +109,7 @@ static cJSON *request_a(fix_t *f, const char *tenant, int *status)
     r.ncall_headers = 2;
     snprintf(r.rid, sizeof(r.rid), "rid-123");
     snprintf(r.tenant, sizeof(r.tenant), "%s", tenant);
+    r.internal = true;      /* no token here: the platform acting for tenant `tenant` */
     fm__dispatch(&r, &f->routing.api);
     *status = r.status;
     cJSON *o = cJSON_Parse(cap.data);

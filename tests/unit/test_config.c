@@ -325,7 +325,7 @@ static void test_set_direct(void **state)
     assert_string_equal(c.durability, "normal");
 }
 
-typedef struct { int n; char seen[32][48]; } each_t;
+typedef struct { int n; char seen[64][48]; } each_t;
 
 static void each_fn(const char *section, const char *key, const char *value, void *arg)
 {
@@ -336,7 +336,7 @@ static void each_fn(const char *section, const char *key, const char *value, voi
     /* every value fm_config_each prints is accepted back */
     if (fm_config_set(&c, section, key, value, err, sizeof(err)) != 0)
         fail_msg("%s.%s = %s: %s", section, key, value, err);
-    if (e->n < 32)
+    if (e->n < 64)
         snprintf(e->seen[e->n], sizeof(e->seen[0]), "%s.%s=%s", section, key, value);
     e->n++;
 }
@@ -349,14 +349,45 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 17);
+    assert_int_equal(e.n, 31);
     bool threads = false, requests = false;
-    for (int i = 0; i < e.n && i < 32; i++) {
+    for (int i = 0; i < e.n && i < 64; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");
         requests |= !strcmp(e.seen[i], "log.requests=true");
     }
     assert_true(threads);
     assert_true(requests);
+}
+
+/* flowmaster.conf.example documents every key, in its section. */
+static void check_documented(const char *section, const char *key, const char *value, void *arg)
+{
+    const char *text = arg;
+    char head[64], line[128];
+    snprintf(head, sizeof(head), "\n[%s]\n", section);
+    snprintf(line, sizeof(line), "\n%s =", key);
+    const char *sec = strstr(text, head);
+    if (!sec)
+        fail_msg("flowmaster.conf.example has no [%s] section", section);
+    const char *next = strstr(sec + 1, "\n[");
+    const char *at = strstr(sec, line);
+    if (!at || (next && at > next))
+        fail_msg("flowmaster.conf.example does not document %s.%s", section, key);
+    (void)value;
+}
+
+static void test_example_documents_every_key(void **state)
+{
+    (void)state;
+    FILE *f = fopen("flowmaster.conf.example", "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = 0;
+    fm_config_t c;
+    fm_config_defaults(&c);
+    fm_config_each(&c, check_documented, text);
 }
 
 static void test_install(void **state)
@@ -398,6 +429,7 @@ int main(void)
         T(test_set_direct),
         T(test_each),
         T(test_install),
+        T(test_example_documents_every_key),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

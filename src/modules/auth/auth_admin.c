@@ -1,0 +1,528 @@
+/*
+ * auth_admin.c — the admin API: tenants (platform administrators only, i.e. admins of
+ * tenant `default`), and per tenant users, custom roles and service accounts. Every
+ * statement names the caller's tenant.
+ */
+#include "auth_module.h"
+
+#include "../../fm_config.h"
+#include "../../fm_id.h"
+#include "../../fm_log.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-_"
+#define ROLE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+
+static fm_db_t *db_of(fm_req_t *r) { return fm_req_mod(r)->db; }
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Runs a SELECT with text parameters and returns its rows as objects (columns by name). */
+static int query(fm_db_t *db, const char *sql, const char *const *args, int n, cJSON **rows)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    *rows = cJSON_CreateArray();
+    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
+        for (int i = 0; i < n; i++)
+            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            cJSON *o = cJSON_CreateObject();
+            for (int i = 0; i < sqlite3_column_count(st); i++) {
+                const char *name = sqlite3_column_name(st, i);
+                const char *v = (const char *)sqlite3_column_text(st, i);
+                cJSON *parsed = v && (v[0] == '[' || v[0] == '{') ? cJSON_Parse(v) : NULL;
+                cJSON_AddItemToObject(o, name, parsed ? parsed : v ? cJSON_CreateString(v) : cJSON_CreateNull());
+            }
+            cJSON_AddItemToArray(*rows, o);
+        }
+        rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}
+
+/* Runs a write statement; FM_ENOTFOUND when it changed no row, FM_ECONFLICT on a
+ * constraint. */
+static int change(fm_db_t *db, const char *sql, const char *const *args, int n)
+{
+    sqlite3 *w = fm_db_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK) {
+        for (int i = 0; i < n; i++)
+            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? (sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND)
+           : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
+    }
+    sqlite3_finalize(st);
+    int end = fm_db_write_end(db, rc == FM_OK ? FM_OK : FM_EDB);
+    return rc == FM_OK ? end : rc;
+}
+
+static int list_reply(fm_req_t *r, cJSON *rows)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "items", rows);
+    cJSON_AddNullToObject(o, "nextCursor");
+    return fm_reply_json(r, 200, o);
+}
+
+static int one_reply(fm_req_t *r, cJSON *rows, const char *what, const char *id)
+{
+    cJSON *first = cJSON_DetachItemFromArray(rows, 0);
+    cJSON_Delete(rows);
+    if (!first)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no %s '%s'", what, id);
+    return fm_reply_json(r, 200, first);
+}
+
+static bool password_ok(fm_req_t *r, const char *pw);
+
+/* ---- tenants ---- */
+
+static bool platform_admin(fm_req_t *r)
+{
+    if (!strcmp(fm_req_tenant(r), AUTH_PLATFORM_TENANT))
+        return true;
+    fm_reply_problem(r, 403, NULL, NULL, NULL, "tenants are managed by administrators of tenant 'default'");
+    return false;
+}
+
+int auth_tenants_list(fm_req_t *r)
+{
+    if (!platform_admin(r))
+        return FM_OK;
+    cJSON *rows;
+    int rc = query(db_of(r), "SELECT id, name, created_at AS createdAt FROM tenants ORDER BY id", NULL, 0, &rows);
+    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+}
+
+static const fm_field_t tenant_fields[] = {
+    { "id", FM_F_STRING, true, 1, 64, ID_CHARS },
+    { "name", FM_F_STRING, true, 1, 200, NULL },
+    { "admin", FM_F_OBJECT, false, 0, 0, NULL },
+};
+
+/* POST /auth/tenants {id, name, admin?: {email, password}}: the optional admin is the
+ * tenant's first user (role admin), who then manages the tenant's own users. */
+int auth_tenants_create(fm_req_t *r)
+{
+    if (!platform_admin(r) || fm_req_check(r, tenant_fields, 3))
+        return FM_OK;
+    const cJSON *j = fm_req_json(r);
+    const cJSON *admin = cJSON_GetObjectItemCaseSensitive(j, "admin");
+    const char *aemail = str(admin, "email"), *apw = str(admin, "password");
+    if (admin && (!aemail || !strchr(aemail, '@') || strlen(aemail) > 254))
+        return fm_reply_invalid(r, "admin", "needs an email address in 'email'");
+    if (admin && (!apw || strlen(apw) > 1024 || !password_ok(r, apw)))
+        return apw ? FM_OK : fm_reply_invalid(r, "admin", "needs a 'password'");
+    char now[32];
+    fm_time_rfc3339(now);
+    const char *args[] = { str(j, "id"), str(j, "id"), str(j, "name"), now };
+    int rc = change(db_of(r), "INSERT INTO tenants(id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)", args, 4);
+    if (rc == FM_ECONFLICT)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "tenant '%s' exists", str(j, "id"));
+    if (rc != FM_OK)
+        return rc;
+    if (admin) {
+        cJSON *roles = cJSON_CreateArray();
+        cJSON_AddItemToArray(roles, cJSON_CreateString("admin"));
+        rc = auth_user_create(db_of(r), str(j, "id"), aemail, "Administrator", apw, roles, false, NULL);
+        cJSON_Delete(roles);
+        if (rc != FM_OK)
+            return rc;
+    }
+    char loc[128];
+    snprintf(loc, sizeof(loc), "/auth/tenants/%s", str(j, "id"));
+    fm_reply_header(r, "Location", loc);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", str(j, "id"));
+    cJSON_AddStringToObject(o, "name", str(j, "name"));
+    cJSON_AddStringToObject(o, "createdAt", now);
+    return fm_reply_json(r, 201, o);
+}
+
+int auth_tenants_get(fm_req_t *r)
+{
+    if (!platform_admin(r))
+        return FM_OK;
+    const char *id = fm_req_param(r, "id");
+    const char *args[] = { id };
+    cJSON *rows;
+    int rc = query(db_of(r), "SELECT id, name, created_at AS createdAt FROM tenants WHERE id = ?", args, 1, &rows);
+    return rc == FM_OK ? one_reply(r, rows, "tenant", id) : (cJSON_Delete(rows), rc);
+}
+
+/* ---- users ---- */
+
+#define USER_SELECT "SELECT id, tenant_id AS tenant, email, name, status, roles, created_at AS createdAt, " \
+                    "updated_at AS updatedAt FROM users "
+
+int auth_users_list(fm_req_t *r)
+{
+    const char *args[] = { fm_req_tenant(r) };
+    cJSON *rows;
+    int rc = query(db_of(r), USER_SELECT "WHERE tenant_id = ? ORDER BY email", args, 1, &rows);
+    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+}
+
+int auth_users_get(fm_req_t *r)
+{
+    const char *id = fm_req_param(r, "id");
+    const char *args[] = { fm_req_tenant(r), id };
+    cJSON *rows;
+    int rc = query(db_of(r), USER_SELECT "WHERE tenant_id = ? AND id = ?", args, 2, &rows);
+    return rc == FM_OK ? one_reply(r, rows, "user", id) : (cJSON_Delete(rows), rc);
+}
+
+static bool password_ok(fm_req_t *r, const char *pw)
+{
+    if (!pw || (int)strlen(pw) >= fm_cfg()->auth_password_min_length)
+        return true;
+    char d[96];
+    snprintf(d, sizeof(d), "must be at least %d characters long", fm_cfg()->auth_password_min_length);
+    fm_reply_invalid(r, "password", d);
+    return false;
+}
+
+static bool roles_ok(fm_req_t *r, const cJSON *roles)
+{
+    const char *bad = roles ? auth_roles_unknown(db_of(r), fm_req_tenant(r), roles) : NULL;
+    if (!bad)
+        return true;
+    char d[200];
+    snprintf(d, sizeof(d), "names an unknown role '%.100s'", bad);
+    fm_reply_invalid(r, "roles", d);
+    return false;
+}
+
+static const fm_field_t user_fields[] = {
+    { "email", FM_F_STRING, true, 3, 254, NULL },
+    { "password", FM_F_STRING, true, 1, 1024, NULL },
+    { "name", FM_F_STRING, false, 0, 200, NULL },
+    { "roles", FM_F_ARRAY, false, 0, 0, NULL },
+};
+
+int auth_users_create(fm_req_t *r)
+{
+    if (fm_req_check(r, user_fields, 4))
+        return FM_OK;
+    const cJSON *j = fm_req_json(r);
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
+    if (!password_ok(r, str(j, "password")) || !roles_ok(r, roles))
+        return FM_OK;
+    if (!strchr(str(j, "email"), '@'))
+        return fm_reply_invalid(r, "email", "must be an email address");
+    cJSON *none = cJSON_CreateArray();
+    auth_user_t u;
+    int rc = auth_user_create(db_of(r), fm_req_tenant(r), str(j, "email"), str(j, "name"), str(j, "password"),
+                              roles ? roles : none, false, &u);
+    cJSON_Delete(none);
+    if (rc == FM_ECONFLICT)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "a user with this email exists in this tenant");
+    if (rc != FM_OK)
+        return rc;
+    char loc[96];
+    snprintf(loc, sizeof(loc), "/auth/users/%s", u.id);
+    fm_reply_header(r, "Location", loc);
+    cJSON *o = auth_user_json(&u);
+    auth_user_release(&u);
+    return fm_reply_json(r, 201, o);
+}
+
+static const fm_field_t user_update_fields[] = {
+    { "password", FM_F_STRING, false, 1, 1024, NULL },
+    { "name", FM_F_STRING, false, 0, 200, NULL },
+    { "roles", FM_F_ARRAY, false, 0, 0, NULL },
+    { "status", FM_F_STRING, false, 1, 16, NULL },
+};
+
+int auth_users_update(fm_req_t *r)
+{
+    if (fm_req_check(r, user_update_fields, 4))
+        return FM_OK;
+    const cJSON *j = fm_req_json(r);
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
+    const char *status = str(j, "status");
+    if (!password_ok(r, str(j, "password")) || !roles_ok(r, roles))
+        return FM_OK;
+    if (status && strcmp(status, "active") && strcmp(status, "disabled"))
+        return fm_reply_invalid(r, "status", "must be 'active' or 'disabled'");
+    auth_user_t u;
+    const char *id = fm_req_param(r, "id");
+    int rc = auth_user_by_id(db_of(r), fm_req_tenant(r), id, &u);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no user '%s'", id);
+    if (rc != FM_OK)
+        return rc;
+    char hash[FM_PASSWORD_HASH_MAX], now[32];
+    if (str(j, "password") && fm_password_hash(str(j, "password"), hash) != FM_OK) {
+        auth_user_release(&u);
+        return FM_ENOMEM;
+    }
+    char *roles_json = cJSON_PrintUnformatted(roles ? roles : u.roles);
+    fm_time_rfc3339(now);
+    const char *args[] = { str(j, "name") ? str(j, "name") : u.name, roles_json,
+                           status ? status : u.status, str(j, "password") ? hash : u.hash, now,
+                           fm_req_tenant(r), id };
+    rc = change(db_of(r), "UPDATE users SET name = ?, roles = ?, status = ?, password_hash = ?, updated_at = ? "
+                          "WHERE tenant_id = ? AND id = ?", args, 7);
+    cJSON_free(roles_json);
+    auth_user_release(&u);
+    if (rc != FM_OK)
+        return rc;
+    /* A disabled account or a new password ends every session. */
+    if ((status && !strcmp(status, "disabled")) || str(j, "password")) {
+        const char *a[] = { fm_req_tenant(r), id };
+        change(db_of(r), "UPDATE refresh_tokens SET revoked = 1 WHERE tenant_id = ? AND user_id = ?", a, 2);
+    }
+    return auth_users_get(r);
+}
+
+int auth_users_delete(fm_req_t *r)
+{
+    const char *id = fm_req_param(r, "id");
+    const fm_principal_t *p = fm_req_principal(r);
+    if (p && !strcmp(p->sub, id))
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "you cannot delete your own account");
+    const char *args[] = { fm_req_tenant(r), id };
+    int rc = change(db_of(r), "DELETE FROM users WHERE tenant_id = ? AND id = ?", args, 2);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no user '%s'", id);
+    if (rc != FM_OK)
+        return rc;
+    change(db_of(r), "DELETE FROM refresh_tokens WHERE tenant_id = ? AND user_id = ?", args, 2);
+    return fm_reply_status(r, 204);
+}
+
+/* ---- roles ---- */
+
+static const char *builtin_names[] = { "admin", "designer", "operator", "participant", "viewer", "service" };
+
+static cJSON *builtin_json(const char *name)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddBoolToObject(o, "builtIn", true);
+    cJSON *g = cJSON_AddArrayToObject(o, "grants");
+    for (const char *const *p = fm_role_builtin(name); *p; p++)
+        cJSON_AddItemToArray(g, cJSON_CreateString(*p));
+    return o;
+}
+
+#define ROLE_SELECT "SELECT name, description, grants, created_at AS createdAt FROM roles "
+
+int auth_roles_list(fm_req_t *r)
+{
+    const char *args[] = { fm_req_tenant(r) };
+    cJSON *rows;
+    int rc = query(db_of(r), ROLE_SELECT "WHERE tenant_id = ? ORDER BY name", args, 1, &rows);
+    if (rc != FM_OK) {
+        cJSON_Delete(rows);
+        return rc;
+    }
+    cJSON *all = cJSON_CreateArray();
+    for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+        cJSON_AddItemToArray(all, builtin_json(builtin_names[i]));
+    cJSON *row;
+    while ((row = cJSON_DetachItemFromArray(rows, 0))) {
+        cJSON_AddBoolToObject(row, "builtIn", false);
+        cJSON_AddItemToArray(all, row);
+    }
+    cJSON_Delete(rows);
+    return list_reply(r, all);
+}
+
+int auth_roles_get(fm_req_t *r)
+{
+    const char *name = fm_req_param(r, "name");
+    if (fm_role_builtin(name))
+        return fm_reply_json(r, 200, builtin_json(name));
+    const char *args[] = { fm_req_tenant(r), name };
+    cJSON *rows;
+    int rc = query(db_of(r), ROLE_SELECT "WHERE tenant_id = ? AND name = ?", args, 2, &rows);
+    return rc == FM_OK ? one_reply(r, rows, "role", name) : (cJSON_Delete(rows), rc);
+}
+
+static const fm_field_t role_fields[] = {
+    { "name", FM_F_STRING, true, 1, 64, ROLE_CHARS },
+    { "description", FM_F_STRING, false, 0, 500, NULL },
+    { "grants", FM_F_ARRAY, true, 0, 0, NULL },
+};
+
+/* Grants are "area:action" (with * on either side) and an optional "|condition". */
+static bool grants_ok(fm_req_t *r, const cJSON *grants)
+{
+    int n = 0;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, grants) {
+        n++;
+        const char *s = cJSON_IsString(g) ? g->valuestring : NULL;
+        const char *bar = s ? strchr(s, '|') : NULL;
+        size_t head = s ? (bar ? (size_t)(bar - s) : strlen(s)) : 0;
+        bool ok = s && head > 0 && head < 100 && strlen(s) < 400 &&
+                  ((head == 1 && s[0] == '*') || memchr(s, ':', head)) && (!bar || fm_condition_valid(bar + 1));
+        if (!ok) {
+            char d[160];
+            snprintf(d, sizeof(d), "grant %d is not 'area:action' with an optional '|condition'", n);
+            fm_reply_invalid(r, "grants", d);
+            return false;
+        }
+    }
+    if (n == 0 || n > 200) {
+        fm_reply_invalid(r, "grants", "must hold 1 to 200 grants");
+        return false;
+    }
+    return true;
+}
+
+static int role_write(fm_req_t *r, bool create)
+{
+    const cJSON *j = fm_req_json(r);
+    const char *name = create ? str(j, "name") : fm_req_param(r, "name");
+    if (fm_role_builtin(name))
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "'%s' is a built-in role", name);
+    const cJSON *grants = cJSON_GetObjectItemCaseSensitive(j, "grants");
+    if (!grants_ok(r, grants))
+        return FM_OK;
+    char *gj = cJSON_PrintUnformatted(grants), now[32];
+    fm_time_rfc3339(now);
+    const char *desc = str(j, "description") ? str(j, "description") : "";
+    int rc;
+    if (create) {
+        const char *args[] = { fm_req_tenant(r), name, desc, gj, now };
+        rc = change(db_of(r), "INSERT INTO roles(tenant_id, name, description, grants, created_at) "
+                              "VALUES (?, ?, ?, ?, ?)", args, 5);
+    } else {
+        const char *args[] = { desc, gj, fm_req_tenant(r), name };
+        rc = change(db_of(r), "UPDATE roles SET description = ?, grants = ? WHERE tenant_id = ? AND name = ?", args, 4);
+    }
+    cJSON_free(gj);
+    if (rc == FM_ECONFLICT)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "role '%s' exists", name);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no role '%s'", name);
+    if (rc != FM_OK)
+        return rc;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "description", desc);
+    cJSON_AddItemToObject(o, "grants", cJSON_Duplicate(grants, 1));
+    cJSON_AddBoolToObject(o, "builtIn", false);
+    if (create) {
+        char loc[128];
+        snprintf(loc, sizeof(loc), "/auth/roles/%s", name);
+        fm_reply_header(r, "Location", loc);
+    }
+    return fm_reply_json(r, create ? 201 : 200, o);
+}
+
+int auth_roles_create(fm_req_t *r)
+{
+    return fm_req_check(r, role_fields, 3) ? FM_OK : role_write(r, true);
+}
+
+int auth_roles_update(fm_req_t *r)
+{
+    return fm_req_check(r, role_fields + 1, 2) ? FM_OK : role_write(r, false);
+}
+
+int auth_roles_delete(fm_req_t *r)
+{
+    const char *name = fm_req_param(r, "name");
+    if (fm_role_builtin(name))
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "'%s' is a built-in role", name);
+    const char *args[] = { fm_req_tenant(r), name };
+    int rc = change(db_of(r), "DELETE FROM roles WHERE tenant_id = ? AND name = ?", args, 2);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no role '%s'", name);
+    return rc == FM_OK ? fm_reply_status(r, 204) : rc;
+}
+
+/* ---- service accounts ---- */
+
+int auth_accounts_list(fm_req_t *r)
+{
+    const char *args[] = { fm_req_tenant(r) };
+    cJSON *rows;
+    int rc = query(db_of(r), "SELECT id, name, roles, created_at AS createdAt FROM service_accounts "
+                             "WHERE tenant_id = ? ORDER BY name", args, 1, &rows);
+    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+}
+
+static const fm_field_t account_fields[] = {
+    { "name", FM_F_STRING, true, 1, 64, ROLE_CHARS },
+    { "roles", FM_F_ARRAY, false, 0, 0, NULL },
+};
+
+int auth_accounts_create(fm_req_t *r)
+{
+    if (fm_req_check(r, account_fields, 2))
+        return FM_OK;
+    const cJSON *j = fm_req_json(r);
+    cJSON *roles = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(j, "roles"), 1);
+    if (!roles) {
+        roles = cJSON_CreateArray();
+        cJSON_AddItemToArray(roles, cJSON_CreateString("service"));
+    }
+    if (!roles_ok(r, roles)) {
+        cJSON_Delete(roles);
+        return FM_OK;
+    }
+    unsigned char raw[32];
+    char key[80] = "fmk_", hash[65], id[48], now[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(key + 4, sizeof(key) - 4, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    auth_sha256_hex(key, hash);
+    fm_id_random("sa", id, sizeof(id));
+    fm_time_rfc3339(now);
+    char *rj = cJSON_PrintUnformatted(roles);
+    const char *args[] = { id, fm_req_tenant(r), str(j, "name"), hash, rj, now };
+    int rc = change(db_of(r), "INSERT INTO service_accounts(id, tenant_id, name, key_hash, roles, created_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", args, 6);
+    cJSON_free(rj);
+    if (rc != FM_OK) {
+        cJSON_Delete(roles);
+        if (rc == FM_ECONFLICT)
+            return fm_reply_problem(r, 409, NULL, NULL, NULL, "a service account '%s' exists", str(j, "name"));
+        return rc;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "name", str(j, "name"));
+    cJSON_AddItemToObject(o, "roles", roles);
+    cJSON_AddStringToObject(o, "apiKey", key);   /* shown once; only its hash is kept */
+    cJSON_AddStringToObject(o, "createdAt", now);
+    sodium_memzero(key, sizeof(key));
+    char loc[96];
+    snprintf(loc, sizeof(loc), "/auth/service-accounts/%s", id);
+    fm_reply_header(r, "Location", loc);
+    return fm_reply_json(r, 201, o);
+}
+
+int auth_accounts_delete(fm_req_t *r)
+{
+    const char *id = fm_req_param(r, "id");
+    const char *args[] = { fm_req_tenant(r), id };
+    int rc = change(db_of(r), "DELETE FROM service_accounts WHERE tenant_id = ? AND id = ?", args, 2);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no service account '%s'", id);
+    return rc == FM_OK ? fm_reply_status(r, 204) : rc;
+}
