@@ -35,6 +35,10 @@ static const struct {
     { FL_STATUS, "--status", NULL, NULL },
     { FL_JSON, "--json", NULL, NULL },
     { FL_HOST, "--host", NULL, NULL },
+    { FL_TENANT, "--tenant", NULL, NULL },
+    { FL_EMAIL, "--email", NULL, NULL },
+    { FL_ROLE, "--role", NULL, NULL },
+    { FL_SERVICE, "--service", NULL, NULL },
 };
 #define NFLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
 
@@ -46,12 +50,20 @@ static bool takes_value(unsigned bit)
 int fm_cli_run(const fm_cmd_t *cmd, int argc, char **argv)
 {
     const char *values[NFLAGS] = { NULL };
-    fm_cli_opts_t o = { false, false, "127.0.0.1" };
+    fm_cli_opts_t o = { .host = "127.0.0.1" };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: flowmaster %s\n\n%s\n", cmd->help, cmd->summary);
             return 0;
+        }
+        if (a[0] != '-' && (cmd->flags & FL_ARGS)) {
+            if (o.nargs == 4) {
+                fprintf(stderr, "flowmaster %s: too many arguments\n", cmd->name);
+                return 2;
+            }
+            o.args[o.nargs++] = a;
+            continue;
         }
         size_t f = 0;
         const char *eq = strchr(a, '=');
@@ -98,9 +110,13 @@ int fm_cli_run(const fm_cmd_t *cmd, int argc, char **argv)
     for (size_t f = 0; f < NFLAGS; f++) {
         if (!values[f])
             continue;
-        if (flag_table[f].bit == FL_HOST) {
-            o.host = values[f];
-            continue;
+        switch (flag_table[f].bit) {
+        case FL_HOST: o.host = values[f]; continue;
+        case FL_TENANT: o.tenant = values[f]; continue;
+        case FL_EMAIL: o.email = values[f]; continue;
+        case FL_ROLE: o.role = values[f]; continue;
+        case FL_SERVICE: o.service = values[f]; continue;
+        default: break;
         }
         if (flag_table[f].section &&
             fm_config_set(&c, flag_table[f].section, flag_table[f].key, values[f], err, sizeof(err)) < 0) {
