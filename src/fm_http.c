@@ -334,6 +334,7 @@ static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t m
     r.body = (char *)body_json;
     r.body_len = body_json ? strlen(body_json) : 0;
     r.internal = system_tenant != NULL;
+    r.peer = caller ? fm_req_client_ip(caller) : NULL;
     if (req_identity(&r) == FM_OK) {
         if (caller)
             snprintf(r.rid, sizeof(r.rid), "%s", caller->rid);

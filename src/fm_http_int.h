@@ -40,6 +40,7 @@ struct fm_req {
     fm_principal_t principal;       /* valid when has_principal */
     bool has_principal;
     bool internal;                  /* in-process call on the platform's own behalf */
+    const char *peer;               /* fm_call: the caller's client address (borrowed) */
 };
 
 /* Runs the request through table: match, body, checks, handler, metrics, log. */

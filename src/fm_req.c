@@ -51,7 +51,9 @@ bool fm_replied(const fm_req_t *r) { return r->replied; }
 
 const char *fm_req_client_ip(const fm_req_t *r)
 {
-    return r->conn ? mg_get_request_info(r->conn)->remote_addr : "in-process";
+    /* Under fm_call the callee sees the caller's peer, so per-IP limits (login
+     * throttling) still apply to the real client. */
+    return r->conn ? mg_get_request_info(r->conn)->remote_addr : r->peer ? r->peer : "in-process";
 }
 
 const char *fm_req_body(const fm_req_t *r, size_t *len)

@@ -26,7 +26,7 @@ fm_method_t fm_req_method(const fm_req_t *r);
 const char *fm_req_path(const fm_req_t *r);
 fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; NULL for core */
 int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
-const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; "in-process" under fm_call */
+const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
 
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);

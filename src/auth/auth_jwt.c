@@ -112,7 +112,7 @@ cJSON *fm_keyring_jwks(void)
     return o;
 }
 
-static void issuer(char *out, size_t len)
+void fm_jwt_issuer(char *out, size_t len)
 {
     const fm_config_t *c = fm_cfg();
     if (c->auth_issuer[0])
@@ -137,7 +137,7 @@ char *fm_jwt_sign(const cJSON *claims)
     cJSON_AddStringToObject(h, "kid", k.kid);
     cJSON *p = cJSON_Duplicate(claims, 1);
     char iss[FM_JWT_ISSUER_MAX];
-    issuer(iss, sizeof(iss));
+    fm_jwt_issuer(iss, sizeof(iss));
     cJSON_DeleteItemFromObject(p, "iss");
     cJSON_AddStringToObject(p, "iss", iss);
     char *hs = cJSON_PrintUnformatted(h), *ps = cJSON_PrintUnformatted(p);
@@ -225,7 +225,7 @@ int fm_jwt_verify(const char *token, cJSON **claims, char *why, size_t whylen)
         !cJSON_IsObject(p))
         FAIL("malformed payload");
     char iss[FM_JWT_ISSUER_MAX];
-    issuer(iss, sizeof(iss));
+    fm_jwt_issuer(iss, sizeof(iss));
     const cJSON *ciss = cJSON_GetObjectItemCaseSensitive(p, "iss");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(p, "exp");
     const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(p, "nbf");

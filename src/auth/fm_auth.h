@@ -56,6 +56,8 @@ void fm_key_generate(fm_key_t *k);           /* fresh Ed25519 pair with a random
 
 /* ---- tokens ---- */
 
+/* The issuer of every token: config auth.issuer, or http://<listen>:<8002 + offset>. */
+void fm_jwt_issuer(char *out, size_t len);
 /* Signs claims (copied; "iss" is set from the config) with the active key. Caller frees. */
 char *fm_jwt_sign(const cJSON *claims);
 /* Verifies signature, alg, kid, iss, aud, exp/nbf (with the configured leeway).
