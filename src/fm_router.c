@@ -128,8 +128,70 @@ int fm_rtable_add(fm_rtable_t *t, fm_rentry_t *e, char *err, size_t errlen)
 void fm_rtable_release(fm_rtable_t *t)
 {
     free(t->v);
-    t->v = NULL;
-    t->n = t->cap = 0;
+    free(t->idx);
+    memset(t, 0, sizeof(*t));
+}
+
+static bool first_literal(const fm_rentry_t *e)
+{
+    return e->nseg > 0 && e->seg[0].kind == SEG_LIT;
+}
+
+static int cmp_lit(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+    const fm_rentry_t *a = *(fm_rentry_t *const *)pa, *b = *(fm_rentry_t *const *)pb;
+    bool la = first_literal(a), lb = first_literal(b);
+    if (la != lb)
+        return la ? -1 : 1;     /* literal first segments first, the rest at the end */
+    if (!la)
+        return 0;
+    return cmp_lit(a->seg[0].text, a->seg[0].len, b->seg[0].text, b->seg[0].len);
+}
+
+int fm_rtable_seal(fm_rtable_t *t)
+{
+    if (t->n)
+        qsort(t->v, t->n, sizeof(*t->v), cmp_entry);
+    free(t->idx);
+    t->idx = calloc(t->n ? t->n : 1, sizeof(*t->idx));
+    if (!t->idx)
+        return FM_ENOMEM;
+    t->nidx = 0;
+    size_t i = 0;
+    while (i < t->n && first_literal(t->v[i])) {
+        fm_rbucket_t *b = &t->idx[t->nidx++];
+        b->lit = t->v[i]->seg[0].text;
+        b->len = t->v[i]->seg[0].len;
+        b->start = i;
+        while (i < t->n && first_literal(t->v[i]) && !cmp_lit(b->lit, b->len, t->v[i]->seg[0].text, t->v[i]->seg[0].len))
+            i++;
+        b->count = i - b->start;
+    }
+    t->wild_start = i;
+    t->sealed = true;
+    return FM_OK;
+}
+
+static const fm_rbucket_t *bucket_of(const fm_rtable_t *t, const char *seg, size_t len)
+{
+    size_t lo = 0, hi = t->nidx;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = cmp_lit(seg, len, t->idx[mid].lit, t->idx[mid].len);
+        if (!c)
+            return &t->idx[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 typedef struct { const char *p; size_t len; } span_t;
@@ -195,10 +257,24 @@ const fm_rentry_t *fm_rtable_match(const fm_rtable_t *t, fm_method_t method, con
 
     const fm_rentry_t *best = NULL;
     int best_rank[FM_MAX_SEGS + 1], rank[FM_MAX_SEGS + 1];
-    for (size_t i = 0; i < t->n; i++) {
-        const fm_rentry_t *e = t->v[i];
-        for (int k = 0; k <= FM_MAX_SEGS; k++)
-            rank[k] = 0;
+    /* Sealed: only the bucket of the first segment, then the entries starting with a
+     * parameter. Unsealed: everything. */
+    size_t b_start = 0, b_end = t->n, w_start = t->n;
+    if (t->sealed) {
+        const fm_rbucket_t *b = n ? bucket_of(t, segs[0].p, segs[0].len) : NULL;
+        b_start = b ? b->start : 0;
+        b_end = b ? b->start + b->count : 0;
+        w_start = t->wild_start;
+    }
+    for (size_t k = b_start; k < t->n; k++) {
+        if (k == b_end) {
+            if (w_start >= t->n)
+                break;
+            k = w_start;
+            b_end = t->n;   /* the wild run goes to the end */
+        }
+        const fm_rentry_t *e = t->v[k];
+        memset(rank, 0, sizeof(rank));
         if (!match_entry(e, segs, n, rank))
             continue;
         fm_method_t want = method == FM_HEAD && e->def->method == FM_GET ? FM_GET : method;
@@ -292,7 +368,14 @@ int fm_routing_build(fm_routing_t *r, fm_mod_t *mods, size_t nmods, char *err, s
                 goto fail;
         }
     }
+    if (fm_rtable_seal(&r->api))
+        goto oom;
+    for (size_t i = 0; i < r->nports; i++)
+        if (fm_rtable_seal(&r->ports[i].table))
+            goto oom;
     return FM_OK;
+oom:
+    snprintf(err, errlen, "out of memory");
 fail:
     fm_routing_release(r);
     return FM_EINVAL;

@@ -40,9 +40,21 @@ typedef struct fm_rentry {
     fm_route_stats_t stats;
 } fm_rentry_t;
 
+/* Entries whose first segment is the same literal, adjacent in v after fm_rtable_seal. */
+typedef struct fm_rbucket {
+    const char *lit;
+    size_t len, start, count;
+} fm_rbucket_t;
+
 typedef struct fm_rtable {
     fm_rentry_t **v;
     size_t n, cap;
+    /* Built by fm_rtable_seal: buckets by literal first segment (sorted), then the
+     * entries that start with a parameter or have no segment at all. Unsealed tables
+     * are scanned whole. */
+    fm_rbucket_t *idx;
+    size_t nidx, wild_start;
+    bool sealed;
 } fm_rtable_t;
 
 typedef struct fm_params {
@@ -59,6 +71,8 @@ void fm_rentry_release(fm_rentry_t *e);
 /* Adds e (borrowed) to t; FM_ECONFLICT with both owners named in err. */
 int fm_rtable_add(fm_rtable_t *t, fm_rentry_t *e, char *err, size_t errlen);
 void fm_rtable_release(fm_rtable_t *t);
+/* Indexes t by first segment; no fm_rtable_add after it. */
+int fm_rtable_seal(fm_rtable_t *t);
 
 /* The best route for method + path, with its parameters. When none matches, returns
  * NULL and *allow gets a bit per method (1u << fm_method_t) that would match the path

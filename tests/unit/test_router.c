@@ -701,9 +701,46 @@ static void test_routing_core_conflict_and_bad_pattern(void **state)
     assert_non_null(strstr(err, "/widgets/{"));
 }
 
+/* The sealed (indexed by first segment) API table finds exactly what a whole scan of
+ * the same entries finds: route, parameters and the 405 allow mask. */
+static void test_sealed_index_matches_linear_scan(void **state)
+{
+    real_t *x = *state;
+    const fm_rtable_t *sealed = &x->r.api;
+    assert_true(sealed->sealed);
+    fm_rtable_t linear = { 0 };
+    char err[256];
+    for (size_t i = 0; i < sealed->n; i++)
+        assert_int_equal(fm_rtable_add(&linear, sealed->v[i], err, sizeof(err)), FM_OK);
+    const char *paths[] = {
+        "/", "/health", "/ready", "/metrics", "/services", "/services/registry", "/services/x/health",
+        "/services/x/heartbeat", "/agents", "/agents/a1", "/agents/a1/invoke", "/agents/a1/learn",
+        "/agents/a1/skills", "/views/p1.svg", "/views/p1", "/processes/p/versions/3", "/nope",
+        "/api/v1/analyze/t1", "/auth/users/u1", "/.well-known/jwks.json", "/mcp", "/a/b/c/d",
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        for (int m = 0; m < FM_METHOD_COUNT; m++) {
+            fm_params_t p1, p2;
+            unsigned a1, a2;
+            const fm_rentry_t *e1 = fm_rtable_match(sealed, (fm_method_t)m, paths[i], &p1, &a1);
+            const fm_rentry_t *e2 = fm_rtable_match(&linear, (fm_method_t)m, paths[i], &p2, &a2);
+            if (e1 != e2 || a1 != a2)
+                fail_msg("%s %s: sealed %p/%x, linear %p/%x", fm_method_name((fm_method_t)m), paths[i],
+                         (void *)e1, a1, (void *)e2, a2);
+            if (e1) {
+                assert_int_equal(p1.n, p2.n);
+                for (size_t k = 0; k < p1.n; k++)
+                    assert_string_equal(p1.v[k].value, p2.v[k].value);
+            }
+        }
+    }
+    fm_rtable_release(&linear);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sealed_index_matches_linear_scan, real_setup, real_teardown),
         cmocka_unit_test(test_method_names),
         cmocka_unit_test(test_compile_good),
         cmocka_unit_test(test_compile_malformed),
