@@ -40,13 +40,23 @@ void fm_buf_adds(fm_buf_t *b, const char *s)
 
 void fm_buf_vaddf(fm_buf_t *b, const char *fmt, va_list ap)
 {
+    /* Format straight into the free space; only when it does not fit, grow and redo. */
+    if (!grow(b, 64))
+        return;
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->data + b->len, room, fmt, cp);
     va_end(cp);
-    if (n < 0 || !grow(b, (size_t)n))
+    if (n < 0) {
+        b->data[b->len] = 0;
         return;
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= room) {
+        if (!grow(b, (size_t)n))
+            return;
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
 }
 
@@ -60,19 +70,24 @@ void fm_buf_addf(fm_buf_t *b, const char *fmt, ...)
 
 void fm_buf_add_json_esc(fm_buf_t *b, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const unsigned char *run = p;       /* copy plain runs in one go */
+        while (*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            fm_buf_add(b, run, (size_t)(p - run));
+        if (!*p)
+            break;
         switch (*p) {
         case '"': fm_buf_add(b, "\\\"", 2); break;
         case '\\': fm_buf_add(b, "\\\\", 2); break;
         case '\n': fm_buf_add(b, "\\n", 2); break;
         case '\r': fm_buf_add(b, "\\r", 2); break;
         case '\t': fm_buf_add(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20)
-                fm_buf_addf(b, "\\u%04x", *p);
-            else
-                fm_buf_add(b, p, 1);
+        default: fm_buf_addf(b, "\\u%04x", *p);
         }
+        p++;
     }
 }
 

@@ -23,10 +23,14 @@ void fm_uuid7(char out[37])
 
 void fm_id_random(const char *prefix, char *out, size_t outlen)
 {
-    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    /* Crockford's base32 alphabet: 32 symbols, so `byte & 31` is exactly uniform and
+     * one CSPRNG call serves the whole id (20 symbols = 100 bits). */
+    static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    unsigned char raw[20];
     char r[21];
+    randombytes_buf(raw, sizeof(raw));
     for (int i = 0; i < 20; i++)
-        r[i] = alphabet[randombytes_uniform(36)];
+        r[i] = alphabet[raw[i] & 31];
     r[20] = 0;
     snprintf(out, outlen, "%s_%s", prefix, r);
 }

@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 void fm_uuid7(char out[37]);
-/* prefix + '_' + 20 chars of [0-9a-z]; out must hold strlen(prefix) + 22 bytes. */
+/* prefix + '_' + 20 chars of Crockford base32 ([0-9a-z] without i, l, o, u);
+ * out must hold strlen(prefix) + 22 bytes. */
 void fm_id_random(const char *prefix, char *out, size_t outlen);
 
 #endif

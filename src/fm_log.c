@@ -38,13 +38,29 @@ double fm_time_mono(void)
 
 void fm_time_rfc3339_at(int64_t unix_ms, char out[32])
 {
+    /* Most calls fall in the same second as the previous one on this thread: reuse
+     * its date and time, and write only the milliseconds. */
+    static _Thread_local int64_t cached_s = -1;
+    static _Thread_local char cached[32];
     time_t s = (time_t)(unix_ms / 1000);
+    if (s == cached_s) {
+        memcpy(out, cached, 32);
+        int ms = (int)(unix_ms % 1000);
+        out[20] = (char)('0' + ms / 100);
+        out[21] = (char)('0' + ms / 10 % 10);
+        out[22] = (char)('0' + ms % 10);
+        return;
+    }
     struct tm tm;
     gmtime_r(&s, &tm);
     char buf[96];   /* roomier than the result, so the compiler can prove no truncation */
     snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
     snprintf(out, 32, "%.31s", buf);
+    if (strlen(out) == 24) {    /* "YYYY-MM-DDTHH:MM:SS.mmmZ": cacheable */
+        memcpy(cached, out, 32);
+        cached_s = s;
+    }
 }
 
 void fm_time_rfc3339(char out[32])
