@@ -188,6 +188,31 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
 {
     int errors = 0;
     size_t n = m->nels;
+    /* sequence flows out of and into each element, as linked lists over flow indexes */
+    int *ohead = malloc((n + 1) * sizeof(int)), *onext = malloc((n + 1) * sizeof(int));
+    int *ihead = malloc((n + 1) * sizeof(int)), *inext = malloc((n + 1) * sizeof(int));
+    if (!ohead || !onext || !ihead || !inext) {
+        free(ohead);
+        free(onext);
+        free(ihead);
+        free(inext);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        ohead[i] = ihead[i] = -1;
+    for (size_t k = n; k-- > 0;) {
+        if (m->els[k].kind != BPMN_K_SEQUENCE_FLOW)
+            continue;
+        int s = bpmn_find(m, m->els[k].source), t = bpmn_find(m, m->els[k].target);
+        if (s >= 0) {
+            onext[k] = ohead[s];
+            ohead[s] = (int)k;
+        }
+        if (t >= 0) {
+            inext[k] = ihead[t];
+            ihead[t] = (int)k;
+        }
+    }
     /* duplicate ids: bpmn_find returns the first; every later one is a duplicate */
     for (size_t i = 0; i < n; i++)
         if (bpmn_find(m, m->els[i].id) != (int)i)
@@ -271,35 +296,23 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
                     "%s '%s' has no outgoing sequence flow", e->type, e->id);
             if (!strcmp(e->type, "exclusiveGateway") && e->nout > 1 && !def) {
                 bool cond = false;
-                for (size_t k = 0; k < n && !cond; k++)
-                    if (m->els[k].kind == BPMN_K_SEQUENCE_FLOW && m->els[k].source &&
-                        !strcmp(m->els[k].source, e->id) &&
-                        bpmn_child(m->els[k].node, BPMN_NS, "conditionExpression"))
-                        cond = true;
+                for (int k = ohead[(int)i]; k >= 0 && !cond; k = onext[k])
+                    cond = bpmn_child(m->els[k].node, BPMN_NS, "conditionExpression") != NULL;
                 if (!cond)
                     add(out, &errors, e->id, "exclusive-gateway-unguarded", true,
                         "exclusiveGateway '%s' has neither a default flow nor conditions", e->id);
             }
             if (!strcmp(e->type, "parallelGateway") && e->nin > 1) {
                 bool warned = false;
-                for (size_t k = 0; k < n && !warned; k++) {
+                for (int k = ihead[(int)i]; k >= 0 && !warned; k = inext[k]) {
                     const bpmn_el_t *f = &m->els[k];
-                    if (f->kind != BPMN_K_SEQUENCE_FLOW || !f->target || strcmp(f->target, e->id))
-                        continue;
                     /* walk back along the single path to the nearest split */
                     int cur = bpmn_find(m, f->source);
                     for (size_t steps = 0; cur >= 0 && steps < n; steps++) {
                         const bpmn_el_t *c = &m->els[cur];
-                        if (c->kind == BPMN_K_GATEWAY || c->nin != 1)
+                        if (c->kind == BPMN_K_GATEWAY || c->nin != 1 || ihead[cur] < 0)
                             break;
-                        int prev = -1;
-                        for (size_t q = 0; q < n; q++)
-                            if (m->els[q].kind == BPMN_K_SEQUENCE_FLOW && m->els[q].target &&
-                                !strcmp(m->els[q].target, c->id)) {
-                                prev = bpmn_find(m, m->els[q].source);
-                                break;
-                            }
-                        cur = prev;
+                        cur = bpmn_find(m, m->els[ihead[cur]].source);
                     }
                     if (cur >= 0 && !strcmp(m->els[cur].type, "exclusiveGateway") &&
                         m->els[cur].nout > 1) {
@@ -337,23 +350,24 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
     if (!nproc)
         add(out, &errors, bpmn_attr(m->root, "id"), "no-process", false,
             "the definitions hold no process");
-    char *seen = calloc(n ? n : 1, 1);
-    if (seen) {
+    char *seen = calloc(n ? n : 1, 1), *proc_has_start = calloc(n ? n : 1, 1);
+    for (size_t k = 0; proc_has_start && k < n; k++)
+        if (m->els[k].container >= 0 && !strcmp(m->els[k].type, "startEvent"))
+            proc_has_start[m->els[k].container] = 1;
+    if (seen && proc_has_start) {
         reach(m, seen);
         for (size_t i = 0; i < n; i++) {
             const bpmn_el_t *e = &m->els[i];
             if (!bpmn_kind_is_flow_node(e->kind) || seen[i] || e->process < 0)
                 continue;
             /* a process without start events is reported once above, not per node */
-            bool has_start = false;
-            for (size_t k = 0; k < n && !has_start; k++)
-                has_start = m->els[k].container == e->process && !strcmp(m->els[k].type, "startEvent");
-            if (has_start)
+            if (proc_has_start[e->process])
                 add(out, &errors, e->id, "unreachable", false,
                     "%s '%s' cannot be reached from a start event", e->type, e->id);
         }
-        free(seen);
     }
+    free(seen);
+    free(proc_has_start);
     for (size_t i = 0; i < m->nshapes; i++)
         if (bpmn_find(m, m->shapes[i].element) < 0)
             add(out, &errors, m->shapes[i].element, "broken-di-reference", true,
@@ -362,5 +376,9 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
         if (bpmn_find(m, m->edges[i].element) < 0)
             add(out, &errors, m->edges[i].element, "broken-di-reference", true,
                 "diagram edge for '%s', which does not exist", m->edges[i].element);
+    free(ohead);
+    free(onext);
+    free(ihead);
+    free(inext);
     return errors;
 }

@@ -175,7 +175,56 @@ typedef struct lay {
     const bpmn_model_t *m;
     box_t *box;
     int *layer;
+    int *head, *next, *to;      /* successor lists: flows out of v, boundary events on v */
+    int *lane;                  /* lane of each flow node, -1 */
 } lay_t;
+
+static void lay_build(lay_t *L)
+{
+    const bpmn_model_t *m = L->m;
+    size_t n = m->nels;
+    L->head = malloc((n + 1) * sizeof(int));
+    L->next = malloc((n + 1) * sizeof(int));
+    L->to = malloc((n + 1) * sizeof(int));
+    L->lane = malloc((n + 1) * sizeof(int));
+    for (size_t i = 0; i < n; i++)
+        L->head[i] = -1, L->lane[i] = -1;
+    /* edge k is stored at slot k (one per element at most) */
+    for (size_t k = n; k-- > 0;) {
+        const bpmn_el_t *f = &m->els[k];
+        int from = -1, to = -1;
+        if (f->kind == BPMN_K_SEQUENCE_FLOW) {
+            from = bpmn_find(m, f->source);
+            to = bpmn_find(m, f->target);
+        } else if (!strcmp(f->type, "boundaryEvent")) {
+            from = bpmn_find(m, bpmn_attr(f->node, "attachedToRef"));
+            to = (int)k;
+        }
+        if (from < 0 || to < 0)
+            continue;
+        L->to[k] = to;
+        L->next[k] = L->head[from];
+        L->head[from] = (int)k;
+    }
+    for (size_t l = 0; l < n; l++) {
+        if (m->els[l].kind != BPMN_K_LANE)
+            continue;
+        for (size_t q = 0; q < m->els[l].node->nkids; q++) {
+            const bpmn_node_t *r = m->els[l].node->kids[q];
+            int v = bpmn_is(r, BPMN_NS, "flowNodeRef") && r->text ? bpmn_find(m, r->text) : -1;
+            if (v >= 0 && L->lane[v] < 0)
+                L->lane[v] = (int)l;
+        }
+    }
+}
+
+static void lay_release(lay_t *L)
+{
+    free(L->head);
+    free(L->next);
+    free(L->to);
+    free(L->lane);
+}
 
 /* Longest-path layers by relaxation in a DFS order that skips back edges. */
 static void layers(lay_t *L, int *order, size_t *no, char *state, int u)
@@ -191,19 +240,12 @@ static void layers(lay_t *L, int *order, size_t *no, char *state, int u)
     while (sp) {
         int v = stack[sp - 1];
         bool pushed = false;
-        /* successors: flows out of v and boundary events on v */
-        for (size_t k = pos[v]; k < n; k++) {
-            const bpmn_el_t *f = &m->els[k];
-            int w = -1;
-            if (f->kind == BPMN_K_SEQUENCE_FLOW && f->source && !strcmp(f->source, m->els[v].id))
-                w = bpmn_find(m, f->target);
-            else if (!strcmp(f->type, "boundaryEvent")) {
-                const char *a = bpmn_attr(f->node, "attachedToRef");
-                if (a && !strcmp(a, m->els[v].id))
-                    w = (int)k;
-            }
-            if (w >= 0 && state[w] == 0) {
-                pos[v] = k + 1;
+        /* successors: flows out of v and boundary events on v (pos: next list slot + 1) */
+        int k = pos[v] ? (int)pos[v] - 2 : L->head[v];
+        for (; k >= 0; k = L->next[k]) {
+            int w = L->to[k];
+            if (state[w] == 0) {
+                pos[v] = (size_t)L->next[k] + 2;
                 state[w] = 1;
                 stack[sp++] = w;
                 pushed = true;
@@ -211,7 +253,7 @@ static void layers(lay_t *L, int *order, size_t *no, char *state, int u)
             }
         }
         if (!pushed) {
-            pos[v] = n;
+            pos[v] = 1;
             state[v] = 2;
             order[(*no)++] = v;
             sp--;
@@ -228,7 +270,8 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
     char *state = calloc(n + 1, 1);
     int *rank = malloc((n + 1) * sizeof(int));
     size_t no = 0;
-    lay_t L = { m, box, layer };
+    lay_t L = { m, box, layer, NULL, NULL, NULL, NULL };
+    lay_build(&L);
     /* sources first (no incoming), then whatever is left (cycles) */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n; i++)
@@ -243,12 +286,9 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
         rank[order[i]] = (int)(no - 1 - i);
     for (size_t i = no; i-- > 0;) {
         int v = order[i];
-        for (size_t k = 0; k < n; k++) {
-            const bpmn_el_t *f = &m->els[k];
-            if (f->kind != BPMN_K_SEQUENCE_FLOW || !f->source || strcmp(f->source, m->els[v].id))
-                continue;
-            int w = bpmn_find(m, f->target);
-            if (w >= 0 && rank[w] > rank[v] && layer[w] < layer[v] + 1)
+        for (int k = L.head[v]; k >= 0; k = L.next[k]) {
+            int w = L.to[k];
+            if (m->els[k].kind == BPMN_K_SEQUENCE_FLOW && rank[w] > rank[v] && layer[w] < layer[v] + 1)
                 layer[w] = layer[v] + 1;
         }
         if (!strcmp(m->els[v].type, "boundaryEvent")) {
@@ -286,20 +326,7 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
                 const bpmn_el_t *e = &m->els[v];
                 if (e->process != (int)p || !strcmp(e->type, "boundaryEvent") || box[v].set)
                     continue;
-                /* in this lane? */
-                int in = -1;
-                for (size_t l = 0; l < n && in < 0; l++) {
-                    if (m->els[l].kind != BPMN_K_LANE)
-                        continue;
-                    for (size_t q = 0; q < m->els[l].node->nkids; q++) {
-                        const bpmn_node_t *r = m->els[l].node->kids[q];
-                        if (bpmn_is(r, BPMN_NS, "flowNodeRef") && r->text && !strcmp(r->text, e->id)) {
-                            in = (int)l;
-                            break;
-                        }
-                    }
-                }
-                if (in != lane)
+                if (L.lane[v] != lane)
                     continue;
                 double w, h;
                 size_of(e, &w, &h);
@@ -350,6 +377,7 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
         else
             box[i] = (box_t){ 80, y, 36, 36, true };
     }
+    lay_release(&L);
     free(slots);
     free(order);
     free(layer);
@@ -451,19 +479,24 @@ cJSON *bpmn_view(const bpmn_model_t *m, const bpmn_highlight_t *hl, size_t nhl)
         }
     }
     /* flows without DI (or all, in auto layout) */
+    char *has_edge = calloc(n + 1, 1);
+    for (size_t k = 0; di && k < m->nedges; k++) {
+        int el = bpmn_find(m, m->edges[k].element);
+        if (el >= 0)
+            has_edge[el] = 1;
+    }
     for (size_t i = 0; i < n; i++) {
         const bpmn_el_t *e = &m->els[i];
         if (!is_edge(e->kind))
             continue;
-        bool has = false;
-        for (size_t k = 0; di && k < m->nedges && !has; k++)
-            has = !strcmp(m->edges[k].element, e->id);
+        bool has = has_edge[i];
         int s = bpmn_find(m, e->source), t = bpmn_find(m, e->target);
         if (has || s < 0 || t < 0 || !box[s].set || !box[t].set)
             continue;
         cJSON_AddItemToArray(edges, edge_json(m, (int)i, auto_edge(&box[s], &box[t], e->kind != BPMN_K_SEQUENCE_FLOW),
                                               hl, nhl, max));
     }
+    free(has_edge);
     bbox(v, shapes, edges);
     cJSON_AddItemToObject(v, "shapes", shapes);
     cJSON_AddItemToObject(v, "edges", edges);
