@@ -303,7 +303,12 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
     for (size_t i = 0; i < n; i++)
         if (layer[i] > maxlayer)
             maxlayer = layer[i];
-    int *slots = calloc((size_t)maxlayer + 2, sizeof(int));
+    /* rows taken per layer in the current band; a node goes to the row its first placed
+     * predecessor asked for (or the next free one below), so chains stay straight */
+    size_t nlay = (size_t)maxlayer + 2;
+    char **used = calloc(nlay, sizeof(char *));
+    int *ucap = calloc(nlay, sizeof(int));
+    int *want = malloc((n + 1) * sizeof(int));
     for (size_t p = 0; p < n; p++) {
         if (m->els[p].kind != BPMN_K_PROCESS)
             continue;
@@ -318,7 +323,11 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
             for (size_t l = 0; l < n && lane < 0 && li < nl; l++)
                 if (m->els[l].kind == BPMN_K_LANE && m->els[l].process == (int)p && seen++ == li)
                     lane = (int)l;
-            memset(slots, 0, ((size_t)maxlayer + 2) * sizeof(int));
+            for (size_t q = 0; q < nlay; q++)
+                if (used[q])
+                    memset(used[q], 0, (size_t)ucap[q]);
+            for (size_t q = 0; q < n; q++)
+                want[q] = -1;
             double band = y;
             int rows = 0;
             for (size_t i = 0; i < no; i++) {
@@ -330,9 +339,33 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
                     continue;
                 double w, h;
                 size_of(e, &w, &h);
-                int slot = slots[layer[v]]++;
+                int lv = layer[v], slot = want[v] >= 0 ? want[v] : 0;
+                for (;; slot++) {
+                    if (slot >= ucap[lv]) {
+                        int nc = slot * 2 + 8;
+                        used[lv] = realloc(used[lv], (size_t)nc);
+                        memset(used[lv] + ucap[lv], 0, (size_t)(nc - ucap[lv]));
+                        ucap[lv] = nc;
+                    }
+                    if (!used[lv][slot])
+                        break;
+                }
+                used[lv][slot] = 1;
                 if (slot + 1 > rows)
                     rows = slot + 1;
+                int branch = 0;     /* the first branch goes straight on, the others below */
+                for (int k = L.head[v]; k >= 0; k = L.next[k]) {
+                    int succ = L.to[k];
+                    if (m->els[k].kind == BPMN_K_SEQUENCE_FLOW) {
+                        if (want[succ] < 0)
+                            want[succ] = slot + branch;
+                        branch++;
+                        continue;
+                    }
+                    for (int k2 = L.head[succ]; k2 >= 0; k2 = L.next[k2])     /* after a boundary event */
+                        if (want[L.to[k2]] < 0)
+                            want[L.to[k2]] = slot + 1;
+                }
                 box[v] = (box_t){ 80 + layer[v] * 150 + (100 - w) / 2, band + 30 + slot * 120 + (80 - h) / 2,
                                   w, h, true };
             }
@@ -378,7 +411,11 @@ static void auto_layout(const bpmn_model_t *m, box_t *box)
             box[i] = (box_t){ 80, y, 36, 36, true };
     }
     lay_release(&L);
-    free(slots);
+    for (size_t q = 0; q < nlay; q++)
+        free(used[q]);
+    free(used);
+    free(ucap);
+    free(want);
     free(order);
     free(layer);
     free(state);

@@ -694,6 +694,55 @@ static void test_merge_miwg_di(void **state)
     free(xml);
 }
 
+static double shape_y(const cJSON *view, const char *id)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(view, "shapes"))
+        if (!strcmp(cJSON_GetObjectItem(s, "id")->valuestring, id))
+            return cJSON_GetObjectItem(s, "y")->valuedouble + cJSON_GetObjectItem(s, "height")->valuedouble / 2;
+    fail_msg("no shape %s", id);
+    return 0;
+}
+
+static double shape_x(const cJSON *view, const char *id)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(view, "shapes"))
+        if (!strcmp(cJSON_GetObjectItem(s, "id")->valuestring, id))
+            return cJSON_GetObjectItem(s, "x")->valuedouble;
+    fail_msg("no shape %s", id);
+    return 0;
+}
+
+static void test_auto_layout(void **state)
+{
+    /* the main path stays on one row; the gateway's other branch goes below; the
+     * boundary event sits on its host; a loop back does not break the layering */
+    bpmn_model_t *m = from_json_text(json_model);
+    cJSON *v = bpmn_view(m, NULL, 0);
+    double y = shape_y(v, "start");
+    assert_true(shape_y(v, "check") == y && shape_y(v, "gw") == y);
+    assert_true(shape_x(v, "start") < shape_x(v, "check") && shape_x(v, "check") < shape_x(v, "gw"));
+    assert_true(shape_x(v, "gw") < shape_x(v, "approve") && shape_x(v, "approve") < shape_x(v, "end"));
+    assert_true(shape_y(v, "approve") > y || shape_y(v, "end") > y);
+    double tx = shape_x(v, "timeout"), ax = shape_x(v, "approve");
+    assert_true(tx >= ax && tx <= ax + 100);
+    assert_true(shape_y(v, "late") > shape_y(v, "approve"));
+    cJSON_Delete(v);
+    bpmn_free(m);
+    char *loop = replace(json_model, "{\"id\":\"f5\",\"source\":\"approve\",\"target\":\"end\"}",
+                         "{\"id\":\"f5\",\"source\":\"approve\",\"target\":\"check\"}");
+    m = from_json_text(loop);
+    v = bpmn_view(m, NULL, 0);
+    assert_true(shape_x(v, "check") < shape_x(v, "approve"));
+    char *svg = bpmn_svg(v);
+    check_svg(m, svg, "loop");
+    free(svg);
+    cJSON_Delete(v);
+    bpmn_free(m);
+    free(loop);
+}
+
 static void test_summary(void **state)
 {
     bpmn_model_t *m = load("reference/B.1.0.bpmn");
@@ -732,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_merge_miwg_di),
+        cmocka_unit_test(test_auto_layout),
         cmocka_unit_test(test_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
