@@ -416,6 +416,8 @@ static int branch_put(fm_req_t *r)
 static int merge(fm_req_t *r)
 {
     const char *pid = fm_req_param(r, "processId"), *name = fm_req_param(r, "branch");
+    if (!id_ok(pid))
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no process '%s'", pid);
     const cJSON *strat = cJSON_GetObjectItem(fm_req_json(r), "strategy");
     if (strat && (!cJSON_IsString(strat) || strcmp(strat->valuestring, "ours")))
         return fm_reply_invalid(r, "strategy", "may only be \"ours\" (keep the draft's side of conflicts)");
