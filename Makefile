@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench install uninstall clean deps
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn install uninstall clean deps
 all: build/flowmaster flowmaster
 
 # One stamp per set; each set includes the one before, so parallel make never runs two
@@ -92,6 +92,13 @@ test-http: build/.deps-test build/flowmaster
 
 bench: build/.deps-bench build/flowmaster
 	bash bench/run.sh build/flowmaster
+
+# BPMN import/validate/render timings (bench/bpmn_bench.c, linked with the core).
+build/bench/bpmn_bench: bench/bpmn_bench.c build/libfm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-bpmn: build/bench/bpmn_bench
+	bash bench/bpmn_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
