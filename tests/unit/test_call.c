@@ -1,8 +1,8 @@
 /*
  * test_call.c — fm_call, the in-process call of another module's public route: the
  * callee sees the same request an HTTP client would make (path parameters, query,
- * JSON body, tenant, request id) plus X-Service-Name, and the caller gets status and
- * body back. Local (FM_R_LOCAL) routes are not reachable this way.
+ * JSON body, tenant, request id, client address) plus X-Service-Name, and the caller gets
+ * status and body back. Local (FM_R_LOCAL) routes are not reachable this way.
  */
 #include "fm_test.h"
 
@@ -23,6 +23,7 @@ static int b_get(fm_req_t *r)
     cJSON_AddStringToObject(o, "tenant", fm_req_tenant(r));
     cJSON_AddStringToObject(o, "service", fm_req_header(r, "X-Service-Name"));
     cJSON_AddStringToObject(o, "rid", fm_req_id(r));
+    cJSON_AddStringToObject(o, "ip", fm_req_client_ip(r));
     return fm_reply_json(r, 200, o);
 }
 
@@ -110,6 +111,7 @@ static cJSON *request_a(fix_t *f, const char *tenant, int *status)
     snprintf(r.rid, sizeof(r.rid), "rid-123");
     snprintf(r.tenant, sizeof(r.tenant), "%s", tenant);
     r.internal = true;      /* no token here: the platform acting for tenant `tenant` */
+    r.peer = "203.0.113.7"; /* as if it came from this client */
     fm__dispatch(&r, &f->routing.api);
     *status = r.status;
     cJSON *o = cJSON_Parse(cap.data);
@@ -137,6 +139,16 @@ static void test_call_carries_identity(void **state)
     assert_string_equal(str(b, "tenant"), "acme");
     assert_string_equal(str(b, "service"), "a");
     assert_string_equal(str(b, "rid"), "rid-123");
+    /* the callee sees the caller's client address (per-IP limits keep working) */
+    assert_string_equal(str(b, "ip"), "203.0.113.7");
+    cJSON_Delete(o);
+    /* without a caller there is none */
+    int st = 0;
+    char *out = NULL;
+    assert_int_equal(fm_call(NULL, FM_GET, "/b/1", NULL, &st, &out), FM_OK);
+    o = cJSON_Parse(out);
+    free(out);
+    assert_string_equal(str(o, "ip"), "in-process");
     cJSON_Delete(o);
 }
 

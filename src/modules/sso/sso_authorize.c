@@ -278,6 +278,16 @@ static int check_client(fm_req_t *r, const sso_authz_t *a, const char *bad, sso_
     return FM_OK;
 }
 
+/* A query parameter is there, however long (fm_req_query says NULL for one that
+ * does not fit its buffer). */
+static bool has_query(fm_req_t *r, const char *name)
+{
+    char *buf = malloc(8192);
+    bool there = buf && fm_req_query(r, name, buf, 8192);
+    free(buf);
+    return there;
+}
+
 /* The rest of the request, answered by an error redirect. FM_OK or FM_REPLIED. */
 static int check_request(fm_req_t *r, const sso_authz_t *a, const char *bad)
 {
@@ -299,9 +309,9 @@ static int check_request(fm_req_t *r, const sso_authz_t *a, const char *bad)
         err = "invalid_request", desc = "code_challenge_method must be S256";
     } else if (!sso_pkce_challenge_ok(a->code_challenge)) {
         err = "invalid_request", desc = "code_challenge must be 43 characters of base64url (a SHA-256)";
-    } else if (fm_req_method(r) == FM_GET && fm_req_query(r, "request", d, sizeof(d))) {
+    } else if (fm_req_method(r) == FM_GET && has_query(r, "request")) {
         err = "request_not_supported", desc = "request objects are not supported";
-    } else if (fm_req_method(r) == FM_GET && fm_req_query(r, "request_uri", d, sizeof(d))) {
+    } else if (fm_req_method(r) == FM_GET && has_query(r, "request_uri")) {
         err = "request_uri_not_supported", desc = "request_uri is not supported";
     } else if (fm_req_method(r) == FM_GET && fm_req_query(r, "prompt", prompt, sizeof(prompt)) &&
                sso_scope_has(prompt, "none")) {
