@@ -57,10 +57,11 @@ build/asan/gen/%.o: build/gen/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
 
+# Made anew each time: `ar r` never drops a member whose source was deleted.
 build/libfm.a: $(OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 build/libfm-asan.a: $(ASAN_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 build/flowmaster: build/obj/main.o build/libfm.a
 	$(CC) -o $@ $^ $(LDLIBS)

@@ -304,10 +304,11 @@ int fm_serve(void)
     uv_signal_init(fm_loop(), &S.sigterm);
     uv_signal_start(&S.sigint, on_signal, SIGINT);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
+    /* Everything is started: /ready may say so from the first accepted connection. */
+    atomic_store(&S.serving, true);
     if (fm_http_start(&S.routing, err, sizeof(err)))
         goto fail;
     S.trim = fm_timer_start(1000, 1000, trim_readers, NULL);
-    atomic_store(&S.serving, true);
 
     fm_log_t l;
     fm_log_begin(&l, FM_LOG_INFO, "serving");
