@@ -87,7 +87,7 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
     if (content_type)
         fm_buf_addf(&out, "Content-Type: %s\r\n", content_type);
     fm_buf_addf(&out, "Content-Length: %zu\r\nX-Request-Id: %s\r\n"
-                      "X-Content-Type-Options: nosniff\r\n", len, r->rid);
+                      "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n", len, r->rid);
     if (r->hdrs.len)
         fm_buf_add(&out, r->hdrs.data, r->hdrs.len);
     const char *c = fm_req_header(r, "Connection");

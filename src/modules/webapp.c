@@ -43,7 +43,6 @@ static int serve(fm_req_t *r)
     if (!a)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no file %s in the %s app", rest ? rest : "/", app);
     fm_reply_header(r, "Cache-Control", "no-cache");
-    fm_reply_header(r, "X-Frame-Options", "DENY");
     return fm_reply_raw(r, 200, content_type(path), a->data, a->len);
 }
 
