@@ -22,6 +22,10 @@ FIXTURES = {
     "limited": lambda: Server(modules="auth,sso,registry",
                               env={"FLOWMASTER_GATEWAY_RATE_PER_IP": "5",
                                    "FLOWMASTER_GATEWAY_BURST_PER_IP": "5"}),
+    "tenant_limited": lambda: Server(modules="auth,sso,registry",
+                                     env={"FLOWMASTER_GATEWAY_RATE_PER_IP": "0",
+                                          "FLOWMASTER_GATEWAY_RATE_PER_TENANT": "1",
+                                          "FLOWMASTER_GATEWAY_BURST_PER_TENANT": "3"}),
     "cors": lambda: Server(modules="auth,sso,registry",
                            env={"FLOWMASTER_GATEWAY_CORS_ORIGINS": "http://app.test"}),
 }
@@ -196,6 +200,21 @@ def test_rate_limit_burst(limited):
     # it refills: after ~1 s, a few requests pass again
     time.sleep(1.1)
     assert http_request(srv.port(AUTH), "GET", "/health").status == 200
+
+
+def test_tenant_rate_limit(tenant_limited):
+    srv = tenant_limited
+    tok = srv.admin_token()
+    # anonymous callers naming the tenant do not drain its bucket ...
+    for _ in range(6):
+        r = http_request(srv.port(8001), "GET", "/services", headers={"X-Tenant-Id": "default"})
+        assert_problem(r, 401)
+    # ... its own users do
+    statuses = [call(srv, "GET", "/services", bearer(tok), port=8001).status for _ in range(6)]
+    assert statuses[:3] == [200] * 3 and 429 in statuses, statuses
+    r = call(srv, "GET", "/services", bearer(tok), port=8001)
+    assert_problem(r, 429)
+    assert int(r.headers["retry-after"]) >= 1, r.headers
 
 
 def test_cors(cors):

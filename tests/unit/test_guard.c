@@ -489,6 +489,33 @@ static void test_edge_rate_limit(void **state)
     assert_int_equal(fm__guard_edge(&f->r, "192.0.2.78"), FM_OK);
 }
 
+/* The tenant's bucket is charged only for callers whose token belongs to the tenant:
+ * anonymous requests (or another tenant's tokens) naming it cannot drain it. */
+static void test_tenant_rate_limit(void **state)
+{
+    fix_t *f = *state;
+    fm_config_t c = *fm_cfg();
+    c.gateway_rate_per_tenant = 1;
+    c.gateway_burst_per_tenant = 2;
+    fm_config_install(&c);
+    static const char *const all[] = { "*", NULL };
+    char *other = token("u-6", "tenant-x", all);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(run(f, "GET", "/things", NULL, "rl-tenant", NULL), 401);
+        assert_int_equal(run(f, "GET", "/things", "Bearer junk", "rl-tenant", NULL), 401);
+        assert_int_equal(run_bearer(f, "GET", "/things", other, "rl-tenant"), 403);
+    }
+    free(other);
+    char *t = token("u-1", "rl-tenant", READ);
+    assert_int_equal(run_bearer(f, "GET", "/things", t, "rl-tenant"), 200);
+    assert_int_equal(run_bearer(f, "GET", "/things", t, "rl-tenant"), 200);
+    assert_int_equal(run_bearer(f, "GET", "/things", t, "rl-tenant"), 429);   /* burst of 2 used up */
+    char h[32];
+    assert_non_null(header(f, "Retry-After", h, sizeof(h)));
+    assert_true(atoi(h) >= 1);
+    free(t);
+}
+
 static void test_edge_cors(void **state)
 {
     fix_t *f = *state;
@@ -549,6 +576,7 @@ int main(void)
         T(test_public_route),
         T(test_internal_calls_skip_the_guard),
         T(test_edge_rate_limit),
+        T(test_tenant_rate_limit),
         T(test_edge_cors),
     };
     return cmocka_run_group_tests_name("guard", tests, NULL, NULL);
