@@ -16,6 +16,12 @@ case "${1:-test}" in
   bench) want+=("${test[@]}" "${bench[@]}") ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
+# Node runs one test (tests/node: an independent JWT check with the jose package); the
+# product never needs it. Debian's nodejs + npm, only when no node is on the PATH (a
+# NodeSource or nvm install is fine as it is).
+if [ "${1:-test}" != build ] && ! command -v node >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -42,6 +42,7 @@ run_http() {   # $1: binary, $2: label
     broken+=("$label http"); printf '%s\n' "$out" | grep -v '^ok '
   else
     echo "ok   $label http ($p)"
+    printf '%s\n' "$out" | grep '^skip ' || true
   fi
 }
 

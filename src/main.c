@@ -5,6 +5,7 @@
  */
 #include "fm_cli.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,12 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before any other libsodium call (keys, tokens, argon2id): picks the fastest
+     * implementations for this CPU and sets up the random source. */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "flowmaster: libsodium could not be initialised\n");
+        return 1;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

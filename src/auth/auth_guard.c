@@ -1,7 +1,8 @@
 /*
  * auth_guard.c — what the router enforces before any handler runs (fm_http.c calls
- * these): token buckets per client IP and per tenant, CORS from the allow-list, and for
- * every non-public route the bearer token, the tenant header and the route permission.
+ * these): token buckets per client IP and (once a token proves it) per tenant, CORS from
+ * the allow-list, and for every non-public route the bearer token, the tenant header and
+ * the route permission.
  *
  * Verifying an Ed25519 signature costs ~50 µs; a small cache of tokens already verified
  * (keyed by the whole token, dropped when the key ring changes or the token expires)
@@ -154,22 +155,24 @@ static bool take(const char *kind, const char *who, double rate, double burst, d
     return ok;
 }
 
+static int too_many(fm_req_t *r, double retry)
+{
+    char ra[32];
+    snprintf(ra, sizeof(ra), "%d", (int)retry + 1);
+    fm_reply_header(r, "Retry-After", ra);
+    fm_reply_problem(r, 429, NULL, NULL, NULL, "rate limit exceeded; retry after %s s", ra);
+    return FM_REPLIED;
+}
+
 int fm__guard_edge(fm_req_t *r, const char *client_ip)
 {
     const fm_config_t *c = fm_cfg();
     double retry = 0;
-    const char *tenant = fm_req_header(r, "X-Tenant-Id");
-    bool ok = !c->gateway_rate_per_ip ||
-              take("ip", client_ip, c->gateway_rate_per_ip, c->gateway_burst_per_ip, &retry);
-    if (ok && tenant && c->gateway_rate_per_tenant)
-        ok = take("tenant", r->tenant, c->gateway_rate_per_tenant, c->gateway_burst_per_tenant, &retry);
-    if (!ok) {
-        char ra[32];
-        snprintf(ra, sizeof(ra), "%d", (int)retry + 1);
-        fm_reply_header(r, "Retry-After", ra);
-        fm_reply_problem(r, 429, NULL, NULL, NULL, "rate limit exceeded; retry after %s s", ra);
-        return FM_REPLIED;
-    }
+    /* The tenant's bucket is charged in fm__guard_route, once the token proves the
+     * caller belongs to it: anyone could send X-Tenant-Id and drain someone else's. */
+    if (c->gateway_rate_per_ip &&
+        !take("ip", client_ip, c->gateway_rate_per_ip, c->gateway_burst_per_ip, &retry))
+        return too_many(r, retry);
 
     /* CORS: only origins on the allow-list get the headers; preflights end here. */
     const char *origin = fm_req_header(r, "Origin");
@@ -237,6 +240,11 @@ int fm__guard_route(fm_req_t *r)
         fm_reply_problem(r, 403, NULL, NULL, NULL, "this token is not valid for tenant '%s'", r->tenant);
         return FM_REPLIED;
     }
+    const fm_config_t *c = fm_cfg();
+    double retry = 0;
+    if (c->gateway_rate_per_tenant &&
+        !take("tenant", r->tenant, c->gateway_rate_per_tenant, c->gateway_burst_per_tenant, &retry))
+        return too_many(r, retry);
     if (def->perm) {
         fm_authz_t a = fm_authz_static(&r->principal, def->perm);
         if (a == FM_AUTHZ_DENY || (a == FM_AUTHZ_IF && !(def->flags & FM_R_ABAC))) {

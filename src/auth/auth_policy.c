@@ -133,9 +133,14 @@ static const cJSON *operand(lex_t *l, const fm_principal_t *p, const cJSON *res,
         *syntax_ok = false;
         return NULL;
     }
+    const char *attr = word + 5;
+    if (strcmp(attr, "sub") && strcmp(attr, "tenant") && strcmp(attr, "email") && strcmp(attr, "service") &&
+        strcmp(attr, "roles")) {
+        *syntax_ok = false;     /* checked without a principal too: fm_condition_valid */
+        return NULL;
+    }
     if (!p)
         return NULL;
-    const char *attr = word + 5;
     cJSON *v = NULL;
     if (!strcmp(attr, "sub")) v = cJSON_CreateString(p->sub);
     else if (!strcmp(attr, "tenant")) v = cJSON_CreateString(p->tenant);

@@ -235,6 +235,11 @@ class ServerError(Exception):
     pass
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here (the reason says why); run.py reports it as
+    `skip NAME: reason` and counts it apart from passes and failures."""
+
+
 class Server:
     """A running `flowmaster serve`.
 

@@ -4,6 +4,7 @@
     python3 tests/http/run.py [FILTER]      (FILTER: substring of "file.test_name")
     FM_BIN=path/to/flowmaster python3 tests/http/run.py
 
+A test that raises harness.Skip is reported as `skip NAME: reason`.
 Fixtures are passed by parameter name and shared by the tests of one file:
   srv      a Server with default settings
   NAME     any factory in the file's FIXTURES = {"NAME": lambda: Server(...)}
@@ -65,7 +66,7 @@ def main(argv):
         print("0 passed, 1 failed")
         return 1
     files = sorted(f for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py"))
-    passed = failed = 0
+    passed = failed = skipped = 0
     t0 = time.monotonic()
     try:
         for fname in files:
@@ -111,6 +112,10 @@ def main(argv):
                                                  % (k, rc, s.stderr_tail(600)))
                         passed += 1
                         print("ok %s (%.2fs)" % (full, time.monotonic() - ts), flush=True)
+                    except harness.Skip as e:
+                        signal.alarm(0)
+                        skipped += 1
+                        print("skip %s: %s" % (full, e), flush=True)
                     except (Exception, TestTimeout) as e:
                         signal.alarm(0)
                         failed += 1
@@ -133,7 +138,8 @@ def main(argv):
         harness.cleanup_all()
     sys.stderr.write("total %.1fs\n" % (time.monotonic() - t0))
     sys.stderr.flush()
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    print("%d passed, %d failed%s" % (passed, failed,
+                                      ", %d skipped" % skipped if skipped else ""), flush=True)
     return 1 if failed else 0
 
 

@@ -112,7 +112,8 @@ static const char *str(const cJSON *o, const char *k)
 
 #define THROTTLE_SLOTS 2048
 
-static struct { char key[300]; int failures; int64_t last; } throttle[THROTTLE_SLOTS];
+/* Keys are "acct:<tenant ≤64>/<email ≤254>" (≤ 324 chars) or "ip:<address>". */
+static struct { char key[340]; int failures; int64_t last; } throttle[THROTTLE_SLOTS];
 static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned slot_of(const char *key)
