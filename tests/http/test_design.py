@@ -13,7 +13,7 @@ XML = {"Content-Type": "application/xml"}
 
 FIXTURES = {
     "small": lambda: Server(env={"FLOWMASTER_SERVER_BODY_LIMIT": "65536"},
-                            modules="design,eventbus"),
+                            modules="design,eventbus,auth"),
 }
 
 
@@ -181,7 +181,7 @@ def test_oversized_upload(small):
 
 
 def test_list_search_and_paging(srv):
-    t = {"X-Tenant-Id": "tenant-search"}
+    t = srv.tenant_headers("tenant-search")
     ids = []
     for i in range(5):
         r = create_xml(srv, simple_xml(pid="p%d" % i, name="Claim %d" % i),
@@ -296,7 +296,7 @@ def test_publish_versions_and_event(srv):
 
 
 def test_tenants_apart(srv):
-    a, b = {"X-Tenant-Id": "tenant-a"}, {"X-Tenant-Id": "tenant-b"}
+    a, b = srv.tenant_headers("tenant-a"), srv.tenant_headers("tenant-b")
     pid = assert_json(create_xml(srv, headers=a), 201)["id"]
     assert_problem(srv.req("GET", 9003, "/processes/" + pid, headers=b), 404)
     assert_problem(srv.req("GET", 9003, "/processes/%s/bpmn" % pid, headers=b), 404)

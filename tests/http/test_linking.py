@@ -32,7 +32,7 @@ def indexed(srv, pid, headers=None):
 
 
 def test_graph_impact_and_cycles(srv):
-    h = {"X-Tenant-Id": "link-t"}
+    h = srv.tenant_headers("link-t")
     billing, _ = publish(srv, caller("billing"), h)
     order, _ = publish(srv, caller("order", calls="billing"), h)
     shop, _ = publish(srv, caller("shop", calls="order", zeebe=True), h)

@@ -120,6 +120,6 @@ def test_tags_and_rollback(srv):
     assert_problem(srv.req("POST", 8020, "/versions/proc_nope/rollback", body={"version": 1}), 404)
     assert_problem(srv.req("POST", 8020, "/versions/%s/rollback" % pid, body={}), 422)
     # tenants: another tenant sees neither the process nor its tags
-    o = {"X-Tenant-Id": "other"}
+    o = srv.tenant_headers("other")
     assert assert_json(srv.req("GET", 8020, "/versions/%s/tags" % pid, headers=o))["items"] == []
     assert_problem(srv.req("GET", 8020, "/versions/%s/diff?from=1" % pid, headers=o), 404)

@@ -121,4 +121,4 @@ def test_versions_and_errors(srv):
     assert_problem(srv.get(8019, "/views/%s?highlight=a:x" % pid), 422)
     assert_problem(srv.get(8019, "/views/%s?highlight=a:-1" % pid), 422)
     # another tenant sees nothing
-    assert_problem(srv.req("GET", 8019, "/views/%s.svg" % pid, headers={"X-Tenant-Id": "other"}), 404)
+    assert_problem(srv.req("GET", 8019, "/views/%s.svg" % pid, headers=srv.tenant_headers("other")), 404)

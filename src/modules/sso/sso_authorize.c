@@ -110,7 +110,6 @@ static int send_page(fm_req_t *r, int status, fm_buf_t *b)
     /* No scripts, no framing, no referrer carrying codes onward. */
     fm_reply_header(r, "Content-Security-Policy",
                     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
-    fm_reply_header(r, "X-Frame-Options", "DENY");
     fm_reply_header(r, "Referrer-Policy", "no-referrer");
     int rc = fm_reply_raw(r, status, "text/html; charset=utf-8", b->data, b->len);
     fm_buf_release(b);
