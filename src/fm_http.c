@@ -224,7 +224,7 @@ static int req_identity(fm_req_t *r)
     if (rid && token_ok(rid, 128))
         snprintf(r->rid, sizeof(r->rid), "%s", rid);
     else
-        fm_id_random("req", r->rid, sizeof(r->rid));
+        fm_id_fast("req", r->rid, sizeof(r->rid));
     const char *tenant = fm_req_header(r, "X-Tenant-Id");
     if (!tenant) {
         snprintf(r->tenant, sizeof(r->tenant), "default");

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 void fm_uuid7(char out[37])
@@ -31,6 +32,33 @@ void fm_id_random(const char *prefix, char *out, size_t outlen)
     randombytes_buf(raw, sizeof(raw));
     for (int i = 0; i < 20; i++)
         r[i] = alphabet[raw[i] & 31];
+    r[20] = 0;
+    snprintf(out, outlen, "%s_%s", prefix, r);
+}
+
+/* splitmix64 over a per-thread state seeded once from the CSPRNG: request ids need to
+ * be unique, not secret, and a getrandom(2) per request cost ~14 % of throughput. */
+void fm_id_fast(const char *prefix, char *out, size_t outlen)
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local bool seeded;
+    static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    if (!seeded) {
+        randombytes_buf(&state, sizeof(state));
+        seeded = true;
+    }
+    char r[21];
+    uint64_t z = 0;
+    for (int i = 0; i < 20; i++) {
+        if (i % 12 == 0) {      /* 12 symbols of 5 bits from each 64-bit draw */
+            z = (state += 0x9e3779b97f4a7c15ull);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            z ^= z >> 31;
+        }
+        r[i] = alphabet[z & 31];
+        z >>= 5;
+    }
     r[20] = 0;
     snprintf(out, outlen, "%s_%s", prefix, r);
 }

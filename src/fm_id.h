@@ -12,4 +12,8 @@ void fm_uuid7(char out[37]);
  * out must hold strlen(prefix) + 22 bytes. */
 void fm_id_random(const char *prefix, char *out, size_t outlen);
 
+/* The same shape, from a fast per-thread generator: unique, not unpredictable. For
+ * request ids and the like, never for anything an attacker must not guess. */
+void fm_id_fast(const char *prefix, char *out, size_t outlen);
+
 #endif

@@ -168,9 +168,11 @@ int fm__guard_edge(fm_req_t *r, const char *client_ip)
 {
     const fm_config_t *c = fm_cfg();
     double retry = 0;
+    /* Monitors and load balancers poll these from one address: never throttled. */
+    bool probe = r->method == FM_GET && r->path && (!strcmp(r->path, "/health") || !strcmp(r->path, "/ready"));
     /* The tenant's bucket is charged in fm__guard_route, once the token proves the
      * caller belongs to it: anyone could send X-Tenant-Id and drain someone else's. */
-    if (c->gateway_rate_per_ip &&
+    if (c->gateway_rate_per_ip && !probe &&
         !take("ip", client_ip, c->gateway_rate_per_ip, c->gateway_burst_per_ip, &retry))
         return too_many(r, retry);
 

@@ -186,7 +186,7 @@ def test_rate_limit_burst(limited):
     srv = limited
     statuses, last = [], None
     for _ in range(15):
-        r = http_request(srv.port(AUTH), "GET", "/health")
+        r = http_request(srv.port(AUTH), "GET", "/.well-known/openid-configuration")
         statuses.append(r.status)
         if r.status == 429:
             last = r
@@ -197,9 +197,12 @@ def test_rate_limit_burst(limited):
     # every port shares the per-IP bucket, public or not
     r = http_request(srv.port(8001), "GET", "/services", headers={"X-Tenant-Id": "default"})
     assert r.status == 429, r
+    # health and readiness probes are never throttled (monitors poll from one address)
+    assert http_request(srv.port(AUTH), "GET", "/health").status == 200
+    assert http_request(srv.port(8001), "GET", "/ready").status == 200
     # it refills: after ~1 s, a few requests pass again
     time.sleep(1.1)
-    assert http_request(srv.port(AUTH), "GET", "/health").status == 200
+    assert http_request(srv.port(AUTH), "GET", "/.well-known/openid-configuration").status == 200
 
 
 def test_tenant_rate_limit(tenant_limited):
