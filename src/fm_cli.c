@@ -165,7 +165,7 @@ static int run_migrate(const fm_cli_opts_t *o)
     }
     if (o->status) {
         printf("%-14s %-5s %-32s %s\n", "MODULE", "VER", "NAME", "STATUS");
-        fm_db_opts_t opts = { false, 256 };
+        fm_db_opts_t opts = { false, 256, false };
         for (size_t i = 0; i < n; i++) {
             if (!(mods[i].def->flags & FM_M_DB))
                 continue;
@@ -182,7 +182,7 @@ static int run_migrate(const fm_cli_opts_t *o)
         code = 0;
         goto out;
     }
-    if (fm_data_dir_prepare(c->data_dir, err, sizeof(err)) || fm_mods_open_dbs(mods, n, err, sizeof(err))) {
+    if (fm_data_dir_prepare(c->data_dir, err, sizeof(err)) || fm_mods_open_dbs(mods, n, false, err, sizeof(err))) {
         fprintf(stderr, "flowmaster migrate: %s\n", err);
         goto out;
     }

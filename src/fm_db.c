@@ -21,6 +21,7 @@ struct fm_db {
     void (*on_outbox)(void *);
     void *on_outbox_arg;
     pthread_mutex_t plock;      /* guards the reader pool */
+    sqlite3 *ckpt;              /* checkpoint connection: threadpool only, one at a time */
     sqlite3 *idle[READER_POOL];
     double idle_since[READER_POOL];
     int nidle;
@@ -54,7 +55,9 @@ static int open_conn(sqlite3 **out, const char *path, bool readonly, const fm_db
     int cache = readonly ? o->cache_kib / 4 : o->cache_kib;
     snprintf(pragmas, sizeof(pragmas),
              "%sPRAGMA synchronous=%s; PRAGMA cache_size=-%d; PRAGMA foreign_keys=ON;",
-             readonly ? "" : "PRAGMA journal_mode=WAL; ", o->full_sync ? "FULL" : "NORMAL",
+             readonly ? "" : o->background_checkpoint ? "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
+                                                      : "PRAGMA journal_mode=WAL; ",
+             o->full_sync ? "FULL" : "NORMAL",
              cache < 64 ? 64 : cache);
     char why[256];
     if (fm_db_exec(c, pragmas, why, sizeof(why)) != FM_OK) {
@@ -103,6 +106,7 @@ void fm_db_close(fm_db_t *db)
         return;
     for (int i = 0; i < db->nidle; i++)
         sqlite3_close(db->idle[i]);
+    sqlite3_close(db->ckpt);
     sqlite3_close(db->writer);
     pthread_mutex_destroy(&db->wlock);
     pthread_mutex_destroy(&db->plock);
@@ -198,6 +202,31 @@ void fm_db_trim(fm_db_t *db, double idle_s)
     pthread_mutex_unlock(&db->plock);
     for (int i = 0; i < n; i++)
         sqlite3_close(close_v[i]);
+}
+
+int64_t fm_db_wal_size(const fm_db_t *db)
+{
+    char wal[1100];
+    struct stat st;
+    snprintf(wal, sizeof(wal), "%s-wal", db->path);
+    return stat(wal, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+int fm_db_checkpoint(fm_db_t *db)
+{
+    char why[512];
+    if (!db->ckpt && open_conn(&db->ckpt, db->path, false, &db->opts, why, sizeof(why)) != FM_OK) {
+        fm_log_msg(FM_LOG_ERROR, "database checkpoint connection failed", why);
+        return FM_EDB;
+    }
+    /* PASSIVE: copies what no reader still needs, never waits for or blocks anyone;
+     * writers then reuse the WAL from its start. */
+    int rc = sqlite3_wal_checkpoint_v2(db->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        fm_log_msg(FM_LOG_ERROR, "database checkpoint failed", sqlite3_errmsg(db->ckpt));
+        return FM_EDB;
+    }
+    return FM_OK;
 }
 
 const char *fm_db_path(const fm_db_t *db)

@@ -23,6 +23,8 @@ typedef struct fm_db fm_db_t;
 typedef struct fm_db_opts {
     bool full_sync;     /* synchronous=FULL instead of NORMAL */
     int cache_kib;      /* page cache of the writer; readers get a quarter */
+    bool background_checkpoint;  /* no checkpoint inside commits: the owner calls
+                                    fm_db_checkpoint off the request path */
 } fm_db_opts_t;
 
 /* Opens (creating) path; err gets a one-line reason on failure. */
@@ -38,6 +40,13 @@ void fm_db_reader_done(fm_db_t *db, sqlite3 *c);
 /* Closes pooled readers idle for idle_s seconds or more: a module nobody reads from
  * keeps only its writer open (each connection costs ~100 KiB resident). */
 void fm_db_trim(fm_db_t *db, double idle_s);
+
+/* Bytes in the write-ahead log, and a PASSIVE checkpoint of it. A commit that
+ * checkpoints must fsync the database, which under I/O pressure stalls that request
+ * for seconds; `serve` therefore checkpoints from libuv's thread pool instead.
+ * fm_db_checkpoint: any one thread at a time. */
+int64_t fm_db_wal_size(const fm_db_t *db);
+int fm_db_checkpoint(fm_db_t *db);
 
 const char *fm_db_path(const fm_db_t *db);
 int64_t fm_db_size(const fm_db_t *db);          /* bytes of the file plus its WAL */

@@ -41,6 +41,7 @@ static struct {
     pthread_t stopper;
     bool stopper_started;
     fm_timer_t *deadline, *trim;
+    int checkpoints;            /* in the thread pool now */
 } S;
 
 #define READER_IDLE_S 2.0   /* pooled database readers idle this long are closed */
@@ -169,10 +170,10 @@ int fm_data_dir_prepare(const char *dir, char *err, size_t errlen)
     return FM_OK;
 }
 
-int fm_mods_open_dbs(fm_mod_t *mods, size_t n, char *err, size_t errlen)
+int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_t errlen)
 {
     const fm_config_t *c = fm_cfg();
-    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib };
+    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib, background };
     for (size_t i = 0; i < n; i++) {
         fm_mod_t *m = &mods[i];
         if (!(m->def->flags & FM_M_DB))
@@ -192,12 +193,43 @@ int fm_mods_open_dbs(fm_mod_t *mods, size_t n, char *err, size_t errlen)
     return FM_OK;
 }
 
-static void trim_readers(void *arg)
+#define WAL_CHECKPOINT_BYTES (1 << 20)
+
+typedef struct ckpt { uv_work_t w; fm_db_t *db; } ckpt_t;
+
+static void ckpt_work(uv_work_t *w)
+{
+    fm_db_checkpoint(((ckpt_t *)w)->db);
+}
+
+static void ckpt_done(uv_work_t *w, int status)
+{
+    (void)status;
+    S.checkpoints--;
+    free(w);
+}
+
+/* Loop thread, every second: closes idle readers, and checkpoints a database whose
+ * WAL has grown, in the thread pool (one at a time per process is plenty). */
+static void maintain_dbs(void *arg)
 {
     (void)arg;
-    for (size_t i = 0; i < S.n; i++)
-        if (S.mods[i].db)
-            fm_db_trim(S.mods[i].db, READER_IDLE_S);
+    for (size_t i = 0; i < S.n; i++) {
+        fm_db_t *db = S.mods[i].db;
+        if (!db)
+            continue;
+        fm_db_trim(db, READER_IDLE_S);
+        if (S.checkpoints == 0 && fm_db_wal_size(db) > WAL_CHECKPOINT_BYTES) {
+            ckpt_t *c = calloc(1, sizeof(*c));
+            if (!c)
+                continue;
+            c->db = db;
+            if (uv_queue_work(fm_loop(), &c->w, ckpt_work, ckpt_done) == 0)
+                S.checkpoints++;
+            else
+                free(c);
+        }
+    }
 }
 
 /* ---- stopping ---- */
@@ -278,7 +310,7 @@ int fm_serve(void)
 
     if (fm_mods_select(c->modules, &S.mods, &S.n, err, sizeof(err)) ||
         fm_data_dir_prepare(c->data_dir, err, sizeof(err)) ||
-        fm_mods_open_dbs(S.mods, S.n, err, sizeof(err)))
+        fm_mods_open_dbs(S.mods, S.n, true, err, sizeof(err)))
         goto fail;
     if (fm_routing_build(&S.routing, S.mods, S.n, err, sizeof(err)))
         goto fail;
@@ -308,7 +340,7 @@ int fm_serve(void)
     atomic_store(&S.serving, true);
     if (fm_http_start(&S.routing, err, sizeof(err)))
         goto fail;
-    S.trim = fm_timer_start(1000, 1000, trim_readers, NULL);
+    S.trim = fm_timer_start(1000, 1000, maintain_dbs, NULL);
 
     fm_log_t l;
     fm_log_begin(&l, FM_LOG_INFO, "serving");

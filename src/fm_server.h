@@ -16,8 +16,9 @@ void fm_mods_release(fm_mod_t *mods, size_t n);
 
 /* Creates the data dir and proves it writable; err names the path and the reason. */
 int fm_data_dir_prepare(const char *dir, char *err, size_t errlen);
-/* Opens and migrates the database of every FM_M_DB module. */
-int fm_mods_open_dbs(fm_mod_t *mods, size_t n, char *err, size_t errlen);
+/* Opens and migrates the database of every FM_M_DB module; `background`: checkpoints
+ * are left to fm_db_checkpoint (serve), not done inside commits. */
+int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_t errlen);
 
 /* Runs the server with the installed config until SIGINT/SIGTERM. Returns the exit code. */
 int fm_serve(void);
