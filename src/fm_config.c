@@ -40,6 +40,7 @@ static const cfg_key_t keys[] = {
     INT("storage", "cache_kib", cache_kib, 64, 1 << 20),
     ENUM("log", "level", log_level, "|debug|info|warn|error|"),
     BOOL("log", "requests", log_requests),
+    INT("log", "buffer_ms", log_buffer_ms, 0, 10000),
     INT("bus", "queue_capacity", bus_queue_capacity, 16, 1 << 24),
     INT("bus", "publish_timeout_ms", bus_publish_timeout_ms, 0, 600000),
     STR("modules", "enabled", modules),
@@ -78,6 +79,7 @@ void fm_config_defaults(fm_config_t *c)
     c->cache_kib = 512;
     snprintf(c->log_level, sizeof(c->log_level), "info");
     c->log_requests = true;
+    c->log_buffer_ms = 20;
     c->bus_queue_capacity = 65536;
     c->bus_publish_timeout_ms = 1000;
     snprintf(c->modules, sizeof(c->modules), "all");

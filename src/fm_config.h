@@ -26,6 +26,7 @@ typedef struct fm_config {
     /* [log] */
     char log_level[16];         /* debug, info, warn, error */
     bool log_requests;
+    int log_buffer_ms;          /* 0: every line written at once */
     /* [bus] */
     int bus_queue_capacity;
     int bus_publish_timeout_ms;

@@ -1,7 +1,9 @@
 /* fm_log.c — JSON-lines logger and time helpers; see fm_log.h. */
 #include "fm_log.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -71,6 +73,7 @@ void fm_time_rfc3339(char out[32])
 void fm_log_begin(fm_log_t *l, int level, const char *msg)
 {
     memset(l, 0, sizeof(*l));
+    l->level = level;
     l->on = fm_log_enabled(level);
     if (!l->on)
         return;
@@ -102,15 +105,138 @@ void fm_log_num(fm_log_t *l, const char *key, double value)
         fm_buf_addf(&l->b, ",\"%s\":%.3f", key, value);
 }
 
+/* ---- buffered writing (serve) ----
+ * Lines go to a buffer that a writer thread empties with one write(2) every few
+ * milliseconds; two buffers swap so nobody waits for the write. Warnings and errors
+ * are written at once, with whatever is buffered before them, so a crash loses at most
+ * the last `log.buffer_ms` of request lines, never a problem report. */
+
+#define ASYNC_CAP (1u << 20)
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    char *buf;
+    size_t len;
+    bool on, stop;
+    int every_ms;
+    pthread_t thread;
+} A = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, false, false, 0, 0 };
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    char *spare = malloc(ASYNC_CAP);
+    pthread_mutex_lock(&A.lock);
+    while (!A.stop || A.len) {
+        if (!A.len && !A.stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)A.every_ms * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec += until.tv_nsec / 1000000000L;
+                until.tv_nsec %= 1000000000L;
+            }
+            pthread_cond_timedwait(&A.wake, &A.lock, &until);
+            continue;
+        }
+        char *full = A.buf;
+        size_t n = A.len;
+        if (spare) {            /* swap: callers go on filling the other buffer */
+            A.buf = spare;
+            A.len = 0;
+            pthread_mutex_unlock(&A.lock);
+            write_all(full, n);
+            spare = full;
+            pthread_mutex_lock(&A.lock);
+        } else {
+            write_all(full, n);
+            A.len = 0;
+        }
+        if (!A.stop) {          /* let lines gather for a while */
+            pthread_mutex_unlock(&A.lock);
+            struct timespec ts = { 0, (long)A.every_ms * 1000000L };
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&A.lock);
+        }
+    }
+    pthread_mutex_unlock(&A.lock);
+    free(spare);
+    return NULL;
+}
+
+void fm_log_buffered_start(int every_ms)
+{
+    if (A.on || every_ms <= 0 || !(A.buf = malloc(ASYNC_CAP)))
+        return;
+    A.len = 0;
+    A.stop = false;
+    A.every_ms = every_ms;
+    if (pthread_create(&A.thread, NULL, writer, NULL)) {
+        free(A.buf);
+        A.buf = NULL;
+        return;
+    }
+    A.on = true;
+}
+
+void fm_log_buffered_stop(void)
+{
+    if (!A.on)
+        return;
+    pthread_mutex_lock(&A.lock);
+    A.stop = true;
+    pthread_cond_signal(&A.wake);
+    pthread_mutex_unlock(&A.lock);
+    pthread_join(A.thread, NULL);
+    pthread_mutex_lock(&A.lock);
+    A.on = false;
+    free(A.buf);
+    A.buf = NULL;
+    A.len = 0;
+    pthread_mutex_unlock(&A.lock);
+}
+
 void fm_log_end(fm_log_t *l)
 {
     if (!l->on)
         return;
     fm_buf_adds(&l->b, "}\n");
-    if (!l->b.oom) {
-        ssize_t w = write(STDERR_FILENO, l->b.data, l->b.len);
-        (void)w;
+    if (l->b.oom) {
+        fm_buf_release(&l->b);
+        return;
     }
+    bool done = false;
+    if (A.on) {
+        pthread_mutex_lock(&A.lock);
+        if (A.on) {
+            if (A.len + l->b.len > ASYNC_CAP || l->level >= FM_LOG_WARN) {
+                write_all(A.buf, A.len);    /* keep the order: what came before goes first */
+                A.len = 0;
+            }
+            if (l->level >= FM_LOG_WARN || l->b.len > ASYNC_CAP) {
+                write_all(l->b.data, l->b.len);
+            } else {
+                memcpy(A.buf + A.len, l->b.data, l->b.len);
+                A.len += l->b.len;
+            }
+            done = true;
+        }
+        pthread_mutex_unlock(&A.lock);
+    }
+    if (!done)
+        write_all(l->b.data, l->b.len);
     fm_buf_release(&l->b);
 }
 

@@ -3,7 +3,7 @@
  *   fm_log_t l; fm_log_begin(&l, FM_LOG_INFO, "server started");
  *   fm_log_int(&l, "ports", 27); fm_log_end(&l);
  * or, for one line with an optional detail: fm_log_msg(FM_LOG_ERROR, "bind failed", "port 9003").
- * Any thread; a line is written with one write(2), so lines never interleave.
+ * Any thread; a line is written whole, so lines never interleave.
  */
 #ifndef FM_LOG_H
 #define FM_LOG_H
@@ -16,6 +16,7 @@ enum { FM_LOG_DEBUG, FM_LOG_INFO, FM_LOG_WARN, FM_LOG_ERROR };
 
 typedef struct fm_log {
     fm_buf_t b;
+    int level;
     bool on;    /* false when the level is filtered out: every call is then a no-op */
 } fm_log_t;
 
@@ -27,6 +28,11 @@ void fm_log_int(fm_log_t *l, const char *key, int64_t value);
 void fm_log_num(fm_log_t *l, const char *key, double value);
 void fm_log_end(fm_log_t *l);
 void fm_log_msg(int level, const char *msg, const char *detail);
+
+/* Buffered mode (serve, log.buffer_ms): info and debug lines are written by a thread
+ * every `every_ms`; warnings and errors at once. stop flushes and joins. */
+void fm_log_buffered_start(int every_ms);
+void fm_log_buffered_stop(void);
 
 /* Current time as RFC 3339 UTC with milliseconds ("2026-11-26T01:02:03.456Z"). */
 void fm_time_rfc3339(char out[32]);

@@ -307,6 +307,7 @@ int fm_serve(void)
     int code = 1;
     S.t0 = fm_time_mono();
     fm_log_set_level(c->log_level);
+    fm_log_buffered_start(c->log_buffer_ms);
 
     if (fm_mods_select(c->modules, &S.mods, &S.n, err, sizeof(err)) ||
         fm_data_dir_prepare(c->data_dir, err, sizeof(err)) ||
@@ -376,5 +377,6 @@ cleanup:
     S.n = 0;
     if (code == 0)
         fm_log_msg(FM_LOG_INFO, "stopped", NULL);
+    fm_log_buffered_stop();
     return code;
 }
