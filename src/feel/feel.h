@@ -135,7 +135,11 @@ feel_value_t *feel_num_double(feel_eval_t *ev, double d);
 feel_value_t *feel_str(feel_eval_t *ev, const char *s, size_t len);
 feel_value_t *feel_cstr(feel_eval_t *ev, const char *s);
 feel_value_t *feel_list(feel_eval_t *ev, size_t n);             /* n null items to fill */
+feel_value_t *feel_list_from(feel_eval_t *ev, feel_value_t **items, size_t n);
 feel_value_t *feel_context(feel_eval_t *ev);
+bool feel_is_true(const feel_value_t *v);
+/* a op b for op in + - * / and '^' (**), with FEEL's typing rules */
+feel_value_t *feel_arith(feel_eval_t *ev, char op, const feel_value_t *a, const feel_value_t *b);
 /* Adds or replaces key (copied). */
 void feel_ctx_put(feel_eval_t *ev, feel_value_t *ctx, const char *key, feel_value_t *v);
 feel_value_t *feel_ctx_get(const feel_value_t *ctx, const char *key);  /* NULL: absent */

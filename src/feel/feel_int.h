@@ -102,8 +102,6 @@ const char *const *feel_builtin_names(void);    /* NULL-terminated, for the pars
 
 /* feel_value.c */
 feel_value_t *feel_alloc_value(feel_eval_t *ev, feel_type_t t);
-bool feel_is_true(const feel_value_t *v);
-feel_value_t *feel_list_from(feel_eval_t *ev, feel_value_t **items, size_t n);
 /* Singleton list → item ("coercion"); anything else unchanged. */
 const feel_value_t *feel_unwrap1(const feel_value_t *v);
 
@@ -124,6 +122,5 @@ feel_value_t *feel_temporal_prop(feel_eval_t *ev, const feel_value_t *v, const c
 
 /* feel_eval.c */
 feel_value_t *feel_eval_node(feel_eval_t *ev, const feel_node_t *n, const feel_scope_t *sc);
-feel_value_t *feel_arith(feel_eval_t *ev, char op, const feel_value_t *a, const feel_value_t *b);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct parser {
     const char **local;             /* context keys and parameters seen so far */
     size_t nlocal, caplocal;
     int depth;
+    bool no_filter;                 /* parsing a range's high end: '[' closes it */
     feel_perr_t *err;
     jmp_buf jb;
 } parser_t;
@@ -219,6 +220,7 @@ static const char *parse_name(parser_t *p, bool allow_kw)
 static feel_node_t *expr(parser_t *p);
 static feel_node_t *additive(parser_t *p);
 static feel_node_t *test_or_expr(parser_t *p);
+static feel_node_t *list_or_range_in(parser_t *p);
 
 static void enter(parser_t *p)
 {
@@ -256,7 +258,10 @@ static char cmp_op(const tok_t *t)
 /* After the low endpoint and "..": high endpoint and closing bracket. */
 static feel_node_t *range_tail(parser_t *p, const tok_t *at, feel_node_t *lo, bool lo_closed)
 {
+    bool saved = p->no_filter;
+    p->no_filter = true;
     feel_node_t *hi = additive(p);
+    p->no_filter = saved;
     bool hi_closed;
     if (is_p(&p->t, "]"))
         hi_closed = true;
@@ -271,6 +276,15 @@ static feel_node_t *range_tail(parser_t *p, const tok_t *at, feel_node_t *lo, bo
 }
 
 static feel_node_t *list_or_range(parser_t *p)
+{
+    bool saved = p->no_filter;
+    p->no_filter = false;
+    feel_node_t *r = list_or_range_in(p);
+    p->no_filter = saved;
+    return r;
+}
+
+static feel_node_t *list_or_range_in(parser_t *p)
 {
     tok_t at = p->t;
     next(p);    /* [ */
@@ -507,7 +521,7 @@ static feel_node_t *postfix(parser_t *p)
     feel_node_t *n = primary(p);
     for (;;) {
         tok_t at = p->t;
-        if (is_p(&p->t, "[")) {
+        if (is_p(&p->t, "[") && !p->no_filter) {
             next(p);
             feel_node_t *f = expr(p);
             expect(p, "]");
