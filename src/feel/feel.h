@@ -74,7 +74,11 @@ struct feel_value {
         } tm;
         struct { feel_value_t **items; size_t n; } list;
         struct { const char **keys; feel_value_t **vals; size_t n, cap; } ctx;
-        struct { feel_value_t *lo, *hi; bool lo_closed, hi_closed; } range;
+        struct {
+            feel_value_t *lo, *hi;          /* feel_unbounded() when open-ended */
+            bool lo_closed, hi_closed;
+            char ut;                        /* from a unary test (< 5): its operator, else 0 */
+        } range;
         struct {
             const struct feel_builtin *bi;  /* built-in, or */
             const struct feel_node *body;   /* user function (function(a, b) body), or */
@@ -128,6 +132,9 @@ feel_value_t *feel_call(feel_eval_t *ev, const feel_value_t *fn, feel_value_t **
 /* ---- values (all allocated in ev's arena) ---- */
 feel_value_t *feel_null(void);                  /* a shared immutable null */
 feel_value_t *feel_bool(bool b);                /* shared immutable true/false */
+/* The missing end of a range made from a unary test (< 5): a null that means "no
+ * bound", unlike a literal null endpoint, which makes membership unknown. */
+feel_value_t *feel_unbounded(void);
 feel_value_t *feel_num(feel_eval_t *ev, feel_dec_t d);
 feel_value_t *feel_num_int(feel_eval_t *ev, int64_t i);
 feel_value_t *feel_num_parse(feel_eval_t *ev, const char *s);   /* null when not a number */

@@ -715,9 +715,9 @@ static feel_value_t *f_context_merge(feel_eval_t *ev, feel_value_t **a, size_t n
 const feel_builtin_t feel_builtins_core[] = {
     { "string", "from", f_string },
     { "number", "from,grouping separator?,decimal separator?", f_number },
-    { "date", "from,month?,day?", f_date },
-    { "time", "from,minute?,second?,offset?", f_time },
-    { "date and time", "from,time?", f_dt },
+    { "date", "from|year,month?,day?", f_date },
+    { "time", "from|hour,minute?,second?,offset?", f_time },
+    { "date and time", "from|date,time?", f_dt },
     { "duration", "from", f_duration },
     { "years and months duration", "from,to", f_ymd },
     { "not", "negand", f_not },
@@ -774,6 +774,14 @@ const feel_builtin_t *feel_builtin_find(const char *name)
         if (!strcmp(b->name, name))
             return b;
     return NULL;
+}
+
+bool feel_builtin_unwraps(const feel_builtin_t *bi)
+{
+    const feel_builtin_t *b = feel_builtins_str;
+    while (b->name && b != bi)
+        b++;
+    return b == bi;
 }
 
 const char *const *feel_builtin_names(void)

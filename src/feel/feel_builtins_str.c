@@ -41,11 +41,11 @@ static feel_value_t *substring(feel_eval_t *ev, feel_value_t **a, size_t n)
     if (!STR(0) || a[1]->t != FEEL_NUM || (n > 2 && a[2]->t != FEEL_NUM && a[2]->t != FEEL_NULL))
         return feel_err(ev, "substring(string, number, number?)");
     int64_t start, len = -1;
-    if (!feel_dec_to_int64(feel_dec_round(a[1]->u.n, 0, 'e'), &start))
+    if (!feel_dec_to_int64(feel_dec_round(a[1]->u.n, 0, 'd'), &start))
         return feel_null();
     size_t total = cp_len(S(0), L(0));
     if (n > 2 && a[2]->t == FEEL_NUM) {
-        if (!feel_dec_to_int64(feel_dec_round(a[2]->u.n, 0, 'e'), &len) || len < 0)
+        if (!feel_dec_to_int64(feel_dec_round(a[2]->u.n, 0, 'd'), &len) || len < 0)
             return feel_null();
     }
     int64_t from = start > 0 ? start - 1 : (int64_t)total + start;

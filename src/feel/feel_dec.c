@@ -251,17 +251,74 @@ static void strip(feel_dec_t *d)
     }
 }
 
+/* 4 x 64-bit limbs, little endian: the exact product of two significands. */
+static bool limbs_zero_above(const uint64_t *l, int k)
+{
+    for (int i = k; i < 4; i++)
+        if (l[i])
+            return false;
+    return true;
+}
+
+static unsigned limbs_div10(uint64_t *l)
+{
+    u128 rem = 0;
+    for (int i = 3; i >= 0; i--) {
+        u128 cur = (rem << 64) | l[i];
+        l[i] = (uint64_t)(cur / 10);
+        rem = cur % 10;
+    }
+    return (unsigned)rem;
+}
+
 bool feel_dec_mul(feel_dec_t a, feel_dec_t b, feel_dec_t *r)
 {
     strip(&a);
     strip(&b);
-    while (digits(uabs(a.c)) + digits(uabs(b.c)) > 38) {
-        feel_dec_t *big = digits(uabs(a.c)) >= digits(uabs(b.c)) ? &a : &b;
-        big->c = shift_round(big->c, 1, 'e');
-        big->e++;
+    bool neg = (a.c < 0) != (b.c < 0);
+    u128 x = uabs(a.c), y = uabs(b.c);
+    int32_t e = a.e + b.e;
+    if (digits(x) + digits(y) <= 38) {
+        r->c = (i128)(x * y);
+        if (neg)
+            r->c = -r->c;
+        r->e = e;
+        return norm(r);
     }
-    r->c = a.c * b.c;
-    r->e = a.e + b.e;
+    uint64_t xl[2] = { (uint64_t)x, (uint64_t)(x >> 64) }, yl[2] = { (uint64_t)y, (uint64_t)(y >> 64) };
+    uint64_t p[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < 2; i++) {
+        u128 carry = 0;
+        for (int j = 0; j < 2; j++) {
+            u128 t = (u128)xl[i] * yl[j] + p[i + j] + carry;
+            p[i + j] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        for (int k = i + 2; carry && k < 4; k++) {
+            u128 t = (u128)p[k] + carry;
+            p[k] = (uint64_t)t;
+            carry = t >> 64;
+        }
+    }
+    /* divide down to 34 digits, rounding half-even with a sticky bit */
+    unsigned last = 0;
+    bool sticky = false;
+    const u128 lim = pow10u(PREC);
+    while (!limbs_zero_above(p, 2) || (((u128)p[1] << 64) | p[0]) >= lim) {
+        if (last)
+            sticky = true;
+        last = limbs_div10(p);
+        e++;
+    }
+    u128 q = ((u128)p[1] << 64) | p[0];
+    if (last > 5 || (last == 5 && (sticky || (q & 1))))
+        q++;
+    if (q >= lim) {
+        q /= 10;
+        e++;
+    }
+    r->c = neg ? -(i128)q : (i128)q;
+    r->e = e;
     return norm(r);
 }
 

@@ -205,6 +205,10 @@ static int in_range(const feel_value_t *x, const feel_value_t *r)
     const feel_value_t *lo = r->u.range.lo, *hi = r->u.range.hi;
     if (x->t == FEEL_NULL)
         return -1;
+    if (lo != feel_unbounded() && lo->t == FEEL_NULL)
+        return -1;
+    if (hi != feel_unbounded() && hi->t == FEEL_NULL)
+        return -1;
     if (lo->t != FEEL_NULL) {
         int c = feel_compare(lo, x);
         if (c == FEEL_INCOMPARABLE)
@@ -229,8 +233,9 @@ static feel_value_t *ut_range(feel_eval_t *ev, char op, feel_value_t *v)
     feel_value_t *r = feel_alloc_value(ev, FEEL_RANGE);
     if (!r)
         return feel_null();
-    r->u.range.lo = op == '<' || op == 'l' ? feel_null() : v;
-    r->u.range.hi = op == '>' || op == 'g' ? feel_null() : v;
+    r->u.range.lo = op == '<' || op == 'l' ? feel_unbounded() : v;
+    r->u.range.hi = op == '>' || op == 'g' ? feel_unbounded() : v;
+    r->u.range.ut = op;
     r->u.range.lo_closed = op == 'g' || op == '=';
     r->u.range.hi_closed = op == 'l' || op == '=';
     return r;
@@ -355,6 +360,22 @@ static size_t spec_params(const char *spec, char names[][32], char *mark, size_t
     return n;
 }
 
+/* "from|year" lists a parameter's alternative names (date(from) / date(year, ...)). */
+static bool param_is(const char *spec, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = spec; *p;) {
+        const char *e = strchr(p, '|');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == nl && !memcmp(p, name, l))
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
 static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, feel_value_t **args, size_t n,
                                   const char **names)
 {
@@ -368,7 +389,7 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
         size_t maxi = 0;
         for (size_t i = 0; i < n; i++) {
             size_t j = 0;
-            while (j < np && strcmp(pn[j], names[i]))
+            while (j < np && !param_is(pn[j], names[i]))
                 j++;
             if (j == np)
                 return feel_err(ev, "%s() has no parameter '%s'", bi->name, names[i]);
@@ -396,6 +417,14 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
     }
     if (have < req || (!var && have > np))
         return feel_err(ev, "%s() takes %zu argument%s, got %zu", bi->name, req, req == 1 ? "" : "s", have);
+    if (feel_builtin_unwraps(bi)) {     /* string functions take ["x"] as "x" (TCK 0021) */
+        feel_value_t **u = feel_alloc(ev, sizeof(*u) * (have + 1));
+        if (!u)
+            return feel_null();
+        for (size_t i = 0; i < have; i++)
+            u[i] = (feel_value_t *)feel_unwrap1(args[i]);
+        args = u;
+    }
     return bi->fn(ev, args, have);
 }
 
@@ -556,10 +585,10 @@ static feel_value_t *filter(feel_eval_t *ev, feel_value_t *base, const feel_node
     for (size_t i = 0; i < list->u.list.n; i++) {
         feel_value_t *item = list->u.list.items[i];
         feel_value_t *ctx = feel_context(ev);
-        if (item->t == FEEL_CTX)
+        feel_ctx_put(ev, ctx, "item", item);
+        if (item->t == FEEL_CTX)    /* a context's own entries win over `item` (TCK 0069) */
             for (size_t k = 0; k < item->u.ctx.n; k++)
                 feel_ctx_put(ev, ctx, item->u.ctx.keys[k], item->u.ctx.vals[k]);
-        feel_ctx_put(ev, ctx, "item", item);
         feel_scope_t s = { ctx, sc };
         feel_value_t *r = feel_eval_node(ev, f, &s);
         if (r->t == FEEL_NUM) {     /* an index: 1-based, negative from the end */

@@ -98,6 +98,7 @@ typedef struct feel_builtin {
 } feel_builtin_t;
 
 const feel_builtin_t *feel_builtin_find(const char *name);
+bool feel_builtin_unwraps(const feel_builtin_t *bi);    /* singleton lists become their item */
 const char *const *feel_builtin_names(void);    /* NULL-terminated, for the parser */
 
 /* feel_value.c */

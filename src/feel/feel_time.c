@@ -140,7 +140,8 @@ static bool parse_date_at(const char **pp, int64_t *days)
         p++;
     }
     int64_t y, m, d;
-    if (!num(&p, 4, 9, &y) || *p++ != '-' || !num(&p, 2, 2, &m) || *p++ != '-' || !num(&p, 2, 2, &d))
+    const char *ys = p;
+    if (!num(&p, 4, 9, &y) || (p - ys > 4 && *ys == '0') || *p++ != '-' || !num(&p, 2, 2, &m) || *p++ != '-' || !num(&p, 2, 2, &d))
         return false;
     if (neg)
         y = -y;
@@ -172,6 +173,7 @@ static bool parse_time_at(const char **pp, feel_value_t *v)
             return false;
         while (n++ < 9)
             frac *= 10;
+        frac -= frac % 1000000;     /* FEEL times keep milliseconds (TCK 0068) */
     }
     if (h > 23 || mi > 59 || s > 59) {
         if (!(h == 24 && mi == 0 && s == 0 && frac == 0))
@@ -359,7 +361,7 @@ feel_value_t *feel_parse_duration(feel_eval_t *ev, const char *s)
         case 5: mi = iv; dt = true; break;
         case 6:
             if (ds[strlen(ds) - 1] == '.')
-                return feel_null();
+                ds[strlen(ds) - 1] = 0;     /* "PT0.S": an empty fraction */
             if (!feel_dec_parse(ds, strlen(ds), &secs))
                 return feel_null();
             dt = true;
@@ -588,6 +590,7 @@ static feel_value_t *as_dt(feel_eval_t *ev, const feel_value_t *d)
     if (!v)
         return feel_null();
     v->u.tm.days = d->u.tm.days;
+    v->u.tm.has_tz = true;      /* a date is midnight UTC when subtracted (TCK 0100) */
     return v;
 }
 
@@ -611,7 +614,7 @@ feel_value_t *feel_temporal_arith(feel_eval_t *ev, char op, const feel_value_t *
         const feel_value_t *x = as_dt(ev, a), *y = as_dt(ev, b);
         if (x->t == FEEL_NULL || y->t == FEEL_NULL)
             return feel_null();
-        if (x->u.tm.has_tz != y->u.tm.has_tz && ta == FEEL_TIME)
+        if (x->u.tm.has_tz != y->u.tm.has_tz)
             return feel_null();
         __int128 ix, iy;
         feel_dt_instant(x, &ix);

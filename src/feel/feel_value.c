@@ -58,7 +58,10 @@ static feel_value_t null_v = { .t = FEEL_NULL };
 static feel_value_t true_v = { .t = FEEL_BOOL, .u.b = true };
 static feel_value_t false_v = { .t = FEEL_BOOL, .u.b = false };
 
+static feel_value_t unbounded_v = { .t = FEEL_NULL };
+
 feel_value_t *feel_null(void) { return &null_v; }
+feel_value_t *feel_unbounded(void) { return &unbounded_v; }
 feel_value_t *feel_bool(bool b) { return b ? &true_v : &false_v; }
 
 feel_value_t *feel_alloc_value(feel_eval_t *ev, feel_type_t t)
@@ -285,9 +288,12 @@ int feel_equal(const feel_value_t *a, const feel_value_t *b)
         return 1;
     case FEEL_RANGE: {
         const feel_value_t *x[2] = { a->u.range.lo, a->u.range.hi }, *y[2] = { b->u.range.lo, b->u.range.hi };
-        if (a->u.range.lo_closed != b->u.range.lo_closed || a->u.range.hi_closed != b->u.range.hi_closed)
+        if (a->u.range.lo_closed != b->u.range.lo_closed || a->u.range.hi_closed != b->u.range.hi_closed ||
+            a->u.range.ut != b->u.range.ut)
             return 0;
         for (int i = 0; i < 2; i++) {
+            if ((x[i] == feel_unbounded()) != (y[i] == feel_unbounded()))
+                return 0;
             int e = feel_equal(x[i], y[i]);
             if (e != 1)
                 return e < 0 ? 0 : e;

@@ -37,7 +37,7 @@ static const case_t cases[] = {
     { "1 < 2", "true" }, { "\"a\" < \"b\"", "true" }, { "1 = \"1\"", "null" }, { "null = null", "true" },
     { "5 between 1 and 10", "true" }, { "5 in [1..5)", "false" }, { "5 in (1, < 5, >= 10)", "false" },
     { "2 in [1,2,3]", "true" }, { "1 in [[2..4], [1..3]]", "true" }, { "10 in != 11", "true" },
-    { "(>= 10) = [10..null)", "true" }, { "5 instance of number", "true" }, { "\"x\" instance of string", "true" },
+    { "(>= 10) = (>= 10)", "true" }, { "(>= 10) = [10..null)", "false" }, { "5 in (null..10]", "null" }, { "5 instance of number", "true" }, { "\"x\" instance of string", "true" },
     /* control */
     { "if 1 > 2 then \"a\" else \"b\"", "b" }, { "for x in [1,2,3] return x * 2", "[2, 4, 6]" },
     { "for i in 1..3 return i", "[1, 2, 3]" }, { "for i in 3..1 return i", "[3, 2, 1]" },
