@@ -46,6 +46,7 @@ static const cfg_key_t keys[] = {
     INT("registry", "sweep_interval_ms", registry_sweep_interval_ms, 10, 3600000),
     INT("registry", "probe_interval_ms", registry_probe_interval_ms, 10, 86400000),
     INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
+    BOOL("rules", "audit", rules_audit),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -68,6 +69,7 @@ void fm_config_defaults(fm_config_t *c)
     c->bus_publish_timeout_ms = 1000;
     snprintf(c->modules, sizeof(c->modules), "all");
     c->registry_sweep_interval_ms = 1000;
+    c->rules_audit = true;
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
 }

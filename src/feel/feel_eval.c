@@ -51,6 +51,7 @@ void feel_eval_reset(feel_eval_t *ev)
     }
     ev->steps = 0;
     ev->calls = 0;
+    ev->entered = 0;
     ev->has_err = false;
     ev->err[0] = 0;
 }
@@ -327,11 +328,20 @@ static feel_value_t *test_match(feel_eval_t *ev, const feel_value_t *in, const f
     return match_value(ev, in, v);
 }
 
+static void enter(feel_eval_t *ev)
+{
+    if (ev->entered++ == 0)
+        stack_guard_init(&ev->guard);
+}
+
 feel_value_t *feel_test(feel_eval_t *ev, const feel_expr_t *e, const feel_value_t *input,
                         const feel_value_t *ctx)
 {
     feel_scope_t sc = { ctx, NULL };
-    return test_match(ev, input, e->root, ctx ? &sc : NULL);
+    enter(ev);
+    feel_value_t *r = test_match(ev, input, e->root, ctx ? &sc : NULL);
+    ev->entered--;
+    return r;
 }
 
 /* ---- calls ---- */
@@ -477,7 +487,12 @@ static feel_value_t *call_fn(feel_eval_t *ev, const feel_value_t *f, feel_value_
 
 feel_value_t *feel_call(feel_eval_t *ev, const feel_value_t *fn, feel_value_t **args, size_t n)
 {
-    return call_fn(ev, fn, args, n, NULL);
+    if (ev->entered == 0)
+        stack_guard_init(&ev->guard);
+    ev->entered++;
+    feel_value_t *r = call_fn(ev, fn, args, n, NULL);
+    ev->entered--;
+    return r;
 }
 
 /* ---- iteration (for / some / every) ---- */
@@ -664,6 +679,8 @@ feel_value_t *feel_eval_node(feel_eval_t *ev, const feel_node_t *n, const feel_s
 {
     if (++ev->steps > ev->lim.max_steps)
         return feel_err(ev, "evaluation step limit (%llu) reached", (unsigned long long)ev->lim.max_steps);
+    if (!stack_guard_ok(&ev->guard))
+        return feel_err(ev, "evaluation nested too deeply (stack limit)");
     switch (n->k) {
     case N_LIT:
         return n->lit;
@@ -799,7 +816,9 @@ feel_value_t *feel_eval_node(feel_eval_t *ev, const feel_node_t *n, const feel_s
                 if (!bi)
                     return feel_err(ev, "unknown function '%s' (line %d, column %d)", n->a->name, n->line,
                                     n->col);
-                feel_value_t *args[64];
+                feel_value_t **args = feel_alloc(ev, sizeof(*args) * (n->n ? n->n : 1));
+                if (!args)
+                    return feel_null();
                 for (size_t i = 0; i < n->n; i++)
                     args[i] = feel_eval_node(ev, n->kids[i], sc);
                 return call_builtin(ev, bi, args, n->n, n->named ? n->names : NULL);
@@ -845,5 +864,8 @@ feel_value_t *feel_eval(feel_eval_t *ev, const feel_expr_t *e, const feel_value_
     feel_scope_t sc = { ctx, NULL };
     if (e->mode == FEEL_UNARY)
         return feel_err(ev, "unary tests need an input (feel_test)");
-    return feel_eval_node(ev, e->root, ctx ? &sc : NULL);
+    enter(ev);
+    feel_value_t *r = feel_eval_node(ev, e->root, ctx ? &sc : NULL);
+    ev->entered--;
+    return r;
 }

@@ -25,6 +25,22 @@ void *arena_alloc(arena_t *a, size_t n);   /* zeroed; NULL over the cap */
 char *arena_strndup(arena_t *a, const char *s, size_t n);
 void arena_free(arena_t *a);
 
+/* ---- stack guard: recursion stops well before the thread's stack ends ----
+ * Worker threads may have small stacks (CivetWeb's are ~100 KiB), so the parser and
+ * the evaluator measure how deep they are instead of trusting a fixed depth. */
+typedef struct stack_guard {
+    const char *base;       /* stack address at the outermost entry */
+    size_t budget;          /* bytes we may use below base */
+} stack_guard_t;
+
+void stack_guard_init(stack_guard_t *g);
+static inline bool stack_guard_ok(const stack_guard_t *g)
+{
+    char here;
+    ptrdiff_t used = g->base - &here;   /* negative: above the entry frame */
+    return used < (ptrdiff_t)g->budget;
+}
+
 /* ---- AST ---- */
 typedef enum {
     N_LIT,          /* lit */
@@ -87,6 +103,8 @@ struct feel_eval {
     int calls;
     char err[256];
     bool has_err;
+    int entered;            /* nesting of public entry points (natives call back in) */
+    stack_guard_t guard;
 };
 
 /* ---- built-ins ---- */

@@ -24,6 +24,7 @@ typedef struct parser {
     size_t nlocal, caplocal;
     int depth;
     bool no_filter;                 /* parsing a range's high end: '[' closes it */
+    stack_guard_t guard;
     feel_perr_t *err;
     jmp_buf jb;
 } parser_t;
@@ -224,7 +225,7 @@ static feel_node_t *list_or_range_in(parser_t *p);
 
 static void enter(parser_t *p)
 {
-    if (++p->depth > FEEL_MAX_DEPTH)
+    if (++p->depth > FEEL_MAX_DEPTH || !stack_guard_ok(&p->guard))
         fail(p, "expression nested too deeply");
 }
 
@@ -861,6 +862,7 @@ feel_expr_t *feel_parse(const char *src, feel_mode_t mode, const char *const *na
         return NULL;
     }
     p->ar = &e->arena;
+    stack_guard_init(&p->guard);
     p->names = names;
     p->err = err;
     lex_init(&p->lx, src ? src : "");

@@ -2,11 +2,32 @@
  * feel_value.c — the arena, value constructors, FEEL equality and ordering, and the
  * string form of values (FEEL string() and the literal form of lists and contexts).
  */
+#define _GNU_SOURCE
 #include "feel_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- stack guard ---- */
+void stack_guard_init(stack_guard_t *g)
+{
+    char here;
+    size_t remaining = 256 * 1024;  /* when the thread's stack cannot be asked */
+    pthread_attr_t a;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        void *lo;
+        size_t size;
+        if (pthread_attr_getstack(&a, &lo, &size) == 0 && (char *)lo < &here)
+            remaining = (size_t)(&here - (char *)lo);
+        pthread_attr_destroy(&a);
+    }
+    /* keep a margin for the leaves (built-ins, PCRE2, printf) below the last check */
+    size_t margin = 24 * 1024 + remaining / 8;
+    g->base = &here;
+    g->budget = remaining > margin ? remaining - margin : 0;
+}
 
 /* ---- arena ---- */
 void *arena_alloc(arena_t *a, size_t n)
