@@ -100,6 +100,13 @@ test-http: build/.deps-test build/flowmaster
 bench: build/.deps-bench build/flowmaster
 	bash bench/run.sh build/flowmaster
 
+# Rules engine: in-process vs feelin (npm, temporary folder) and HTTP with wrk.
+build/bench/rules_bench: bench/rules_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-rules: build/.deps-bench build/flowmaster build/bench/rules_bench
+	bash bench/rules_bench.sh
+
 PREFIX  ?= /usr/local
 DESTDIR ?=
 install: build/flowmaster

@@ -374,17 +374,19 @@ bool feel_dec_from_double(double x, feel_dec_t *out)
 {
     if (!isfinite(x))
         return false;
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%.17g", x);
-    /* shortest representation that round-trips */
-    for (int p = 1; p <= 17; p++) {
-        char t[64];
-        snprintf(t, sizeof(t), "%.*g", p, x);
-        if (strtod(t, NULL) == x) {
-            memcpy(buf, t, sizeof(t));
-            break;
-        }
+    if (x == (double)(int64_t)x && x > -9007199254740992.0 && x < 9007199254740992.0) {
+        out->c = (int64_t)x;    /* integers below 2^53 are exact: no printing */
+        out->e = 0;
+        return true;
     }
+    /* the shortest representation that round-trips (most need 15 to 17 digits) */
+    char buf[64];
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, sizeof(buf), "%.*g", p, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    /* 15 digits may still carry noise a shorter form avoids: 0.1 prints fine at 15 */
     return feel_dec_parse(buf, strlen(buf), out);
 }
 

@@ -11,18 +11,26 @@
 #include <string.h>
 
 /* ---- stack guard ---- */
+/* The thread's lowest stack address, asked once per thread (pthread_getattr_np reads
+ * /proc/self/maps on the main thread: far too slow for every evaluation). */
+static _Thread_local const char *stack_lo;
+static _Thread_local bool stack_known;
+
 void stack_guard_init(stack_guard_t *g)
 {
     char here;
-    size_t remaining = 256 * 1024;  /* when the thread's stack cannot be asked */
-    pthread_attr_t a;
-    if (pthread_getattr_np(pthread_self(), &a) == 0) {
-        void *lo;
-        size_t size;
-        if (pthread_attr_getstack(&a, &lo, &size) == 0 && (char *)lo < &here)
-            remaining = (size_t)(&here - (char *)lo);
-        pthread_attr_destroy(&a);
+    if (!stack_known) {
+        stack_known = true;
+        pthread_attr_t a;
+        if (pthread_getattr_np(pthread_self(), &a) == 0) {
+            void *lo;
+            size_t size;
+            if (pthread_attr_getstack(&a, &lo, &size) == 0 && (char *)lo < &here)
+                stack_lo = lo;
+            pthread_attr_destroy(&a);
+        }
     }
+    size_t remaining = stack_lo ? (size_t)(&here - stack_lo) : 256 * 1024;
     /* keep a margin for the leaves (built-ins, PCRE2, printf) below the last check */
     size_t margin = 24 * 1024 + remaining / 8;
     g->base = &here;

@@ -240,10 +240,13 @@ def test_bad_evaluations(srv):
 def test_tenant_isolation(srv):
     j, _ = create(srv)
     other = {"X-Tenant-Id": "tenant-b"}
-    r = srv.req("GET", P, "/rules/" + j["id"], headers=other)
-    if r.status == 200:     # this build ignores tenant headers: nothing to isolate
-        return
-    assert_problem(r, 404)
+    assert_problem(srv.req("GET", P, "/rules/" + j["id"], headers=other), 404)
+    assert_problem(srv.req("GET", P, "/rules/%s/versions" % j["id"], headers=other), 404)
+    assert_problem(srv.req("POST", P, "/rules/%s/evaluate" % j["id"], body={"inputs": {}}, headers=other), 404)
+    listed = assert_json(srv.req("GET", P, "/rules?q=" + j["name"], headers=other))
+    assert listed["items"] == [], listed
+    mine = assert_json(srv.get(P, "/rules?q=" + j["name"]))
+    assert [i["id"] for i in mine["items"]] == [j["id"]], mine
 
 
 def test_tck_model_over_http(srv):

@@ -228,6 +228,7 @@ static int create(fm_req_t *r)
     rc = dj ? rules_insert(db_of(r), fm_req_tenant(r), u.name, u.format, u.source, dj, &v) : FM_ENOMEM;
     cJSON_free(dj);
     if (rc == FM_OK) {
+        rules_latest_note(fm_req_tenant(r), v.id, v.version);
         rules_cached_t *c = rules_cache_add(fm_req_tenant(r), v.id, v.version, u.model);
         u.model = NULL;
         cJSON *o = rule_json(&v, c ? rules_cached_model(c) : NULL, false);
@@ -307,6 +308,7 @@ static int put(fm_req_t *r)
     if (rc == FM_ESTALE)
         rc = fm_reply_problem(r, 412, NULL, NULL, NULL, "rule set '%s' changed meanwhile; fetch it again", id);
     else if (rc == FM_OK) {
+        rules_latest_note(fm_req_tenant(r), v.id, v.version);
         rules_cached_t *c = rules_cache_add(fm_req_tenant(r), v.id, v.version, u.model);
         u.model = NULL;
         cJSON *o = rule_json(&v, c ? rules_cached_model(c) : NULL, false);
@@ -455,12 +457,13 @@ static int evaluate(fm_req_t *r)
     const char *decision = cJSON_IsString(dj) ? dj->valuestring : NULL;
     int ver = cJSON_IsNumber(vj) ? vj->valueint : 0;
     int rc = FM_OK;
-    if (!ver) {
+    if (!ver && !(ver = rules_latest_known(tenant, id))) {
         rc = rules_latest(db_of(r), tenant, id, &ver);
         if (rc == FM_ENOTFOUND)
             return fm_reply_problem(r, 404, NULL, NULL, NULL, "no rule set '%s'", id);
         if (rc != FM_OK)
             return rc;
+        rules_latest_note(tenant, id, ver);
     }
     rules_cached_t *c = rules_cache_get(tenant, id, ver);
     if (!c) {

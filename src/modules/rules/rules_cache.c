@@ -108,6 +108,56 @@ void rules_cache_clear(void)
         unref(all[i]);
 }
 
+/* ---- latest version per rule set ----
+ * This process is the only writer of rules.db, so the latest version it wrote or read
+ * is the latest there is: remembering it saves a database read per evaluation. */
+#define LATEST_SLOTS 4096
+
+typedef struct latest {
+    char key[128];
+    int version;
+} latest_t;
+
+static latest_t latest[LATEST_SLOTS];
+static pthread_rwlock_t latest_mu = PTHREAD_RWLOCK_INITIALIZER;
+
+static size_t latest_slot(const char *key)
+{
+    size_t h = 1469598103934665603ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h % LATEST_SLOTS;
+}
+
+int rules_latest_known(const char *tenant, const char *id)
+{
+    char k[128];
+    snprintf(k, sizeof(k), "%s\x1f%s", tenant, id);
+    size_t s = latest_slot(k);
+    int v = 0;
+    pthread_rwlock_rdlock(&latest_mu);
+    if (!strcmp(latest[s].key, k))
+        v = latest[s].version;
+    pthread_rwlock_unlock(&latest_mu);
+    return v;
+}
+
+void rules_latest_note(const char *tenant, const char *id, int version)
+{
+    char k[128];
+    int n = snprintf(k, sizeof(k), "%s\x1f%s", tenant, id);
+    if (n <= 0 || (size_t)n >= sizeof(k))
+        return;     /* too long to remember: the database answers */
+    size_t s = latest_slot(k);
+    pthread_rwlock_wrlock(&latest_mu);
+    /* never move backwards: a slow reader must not undo a newer PUT */
+    if (strcmp(latest[s].key, k) || latest[s].version < version) {
+        memcpy(latest[s].key, k, (size_t)n + 1);
+        latest[s].version = version;
+    }
+    pthread_rwlock_unlock(&latest_mu);
+}
+
 int rules_parse(const char *format, const char *source, size_t len, dmn_model_t **out, dmn_err_t *err)
 {
     if (!strcmp(format, "dmn"))

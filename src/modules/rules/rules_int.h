@@ -49,5 +49,8 @@ rules_cached_t *rules_cache_add(const char *tenant, const char *id, int version,
 const dmn_model_t *rules_cached_model(const rules_cached_t *c);
 void rules_cache_put_back(rules_cached_t *c);
 void rules_cache_clear(void);
+/* The latest version of a rule set as this process last saw it (0: unknown). */
+int rules_latest_known(const char *tenant, const char *id);
+void rules_latest_note(const char *tenant, const char *id, int version);
 
 #endif
