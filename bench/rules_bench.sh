@@ -44,12 +44,21 @@ fi
 echo "== HTTP POST /rules/{id}/evaluate (wrk, 127.0.0.1; target >= 20000/s)"
 if ! command -v wrk >/dev/null; then echo "wrk missing (scripts/deps.sh bench installs it)"; exit 0; fi
 run_http() {   # $1: audit true|false
-  local off=$(( 20000 + RANDOM % 20000 )) port
-  port=$((8018 + off))
-  FLOWMASTER_RULES_AUDIT=$1 FLOWMASTER_LOG_REQUESTS=false \
-    "$BIN" serve --data-dir "$tmp/data-$1" --port-offset "$off" --modules rules >"$tmp/srv.log" 2>&1 &
-  srv=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  local off port up=0
+  for _ in 1 2 3 4 5; do     # a taken port makes the server exit: try another offset
+    off=$(( 20000 + RANDOM % 20000 )); port=$((8018 + off))
+    FLOWMASTER_RULES_AUDIT=$1 FLOWMASTER_LOG_REQUESTS=false \
+      "$BIN" serve --data-dir "$tmp/data-$1" --port-offset "$off" --modules rules >"$tmp/srv.log" 2>&1 &
+    srv=$!
+    for _ in $(seq 100); do
+      kill -0 "$srv" 2>/dev/null || break
+      if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then up=1; break; fi
+      sleep 0.1
+    done
+    [ $up = 1 ] && break
+    kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; srv=""
+  done
+  if [ $up != 1 ]; then echo "server did not start:"; tail -3 "$tmp/srv.log"; return 1; fi
   python3 - "$port" "$tmp" <<'PY'
 import json, sys, urllib.request
 port, tmp = sys.argv[1], sys.argv[2]

@@ -8,6 +8,7 @@
 #include "feel_builtins.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -784,18 +785,21 @@ bool feel_builtin_unwraps(const feel_builtin_t *bi)
     return b == bi;
 }
 
+static const char *all_names[128];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void names_init(void)
+{
+    size_t k = 0;
+    for (const feel_builtin_t *b = feel_builtins_core; b->name && k < 120; b++)
+        all_names[k++] = b->name;
+    for (const feel_builtin_t *b = feel_builtins_str; b->name && k < 120; b++)
+        all_names[k++] = b->name;
+    all_names[k] = NULL;
+}
+
 const char *const *feel_builtin_names(void)
 {
-    static const char *names[128];
-    static int once;
-    if (!__atomic_load_n(&once, __ATOMIC_ACQUIRE)) {
-        size_t k = 0;
-        for (const feel_builtin_t *b = feel_builtins_core; b->name && k < 120; b++)
-            names[k++] = b->name;
-        for (const feel_builtin_t *b = feel_builtins_str; b->name && k < 120; b++)
-            names[k++] = b->name;
-        names[k] = NULL;
-        __atomic_store_n(&once, 1, __ATOMIC_RELEASE);
-    }
-    return names;
+    pthread_once(&names_once, names_init);
+    return all_names;
 }

@@ -268,3 +268,25 @@ def test_events_without_audit(noaudit):
     assert_json(e)
     # the bus counts deliveries per event type in /metrics
     wait_until(lambda: "rules.decision.evaluated" in noaudit.metrics(), what="rules.decision.evaluated in metrics")
+
+
+def test_events_with_audit(srv):
+    j, _ = create(srv)
+    url = "/rules/%s/evaluate" % j["id"]
+    before = srv.metrics().count("rules.decision.evaluated")
+    # concurrent evaluations share audit commits; each still answers after its commit
+    import threading
+    results = []
+
+    def one(i):
+        r = srv.req("POST", P, url, body={"inputs": {"Applicant Age": 20 + i, "Risk Category": "Low"}})
+        results.append(r.status)
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert results == [200] * 16, results
+    wait_until(lambda: "rules.decision.evaluated" in srv.metrics(), what="rules.decision.evaluated in metrics")
+    assert before >= 0

@@ -533,7 +533,7 @@ static int evaluate(fm_req_t *r)
             char *os = cJSON_PrintUnformatted(outputs), *ms = cJSON_PrintUnformatted(matched);
             char *ws = cJSON_PrintUnformatted(warnings);
             int arc = is && os && ms && ws
-                          ? rules_audit(db_of(r), tenant, id, ver, decision, inputs ? is : "{}", os, ms, ws, evs)
+                          ? rules_audit_submit(db_of(r), tenant, id, ver, decision, inputs ? is : "{}", os, ms, ws, evs)
                           : FM_ENOMEM;
             if (arc != FM_OK)
                 fm_log_msg(FM_LOG_WARN, "rules: audit write failed", id);
@@ -606,8 +606,14 @@ static int expression(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
+static int rules_start(fm_mod_t *m)
+{
+    return rules_audit_start(m->db);
+}
+
 static void rules_stop(fm_mod_t *m)
 {
+    rules_audit_stop();
     rules_cache_clear();
 }
 
@@ -623,5 +629,5 @@ static const fm_route_t routes[] = {
 };
 
 const fm_module_t fm_rules_module = {
-    "rules", "Business Rules Engine", 8018, FM_M_DB, FM_ROUTES(routes), NULL, NULL, rules_stop,
+    "rules", "Business Rules Engine", 8018, FM_M_DB, FM_ROUTES(routes), NULL, rules_start, rules_stop,
 };

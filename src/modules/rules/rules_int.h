@@ -38,6 +38,13 @@ int rules_audit(fm_db_t *db, const char *tenant, const char *rule_id, int versio
                 const char *inputs, const char *outputs, const char *matched, const char *warnings,
                 const char *event_json);
 
+/* rules_audit.c: group commit of audit rows; submit waits until its row committed. */
+int rules_audit_start(fm_db_t *db);     /* loop thread, module start */
+void rules_audit_stop(void);            /* loop thread, module stop: drains the queue */
+int rules_audit_submit(fm_db_t *db, const char *tenant, const char *rule_id, int version, const char *decision,
+                       const char *inputs, const char *outputs, const char *matched, const char *warnings,
+                       const char *event_json);
+
 /* Parses a stored source into a model (format "dmn" or "json"). */
 int rules_parse(const char *format, const char *source, size_t len, dmn_model_t **out, dmn_err_t *err);
 
