@@ -155,6 +155,59 @@ static void test_json_model(void **state)
     }
 }
 
+static void test_boxed_expressions(void **state)
+{
+    const char *x =
+        "<definitions " NS " name=\"boxed\">"
+        "<inputData id=\"i_a\" name=\"Amount\"><variable name=\"Amount\" typeRef=\"number\"/></inputData>"
+        "<businessKnowledgeModel id=\"b_band\" name=\"band of\"><encapsulatedLogic>"
+        " <formalParameter name=\"x\"/>"
+        " <decisionTable id=\"bt\" hitPolicy=\"FIRST\">"
+        "  <input><inputExpression><text>x</text></inputExpression></input><output name=\"b\"/>"
+        "  <rule id=\"hi\"><inputEntry><text>&gt; 100</text></inputEntry><outputEntry><text>\"high\"</text></outputEntry></rule>"
+        "  <rule id=\"lo\"><inputEntry><text>-</text></inputEntry><outputEntry><text>\"low\"</text></outputEntry></rule>"
+        " </decisionTable></encapsulatedLogic></businessKnowledgeModel>"
+        "<decision id=\"d_inv\" name=\"Band\">"
+        " <informationRequirement><requiredInput href=\"#i_a\"/></informationRequirement>"
+        " <knowledgeRequirement><requiredKnowledge href=\"#b_band\"/></knowledgeRequirement>"
+        " <invocation><literalExpression><text>band of</text></literalExpression>"
+        "  <binding><parameter name=\"x\"/><literalExpression><text>Amount * 2</text></literalExpression></binding>"
+        " </invocation></decision>"
+        "<decision id=\"d_rel\" name=\"Prices\"><relation>"
+        " <column name=\"item\"/><column name=\"price\"/>"
+        " <row><literalExpression><text>\"a\"</text></literalExpression><literalExpression><text>1.5</text></literalExpression></row>"
+        " <row><literalExpression><text>\"b\"</text></literalExpression><literalExpression><text>2.5</text></literalExpression></row>"
+        "</relation></decision>"
+        "<decision id=\"d_ctx\" name=\"Total\">"
+        " <informationRequirement><requiredDecision href=\"#d_rel\"/></informationRequirement>"
+        " <context>"
+        "  <contextEntry><variable name=\"prices\"/><list><literalExpression><text>Prices[1].price</text></literalExpression>"
+        "   <literalExpression><text>Prices[item = \"b\"].price[1]</text></literalExpression></list></contextEntry>"
+        "  <contextEntry><variable name=\"double\"/><functionDefinition><formalParameter name=\"v\"/>"
+        "   <literalExpression><text>v * 2</text></literalExpression></functionDefinition></contextEntry>"
+        "  <contextEntry><literalExpression><text>double(sum(prices))</text></literalExpression></contextEntry>"
+        " </context></decision>"
+        "</definitions>";
+    dmn_model_t *m;
+    dmn_err_t err;
+    assert_int_equal(dmn_load_xml(x, strlen(x), &m, &err), FM_OK);
+    feel_eval_t *ev = feel_eval_new(NULL);
+    feel_value_t *in = feel_context(ev);
+    feel_ctx_put(ev, in, "Amount", feel_num_int(ev, 60));
+    dmn_trace_t tr;
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Band", in, &tr)), "high");
+    assert_int_equal(tr.nhits, 1);              /* the BKM's table, traced under the decision */
+    assert_string_equal(tr.hits[0].table, "bt");
+    assert_string_equal(tr.hits[0].rules[0], "hi");
+    feel_ctx_put(ev, in, "Amount", feel_num_int(ev, 10));
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Band", in, NULL)), "low");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Prices", in, NULL)),
+                        "[{item: \"a\", price: 1.5}, {item: \"b\", price: 2.5}]");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Total", in, NULL)), "8");
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
 static void test_bkm_recursion_bounded(void **state)
 {
     const char *j = "{\"bkms\":[{\"name\":\"loop\",\"params\":[\"n\"],\"requires\":[],\"literal\":\"n\"}],"
@@ -180,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_xml_hit_policies),
         cmocka_unit_test(test_xml_refusals),
         cmocka_unit_test(test_json_model),
+        cmocka_unit_test(test_boxed_expressions),
         cmocka_unit_test(test_bkm_recursion_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
