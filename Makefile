@@ -23,7 +23,8 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn install uninstall clean deps
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules install uninstall \
+        clean deps conformance
 all: build/flowmaster flowmaster
 
 # One stamp per set; each set includes the one before, so parallel make never runs two
@@ -79,14 +80,25 @@ build/tests-asan/%: tests/unit/%.c $(TEST_SUPPORT) build/libfm-asan.a | build/.d
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Itests/support -o $@ $< $(TEST_SUPPORT) build/libfm-asan.a $(LDLIBS) -lcmocka
 
+# DMN TCK conformance: tests/conformance/dmn_tck.c over ../shared/conformance/dmn-tck.
+TCK_DIR ?= ../shared/conformance/dmn-tck
+build/tests/dmn_tck: tests/conformance/dmn_tck.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+build/tests-asan/dmn_tck: tests/conformance/dmn_tck.c build/libfm-asan.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< build/libfm-asan.a $(LDLIBS)
+conformance: build/tests/dmn_tck
+	build/tests/dmn_tck $(TCK_DIR) tests/conformance/dmn-tck-known-failures.txt
+
 run: all
 	./build/flowmaster serve --data-dir ./data
 
-test: build/.deps-test build/flowmaster build/asan/flowmaster \
+test: build/.deps-test build/flowmaster build/asan/flowmaster build/tests/dmn_tck build/tests-asan/dmn_tck \
       $(addprefix build/tests/,$(UNIT)) $(addprefix build/tests-asan/,$(UNIT))
 	@scripts/test.sh
 
-test-unit: $(addprefix build/tests/,$(UNIT))
+test-unit: $(addprefix build/tests/,$(UNIT)) build/tests/dmn_tck
 	@scripts/test.sh unit
 test-http: build/.deps-test build/flowmaster
 	@scripts/test.sh http
@@ -100,6 +112,13 @@ build/bench/bpmn_bench: bench/bpmn_bench.c build/libfm.a
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-bpmn: build/bench/bpmn_bench
 	bash bench/bpmn_bench.sh
+
+# Rules engine: in-process vs feelin (npm, temporary folder) and HTTP with wrk.
+build/bench/rules_bench: bench/rules_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-rules: build/.deps-bench build/flowmaster build/bench/rules_bench
+	bash bench/rules_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

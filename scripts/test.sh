@@ -46,16 +46,33 @@ run_http() {   # $1: binary, $2: label
   fi
 }
 
+run_tck() {    # $1: dmn_tck binary, $2: label. Known failures don't count; regressions do.
+  local bin=$1 label=$2 out rc last p
+  [ -x "$bin" ] || return 0
+  out=$("$bin" ../shared/conformance/dmn-tck tests/conformance/dmn-tck-known-failures.txt 2>&1); rc=$?
+  last=$(printf '%s\n' "$out" | tail -1)
+  p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, .*/\1/p')
+  passed=$((passed + ${p:-0}))
+  if [ $rc -ne 0 ]; then
+    failed=$((failed + 1)); broken+=("$label dmn-tck")
+    printf '%s\n' "$out" | grep -v '^known '
+  else
+    echo "ok   $label dmn-tck ($last)"
+  fi
+}
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 case $what in
-  unit) run_unit build/tests unit ;;
+  unit) run_unit build/tests unit; run_tck build/tests/dmn_tck unit ;;
   http) run_http build/flowmaster plain ;;
   all)
     run_unit build/tests unit
+    run_tck build/tests/dmn_tck unit
     run_http build/flowmaster plain
     run_unit build/tests-asan asan-unit
+    run_tck build/tests-asan/dmn_tck asan-unit
     run_http build/asan/flowmaster asan
     ;;
   *) echo "usage: $0 [unit|http]" >&2; exit 2 ;;

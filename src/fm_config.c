@@ -61,6 +61,7 @@ static const cfg_key_t keys[] = {
     INT("registry", "sweep_interval_ms", registry_sweep_interval_ms, 10, 3600000),
     INT("registry", "probe_interval_ms", registry_probe_interval_ms, 10, 86400000),
     INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
+    BOOL("rules", "audit", rules_audit),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -95,6 +96,7 @@ void fm_config_defaults(fm_config_t *c)
     c->gateway_rate_per_tenant = 500;
     c->gateway_burst_per_tenant = 1000;
     c->registry_sweep_interval_ms = 1000;
+    c->rules_audit = true;
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
 }

@@ -52,6 +52,8 @@ typedef struct fm_config {
     int registry_sweep_interval_ms;
     int registry_probe_interval_ms;
     int registry_probe_timeout_ms;
+    /* [rules] */
+    bool rules_audit;
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

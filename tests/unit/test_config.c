@@ -349,14 +349,16 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 32);
-    bool threads = false, requests = false;
+    assert_int_equal(e.n, 33);
+    bool threads = false, requests = false, audit = false;
     for (int i = 0; i < e.n && i < 64; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");
         requests |= !strcmp(e.seen[i], "log.requests=true");
+        audit |= !strcmp(e.seen[i], "rules.audit=true");
     }
     assert_true(threads);
     assert_true(requests);
+    assert_true(audit);
 }
 
 /* flowmaster.conf.example documents every key, in its section. */

@@ -1,0 +1,155 @@
+/*
+ * rules_audit.c — group commit for the evaluation audit log. A handler hands its
+ * audit row (and the rules.decision.evaluated event) to one writer thread and waits
+ * until the transaction holding it has committed; the writer puts every row that is
+ * waiting into a single transaction, so concurrent evaluations share one commit instead
+ * of queueing for the write lock one by one. The semantics stay synchronous: when
+ * rules_audit_submit returns FM_OK, the row and its outbox event are committed.
+ * Started and stopped by the module's hooks (loop thread); submit from any thread.
+ */
+#include "rules_int.h"
+
+#include "../../bus/bus.h"
+#include "../../fm_log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_MAX 512
+
+typedef struct item {
+    struct item *next;
+    const char *tenant, *rule_id, *decision, *inputs, *outputs, *matched, *warnings, *event;
+    int version;
+    int rc;
+    bool done;
+} item_t;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, committed;
+    item_t *head, *tail;
+    fm_db_t *db;
+    pthread_t thread;
+    bool running, stopping;
+} q = { .mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER, .committed = PTHREAD_COND_INITIALIZER };
+
+static int insert(fm_db_t *db, sqlite3 *w, sqlite3_stmt *st, const item_t *it, const char *now)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, it->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, it->rule_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, it->version);
+    if (it->decision)
+        sqlite3_bind_text(st, 4, it->decision, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, it->inputs, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, it->outputs, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, it->matched, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, it->warnings, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return FM_EDB;
+    return bus_outbox_add(db, w, RULES_SOURCE, RULES_EVALUATED, it->rule_id, it->tenant, it->event);
+}
+
+/* One transaction for the whole batch; FM_OK or the first error (all roll back). */
+static int write_batch(fm_db_t *db, item_t *batch)
+{
+    char now[32];
+    fm_time_rfc3339(now);
+    sqlite3 *w = fm_db_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(w, "INSERT INTO rule_audit(tenant_id, rule_id, version, decision, inputs, outputs, "
+                              "matched, warnings, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
+        rc = FM_OK;
+        for (item_t *it = batch; it && rc == FM_OK; it = it->next)
+            rc = insert(db, w, st, it, now);
+    }
+    sqlite3_finalize(st);
+    return fm_db_write_end(db, rc);
+}
+
+static void *writer(void *arg)
+{
+    pthread_mutex_lock(&q.mu);
+    for (;;) {
+        while (!q.head && !q.stopping)
+            pthread_cond_wait(&q.work, &q.mu);
+        if (!q.head && q.stopping)
+            break;
+        item_t *batch = q.head, *last = q.head;
+        int n = 1;
+        while (last->next && n < BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        q.head = last->next;
+        if (!q.head)
+            q.tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&q.mu);
+        int rc = write_batch(q.db, batch);
+        pthread_mutex_lock(&q.mu);
+        for (item_t *it = batch, *next; it; it = next) {
+            next = it->next;    /* the submitter owns the item once done is set */
+            it->rc = rc;
+            it->done = true;
+        }
+        pthread_cond_broadcast(&q.committed);
+    }
+    pthread_mutex_unlock(&q.mu);
+    return NULL;
+}
+
+int rules_audit_start(fm_db_t *db)
+{
+    pthread_mutex_lock(&q.mu);
+    q.db = db;
+    q.stopping = false;
+    int rc = pthread_create(&q.thread, NULL, writer, NULL) == 0 ? FM_OK : FM_ENOMEM;
+    q.running = rc == FM_OK;
+    pthread_mutex_unlock(&q.mu);
+    return rc;
+}
+
+void rules_audit_stop(void)
+{
+    pthread_mutex_lock(&q.mu);
+    bool was = q.running;
+    q.stopping = true;
+    pthread_cond_signal(&q.work);
+    pthread_mutex_unlock(&q.mu);
+    if (was)
+        pthread_join(q.thread, NULL);   /* the writer drains what is queued first */
+    pthread_mutex_lock(&q.mu);
+    q.running = false;
+    pthread_mutex_unlock(&q.mu);
+}
+
+int rules_audit_submit(fm_db_t *db, const char *tenant, const char *rule_id, int version, const char *decision,
+                       const char *inputs, const char *outputs, const char *matched, const char *warnings,
+                       const char *event_json)
+{
+    item_t it = { NULL, tenant, rule_id, decision, inputs, outputs, matched, warnings, event_json, version, 0, false };
+    pthread_mutex_lock(&q.mu);
+    if (!q.running || q.stopping || q.db != db) {
+        pthread_mutex_unlock(&q.mu);
+        /* no writer (a test harness, or shutting down): write it ourselves */
+        return rules_audit(db, tenant, rule_id, version, decision, inputs, outputs, matched, warnings, event_json);
+    }
+    if (q.tail)
+        q.tail->next = &it;
+    else
+        q.head = &it;
+    q.tail = &it;
+    pthread_cond_signal(&q.work);
+    while (!it.done)
+        pthread_cond_wait(&q.committed, &q.mu);
+    pthread_mutex_unlock(&q.mu);
+    return it.rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * rules_int.h — private to the Business Rules Engine module (8018): the store
+ * (rules_store.c, SQL on <data-dir>/rules.db) and the cache of parsed models
+ * (rules_cache.c) that the routes (rules.c) use. docs/rules.md documents the API.
+ */
+#ifndef RULES_INT_H
+#define RULES_INT_H
+
+#include "../modules.h"
+#include "dmn/dmn.h"
+
+#include <cjson/cJSON.h>
+
+#define RULES_SOURCE "/flowmaster/rules"
+#define RULES_EVALUATED "rules.decision.evaluated"
+
+typedef struct rules_version {
+    char *id, *name, *format, *source, *created_at, *updated_at;
+    int version, latest;
+} rules_version_t;
+
+void rules_version_clear(rules_version_t *v);
+
+/* FM_OK, FM_ENOTFOUND, FM_ESTALE (expected_version no longer latest), FM_EDB. */
+int rules_insert(fm_db_t *db, const char *tenant, const char *name, const char *format, const char *source,
+                 const char *decisions_json, rules_version_t *out);
+int rules_new_version(fm_db_t *db, const char *tenant, const char *id, int expected_version, const char *name,
+                      const char *format, const char *source, const char *decisions_json, rules_version_t *out);
+int rules_latest(fm_db_t *db, const char *tenant, const char *id, int *version);
+/* version 0: the latest */
+int rules_get(fm_db_t *db, const char *tenant, const char *id, int version, rules_version_t *out);
+/* Items are summaries {id, name, version, createdAt, updatedAt}; q: name substring or NULL. */
+int rules_list(fm_db_t *db, const char *tenant, const char *q, const char *after_name, const char *after_id,
+               int limit, cJSON *into, bool *more);
+int rules_versions(fm_db_t *db, const char *tenant, const char *id, cJSON *into);
+/* One audit row plus the event in the same transaction. */
+int rules_audit(fm_db_t *db, const char *tenant, const char *rule_id, int version, const char *decision,
+                const char *inputs, const char *outputs, const char *matched, const char *warnings,
+                const char *event_json);
+
+/* rules_audit.c: group commit of audit rows; submit waits until its row committed. */
+int rules_audit_start(fm_db_t *db);     /* loop thread, module start */
+void rules_audit_stop(void);            /* loop thread, module stop: drains the queue */
+int rules_audit_submit(fm_db_t *db, const char *tenant, const char *rule_id, int version, const char *decision,
+                       const char *inputs, const char *outputs, const char *matched, const char *warnings,
+                       const char *event_json);
+
+/* Parses a stored source into a model (format "dmn" or "json"). */
+int rules_parse(const char *format, const char *source, size_t len, dmn_model_t **out, dmn_err_t *err);
+
+/* Cache of parsed models by (tenant, id, version); any thread. A hit returns a
+ * reference that rules_cache_put_back releases; models stay alive while referenced. */
+typedef struct rules_cached rules_cached_t;
+rules_cached_t *rules_cache_get(const char *tenant, const char *id, int version);
+rules_cached_t *rules_cache_add(const char *tenant, const char *id, int version, dmn_model_t *m);  /* takes m */
+const dmn_model_t *rules_cached_model(const rules_cached_t *c);
+void rules_cache_put_back(rules_cached_t *c);
+void rules_cache_clear(void);
+/* The latest version of a rule set as this process last saw it (0: unknown). */
+int rules_latest_known(const char *tenant, const char *id);
+void rules_latest_note(const char *tenant, const char *id, int version);
+
+#endif

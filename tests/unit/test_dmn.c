@@ -1,0 +1,240 @@
+/*
+ * test_dmn.c — the DMN unit (src/dmn/): XML import and its refusals (DOCTYPE,
+ * entities, unknown hit policy, requirement cycles, bad FEEL with the element id),
+ * every hit policy through the JSON model, matched-rule traces, BKM invocation and
+ * runaway recursion, and JSON ↔ FEEL value conversion.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dmn/dmn.h"
+#include "fm.h"
+
+#define NS "xmlns=\"https://www.omg.org/spec/DMN/20191111/MODEL/\""
+
+static const char *table_xml(const char *hp)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof(buf),
+             "<definitions " NS " name=\"t\" id=\"defs\">"
+             "<inputData id=\"i_age\" name=\"Applicant Age\"><variable name=\"Applicant Age\" typeRef=\"number\"/></inputData>"
+             "<decision id=\"d1\" name=\"Risk\"><variable name=\"Risk\"/>"
+             "<informationRequirement><requiredInput href=\"#i_age\"/></informationRequirement>"
+             "<decisionTable id=\"dt1\" hitPolicy=\"%s\">"
+             "<input id=\"in1\"><inputExpression><text>Applicant Age</text></inputExpression></input>"
+             "<output id=\"o1\" name=\"r\"/>"
+             "<rule id=\"r1\"><inputEntry><text>&lt; 18</text></inputEntry><outputEntry><text>\"minor\"</text></outputEntry></rule>"
+             "<rule id=\"r2\"><inputEntry><text>[10..30]</text></inputEntry><outputEntry><text>\"young\"</text></outputEntry></rule>"
+             "<rule id=\"r3\"><inputEntry><text>-</text></inputEntry><outputEntry><text>\"any\"</text></outputEntry></rule>"
+             "</decisionTable></decision></definitions>", hp);
+    return buf;
+}
+
+static feel_value_t *run_age(dmn_model_t *m, feel_eval_t *ev, int age, dmn_trace_t *tr)
+{
+    feel_value_t *in = feel_context(ev);
+    feel_ctx_put(ev, in, "Applicant Age", feel_num_int(ev, age));
+    return dmn_evaluate(m, ev, "Risk", in, tr);
+}
+
+static void test_xml_hit_policies(void **state)
+{
+    struct { const char *hp; int age; const char *want; } c[] = {
+        { "FIRST", 15, "minor" }, { "FIRST", 40, "any" }, { "RULE ORDER", 15, "[\"minor\", \"young\", \"any\"]" },
+        { "COLLECT", 25, "[\"young\", \"any\"]" }, { "UNIQUE", 40, "any" }, { "UNIQUE", 15, "null" },
+        { "ANY", 15, "null" },
+    };
+    feel_eval_t *ev = feel_eval_new(NULL);
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        dmn_model_t *m;
+        dmn_err_t err;
+        const char *x = table_xml(c[i].hp);
+        assert_int_equal(dmn_load_xml(x, strlen(x), &m, &err), FM_OK);
+        dmn_trace_t tr;
+        feel_value_t *v = run_age(m, ev, c[i].age, &tr);
+        assert_string_equal(feel_to_string(ev, v), c[i].want);
+        if (!strcmp(c[i].hp, "UNIQUE") && c[i].age == 15) {
+            assert_int_equal(tr.nwarnings, 1);      /* a violation is reported, not a silent first match */
+            assert_non_null(strstr(tr.warnings[0], "UNIQUE"));
+            assert_int_equal(tr.nhits, 1);
+            assert_int_equal(tr.hits[0].nrules, 3);
+            assert_string_equal(tr.hits[0].rules[1], "r2");
+        }
+        dmn_model_free(m);
+        feel_eval_reset(ev);
+    }
+    feel_eval_free(ev);
+}
+
+static void test_xml_refusals(void **state)
+{
+    dmn_model_t *m = NULL;
+    dmn_err_t err;
+    const char *laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>"
+                         "<definitions " NS ">&lol2;</definitions>";
+    assert_int_equal(dmn_load_xml(laughs, strlen(laughs), &m, &err), FM_EINVAL);
+    assert_true(err.malformed);
+    assert_non_null(strstr(err.msg, "DOCTYPE"));
+    const char *bad = "<definitions " NS "><decision";
+    assert_int_equal(dmn_load_xml(bad, strlen(bad), &m, &err), FM_EINVAL);
+    assert_true(err.malformed);
+    const char *x = table_xml("SOMETIMES");
+    assert_int_equal(dmn_load_xml(x, strlen(x), &m, &err), FM_EINVAL);
+    assert_false(err.malformed);
+    assert_string_equal(err.element, "dt1");
+    assert_non_null(strstr(err.msg, "hit policy"));
+    const char *cyc = "<definitions " NS ">"
+                      "<decision id=\"a\" name=\"A\"><informationRequirement><requiredDecision href=\"#b\"/></informationRequirement><literalExpression><text>B</text></literalExpression></decision>"
+                      "<decision id=\"b\" name=\"B\"><informationRequirement><requiredDecision href=\"#a\"/></informationRequirement><literalExpression><text>A</text></literalExpression></decision>"
+                      "</definitions>";
+    assert_int_equal(dmn_load_xml(cyc, strlen(cyc), &m, &err), FM_EINVAL);
+    assert_non_null(strstr(err.msg, "cycle"));
+    const char *feel = "<definitions " NS "><decision id=\"a\" name=\"A\"><literalExpression id=\"le\"><text>1 +</text></literalExpression></decision></definitions>";
+    assert_int_equal(dmn_load_xml(feel, strlen(feel), &m, &err), FM_EINVAL);
+    assert_string_equal(err.element, "le");
+    assert_non_null(strstr(err.msg, "line 1, column"));
+    const char *other = "<definitions xmlns=\"urn:other\"/>";
+    assert_int_equal(dmn_load_xml(other, strlen(other), &m, &err), FM_EINVAL);
+}
+
+static void test_json_model(void **state)
+{
+    const char *j =
+        "{\"name\":\"loans\",\"inputs\":[{\"name\":\"Amount\",\"type\":\"number\"},{\"name\":\"Start\",\"type\":\"date\"}],"
+        "\"bkms\":[{\"name\":\"fee of\",\"params\":[\"a\"],\"literal\":\"a * 0.01\"}],"
+        "\"decisions\":["
+        " {\"name\":\"Fee\",\"requires\":[\"Amount\",\"fee of\"],\"literal\":\"fee of(Amount)\"},"
+        " {\"name\":\"Band\",\"requires\":[\"Amount\"],\"table\":{\"hitPolicy\":\"PRIORITY\",\"inputs\":[\"Amount\"],"
+        "   \"outputs\":[{\"name\":\"band\",\"values\":\"\\\"high\\\",\\\"low\\\"\"}],"
+        "   \"rules\":[{\"id\":\"low\",\"when\":[\">0\"],\"then\":[\"\\\"low\\\"\"]},{\"id\":\"high\",\"when\":[\">1000\"],\"then\":[\"\\\"high\\\"\"]}]}},"
+        " {\"name\":\"Total\",\"requires\":[\"Amount\"],\"table\":{\"hitPolicy\":\"COLLECT\",\"aggregation\":\"SUM\",\"inputs\":[\"Amount\"],"
+        "   \"outputs\":[\"t\"],\"rules\":[{\"when\":[\">0\"],\"then\":[\"1.1\"]},{\"when\":[\">0\"],\"then\":[\"2.2\"]}]}},"
+        " {\"name\":\"Next\",\"requires\":[\"Start\"],\"literal\":\"Start + duration(\\\"P1M\\\")\"}"
+        "]}";
+    cJSON *doc = cJSON_Parse(j);
+    assert_non_null(doc);
+    dmn_model_t *m;
+    dmn_err_t err;
+    assert_int_equal(dmn_load_json(doc, &m, &err), FM_OK);
+    feel_eval_t *ev = feel_eval_new(NULL);
+    cJSON *in = cJSON_Parse("{\"Amount\": 1500.50, \"Start\": \"2024-01-31\"}");
+    feel_value_t *inputs = feel_context(ev);
+    cJSON *c;
+    cJSON_ArrayForEach(c, in) feel_ctx_put(ev, inputs, c->string, dmn_from_json(ev, c, dmn_input_type(m, c->string)));
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Fee", inputs, NULL)), "15.005");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Band", inputs, NULL)), "high");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Total", inputs, NULL)), "3.3");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Next", inputs, NULL)), "2024-02-29");
+    cJSON *out = dmn_to_json(ev, dmn_evaluate(m, ev, NULL, inputs, NULL));
+    char *s = cJSON_PrintUnformatted(out);
+    assert_non_null(strstr(s, "\"Total\":3.3"));
+    cJSON_free(s);
+    cJSON_Delete(out);
+    cJSON_Delete(in);
+    feel_eval_free(ev);
+    dmn_model_free(m);
+    cJSON_Delete(doc);
+
+    const char *bad[] = {
+        "{\"decisions\":[]}",
+        "{\"decisions\":[{\"name\":\"A\",\"table\":{\"hitPolicy\":\"MOST\",\"inputs\":[],\"outputs\":[\"x\"],\"rules\":[]}}]}",
+        "{\"decisions\":[{\"name\":\"A\",\"requires\":[\"B\"],\"literal\":\"B\"},{\"name\":\"B\",\"requires\":[\"A\"],\"literal\":\"A\"}]}",
+        "{\"decisions\":[{\"name\":\"A\",\"requires\":[\"Nope\"],\"literal\":\"1\"}]}",
+        "{\"decisions\":[{\"name\":\"A\",\"literal\":\"(1 +\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        doc = cJSON_Parse(bad[i]);
+        assert_int_equal(dmn_load_json(doc, &m, &err), FM_EINVAL);
+        assert_true(err.msg[0] != 0);
+        cJSON_Delete(doc);
+    }
+}
+
+static void test_boxed_expressions(void **state)
+{
+    const char *x =
+        "<definitions " NS " name=\"boxed\">"
+        "<inputData id=\"i_a\" name=\"Amount\"><variable name=\"Amount\" typeRef=\"number\"/></inputData>"
+        "<businessKnowledgeModel id=\"b_band\" name=\"band of\"><encapsulatedLogic>"
+        " <formalParameter name=\"x\"/>"
+        " <decisionTable id=\"bt\" hitPolicy=\"FIRST\">"
+        "  <input><inputExpression><text>x</text></inputExpression></input><output name=\"b\"/>"
+        "  <rule id=\"hi\"><inputEntry><text>&gt; 100</text></inputEntry><outputEntry><text>\"high\"</text></outputEntry></rule>"
+        "  <rule id=\"lo\"><inputEntry><text>-</text></inputEntry><outputEntry><text>\"low\"</text></outputEntry></rule>"
+        " </decisionTable></encapsulatedLogic></businessKnowledgeModel>"
+        "<decision id=\"d_inv\" name=\"Band\">"
+        " <informationRequirement><requiredInput href=\"#i_a\"/></informationRequirement>"
+        " <knowledgeRequirement><requiredKnowledge href=\"#b_band\"/></knowledgeRequirement>"
+        " <invocation><literalExpression><text>band of</text></literalExpression>"
+        "  <binding><parameter name=\"x\"/><literalExpression><text>Amount * 2</text></literalExpression></binding>"
+        " </invocation></decision>"
+        "<decision id=\"d_rel\" name=\"Prices\"><relation>"
+        " <column name=\"item\"/><column name=\"price\"/>"
+        " <row><literalExpression><text>\"a\"</text></literalExpression><literalExpression><text>1.5</text></literalExpression></row>"
+        " <row><literalExpression><text>\"b\"</text></literalExpression><literalExpression><text>2.5</text></literalExpression></row>"
+        "</relation></decision>"
+        "<decision id=\"d_ctx\" name=\"Total\">"
+        " <informationRequirement><requiredDecision href=\"#d_rel\"/></informationRequirement>"
+        " <context>"
+        "  <contextEntry><variable name=\"prices\"/><list><literalExpression><text>Prices[1].price</text></literalExpression>"
+        "   <literalExpression><text>Prices[item = \"b\"].price[1]</text></literalExpression></list></contextEntry>"
+        "  <contextEntry><variable name=\"double\"/><functionDefinition><formalParameter name=\"v\"/>"
+        "   <literalExpression><text>v * 2</text></literalExpression></functionDefinition></contextEntry>"
+        "  <contextEntry><literalExpression><text>double(sum(prices))</text></literalExpression></contextEntry>"
+        " </context></decision>"
+        "</definitions>";
+    dmn_model_t *m;
+    dmn_err_t err;
+    assert_int_equal(dmn_load_xml(x, strlen(x), &m, &err), FM_OK);
+    feel_eval_t *ev = feel_eval_new(NULL);
+    feel_value_t *in = feel_context(ev);
+    feel_ctx_put(ev, in, "Amount", feel_num_int(ev, 60));
+    dmn_trace_t tr;
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Band", in, &tr)), "high");
+    assert_int_equal(tr.nhits, 1);              /* the BKM's table, traced under the decision */
+    assert_string_equal(tr.hits[0].table, "bt");
+    assert_string_equal(tr.hits[0].rules[0], "hi");
+    feel_ctx_put(ev, in, "Amount", feel_num_int(ev, 10));
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Band", in, NULL)), "low");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Prices", in, NULL)),
+                        "[{item: \"a\", price: 1.5}, {item: \"b\", price: 2.5}]");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Total", in, NULL)), "8");
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
+static void test_bkm_recursion_bounded(void **state)
+{
+    const char *j = "{\"bkms\":[{\"name\":\"loop\",\"params\":[\"n\"],\"requires\":[],\"literal\":\"n\"}],"
+                    "\"decisions\":[{\"name\":\"R\",\"literal\":\"{f: function(n) f(n + 1), r: f(0)}.r\"}]}";
+    cJSON *doc = cJSON_Parse(j);
+    dmn_model_t *m;
+    dmn_err_t err;
+    assert_int_equal(dmn_load_json(doc, &m, &err), FM_OK);
+    feel_eval_t *ev = feel_eval_new(NULL);
+    dmn_trace_t tr;
+    feel_value_t *v = dmn_evaluate(m, ev, "R", NULL, &tr);
+    assert_int_equal(v->t, FEEL_NULL);
+    assert_true(tr.nwarnings >= 1);
+    assert_non_null(strstr(tr.warnings[0], "nested"));
+    feel_eval_free(ev);
+    dmn_model_free(m);
+    cJSON_Delete(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_xml_hit_policies),
+        cmocka_unit_test(test_xml_refusals),
+        cmocka_unit_test(test_json_model),
+        cmocka_unit_test(test_boxed_expressions),
+        cmocka_unit_test(test_bkm_recursion_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
