@@ -239,7 +239,7 @@ def test_bad_evaluations(srv):
 
 def test_tenant_isolation(srv):
     j, _ = create(srv)
-    other = {"X-Tenant-Id": "tenant-b"}
+    other = srv.tenant_headers("tenant-b")
     assert_problem(srv.req("GET", P, "/rules/" + j["id"], headers=other), 404)
     assert_problem(srv.req("GET", P, "/rules/%s/versions" % j["id"], headers=other), 404)
     assert_problem(srv.req("POST", P, "/rules/%s/evaluate" % j["id"], body={"inputs": {}}, headers=other), 404)
