@@ -293,7 +293,21 @@ int fm_principal_from_claims(const cJSON *claims, fm_principal_t *p)
     copy_str(p->jti, sizeof(p->jti), cJSON_GetObjectItemCaseSensitive(claims, "jti"));
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
     p->exp = cJSON_IsNumber(exp) ? (int64_t)exp->valuedouble : 0;
-    p->nroles = pack(p->roles, sizeof(p->roles), cJSON_GetObjectItemCaseSensitive(claims, "roles"));
-    p->nperms = pack(p->perms, sizeof(p->perms), cJSON_GetObjectItemCaseSensitive(claims, "perms"));
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(claims, "roles");
+    const cJSON *perms = cJSON_GetObjectItemCaseSensitive(claims, "perms");
+    p->nroles = pack(p->roles, sizeof(p->roles), roles);
+    if (perms) {                /* a custom role: the issuer expanded every grant */
+        p->nperms = pack(p->perms, sizeof(p->perms), perms);
+    } else {                    /* built-in roles only: expand them here */
+        cJSON *grants = cJSON_CreateArray();
+        const cJSON *r;
+        cJSON_ArrayForEach(r, roles) {
+            const char *const *g = cJSON_IsString(r) ? fm_role_builtin(r->valuestring) : NULL;
+            for (; g && *g; g++)
+                cJSON_AddItemToArray(grants, cJSON_CreateString(*g));
+        }
+        p->nperms = pack(p->perms, sizeof(p->perms), grants);
+        cJSON_Delete(grants);
+    }
     return p->nroles < 0 || p->nperms < 0 ? FM_EINVAL : FM_OK;
 }

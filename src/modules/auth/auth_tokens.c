@@ -50,11 +50,19 @@ char *auth_access_token(fm_db_t *db, const auth_subject_t *s)
     if (s->service && *s->service)
         cJSON_AddStringToObject(claims, "svc", s->service);
     cJSON_AddItemToObject(claims, "roles", cJSON_Duplicate(s->roles, 1));
-    cJSON *perms = cJSON_AddArrayToObject(claims, "perms");
+    /* Built-in roles expand the same everywhere, so only tokens holding a custom role
+     * carry their grants ("perms"): a typical token stays small, and every request
+     * carries it in a header the server has to parse. */
     const cJSON *role;
+    bool custom = false;
     cJSON_ArrayForEach(role, s->roles)
-        if (cJSON_IsString(role))
-            auth_role_grants(db, s->tenant, role->valuestring, perms);
+        custom = custom || (cJSON_IsString(role) && !fm_role_builtin(role->valuestring));
+    if (custom) {
+        cJSON *perms = cJSON_AddArrayToObject(claims, "perms");
+        cJSON_ArrayForEach(role, s->roles)
+            if (cJSON_IsString(role))
+                auth_role_grants(db, s->tenant, role->valuestring, perms);
+    }
     char *tok = fm_jwt_sign(claims);
     cJSON_Delete(claims);
     return tok;
