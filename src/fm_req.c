@@ -255,3 +255,37 @@ int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_le
     }
     return FM_OK;
 }
+
+int fm_req_page_offset(fm_req_t *r, int def, int *limit, int *offset)
+{
+    char cursor[300];
+    *offset = 0;
+    if (fm_req_page(r, def, limit, cursor, sizeof(cursor)))
+        return FM_REPLIED;
+    if (!*cursor)
+        return FM_OK;
+    char *end;
+    long n = strtol(cursor + 1, &end, 10);
+    if (cursor[0] != 'o' || end == cursor + 1 || *end || n < 0 || n > 100000000) {
+        fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
+        return FM_REPLIED;
+    }
+    *offset = (int)n;
+    return FM_OK;
+}
+
+int fm_reply_page(fm_req_t *r, cJSON *items, int offset, int total)
+{
+    int next = offset + cJSON_GetArraySize(items);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "items", items);
+    if (next < total) {
+        char c[32];
+        snprintf(c, sizeof(c), "o%d", next);
+        cJSON_AddStringToObject(o, "nextCursor", c);
+    } else {
+        cJSON_AddNullToObject(o, "nextCursor");
+    }
+    cJSON_AddNumberToObject(o, "total", total);
+    return fm_reply_json(r, 200, o);
+}

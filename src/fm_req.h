@@ -58,6 +58,11 @@ int fm_reply_invalid(fm_req_t *r, const char *field, const char *detail);
 /* ?limit= (1..500, default def) and ?cursor= (opaque, ≤ 256 chars). Answers 422 and
  * returns FM_REPLIED when bad. cursor gets "" when absent. */
 int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_len);
+/* The same for lists paged by position, whose cursors are "o<offset>" as made by
+ * fm_reply_page; a cursor of any other shape is a 422. */
+int fm_req_page_offset(fm_req_t *r, int def, int *limit, int *offset);
+/* Answers {items, nextCursor, total} for a page that starts at `offset` (takes items). */
+int fm_reply_page(fm_req_t *r, cJSON *items, int offset, int total);
 
 /* In-process call of a public route with the caller's identity and tenant (DESIGN.md
  * "Modules never reach into each other"). body_json may be NULL. *out gets the

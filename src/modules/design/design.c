@@ -269,17 +269,10 @@ static int create(fm_req_t *r)
 
 static int list(fm_req_t *r)
 {
-    int limit, offset = 0, total = 0;
-    char cursor[300], q[256], tag[128], status[32];
-    if (fm_req_page(r, 50, &limit, cursor, sizeof(cursor)))
+    int limit, offset, total = 0;
+    char q[256], tag[128], status[32];
+    if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
-    if (*cursor) {
-        char *end;
-        long n = strtol(cursor + 1, &end, 10);
-        if (cursor[0] != 'o' || end == cursor + 1 || *end || n < 0 || n > 10000000)
-            return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
-        offset = (int)n;
-    }
     const char *qs = fm_req_query(r, "q", q, sizeof(q));
     const char *ts = fm_req_query(r, "tag", tag, sizeof(tag));
     const char *ss = fm_req_query(r, "status", status, sizeof(status));
@@ -292,18 +285,7 @@ static int list(fm_req_t *r)
         cJSON_Delete(items);
         return rc;
     }
-    int next = offset + cJSON_GetArraySize(items);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", items);
-    if (next < total) {
-        char c[32];
-        snprintf(c, sizeof(c), "o%d", next);
-        cJSON_AddStringToObject(o, "nextCursor", c);
-    } else {
-        cJSON_AddNullToObject(o, "nextCursor");
-    }
-    cJSON_AddNumberToObject(o, "total", total);
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, items, offset, total);
 }
 
 static int get(fm_req_t *r)
@@ -553,35 +535,16 @@ out:
 
 static int versions(fm_req_t *r)
 {
-    int limit, offset = 0, total = 0;
-    char cursor[300];
-    if (fm_req_page(r, 50, &limit, cursor, sizeof(cursor)))
+    int limit, offset, total = 0;
+    if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
-    if (*cursor) {
-        char *end;
-        long n = strtol(cursor + 1, &end, 10);
-        if (cursor[0] != 'o' || end == cursor + 1 || *end || n < 0 || n > 10000000)
-            return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
-        offset = (int)n;
-    }
     cJSON *items = cJSON_CreateArray();
     int rc = design_versions(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"), offset, limit, items, &total);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc == FM_ENOTFOUND ? not_found(r) : rc;
     }
-    int next = offset + cJSON_GetArraySize(items);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", items);
-    if (next < total) {
-        char c[32];
-        snprintf(c, sizeof(c), "o%d", next);
-        cJSON_AddStringToObject(o, "nextCursor", c);
-    } else {
-        cJSON_AddNullToObject(o, "nextCursor");
-    }
-    cJSON_AddNumberToObject(o, "total", total);
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, items, offset, total);
 }
 
 static int parse_version(const char *s)

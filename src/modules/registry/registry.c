@@ -41,17 +41,9 @@ static fm_db_t *db_of(fm_req_t *r)
 
 static int list(fm_req_t *r)
 {
-    int limit, offset = 0, total = 0;
-    char cursor[300];
-    if (fm_req_page(r, 100, &limit, cursor, sizeof(cursor)))
+    int limit, offset, total = 0;
+    if (fm_req_page_offset(r, 100, &limit, &offset))
         return FM_OK;
-    if (*cursor) {
-        char *end;
-        long n = strtol(cursor + 1, &end, 10);
-        if (cursor[0] != 'o' || end == cursor + 1 || *end || n < 0 || n > 1000000)
-            return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
-        offset = (int)n;
-    }
     cJSON *items = cJSON_CreateArray();
     int nmods = (int)fm_mods_count(), taken = 0;
     for (int i = offset; i < nmods && taken < limit; i++, taken++)
@@ -62,18 +54,7 @@ static int list(fm_req_t *r)
         cJSON_Delete(items);
         return rc;
     }
-    int next = offset + cJSON_GetArraySize(items);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", items);
-    if (next < nmods + total) {
-        char c[32];
-        snprintf(c, sizeof(c), "o%d", next);
-        cJSON_AddStringToObject(o, "nextCursor", c);
-    } else {
-        cJSON_AddNullToObject(o, "nextCursor");
-    }
-    cJSON_AddNumberToObject(o, "total", nmods + total);
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, items, offset, nmods + total);
 }
 
 static int get(fm_req_t *r)

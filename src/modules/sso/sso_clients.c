@@ -67,35 +67,16 @@ int sso_clients_create(fm_req_t *r)
 
 int sso_clients_list(fm_req_t *r)
 {
-    int limit, total = 0;
-    long offset = 0;
-    char cursor[300];
-    if (fm_req_page(r, 100, &limit, cursor, sizeof(cursor)))
+    int limit, offset, total = 0;
+    if (fm_req_page_offset(r, 100, &limit, &offset))
         return FM_OK;
-    if (*cursor) {
-        char *end;
-        offset = strtol(cursor + 1, &end, 10);
-        if (cursor[0] != 'o' || end == cursor + 1 || *end || offset < 0 || offset > 1000000)
-            return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
-    }
     cJSON *items = cJSON_CreateArray();
-    int rc = sso_client_list(db_of(r), fm_req_tenant(r), (int)offset, limit, items, &total);
+    int rc = sso_client_list(db_of(r), fm_req_tenant(r), offset, limit, items, &total);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
     }
-    long next = offset + cJSON_GetArraySize(items);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", items);
-    if (next < total) {
-        char c[32];
-        snprintf(c, sizeof(c), "o%ld", next);
-        cJSON_AddStringToObject(o, "nextCursor", c);
-    } else {
-        cJSON_AddNullToObject(o, "nextCursor");
-    }
-    cJSON_AddNumberToObject(o, "total", total);
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, items, offset, total);
 }
 
 int sso_clients_get(fm_req_t *r)
