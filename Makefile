@@ -103,8 +103,12 @@ test-unit: $(addprefix build/tests/,$(UNIT)) build/tests/dmn_tck
 test-http: build/.deps-test build/flowmaster
 	@scripts/test.sh http
 
-bench: build/.deps-bench build/flowmaster
+bench: build/.deps-bench build/flowmaster build/bench/auth_bench
 	bash bench/run.sh build/flowmaster
+
+build/bench/auth_bench: bench/auth_bench.c build/libfm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 
 # BPMN import/validate/render timings (bench/bpmn_bench.c, linked with the core).
 build/bench/bpmn_bench: bench/bpmn_bench.c build/libfm.a

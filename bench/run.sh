@@ -10,7 +10,7 @@
 #   BENCH_PORT_OFFSET   port offset for flowmaster (default: first free of 20000 21000 ...)
 #   BENCH_HELLO_PORT    port of the hello-world baseline (default offset + 1999)
 #   BENCH_WARM_RUNS     number of warm start-up runs (default 10)
-#   BENCH_SECTIONS      comma list of startup,rss,http,hello (default all)
+#   BENCH_SECTIONS      comma list of startup,rss,http,hello,auth (default all)
 #   CC                  C compiler for the helpers (default cc)
 #
 # It reports; it does not judge: exit 0 whether targets are met or not, 1 when something
@@ -22,7 +22,7 @@ FM=${1:-build/flowmaster}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-1s}
 WARM_RUNS=${BENCH_WARM_RUNS:-10}
-SECTIONS=",${BENCH_SECTIONS:-startup,rss,http,hello},"
+SECTIONS=",${BENCH_SECTIONS:-startup,rss,http,hello,auth},"
 CC=${CC:-cc}
 HOST=127.0.0.1
 BENCH_BIN=build/bench
@@ -159,13 +159,15 @@ yesno() {         # yesno A OP B  (OP: le | ge) → yes / NO, numerically
 INVALID=0
 declare -A RPS P99 NON2XX SOCKERR
 
-run_wrk() {        # run_wrk KEY URL — fills RPS[KEY], P99[KEY] (ms), NON2XX[KEY], SOCKERR[KEY]
-    local key=$1 url=$2 out
+run_wrk() {        # run_wrk KEY URL [HEADER...] — fills RPS[KEY], P99[KEY] (ms), NON2XX[KEY], SOCKERR[KEY]
+    local key=$1 url=$2 out hdr=()
+    shift 2
+    for h in "$@"; do hdr+=(-H "$h"); done
     # Unreported warm-up: connections, worker threads and caches are hot when measuring.
     if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
-        wrk -t2 -c64 -d"$WARMUP" "$url" >/dev/null 2>&1 || true
+        wrk -t2 -c64 -d"$WARMUP" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
     fi
-    out=$(wrk -t2 -c64 -d"$DURATION" --latency "$url" 2>&1) || {
+    out=$(wrk -t2 -c64 -d"$DURATION" --latency "${hdr[@]}" "$url" 2>&1) || {
         printf '%s\n' "$out" >&2
         fail "wrk against $url"
     }
@@ -392,6 +394,20 @@ if want http; then
     log "  (rate limits raised to 10000000/s via FLOWMASTER_GATEWAY_*: the limiter runs, never answers 429)"
     run_wrk module "http://$HOST:$MOD_PORT/health"
     run_wrk gateway "http://$HOST:$GW_PORT/health"
+    # Authentication's cost: an authenticated GET of about the same work as /health
+    # (the registry's in-memory view of a module), through the gateway, token from the CLI.
+    TOKEN=$("$FM" token --service bench --data-dir "$TMP/data" --port-offset "$OFFSET" 2>/dev/null || true)
+    if [[ -n $TOKEN ]]; then
+        log "  authenticated (service-account token, X-Tenant-Id: default):"
+        # /health with the token: same handler, plus header parsing and the token check
+        run_wrk gateway_tok "http://$HOST:$GW_PORT/health" \
+            "Authorization: Bearer $TOKEN" "X-Tenant-Id: default"
+        # a protected route: token, tenant, permission, then a handler that builds JSON
+        run_wrk gateway_auth "http://$HOST:$GW_PORT/services/registry/health" \
+            "Authorization: Bearer $TOKEN" "X-Tenant-Id: default"
+    else
+        log "  (no token from 'flowmaster token': authenticated run skipped)"
+    fi
     if [[ -d /proc/$FM_PID ]]; then
         read -r RSS_LOAD_KB HWM_LOAD_KB _ < <(read_mem "$FM_PID")
         log "  memory after load: VmRSS $(mb "$RSS_LOAD_KB") MB   VmHWM $(mb "$HWM_LOAD_KB") MB"
@@ -405,6 +421,16 @@ if want http; then
     log ""
 elif [[ -n $FM_PID ]]; then
     stop_fm
+fi
+
+if want auth; then
+    log "== authentication in-process (bench/auth_bench.c)"
+    if [[ -x build/bench/auth_bench ]]; then
+        build/bench/auth_bench 2 | sed 's/^/  /' | tee -a "$TMP/auth.out" | while read -r l; do log "$l"; done
+    else
+        log "  build/bench/auth_bench missing (make bench builds it)"
+    fi
+    log ""
 fi
 
 # ---------------------------------------------------------------- summary ---------
@@ -440,6 +466,14 @@ if want http; then
             row "$label" "$(num_fmt "${RPS[$k]}") req/s, p99 ${P99[$k]} ms" "-" "-"
         fi
     done
+    if [[ -n ${RPS[gateway_tok]:-} ]]; then
+        row "gateway /health + token check" "$(num_fmt "${RPS[gateway_tok]}") req/s = $(pct "${RPS[gateway_tok]}" "${RPS[gateway]}") % of public /health, p99 ${P99[gateway_tok]} ms" ">= 90 % of /health" \
+            "$(yesno "$(pct "${RPS[gateway_tok]}" "${RPS[gateway]}")" ge 90)"
+    fi
+    if [[ -n ${RPS[gateway_auth]:-} ]]; then
+        row "gateway, authenticated GET" "$(num_fmt "${RPS[gateway_auth]}") req/s = $(pct "${RPS[gateway_auth]}" "${RPS[gateway]}") % of public /health, p99 ${P99[gateway_auth]} ms" ">= 90 % of /health" \
+            "$(yesno "$(pct "${RPS[gateway_auth]}" "${RPS[gateway]}")" ge 90)"
+    fi
     if [[ -n ${RPS[module]} && -n ${RPS[module_nolog]} ]]; then
         log ""
         log "request log on: $(num_fmt "${RPS[module]}") req/s, off: $(num_fmt "${RPS[module_nolog]}") req/s → logging costs $(awk -v a="${RPS[module]}" -v b="${RPS[module_nolog]}" \
