@@ -17,6 +17,7 @@
 #include <civetweb.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,15 +25,29 @@
 /* ---- verified-token cache ---- */
 
 #define CACHE_SLOTS 1024
+#define STRIPES 16      /* locks, each guarding every 16th cache slot / a 16th of the buckets */
 
 typedef struct slot {
     char *token;
     int gen;
+    size_t psize;       /* bytes of p in use: the perms buffer is mostly empty */
     fm_principal_t p;
 } slot_t;
 
 static slot_t cache[CACHE_SLOTS];
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Hits take a read lock, so requests carrying the same token never queue behind one
+ * another; only a first verification or a replacement writes. */
+static pthread_rwlock_t cache_locks[STRIPES];
+static pthread_mutex_t bucket_locks[STRIPES];
+static pthread_once_t locks_once = PTHREAD_ONCE_INIT;
+
+static void locks_init(void)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_rwlock_init(&cache_locks[i], NULL);
+        pthread_mutex_init(&bucket_locks[i], NULL);
+    }
+}
 
 static uint64_t hash(const char *s)
 {
@@ -44,15 +59,28 @@ static uint64_t hash(const char *s)
 
 static bool cache_get(const char *token, uint64_t h, int gen, int64_t now, fm_principal_t *out)
 {
-    slot_t *s = &cache[h % CACHE_SLOTS];
+    size_t i = h % CACHE_SLOTS;
+    slot_t *s = &cache[i];
     bool hit = false;
-    pthread_mutex_lock(&cache_lock);
+    pthread_rwlock_rdlock(&cache_locks[i % STRIPES]);
     if (s->token && s->gen == gen && s->p.exp + fm_cfg()->auth_leeway_s >= now && !strcmp(s->token, token)) {
-        *out = s->p;
+        memcpy(out, &s->p, s->psize);
         hit = true;
     }
-    pthread_mutex_unlock(&cache_lock);
+    pthread_rwlock_unlock(&cache_locks[i % STRIPES]);
     return hit;
+}
+
+static size_t principal_size(const fm_principal_t *p)
+{
+    size_t used = 0;
+    const char *g = p->perms;
+    for (int k = 0; k < p->nperms; k++) {
+        size_t l = strlen(g) + 1;
+        used += l;
+        g += l;
+    }
+    return offsetof(fm_principal_t, perms) + used;
 }
 
 static void cache_put(const char *token, uint64_t h, int gen, const fm_principal_t *p)
@@ -60,28 +88,32 @@ static void cache_put(const char *token, uint64_t h, int gen, const fm_principal
     char *copy = strdup(token);
     if (!copy)
         return;
-    slot_t *s = &cache[h % CACHE_SLOTS];
-    pthread_mutex_lock(&cache_lock);
+    size_t i = h % CACHE_SLOTS;
+    slot_t *s = &cache[i];
+    pthread_rwlock_wrlock(&cache_locks[i % STRIPES]);
     char *old = s->token;
     s->token = copy;
     s->gen = gen;
-    s->p = *p;
-    pthread_mutex_unlock(&cache_lock);
+    s->psize = principal_size(p);
+    memcpy(&s->p, p, s->psize);
+    pthread_rwlock_unlock(&cache_locks[i % STRIPES]);
     free(old);
 }
 
 void fm__auth_cache_clear(void)
 {
-    pthread_mutex_lock(&cache_lock);
+    pthread_once(&locks_once, locks_init);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        pthread_rwlock_wrlock(&cache_locks[i % STRIPES]);
         free(cache[i].token);
         cache[i].token = NULL;
+        pthread_rwlock_unlock(&cache_locks[i % STRIPES]);
     }
-    pthread_mutex_unlock(&cache_lock);
 }
 
 int fm_principal_from_token(const char *token, fm_principal_t *p, char *why, size_t whylen)
 {
+    pthread_once(&locks_once, locks_init);
     int gen = fm_keyring_generation();
     int64_t now = fm_time_unix_ms() / 1000;
     uint64_t h = hash(token);
@@ -111,8 +143,7 @@ typedef struct bucket {
     double tokens, last;
 } bucket_t;
 
-static bucket_t buckets[BUCKETS];
-static pthread_mutex_t bucket_lock = PTHREAD_MUTEX_INITIALIZER;
+static bucket_t buckets[BUCKETS];     /* STRIPES regions, each under its own lock */
 
 /* Takes one token from key's bucket; false with *retry_s when it is empty. */
 static bool take(const char *kind, const char *who, double rate, double burst, double *retry_s)
@@ -122,16 +153,21 @@ static bool take(const char *kind, const char *who, double rate, double burst, d
     uint64_t h = hash(key);
     double now = fm_time_mono();
     bool ok = true;
-    pthread_mutex_lock(&bucket_lock);
-    /* Linear probing over a few slots; a stale or empty slot is taken over. */
+    pthread_once(&locks_once, locks_init);
+    /* The key's region of the table, and linear probing over a few slots inside it; a
+     * stale or empty slot is taken over. */
+    size_t region = h % STRIPES, per = BUCKETS / STRIPES;
+    bucket_t *base = &buckets[region * per];
+    h /= STRIPES;
+    pthread_mutex_lock(&bucket_locks[region]);
     bucket_t *b = NULL;
     for (int i = 0; i < 8 && !b; i++) {
-        bucket_t *c = &buckets[(h + (uint64_t)i) % BUCKETS];
+        bucket_t *c = &base[(h + (uint64_t)i) % per];
         if (!strcmp(c->key, key))
             b = c;
     }
     for (int i = 0; i < 8 && !b; i++) {
-        bucket_t *c = &buckets[(h + (uint64_t)i) % BUCKETS];
+        bucket_t *c = &base[(h + (uint64_t)i) % per];
         if (!c->key[0] || now - c->last > burst / rate + 1.0) {
             b = c;
             snprintf(b->key, sizeof(b->key), "%s", key);
@@ -151,7 +187,7 @@ static bool take(const char *kind, const char *who, double rate, double burst, d
             *retry_s = (1.0 - b->tokens) / rate;
         }
     }
-    pthread_mutex_unlock(&bucket_lock);
+    pthread_mutex_unlock(&bucket_locks[region]);
     return ok;
 }
 

@@ -33,8 +33,9 @@ typedef struct fm_principal {
     int64_t exp;
     char roles[512];        /* NUL-separated */
     int nroles;
-    char perms[4096];       /* NUL-separated grants: "process:read", "task:work|resource.assignee == user.sub" */
     int nperms;
+    char perms[4096];       /* NUL-separated grants: "process:read", "task:work|resource.assignee == user.sub";
+                               last, so a copy may stop where the grants end */
 } fm_principal_t;
 
 /* ---- key ring ---- */
