@@ -47,8 +47,9 @@ run_http() {   # $1: audit true|false
   local off port up=0
   for _ in 1 2 3 4 5; do     # a taken port makes the server exit: try another offset
     off=$(( 20000 + RANDOM % 20000 )); port=$((8018 + off))
-    FLOWMASTER_RULES_AUDIT=$1 FLOWMASTER_LOG_REQUESTS=false \
-      "$BIN" serve --data-dir "$tmp/data-$1" --port-offset "$off" --modules rules >"$tmp/srv.log" 2>&1 &
+    FLOWMASTER_RULES_AUDIT=$1 FLOWMASTER_LOG_REQUESTS=false FLOWMASTER_GATEWAY_RATE_PER_IP=0 \
+      FLOWMASTER_GATEWAY_RATE_PER_TENANT=0 \
+      "$BIN" serve --data-dir "$tmp/data-$1" --port-offset "$off" --modules rules,auth >"$tmp/srv.log" 2>&1 &
     srv=$!
     for _ in $(seq 100); do
       kill -0 "$srv" 2>/dev/null || break
@@ -59,9 +60,11 @@ run_http() {   # $1: audit true|false
     kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; srv=""
   done
   if [ $up != 1 ]; then echo "server did not start:"; tail -3 "$tmp/srv.log"; return 1; fi
-  python3 - "$port" "$tmp" <<'PY'
+  # every evaluation is authenticated: a service-account token minted by the CLI
+  token=$("$BIN" token --service bench --data-dir "$tmp/data-$1" --port-offset "$off")
+  python3 - "$port" "$tmp" "$token" <<'PY'
 import json, sys, urllib.request
-port, tmp = sys.argv[1], sys.argv[2]
+port, tmp, token = sys.argv[1], sys.argv[2], sys.argv[3]
 t = json.load(open("bench/rules_table.json"))
 model = {"inputs": [{"name": n} for n in t["inputs"]],
          "decisions": [{"name": "Tier", "requires": t["inputs"], "table": {
@@ -69,7 +72,8 @@ model = {"inputs": [{"name": n} for n in t["inputs"]],
              "rules": [{"when": r[:3], "then": [r[3]]} for r in t["rules"]]}}]}
 req = urllib.request.Request("http://127.0.0.1:%s/rules" % port, method="POST",
                              data=json.dumps({"name": "bench", "model": model}).encode(),
-                             headers={"Content-Type": "application/json"})
+                             headers={"Content-Type": "application/json", "X-Tenant-Id": "default",
+                                      "Authorization": "Bearer " + token})
 rid = json.load(urllib.request.urlopen(req))["id"]
 open(tmp + "/path", "w").write("/rules/%s/evaluate" % rid)
 PY
@@ -81,7 +85,8 @@ local cats = {"A", "B", "C", "D"}
 for i = 1, 64 do
   local body = string.format('{"decision":"Tier","inputs":{"age":%d,"category":"%s","score":%d}}',
                              18 + (i * 7) % 60, cats[i % 4 + 1], 300 + (i * 37) % 500)
-  reqs[i] = wrk.format("POST", "$(cat "$tmp/path")", {["Content-Type"] = "application/json"}, body)
+  reqs[i] = wrk.format("POST", "$(cat "$tmp/path")", {["Content-Type"] = "application/json",
+                       ["X-Tenant-Id"] = "default", ["Authorization"] = "Bearer $token"}, body)
 end
 local n = 0
 request = function()
