@@ -3,10 +3,11 @@
  * it is about: broken references, duplicate ids, flows to nowhere, processes without
  * start or end, unreachable nodes, gateways without outgoing flows, plus warnings for
  * exclusive gateways that can get stuck and parallel joins fed by an exclusive split.
- * Condition expressions in FEEL form ("=...") get a syntax sanity check (balanced
- * brackets and quotes) until the FEEL module can be called.
+ * Condition expressions in FEEL form ("=...") must parse as FEEL (src/feel).
  */
 #include "bpmn_int.h"
+
+#include "../feel/feel.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,43 +40,24 @@ static bool is_flow_node(const bpmn_model_t *m, int i)
     return i >= 0 && bpmn_kind_is_flow_node(m->els[i].kind);
 }
 
-static const char *feel_problem(const char *s)
+/* A condition in FEEL form ("=amount > 1000", as Camunda Modeler writes it) must parse
+ * as FEEL; why gets the parser's reason with line and column. Conditions without the
+ * "=" mark are left to the engine's expression language. */
+static bool feel_problem(const char *s, char *why, size_t len)
 {
-    while (*s == ' ' || *s == '\n' || *s == '\t')
+    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
         s++;
     if (*s != '=')
-        return NULL;    /* not FEEL-marked: left to the engine's expression language */
-    s++;
-    char stack[64];
-    int depth = 0;
-    bool any = false;
-    for (; *s; s++) {
-        char c = *s;
-        if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
-            any = true;
-        if (c == '"') {
-            for (s++; *s && *s != '"'; s++)
-                if (*s == '\\' && s[1])
-                    s++;
-            if (!*s)
-                return "unterminated string";
-            continue;
-        }
-        if (c == '(' || c == '[' || c == '{') {
-            if (depth == (int)sizeof(stack))
-                return "brackets nested too deeply";
-            stack[depth++] = c;
-        } else if (c == ')' || c == ']' || c == '}') {
-            char want = c == ')' ? '(' : c == ']' ? '[' : '{';
-            if (!depth || stack[--depth] != want)
-                return "unbalanced brackets";
-        }
+        return false;
+    feel_perr_t perr;
+    memset(&perr, 0, sizeof(perr));
+    feel_expr_t *e = feel_parse(s + 1, FEEL_EXPR, NULL, &perr);
+    if (e) {
+        feel_expr_free(e);
+        return false;
     }
-    if (depth)
-        return "unbalanced brackets";
-    if (!any)
-        return "empty expression";
-    return NULL;
+    snprintf(why, len, "%s (line %d, column %d)", perr.msg[0] ? perr.msg : "syntax error", perr.line, perr.col);
+    return true;
 }
 
 static bool attr_true(const bpmn_node_t *n, const char *a)
@@ -226,8 +208,8 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
             check_ref(m, out, &errors, e, "sourceRef", true);
             check_ref(m, out, &errors, e, "targetRef", true);
             bpmn_node_t *c = bpmn_child(e->node, BPMN_NS, "conditionExpression");
-            const char *why = c && c->text ? feel_problem(c->text) : NULL;
-            if (why)
+            char why[256];
+            if (c && c->text && feel_problem(c->text, why, sizeof(why)))
                 add(out, &errors, e->id, "invalid-expression", false,
                     "sequenceFlow '%s': condition is not valid FEEL: %s", e->id, why);
             break;

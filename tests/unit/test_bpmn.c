@@ -386,6 +386,26 @@ static void test_validate_problems(void **state)
     cJSON_Delete(p);
     bpmn_free(m);
 
+    /* FEEL conditions go through the real parser: balanced but wrong is caught, with
+     * line and column; a good one and a non-FEEL (no "=") one pass */
+    m = parse_str(DEFS_OPEN
+        "<startEvent id=\"S\"/><exclusiveGateway id=\"X\"/><endEvent id=\"E1\"/><endEvent id=\"E2\"/>"
+        "<endEvent id=\"E3\"/>"
+        "<sequenceFlow id=\"f0\" sourceRef=\"S\" targetRef=\"X\"/>"
+        "<sequenceFlow id=\"bad\" sourceRef=\"X\" targetRef=\"E1\"><conditionExpression>=amount &gt; &gt; 1</conditionExpression></sequenceFlow>"
+        "<sequenceFlow id=\"good\" sourceRef=\"X\" targetRef=\"E2\"><conditionExpression>=amount &gt; 1000 and status = \"open\"</conditionExpression></sequenceFlow>"
+        "<sequenceFlow id=\"plain\" sourceRef=\"X\" targetRef=\"E3\"><conditionExpression>${amount &gt; &gt; 1}</conditionExpression></sequenceFlow>"
+        DEFS_CLOSE);
+    p = cJSON_CreateArray();
+    bpmn_validate(m, p);
+    const cJSON *bad = problem(p, "invalid-expression", "bad");
+    assert_non_null(bad);
+    assert_non_null(strstr(cJSON_GetObjectItem(bad, "message")->valuestring, "column"));
+    assert_null(problem(p, "invalid-expression", "good"));
+    assert_null(problem(p, "invalid-expression", "plain"));
+    cJSON_Delete(p);
+    bpmn_free(m);
+
     m = parse_str(DEFS_OPEN "<task id=\"T\"/><exclusiveGateway id=\"G\"/><endEvent id=\"E\"/>"
                   "<sequenceFlow id=\"f1\" sourceRef=\"T\" targetRef=\"G\"/>" DEFS_CLOSE);
     p = cJSON_CreateArray();
