@@ -129,6 +129,10 @@ DESTDIR ?=
 install: build/flowmaster
 	install -D -m 0755 build/flowmaster $(DESTDIR)$(PREFIX)/bin/flowmaster
 	install -D -m 0644 flowmaster.conf.example $(DESTDIR)/etc/flowmaster/flowmaster.conf.example
+	@# the unit reads /etc/flowmaster/flowmaster.conf: start from the documented defaults,
+	@# never overwrite one that is there
+	[ -e $(DESTDIR)/etc/flowmaster/flowmaster.conf ] || \
+	    install -m 0640 flowmaster.conf.example $(DESTDIR)/etc/flowmaster/flowmaster.conf
 	install -D -m 0644 dist/flowmaster.service $(DESTDIR)/etc/systemd/system/flowmaster.service
 	@echo "installed; create the user with: useradd --system --home /var/lib/flowmaster flowmaster"
 	@echo "then: systemctl daemon-reload && systemctl enable --now flowmaster"
