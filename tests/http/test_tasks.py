@@ -4,6 +4,7 @@ isolation and escalation of overdue tasks."""
 
 import base64
 import json
+import threading
 import time
 
 from harness import Server, assert_json, assert_problem, metric_values, wait_until
@@ -238,6 +239,30 @@ def test_abac_participants(srv):
     assert assert_json(put(srv, g["id"], "claim", headers=grp))["assignee"] == sub_of(grp)
     mine = assert_json(srv.get(9006, "/tasks?assignee=me", headers=grp))
     assert [x["id"] for x in mine["items"]] == [g["id"]], mine
+
+
+def test_concurrent_claims(srv):
+    users = [srv.tenant_headers("default", roles=("participant",), email="racer%d@tasks.test" % i)
+             for i in range(4)]
+    for _ in range(3):
+        t = create(srv, candidateUsers=[sub_of(u) for u in users])
+        results = [None] * len(users)
+        go = threading.Barrier(len(users))
+
+        def claim(i):
+            go.wait()
+            results[i] = put(srv, t["id"], "claim", headers=users[i])
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(users))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        won = [i for i, r in enumerate(results) if r.status == 200]
+        assert len(won) == 1, [r.status for r in results]
+        assert all(r.status == 409 for i, r in enumerate(results) if i not in won), results
+        cur = assert_json(srv.get(9006, "/tasks/" + t["id"]))
+        assert cur["assignee"] == sub_of(users[won[0]]) and cur["version"] == t["version"] + 1, cur
 
 
 def test_tenant_isolation(srv):

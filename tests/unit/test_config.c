@@ -68,6 +68,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.registry_sweep_interval_ms, 1000);
     assert_int_equal(c.registry_probe_interval_ms, 10000);
     assert_int_equal(c.registry_probe_timeout_ms, 2000);
+    assert_int_equal(c.tasks_escalation_interval_ms, 10000);
 }
 
 static void test_good_file(void **state)
