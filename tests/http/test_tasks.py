@@ -207,6 +207,23 @@ def test_respond_against_form(srv):
         assert sum(metric_values(m, "fm_bus_events_by_type_total", type=typ)) >= 1, typ
 
 
+def test_cancel(srv):
+    t = create(srv, candidateUsers=["u1"])
+    bob = srv.tenant_headers("default", roles=("participant",), email="bob@tasks.test")
+    assert_problem(put(srv, t["id"], "cancel", headers=bob), 403, title="Forbidden")
+    c = assert_json(put(srv, t["id"], "cancel"))
+    assert c["status"] == "cancelled", c
+    assert_problem(put(srv, t["id"], "cancel"), 409)
+    assert_problem(put(srv, t["id"], "claim"), 409)
+    assert_problem(put(srv, t["id"], "respond", {"response": {}}), 409)
+    assert_problem(put(srv, "task_nope", "cancel"), 404)
+    j = assert_json(srv.get(9006, "/tasks?status=cancelled&limit=500"))
+    assert t["id"] in [x["id"] for x in j["items"]], j
+    wait_until(lambda: sum(metric_values(srv.metrics(), "fm_bus_events_by_type_total",
+                                         type="task.cancelled")) >= 1, timeout=5,
+               what="task.cancelled event")
+
+
 def test_abac_participants(srv):
     alice = srv.tenant_headers("default", roles=("participant",), email="alice@tasks.test")
     bob = srv.tenant_headers("default", roles=("participant",), email="bob@tasks.test")

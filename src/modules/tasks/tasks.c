@@ -499,6 +499,23 @@ static int respond(fm_req_t *r)
     return rc;
 }
 
+/* Withdraws an open task (the engine does when its element is left another way). */
+static int cancel(fm_req_t *r)
+{
+    cJSON *t;
+    int rc = load(r, &t);
+    if (rc)
+        return rc == FM_REPLIED ? FM_OK : rc;
+    if (check_if_match(r, t)) {
+        cJSON_Delete(t);
+        return FM_OK;
+    }
+    if (!is_open(t))
+        return not_open(r, t);
+    task_change_t ch = { "cancelled", false, NULL, NULL, NULL, NULL, TASKS_CANCELLED };
+    return apply(r, t, &ch);
+}
+
 static const fm_field_t comment_fields[] = {
     { "text", FM_F_STRING, true, 1, 4000, NULL },
 };
@@ -551,6 +568,7 @@ static const fm_route_t routes[] = {
     { FM_PUT, "/tasks/{id}/unclaim", unclaim, FM_R_ABAC, "task:work" },
     { FM_PUT, "/tasks/{id}/respond", respond, FM_R_JSON | FM_R_ABAC, "task:work" },
     { FM_PUT, "/tasks/{id}/delegate", delegate, FM_R_JSON | FM_R_ABAC, "task:work" },
+    { FM_PUT, "/tasks/{id}/cancel", cancel, 0, "task:write" },
     { FM_POST, "/tasks/{id}/comments", comment_add, FM_R_JSON | FM_R_ABAC, "task:work" },
     { FM_GET, "/tasks/{id}/comments", comment_list, 0, "task:read" },
 };

@@ -17,6 +17,7 @@
 #define TASKS_ASSIGNED "task.assigned"
 #define TASKS_COMPLETED "task.completed"
 #define TASKS_ESCALATED "task.escalated"
+#define TASKS_CANCELLED "task.cancelled"
 
 typedef struct task_new {
     const char *tenant, *name, *description, *assignee;
