@@ -62,6 +62,7 @@ static const cfg_key_t keys[] = {
     INT("registry", "probe_interval_ms", registry_probe_interval_ms, 10, 86400000),
     INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
     BOOL("rules", "audit", rules_audit),
+    INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -99,6 +100,7 @@ void fm_config_defaults(fm_config_t *c)
     c->rules_audit = true;
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
+    c->tasks_escalation_interval_ms = 10000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

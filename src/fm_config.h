@@ -54,6 +54,8 @@ typedef struct fm_config {
     int registry_probe_timeout_ms;
     /* [rules] */
     bool rules_audit;
+    /* [tasks] */
+    int tasks_escalation_interval_ms;
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

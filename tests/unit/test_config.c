@@ -68,6 +68,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.registry_sweep_interval_ms, 1000);
     assert_int_equal(c.registry_probe_interval_ms, 10000);
     assert_int_equal(c.registry_probe_timeout_ms, 2000);
+    assert_int_equal(c.tasks_escalation_interval_ms, 10000);
 }
 
 static void test_good_file(void **state)
@@ -349,7 +350,7 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 33);
+    assert_int_equal(e.n, 34);
     bool threads = false, requests = false, audit = false;
     for (int i = 0; i < e.n && i < 64; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");

@@ -1,0 +1,27 @@
+/*
+ * tasks_jsonschema.h — the JSON Schema subset that human-task forms are written in
+ * (docs/tasks.md, "Forms"): type, properties, required, enum, minimum/maximum,
+ * minLength/maxLength, pattern (PCRE2, UTF, with match limits), items and
+ * additionalProperties: false. Other keywords are ignored, as JSON Schema ignores
+ * unknown ones. Pure functions over cJSON: any thread.
+ */
+#ifndef TASKS_JSONSCHEMA_H
+#define TASKS_JSONSCHEMA_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* Most violations reported for one document; the rest are counted but not listed. */
+#define TASKS_SCHEMA_MAX_ERRORS 100
+
+/* Checks that `schema` is a schema of our subset (keywords of the right types, patterns
+ * that compile, nesting ≤ 32). 0 when usable; -1 with a reason ("/properties/age/minimum:
+ * must be a number") in why. */
+int tasks_schema_check(const cJSON *schema, char *why, size_t whylen);
+
+/* Validates `doc` against a checked schema. Appends one {pointer, detail} object per
+ * violation to `errors` (an array), the pointer being `base` + the JSON Pointer of the
+ * offending value ("/response" + "/age"). Returns the number of violations. */
+int tasks_schema_validate(const cJSON *schema, const cJSON *doc, const char *base, cJSON *errors);
+
+#endif
