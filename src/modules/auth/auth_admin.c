@@ -78,10 +78,7 @@ static int change(fm_db_t *db, const char *sql, const char *const *args, int n)
 
 static int list_reply(fm_req_t *r, cJSON *rows)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", rows);
-    cJSON_AddNullToObject(o, "nextCursor");
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, rows, 0, cJSON_GetArraySize(rows));   /* one page: all of them */
 }
 
 static int one_reply(fm_req_t *r, cJSON *rows, const char *what, const char *id)

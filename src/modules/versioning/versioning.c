@@ -233,10 +233,7 @@ static int branches_list(fm_req_t *r)
     }
     sqlite3_finalize(st);
     fm_db_reader_done(db_of(r), c);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", items);
-    cJSON_AddNullToObject(o, "nextCursor");
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, items, 0, cJSON_GetArraySize(items));   /* not paged: all of them */
 }
 
 static const fm_field_t branch_fields[] = {
@@ -614,10 +611,7 @@ static int tags_list(fm_req_t *r)
     }
     sqlite3_finalize(st);
     fm_db_reader_done(db_of(r), c);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "items", items);
-    cJSON_AddNullToObject(o, "nextCursor");
-    return fm_reply_json(r, 200, o);
+    return fm_reply_page(r, items, 0, cJSON_GetArraySize(items));   /* not paged: all of them */
 }
 
 static const fm_field_t rollback_fields[] = {
