@@ -690,6 +690,51 @@ def test_event_subprocess_non_interrupting_timer(srv):
     before(e, "mark", "end")
 
 
+def test_event_subprocess_non_interrupting_message(srv):
+    name = unique_name("note")
+    top = message("m_note", name)
+    evsub = (node("startEvent", "ev_start", msgdef("m_note"), 'isInterrupting="false"') +
+             script("count", "=hits + 1", "hits") + node("endEvent", "ev_end") +
+             chain("ev_start", "count", "ev_end"))
+    body = (node("startEvent", "start") + job("work", unique_name("evsub-nimsg")) +
+            node("endEvent", "end") + chain("start", "work", "end") +
+            node("subProcess", "ev", evsub, 'triggeredByEvent="true"'))
+    prc, _ = deploy_model(srv, "evnimsg", body, top)
+    i = start(srv, prc, {"orderId": "N-1", "hits": 0})
+    jb = wait_job(srv, i["id"], "work")
+    for n in (1, 2):     # the scope is still active: it can be triggered again
+        m = assert_json(send(srv, name, "N-1", {"last": n}))
+        assert m["executionId"] == i["id"] and m["elementId"] == "ev_start", m
+        wait_until(lambda: inst(srv, i["id"])["variables"]["hits"] == n, what="handler run %d" % n)
+    x = inst(srv, i["id"])
+    assert x["state"] == "active" and active(x, "work")["waitingFor"] == "job", x
+    complete(srv, jb["id"])
+    i = wait_state(srv, i["id"], "completed")
+    assert i["variables"] == {"orderId": "N-1", "hits": 2, "last": 2}, i
+    e = entered(srv, i["id"])
+    assert e.count("ev_start") == 2 and e.count("count") == 2 and e[-1] == "end", e
+    # the subscription ended with its scope
+    assert_not_correlated(send(srv, name, "N-1"))
+
+
+def test_event_subprocess_escalation_start(srv):
+    top = escalation("esc", unique_name("LATE"))
+    evsub = (node("startEvent", "ev_start", escdef("esc"), 'isInterrupting="false"') +
+             script("tell", '="told"', "told") + node("endEvent", "ev_end") +
+             chain("ev_start", "tell", "ev_end"))
+    sub = (node("startEvent", "s_start") + node("intermediateThrowEvent", "s_raise", escdef("esc")) +
+           node("endEvent", "s_end") + chain("s_start", "s_raise", "s_end"))
+    body = (node("startEvent", "start") + node("subProcess", "sub", sub) + node("task", "after") +
+            node("endEvent", "end") + chain("start", "sub", "after", "end") +
+            node("subProcess", "ev", evsub, 'triggeredByEvent="true"'))
+    prc, _ = deploy_model(srv, "evesc", body, top)
+    i = wait_state(srv, start(srv, prc, {})["id"], "completed")
+    e = entered(srv, i["id"])
+    before(e, "s_raise", "ev_start")
+    assert e.count("tell") == 1 and "after" in e and "end" in e and "s_end" in e, e
+    assert i["variables"] == {"told": "told"}, i
+
+
 def test_event_subprocess_error(srv):
     code = unique_name("E")
     top = error("err", code)
