@@ -206,6 +206,7 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
 
 /* ---- storage (exec_store.c) ---- */
 
+void ex_id(const char *prefix, char *out, size_t len);     /* time-ordered ids */
 int ex_tx_begin(ex_tx_t *tx, fm_db_t *db);
 /* Saves every dirty instance, commits when rc == FM_OK (else rolls back), frees the
  * loaded instances and performs `after`. */
@@ -216,6 +217,8 @@ int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **o
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
 int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra);
 void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data);
+/* Appends the entries of a stored history chunk within [offset, offset+limit) to into. */
+int ex_hist_expand(const char *chunk_text, int64_t first_seq, int offset, int limit, int *total, cJSON *into);
 int ex_timer_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element,
                  const char *kind, int64_t due, int repeat, int64_t every);
 int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element,

@@ -1784,7 +1784,7 @@ int ex_start(ex_tx_t *tx, ex_def_t *def, const char *business_key, const cJSON *
     ex_inst_t *in = calloc(1, sizeof(*in));
     if (!in)
         return FM_ENOMEM;
-    fm_id_fast("exe", in->id, sizeof(in->id));
+    ex_id("exe", in->id, sizeof(in->id));
     snprintf(in->tenant, sizeof(in->tenant), "%s", def->tenant ? def->tenant : "default");
     snprintf(in->process_id, sizeof(in->process_id), "%s", def->process_id ? def->process_id : "");
     snprintf(in->bpmn_id, sizeof(in->bpmn_id), "%s", def->bpmn_id);

@@ -136,7 +136,7 @@ static int list(fm_req_t *r)
         if (pass == 0)
             snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM instances%s", where);
         else
-            snprintf(sql, sizeof(sql), "SELECT " EX_INST_COLS " FROM instances%s ORDER BY seq DESC LIMIT ?5 OFFSET ?6",
+            snprintf(sql, sizeof(sql), "SELECT " EX_INST_COLS " FROM instances%s ORDER BY rowid DESC LIMIT ?5 OFFSET ?6",
                      where);
         sqlite3_stmt *q = NULL;
         if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK) {
@@ -287,21 +287,12 @@ static int history(fm_req_t *r)
     cJSON *items = cJSON_CreateArray();
     int total = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT entries FROM history WHERE instance_id = ? ORDER BY first_seq", -1, &st, NULL) ==
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(c, "SELECT entries, first_seq FROM history WHERE instance_id = ? ORDER BY first_seq", -1,
+                           &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *chunk = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            cJSON *e;
-            while (chunk && (e = cJSON_DetachItemFromArray(chunk, 0))) {
-                if (total >= offset && total < offset + limit)
-                    cJSON_AddItemToArray(items, e);
-                else
-                    cJSON_Delete(e);
-                total++;
-            }
-            cJSON_Delete(chunk);
-        }
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ex_hist_expand((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), offset, limit,
+                           &total, items);
     }
     sqlite3_finalize(st);
     fm_db_reader_done(db_of(r), c);
