@@ -1123,6 +1123,26 @@ def test_multi_instance_sequential_completion_condition(srv):
     assert [j["variables"].get("item") for j in seen] == [5, 6], seen
 
 
+def test_multi_instance_parallel_subprocess(srv):
+    mi = ('<multiInstanceLoopCharacteristics><extensionElements>'
+          '<zeebe:loopCharacteristics inputCollection="=orders" inputElement="order" '
+          'outputCollection="totals" outputElement="=order.qty * order.price"/>'
+          '</extensionElements></multiInstanceLoopCharacteristics>')
+    sub = (node("startEvent", "s_start") + script("seen", "=append(seen, order.id)", "seen") +
+           node("endEvent", "s_end") + chain("s_start", "seen", "s_end"))
+    body = (node("startEvent", "start") + node("subProcess", "each", sub + mi) +
+            node("endEvent", "end") + chain("start", "each", "end"))
+    prc, _ = deploy_model(srv, "misub", body)
+    orders = [{"id": "a", "qty": 2, "price": 5}, {"id": "b", "qty": 1, "price": 7},
+              {"id": "c", "qty": 3, "price": 1}]
+    i = wait_state(srv, start(srv, prc, {"orders": orders, "seen": []})["id"], "completed")
+    # every iteration ran the subprocess with its own element; `seen` lives in the root
+    assert i["variables"] == {"orders": orders, "seen": ["a", "b", "c"], "totals": [10, 7, 3]}, i
+    e = entered(srv, i["id"])
+    assert e.count("s_start") == 3 and e.count("seen") == 3 and e.count("s_end") == 3, e
+    assert e[0] == "start" and e[-1] == "end" and e.count("end") == 1, e
+
+
 def test_multi_instance_loop_cardinality(srv):
     mi = ('<multiInstanceLoopCharacteristics isSequential="true">'
           '<loopCardinality xsi:type="tFormalExpression">3</loopCardinality>'
