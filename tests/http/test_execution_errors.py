@@ -155,7 +155,8 @@ def test_job_finished_or_unknown(srv):
         assert r.status in (404, 409), r
         assert_problem(r, r.status)
     assert stable(srv, inst["id"]) == after and after[0]["variables"]["r"] == 1, after
-    assert [j["state"] for j in jobs(srv, type=JOB, executionId=inst["id"])] == ["completed"]
+    assert [j["state"] for j in jobs(srv, type=JOB, executionId=inst["id"], state="completed")] == ["completed"]
+    assert jobs(srv, type=JOB, executionId=inst["id"]) == []
     assert done["incidents"] == 0
 
 

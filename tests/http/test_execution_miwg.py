@@ -11,26 +11,25 @@ the design id starts that one (asserted). Plain `task`s pass through (docs/execu
 Executable (asserted here):
 - A.1.0  none start -> 3 tasks -> end: completes.
 - A.2.0  none start -> task -> exclusive gateway whose three flows have neither
-         conditions nor a default (design warns `exclusive-gateway-unguarded`). The
-         contract says "first flow whose condition is true, else default, else an
-         incident" and leaves an uncontrolled flow open; both readings are accepted: the
-         first flow (document order: Task 2 -> end, completed) or an open incident on
-         the gateway. Anything else (several flows taken, another flow) fails.
+         conditions nor a default (design warns `exclusive-gateway-unguarded`). A flow
+         without a condition counts as true (BPMN 2.0 13.3.2; docs/execution.md says the
+         same of inclusive gateways), so "the first flow (document order) whose condition
+         is true" is Task 2 -> end: completes, Task 3 and Task 4 never entered.
 - A.4.0, A.4.1  two pools; the first process (start -> 2 tasks -> end) runs and
          completes; the message flows are collaboration-only.
 - B.1.0  four processes, none executable; the first (start -> task -> end) completes.
-- C.1.0  the executable process starts by a message start event (name
-         `invoice-received-C.1.0`): POST /messages starts it (`started: true`); two user
-         tasks are answered, then the gateway's conditions are JUEL (`${approved}`), not
-         FEEL, so the token stops there with an open incident.
-- C.1.1  same process with a none start and XPath-style conditions
-         (`bpmn:getDataObject('approved')`): two user tasks, then an incident at the gateway.
 - C.9.1  (Camunda 8) none start -> send task with `zeebe:taskDefinition type="email"`
          (a job, completed here) -> receive task for `MESSAGE_documentReceived` keyed by
          `= documentReferenceId` (with an interrupting P7D and a non-interrupting R6/P1D
          timer boundary that must not fire) -> end: completes after the message.
 
-Not executable (imported by test_design.py, not run here):
+Not executable (imported by test_design.py, not run here unless said):
+- C.1.0, C.1.1  the Invoice process (C.1.0: message start `invoice-received-C.1.0`;
+         C.1.1: none start) has a serviceTask `archiveInvoice` without
+         `zeebe:taskDefinition`, and its gateway conditions are JUEL (`${approved}`) or
+         XPath-style (`bpmn:getDataObject('approved')`), not FEEL. The engine refuses the
+         definition up front; test_C_1_x_refused_up_front asserts that refusal (422 at
+         /processId, the message start correlates to nothing, no instance made).
 - A.2.1  conditional sequence flows leave tasks (Task 2, Task 4 carry `default`) and
          several conditions are empty; the engine evaluates conditions on gateways only.
 - A.3.0  the collapsed sub-process is empty (no none start event to start its scope);
@@ -62,9 +61,9 @@ Not executable (imported by test_design.py, not run here):
 
 import os
 
-from harness import REPO, Skip, assert_json
-from exec_support import (XML, assert_not_correlated, assert_ran_once, count, entered_path, get, history, jobs,
-                          respond, start, wait_for, wait_state, wait_task, waiting)
+from harness import REPO, Skip, assert_json, assert_problem
+from exec_support import (XML, assert_not_correlated, assert_ran_once, count, entered_path,
+                          jobs, pointers, start, wait_for, wait_state, waiting)
 
 MIWG = os.path.join(REPO, "..", "shared", "conformance", "bpmn-miwg")
 
@@ -109,26 +108,12 @@ def test_A_1_0(srv):
 
 
 def test_A_2_0_unguarded_gateway(srv):
-    p = deploy_ref(srv, "A.2.0.bpmn")
-    inst = start(srv, p["id"], {})
-    split = "_35fe57a7-1302-44e2-bf58-032f11af7ecb"
-    head = ["_6b5db6a9-037a-49ad-9201-09201e2aaa97",    # Start Event
-            "_5a972b87-735d-454a-b31c-f52fb3afc5c7",    # Task 1
-            split]
-    first_flow = ["_4f7d62d7-f0e6-46bc-be00-69e02da38f65",   # Task 2 (first outgoing flow)
-                  "_258f51eb-b764-4a71-b681-3a01cca14143"]   # End Event
-    inst = wait_for(srv, inst["id"], lambda i: i["state"] == "completed" or i["incidents"] > 0)
-    h = history(srv, inst["id"])
-    if inst["state"] == "completed":
-        assert entered_path(h) == head + first_flow, entered_path(h)
-        assert_ran_once(srv, inst["id"], head + first_flow, hist=h)
-    else:
-        assert inst["state"] == "active" and entered_path(h) == head, (inst, entered_path(h))
-        at = waiting(inst, split, "incident")
-        assert len(inst["activeElements"]) == 1 and at and at[0].get("incidentId"), inst
-        incs = assert_json(srv.get(9005, "/incidents?executionId=" + inst["id"]))["items"]
-        assert [(i["elementId"], i["state"]) for i in incs] == [(split, "open")], incs
-        assert count(h, "incident.created") == 1 and count(h, "instance.completed") == 0, h
+    run_linear(srv, "A.2.0.bpmn", "WFP-6-", [
+        "_6b5db6a9-037a-49ad-9201-09201e2aaa97",    # Start Event
+        "_5a972b87-735d-454a-b31c-f52fb3afc5c7",    # Task 1
+        "_35fe57a7-1302-44e2-bf58-032f11af7ecb",    # Gateway (Split Flow), no conditions
+        "_4f7d62d7-f0e6-46bc-be00-69e02da38f65",    # Task 2: the first outgoing flow
+        "_258f51eb-b764-4a71-b681-3a01cca14143"])   # End Event
 
 
 def test_A_4_0_first_pool(srv):
@@ -154,52 +139,23 @@ def test_B_1_0_first_process(srv):
         "_ed405919-9fd6-47d0-bb00-9be7d5467efb"])   # End Event None 2
 
 
-def invoice_until_gateway(srv, eid, start_id):
-    """C.1.x: answer assignApprover and approveInvoice; the gateway's non-FEEL conditions
-    then stop the token with an open incident."""
-    t1 = wait_task(srv, eid, "assignApprover")
-    task = assert_json(srv.get(9006, "/tasks/" + t1))
-    assert task["processInstanceId"] == eid and task["elementId"] == "assignApprover", task
-    assert task["name"].replace("\r", "").replace("\n", " ") == "Assign Approver", task
-    assert_json(respond(srv, t1, {"approver": "mary"}))
-    t2 = wait_task(srv, eid, "approveInvoice")
-    assert t2 != t1
-    assert_json(respond(srv, t2, {"approved": True}))
-    inst = wait_for(srv, eid, lambda i: i["incidents"] == 1, what="incident at invoice_approved")
-    assert inst["state"] == "active", inst
-    at = waiting(inst, "invoice_approved", "incident")
-    assert len(inst["activeElements"]) == 1 and at and at[0].get("incidentId"), inst
-    assert inst["variables"].get("approver") == "mary" and inst["variables"].get("approved") is True, inst
-    incs = assert_json(srv.get(9005, "/incidents?executionId=" + eid))["items"]
-    assert [(i["elementId"], i["state"]) for i in incs] == [("invoice_approved", "open")], incs
-    assert incs[0]["type"] in ("condition", "expression") and incs[0]["message"], incs
-    h = history(srv, eid)
-    path = [start_id, "assignApprover", "approveInvoice", "invoice_approved"]
-    assert entered_path(h) == path, entered_path(h)
-    for el in path[:-1]:
-        assert count(h, "element.left", el) == 1, (el, h)
-    assert count(h, "incident.created") == 1 and count(h, "instance.completed") == 0, h
-
-
-def test_C_1_0_message_start(srv):
-    p = deploy_ref(srv, "C.1.0.bpmn")
-    assert p["bpmnProcessId"] == "bpmn-miwg-test-case-c.1.0", p
-    r = srv.req("POST", 9005, "/messages", body={"name": "invoice-received-C.1.0",
-                                                 "variables": {"invoice": "INV-1"}})
-    j = assert_json(r)
-    assert j["started"] is True and j["executionId"].startswith("exe_"), j
-    inst = get(srv, j["executionId"])
-    assert inst["processId"] == p["id"] and inst["bpmnProcessId"] == "bpmn-miwg-test-case-c.1.0", inst
-    assert inst["variables"].get("invoice") == "INV-1", inst
-    invoice_until_gateway(srv, inst["id"], "StartEvent_1")
-
-
-def test_C_1_1(srv):
+def test_C_1_x_refused_up_front(srv):
+    """C.1.0/C.1.1 would run two user tasks and then stop at non-FEEL gateway conditions,
+    but their `archiveInvoice` serviceTask has no `zeebe:taskDefinition`, which the
+    engine's table does not cover: the definition is refused before anything runs —
+    POST /executions is a 422 at /processId, the message start of C.1.0 correlates to
+    nothing — and no instance is left behind."""
+    before = assert_json(srv.get(9005, "/executions?limit=1"))["total"]
     p = deploy_ref(srv, "C.1.1.bpmn")
     assert p["bpmnProcessId"] == "handle-invoice", p
-    inst = start(srv, p["id"], {"invoice": "INV-2"})
-    assert [a["elementId"] for a in inst["activeElements"]] == ["assignApprover"], inst
-    invoice_until_gateway(srv, inst["id"], "StartEvent_1")
+    r = srv.req("POST", 9005, "/executions", body={"processId": p["id"], "variables": {"i": 1}})
+    pr = assert_problem(r, 422)
+    assert "/processId" in pointers(pr) and "archiveInvoice" in pr["detail"], pr
+    p = deploy_ref(srv, "C.1.0.bpmn")
+    assert p["bpmnProcessId"] == "bpmn-miwg-test-case-c.1.0", p
+    assert_not_correlated(srv.req("POST", 9005, "/messages", body={
+        "name": "invoice-received-C.1.0", "variables": {"invoice": "INV-1"}}))
+    assert assert_json(srv.get(9005, "/executions?limit=1"))["total"] == before
 
 
 def test_C_9_1_job_then_message(srv):
@@ -234,4 +190,6 @@ def test_C_9_1_job_then_message(srv):
     for never in ("BoundaryEvent_1", "BoundaryEvent_2", "SendTask_SendReminderEmail",
                   "UserTask_CallCustomer"):
         assert count(h, "element.entered", never) == 0, (never, entered_path(h))
-    assert [j["state"] for j in jobs(srv, executionId=inst["id"])] == ["completed"]
+    assert [(j["state"], j["elementId"]) for j in jobs(srv, executionId=inst["id"], state="completed")] == \
+        [("completed", "SendTask_RequestDocument")]
+    assert jobs(srv, executionId=inst["id"]) == []

@@ -277,6 +277,66 @@ def test_kill_right_after_job_completions():
             r = s2.req("POST", 9005, "/jobs/%s/complete" % j["id"], body={"variables": {"x": -1}})
             assert r.status in (404, 409), r
             assert_problem(r, r.status)
-        assert sorted(j["state"] for j in jobs(s2, type=jt)) == ["completed"] * n
+        assert sorted(j["state"] for j in jobs(s2, type=jt, state="completed")) == ["completed"] * n
+        assert jobs(s2, type=jt) == [] and jobs(s2, type=jt, state="failed") == []
         for eid, i in insts.items():
             assert get(s2, eid)["variables"]["x"] == i
+
+
+def test_kill_during_task_answers():
+    """An answer is stored by 9006 first and reaches the engine as task.completed; a kill
+    between the two leaves a completed task under a waiting token, which the engine must
+    find at start (it asks 9006 for each waiting task). Every acknowledged answer ends up
+    in its instance exactly once; unacknowledged ones are either in or can be given again."""
+    with DataDir() as dd:
+        s1 = dd.server()
+        p = deploy(s1, task_model("recov_race"))
+        n = 30
+        insts, tids = [], []
+        for i in range(n):
+            inst = start(s1, p["id"], {"n": i, "amount": i})
+            insts.append(inst)
+            tids.append(wait_task(s1, inst["id"], "review"))
+        acked = {}
+        lock = threading.Lock()
+        go = threading.Event()
+
+        def answer(i):
+            go.wait(5)
+            try:
+                st = respond(s1, tids[i], {"ans": "a%d" % i}).status
+            except Exception:
+                st = None
+            with lock:
+                acked[i] = st
+        threads = [threading.Thread(target=answer, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        go.set()
+        wait_until(lambda: sum(1 for v in list(acked.values()) if v == 200) >= n // 3,
+                   timeout=10, interval=0.001, what="a third of the answers")
+        s1.kill()
+        for t in threads:
+            t.join(6)
+        assert all(st in (200, None) for st in acked.values()), acked
+
+        s2 = dd.server()
+        for i, inst in enumerate(insts):
+            task = assert_json(s2.get(9006, "/tasks/" + tids[i]))
+            if acked.get(i) == 200:
+                assert task["status"] == "completed", task
+            if task["status"] == "completed":
+                assert task["response"] == {"ans": "a%d" % i}, task
+                # stored by 9006: the engine must pick it up by itself
+                done = wait_state(s2, inst["id"], "completed", timeout=15)
+            else:
+                assert task["status"] in ("created", "assigned"), task
+                cur = get(s2, inst["id"])
+                assert cur["state"] == "active" and waiting(cur, "review", "task"), cur
+                assert waiting(cur, "review", "task")[0]["taskId"] == tids[i], cur
+                assert_json(respond(s2, tids[i], {"ans": "a%d" % i}))
+                done = wait_state(s2, inst["id"], "completed", timeout=10)
+            assert done["variables"].get("ans") == "a%d" % i, done
+            assert done["variables"].get("doubled") == 2 * i, done
+            assert_ran_once(s2, inst["id"], ["start", "review", "calc", "end"])
+        no_open_tasks_for(s2, {inst["id"] for inst in insts})
