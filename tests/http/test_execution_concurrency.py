@@ -257,3 +257,28 @@ def test_mixed_racing_work_on_one_instance(srv):
             assert v.get("w%d" % k) == k, "acknowledged write w%d lost: %r" % (k, v)
         h = assert_ran_once(srv, inst["id"], ["start", "fork", "u", "j", "m", "end"])
         assert count(h, "element.left", "join") == 1, h
+
+
+def test_racing_starts_with_one_idempotency_key(srv):
+    body = ('<bpmn:startEvent id="start"/><bpmn:userTask id="hold"/><bpmn:endEvent id="end"/>'
+            + chain("start", "hold", "end"))
+    p = deploy(srv, bpmn("cc_idem", body))
+    for round_ in range(3):
+        key = "idem-%s-%d" % (UNIQ, round_)
+        before = assert_json(srv.get(9005, "/executions?processId=%s&limit=1" % p["id"]))["total"]
+        res = parallel([lambda k=k: srv.req("POST", 9005, "/executions",
+                                            headers={"Idempotency-Key": key},
+                                            body={"processId": p["id"], "variables": {"k": k}})
+                        for k in range(6)])
+        for r in res:
+            assert not isinstance(r, Exception), r
+        created = [r for r in res if r.status == 201]
+        assert len(created) == 1, "want one 201, got %r" % [r.status for r in res]
+        assert all(r.status in (200, 201) for r in res), res
+        ids = {r.json["id"] for r in res}
+        assert len(ids) == 1, "one key started several instances: %r" % ids
+        after = assert_json(srv.get(9005, "/executions?processId=%s&limit=1" % p["id"]))["total"]
+        assert after == before + 1, (before, after)
+        eid = ids.pop()
+        assert get(srv, eid)["variables"]["k"] == created[0].json["variables"]["k"]
+        assert len(history(srv, eid)) >= 1 and count(history(srv, eid), "instance.started") == 1

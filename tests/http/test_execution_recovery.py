@@ -340,3 +340,43 @@ def test_kill_during_task_answers():
             assert done["variables"].get("doubled") == 2 * i, done
             assert_ran_once(s2, inst["id"], ["start", "review", "calc", "end"])
         no_open_tasks_for(s2, {inst["id"] for inst in insts})
+
+
+def test_paused_timers_and_idempotency_keys_survive_kill():
+    """Paused instances keep their due timers through a crash (they fire on resume, not at
+    start); an Idempotency-Key answered before the crash still names the same instance."""
+    with DataDir() as dd:
+        s1 = dd.server()
+        p = deploy(s1, timer_model("recov_pause"))
+        insts = []
+        for i in range(6):
+            h = {"Idempotency-Key": "recov-pause-%d" % i}
+            r = s1.req("POST", 9005, "/executions", headers=h,
+                       body={"processId": p["id"], "variables": {"n": i, "amount": i}})
+            insts.append(assert_json(r, 201))
+        for inst in insts[:3]:
+            assert assert_json(s1.req("PUT", 9005, "/executions/%s/pause" % inst["id"]))["state"] == "paused"
+        total = assert_json(s1.get(9005, "/executions?limit=1"))["total"]
+        s1.kill()
+        time.sleep(1.3)            # every timer falls due while down
+        s2 = dd.server()
+        for i, inst in enumerate(insts):
+            r = s2.req("POST", 9005, "/executions", headers={"Idempotency-Key": "recov-pause-%d" % i},
+                       body={"processId": p["id"], "variables": {"n": 100 + i}})
+            again = assert_json(r, 200)
+            assert again["id"] == inst["id"] and again["variables"]["n"] == i, again
+        assert assert_json(s2.get(9005, "/executions?limit=1"))["total"] == total
+        for inst in insts[3:]:
+            wait_task(s2, inst["id"], "review", timeout=10)
+        time.sleep(0.5)            # the paused ones must not move meanwhile
+        for inst in insts[:3]:
+            cur = get(s2, inst["id"])
+            assert cur["state"] == "paused" and waiting(cur, "wait", "timer"), cur
+            assert_json(s2.req("PUT", 9005, "/executions/%s/resume" % inst["id"]))
+        for i, inst in enumerate(insts):
+            tid = wait_task(s2, inst["id"], "review", timeout=10)
+            assert_json(respond(s2, tid, {"approved": True}))
+        for i, inst in enumerate(insts):
+            done = wait_state(s2, inst["id"], "completed")
+            assert done["variables"]["doubled"] == 2 * i, done
+            assert_ran_once(s2, inst["id"], ["start", "wait", "review", "calc", "end"])
