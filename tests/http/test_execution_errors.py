@@ -270,9 +270,14 @@ def test_tenant_isolation(srv):
     msg_inst = start(srv, ps["msg"]["id"], {"orderId": key})
     gw_inst = start(srv, ps["gw"]["id"], {})
     iid = waiting(gw_inst, "gw", "incident")[0]["incidentId"]
-    before = [stable(srv, i["id"]) for i in (job_inst, msg_inst, gw_inst)]
+    form_inst = start(srv, ps["form"]["id"], {"n": 10})
+    tid = wait_task(srv, form_inst["id"], "review")
+    before = [stable(srv, i["id"]) for i in (job_inst, msg_inst, gw_inst, form_inst)]
+    # the engine's task for A is A's only
+    assert_problem(srv.get(9006, "/tasks/" + tid, headers=b), 404)
+    assert_problem(respond(srv, tid, {"amount": 1, "approved": True}, headers=b), 404)
 
-    for i in (job_inst, msg_inst, gw_inst):
+    for i in (job_inst, msg_inst, gw_inst, form_inst):
         for method, path, body in (("GET", "/executions/%s", None),
                                    ("GET", "/executions/%s/history", None),
                                    ("PUT", "/executions/%s/pause", None),
@@ -297,7 +302,7 @@ def test_tenant_isolation(srv):
     assert assert_json(srv.get(9005, "/executions?limit=1", headers=b))["total"] == 0
     assert ids("/jobs?type=%s" % JOB) == [] and ids("/incidents") == [], "B sees A's jobs/incidents"
     assert ids("/executions?processId=%s" % ps["job"]["id"]) == []
-    after = [stable(srv, i["id"]) for i in (job_inst, msg_inst, gw_inst)]
+    after = [stable(srv, i["id"]) for i in (job_inst, msg_inst, gw_inst, form_inst)]
     assert after == before, "tenant B changed tenant A's instances"
     # and A still can
     assert job_inst["id"] in [x["id"] for x in assert_json(
