@@ -815,7 +815,7 @@ static int resolve_bpmn(const char *tenant, const char *bpmn_id, char *pid, size
     if (rc == FM_OK)
         return rc;
     /* ask Process Design: published processes, newest updates first */
-    char path[256], cursor[300] = "";
+    char path[700], cursor[300] = "";
     for (int page = 0; page < 20 && rc != FM_OK; page++) {
         snprintf(path, sizeof(path), "/processes?status=published&limit=500%s%s",
                  cursor[0] ? "&cursor=" : "", cursor);

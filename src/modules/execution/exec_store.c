@@ -683,6 +683,30 @@ int ex_incident_close(ex_tx_t *tx, ex_inst_t *in, const char *id)
 
 /* ---- read side ---- */
 
+int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int token, cJSON **out)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_ENOTFOUND;
+    if (sqlite3_prepare_v2(c, SQL_LOAD, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            ex_inst_t *in;
+            rc = ex_inst_from_row(st, &in);
+            if (rc == FM_OK) {
+                *out = ex_token_vars(in, token);
+                ex_inst_free(in);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}
+
 int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out)
 {
     sqlite3 *c = fm_db_reader(db);

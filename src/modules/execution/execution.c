@@ -350,7 +350,7 @@ static int message(fm_req_t *r)
 
 /* ---- jobs ---- */
 
-#define JOB_COLS "id, type, instance_id, element, state, retries, headers, error, created_at, due_ms"
+#define JOB_COLS "id, type, instance_id, element, state, retries, headers, error, created_at, due_ms, token_id"
 
 static cJSON *job_json(fm_req_t *r, sqlite3_stmt *st)
 {
@@ -369,12 +369,9 @@ static cJSON *job_json(fm_req_t *r, sqlite3_stmt *st)
     else
         cJSON_AddNullToObject(o, "errorMessage");
     cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 8));
-    cJSON *in = NULL;
-    if (ex_store_get_json(db_of(r), fm_req_tenant(r), inst, &in) == FM_OK)
-        cJSON_AddItemToObject(o, "variables", cJSON_DetachItemFromObject(in, "variables"));
-    else
-        cJSON_AddItemToObject(o, "variables", cJSON_CreateObject());
-    cJSON_Delete(in);
+    cJSON *vars = NULL;
+    ex_store_token_vars(db_of(r), fm_req_tenant(r), inst, sqlite3_column_int(st, 10), &vars);
+    cJSON_AddItemToObject(o, "variables", vars ? vars : cJSON_CreateObject());
     return o;
 }
 
@@ -615,9 +612,7 @@ static int incident_resolve(fm_req_t *r)
                 sqlite3_step(u);
                 sqlite3_reset(u);
             }
-            if (in->incidents > 0)
-                in->incidents--;
-            in->dirty = true;
+            rc = ex_incident_retry_job(&tx, in, token, job);
         } else
             rc = ex_incident_retry(&tx, in, token);
     }
