@@ -7,6 +7,7 @@
  */
 #include "fm_test.h"
 
+#include "bus/bus.h"
 #include "modules/execution/exec_int.h"
 
 #include <cjson/cJSON.h>
@@ -341,6 +342,57 @@ static void test_endless_loop_becomes_incident(void **state)
     cJSON_Delete(o);
 }
 
+static void on_event(const bus_event_t *ev, void *arg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", ev->type);
+    cJSON_AddStringToObject(o, "subject", ev->subject);
+    cJSON_AddItemToObject(o, "data", cJSON_Parse(ev->data));
+    cJSON_AddItemToArray(arg, o);
+}
+
+/* With a subscriber, every lifecycle change goes out through the outbox, in order,
+ * with the instance, element and token; without one nothing is written. */
+static void test_lifecycle_events(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "a") SCRIPT("a", "=1", "x")
+                             FLOW("f2", "a", "e") "<endEvent id=\"e\"/>" TAIL);
+    char id[48];
+    assert_int_equal(start(pid, NULL, id), I_COMPLETED);
+    assert_int_equal(fm_test_db_int(&T, "SELECT COUNT(*) FROM fm_outbox"), 0);
+
+    fm_test_loop_t loop;
+    fm_test_loop_init(&loop, 1024, 1000);
+    cJSON *got = cJSON_CreateArray();
+    int sub = bus_subscribe("execution.>", on_event, got);
+    assert_true(sub > 0);
+    assert_int_equal(bus_outbox_attach(T.db, "execution"), FM_OK);
+    assert_int_equal(start(pid, NULL, id), I_COMPLETED);
+    bus_flush();
+    static const char *want[] = {
+        "execution.instance.started", "execution.element.entered", "execution.element.left",
+        "execution.element.entered", "execution.element.left", "execution.element.entered",
+        "execution.element.left", "execution.instance.completed",
+    };
+    assert_int_equal(cJSON_GetArraySize(got), 8);
+    for (int i = 0; i < 8; i++) {
+        cJSON *e = cJSON_GetArrayItem(got, i);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "type")), want[i]);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "subject")), id);
+        cJSON *d = cJSON_GetObjectItem(e, "data");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "executionId")), id);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "processId")), pid);
+    }
+    cJSON *third = cJSON_GetObjectItem(cJSON_GetArrayItem(got, 3), "data");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(third, "elementId")), "a");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(third, "elementType")), "scriptTask");
+    assert_int_equal(fm_test_db_int(&T, "SELECT COUNT(*) FROM fm_outbox"), 0);   /* delivered and deleted */
+    bus_unsubscribe(sub);
+    fm_test_loop_done(&loop);
+    cJSON_Delete(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_multi_instance_outputs_in_order),
         cmocka_unit_test(test_errors_propagate_through_scopes),
         cmocka_unit_test(test_endless_loop_becomes_incident),
+        cmocka_unit_test(test_lifecycle_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
