@@ -18,8 +18,8 @@ CREATE TABLE instances (
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
     ended_at        TEXT,
-    seq             INTEGER NOT NULL DEFAULT 0  -- unused: rowid is the creation order
-);
+    seq             INTEGER NOT NULL DEFAULT 0  -- unused: ids are time-ordered (exec_store.c ex_id)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX instances_idem ON instances(tenant_id, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX instances_list ON instances(tenant_id, state);
 CREATE INDEX instances_parent ON instances(parent_id) WHERE parent_id IS NOT NULL;

@@ -159,15 +159,23 @@ static int start(fm_req_t *r)
     if ((rc = ex_tx_begin(&tx, db_of(r))) != FM_OK)
         return rc;
     ex_inst_t *in;
+    cJSON *out = NULL;
     rc = ex_start(&tx, def, bk, cJSON_GetObjectItem(b, "variables"), key, NULL, 0, -1, &in);
-    if (rc == FM_OK)
+    if (rc == FM_OK) {
         snprintf(id, sizeof(id), "%s", in->id);
+        out = ex_inst_json(in, true);   /* as committed below: no second read */
+    }
     rc = ex_tx_end(&tx, rc);
-    if (rc != FM_OK && key && idem_lookup(r, key, id, sizeof(id)))   /* a racing twin won */
-        return reply_instance(r, 200, id);
-    if (rc != FM_OK)
+    if (rc != FM_OK) {
+        cJSON_Delete(out);
+        if (key && idem_lookup(r, key, id, sizeof(id)))     /* a racing twin won */
+            return reply_instance(r, 200, id);
         return rc;
-    return reply_instance(r, 201, id);
+    }
+    char loc[80];
+    snprintf(loc, sizeof(loc), "/executions/%s", id);
+    fm_reply_header(r, "Location", loc);
+    return fm_reply_json(r, 201, out);
 }
 
 static int get(fm_req_t *r)
@@ -200,7 +208,7 @@ static int list(fm_req_t *r)
     return reply_rows(r, EX_INST_COLS,
                       "instances WHERE tenant_id = ?1 AND (?2 IS NULL OR process_id = ?2 OR bpmn_id = ?2) "
                       "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR business_key = ?4)",
-                      "rowid DESC", 4, bind_filters, &f, instance_row, limit, offset);
+                      "id DESC", 4, bind_filters, &f, instance_row, limit, offset);
 }
 
 typedef int (*inst_op)(ex_tx_t *tx, ex_inst_t *in, const cJSON *body, char *why, size_t wl);
