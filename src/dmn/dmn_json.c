@@ -19,11 +19,10 @@ feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as)
         return feel_null();
     if (cJSON_IsBool(j))
         return feel_bool(cJSON_IsTrue(j));
-    if (cJSON_IsNumber(j)) {
-        if (cJSON_IsRaw(j))
-            return feel_num_parse(ev, j->valuestring);
+    if (cJSON_IsRaw(j))     /* a number dmn_to_json wrote with its exact digits */
+        return feel_num_parse(ev, j->valuestring);
+    if (cJSON_IsNumber(j))
         return feel_num_double(ev, j->valuedouble);
-    }
     if (cJSON_IsString(j)) {
         if (as == FEEL_DATE || as == FEEL_TIME || as == FEEL_DT || as == FEEL_DTD || as == FEEL_YMD) {
             feel_value_t *t = feel_temporal_parse(ev, as, j->valuestring);

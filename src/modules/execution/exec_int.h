@@ -1,0 +1,262 @@
+/*
+ * exec_int.h — private to the Execution Engine: compiled definitions (exec_def.c),
+ * instance documents and the token machine (exec_run.c), their storage
+ * (exec_store.c) and the worker, timers and subscriptions (exec_work.c).
+ *
+ * Every change to instances happens inside one write transaction on execution.db (an
+ * ex_tx_t): instances touched are loaded into the transaction, run until every token
+ * waits or ends, and saved with their history and outbox rows before the commit.
+ */
+#ifndef EXEC_INT_H
+#define EXEC_INT_H
+
+#include "../modules.h"
+#include "../../feel/feel.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EX_SOURCE "/flowmaster/execution"
+#define EX_MAX_TX_INSTANCES 64
+#define EX_MAX_STEPS 100000         /* element executions per transaction */
+
+/* ---- compiled definitions (exec_def.c) ---- */
+
+typedef enum {
+    N_START, N_END, N_TASK, N_SCRIPT, N_RULE, N_JOB, N_USER, N_SEND, N_RECEIVE, N_CALL,
+    N_SUB, N_XOR, N_AND, N_OR, N_EVENTGW, N_CATCH, N_THROW, N_BOUNDARY,
+} ex_kind_t;
+
+typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_OTHER } ex_ev_t;
+
+typedef struct ex_expr {            /* a FEEL expression, or a literal string */
+    feel_expr_t *feel;
+    char *text;
+} ex_expr_t;
+
+typedef struct ex_map { ex_expr_t source; char *target; } ex_map_t;
+
+typedef struct ex_flow {
+    const char *id;
+    int src, dst;
+    feel_expr_t *cond;              /* NULL: unconditional */
+} ex_flow_t;
+
+typedef struct ex_node {
+    const char *id, *name, *type;   /* borrowed from the model */
+    ex_kind_t kind;
+    ex_ev_t ev;
+    int container;                  /* node index of the subprocess holding it, -1 process */
+    int *out, nout, *in, nin;       /* flow indices */
+    int deflt;                      /* default flow, -1 */
+    /* events */
+    char timer_kind;                /* 'd' duration, 't' date, 'c' cycle */
+    ex_expr_t timer;
+    char *msg_name;
+    feel_expr_t *corr;              /* correlation key */
+    char *code;                     /* error/escalation code; NULL catches all */
+    bool interrupting;
+    int attached;                   /* boundary: the activity */
+    int *bounds, nbounds;           /* activity: its boundary events */
+    int *starts, nstarts;           /* subprocess/event subprocess: none/any start events */
+    int *evsubs, nevsubs;           /* subprocess: event subprocesses directly inside */
+    bool triggered;                 /* an event subprocess */
+    /* tasks */
+    feel_expr_t *script;
+    char *result_var;
+    char *job_type;
+    int retries;
+    char *headers;                  /* JSON object text */
+    char *decision;                 /* rul_…[#decision] */
+    ex_expr_t assignee, cand_users, cand_groups, due;
+    char *form;                     /* JSON Schema text */
+    char *called;
+    ex_map_t *ins, *outs;
+    int nins, nouts;
+    bool has_ins, has_outs;
+    /* multi-instance */
+    bool mi, mi_seq;
+    feel_expr_t *mi_card, *mi_coll, *mi_out_elem, *mi_cond;
+    char *mi_in_elem, *mi_out_coll;
+} ex_node_t;
+
+typedef struct ex_def {
+    char *tenant, *process_id, *bpmn_id, *key;
+    int version;
+    struct bpmn_model *model;
+    ex_node_t *nodes;
+    int nnodes;
+    ex_flow_t *flows;
+    int nflows;
+    int *starts, nstarts;           /* top-level start events */
+    int *evsubs, nevsubs;           /* top-level event subprocesses */
+    uint64_t *reach;                /* nnodes × words: nodes reachable from each node */
+    int words;
+} ex_def_t;
+
+/* Compiles the executable process (bpmn_id, or the first executable one) of xml. */
+ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen);
+void ex_def_free(ex_def_t *d);
+int ex_node_find(const ex_def_t *d, const char *id);
+bool ex_reaches(const ex_def_t *d, int from, int to);
+const char *ex_kind_name(const ex_node_t *n);
+
+/* Definition cache (exec_def.c): fetches through fm_call from Process Design.
+ * process_ref: proc_… or a BPMN process id; version 0: latest published. On failure
+ * *field says which input was wrong ("processId" or "version"). The definition lives
+ * as long as the engine. */
+int ex_def_get(const char *tenant, const char *process_ref, int version, ex_def_t **out,
+               const char **field, char *why, size_t whylen);
+/* Registers a definition directly (bench, tests): becomes (tenant, process_id, version). */
+int ex_def_put(const char *tenant, const char *process_id, int version, ex_def_t *d);
+void ex_def_latest_set(const char *tenant, const char *process_id, int version);
+void ex_defs_clear(void);
+
+/* ---- instances (exec_run.c) ---- */
+
+enum { W_READY, W_TASK, W_JOB, W_MSG, W_TIMER, W_CALL, W_JOIN, W_EVENT, W_INCIDENT, W_MI, W_SUB, W_DONE };
+enum { S_ROOT, S_SUB, S_MI_BODY, S_MI_ITER, S_EVSUB };
+enum { I_ACTIVE, I_PAUSED, I_COMPLETED, I_CANCELLED, I_FAILED };
+
+typedef struct ex_tok {
+    int id, node, scope, wait, flow;    /* flow: the flow it arrived on, -1 */
+    int flags;                          /* exec_run.c: boundaries armed, entry recorded */
+    char ref[48];                       /* task, job, child instance or incident id */
+} ex_tok_t;
+
+typedef struct ex_scope {
+    int id, parent, node, owner, kind;  /* owner: the token waiting for the scope */
+    cJSON *vars;                        /* local variables (object) */
+    int mi_n, mi_done, mi_next;         /* multi-instance body */
+    cJSON *mi_items, *mi_out;           /* collection and output collection */
+    bool interrupting;                  /* event subprocess */
+} ex_scope_t;
+
+typedef struct ex_inst {
+    char id[48], tenant[72], process_id[72], bpmn_id[256], parent_id[48];
+    char *business_key;
+    int version, state, parent_token;
+    ex_def_t *def;
+    ex_tok_t *toks;
+    int ntoks, captoks, next_id;
+    ex_scope_t *scopes;
+    int nscopes, capscopes;
+    cJSON *vars;                        /* root scope */
+    cJSON *hist;                        /* entries of this step */
+    int64_t hist_seq;                   /* entries stored before this step */
+    int incidents;
+    bool is_new, dirty, ended_now;
+    char created_at[32], updated_at[32], ended_at[32];
+    char *idem_key;
+} ex_inst_t;
+
+/* Things to do after the commit (exec_work.c performs them). */
+typedef struct ex_after {
+    int64_t min_due;                    /* earliest timer added, INT64_MAX none */
+    char **http_jobs;                   /* job ids of http connector jobs to run */
+    int nhttp;
+    char **cancel_tasks;                /* "tenant\ttask id" to cancel in 9006 */
+    int ncancel;
+} ex_after_t;
+
+typedef struct ex_tx {
+    fm_db_t *db;
+    sqlite3 *w;
+    ex_inst_t *insts[EX_MAX_TX_INSTANCES];
+    int ninsts;
+    int steps;
+    ex_after_t after;
+    int64_t now_ms;
+    char now[32];
+} ex_tx_t;
+
+/* Starts an instance inside tx (runs it to its first wait states). vars may be NULL. */
+int ex_start(ex_tx_t *tx, ex_def_t *def, const char *business_key, const cJSON *vars,
+             const char *idem_key, const char *parent_id, int parent_token, int start_node,
+             ex_inst_t **out);
+/* Loads (or finds already loaded) an instance into tx; FM_ENOTFOUND. */
+int ex_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
+
+/* What can happen to a waiting instance (each runs the instance on afterwards). */
+typedef enum { T_TIMER, T_MESSAGE } ex_trig_t;
+int ex_trigger(ex_tx_t *tx, ex_inst_t *in, const char *kind, int token, int scope,
+               const char *element, const cJSON *vars);
+int ex_task_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *task_id, const cJSON *response);
+int ex_job_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const cJSON *vars);
+int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const char *msg);
+int ex_job_incident(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const char *msg);
+int ex_incident_retry(ex_tx_t *tx, ex_inst_t *in, int token);
+int ex_cancel(ex_tx_t *tx, ex_inst_t *in);
+int ex_set_state(ex_tx_t *tx, ex_inst_t *in, int state);
+int ex_set_vars(ex_tx_t *tx, ex_inst_t *in, const cJSON *vars);
+void ex_inst_free(ex_inst_t *in);
+const char *ex_state_name(int state);
+int ex_state_parse(const char *s);
+
+/* The instance as the API shows it (caller deletes); with_vars: include variables. */
+cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars);
+
+/* Delivers a message: the oldest subscription of (tenant, name, key) outside
+ * skip_instance, or a message start. FM_ENOTFOUND when nobody waits. */
+int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *key, const cJSON *vars,
+                 char *inst_out, size_t inst_len, char *el_out, size_t el_len, bool *started,
+                 const char *skip_instance);
+
+/* ---- storage (exec_store.c) ---- */
+
+int ex_tx_begin(ex_tx_t *tx, fm_db_t *db);
+/* Saves every dirty instance, commits when rc == FM_OK (else rolls back), frees the
+ * loaded instances and performs `after`. */
+int ex_tx_end(ex_tx_t *tx, int rc);
+
+sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* cached on the writer */
+int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
+int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
+int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra);
+void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data);
+int ex_timer_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element,
+                 const char *kind, int64_t due, int repeat, int64_t every);
+int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element,
+               const char *kind, const char *name, const char *key);
+/* Removes timers and subscriptions of a token (token > 0) or of a scope's event
+ * subprocesses (token == 0). */
+int ex_waits_drop(ex_tx_t *tx, ex_inst_t *in, int token, int scope);
+int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *id_out, size_t len);
+int ex_job_drop(ex_tx_t *tx, ex_inst_t *in, int token);
+int ex_task_link(ex_tx_t *tx, ex_inst_t *in, int token, const char *task_id);
+int ex_task_unlink(ex_tx_t *tx, ex_inst_t *in, int token, bool cancel_task);
+int ex_incident_add(ex_tx_t *tx, ex_inst_t *in, int token, const char *element, const char *type,
+                    const char *msg, const char *job_id, char *id_out, size_t len);
+int ex_incident_close(ex_tx_t *tx, ex_inst_t *in, const char *id);
+void ex_after_free(ex_after_t *a);
+
+/* Read side (any thread, a pooled reader): the instance as the API shows it. */
+int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out);
+/* Builds an instance from a row of EX_INST_COLS (def from the cache). */
+#define EX_INST_COLS "id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, " \
+                     "parent_token, doc, incidents, hist_seq, created_at, updated_at, ended_at"
+int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out);
+void ex_stmts_clear(void);
+
+/* Due time of a start timer (no instance: FEEL sees no variables). */
+bool ex_timer_due_static(ex_tx_t *tx, const ex_node_t *n, int64_t *due, int *repeat, int64_t *every,
+                         char *why, size_t whylen);
+
+/* ---- the worker (exec_work.c) ---- */
+
+int ex_work_start(fm_mod_t *m);
+void ex_work_stop(fm_mod_t *m);
+void ex_work_after(ex_after_t *a);      /* post-commit actions, any thread */
+fm_db_t *ex_db(void);
+void ex_work_set_db(fm_db_t *db);               /* standalone use (bench) */
+void ex_work_resumed(const char *instance_id);  /* after a resume commits */
+void ex_on_published(const bus_event_t *ev, void *arg);     /* bus, loop thread */
+void ex_on_task_completed(const bus_event_t *ev, void *arg);
+/* Job outcomes in their own transaction: FM_ENOTFOUND, FM_ECONFLICT (why says). */
+int ex_job_complete(fm_db_t *db, const char *tenant, const char *id, const cJSON *vars, char *why, size_t wl);
+int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg, int retries,
+                int64_t backoff, const char *code, char *why, size_t wl);
+
+#endif

@@ -1,0 +1,678 @@
+/*
+ * exec_store.c — the execution database: instance documents in and out of `instances`,
+ * the rows that index waits (timers, msg_subs, jobs, task_links), incidents, history
+ * chunks and outbox events, all written on the writer connection of the transaction
+ * in progress (ex_tx_t). Statements are prepared once per writer and reused.
+ *
+ * Document (instances.doc): {"n": next id, "v": root variables,
+ *   "t": [[id, node, scope, wait, flow, flags, ref], ...],
+ *   "s": [{"i","p","n","o","k","v","mn","md","mx","mi","mo","x"}, ...]}
+ */
+#include "exec_int.h"
+
+#include "../../bus/bus.h"
+#include "../../fm_id.h"
+#include "../../fm_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- statements (writer only: every use is inside the write lock) ---- */
+
+#define MAX_STMTS 64
+static struct { const char *sql; sqlite3 *w; sqlite3_stmt *st; } stmts[MAX_STMTS];
+static int nstmts;
+
+sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql)
+{
+    for (int i = 0; i < nstmts; i++)
+        if (stmts[i].sql == sql && stmts[i].w == tx->w) {
+            sqlite3_reset(stmts[i].st);
+            sqlite3_clear_bindings(stmts[i].st);
+            return stmts[i].st;
+        }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(tx->w, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fm_log_t l;
+        fm_log_begin(&l, FM_LOG_ERROR, "execution: statement failed to prepare");
+        fm_log_str(&l, "error", sqlite3_errmsg(tx->w));
+        fm_log_end(&l);
+        return NULL;
+    }
+    if (nstmts < MAX_STMTS) {
+        stmts[nstmts].sql = sql;
+        stmts[nstmts].w = tx->w;
+        stmts[nstmts].st = st;
+        nstmts++;
+    }
+    return st;
+}
+
+void ex_stmts_clear(void)
+{
+    for (int i = 0; i < nstmts; i++)
+        sqlite3_finalize(stmts[i].st);
+    nstmts = 0;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = st && sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
+    if (st)
+        sqlite3_reset(st);
+    return rc;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* ---- transactions ---- */
+
+int ex_tx_begin(ex_tx_t *tx, fm_db_t *db)
+{
+    memset(tx, 0, sizeof(*tx));
+    tx->db = db;
+    tx->after.min_due = INT64_MAX;
+    tx->w = fm_db_write_begin(db);
+    if (!tx->w)
+        return FM_EDB;
+    tx->now_ms = fm_time_unix_ms();
+    fm_time_rfc3339_at(tx->now_ms, tx->now);
+    return FM_OK;
+}
+
+int ex_tx_end(ex_tx_t *tx, int rc)
+{
+    for (int i = 0; i < tx->ninsts && rc == FM_OK; i++)
+        if (tx->insts[i]->dirty || tx->insts[i]->is_new || cJSON_GetArraySize(tx->insts[i]->hist))
+            rc = ex_store_save(tx, tx->insts[i]);
+    rc = fm_db_write_end(tx->db, rc);
+    for (int i = 0; i < tx->ninsts; i++)
+        ex_inst_free(tx->insts[i]);
+    tx->ninsts = 0;
+    if (rc == FM_OK)
+        ex_work_after(&tx->after);
+    ex_after_free(&tx->after);
+    return rc;
+}
+
+void ex_after_free(ex_after_t *a)
+{
+    for (int i = 0; i < a->nhttp; i++)
+        free(a->http_jobs[i]);
+    free(a->http_jobs);
+    for (int i = 0; i < a->ncancel; i++)
+        free(a->cancel_tasks[i]);
+    free(a->cancel_tasks);
+    memset(a, 0, sizeof(*a));
+    a->min_due = INT64_MAX;
+}
+
+static void after_push(char ***arr, int *n, const char *s)
+{
+    char **a = realloc(*arr, sizeof(char *) * (size_t)(*n + 1));
+    if (!a)
+        return;
+    *arr = a;
+    a[(*n)++] = strdup(s);
+}
+
+/* ---- documents ---- */
+
+static char *doc_of(const ex_inst_t *in)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddNumberToObject(d, "n", in->next_id);
+    cJSON_AddItemReferenceToObject(d, "v", in->vars);
+    cJSON *t = cJSON_AddArrayToObject(d, "t");
+    for (int i = 0; i < in->ntoks; i++) {
+        const ex_tok_t *k = &in->toks[i];
+        cJSON *a = cJSON_CreateArray();
+        int nums[6] = { k->id, k->node, k->scope, k->wait, k->flow, k->flags };
+        for (int j = 0; j < 6; j++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(nums[j]));
+        cJSON_AddItemToArray(a, cJSON_CreateString(k->ref));
+        cJSON_AddItemToArray(t, a);
+    }
+    if (in->nscopes) {
+        cJSON *s = cJSON_AddArrayToObject(d, "s");
+        for (int i = 0; i < in->nscopes; i++) {
+            const ex_scope_t *c = &in->scopes[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "i", c->id);
+            cJSON_AddNumberToObject(o, "p", c->parent);
+            cJSON_AddNumberToObject(o, "n", c->node);
+            cJSON_AddNumberToObject(o, "o", c->owner);
+            cJSON_AddNumberToObject(o, "k", c->kind);
+            cJSON_AddItemReferenceToObject(o, "v", c->vars);
+            if (c->kind == S_MI_BODY) {
+                cJSON_AddNumberToObject(o, "mn", c->mi_n);
+                cJSON_AddNumberToObject(o, "md", c->mi_done);
+                cJSON_AddNumberToObject(o, "mx", c->mi_next);
+                if (c->mi_items)
+                    cJSON_AddItemReferenceToObject(o, "mi", c->mi_items);
+                if (c->mi_out)
+                    cJSON_AddItemReferenceToObject(o, "mo", c->mi_out);
+            }
+            if (c->interrupting)
+                cJSON_AddTrueToObject(o, "x");
+            cJSON_AddItemToArray(s, o);
+        }
+    }
+    char *text = cJSON_PrintUnformatted(d);
+    cJSON_Delete(d);
+    return text;
+}
+
+static int num(const cJSON *o, const char *k)
+{
+    return (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static int doc_load(ex_inst_t *in, const char *text)
+{
+    cJSON *d = cJSON_Parse(text);
+    if (!d)
+        return FM_EIO;
+    in->next_id = num(d, "n");
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(d, "v");
+    in->vars = cJSON_IsObject(v) ? v : (cJSON_Delete(v), cJSON_CreateObject());
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(d, "t");
+    int nt = cJSON_GetArraySize(t);
+    in->toks = calloc((size_t)nt + 1, sizeof(ex_tok_t));
+    in->captoks = nt + 1;
+    cJSON *a;
+    cJSON_ArrayForEach(a, t)
+    {
+        ex_tok_t *k = &in->toks[in->ntoks++];
+        k->id = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 0));
+        k->node = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 1));
+        k->scope = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 2));
+        k->wait = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 3));
+        k->flow = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 4));
+        k->flags = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 5));
+        const char *ref = cJSON_GetStringValue(cJSON_GetArrayItem(a, 6));
+        snprintf(k->ref, sizeof(k->ref), "%s", ref ? ref : "");
+    }
+    cJSON *s = cJSON_GetObjectItemCaseSensitive(d, "s");
+    int ns = cJSON_GetArraySize(s);
+    in->scopes = calloc((size_t)ns + 1, sizeof(ex_scope_t));
+    in->capscopes = ns + 1;
+    cJSON_ArrayForEach(a, s)
+    {
+        ex_scope_t *c = &in->scopes[in->nscopes++];
+        c->id = num(a, "i");
+        c->parent = num(a, "p");
+        c->node = num(a, "n");
+        c->owner = num(a, "o");
+        c->kind = num(a, "k");
+        c->vars = cJSON_DetachItemFromObjectCaseSensitive(a, "v");
+        if (!c->vars)
+            c->vars = cJSON_CreateObject();
+        c->mi_n = num(a, "mn");
+        c->mi_done = num(a, "md");
+        c->mi_next = num(a, "mx");
+        c->mi_items = cJSON_DetachItemFromObjectCaseSensitive(a, "mi");
+        c->mi_out = cJSON_DetachItemFromObjectCaseSensitive(a, "mo");
+        c->interrupting = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "x"));
+    }
+    cJSON_Delete(d);
+    return FM_OK;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out)
+{
+    ex_inst_t *in = calloc(1, sizeof(*in));
+    if (!in)
+        return FM_ENOMEM;
+    snprintf(in->id, sizeof(in->id), "%s", col(st, 0));
+    snprintf(in->tenant, sizeof(in->tenant), "%s", col(st, 1));
+    snprintf(in->process_id, sizeof(in->process_id), "%s", col(st, 2));
+    snprintf(in->bpmn_id, sizeof(in->bpmn_id), "%s", col(st, 3));
+    in->version = sqlite3_column_int(st, 4);
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+        in->business_key = strdup(col(st, 5));
+    in->state = ex_state_parse(col(st, 6));
+    snprintf(in->parent_id, sizeof(in->parent_id), "%s", col(st, 7));
+    in->parent_token = sqlite3_column_int(st, 8);
+    in->incidents = sqlite3_column_int(st, 10);
+    in->hist_seq = sqlite3_column_int64(st, 11);
+    snprintf(in->created_at, sizeof(in->created_at), "%s", col(st, 12));
+    snprintf(in->updated_at, sizeof(in->updated_at), "%s", col(st, 13));
+    snprintf(in->ended_at, sizeof(in->ended_at), "%s", col(st, 14));
+    in->hist = cJSON_CreateArray();
+    int rc = doc_load(in, col(st, 9));
+    if (rc == FM_OK) {
+        const char *field;
+        char why[300];
+        rc = ex_def_get(in->tenant, in->process_id, in->version, &in->def, &field, why, sizeof(why));
+        if (rc != FM_OK) {
+            fm_log_t l;
+            fm_log_begin(&l, FM_LOG_ERROR, "execution: the definition of an instance is gone");
+            fm_log_str(&l, "instance", in->id);
+            fm_log_str(&l, "why", why);
+            fm_log_end(&l);
+            rc = FM_EIO;
+        }
+    }
+    if (rc != FM_OK) {
+        ex_inst_free(in);
+        return rc;
+    }
+    *out = in;
+    return FM_OK;
+}
+
+static const char SQL_LOAD[] = "SELECT " EX_INST_COLS " FROM instances WHERE id = ? AND tenant_id = ?";
+
+int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out)
+{
+    sqlite3_stmt *st = ex_stmt(tx, SQL_LOAD);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
+    }
+    rc = ex_inst_from_row(st, out);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static const char SQL_INSERT[] =
+    "INSERT INTO instances(id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, "
+    "parent_token, doc, incidents, idem_key, hist_seq, created_at, updated_at, ended_at, seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, "
+    "(SELECT IFNULL(MAX(seq), 0) + 1 FROM instances))";
+static const char SQL_UPDATE[] =
+    "UPDATE instances SET state = ?1, doc = ?2, incidents = ?3, hist_seq = ?4, updated_at = ?5, "
+    "ended_at = ?6, parent_token = ?7 WHERE id = ?8";
+static const char SQL_HIST[] = "INSERT INTO history(instance_id, first_seq, entries) VALUES (?, ?, ?)";
+
+int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
+{
+    int nh = cJSON_GetArraySize(in->hist);
+    if (nh) {
+        char *h = cJSON_PrintUnformatted(in->hist);
+        sqlite3_stmt *st = ex_stmt(tx, SQL_HIST);
+        if (!st || !h) {
+            free(h);
+            return FM_EDB;
+        }
+        sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, in->hist_seq + 1);
+        sqlite3_bind_text(st, 3, h, -1, SQLITE_STATIC);
+        int rc = step_done(st);
+        free(h);
+        if (rc != FM_OK)
+            return rc;
+        in->hist_seq += nh;
+    }
+    char *doc = doc_of(in);
+    if (!doc)
+        return FM_ENOMEM;
+    sqlite3_stmt *st;
+    if (in->is_new) {
+        st = ex_stmt(tx, SQL_INSERT);
+        if (!st) {
+            free(doc);
+            return FM_EDB;
+        }
+        sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, in->process_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, in->bpmn_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, in->version);
+        bind_text(st, 6, in->business_key);
+        sqlite3_bind_text(st, 7, ex_state_name(in->state), -1, SQLITE_STATIC);
+        bind_text(st, 8, in->parent_id[0] ? in->parent_id : NULL);
+        sqlite3_bind_int(st, 9, in->parent_token);
+        sqlite3_bind_text(st, 10, doc, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 11, in->incidents);
+        bind_text(st, 12, in->idem_key);
+        sqlite3_bind_int64(st, 13, in->hist_seq);
+        sqlite3_bind_text(st, 14, in->created_at, -1, SQLITE_STATIC);
+        bind_text(st, 15, in->ended_at[0] ? in->ended_at : NULL);
+    } else {
+        st = ex_stmt(tx, SQL_UPDATE);
+        if (!st) {
+            free(doc);
+            return FM_EDB;
+        }
+        sqlite3_bind_text(st, 1, ex_state_name(in->state), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, doc, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, in->incidents);
+        sqlite3_bind_int64(st, 4, in->hist_seq);
+        sqlite3_bind_text(st, 5, tx->now, -1, SQLITE_STATIC);
+        bind_text(st, 6, in->ended_at[0] ? in->ended_at : NULL);
+        sqlite3_bind_int(st, 7, in->parent_token);
+        sqlite3_bind_text(st, 8, in->id, -1, SQLITE_STATIC);
+    }
+    int rc = step_done(st);
+    free(doc);
+    if (rc == FM_OK) {
+        in->is_new = false;
+        in->dirty = false;
+        cJSON_Delete(in->hist);
+        in->hist = cJSON_CreateArray();
+    }
+    return rc;
+}
+
+/* ---- history and events ---- */
+
+void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "seq", (double)(in->hist_seq + cJSON_GetArraySize(in->hist) + 1));
+    cJSON_AddStringToObject(e, "at", tx->now);
+    cJSON_AddStringToObject(e, "type", type);
+    if (node >= 0 && in->def) {
+        cJSON_AddStringToObject(e, "elementId", in->def->nodes[node].id);
+        cJSON_AddStringToObject(e, "elementType", in->def->nodes[node].type);
+    } else {
+        cJSON_AddNullToObject(e, "elementId");
+        cJSON_AddNullToObject(e, "elementType");
+    }
+    if (token)
+        cJSON_AddNumberToObject(e, "tokenId", token);
+    else
+        cJSON_AddNullToObject(e, "tokenId");
+    cJSON_AddItemToObject(e, "data", data ? data : cJSON_CreateNull());
+    cJSON_AddItemToArray(in->hist, e);
+}
+
+static void json_str(char *buf, size_t len, const char *s)
+{
+    /* element and process ids are XML ids/NCNames: no quotes or backslashes, but be safe */
+    size_t j = 0;
+    for (; s && *s && j + 2 < len; s++)
+        if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+            buf[j++] = *s;
+    buf[j] = 0;
+}
+
+int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra)
+{
+    char data[1024], pid[200], bk[300] = "null", el[300] = "";
+    json_str(pid, sizeof(pid), in->process_id);
+    if (in->business_key) {
+        cJSON *tmp = cJSON_CreateString(in->business_key);
+        char *p = cJSON_PrintUnformatted(tmp);
+        cJSON_Delete(tmp);
+        snprintf(bk, sizeof(bk), "%s", p ? p : "null");
+        free(p);
+    }
+    if (node >= 0 && in->def) {
+        char id[200];
+        json_str(id, sizeof(id), in->def->nodes[node].id);
+        snprintf(el, sizeof(el), ",\"elementId\":\"%s\",\"elementType\":\"%s\",\"tokenId\":%d", id,
+                 in->def->nodes[node].type, token);
+    }
+    int n = snprintf(data, sizeof(data),
+                     "{\"executionId\":\"%s\",\"processId\":\"%s\",\"version\":%d,\"businessKey\":%s%s",
+                     in->id, pid, in->version, bk, el);
+    char *more = NULL;
+    if (extra) {
+        more = cJSON_PrintUnformatted(extra);
+        cJSON_Delete(extra);
+    }
+    char *full = NULL;
+    if (more && strlen(more) > 2) {
+        size_t l = (size_t)n + strlen(more) + 4;
+        full = malloc(l);
+        if (full)
+            snprintf(full, l, "%s,%s", data, more + 1);     /* "{...}" → ",...}" */
+    } else if ((size_t)n + 2 < sizeof(data)) {
+        data[n] = '}';
+        data[n + 1] = 0;
+    }
+    free(more);
+    int rc = bus_outbox_add(tx->db, tx->w, EX_SOURCE, type, in->id, in->tenant, full ? full : data);
+    free(full);
+    return rc;
+}
+
+/* ---- waits ---- */
+
+static const char SQL_TIMER_ADD[] =
+    "INSERT INTO timers(tenant_id, instance_id, token_id, scope_id, element, kind, due_ms, repeat, every_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+int ex_timer_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
+                 int64_t due, int repeat, int64_t every)
+{
+    sqlite3_stmt *st = ex_stmt(tx, SQL_TIMER_ADD);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, in->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, token);
+    sqlite3_bind_int(st, 4, scope);
+    sqlite3_bind_text(st, 5, element, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, due);
+    sqlite3_bind_int(st, 8, repeat);
+    sqlite3_bind_int64(st, 9, every);
+    if (due < tx->after.min_due)
+        tx->after.min_due = due;
+    return step_done(st);
+}
+
+static const char SQL_MSG_ADD[] =
+    "INSERT INTO msg_subs(tenant_id, name, corr_key, instance_id, token_id, scope_id, element, kind) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
+               const char *name, const char *key)
+{
+    sqlite3_stmt *st = ex_stmt(tx, SQL_MSG_ADD);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, in->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, key ? key : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, token);
+    sqlite3_bind_int(st, 6, scope);
+    sqlite3_bind_text(st, 7, element, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, kind, -1, SQLITE_STATIC);
+    return step_done(st);
+}
+
+static const char SQL_T_DROP_TOK[] = "DELETE FROM timers WHERE instance_id = ? AND token_id = ?";
+static const char SQL_M_DROP_TOK[] = "DELETE FROM msg_subs WHERE instance_id = ? AND token_id = ?";
+static const char SQL_T_DROP_SCOPE[] = "DELETE FROM timers WHERE instance_id = ? AND token_id = 0 AND scope_id = ?";
+static const char SQL_M_DROP_SCOPE[] = "DELETE FROM msg_subs WHERE instance_id = ? AND token_id = 0 AND scope_id = ?";
+
+int ex_waits_drop(ex_tx_t *tx, ex_inst_t *in, int token, int scope)
+{
+    const char *sql[2] = { token ? SQL_T_DROP_TOK : SQL_T_DROP_SCOPE, token ? SQL_M_DROP_TOK : SQL_M_DROP_SCOPE };
+    int rc = FM_OK;
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = ex_stmt(tx, sql[i]);
+        if (!st)
+            return FM_EDB;
+        sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, token ? token : scope);
+        if (step_done(st) != FM_OK)
+            rc = FM_EDB;
+    }
+    return rc;
+}
+
+/* ---- jobs ---- */
+
+static const char SQL_JOB_ADD[] =
+    "INSERT INTO jobs(id, seq, tenant_id, instance_id, token_id, element, type, state, retries, headers, "
+    "created_at, updated_at) VALUES (?, 0, ?, ?, ?, ?, ?, 'activatable', ?, ?, ?, ?)";
+
+int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *id, size_t len)
+{
+    fm_id_fast("job", id, len);
+    sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_ADD);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, token);
+    sqlite3_bind_text(st, 5, n->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, n->job_type, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, n->retries > 0 ? n->retries : 3);
+    sqlite3_bind_text(st, 8, n->headers ? n->headers : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, tx->now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, tx->now, -1, SQLITE_STATIC);
+    int rc = step_done(st);
+    if (rc != FM_OK)
+        return rc;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "jobId", id);
+    cJSON_AddStringToObject(e, "type", n->job_type);
+    cJSON_AddNumberToObject(e, "retries", n->retries > 0 ? n->retries : 3);
+    cJSON *h = cJSON_Parse(n->headers ? n->headers : "{}");
+    cJSON_AddItemToObject(e, "customHeaders", h ? h : cJSON_CreateObject());
+    int node = ex_node_find(in->def, n->id);
+    ex_event(tx, in, "execution.job.created", node, token, e);
+    if (!strcmp(n->job_type, "http"))
+        after_push(&tx->after.http_jobs, &tx->after.nhttp, id);
+    return FM_OK;
+}
+
+static const char SQL_JOB_DROP[] =
+    "DELETE FROM jobs WHERE instance_id = ? AND token_id = ? AND state != 'completed'";
+
+int ex_job_drop(ex_tx_t *tx, ex_inst_t *in, int token)
+{
+    sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_DROP);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, token);
+    return step_done(st);
+}
+
+/* ---- user tasks ---- */
+
+static const char SQL_TASK_LINK[] =
+    "INSERT OR REPLACE INTO task_links(task_id, tenant_id, instance_id, token_id) VALUES (?, ?, ?, ?)";
+static const char SQL_TASK_UNLINK[] =
+    "DELETE FROM task_links WHERE instance_id = ? AND token_id = ? RETURNING task_id";
+
+int ex_task_link(ex_tx_t *tx, ex_inst_t *in, int token, const char *task_id)
+{
+    sqlite3_stmt *st = ex_stmt(tx, SQL_TASK_LINK);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, task_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, token);
+    return step_done(st);
+}
+
+int ex_task_unlink(ex_tx_t *tx, ex_inst_t *in, int token, bool cancel_task)
+{
+    sqlite3_stmt *st = ex_stmt(tx, SQL_TASK_UNLINK);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, token);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (cancel_task) {
+            char buf[200];
+            snprintf(buf, sizeof(buf), "%s\t%s", in->tenant, col(st, 0));
+            after_push(&tx->after.cancel_tasks, &tx->after.ncancel, buf);
+        }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? FM_OK : FM_EDB;
+}
+
+/* ---- incidents ---- */
+
+static const char SQL_INC_ADD[] =
+    "INSERT INTO incidents(id, seq, tenant_id, instance_id, token_id, element, type, message, state, job_id, "
+    "created_at) VALUES (?, 0, ?, ?, ?, ?, ?, ?, 'open', ?, ?)";
+static const char SQL_INC_CLOSE[] =
+    "UPDATE incidents SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'";
+
+int ex_incident_add(ex_tx_t *tx, ex_inst_t *in, int token, const char *element, const char *type,
+                    const char *msg, const char *job_id, char *id, size_t len)
+{
+    fm_id_fast("inc", id, len);
+    sqlite3_stmt *st = ex_stmt(tx, SQL_INC_ADD);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, token);
+    sqlite3_bind_text(st, 5, element, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, msg, -1, SQLITE_STATIC);
+    bind_text(st, 8, job_id);
+    sqlite3_bind_text(st, 9, tx->now, -1, SQLITE_STATIC);
+    fm_log_t l;
+    fm_log_begin(&l, FM_LOG_WARN, "execution: incident");
+    fm_log_str(&l, "instance", in->id);
+    fm_log_str(&l, "element", element);
+    fm_log_str(&l, "message", msg);
+    fm_log_end(&l);
+    return step_done(st);
+}
+
+int ex_incident_close(ex_tx_t *tx, ex_inst_t *in, const char *id)
+{
+    (void)in;
+    sqlite3_stmt *st = ex_stmt(tx, SQL_INC_CLOSE);
+    if (!st)
+        return FM_EDB;
+    sqlite3_bind_text(st, 1, tx->now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    return step_done(st);
+}
+
+/* ---- read side ---- */
+
+int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(c, SQL_LOAD, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW) {
+            ex_inst_t *in;
+            rc = ex_inst_from_row(st, &in);
+            if (rc == FM_OK) {
+                *out = ex_inst_json(in, true);
+                ex_inst_free(in);
+            }
+        } else
+            rc = s == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}

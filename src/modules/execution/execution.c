@@ -1,0 +1,682 @@
+/*
+ * execution.c — Execution Engine (9005): the routes. Each change is one transaction
+ * (exec_store.c) in which the instance runs to its next wait states (exec_run.c);
+ * reads use pooled readers. docs/execution.md is the contract.
+ */
+#include "exec_int.h"
+
+#include "../../fm_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static fm_db_t *db_of(fm_req_t *r)
+{
+    return fm_req_mod(r)->db;
+}
+
+static int not_found(fm_req_t *r, const char *what, const char *id)
+{
+    return fm_reply_problem(r, 404, NULL, NULL, NULL, "no %s '%s'", what, id);
+}
+
+static int conflict(fm_req_t *r, const char *why)
+{
+    return fm_reply_problem(r, 409, NULL, NULL, NULL, "%s", why);
+}
+
+/* ---- instances ---- */
+
+static int reply_instance(fm_req_t *r, int status, const char *id)
+{
+    cJSON *o = NULL;
+    int rc = ex_store_get_json(db_of(r), fm_req_tenant(r), id, &o);
+    if (rc == FM_ENOTFOUND)
+        return not_found(r, "execution", id);
+    if (rc != FM_OK)
+        return rc;
+    if (status == 201) {
+        char loc[80];
+        snprintf(loc, sizeof(loc), "/executions/%s", id);
+        fm_reply_header(r, "Location", loc);
+    }
+    return fm_reply_json(r, status, o);
+}
+
+static bool idem_lookup(fm_req_t *r, const char *key, char *id, size_t len)
+{
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return false;
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(c, "SELECT id FROM instances WHERE tenant_id = ? AND idem_key = ?", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(id, len, "%s", sqlite3_column_text(st, 0));
+            found = true;
+        }
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db_of(r), c);
+    return found;
+}
+
+static int start(fm_req_t *r)
+{
+    static const fm_field_t fields[] = {
+        { "processId", FM_F_STRING, true, 1, 200, NULL },
+        { "version", FM_F_INT, false, 1, 1000000, NULL },
+        { "businessKey", FM_F_STRING, false, 0, 256, NULL },
+        { "variables", FM_F_OBJECT, false, 0, 0, NULL },
+    };
+    if (fm_req_check(r, fields, 4))
+        return FM_OK;
+    cJSON *b = fm_req_json(r);
+    const char *key = fm_req_header(r, "Idempotency-Key");
+    if (key && (!*key || strlen(key) > 200))
+        return fm_reply_problem(r, 400, NULL, NULL, NULL, "Idempotency-Key must be 1 to 200 characters");
+    char id[48];
+    if (key && idem_lookup(r, key, id, sizeof(id)))
+        return reply_instance(r, 200, id);
+    const char *pid = cJSON_GetStringValue(cJSON_GetObjectItem(b, "processId"));
+    cJSON *v = cJSON_GetObjectItem(b, "version");
+    const char *bk = cJSON_GetStringValue(cJSON_GetObjectItem(b, "businessKey"));
+    ex_def_t *def;
+    const char *field;
+    char why[500];
+    int rc = ex_def_get(fm_req_tenant(r), pid, v ? (int)v->valuedouble : 0, &def, &field, why, sizeof(why));
+    if (rc == FM_ENOTFOUND || rc == FM_EINVAL)
+        return fm_reply_invalid(r, field, why);
+    if (rc != FM_OK)
+        return rc;
+    ex_tx_t tx;
+    if ((rc = ex_tx_begin(&tx, db_of(r))) != FM_OK)
+        return rc;
+    ex_inst_t *in;
+    rc = ex_start(&tx, def, bk, cJSON_GetObjectItem(b, "variables"), key, NULL, 0, -1, &in);
+    if (rc == FM_OK)
+        snprintf(id, sizeof(id), "%s", in->id);
+    rc = ex_tx_end(&tx, rc);
+    if (rc != FM_OK && key && idem_lookup(r, key, id, sizeof(id)))   /* a racing twin won */
+        return reply_instance(r, 200, id);
+    if (rc != FM_OK)
+        return rc;
+    return reply_instance(r, 201, id);
+}
+
+static int get(fm_req_t *r)
+{
+    return reply_instance(r, 200, fm_req_param(r, "id"));
+}
+
+static int list(fm_req_t *r)
+{
+    int limit, offset;
+    if (fm_req_page_offset(r, 50, &limit, &offset))
+        return FM_OK;
+    char pid[200], st[32], bk[300];
+    const char *p = fm_req_query(r, "processId", pid, sizeof(pid));
+    const char *s = fm_req_query(r, "state", st, sizeof(st));
+    const char *k = fm_req_query(r, "businessKey", bk, sizeof(bk));
+    if (s && ex_state_parse(s) < 0)
+        return fm_reply_invalid(r, "state", "must be active, paused, completed, cancelled or failed");
+    const char *where = " WHERE tenant_id = ?1 AND (?2 IS NULL OR process_id = ?2 OR bpmn_id = ?2) "
+                        "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR business_key = ?4)";
+    char sql[800];
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    cJSON *items = cJSON_CreateArray();
+    int total = 0, rc = FM_OK;
+    for (int pass = 0; pass < 2 && rc == FM_OK; pass++) {
+        if (pass == 0)
+            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM instances%s", where);
+        else
+            snprintf(sql, sizeof(sql), "SELECT " EX_INST_COLS " FROM instances%s ORDER BY seq DESC LIMIT ?5 OFFSET ?6",
+                     where);
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK) {
+            rc = FM_EDB;
+            break;
+        }
+        sqlite3_bind_text(q, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
+        const char *vals[3] = { p, s, k };
+        for (int i = 0; i < 3; i++)
+            if (vals[i])
+                sqlite3_bind_text(q, 2 + i, vals[i], -1, SQLITE_STATIC);
+        if (pass == 0) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                total = sqlite3_column_int(q, 0);
+        } else {
+            sqlite3_bind_int(q, 5, limit);
+            sqlite3_bind_int(q, 6, offset);
+            while (sqlite3_step(q) == SQLITE_ROW) {
+                ex_inst_t *in;
+                if (ex_inst_from_row(q, &in) == FM_OK) {
+                    cJSON_AddItemToArray(items, ex_inst_json(in, false));
+                    ex_inst_free(in);
+                }
+            }
+        }
+        sqlite3_finalize(q);
+    }
+    fm_db_reader_done(db_of(r), c);
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
+    }
+    return fm_reply_page(r, items, offset, total);
+}
+
+typedef int (*inst_op)(ex_tx_t *tx, ex_inst_t *in, const cJSON *body, char *why, size_t wl);
+
+/* Loads the instance of the path in a transaction, applies op, answers the instance. */
+static int with_instance(fm_req_t *r, inst_op op, const cJSON *body)
+{
+    const char *id = fm_req_param(r, "id");
+    ex_tx_t tx;
+    int rc = ex_tx_begin(&tx, db_of(r));
+    if (rc != FM_OK)
+        return rc;
+    ex_inst_t *in;
+    char why[300] = "";
+    rc = ex_load(&tx, fm_req_tenant(r), id, &in);
+    if (rc == FM_OK)
+        rc = op(&tx, in, body, why, sizeof(why));
+    rc = ex_tx_end(&tx, rc);
+    if (rc == FM_ENOTFOUND)
+        return not_found(r, "execution", id);
+    if (rc == FM_ECONFLICT)
+        return conflict(r, why[0] ? why : "the execution is not in a state that allows this");
+    if (rc != FM_OK)
+        return rc;
+    return reply_instance(r, 200, id);
+}
+
+static int op_pause(ex_tx_t *tx, ex_inst_t *in, const cJSON *b, char *why, size_t wl)
+{
+    (void)b;
+    int rc = ex_set_state(tx, in, I_PAUSED);
+    if (rc == FM_ECONFLICT)
+        snprintf(why, wl, "execution '%s' is %s, not active", in->id, ex_state_name(in->state));
+    return rc;
+}
+
+static int op_resume(ex_tx_t *tx, ex_inst_t *in, const cJSON *b, char *why, size_t wl)
+{
+    (void)b;
+    int rc = ex_set_state(tx, in, I_ACTIVE);
+    if (rc == FM_ECONFLICT)
+        snprintf(why, wl, "execution '%s' is %s, not paused", in->id, ex_state_name(in->state));
+    return rc;
+}
+
+static int op_cancel(ex_tx_t *tx, ex_inst_t *in, const cJSON *b, char *why, size_t wl)
+{
+    (void)b;
+    int rc = ex_cancel(tx, in);
+    if (rc == FM_ECONFLICT)
+        snprintf(why, wl, "execution '%s' has already ended (%s)", in->id, ex_state_name(in->state));
+    return rc;
+}
+
+static int op_vars(ex_tx_t *tx, ex_inst_t *in, const cJSON *b, char *why, size_t wl)
+{
+    int rc = ex_set_vars(tx, in, cJSON_GetObjectItem(b, "variables"));
+    if (rc == FM_ECONFLICT)
+        snprintf(why, wl, "execution '%s' has already ended (%s)", in->id, ex_state_name(in->state));
+    return rc;
+}
+
+static int pause(fm_req_t *r)
+{
+    return with_instance(r, op_pause, NULL);
+}
+
+static int resume(fm_req_t *r)
+{
+    int rc = with_instance(r, op_resume, NULL);
+    if (rc == FM_OK && fm_replied(r))
+        ex_work_resumed(fm_req_param(r, "id"));
+    return rc;
+}
+
+static int cancel(fm_req_t *r)
+{
+    return with_instance(r, op_cancel, NULL);
+}
+
+static int variables(fm_req_t *r)
+{
+    static const fm_field_t fields[] = { { "variables", FM_F_OBJECT, true, 0, 0, NULL } };
+    if (fm_req_check(r, fields, 1))
+        return FM_OK;
+    return with_instance(r, op_vars, fm_req_json(r));
+}
+
+static bool instance_exists(fm_req_t *r, sqlite3 *c, const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(c, "SELECT 1 FROM instances WHERE id = ? AND tenant_id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int history(fm_req_t *r)
+{
+    int limit, offset;
+    if (fm_req_page_offset(r, 500, &limit, &offset))
+        return FM_OK;
+    const char *id = fm_req_param(r, "id");
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    if (!instance_exists(r, c, id)) {
+        fm_db_reader_done(db_of(r), c);
+        return not_found(r, "execution", id);
+    }
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c, "SELECT entries FROM history WHERE instance_id = ? ORDER BY first_seq", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *chunk = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+            cJSON *e;
+            while (chunk && (e = cJSON_DetachItemFromArray(chunk, 0))) {
+                if (total >= offset && total < offset + limit)
+                    cJSON_AddItemToArray(items, e);
+                else
+                    cJSON_Delete(e);
+                total++;
+            }
+            cJSON_Delete(chunk);
+        }
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db_of(r), c);
+    return fm_reply_page(r, items, offset, total);
+}
+
+/* ---- messages ---- */
+
+static int message(fm_req_t *r)
+{
+    static const fm_field_t fields[] = {
+        { "name", FM_F_STRING, true, 1, 256, NULL },
+        { "variables", FM_F_OBJECT, false, 0, 0, NULL },
+    };
+    if (fm_req_check(r, fields, 2))
+        return FM_OK;
+    cJSON *b = fm_req_json(r);
+    cJSON *k = cJSON_GetObjectItem(b, "correlationKey");
+    char key[300] = "";
+    if (cJSON_IsString(k)) {
+        if (strlen(k->valuestring) >= sizeof(key))
+            return fm_reply_invalid(r, "correlationKey", "must be at most 256 characters");
+        snprintf(key, sizeof(key), "%s", k->valuestring);
+    } else if (cJSON_IsNumber(k)) {
+        char *p = cJSON_PrintUnformatted(k);
+        snprintf(key, sizeof(key), "%s", p ? p : "");
+        free(p);
+    } else if (k && !cJSON_IsNull(k))
+        return fm_reply_invalid(r, "correlationKey", "must be a string or a number");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(b, "name"));
+    ex_tx_t tx;
+    int rc = ex_tx_begin(&tx, db_of(r));
+    if (rc != FM_OK)
+        return rc;
+    char inst[48] = "", el[200] = "";
+    bool started = false;
+    rc = ex_correlate(&tx, fm_req_tenant(r), name, key, cJSON_GetObjectItem(b, "variables"), inst, sizeof(inst), el,
+                      sizeof(el), &started, NULL);
+    rc = ex_tx_end(&tx, rc);
+    if (rc == FM_ENOTFOUND) {
+        cJSON *ext = cJSON_CreateObject();
+        cJSON_AddStringToObject(ext, "messageName", name);
+        cJSON_AddStringToObject(ext, "correlationKey", key);
+        return fm_reply_problem(r, 404, "urn:flowmaster:problem:message-not-correlated", "Message Not Correlated",
+                                ext, "nobody waits for message '%s' with correlation key '%s'", name, key);
+    }
+    if (rc != FM_OK)
+        return rc;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "executionId", inst);
+    cJSON_AddStringToObject(o, "elementId", el);
+    cJSON_AddBoolToObject(o, "started", started);
+    return fm_reply_json(r, 200, o);
+}
+
+/* ---- jobs ---- */
+
+#define JOB_COLS "id, type, instance_id, element, state, retries, headers, error, created_at, due_ms"
+
+static cJSON *job_json(fm_req_t *r, sqlite3_stmt *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));
+    cJSON_AddStringToObject(o, "type", (const char *)sqlite3_column_text(st, 1));
+    const char *inst = (const char *)sqlite3_column_text(st, 2);
+    cJSON_AddStringToObject(o, "executionId", inst);
+    cJSON_AddStringToObject(o, "elementId", (const char *)sqlite3_column_text(st, 3));
+    cJSON_AddStringToObject(o, "state", (const char *)sqlite3_column_text(st, 4));
+    cJSON_AddNumberToObject(o, "retries", sqlite3_column_int(st, 5));
+    cJSON *h = cJSON_Parse((const char *)sqlite3_column_text(st, 6));
+    cJSON_AddItemToObject(o, "customHeaders", h ? h : cJSON_CreateObject());
+    if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+        cJSON_AddStringToObject(o, "errorMessage", (const char *)sqlite3_column_text(st, 7));
+    else
+        cJSON_AddNullToObject(o, "errorMessage");
+    cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 8));
+    cJSON *in = NULL;
+    if (ex_store_get_json(db_of(r), fm_req_tenant(r), inst, &in) == FM_OK)
+        cJSON_AddItemToObject(o, "variables", cJSON_DetachItemFromObject(in, "variables"));
+    else
+        cJSON_AddItemToObject(o, "variables", cJSON_CreateObject());
+    cJSON_Delete(in);
+    return o;
+}
+
+static int jobs_list(fm_req_t *r)
+{
+    int limit, offset;
+    if (fm_req_page_offset(r, 50, &limit, &offset))
+        return FM_OK;
+    char type[200], inst[80], state[32];
+    const char *t = fm_req_query(r, "type", type, sizeof(type));
+    const char *i = fm_req_query(r, "executionId", inst, sizeof(inst));
+    const char *s = fm_req_query(r, "state", state, sizeof(state));
+    if (!s)
+        s = "activatable";
+    if (strcmp(s, "activatable") && strcmp(s, "failed") && strcmp(s, "completed"))
+        return fm_reply_invalid(r, "state", "must be activatable, failed or completed");
+    const char *where = " WHERE tenant_id = ?1 AND state = ?2 AND (?3 IS NULL OR type = ?3) AND "
+                        "(?4 IS NULL OR instance_id = ?4) AND (state != 'activatable' OR due_ms <= ?5)";
+    char sql[600];
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM jobs%s", where);
+        else
+            snprintf(sql, sizeof(sql), "SELECT " JOB_COLS " FROM jobs%s ORDER BY rowid LIMIT ?6 OFFSET ?7", where);
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK)
+            break;
+        sqlite3_bind_text(q, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, s, -1, SQLITE_STATIC);
+        if (t)
+            sqlite3_bind_text(q, 3, t, -1, SQLITE_STATIC);
+        if (i)
+            sqlite3_bind_text(q, 4, i, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, fm_time_unix_ms());
+        if (pass == 0) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                total = sqlite3_column_int(q, 0);
+        } else {
+            sqlite3_bind_int(q, 6, limit);
+            sqlite3_bind_int(q, 7, offset);
+            while (sqlite3_step(q) == SQLITE_ROW)
+                cJSON_AddItemToArray(items, job_json(r, q));
+        }
+        sqlite3_finalize(q);
+    }
+    fm_db_reader_done(db_of(r), c);
+    return fm_reply_page(r, items, offset, total);
+}
+
+static int reply_job(fm_req_t *r, const char *id)
+{
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    cJSON *o = NULL;
+    if (sqlite3_prepare_v2(c, "SELECT " JOB_COLS " FROM jobs WHERE id = ? AND tenant_id = ?", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            o = job_json(r, st);
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db_of(r), c);
+    if (!o) {     /* a job whose activity was left another way is gone */
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", id);
+        cJSON_AddStringToObject(o, "state", "completed");
+    }
+    return fm_reply_json(r, 200, o);
+}
+
+static int job_outcome(fm_req_t *r, int rc, const char *why)
+{
+    const char *id = fm_req_param(r, "id");
+    if (rc == FM_ENOTFOUND)
+        return not_found(r, "job", id);
+    if (rc == FM_ECONFLICT)
+        return conflict(r, why);
+    if (rc != FM_OK)
+        return rc;
+    return reply_job(r, id);
+}
+
+static int job_complete(fm_req_t *r)
+{
+    static const fm_field_t fields[] = { { "variables", FM_F_OBJECT, false, 0, 0, NULL } };
+    if (fm_req_check(r, fields, 1))
+        return FM_OK;
+    char why[300] = "";
+    int rc = ex_job_complete(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"),
+                             cJSON_GetObjectItem(fm_req_json(r), "variables"), why, sizeof(why));
+    return job_outcome(r, rc, why);
+}
+
+static int job_fail(fm_req_t *r)
+{
+    static const fm_field_t fields[] = {
+        { "errorMessage", FM_F_STRING, false, 0, 2000, NULL },
+        { "retries", FM_F_INT, false, 0, 1000, NULL },
+        { "retryBackOffMs", FM_F_INT, false, 0, 86400000, NULL },
+        { "errorCode", FM_F_STRING, false, 1, 200, NULL },
+    };
+    if (fm_req_check(r, fields, 4))
+        return FM_OK;
+    cJSON *b = fm_req_json(r);
+    cJSON *rt = cJSON_GetObjectItem(b, "retries"), *bo = cJSON_GetObjectItem(b, "retryBackOffMs");
+    char why[300] = "";
+    int rc = ex_job_fail(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"),
+                         cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorMessage")),
+                         rt ? (int)rt->valuedouble : -1, bo ? (int64_t)bo->valuedouble : -1,
+                         cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorCode")), why, sizeof(why));
+    return job_outcome(r, rc, why);
+}
+
+/* ---- incidents ---- */
+
+#define INC_COLS "id, instance_id, element, type, message, state, job_id, created_at, resolved_at"
+
+static cJSON *incident_json(sqlite3_stmt *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    static const char *const names[] = { "id", "executionId", "elementId", "type", "message", "state", "jobId",
+                                         "createdAt", "resolvedAt" };
+    for (int i = 0; i < 9; i++)
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            cJSON_AddNullToObject(o, names[i]);
+        else
+            cJSON_AddStringToObject(o, names[i], (const char *)sqlite3_column_text(st, i));
+    return o;
+}
+
+static int incidents_list(fm_req_t *r)
+{
+    int limit, offset;
+    if (fm_req_page_offset(r, 50, &limit, &offset))
+        return FM_OK;
+    char inst[80], state[32];
+    const char *i = fm_req_query(r, "executionId", inst, sizeof(inst));
+    const char *s = fm_req_query(r, "state", state, sizeof(state));
+    if (s && strcmp(s, "open") && strcmp(s, "resolved"))
+        return fm_reply_invalid(r, "state", "must be open or resolved");
+    const char *where = " WHERE tenant_id = ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR instance_id = ?3)";
+    char sql[600];
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM incidents%s", where);
+        else
+            snprintf(sql, sizeof(sql), "SELECT " INC_COLS " FROM incidents%s ORDER BY rowid LIMIT ?4 OFFSET ?5", where);
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK)
+            break;
+        sqlite3_bind_text(q, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
+        if (s)
+            sqlite3_bind_text(q, 2, s, -1, SQLITE_STATIC);
+        if (i)
+            sqlite3_bind_text(q, 3, i, -1, SQLITE_STATIC);
+        if (pass == 0) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                total = sqlite3_column_int(q, 0);
+        } else {
+            sqlite3_bind_int(q, 4, limit);
+            sqlite3_bind_int(q, 5, offset);
+            while (sqlite3_step(q) == SQLITE_ROW)
+                cJSON_AddItemToArray(items, incident_json(q));
+        }
+        sqlite3_finalize(q);
+    }
+    fm_db_reader_done(db_of(r), c);
+    return fm_reply_page(r, items, offset, total);
+}
+
+static const char SQL_INC_GET[] =
+    "SELECT instance_id, token_id, element, state, job_id FROM incidents WHERE id = ? AND tenant_id = ?";
+
+static int incident_resolve(fm_req_t *r)
+{
+    const char *id = fm_req_param(r, "id");
+    ex_tx_t tx;
+    int rc = ex_tx_begin(&tx, db_of(r));
+    if (rc != FM_OK)
+        return rc;
+    char inst[48] = "", el[200] = "", state[16] = "", job[48] = "";
+    int token = 0;
+    sqlite3_stmt *st = ex_stmt(&tx, SQL_INC_GET);
+    rc = FM_ENOTFOUND;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(inst, sizeof(inst), "%s", sqlite3_column_text(st, 0));
+            token = sqlite3_column_int(st, 1);
+            snprintf(el, sizeof(el), "%s", sqlite3_column_text(st, 2));
+            snprintf(state, sizeof(state), "%s", sqlite3_column_text(st, 3));
+            if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+                snprintf(job, sizeof(job), "%s", sqlite3_column_text(st, 4));
+            rc = FM_OK;
+        }
+        sqlite3_reset(st);
+    }
+    char why[300] = "";
+    if (rc == FM_OK && strcmp(state, "open")) {
+        snprintf(why, sizeof(why), "incident '%s' is already resolved", id);
+        rc = FM_ECONFLICT;
+    }
+    ex_inst_t *in = NULL;
+    if (rc == FM_OK && (rc = ex_load(&tx, fm_req_tenant(r), inst, &in)) == FM_OK && in->state >= I_COMPLETED) {
+        snprintf(why, sizeof(why), "execution '%s' has ended", inst);
+        rc = FM_ECONFLICT;
+    }
+    if (rc == FM_OK)
+        rc = ex_incident_close(&tx, in, id);
+    if (rc == FM_OK) {
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "incidentId", id);
+        int node = ex_node_find(in->def, el);
+        ex_hist(&tx, in, "incident.resolved", node, token, d);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "incidentId", id);
+        ex_event(&tx, in, "execution.incident.resolved", node, token, e);
+        if (job[0]) {
+            sqlite3_stmt *u = ex_stmt(&tx, "UPDATE jobs SET state = 'activatable', retries = MAX(retries, 1), "
+                                           "due_ms = 0, updated_at = ? WHERE id = ? AND state = 'failed'");
+            if (u) {
+                sqlite3_bind_text(u, 1, tx.now, -1, SQLITE_STATIC);
+                sqlite3_bind_text(u, 2, job, -1, SQLITE_STATIC);
+                sqlite3_step(u);
+                sqlite3_reset(u);
+            }
+            if (in->incidents > 0)
+                in->incidents--;
+            in->dirty = true;
+        } else
+            rc = ex_incident_retry(&tx, in, token);
+    }
+    rc = ex_tx_end(&tx, rc);
+    if (rc == FM_ENOTFOUND)
+        return not_found(r, "incident", id);
+    if (rc == FM_ECONFLICT)
+        return conflict(r, why);
+    if (rc != FM_OK)
+        return rc;
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    cJSON *o = NULL;
+    st = NULL;
+    if (sqlite3_prepare_v2(c, "SELECT " INC_COLS " FROM incidents WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            o = incident_json(st);
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db_of(r), c);
+    return o ? fm_reply_json(r, 200, o) : FM_EDB;
+}
+
+/* ---- the module ---- */
+
+static const fm_route_t routes[] = {
+    { FM_POST, "/executions", start, FM_R_JSON, "execution:start" },
+    { FM_GET, "/executions", list, 0, "execution:read" },
+    { FM_GET, "/executions/{id}", get, 0, "execution:read" },
+    { FM_PUT, "/executions/{id}/pause", pause, 0, "execution:control" },
+    { FM_PUT, "/executions/{id}/resume", resume, 0, "execution:control" },
+    { FM_PUT, "/executions/{id}/cancel", cancel, 0, "execution:control" },
+    { FM_GET, "/executions/{id}/history", history, 0, "execution:read" },
+    { FM_PUT, "/executions/{id}/variables", variables, FM_R_JSON, "execution:control" },
+    { FM_POST, "/messages", message, FM_R_JSON, "execution:correlate" },
+    { FM_GET, "/jobs", jobs_list, 0, "execution:work" },
+    { FM_POST, "/jobs/{id}/complete", job_complete, FM_R_JSON, "execution:work" },
+    { FM_POST, "/jobs/{id}/fail", job_fail, FM_R_JSON, "execution:work" },
+    { FM_GET, "/incidents", incidents_list, 0, "execution:read" },
+    { FM_PUT, "/incidents/{id}/resolve", incident_resolve, 0, "execution:control" },
+};
+
+static const fm_sub_t subs[] = {
+    { "process.definition.published", ex_on_published },
+    { "task.completed", ex_on_task_completed },
+    { NULL, NULL },
+};
+
+const fm_module_t fm_execution_module = {
+    "execution", "Execution Engine", 9005, FM_M_DB, FM_ROUTES(routes), subs, ex_work_start, ex_work_stop,
+};
