@@ -236,6 +236,18 @@ static int conn_read(conn_t *c, double *done_at)
 static conn_t *conns;
 static int nconns;
 
+/* An idle keep-alive connection became readable: the server closed it (CivetWeb drops
+ * connections idle for keep_alive_timeout_ms, 500 ms by default). Reconnect now, so no
+ * request is written into a socket the server has already closed. */
+static void idle_event(conn_t *c)
+{
+    char b[256];
+    ssize_t r = read(c->fd, b, sizeof b);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    conn_reset(c);
+}
+
 /* Closed loop for `secs`; recording only when st.recording. Returns answers completed. */
 static long run_closed(double secs)
 {
@@ -261,8 +273,12 @@ static long run_closed(double secs)
         }
         double tnow = now();
         for (int i = 0; i < nconns; i++) {
-            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || !conns[i].busy)
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
+            if (!conns[i].busy) {
+                idle_event(&conns[i]);
+                continue;
+            }
             double done;
             int r = conn_read(&conns[i], &done);
             if (r == 0)
@@ -288,16 +304,20 @@ static long run_open(double rate, double secs)
     long due_n = 0;             /* requests that have fallen due */
     long sent = 0;              /* requests handed to a connection */
     long total = (long)(rate * secs);
+    static int rr;              /* next connection to try */
     while (1) {
         double tnow = now();
         while (due_n < total && t0 + (double)due_n / rate <= tnow)
             due_n++;
-        /* hand every due request to a free connection, oldest first */
-        for (int i = 0; i < nconns && sent < due_n; i++) {
-            if (conns[i].busy)
+        /* hand every due request to a free connection, oldest request first, connections
+         * in turn (each is used every nconns/rate seconds, well inside the keep-alive) */
+        for (int k = 0; k < nconns && sent < due_n; k++) {
+            conn_t *c = &conns[rr];
+            rr = (rr + 1) % nconns;
+            if (c->busy)
                 continue;
-            if (conn_send(&conns[i], t0 + (double)sent / rate) < 0) {
-                conn_reset(&conns[i]);
+            if (conn_send(c, t0 + (double)sent / rate) < 0) {
+                conn_reset(c);
                 continue;
             }
             sent++;
@@ -324,8 +344,12 @@ static long run_open(double rate, double secs)
             exit(1);
         }
         for (int i = 0; i < nconns; i++) {
-            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || !conns[i].busy)
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
+            if (!conns[i].busy) {
+                idle_event(&conns[i]);
+                continue;
+            }
             double done;
             int r = conn_read(&conns[i], &done);
             if (r > 0)
