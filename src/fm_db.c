@@ -12,12 +12,16 @@
 
 #define READER_POOL 4   /* idle readers kept open per database */
 
+#define FM_DB_WSTMTS 64
+
 struct fm_db {
     char *path;
     fm_db_opts_t opts;
     sqlite3 *writer;
     pthread_mutex_t wlock;      /* held from write_begin to write_end */
     bool outbox_dirty;          /* under wlock */
+    struct { const char *sql; sqlite3_stmt *st; } wstmts[FM_DB_WSTMTS];  /* under wlock */
+    int nwstmts;
     void (*on_outbox)(void *);
     void *on_outbox_arg;
     pthread_mutex_t plock;      /* guards the reader pool */
@@ -104,6 +108,8 @@ void fm_db_close(fm_db_t *db)
 {
     if (!db)
         return;
+    for (int i = 0; i < db->nwstmts; i++)
+        sqlite3_finalize(db->wstmts[i].st);
     for (int i = 0; i < db->nidle; i++)
         sqlite3_close(db->idle[i]);
     sqlite3_close(db->ckpt);
@@ -114,11 +120,51 @@ void fm_db_close(fm_db_t *db)
     free(db);
 }
 
+sqlite3_stmt *fm_db_stmt(fm_db_t *db, const char *sql)
+{
+    for (int i = 0; i < db->nwstmts; i++)
+        if (db->wstmts[i].sql == sql) {
+            sqlite3_reset(db->wstmts[i].st);
+            sqlite3_clear_bindings(db->wstmts[i].st);
+            return db->wstmts[i].st;
+        }
+    if (db->nwstmts == FM_DB_WSTMTS)
+        return NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db->writer, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fm_log_msg(FM_LOG_ERROR, "statement failed to prepare", sqlite3_errmsg(db->writer));
+        return NULL;
+    }
+    db->wstmts[db->nwstmts].sql = sql;
+    db->wstmts[db->nwstmts].st = st;
+    db->nwstmts++;
+    return st;
+}
+
+/* BEGIN/COMMIT/ROLLBACK through cached statements: parsing them costs more than a
+ * small transaction's inserts. */
+static int wexec(fm_db_t *db, const char *sql, char *why, size_t len)
+{
+    sqlite3_stmt *st = fm_db_stmt(db, sql);
+    if (!st)
+        return fm_db_exec(db->writer, sql, why, len);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        if (why)
+            snprintf(why, len, "%s", sqlite3_errmsg(db->writer));
+        return FM_EDB;
+    }
+    return FM_OK;
+}
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE", SQL_COMMIT[] = "COMMIT", SQL_ROLLBACK[] = "ROLLBACK";
+
 sqlite3 *fm_db_write_begin(fm_db_t *db)
 {
     pthread_mutex_lock(&db->wlock);
     char why[256];
-    if (fm_db_exec(db->writer, "BEGIN IMMEDIATE", why, sizeof(why)) != FM_OK) {
+    if (wexec(db, SQL_BEGIN, why, sizeof(why)) != FM_OK) {
         fm_log_msg(FM_LOG_ERROR, "database begin failed", why);
         pthread_mutex_unlock(&db->wlock);
         return NULL;
@@ -132,15 +178,15 @@ int fm_db_write_end(fm_db_t *db, int rc)
     char why[256];
     bool kick = false;
     if (rc == FM_OK) {
-        if (fm_db_exec(db->writer, "COMMIT", why, sizeof(why)) != FM_OK) {
+        if (wexec(db, SQL_COMMIT, why, sizeof(why)) != FM_OK) {
             fm_log_msg(FM_LOG_ERROR, "database commit failed", why);
-            fm_db_exec(db->writer, "ROLLBACK", NULL, 0);
+            wexec(db, SQL_ROLLBACK, NULL, 0);
             rc = FM_EDB;
         } else {
             kick = db->outbox_dirty;
         }
     } else {
-        fm_db_exec(db->writer, "ROLLBACK", NULL, 0);
+        wexec(db, SQL_ROLLBACK, NULL, 0);
     }
     db->outbox_dirty = false;
     void (*fn)(void *) = db->on_outbox;

@@ -34,6 +34,11 @@ void fm_db_close(fm_db_t *db);
 sqlite3 *fm_db_write_begin(fm_db_t *db);
 int fm_db_write_end(fm_db_t *db, int rc);
 
+/* Inside a write transaction: a statement on the writer, prepared once and kept until
+ * the database closes (reset, bindings cleared). `sql` must be a static string: it
+ * is cached by its address. NULL when it does not prepare (logged). */
+sqlite3_stmt *fm_db_stmt(fm_db_t *db, const char *sql);
+
 sqlite3 *fm_db_reader(fm_db_t *db);             /* NULL on error */
 void fm_db_reader_done(fm_db_t *db, sqlite3 *c);
 

@@ -18,10 +18,10 @@ CREATE TABLE instances (
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
     ended_at        TEXT,
-    seq             INTEGER NOT NULL        -- creation order, for newest-first pages
+    seq             INTEGER NOT NULL DEFAULT 0  -- unused: rowid is the creation order
 );
 CREATE UNIQUE INDEX instances_idem ON instances(tenant_id, idem_key) WHERE idem_key IS NOT NULL;
-CREATE INDEX instances_list ON instances(tenant_id, seq);
+CREATE INDEX instances_list ON instances(tenant_id, state);
 CREATE INDEX instances_parent ON instances(parent_id) WHERE parent_id IS NOT NULL;
 
 -- One row per step: the history entries (JSON array) that step added.

@@ -303,6 +303,16 @@ int bus_subscribe(const char *pattern, bus_fn fn, void *arg)
     return id;
 }
 
+bool bus_wants(const char *type)
+{
+    bool yes = false;
+    pthread_mutex_lock(&bus.lock);
+    for (size_t i = 0; i < bus.nsubs && !yes; i++)
+        yes = bus_pattern_match(bus.subs[i].pattern, type);
+    pthread_mutex_unlock(&bus.lock);
+    return yes;
+}
+
 void bus_unsubscribe(int id)
 {
     pthread_mutex_lock(&bus.lock);

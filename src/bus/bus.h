@@ -60,6 +60,11 @@ int bus_publish(const char *source, const char *type, const char *subject,
 int bus_subscribe(const char *pattern, bus_fn fn, void *arg);
 void bus_unsubscribe(int id);
 
+/* Any thread: does any subscription match this type now? Modules that announce at a
+ * high rate skip writing events nobody would receive (subscriptions are made at
+ * start, before HTTP, so nothing later could have received them either). */
+bool bus_wants(const char *type);
+
 bool bus_type_valid(const char *type);
 bool bus_pattern_valid(const char *pattern);
 bool bus_pattern_match(const char *pattern, const char *type);

@@ -65,10 +65,11 @@ int bus_outbox_add(fm_db_t *db, sqlite3 *w, const char *source, const char *type
     char *json = bus_event_json(id, source, type, subject, tenant, ts, data_json);
     if (!json)
         return FM_ENOMEM;
-    sqlite3_stmt *st = NULL;
+    static const char sql[] = "INSERT INTO fm_outbox(tenant_id, event, created_at) VALUES (?, ?, ?)";
+    (void)w;
+    sqlite3_stmt *st = fm_db_stmt(db, sql);
     int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "INSERT INTO fm_outbox(tenant_id, event, created_at) VALUES (?, ?, ?)",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (st) {
         sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
@@ -76,8 +77,8 @@ int bus_outbox_add(fm_db_t *db, sqlite3 *w, const char *source, const char *type
             fm_db_outbox_touched(db);
             rc = FM_OK;
         }
+        sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
     free(json);
     return rc;
 }

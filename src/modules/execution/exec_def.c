@@ -815,7 +815,7 @@ static int resolve_bpmn(const char *tenant, const char *bpmn_id, char *pid, size
     if (rc == FM_OK)
         return rc;
     /* ask Process Design: published processes, newest updates first */
-    char path[256], cursor[300] = "";
+    char path[700], cursor[300] = "";
     for (int page = 0; page < 20 && rc != FM_OK; page++) {
         snprintf(path, sizeof(path), "/processes?status=published&limit=500%s%s",
                  cursor[0] ? "&cursor=" : "", cursor);
@@ -853,7 +853,8 @@ int ex_def_get(const char *tenant, const char *ref, int version, ex_def_t **out,
         snprintf(why, whylen, "must be a process id");
         return FM_EINVAL;
     }
-    if (strncmp(ref, "proc_", 5)) {
+    snprintf(key, sizeof(key), "l\x1f%s\x1f%s", tenant, ref);
+    if (strncmp(ref, "proc_", 5) && !lookup(key, NULL, NULL, NULL, 0)) {
         if (resolve_bpmn(tenant, ref, pid, sizeof(pid)) != FM_OK) {
             snprintf(why, whylen, "no published process '%s'", ref);
             return FM_ENOTFOUND;

@@ -148,6 +148,7 @@ typedef struct ex_inst {
     int64_t hist_seq;                   /* entries stored before this step */
     int incidents;
     bool is_new, dirty, ended_now;
+    bool running;                       /* run() is on this instance's stack */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
 } ex_inst_t;
@@ -188,6 +189,10 @@ int ex_job_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const
 int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const char *msg);
 int ex_job_incident(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const char *msg);
 int ex_incident_retry(ex_tx_t *tx, ex_inst_t *in, int token);
+/* A job incident resolved: the token waits for the job again. */
+int ex_incident_retry_job(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id);
+/* The variables the token sees (caller deletes); root variables when it is gone. */
+cJSON *ex_token_vars(ex_inst_t *in, int token);
 int ex_cancel(ex_tx_t *tx, ex_inst_t *in);
 int ex_set_state(ex_tx_t *tx, ex_inst_t *in, int state);
 int ex_set_vars(ex_tx_t *tx, ex_inst_t *in, const cJSON *vars);
@@ -206,6 +211,7 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
 
 /* ---- storage (exec_store.c) ---- */
 
+void ex_id(const char *prefix, char *out, size_t len);     /* time-ordered ids */
 int ex_tx_begin(ex_tx_t *tx, fm_db_t *db);
 /* Saves every dirty instance, commits when rc == FM_OK (else rolls back), frees the
  * loaded instances and performs `after`. */
@@ -216,6 +222,8 @@ int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **o
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
 int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra);
 void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data);
+/* Appends the entries of a stored history chunk within [offset, offset+limit) to into. */
+int ex_hist_expand(const char *chunk_text, int64_t first_seq, int offset, int limit, int *total, cJSON *into);
 int ex_timer_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element,
                  const char *kind, int64_t due, int repeat, int64_t every);
 int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element,
@@ -234,6 +242,7 @@ void ex_after_free(ex_after_t *a);
 
 /* Read side (any thread, a pooled reader): the instance as the API shows it. */
 int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out);
+int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int token, cJSON **out);
 /* Builds an instance from a row of EX_INST_COLS (def from the cache). */
 #define EX_INST_COLS "id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, " \
                      "parent_token, doc, incidents, hist_seq, created_at, updated_at, ended_at"

@@ -22,6 +22,7 @@
 enum { TF_ARMED = 1, TF_SKIP_ENTER = 2 };
 
 static int run(ex_tx_t *tx, ex_inst_t *in);
+static int run_once(ex_tx_t *tx, ex_inst_t *in);
 static void leave(ex_tx_t *tx, ex_inst_t *in, int tid);
 static void token_end(ex_tx_t *tx, ex_inst_t *in, int tid);
 static void cancel_token(ex_tx_t *tx, ex_inst_t *in, int tid);
@@ -730,6 +731,7 @@ static void cancel_token(ex_tx_t *tx, ex_inst_t *in, int tid)
         }
     } else if (wait == W_INCIDENT && ref[0]) {
         ex_incident_close(tx, in, ref);
+        ex_job_drop(tx, in, tid);       /* a job out of retries */
         in->incidents--;
     }
     tok_remove(in, tid);
@@ -1690,6 +1692,16 @@ static void execute(ex_tx_t *tx, ex_inst_t *in, int tid)
 /* Executes READY tokens until none is left; fires ready inclusive joins. */
 static int run(ex_tx_t *tx, ex_inst_t *in)
 {
+    if (in->running)        /* a nested change (a message this instance sent): the outer run goes on */
+        return FM_OK;
+    in->running = true;
+    int rc = run_once(tx, in);
+    in->running = false;
+    return rc;
+}
+
+static int run_once(ex_tx_t *tx, ex_inst_t *in)
+{
     for (;;) {
         if (in->state != I_ACTIVE)
             return FM_OK;
@@ -1726,7 +1738,7 @@ static void run_all(ex_tx_t *tx)
         bool any = false;
         for (int i = 0; i < tx->ninsts; i++) {
             ex_inst_t *in = tx->insts[i];
-            if (in->state != I_ACTIVE)
+            if (in->state != I_ACTIVE || in->running)
                 continue;
             for (int j = 0; j < in->ntoks; j++)
                 if (in->toks[j].wait == W_READY) {
@@ -1784,7 +1796,7 @@ int ex_start(ex_tx_t *tx, ex_def_t *def, const char *business_key, const cJSON *
     ex_inst_t *in = calloc(1, sizeof(*in));
     if (!in)
         return FM_ENOMEM;
-    fm_id_fast("exe", in->id, sizeof(in->id));
+    ex_id("exe", in->id, sizeof(in->id));
     snprintf(in->tenant, sizeof(in->tenant), "%s", def->tenant ? def->tenant : "default");
     snprintf(in->process_id, sizeof(in->process_id), "%s", def->process_id ? def->process_id : "");
     snprintf(in->bpmn_id, sizeof(in->bpmn_id), "%s", def->bpmn_id);
@@ -1944,6 +1956,9 @@ int ex_job_incident(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, c
     int rc = ex_incident_add(tx, in, token, n->id, "job", msg, job_id, id, sizeof(id));
     if (rc != FM_OK)
         return rc;
+    t = tok(in, token);
+    t->wait = W_INCIDENT;
+    snprintf(t->ref, sizeof(t->ref), "%s", id);
     in->incidents++;
     in->dirty = true;
     cJSON *d = cJSON_CreateObject();
@@ -1972,6 +1987,26 @@ int ex_incident_retry(ex_tx_t *tx, ex_inst_t *in, int token)
     if (in->state == I_ACTIVE)
         run_all(tx);
     return FM_OK;
+}
+
+int ex_incident_retry_job(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id)
+{
+    (void)tx;
+    ex_tok_t *t = tok(in, token);
+    if (t && t->wait == W_INCIDENT) {
+        t->wait = W_JOB;
+        snprintf(t->ref, sizeof(t->ref), "%s", job_id);
+    }
+    if (in->incidents > 0)
+        in->incidents--;
+    in->dirty = true;
+    return FM_OK;
+}
+
+cJSON *ex_token_vars(ex_inst_t *in, int token)
+{
+    ex_tok_t *t = tok(in, token);
+    return visible(in, t ? t->scope : 0);
 }
 
 int ex_cancel(ex_tx_t *tx, ex_inst_t *in)

@@ -19,42 +19,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- statements (writer only: every use is inside the write lock) ---- */
+/* ---- ids ---- */
 
-#define MAX_STMTS 64
-static struct { const char *sql; sqlite3 *w; sqlite3_stmt *st; } stmts[MAX_STMTS];
-static int nstmts;
+/* prefix_ + 9 symbols of the time in ms + 11 random ones: time-ordered like a ULID,
+ * so new rows land at the right edge of the id indexes instead of on random pages. */
+void ex_id(const char *prefix, char *out, size_t len)
+{
+    static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    char rnd[40], t[10];
+    fm_id_fast("x", rnd, sizeof(rnd));
+    uint64_t ms = (uint64_t)fm_time_unix_ms();
+    for (int i = 8; i >= 0; i--) {
+        t[i] = alphabet[ms & 31];
+        ms >>= 5;
+    }
+    t[9] = 0;
+    snprintf(out, len, "%s_%s%.11s", prefix, t, rnd + 2);
+}
+
+/* ---- statements ---- */
 
 sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql)
 {
-    for (int i = 0; i < nstmts; i++)
-        if (stmts[i].sql == sql && stmts[i].w == tx->w) {
-            sqlite3_reset(stmts[i].st);
-            sqlite3_clear_bindings(stmts[i].st);
-            return stmts[i].st;
-        }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(tx->w, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        fm_log_t l;
-        fm_log_begin(&l, FM_LOG_ERROR, "execution: statement failed to prepare");
-        fm_log_str(&l, "error", sqlite3_errmsg(tx->w));
-        fm_log_end(&l);
-        return NULL;
-    }
-    if (nstmts < MAX_STMTS) {
-        stmts[nstmts].sql = sql;
-        stmts[nstmts].w = tx->w;
-        stmts[nstmts].st = st;
-        nstmts++;
-    }
-    return st;
+    return fm_db_stmt(tx->db, sql);
 }
 
 void ex_stmts_clear(void)
 {
-    for (int i = 0; i < nstmts; i++)
-        sqlite3_finalize(stmts[i].st);
-    nstmts = 0;
 }
 
 static int step_done(sqlite3_stmt *st)
@@ -299,7 +290,7 @@ static const char SQL_INSERT[] =
     "INSERT INTO instances(id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, "
     "parent_token, doc, incidents, idem_key, hist_seq, created_at, updated_at, ended_at, seq) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, "
-    "(SELECT IFNULL(MAX(seq), 0) + 1 FROM instances))";
+    "0)";
 static const char SQL_UPDATE[] =
     "UPDATE instances SET state = ?1, doc = ?2, incidents = ?3, hist_seq = ?4, updated_at = ?5, "
     "ended_at = ?6, parent_token = ?7 WHERE id = ?8";
@@ -309,7 +300,11 @@ int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
 {
     int nh = cJSON_GetArraySize(in->hist);
     if (nh) {
-        char *h = cJSON_PrintUnformatted(in->hist);
+        cJSON *chunk = cJSON_CreateObject();
+        cJSON_AddStringToObject(chunk, "at", tx->now);
+        cJSON_AddItemReferenceToObject(chunk, "e", in->hist);
+        char *h = cJSON_PrintUnformatted(chunk);
+        cJSON_Delete(chunk);
         sqlite3_stmt *st = ex_stmt(tx, SQL_HIST);
         if (!st || !h) {
             free(h);
@@ -377,25 +372,58 @@ int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
 
 /* ---- history and events ---- */
 
+/* Entries are kept compact — [type, elementId, elementType, tokenId, data] — and a
+ * step's chunk carries its time once: {"at": …, "e": [entries]}; seq is first_seq + i.
+ * ex_hist_expand turns them back into the API's objects. */
 void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data)
 {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "seq", (double)(in->hist_seq + cJSON_GetArraySize(in->hist) + 1));
-    cJSON_AddStringToObject(e, "at", tx->now);
-    cJSON_AddStringToObject(e, "type", type);
+    (void)tx;
+    cJSON *e = cJSON_CreateArray();
+    cJSON_AddItemToArray(e, cJSON_CreateString(type));
     if (node >= 0 && in->def) {
-        cJSON_AddStringToObject(e, "elementId", in->def->nodes[node].id);
-        cJSON_AddStringToObject(e, "elementType", in->def->nodes[node].type);
+        cJSON_AddItemToArray(e, cJSON_CreateString(in->def->nodes[node].id));
+        cJSON_AddItemToArray(e, cJSON_CreateString(in->def->nodes[node].type));
     } else {
-        cJSON_AddNullToObject(e, "elementId");
-        cJSON_AddNullToObject(e, "elementType");
+        cJSON_AddItemToArray(e, cJSON_CreateNull());
+        cJSON_AddItemToArray(e, cJSON_CreateNull());
     }
-    if (token)
-        cJSON_AddNumberToObject(e, "tokenId", token);
-    else
-        cJSON_AddNullToObject(e, "tokenId");
-    cJSON_AddItemToObject(e, "data", data ? data : cJSON_CreateNull());
+    cJSON_AddItemToArray(e, cJSON_CreateNumber(token));
+    if (data)
+        cJSON_AddItemToArray(e, data);
     cJSON_AddItemToArray(in->hist, e);
+}
+
+int ex_hist_expand(const char *chunk_text, int64_t first_seq, int offset, int limit, int *total, cJSON *into)
+{
+    cJSON *chunk = cJSON_Parse(chunk_text);
+    if (!chunk)
+        return FM_EIO;
+    const char *at = cJSON_GetStringValue(cJSON_GetObjectItem(chunk, "at"));
+    cJSON *a;
+    int i = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(chunk, "e"))
+    {
+        if (*total >= offset && *total < offset + limit) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "seq", (double)(first_seq + i));
+            cJSON_AddStringToObject(o, "at", at ? at : "");
+            cJSON_AddItemToObject(o, "type", cJSON_Duplicate(cJSON_GetArrayItem(a, 0), true));
+            cJSON_AddItemToObject(o, "elementId", cJSON_Duplicate(cJSON_GetArrayItem(a, 1), true));
+            cJSON_AddItemToObject(o, "elementType", cJSON_Duplicate(cJSON_GetArrayItem(a, 2), true));
+            int tok = (int)cJSON_GetNumberValue(cJSON_GetArrayItem(a, 3));
+            if (tok)
+                cJSON_AddNumberToObject(o, "tokenId", tok);
+            else
+                cJSON_AddNullToObject(o, "tokenId");
+            cJSON *d = cJSON_GetArrayItem(a, 4);
+            cJSON_AddItemToObject(o, "data", d ? cJSON_Duplicate(d, true) : cJSON_CreateNull());
+            cJSON_AddItemToArray(into, o);
+        }
+        (*total)++;
+        i++;
+    }
+    cJSON_Delete(chunk);
+    return FM_OK;
 }
 
 static void json_str(char *buf, size_t len, const char *s)
@@ -410,6 +438,10 @@ static void json_str(char *buf, size_t len, const char *s)
 
 int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra)
 {
+    if (!bus_wants(type)) {     /* nobody subscribed: nobody could receive it */
+        cJSON_Delete(extra);
+        return FM_OK;
+    }
     char data[1024], pid[200], bk[300] = "null", el[300] = "";
     json_str(pid, sizeof(pid), in->process_id);
     if (in->business_key) {
@@ -525,7 +557,7 @@ static const char SQL_JOB_ADD[] =
 
 int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *id, size_t len)
 {
-    fm_id_fast("job", id, len);
+    ex_id("job", id, len);
     sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_ADD);
     if (!st)
         return FM_EDB;
@@ -616,7 +648,7 @@ static const char SQL_INC_CLOSE[] =
 int ex_incident_add(ex_tx_t *tx, ex_inst_t *in, int token, const char *element, const char *type,
                     const char *msg, const char *job_id, char *id, size_t len)
 {
-    fm_id_fast("inc", id, len);
+    ex_id("inc", id, len);
     sqlite3_stmt *st = ex_stmt(tx, SQL_INC_ADD);
     if (!st)
         return FM_EDB;
@@ -650,6 +682,30 @@ int ex_incident_close(ex_tx_t *tx, ex_inst_t *in, const char *id)
 }
 
 /* ---- read side ---- */
+
+int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int token, cJSON **out)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_ENOTFOUND;
+    if (sqlite3_prepare_v2(c, SQL_LOAD, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            ex_inst_t *in;
+            rc = ex_inst_from_row(st, &in);
+            if (rc == FM_OK) {
+                *out = ex_token_vars(in, token);
+                ex_inst_free(in);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}
 
 int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out)
 {

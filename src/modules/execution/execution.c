@@ -136,7 +136,7 @@ static int list(fm_req_t *r)
         if (pass == 0)
             snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM instances%s", where);
         else
-            snprintf(sql, sizeof(sql), "SELECT " EX_INST_COLS " FROM instances%s ORDER BY seq DESC LIMIT ?5 OFFSET ?6",
+            snprintf(sql, sizeof(sql), "SELECT " EX_INST_COLS " FROM instances%s ORDER BY rowid DESC LIMIT ?5 OFFSET ?6",
                      where);
         sqlite3_stmt *q = NULL;
         if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK) {
@@ -287,21 +287,12 @@ static int history(fm_req_t *r)
     cJSON *items = cJSON_CreateArray();
     int total = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT entries FROM history WHERE instance_id = ? ORDER BY first_seq", -1, &st, NULL) ==
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(c, "SELECT entries, first_seq FROM history WHERE instance_id = ? ORDER BY first_seq", -1,
+                           &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *chunk = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            cJSON *e;
-            while (chunk && (e = cJSON_DetachItemFromArray(chunk, 0))) {
-                if (total >= offset && total < offset + limit)
-                    cJSON_AddItemToArray(items, e);
-                else
-                    cJSON_Delete(e);
-                total++;
-            }
-            cJSON_Delete(chunk);
-        }
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ex_hist_expand((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), offset, limit,
+                           &total, items);
     }
     sqlite3_finalize(st);
     fm_db_reader_done(db_of(r), c);
@@ -359,7 +350,7 @@ static int message(fm_req_t *r)
 
 /* ---- jobs ---- */
 
-#define JOB_COLS "id, type, instance_id, element, state, retries, headers, error, created_at, due_ms"
+#define JOB_COLS "id, type, instance_id, element, state, retries, headers, error, created_at, due_ms, token_id"
 
 static cJSON *job_json(fm_req_t *r, sqlite3_stmt *st)
 {
@@ -378,12 +369,9 @@ static cJSON *job_json(fm_req_t *r, sqlite3_stmt *st)
     else
         cJSON_AddNullToObject(o, "errorMessage");
     cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 8));
-    cJSON *in = NULL;
-    if (ex_store_get_json(db_of(r), fm_req_tenant(r), inst, &in) == FM_OK)
-        cJSON_AddItemToObject(o, "variables", cJSON_DetachItemFromObject(in, "variables"));
-    else
-        cJSON_AddItemToObject(o, "variables", cJSON_CreateObject());
-    cJSON_Delete(in);
+    cJSON *vars = NULL;
+    ex_store_token_vars(db_of(r), fm_req_tenant(r), inst, sqlite3_column_int(st, 10), &vars);
+    cJSON_AddItemToObject(o, "variables", vars ? vars : cJSON_CreateObject());
     return o;
 }
 
@@ -624,9 +612,7 @@ static int incident_resolve(fm_req_t *r)
                 sqlite3_step(u);
                 sqlite3_reset(u);
             }
-            if (in->incidents > 0)
-                in->incidents--;
-            in->dirty = true;
+            rc = ex_incident_retry_job(&tx, in, token, job);
         } else
             rc = ex_incident_retry(&tx, in, token);
     }

@@ -1,0 +1,355 @@
+/*
+ * test_exec.c — the execution engine's token machine (src/modules/execution) on its
+ * real migration, without the server: definitions compiled from XML and registered in
+ * the cache, instances run inside transactions, reloaded from their stored documents
+ * between steps. The HTTP suites cover the same elements end to end; these pin down
+ * the semantics where a wrong answer would be quiet (joins, scopes, output order).
+ */
+#include "fm_test.h"
+
+#include "modules/execution/exec_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD "<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\" " \
+             "xmlns:zeebe=\"http://camunda.org/schema/zeebe/1.0\" targetNamespace=\"t\">" \
+             "<process id=\"p\" isExecutable=\"true\">"
+#define TAIL "</process></definitions>"
+#define SCRIPT(id, expr, var) "<scriptTask id=\"" id "\"><extensionElements><zeebe:script expression=\"" expr \
+                              "\" resultVariable=\"" var "\"/></extensionElements></scriptTask>"
+#define JOB(id, type) "<serviceTask id=\"" id "\"><extensionElements><zeebe:taskDefinition type=\"" type \
+                      "\"/></extensionElements></serviceTask>"
+#define FLOW(id, a, b) "<sequenceFlow id=\"" id "\" sourceRef=\"" a "\" targetRef=\"" b "\"/>"
+#define CFLOW(id, a, b, c) "<sequenceFlow id=\"" id "\" sourceRef=\"" a "\" targetRef=\"" b "\">" \
+                           "<conditionExpression>" c "</conditionExpression></sequenceFlow>"
+
+static fm_test_db_t T;
+static int nproc;
+
+static int setup(void **state)
+{
+    (void)state;
+    fm_test_db_open(&T, true);
+    FILE *fp = fopen("migrations/execution/0001_init.sql", "rb");
+    assert_non_null(fp);
+    static char sql[32768];
+    size_t n = fread(sql, 1, sizeof(sql) - 1, fp);
+    fclose(fp);
+    sql[n] = '\0';
+    sqlite3 *w = fm_db_write_begin(T.db);
+    char err[256];
+    int rc = fm_db_exec(w, sql, err, sizeof(err));
+    assert_int_equal(fm_db_write_end(T.db, rc), FM_OK);
+    ex_work_set_db(T.db);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ex_defs_clear();
+    ex_work_set_db(NULL);
+    fm_test_db_close(&T);
+    return 0;
+}
+
+/* Compiles and registers xml; returns its process id. */
+static const char *deploy(const char *xml)
+{
+    static char pid[32];
+    char err[400];
+    ex_def_t *d = ex_def_compile(xml, strlen(xml), NULL, err, sizeof(err));
+    if (!d)
+        fail_msg("compile: %s", err);
+    snprintf(pid, sizeof(pid), "proc_t%d", ++nproc);
+    ex_def_put("default", pid, 1, d);
+    return pid;
+}
+
+/* Starts an instance; id gets its id; returns the state after the commit. */
+static int start(const char *pid, const char *vars, char id[48])
+{
+    ex_def_t *d;
+    const char *field;
+    char why[300];
+    assert_int_equal(ex_def_get("default", pid, 1, &d, &field, why, sizeof(why)), FM_OK);
+    cJSON *v = vars ? cJSON_Parse(vars) : NULL;
+    ex_tx_t tx;
+    assert_int_equal(ex_tx_begin(&tx, T.db), FM_OK);
+    ex_inst_t *in;
+    assert_int_equal(ex_start(&tx, d, NULL, v, NULL, NULL, 0, -1, &in), FM_OK);
+    snprintf(id, 48, "%s", in->id);
+    int st = in->state;
+    cJSON_Delete(v);
+    assert_int_equal(ex_tx_end(&tx, FM_OK), FM_OK);
+    return st;
+}
+
+/* The instance as stored (caller deletes). */
+static cJSON *get(const char *id)
+{
+    cJSON *o = NULL;
+    assert_int_equal(ex_store_get_json(T.db, "default", id, &o), FM_OK);
+    return o;
+}
+
+/* "s>a>g" — the element ids of element.left entries, in order. */
+static void path_of(const char *id, char *out, size_t len)
+{
+    out[0] = 0;
+    sqlite3 *c = fm_db_reader(T.db);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(c, "SELECT entries, first_seq FROM history WHERE instance_id = ? "
+                                           "ORDER BY first_seq", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ex_hist_expand((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), 0, 100000, &total,
+                       items);
+    sqlite3_finalize(st);
+    fm_db_reader_done(T.db, c);
+    cJSON *e;
+    cJSON_ArrayForEach(e, items)
+    {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+        const char *el = cJSON_GetStringValue(cJSON_GetObjectItem(e, "elementId"));
+        if (type && el && !strcmp(type, "element.left")) {
+            if (out[0])
+                strncat(out, ">", len - strlen(out) - 1);
+            strncat(out, el, len - strlen(out) - 1);
+        }
+    }
+    cJSON_Delete(items);
+}
+
+/* The job waiting at element `el`. */
+static void job_at(const char *id, const char *el, char job[48])
+{
+    cJSON *o = get(id);
+    cJSON *a;
+    job[0] = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(o, "activeElements"))
+    {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "elementId")), el) && !job[0] &&
+            cJSON_GetObjectItem(a, "jobId"))
+            snprintf(job, 48, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(a, "jobId")));
+    }
+    cJSON_Delete(o);
+    if (!job[0])
+        fail_msg("no job waits at %s", el);
+}
+
+/* Completes the first job waiting at element `el` with vars. */
+static void complete_job(const char *id, const char *el, const char *vars)
+{
+    cJSON *o = get(id);
+    cJSON *a;
+    char job[48] = "";
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(o, "activeElements"))
+    {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "elementId")), el) && !job[0] &&
+            cJSON_GetObjectItem(a, "jobId"))
+            snprintf(job, sizeof(job), "%s", cJSON_GetStringValue(cJSON_GetObjectItem(a, "jobId")));
+    }
+    cJSON_Delete(o);
+    if (!job[0])
+        fail_msg("no job waits at %s", el);
+    cJSON *v = vars ? cJSON_Parse(vars) : NULL;
+    char why[300];
+    assert_int_equal(ex_job_complete(T.db, "default", job, v, why, sizeof(why)), FM_OK);
+    cJSON_Delete(v);
+}
+
+static const char *state_of(const char *id, char *buf)
+{
+    cJSON *o = get(id);
+    snprintf(buf, 16, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")));
+    cJSON_Delete(o);
+    return buf;
+}
+
+static double num_var(const char *id, const char *name)
+{
+    cJSON *o = get(id);
+    cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "variables"), name);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsRaw(v) ? atof(v->valuestring) : -1;
+    cJSON_Delete(o);
+    return d;
+}
+
+static void test_compile_refuses_what_it_cannot_run(void **state)
+{
+    (void)state;
+    char err[400];
+    static const char *bad[][2] = {
+        { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "c") "<complexGateway id=\"c\"/>" TAIL, "'c'" },
+        { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "t") JOB("t", "x") "<serviceTask id=\"u\"/>" TAIL, "'u'" },
+        { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "a") SCRIPT("a", "=1 +", "x") TAIL, "'a'" },
+        { HEAD "<task id=\"t\"/>" TAIL, "start event" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ex_def_t *d = ex_def_compile(bad[i][0], strlen(bad[i][0]), NULL, err, sizeof(err));
+        assert_null(d);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("case %zu: '%s' does not mention %s", i, err, bad[i][1]);
+    }
+}
+
+static void test_script_gateway_fork_join(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "a") SCRIPT("a", "=x * 2", "y")
+                             FLOW("f2", "a", "g") "<exclusiveGateway id=\"g\" default=\"f4\"/>"
+                             CFLOW("f3", "g", "fork", "=y &gt; 10") FLOW("f4", "g", "low") "<endEvent id=\"low\"/>"
+                             "<parallelGateway id=\"fork\"/>" FLOW("f5", "fork", "b") FLOW("f6", "fork", "c")
+                             SCRIPT("b", "=y + 1", "b") SCRIPT("c", "=y + 2", "c") FLOW("f7", "b", "join")
+                             FLOW("f8", "c", "join") "<parallelGateway id=\"join\"/>" FLOW("f9", "join", "e")
+                             "<endEvent id=\"e\"/>" TAIL);
+    char id[48], path[512], st[16];
+    assert_int_equal(start(pid, "{\"x\": 7}", id), I_COMPLETED);
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>a>g>fork>b>c>join>e");
+    assert_true(num_var(id, "b") == 15 && num_var(id, "c") == 16);
+    assert_int_equal(start(pid, "{\"x\": 2}", id), I_COMPLETED);
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>a>g>low");
+    assert_string_equal(state_of(id, st), "completed");
+}
+
+/* The inclusive join waits for a branch that is still running, not for one not taken. */
+static void test_inclusive_join(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "or") "<inclusiveGateway id=\"or\"/>"
+                             CFLOW("fa", "or", "ja", "=a") CFLOW("fb", "or", "jb", "=b") CFLOW("fc", "or", "sc", "=c")
+                             JOB("ja", "ja") JOB("jb", "jb") SCRIPT("sc", "=1", "c1")
+                             FLOW("ga", "ja", "m") FLOW("gb", "jb", "m") FLOW("gc", "sc", "m")
+                             "<inclusiveGateway id=\"m\"/>" FLOW("f9", "m", "e") "<endEvent id=\"e\"/>" TAIL);
+    char id[48], path[512], st[16];
+    /* a and c: c reaches the join at once; it must wait for a */
+    assert_int_equal(start(pid, "{\"a\": true, \"b\": false, \"c\": true}", id), I_ACTIVE);
+    cJSON *o = get(id);
+    int njoin = 0;
+    cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "activeElements"))
+        njoin += !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "waitingFor")), "join");
+    cJSON_Delete(o);
+    assert_int_equal(njoin, 1);
+    complete_job(id, "ja", NULL);
+    assert_string_equal(state_of(id, st), "completed");
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>or>sc>ja>m>e");
+    /* only b: one token, no waiting */
+    assert_int_equal(start(pid, "{\"a\": false, \"b\": true, \"c\": false}", id), I_ACTIVE);
+    complete_job(id, "jb", NULL);
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>or>jb>m>e");
+}
+
+/* Parallel multi-instance: outputs land in input order whatever order iterations end;
+ * the element variable is local to each iteration and survives a reload. */
+static void test_multi_instance_outputs_in_order(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "w")
+                             "<serviceTask id=\"w\"><extensionElements><zeebe:taskDefinition type=\"w\"/>"
+                             "</extensionElements><multiInstanceLoopCharacteristics><extensionElements>"
+                             "<zeebe:loopCharacteristics inputCollection=\"=items\" inputElement=\"item\" "
+                             "outputCollection=\"out\" outputElement=\"=r\"/></extensionElements>"
+                             "</multiInstanceLoopCharacteristics></serviceTask>"
+                             FLOW("f2", "w", "e") "<endEvent id=\"e\"/>" TAIL);
+    char id[48], st[16];
+    assert_int_equal(start(pid, "{\"items\": [10, 20, 30]}", id), I_ACTIVE);
+    /* answer the iterations last to first: each job sees its own item */
+    sqlite3 *c = fm_db_reader(T.db);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(c, "SELECT id, token_id FROM jobs WHERE instance_id = ? ORDER BY rowid DESC",
+                                        -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    char jobs[3][48];
+    int toks[3], n = 0;
+    while (n < 3 && sqlite3_step(q) == SQLITE_ROW) {
+        snprintf(jobs[n], 48, "%s", sqlite3_column_text(q, 0));
+        toks[n++] = sqlite3_column_int(q, 1);
+    }
+    sqlite3_finalize(q);
+    fm_db_reader_done(T.db, c);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) {
+        cJSON *vars = NULL;
+        assert_int_equal(ex_store_token_vars(T.db, "default", id, toks[i], &vars), FM_OK);
+        cJSON *item = cJSON_GetObjectItem(vars, "item");
+        char r[64];
+        snprintf(r, sizeof(r), "{\"r\": %d}", (int)item->valuedouble + 1);
+        cJSON_Delete(vars);
+        cJSON *rv = cJSON_Parse(r);
+        char why[300];
+        assert_int_equal(ex_job_complete(T.db, "default", jobs[i], rv, why, sizeof(why)), FM_OK);
+        cJSON_Delete(rv);
+    }
+    assert_string_equal(state_of(id, st), "completed");
+    cJSON *o = get(id);
+    char *out = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "variables"), "out"));
+    assert_string_equal(out, "[11,21,31]");
+    free(out);
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "variables"), "item"));   /* stayed local */
+    cJSON_Delete(o);
+}
+
+/* An error thrown by a job is caught by the boundary of an enclosing subprocess; with
+ * nobody to catch it the instance fails. */
+static void test_errors_propagate_through_scopes(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<error id=\"E\" errorCode=\"BAD\"/>" "<startEvent id=\"s\"/>" FLOW("f1", "s", "sub")
+                             "<subProcess id=\"sub\"><startEvent id=\"ss\"/>" FLOW("g1", "ss", "j") JOB("j", "j")
+                             FLOW("g2", "j", "se") "<endEvent id=\"se\"/></subProcess>"
+                             "<boundaryEvent id=\"b\" attachedToRef=\"sub\"><errorEventDefinition errorRef=\"E\"/>"
+                             "</boundaryEvent>" FLOW("f2", "sub", "ok") "<endEvent id=\"ok\"/>"
+                             FLOW("f3", "b", "handled") "<endEvent id=\"handled\"/>" TAIL);
+    char id[48], path[512], st[16], why[300];
+    assert_int_equal(start(pid, NULL, id), I_ACTIVE);
+    char jid[48];
+    job_at(id, "j", jid);
+    assert_int_equal(ex_job_fail(T.db, "default", jid, "no", -1, -1, "BAD", why, sizeof(why)), FM_OK);
+    assert_string_equal(state_of(id, st), "completed");
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>ss>sub>b>handled");
+    /* another code: nobody catches it */
+    assert_int_equal(start(pid, NULL, id), I_ACTIVE);
+    job_at(id, "j", jid);
+    /* the boundary has errorRef BAD: OTHER is not caught */
+    assert_int_equal(ex_job_fail(T.db, "default", jid, "no", -1, -1, "OTHER", why, sizeof(why)), FM_OK);
+    assert_string_equal(state_of(id, st), "failed");
+}
+
+/* A loop without a wait state stops at the step limit with an incident, and the
+ * transaction still commits (the instance is inspectable, nothing hangs). */
+static void test_endless_loop_becomes_incident(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "a") SCRIPT("a", "=1", "x")
+                             FLOW("f2", "a", "a") TAIL);
+    char id[48];
+    assert_int_equal(start(pid, NULL, id), I_ACTIVE);
+    cJSON *o = get(id);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "incidents")), 1);
+    cJSON_Delete(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compile_refuses_what_it_cannot_run),
+        cmocka_unit_test(test_script_gateway_fork_join),
+        cmocka_unit_test(test_inclusive_join),
+        cmocka_unit_test(test_multi_instance_outputs_in_order),
+        cmocka_unit_test(test_errors_propagate_through_scopes),
+        cmocka_unit_test(test_endless_loop_becomes_incident),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
