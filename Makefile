@@ -129,11 +129,11 @@ bench-rules: build/.deps-bench build/flowmaster build/bench/rules_bench
 build/bench/exec_http_bench: bench/exec_http_bench.c | $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
-build/bench/exec_bench: bench/exec_bench.c build/libfm.a | $(DEPS)
+build/bench/exec_inproc_bench: bench/exec_inproc_bench.c build/libfm.a | $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-exec: build/.deps-bench build/flowmaster build/bench/exec_http_bench \
-            $(if $(wildcard src/modules/execution/exec.h),build/bench/exec_bench)
+            $(if $(wildcard src/modules/execution/exec.h),build/bench/exec_inproc_bench)
 	bash bench/exec_bench.sh
 
 PREFIX  ?= /usr/local

@@ -1,5 +1,5 @@
 /*
- * exec_bench.c — in-process rate of the Execution Engine for `make bench-exec`
+ * exec_inproc_bench.c — in-process rate of the Execution Engine for `make bench-exec`
  * (bench/exec_bench.sh): bench/exec_bench.bpmn (start → script → exclusive gateway →
  * parallel fork of two scripts → join → end, FEEL) deployed once through the engine's
  * bench API (src/modules/execution/exec.h), then N instances started one after the
@@ -7,7 +7,7 @@
  * temporary directory: the same durable work as POST /executions without HTTP, auth,
  * JSON answers or Process Design. Every instance must end "completed".
  *
- *   exec_bench <exec_bench.bpmn> [instances, default 20000] [warm-up, default 500]
+ *   exec_inproc_bench <exec_bench.bpmn> [instances, default 20000] [warm-up, default 500]
  *
  * Prints one human line and one "result rate=… n=… bad=…" line. Exit 0 measured, 3 some
  * instance did not complete, 1 could not run.
@@ -72,7 +72,7 @@ static long run(long n, char *first_bad, size_t cap)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: exec_bench <exec_bench.bpmn> [instances] [warm-up]\n");
+        fprintf(stderr, "usage: exec_inproc_bench <exec_bench.bpmn> [instances] [warm-up]\n");
         return 1;
     }
     long n = argc > 2 ? atol(argv[2]) : 20000;
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     size_t len = 0;
     char *xml = slurp(argv[1], &len);
     if (!xml || n <= 0) {
-        fprintf(stderr, "exec_bench: cannot read %s\n", argv[1]);
+        fprintf(stderr, "exec_inproc_bench: cannot read %s\n", argv[1]);
         return 1;
     }
     char dir[] = "/tmp/fm-exec-bench-XXXXXX";
@@ -91,11 +91,11 @@ int main(int argc, char **argv)
     int rc = 1;
     char bad_msg[160] = "";
     if (exec_bench_open(dir) != 0) {
-        fprintf(stderr, "exec_bench: exec_bench_open(%s) failed\n", dir);
+        fprintf(stderr, "exec_inproc_bench: exec_bench_open(%s) failed\n", dir);
         goto cleanup;
     }
     if (exec_bench_deploy(xml, len, "exec_bench") != 0) {
-        fprintf(stderr, "exec_bench: exec_bench_deploy failed\n");
+        fprintf(stderr, "exec_inproc_bench: exec_bench_deploy failed\n");
         exec_bench_close();
         goto cleanup;
     }
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     double dt = now() - t;
     exec_bench_close();
     if (bad < 0) {
-        fprintf(stderr, "exec_bench: %s\n", bad_msg);
+        fprintf(stderr, "exec_inproc_bench: %s\n", bad_msg);
         goto cleanup;
     }
     printf("exec in-process: %.0f instances/s (%ld instances in %.2f s, durable: one SQLite "
@@ -125,7 +125,7 @@ cleanup:
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
-            fprintf(stderr, "exec_bench: could not remove %s\n", dir);
+            fprintf(stderr, "exec_inproc_bench: could not remove %s\n", dir);
     }
     return rc;
 }
