@@ -189,21 +189,21 @@ meets() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { if (a == "") { print "-"; 
           ok = (op == "ge") ? (a + 0 >= b + 0) : (a + 0 < b + 0); print ok ? "yes" : "NO" }'; }
 echo "== summary (targets are reported, not enforced)"
 if want inproc; then
-  printf '%-44s %-34s %-18s %s\n' "exec in-process (durable, sync=NORMAL)" "${C_RATE:-n/a} instances/s" ">= $TARGET_RATE/s" "$(meets "$C_RATE" ge $TARGET_RATE)"
+  printf '%-42s %-50s %-12s %s\n' "exec in-process (durable, sync=NORMAL)" "${C_RATE:-n/a} instances/s" ">= $TARGET_RATE/s" "$(meets "$C_RATE" ge $TARGET_RATE)"
 fi
 if want node; then
-  printf '%-44s %-34s %-18s %s\n' "bpmn-engine (npm), in memory" "${JS_RATE:-n/a} instances/s" "-" "-"
+  printf '%-42s %-50s %-12s %s\n' "bpmn-engine (npm), in memory" "${JS_RATE:-n/a} instances/s" "-" "-"
 fi
 if want inproc && want node; then
   ratio=""
   [ -n "$C_RATE" ] && [ -n "$JS_RATE" ] && ratio=$(awk -v a="$C_RATE" -v b="$JS_RATE" 'BEGIN { printf "%.1f", a / b }')
-  printf '%-44s %-34s %-18s %s\n' "ratio in-process / bpmn-engine" "${ratio:-n/a}${ratio:+x}" ">= ${TARGET_RATIO}x" "$(meets "$ratio" ge $TARGET_RATIO)"
+  printf '%-42s %-50s %-12s %s\n' "ratio in-process / bpmn-engine" "${ratio:-n/a}${ratio:+x}" ">= ${TARGET_RATIO}x" "$(meets "$ratio" ge $TARGET_RATIO)"
 fi
 if want http; then
-  printf '%-44s %-34s %-18s %s\n' "exec HTTP, closed loop ($CONNS conns, ${SYNC#synchronous=})" "${H_RATE:-n/a} instances/s" "-" "-"
+  printf '%-42s %-50s %-12s %s\n' "exec HTTP, closed loop ($CONNS conns, ${SYNC#synchronous=})" "${H_RATE:-n/a} instances/s" "-" "-"
   lat="n/a"
   [ -n "$P99" ] && lat="p99 $P99 ms (p50 $P50, p90 $P90, max $PMAX)"
-  printf '%-44s %-34s %-18s %s\n' "exec HTTP latency at $RATE/s (open loop)" "$lat" "p99 < $TARGET_P99_MS ms" "$(meets "$P99" lt $TARGET_P99_MS)"
+  printf '%-42s %-50s %-12s %s\n' "exec HTTP latency at $RATE/s (open loop)" "$lat" "p99 < $TARGET_P99_MS ms" "$(meets "$P99" lt $TARGET_P99_MS)"
 fi
 echo ""
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPU(s): load generator,"
