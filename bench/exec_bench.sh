@@ -55,6 +55,7 @@ want() { [[ $SECTIONS == *",$1,"* ]]; }
 tmp=$(mktemp -d)
 srv=""
 status=0
+# shellcheck disable=SC2317  # invoked by trap
 cleanup() {
   if [ -n "$srv" ]; then kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; fi
   rm -rf "$tmp"

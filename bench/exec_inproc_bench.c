@@ -120,12 +120,14 @@ int main(int argc, char **argv)
     }
 cleanup:
     free(xml);
-    {
-        /* the engine's files: execution.db and its WAL/SHM */
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "exec_inproc_bench: could not remove %s\n", dir);
+    /* the engine's files: execution.db and its WAL and shared-memory index */
+    static const char *const files[] = { "execution.db", "execution.db-wal", "execution.db-shm" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[sizeof dir + 32];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
     }
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "exec_inproc_bench: could not remove %s\n", dir);
     return rc;
 }
