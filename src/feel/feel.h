@@ -114,6 +114,9 @@ typedef struct feel_limits {
 feel_eval_t *feel_eval_new(const feel_limits_t *lim);   /* NULL lim: defaults */
 void feel_eval_free(feel_eval_t *ev);
 void feel_eval_reset(feel_eval_t *ev);
+/* The calling thread's own evaluator (default limits), reset; freed when the thread
+ * ends. NULL on no memory. */
+feel_eval_t *feel_eval_thread(void);
 const char *feel_eval_error(const feel_eval_t *ev);    /* NULL when no error yet */
 void feel_eval_clear_error(feel_eval_t *ev);
 /* Records a reason (first one wins) and returns the null value: `return feel_err(...)`. */

@@ -7,6 +7,8 @@
  */
 #include "feel_int.h"
 
+#include <pthread.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -868,4 +870,33 @@ feel_value_t *feel_eval(feel_eval_t *ev, const feel_expr_t *e, const feel_value_
     feel_value_t *r = feel_eval_node(ev, e->root, ctx ? &sc : NULL);
     ev->entered--;
     return r;
+}
+
+/* ---- one evaluator per thread ---- */
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+
+static void thread_ev_free(void *p)
+{
+    feel_eval_free(p);
+}
+
+static void thread_ev_init(void)
+{
+    pthread_key_create(&thread_key, thread_ev_free);
+}
+
+feel_eval_t *feel_eval_thread(void)
+{
+    pthread_once(&thread_once, thread_ev_init);
+    feel_eval_t *ev = pthread_getspecific(thread_key);
+    if (!ev) {
+        ev = feel_eval_new(NULL);
+        if (ev)
+            pthread_setspecific(thread_key, ev);
+    } else {
+        feel_eval_reset(ev);
+    }
+    return ev;
 }

@@ -215,32 +215,6 @@ static cJSON *visible(ex_inst_t *in, int sid)
 
 /* ---- FEEL ---- */
 
-static pthread_key_t ev_key;
-static pthread_once_t ev_once = PTHREAD_ONCE_INIT;
-
-static void ev_free(void *p)
-{
-    feel_eval_free(p);
-}
-
-static void ev_init(void)
-{
-    pthread_key_create(&ev_key, ev_free);
-}
-
-static feel_eval_t *thread_ev(void)
-{
-    pthread_once(&ev_once, ev_init);
-    feel_eval_t *ev = pthread_getspecific(ev_key);
-    if (!ev) {
-        ev = feel_eval_new(NULL);
-        if (ev)
-            pthread_setspecific(ev_key, ev);
-    } else
-        feel_eval_reset(ev);
-    return ev;
-}
-
 static void ctx_add(feel_eval_t *ev, feel_value_t *ctx, const cJSON *vars)
 {
     const cJSON *c;
@@ -264,7 +238,7 @@ static feel_value_t *ctx_of(feel_eval_t *ev, ex_inst_t *in, int sid)
 static bool eval_value(ex_inst_t *in, int sid, const feel_expr_t *e, feel_eval_t **evp,
                        feel_value_t **out, char *why, size_t whylen)
 {
-    feel_eval_t *ev = thread_ev();
+    feel_eval_t *ev = feel_eval_thread();
     *evp = ev;
     if (!ev) {
         snprintf(why, whylen, "out of memory");
@@ -323,6 +297,24 @@ static void mark(ex_tx_t *tx, ex_inst_t *in, int node, int tid, bool entered)
 
 /* ---- incidents ---- */
 
+/* History entry and event of a new incident; the instance counts it. */
+static void incident_noted(ex_tx_t *tx, ex_inst_t *in, int node, int tid, const char *id, const char *type,
+                           const char *msg)
+{
+    in->incidents++;
+    in->dirty = true;
+    for (int i = 0; i < 2; i++) {
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "incidentId", id);
+        cJSON_AddStringToObject(d, "type", type);
+        cJSON_AddStringToObject(d, "message", msg);
+        if (i == 0)
+            ex_hist(tx, in, "incident.created", node, tid, d);
+        else
+            ex_event(tx, in, "execution.incident.created", node, tid, d);
+    }
+}
+
 static void incident(ex_tx_t *tx, ex_inst_t *in, int tid, const char *type, const char *msg)
 {
     ex_tok_t *t = tok(in, tid);
@@ -336,18 +328,7 @@ static void incident(ex_tx_t *tx, ex_inst_t *in, int tid, const char *type, cons
     t->wait = W_INCIDENT;
     t->flags |= TF_SKIP_ENTER;
     snprintf(t->ref, sizeof(t->ref), "%s", id);
-    in->incidents++;
-    in->dirty = true;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "incidentId", id);
-    cJSON_AddStringToObject(d, "type", type);
-    cJSON_AddStringToObject(d, "message", msg);
-    ex_hist(tx, in, "incident.created", t->node, tid, d);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "incidentId", id);
-    cJSON_AddStringToObject(e, "type", type);
-    cJSON_AddStringToObject(e, "message", msg);
-    ex_event(tx, in, "execution.incident.created", t->node, tid, e);
+    incident_noted(tx, in, t->node, tid, id, type, msg);
 }
 
 /* ---- timers ---- */
@@ -369,7 +350,7 @@ static bool dur_ms(feel_value_t *v, int64_t *ms)
 static bool timer_due(ex_tx_t *tx, ex_inst_t *in, int sid, const ex_node_t *n, int64_t *due,
                       int *repeat, int64_t *every, char *why, size_t whylen)
 {
-    feel_eval_t *ev = thread_ev();
+    feel_eval_t *ev = feel_eval_thread();
     feel_value_t *v = NULL;
     *repeat = 0;
     *every = 0;
@@ -1959,18 +1940,7 @@ int ex_job_incident(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, c
     t = tok(in, token);
     t->wait = W_INCIDENT;
     snprintf(t->ref, sizeof(t->ref), "%s", id);
-    in->incidents++;
-    in->dirty = true;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "incidentId", id);
-    cJSON_AddStringToObject(d, "type", "job");
-    cJSON_AddStringToObject(d, "message", msg);
-    ex_hist(tx, in, "incident.created", t->node, token, d);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "incidentId", id);
-    cJSON_AddStringToObject(e, "type", "job");
-    cJSON_AddStringToObject(e, "message", msg);
-    ex_event(tx, in, "execution.incident.created", t->node, token, e);
+    incident_noted(tx, in, t->node, token, id, "job", msg);
     return FM_OK;
 }
 

@@ -26,6 +26,68 @@ static int conflict(fm_req_t *r, const char *why)
     return fm_reply_problem(r, 409, NULL, NULL, NULL, "%s", why);
 }
 
+/* A paged list: `from` is "<table> WHERE …" with parameters ?1..?nbind bound by
+ * bind(); rows come in `order` and become items through row(). */
+typedef void (*bind_fn)(sqlite3_stmt *st, void *arg);
+typedef cJSON *(*row_fn)(fm_req_t *r, sqlite3_stmt *st);
+
+static int reply_rows(fm_req_t *r, const char *cols, const char *from, const char *order, int nbind,
+                      bind_fn bind, void *arg, row_fn row, int limit, int offset)
+{
+    char sql[1200];
+    sqlite3 *c = fm_db_reader(db_of(r));
+    if (!c)
+        return FM_EDB;
+    cJSON *items = cJSON_CreateArray();
+    int total = 0, rc = FM_OK;
+    for (int pass = 0; pass < 2 && rc == FM_OK; pass++) {
+        if (pass == 0)
+            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", from);
+        else
+            snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY %s LIMIT ?%d OFFSET ?%d", cols, from, order,
+                     nbind + 1, nbind + 2);
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK) {
+            rc = FM_EDB;
+            break;
+        }
+        bind(q, arg);
+        if (pass == 0) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                total = sqlite3_column_int(q, 0);
+        } else {
+            sqlite3_bind_int(q, nbind + 1, limit);
+            sqlite3_bind_int(q, nbind + 2, offset);
+            while (sqlite3_step(q) == SQLITE_ROW) {
+                cJSON *it = row(r, q);
+                if (it)
+                    cJSON_AddItemToArray(items, it);
+            }
+        }
+        sqlite3_finalize(q);
+    }
+    fm_db_reader_done(db_of(r), c);
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
+    }
+    return fm_reply_page(r, items, offset, total);
+}
+
+/* Binds ?1 = tenant and ?2.. = the optional filters (NULL: unbound, i.e. no filter). */
+typedef struct filters { const char *tenant; const char *v[4]; int n; int64_t now; } filters_t;
+
+static void bind_filters(sqlite3_stmt *st, void *arg)
+{
+    filters_t *f = arg;
+    sqlite3_bind_text(st, 1, f->tenant, -1, SQLITE_STATIC);
+    for (int i = 0; i < f->n; i++)
+        if (f->v[i])
+            sqlite3_bind_text(st, 2 + i, f->v[i], -1, SQLITE_STATIC);
+    if (f->now)
+        sqlite3_bind_int64(st, 2 + f->n, f->now);
+}
+
 /* ---- instances ---- */
 
 static int reply_instance(fm_req_t *r, int status, const char *id)
@@ -113,63 +175,32 @@ static int get(fm_req_t *r)
     return reply_instance(r, 200, fm_req_param(r, "id"));
 }
 
+static cJSON *instance_row(fm_req_t *r, sqlite3_stmt *st)
+{
+    (void)r;
+    ex_inst_t *in;
+    if (ex_inst_from_row(st, &in) != FM_OK)
+        return NULL;
+    cJSON *o = ex_inst_json(in, false);
+    ex_inst_free(in);
+    return o;
+}
+
 static int list(fm_req_t *r)
 {
     int limit, offset;
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     char pid[200], st[32], bk[300];
-    const char *p = fm_req_query(r, "processId", pid, sizeof(pid));
-    const char *s = fm_req_query(r, "state", st, sizeof(st));
-    const char *k = fm_req_query(r, "businessKey", bk, sizeof(bk));
-    if (s && ex_state_parse(s) < 0)
+    filters_t f = { fm_req_tenant(r), { fm_req_query(r, "processId", pid, sizeof(pid)),
+                                        fm_req_query(r, "state", st, sizeof(st)),
+                                        fm_req_query(r, "businessKey", bk, sizeof(bk)) }, 3, 0 };
+    if (f.v[1] && ex_state_parse(f.v[1]) < 0)
         return fm_reply_invalid(r, "state", "must be active, paused, completed, cancelled or failed");
-    const char *where = " WHERE tenant_id = ?1 AND (?2 IS NULL OR process_id = ?2 OR bpmn_id = ?2) "
-                        "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR business_key = ?4)";
-    char sql[800];
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    cJSON *items = cJSON_CreateArray();
-    int total = 0, rc = FM_OK;
-    for (int pass = 0; pass < 2 && rc == FM_OK; pass++) {
-        if (pass == 0)
-            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM instances%s", where);
-        else
-            snprintf(sql, sizeof(sql), "SELECT " EX_INST_COLS " FROM instances%s ORDER BY rowid DESC LIMIT ?5 OFFSET ?6",
-                     where);
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK) {
-            rc = FM_EDB;
-            break;
-        }
-        sqlite3_bind_text(q, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        const char *vals[3] = { p, s, k };
-        for (int i = 0; i < 3; i++)
-            if (vals[i])
-                sqlite3_bind_text(q, 2 + i, vals[i], -1, SQLITE_STATIC);
-        if (pass == 0) {
-            if (sqlite3_step(q) == SQLITE_ROW)
-                total = sqlite3_column_int(q, 0);
-        } else {
-            sqlite3_bind_int(q, 5, limit);
-            sqlite3_bind_int(q, 6, offset);
-            while (sqlite3_step(q) == SQLITE_ROW) {
-                ex_inst_t *in;
-                if (ex_inst_from_row(q, &in) == FM_OK) {
-                    cJSON_AddItemToArray(items, ex_inst_json(in, false));
-                    ex_inst_free(in);
-                }
-            }
-        }
-        sqlite3_finalize(q);
-    }
-    fm_db_reader_done(db_of(r), c);
-    if (rc != FM_OK) {
-        cJSON_Delete(items);
-        return rc;
-    }
-    return fm_reply_page(r, items, offset, total);
+    return reply_rows(r, EX_INST_COLS,
+                      "instances WHERE tenant_id = ?1 AND (?2 IS NULL OR process_id = ?2 OR bpmn_id = ?2) "
+                      "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR business_key = ?4)",
+                      "rowid DESC", 4, bind_filters, &f, instance_row, limit, offset);
 }
 
 typedef int (*inst_op)(ex_tx_t *tx, ex_inst_t *in, const cJSON *body, char *why, size_t wl);
@@ -381,49 +412,18 @@ static int jobs_list(fm_req_t *r)
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     char type[200], inst[80], state[32];
-    const char *t = fm_req_query(r, "type", type, sizeof(type));
-    const char *i = fm_req_query(r, "executionId", inst, sizeof(inst));
-    const char *s = fm_req_query(r, "state", state, sizeof(state));
-    if (!s)
-        s = "activatable";
-    if (strcmp(s, "activatable") && strcmp(s, "failed") && strcmp(s, "completed"))
+    filters_t f = { fm_req_tenant(r), { fm_req_query(r, "state", state, sizeof(state)),
+                                        fm_req_query(r, "type", type, sizeof(type)),
+                                        fm_req_query(r, "executionId", inst, sizeof(inst)) }, 3,
+                    fm_time_unix_ms() };
+    if (!f.v[0])
+        f.v[0] = "activatable";
+    if (strcmp(f.v[0], "activatable") && strcmp(f.v[0], "failed") && strcmp(f.v[0], "completed"))
         return fm_reply_invalid(r, "state", "must be activatable, failed or completed");
-    const char *where = " WHERE tenant_id = ?1 AND state = ?2 AND (?3 IS NULL OR type = ?3) AND "
-                        "(?4 IS NULL OR instance_id = ?4) AND (state != 'activatable' OR due_ms <= ?5)";
-    char sql[600];
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    cJSON *items = cJSON_CreateArray();
-    int total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0)
-            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM jobs%s", where);
-        else
-            snprintf(sql, sizeof(sql), "SELECT " JOB_COLS " FROM jobs%s ORDER BY rowid LIMIT ?6 OFFSET ?7", where);
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK)
-            break;
-        sqlite3_bind_text(q, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, s, -1, SQLITE_STATIC);
-        if (t)
-            sqlite3_bind_text(q, 3, t, -1, SQLITE_STATIC);
-        if (i)
-            sqlite3_bind_text(q, 4, i, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 5, fm_time_unix_ms());
-        if (pass == 0) {
-            if (sqlite3_step(q) == SQLITE_ROW)
-                total = sqlite3_column_int(q, 0);
-        } else {
-            sqlite3_bind_int(q, 6, limit);
-            sqlite3_bind_int(q, 7, offset);
-            while (sqlite3_step(q) == SQLITE_ROW)
-                cJSON_AddItemToArray(items, job_json(r, q));
-        }
-        sqlite3_finalize(q);
-    }
-    fm_db_reader_done(db_of(r), c);
-    return fm_reply_page(r, items, offset, total);
+    return reply_rows(r, JOB_COLS,
+                      "jobs WHERE tenant_id = ?1 AND state = ?2 AND (?3 IS NULL OR type = ?3) AND "
+                      "(?4 IS NULL OR instance_id = ?4) AND (state != 'activatable' OR due_ms <= ?5)",
+                      "rowid", 5, bind_filters, &f, job_json, limit, offset);
 }
 
 static int reply_job(fm_req_t *r, const char *id)
@@ -510,49 +510,25 @@ static cJSON *incident_json(sqlite3_stmt *st)
     return o;
 }
 
+static cJSON *incident_row(fm_req_t *r, sqlite3_stmt *st)
+{
+    (void)r;
+    return incident_json(st);
+}
+
 static int incidents_list(fm_req_t *r)
 {
     int limit, offset;
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     char inst[80], state[32];
-    const char *i = fm_req_query(r, "executionId", inst, sizeof(inst));
-    const char *s = fm_req_query(r, "state", state, sizeof(state));
-    if (s && strcmp(s, "open") && strcmp(s, "resolved"))
+    filters_t f = { fm_req_tenant(r), { fm_req_query(r, "state", state, sizeof(state)),
+                                        fm_req_query(r, "executionId", inst, sizeof(inst)) }, 2, 0 };
+    if (f.v[0] && strcmp(f.v[0], "open") && strcmp(f.v[0], "resolved"))
         return fm_reply_invalid(r, "state", "must be open or resolved");
-    const char *where = " WHERE tenant_id = ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR instance_id = ?3)";
-    char sql[600];
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    cJSON *items = cJSON_CreateArray();
-    int total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0)
-            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM incidents%s", where);
-        else
-            snprintf(sql, sizeof(sql), "SELECT " INC_COLS " FROM incidents%s ORDER BY rowid LIMIT ?4 OFFSET ?5", where);
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK)
-            break;
-        sqlite3_bind_text(q, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        if (s)
-            sqlite3_bind_text(q, 2, s, -1, SQLITE_STATIC);
-        if (i)
-            sqlite3_bind_text(q, 3, i, -1, SQLITE_STATIC);
-        if (pass == 0) {
-            if (sqlite3_step(q) == SQLITE_ROW)
-                total = sqlite3_column_int(q, 0);
-        } else {
-            sqlite3_bind_int(q, 4, limit);
-            sqlite3_bind_int(q, 5, offset);
-            while (sqlite3_step(q) == SQLITE_ROW)
-                cJSON_AddItemToArray(items, incident_json(q));
-        }
-        sqlite3_finalize(q);
-    }
-    fm_db_reader_done(db_of(r), c);
-    return fm_reply_page(r, items, offset, total);
+    return reply_rows(r, INC_COLS,
+                      "incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR instance_id = ?3)",
+                      "rowid", 3, bind_filters, &f, incident_row, limit, offset);
 }
 
 static const char SQL_INC_GET[] =

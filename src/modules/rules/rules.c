@@ -21,34 +21,6 @@
 #define MALFORMED_XML "urn:flowmaster:problem:malformed-xml"
 #define INVALID_MODEL "urn:flowmaster:problem:invalid-model"
 
-static pthread_key_t ev_key;
-static pthread_once_t ev_once = PTHREAD_ONCE_INIT;
-
-static void ev_free(void *p)
-{
-    feel_eval_free(p);
-}
-
-static void ev_init(void)
-{
-    pthread_key_create(&ev_key, ev_free);
-}
-
-/* This thread's evaluator, reset. */
-static feel_eval_t *thread_ev(void)
-{
-    pthread_once(&ev_once, ev_init);
-    feel_eval_t *ev = pthread_getspecific(ev_key);
-    if (!ev) {
-        ev = feel_eval_new(NULL);
-        if (ev)
-            pthread_setspecific(ev_key, ev);
-    } else {
-        feel_eval_reset(ev);
-    }
-    return ev;
-}
-
 static fm_db_t *db_of(fm_req_t *r)
 {
     return fm_req_mod(r)->db;
@@ -484,7 +456,7 @@ static int evaluate(fm_req_t *r)
         rules_cache_put_back(c);
         return fm_reply_invalid(r, "decision", "names no decision of this rule set");
     }
-    feel_eval_t *ev = thread_ev();
+    feel_eval_t *ev = feel_eval_thread();
     if (!ev) {
         rules_cache_put_back(c);
         return FM_ENOMEM;
@@ -586,7 +558,7 @@ static int expression(fm_req_t *r)
         return fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", ext,
                                 "the expression does not parse: %s", d);
     }
-    feel_eval_t *ev = thread_ev();
+    feel_eval_t *ev = feel_eval_thread();
     if (!ev) {
         feel_expr_free(e);
         return FM_ENOMEM;
