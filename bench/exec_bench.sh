@@ -119,10 +119,21 @@ fi
 
 # ---------------------------------------------------------------- 3. HTTP ------------
 H_RATE=""; P50=""; P90=""; P99=""; PMAX=""
+PORTS=(9000 9002 9003 9005 9006 9007 9008 9009 9010 9011 9013 9014 9015 9016
+       8001 8002 8009 8012 8014 8018 8019 8020 8021 3000 3001 3002 3005)
+offset_free() {  # offset_free OFF — none of the 27 ports (+OFF) has a listener
+  local busy p
+  busy=$(ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)
+  for p in "${PORTS[@]}"; do grep -qx $((p + $1)) <<<"$busy" && return 1; done
+  return 0
+}
 start_server() {
   local off up=0
-  for _ in 1 2 3 4 5; do     # a taken port makes the server exit: try another offset
-    off=$(( 20000 + RANDOM % 10000 ))
+  for _ in 1 2 3 4 5 6 7 8 9 10; do   # a taken port makes the server exit: try another offset
+    # 12000..23699: every port (3000+off .. 9016+off) stays below Linux's ephemeral range
+    # (32768-60999), where client sockets of other programs may hold a port
+    off=$(( 12000 + RANDOM % 11700 ))
+    offset_free "$off" || continue
     # rate limits off (0): at 200 req/s per IP the default limiter would answer 429s
     FLOWMASTER_GATEWAY_RATE_PER_IP=0 FLOWMASTER_GATEWAY_RATE_PER_TENANT=0 \
       "$BIN" serve --listen 127.0.0.1 --data-dir "$tmp/data" --port-offset "$off" \
