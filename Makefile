@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -123,6 +123,18 @@ build/bench/rules_bench: bench/rules_bench.c build/libfm.a | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-rules: build/.deps-bench build/flowmaster build/bench/rules_bench
 	bash bench/rules_bench.sh
+
+# Execution Engine: in-process (the engine's bench API in exec.h, built once that header
+# exists), npm bpmn-engine (temporary folder), and POST /executions over HTTP.
+build/bench/exec_http_bench: bench/exec_http_bench.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
+build/bench/exec_inproc_bench: bench/exec_inproc_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-exec: build/.deps-bench build/flowmaster build/bench/exec_http_bench \
+            $(if $(wildcard src/modules/execution/exec.h),build/bench/exec_inproc_bench)
+	bash bench/exec_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
