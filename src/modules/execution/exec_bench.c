@@ -1,5 +1,5 @@
 /*
- * exec_bench.c — exec.h: the engine on its own database, for bench/exec_bench.c.
+ * exec_bench.c — exec.h: the engine on its own database, for bench/exec_inproc_bench.c.
  */
 #include "exec.h"
 #include "exec_int.h"
