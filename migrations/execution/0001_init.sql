@@ -21,7 +21,7 @@ CREATE TABLE instances (
     seq             INTEGER NOT NULL DEFAULT 0  -- unused: ids are time-ordered (exec_store.c ex_id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX instances_idem ON instances(tenant_id, idem_key) WHERE idem_key IS NOT NULL;
-CREATE INDEX instances_list ON instances(tenant_id, state);
+CREATE INDEX instances_list ON instances(tenant_id);   -- with the key: (tenant_id, id), newest first
 CREATE INDEX instances_parent ON instances(parent_id) WHERE parent_id IS NOT NULL;
 
 -- One row per step: the history entries (JSON array) that step added.
