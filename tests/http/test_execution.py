@@ -1387,6 +1387,25 @@ def test_user_task_in_human_task_service(srv):
     assert i["variables"]["ok"] == 1 and entered(srv, i["id"]) == ["start", "approve", "check", "end"]
 
 
+def test_user_task_io_mapping(srv):
+    # inputs are the task's own variables (9006 shows them, the instance does not get
+    # them); with an output mapping the answer stays with the task and only the
+    # outputs reach the instance
+    io = ('<zeebe:ioMapping><zeebe:input source="=order.total * 2" target="limit"/>'
+          '<zeebe:output source="=approved and limit &gt; 50" target="ok"/></zeebe:ioMapping>')
+    body = (node("startEvent", "start") + user("review", "Review", io) +
+            node("endEvent", "end") + chain("start", "review", "end"))
+    prc, _ = deploy_model(srv, "userio", body)
+    i = start(srv, prc, {"order": {"total": 30}})
+    t = task_of(srv, active(i, "review")["taskId"])
+    assert t["variables"] == {"order": {"total": 30}, "limit": 60}, t
+    assert "limit" not in inst(srv, i["id"])["variables"]
+    assert_json(srv.req("PUT", T, "/tasks/%s/respond" % t["id"],
+                        body={"response": {"approved": True, "note": "x"}}))
+    i = wait_state(srv, i["id"], "completed")
+    assert i["variables"] == {"order": {"total": 30}, "ok": True}, i
+
+
 # --- control ---------------------------------------------------------------------------------
 
 def test_pause_and_resume(srv):

@@ -342,6 +342,45 @@ static void test_endless_loop_becomes_incident(void **state)
     cJSON_Delete(o);
 }
 
+/* zeebe:ioMapping on a task: inputs are the task's own variables (its job sees them,
+ * the instance does not), what the worker sends stays local, only outputs go out. */
+static void test_io_mapping_on_tasks(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "j")
+                             "<serviceTask id=\"j\"><extensionElements><zeebe:taskDefinition type=\"io\"/>"
+                             "<zeebe:ioMapping><zeebe:input source=\"=order.total\" target=\"amount\"/>"
+                             "<zeebe:output source=\"=fee + amount\" target=\"charged\"/></zeebe:ioMapping>"
+                             "</extensionElements></serviceTask>" FLOW("f2", "j", "a")
+                             "<scriptTask id=\"a\"><extensionElements><zeebe:script expression=\"=k * 2\" "
+                             "resultVariable=\"r\"/><zeebe:ioMapping><zeebe:input source=\"=charged\" target=\"k\"/>"
+                             "</zeebe:ioMapping></extensionElements></scriptTask>"
+                             FLOW("f3", "a", "e") "<endEvent id=\"e\"/>" TAIL);
+    char id[48], job[48], st[16];
+    assert_int_equal(start(pid, "{\"order\": {\"total\": 40}}", id), I_ACTIVE);
+    job_at(id, "j", job);
+    /* the job sees its input; the instance's variables do not have it */
+    sqlite3 *c = fm_db_reader(T.db);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(c, "SELECT token_id FROM jobs WHERE id = ?", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, job, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int token = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    fm_db_reader_done(T.db, c);
+    cJSON *vars = NULL;
+    assert_int_equal(ex_store_token_vars(T.db, "default", id, token, &vars), FM_OK);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(vars, "amount")), 40);
+    cJSON_Delete(vars);
+    assert_true(num_var(id, "amount") == -1);
+    complete_job(id, "j", "{\"fee\": 2}");
+    assert_string_equal(state_of(id, st), "completed");
+    assert_true(num_var(id, "charged") == 42);
+    assert_true(num_var(id, "r") == 84);        /* the script's input k was local... */
+    assert_true(num_var(id, "k") == -1);        /* ...and stayed so */
+    assert_true(num_var(id, "fee") == -1);      /* kept by the task: it has outputs */
+}
+
 static void on_event(const bus_event_t *ev, void *arg)
 {
     cJSON *o = cJSON_CreateObject();
@@ -403,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_errors_propagate_through_scopes),
         cmocka_unit_test(test_endless_loop_becomes_incident),
         cmocka_unit_test(test_lifecycle_events),
+        cmocka_unit_test(test_io_mapping_on_tasks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -335,12 +335,16 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
                                                           : bpmn_attr(n, "calledElement"));
         if (!x->called && !err[0])
             snprintf(err, errlen, "callActivity '%s' has no calledElement", x->id);
-        maps_of(x, n, err, errlen);
         break;
     }
     default:
         break;
     }
+    /* zeebe:ioMapping: the child's variables on a call activity, the element's own
+     * local variables (inputs) and what it hands back (outputs) elsewhere */
+    if (x->kind != N_START && x->kind != N_END && x->kind != N_BOUNDARY && x->kind != N_XOR &&
+        x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW)
+        maps_of(x, n, err, errlen);
     /* multi-instance */
     bpmn_node_t *mi = kid(n, "multiInstanceLoopCharacteristics");
     if (mi) {

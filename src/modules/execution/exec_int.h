@@ -117,7 +117,8 @@ void ex_defs_clear(void);
 /* ---- instances (exec_run.c) ---- */
 
 enum { W_READY, W_TASK, W_JOB, W_MSG, W_TIMER, W_CALL, W_JOIN, W_EVENT, W_INCIDENT, W_MI, W_SUB, W_DONE };
-enum { S_ROOT, S_SUB, S_MI_BODY, S_MI_ITER, S_EVSUB };
+enum { S_ROOT, S_SUB, S_MI_BODY, S_MI_ITER, S_EVSUB,
+       S_IO };          /* an element's own variables (zeebe:ioMapping), owner: its token */
 enum { I_ACTIVE, I_PAUSED, I_COMPLETED, I_CANCELLED, I_FAILED };
 
 typedef struct ex_tok {

@@ -149,9 +149,24 @@ static bool scope_within(ex_inst_t *in, int sid, int anc)
     return false;
 }
 
-static bool is_iter(ex_inst_t *in, const ex_tok_t *t)
+/* The IO scope token t holds for its current element, or NULL. */
+static ex_scope_t *io_of(ex_inst_t *in, const ex_tok_t *t)
 {
     ex_scope_t *s = t->scope ? scope(in, t->scope) : NULL;
+    return s && s->kind == S_IO && s->owner == t->id ? s : NULL;
+}
+
+/* The scope the element of token t lives in (outside its own IO scope). */
+static int act_scope(ex_inst_t *in, const ex_tok_t *t)
+{
+    ex_scope_t *io = io_of(in, t);
+    return io ? io->parent : t->scope;
+}
+
+static bool is_iter(ex_inst_t *in, const ex_tok_t *t)
+{
+    int sid = act_scope(in, t);
+    ex_scope_t *s = sid ? scope(in, sid) : NULL;
     return s && s->kind == S_MI_ITER && s->node == t->node;
 }
 
@@ -169,8 +184,12 @@ static void var_set(ex_tx_t *tx, ex_inst_t *in, int sid, const char *name, cJSON
     (void)tx;
     cJSON *target = in->vars;
     for (int s = sid, guard = 0; s && guard < 10000; s = scope_parent(in, s), guard++) {
-        cJSON *v = scope_vars(in, s);
-        if (cJSON_GetObjectItemCaseSensitive(v, name)) {
+        ex_scope_t *sc = scope(in, s);
+        cJSON *v = sc ? sc->vars : in->vars;
+        /* an element with output mappings keeps what it is given; its outputs say
+         * what goes further (Zeebe's rule) */
+        if (cJSON_GetObjectItemCaseSensitive(v, name) ||
+            (sc && sc->kind == S_IO && in->def->nodes[sc->node].has_outs)) {
             target = v;
             break;
         }
@@ -574,12 +593,73 @@ static int pick_flows(ex_tx_t *tx, ex_inst_t *in, int tid, int *fl, bool exclusi
 
 static void mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid);
 
+/* Element start with zeebe:ioMapping: a scope of its own holding the inputs
+ * (evaluated where the element lives). false: an incident stopped the token. */
+static bool io_enter(ex_tx_t *tx, ex_inst_t *in, int tid)
+{
+    ex_tok_t *t = tok(in, tid);
+    const ex_node_t *n = &in->def->nodes[t->node];
+    cJSON *vars = cJSON_CreateObject();
+    for (int i = 0; i < n->nins; i++) {
+        char why[300];
+        cJSON *v = eval_json(in, t->scope, n->ins[i].source.feel, why, sizeof(why));
+        if (!v) {
+            char msg[400];
+            snprintf(msg, sizeof(msg), "input mapping of '%s': %s", n->id, why);
+            cJSON_Delete(vars);
+            incident(tx, in, tid, "expression", msg);
+            return false;
+        }
+        cJSON_AddItemToObject(vars, n->ins[i].target ? n->ins[i].target : "input", v);
+    }
+    int io = scope_new(in, S_IO, tok(in, tid)->scope, tok(in, tid)->node, tid);
+    ex_scope_t *sc = scope(in, io);
+    cJSON_Delete(sc->vars);
+    sc->vars = vars;
+    tok(in, tid)->scope = io;
+    return true;
+}
+
+/* Element end with zeebe:ioMapping: the outputs are evaluated in its scope and
+ * written where it lives; the scope goes. false: an incident stopped the token. */
+static bool io_leave(ex_tx_t *tx, ex_inst_t *in, int tid)
+{
+    ex_tok_t *t = tok(in, tid);
+    ex_scope_t *io = io_of(in, t);
+    if (!io)
+        return true;
+    const ex_node_t *n = &in->def->nodes[t->node];
+    int io_id = io->id, parent = io->parent;
+    cJSON *out = cJSON_CreateObject();
+    for (int i = 0; i < n->nouts; i++) {
+        char why[300];
+        cJSON *v = eval_json(in, io_id, n->outs[i].source.feel, why, sizeof(why));
+        if (!v) {
+            char msg[400];
+            snprintf(msg, sizeof(msg), "output mapping of '%s': %s", n->id, why);
+            cJSON_Delete(out);
+            incident(tx, in, tid, "expression", msg);
+            return false;
+        }
+        cJSON_AddItemToObject(out, n->outs[i].target ? n->outs[i].target : "output", v);
+    }
+    scope_remove(in, io_id);
+    t = tok(in, tid);
+    t->scope = parent;
+    vars_merge(tx, in, parent, out, t->node, tid);
+    cJSON_Delete(out);
+    return true;
+}
+
 /* The activity of token tid completed: record it, drop what it waited on, go on. */
 static void leave(ex_tx_t *tx, ex_inst_t *in, int tid)
 {
     ex_tok_t *t = tok(in, tid);
     if (!t)
         return;
+    if (!io_leave(tx, in, tid))
+        return;
+    t = tok(in, tid);
     if (is_iter(in, t)) {
         mi_iter_done(tx, in, tid);
         return;
@@ -628,7 +708,7 @@ static bool scope_busy(ex_inst_t *in, int sid)
         if (in->toks[i].scope == sid)
             return true;
     for (int i = 0; i < in->nscopes; i++)
-        if (in->scopes[i].parent == sid && in->scopes[i].kind == S_EVSUB)
+        if (in->scopes[i].parent == sid && (in->scopes[i].kind == S_EVSUB || in->scopes[i].kind == S_IO))
             return true;
     return false;
 }
@@ -691,6 +771,8 @@ static void cancel_token(ex_tx_t *tx, ex_inst_t *in, int tid)
     ex_tok_t *t = tok(in, tid);
     if (!t)
         return;
+    ex_scope_t *io = io_of(in, t);
+    int io_id = io ? io->id : 0;
     int wait = t->wait;
     char ref[48];
     snprintf(ref, sizeof(ref), "%s", t->ref);
@@ -716,6 +798,8 @@ static void cancel_token(ex_tx_t *tx, ex_inst_t *in, int tid)
         in->incidents--;
     }
     tok_remove(in, tid);
+    if (io_id)
+        scope_remove(in, io_id);
 }
 
 /* ---- completion ---- */
@@ -809,7 +893,7 @@ static bool catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, 
         const ex_node_t *b = &in->def->nodes[n->bounds[i]];
         if (b->ev != ev || !code_matches(b, code))
             continue;
-        int sc = a->scope;
+        int sc = act_scope(in, a);
         if (b->interrupting || ev == E_ERROR) {
             mark(tx, in, a->node, atid, false);
             cancel_token(tx, in, atid);
@@ -873,7 +957,7 @@ static void throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activi
     else if (activity_tok) {
         ex_tok_t *a = tok(in, activity_tok);
         if (a)
-            sid = a->scope;
+            sid = act_scope(in, a);
     }
     for (int guard = 0; guard < 1000; guard++) {
         if (catch_in_scope(tx, in, sid, E_ERROR, code, NULL))
@@ -1599,6 +1683,9 @@ static void execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         mark(tx, in, t->node, tid, true);
     t = tok(in, tid);
     t->flags &= ~TF_SKIP_ENTER;
+    if ((n->has_ins || n->has_outs) && n->kind != N_CALL && !io_of(in, t) && !io_enter(tx, in, tid))
+        return;
+    t = tok(in, tid);
     char why[300];
     switch (n->kind) {
     case N_START:
@@ -1840,7 +1927,7 @@ int ex_trigger(ex_tx_t *tx, ex_inst_t *in, const char *kind, int token, int scop
         ex_tok_t *a = tok(in, token);
         if (!a || n->attached != a->node)
             return FM_ENOTFOUND;
-        int sc = a->scope;
+        int sc = act_scope(in, a);
         if (n->interrupting) {
             mark(tx, in, a->node, token, false);
             cancel_token(tx, in, token);
