@@ -53,8 +53,8 @@ Not executable (imported by test_design.py, not run here unless said):
          traffic only to 127.0.0.1), the DMN decision is referenced by a Trisotech id, and
          the conditions use names with spaces (`Vacation Approval = ...`).
 - C.9.0  business rule task calls decision `risk_check` (not a FlowMaster rule set id),
-         SendGrid connector jobs need secrets, `zeebe:ioMapping` on the start event and
-         tasks (the engine maps only call activities), a call to `ManualCheck`.
+         SendGrid connector jobs need secrets, a call to `ManualCheck` that nothing
+         publishes.
 - C.9.2  its user task's form is a Camunda Forms document (not a JSON Schema) and its
          `zeebe:ioMapping` inputs need `risks`/`applicant`, which nothing provides.
 """
