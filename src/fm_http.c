@@ -277,24 +277,30 @@ static int on_request(struct mg_connection *conn)
 }
 
 static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t method, const char *path,
-                const char *body_json, int *status, char **out);
+                const char *body_json, const char *const *extra, int *status, char **out);
 
 int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
             int *status, char **out)
 {
     /* An internal caller's calls are internal too, in its tenant. */
     const char *system = !caller ? "default" : caller->internal ? caller->tenant : NULL;
-    return call(caller, system, method, path, body_json, status, out);
+    return call(caller, system, method, path, body_json, NULL, status, out);
 }
 
 int fm_call_system(const char *tenant, fm_method_t method, const char *path, const char *body_json,
                    int *status, char **out)
 {
-    return call(NULL, tenant, method, path, body_json, status, out);
+    return call(NULL, tenant, method, path, body_json, NULL, status, out);
+}
+
+int fm_call_system_h(const char *tenant, fm_method_t method, const char *path, const char *body_json,
+                     const char *const *headers, int *status, char **out)
+{
+    return call(NULL, tenant, method, path, body_json, headers, status, out);
 }
 
 static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t method, const char *path,
-                const char *body_json, int *status, char **out)
+                const char *body_json, const char *const *extra, int *status, char **out)
 {
     const fm_routing_t *routing = fm__routing();
     *status = 0;
@@ -304,7 +310,7 @@ static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t m
     char *copy = strdup(path);
     if (!copy)
         return FM_ENOMEM;
-    fm_hdr_t hdrs[5];
+    fm_hdr_t hdrs[5 + FM_CALL_MAX_HEADERS];
     size_t nh = 0;
     const char *names[] = { "Authorization", "X-Tenant-Id", "X-Request-Id" };
     for (size_t i = 0; i < 3; i++) {
@@ -316,6 +322,9 @@ static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t m
     hdrs[nh++] = (fm_hdr_t){ "X-Service-Name", cm ? cm->def->name : "core" };
     if (system_tenant)
         hdrs[nh++] = (fm_hdr_t){ "X-Tenant-Id", system_tenant };
+    /* after the identity headers: a lookup takes the first, so these cannot replace them */
+    for (size_t i = 0; extra && extra[i] && extra[i + 1] && i < 2 * FM_CALL_MAX_HEADERS; i += 2)
+        hdrs[nh++] = (fm_hdr_t){ extra[i], extra[i + 1] };
 
     fm_req_t r;
     memset(&r, 0, sizeof(r));

@@ -74,5 +74,11 @@ int fm_call(const fm_req_t *caller, fm_method_t method, const char *path, const 
  * the callee sees tenant `tenant`. caller == NULL in fm_call means this with "default". */
 int fm_call_system(const char *tenant, fm_method_t method, const char *path, const char *body_json,
                    int *status, char **out);
+/* The same with request headers: NULL-terminated name/value pairs, at most
+ * FM_CALL_MAX_HEADERS of them ({"Idempotency-Key", key, NULL}). Identity headers are
+ * the call's own and cannot be overridden this way. */
+#define FM_CALL_MAX_HEADERS 4
+int fm_call_system_h(const char *tenant, fm_method_t method, const char *path, const char *body_json,
+                     const char *const *headers, int *status, char **out);
 
 #endif

@@ -315,3 +315,19 @@ def test_escalation(fast):
     time.sleep(0.4)
     assert assert_json(fast.get(9006, "/tasks/" + overdue["id"]))["version"] == v
     assert assert_json(fast.get(9006, "/tasks/" + held["id"]))["escalated"] is True
+
+
+def test_create_idempotency_key(srv):
+    # the same key in the same tenant answers with the first task and creates nothing;
+    # another tenant's key space is its own
+    h = {"Idempotency-Key": "exe_x/7"}
+    r1 = srv.req("POST", 9006, "/tasks", body={"name": "Once"}, headers=h)
+    t1 = assert_json(r1, 201)
+    r2 = srv.req("POST", 9006, "/tasks", body={"name": "Twice"}, headers=h)
+    t2 = assert_json(r2, 200)
+    assert t2["id"] == t1["id"] and t2["name"] == "Once", t2
+    other = dict(srv.tenant_headers("idem-other"), **h)
+    t3 = assert_json(srv.req("POST", 9006, "/tasks", body={"name": "Elsewhere"}, headers=other), 201)
+    assert t3["id"] != t1["id"]
+    assert_problem(srv.req("POST", 9006, "/tasks", body={"name": "x"}, headers={"Idempotency-Key": "k" * 201}), 400,
+                   "Bad Request")

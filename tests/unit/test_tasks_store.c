@@ -37,16 +37,19 @@ static int setup(void **state)
     if (!f)
         return -1;
     fm_test_db_open(&f->db, true);
-    FILE *fp = fopen("migrations/tasks/0001_init.sql", "rb");
-    assert_non_null(fp);
-    static char sql[16384];
-    size_t n = fread(sql, 1, sizeof(sql) - 1, fp);
-    fclose(fp);
-    sql[n] = '\0';
-    sqlite3 *w = fm_db_write_begin(f->db.db);
-    char err[256];
-    int rc = fm_db_exec(w, sql, err, sizeof(err));
-    assert_int_equal(fm_db_write_end(f->db.db, rc), FM_OK);
+    static const char *const files[] = { "migrations/tasks/0001_init.sql", "migrations/tasks/0002_idempotency.sql" };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *fp = fopen(files[i], "rb");
+        assert_non_null(fp);
+        static char sql[16384];
+        size_t n = fread(sql, 1, sizeof(sql) - 1, fp);
+        fclose(fp);
+        sql[n] = '\0';
+        sqlite3 *w = fm_db_write_begin(f->db.db);
+        char err[256];
+        int rc = fm_db_exec(w, sql, err, sizeof(err));
+        assert_int_equal(fm_db_write_end(f->db.db, rc), FM_OK);
+    }
     fm_test_loop_init(&f->loop, 1024, 1000);
     f->events = cJSON_CreateArray();
     assert_true(bus_subscribe("task.>", on_event, f) > 0);
@@ -68,7 +71,7 @@ static int teardown(void **state)
 static cJSON *new_task(fix_t *f, const char *tenant, const char *assignee, int64_t due_ms)
 {
     task_new_t n = { tenant, "Approve", NULL, assignee, "[\"u1\"]", "[\"finance\"]", due_ms, -1, 50,
-                     "{\"type\":\"object\"}", "{\"x\":1}", "pi-7", "approve" };
+                     "{\"type\":\"object\"}", "{\"x\":1}", "pi-7", "approve", NULL, NULL };
     cJSON *item = NULL;
     assert_int_equal(tasks_insert(f->db.db, &n, &item), FM_OK);
     assert_non_null(item);
@@ -84,6 +87,28 @@ static const char *s(const cJSON *o, const char *name)
 static int64_t version(const cJSON *t)
 {
     return (int64_t)cJSON_GetObjectItem(t, "version")->valuedouble;
+}
+
+/* An idempotency key returns the first task, writes nothing, announces nothing. */
+static void test_idempotency_key(void **state)
+{
+    fix_t *f = *state;
+    bool replayed = true;
+    task_new_t n = { "t1", "Once", NULL, NULL, "[]", "[]", -1, -1, 50, NULL, "{}", "exe_a", "u", "exe_a/3",
+                     &replayed };
+    cJSON *a = NULL, *b = NULL;
+    assert_int_equal(tasks_insert(f->db.db, &n, &a), FM_OK);
+    assert_false(replayed);
+    n.name = "Twice";
+    assert_int_equal(tasks_insert(f->db.db, &n, &b), FM_OK);
+    assert_true(replayed);
+    assert_string_equal(s(a, "id"), s(b, "id"));
+    assert_string_equal(s(b, "name"), "Once");
+    assert_int_equal(fm_test_db_int(&f->db, "SELECT COUNT(*) FROM tasks"), 1);
+    bus_flush();
+    assert_int_equal(cJSON_GetArraySize(f->events), 1);     /* one task.created */
+    cJSON_Delete(a);
+    cJSON_Delete(b);
 }
 
 static void test_lifecycle_events(void **state)
@@ -198,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lifecycle_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escalate_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

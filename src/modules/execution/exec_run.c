@@ -1356,9 +1356,14 @@ static void do_user_task(ex_tx_t *tx, ex_inst_t *in, int tid)
     cJSON_Delete(body);
     int status = 0;
     char *out = NULL;
-    int rc = text ? fm_call_system(in->tenant, FM_POST, "/tasks", text, &status, &out) : FM_ENOMEM;
+    /* keyed by the activation: a step run again after a crash (same stored document,
+     * same counter) gets the task it made the first time instead of a second one */
+    char key[80];
+    snprintf(key, sizeof(key), "%s/%d", in->id, ++in->next_id);
+    const char *hdrs[] = { "Idempotency-Key", key, NULL };
+    int rc = text ? fm_call_system_h(in->tenant, FM_POST, "/tasks", text, hdrs, &status, &out) : FM_ENOMEM;
     free(text);
-    cJSON *res = rc == FM_OK && status == 201 ? cJSON_Parse(out) : NULL;
+    cJSON *res = rc == FM_OK && (status == 201 || status == 200) ? cJSON_Parse(out) : NULL;
     const char *task_id = cJSON_GetStringValue(cJSON_GetObjectItem(res, "id"));
     if (!task_id) {
         char msg[400];

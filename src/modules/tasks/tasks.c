@@ -164,8 +164,12 @@ static int create(fm_req_t *r)
     task_new_t n = {
         fm_req_tenant(r), str_of(j, "name"), str_of(j, "description"), str_of(j, "assignee"),
         NULL, NULL, -1, -1, cJSON_IsNumber(prio) ? prio->valueint : 50, NULL, NULL,
-        str_of(j, "processInstanceId"), str_of(j, "elementId"),
+        str_of(j, "processInstanceId"), str_of(j, "elementId"), fm_req_header(r, "Idempotency-Key"), NULL,
     };
+    bool replayed = false;
+    n.replayed = &replayed;
+    if (n.idem_key && (!*n.idem_key || strlen(n.idem_key) > 200))
+        return fm_reply_problem(r, 400, NULL, NULL, NULL, "Idempotency-Key must be 1 to 200 characters");
     char *cu = NULL, *cg = NULL, *form_json = NULL, *vars_json = NULL;
     cJSON *item = NULL;
     int rc = FM_OK;
@@ -190,7 +194,7 @@ static int create(fm_req_t *r)
         char loc[96];
         snprintf(loc, sizeof(loc), "/tasks/%s", str_of(item, "id"));
         fm_reply_header(r, "Location", loc);
-        rc = fm_reply_json(r, 201, item);
+        rc = fm_reply_json(r, replayed ? 200 : 201, item);
     }
 cleanup:
     cJSON_free(cu);

@@ -26,6 +26,8 @@ typedef struct task_new {
     int priority;
     const char *form_json, *variables_json;     /* form may be NULL */
     const char *process_instance_id, *element_id;
+    const char *idem_key;               /* may be NULL */
+    bool *replayed;                     /* may be NULL: set when idem_key found a task */
 } task_new_t;
 
 /* A change to one task, applied only if its version is still `version` (else

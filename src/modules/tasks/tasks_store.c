@@ -139,10 +139,28 @@ int tasks_insert(fm_db_t *db, const task_new_t *n, cJSON **item)
         return FM_EDB;
     int rc = FM_EDB;
     sqlite3_stmt *st = NULL;
+    if (n->replayed)
+        *n->replayed = false;
+    if (n->idem_key) {      /* asked before: the task that request made */
+        if (sqlite3_prepare_v2(w, "SELECT id FROM tasks WHERE tenant_id = ? AND idem_key = ?", -1, &st, NULL) !=
+            SQLITE_OK)
+            goto done;
+        sqlite3_bind_text(st, 1, n->tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, n->idem_key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
+            rc = load(w, n->tenant, id, item);
+            if (rc == FM_OK && n->replayed)
+                *n->replayed = true;
+            goto done;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
     if (sqlite3_prepare_v2(w, "INSERT INTO tasks(id, tenant_id, name, description, status, assignee, "
                               "candidate_users, candidate_groups, due_ms, follow_up_ms, priority, form, "
-                              "variables, process_instance_id, element_id, created_at, updated_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              "variables, process_instance_id, element_id, created_at, updated_at, idem_key) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK)
         goto done;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -162,6 +180,7 @@ int tasks_insert(fm_db_t *db, const task_new_t *n, cJSON **item)
     bind_opt_text(st, 15, n->element_id);
     sqlite3_bind_text(st, 16, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
+    bind_opt_text(st, 18, n->idem_key);
     if (sqlite3_step(st) != SQLITE_DONE)
         goto done;
     if ((rc = load(w, n->tenant, id, item)) != FM_OK)
