@@ -210,6 +210,75 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
                  char *inst_out, size_t inst_len, char *el_out, size_t el_len, bool *started,
                  const char *skip_instance);
 
+/* ---- the token machine's parts (exec_doc.c, exec_events.c, exec_elements.c,
+ * exec_run.c): tokens are referred to by id, never by pointer, across any call that
+ * may add tokens (the array moves) ---- */
+
+enum { TF_ARMED = 1, TF_SKIP_ENTER = 2 };   /* ex_tok_t.flags: boundaries armed, entry recorded */
+
+/* tokens and scopes (exec_doc.c) */
+ex_tok_t *ex_tok(ex_inst_t *in, int id);
+int ex_tok_new(ex_inst_t *in, int node, int scope, int flow);
+void ex_tok_remove(ex_inst_t *in, int id);
+ex_scope_t *ex_scope(ex_inst_t *in, int id);
+int ex_scope_new(ex_inst_t *in, int kind, int parent, int node, int owner);
+void ex_scope_remove(ex_inst_t *in, int id);
+int ex_scope_parent(ex_inst_t *in, int sid);
+bool ex_scope_within(ex_inst_t *in, int sid, int anc);
+ex_scope_t *ex_io_of(ex_inst_t *in, const ex_tok_t *t);
+int ex_act_scope(ex_inst_t *in, const ex_tok_t *t);
+bool ex_is_iter(ex_inst_t *in, const ex_tok_t *t);
+
+/* variables and FEEL over them (exec_doc.c) */
+cJSON *ex_scope_vars(ex_inst_t *in, int sid);
+void ex_var_set(ex_tx_t *tx, ex_inst_t *in, int sid, const char *name, cJSON *val, cJSON *changed);
+void ex_vars_merge(ex_tx_t *tx, ex_inst_t *in, int sid, const cJSON *obj, int node, int tid);
+cJSON *ex_visible(ex_inst_t *in, int sid);
+bool ex_eval_value(ex_inst_t *in, int sid, const feel_expr_t *e, feel_eval_t **evp, feel_value_t **out,
+                   char *why, size_t whylen);
+cJSON *ex_eval_json(ex_inst_t *in, int sid, const feel_expr_t *e, char *why, size_t whylen);
+char *ex_expr_string(ex_inst_t *in, int sid, const ex_expr_t *x, char *why, size_t whylen, bool *bad);
+
+/* history, incidents, timer values (exec_doc.c) */
+void ex_mark(ex_tx_t *tx, ex_inst_t *in, int node, int tid, bool entered);
+void ex_incident(ex_tx_t *tx, ex_inst_t *in, int tid, const char *type, const char *msg);
+void ex_incident_noted(ex_tx_t *tx, ex_inst_t *in, int node, int tid, const char *id, const char *type,
+                       const char *msg);
+bool ex_timer_due(ex_tx_t *tx, ex_inst_t *in, int sid, const ex_node_t *n, int64_t *due, int *repeat,
+                  int64_t *every, char *why, size_t whylen);
+
+/* waits, errors, escalations, multi-instance, joins (exec_events.c) */
+bool ex_arm_bounds(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_arm_evsubs(ex_tx_t *tx, ex_inst_t *in, int sid, const int *evsubs, int nevsubs);
+bool ex_catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code);
+bool ex_trigger_evsub(ex_tx_t *tx, ex_inst_t *in, int sid, int start, const cJSON *vars);
+void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_tok, const char *code,
+                    const char *msg);
+void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code);
+void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid);
+bool ex_and_join(ex_inst_t *in, int tid);
+int ex_or_join_ready(ex_inst_t *in, int node, int sid);
+
+/* what each element does when a token arrives (exec_elements.c) */
+void ex_gateway_out(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid);
+
+/* moving on, ending, cancelling, running (exec_run.c) */
+void ex_move(ex_inst_t *in, int tid, int f);
+void ex_take(ex_tx_t *tx, ex_inst_t *in, int tid, const int *fl, int n);
+int ex_pick_flows(ex_tx_t *tx, ex_inst_t *in, int tid, int *fl, bool exclusive);
+bool ex_io_enter(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_leave(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_token_end(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_scope_check(ex_tx_t *tx, ex_inst_t *in, int sid);
+void ex_cancel_inside(ex_tx_t *tx, ex_inst_t *in, int sid);
+void ex_cancel_token(ex_tx_t *tx, ex_inst_t *in, int tid);
+void ex_complete_instance(ex_tx_t *tx, ex_inst_t *in, int state);
+void ex_notify_parent(ex_tx_t *tx, ex_inst_t *child, const char *err_code);
+int ex_run(ex_tx_t *tx, ex_inst_t *in);
+void ex_run_all(ex_tx_t *tx);
+
 /* ---- storage (exec_store.c) ---- */
 
 void ex_id(const char *prefix, char *out, size_t len);     /* time-ordered ids */

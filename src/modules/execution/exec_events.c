@@ -1,0 +1,477 @@
+/*
+ * exec_events.c — what happens around activities rather than along flows: arming
+ * boundary and event-subprocess waits, errors and escalations travelling up through
+ * scopes to the boundary or event subprocess that catches them, multi-instance bodies
+ * and their iterations, and parallel and inclusive joins.
+ */
+#include "exec_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Arms the timer and message boundary events of the activity token tid. */
+bool ex_arm_bounds(ex_tx_t *tx, ex_inst_t *in, int tid)
+{
+    ex_tok_t *t = ex_tok(in, tid);
+    const ex_node_t *n = &in->def->nodes[t->node];
+    t->flags |= TF_ARMED;
+    for (int i = 0; i < n->nbounds; i++) {
+        const ex_node_t *b = &in->def->nodes[n->bounds[i]];
+        char why[300];
+        if (b->ev == E_TIMER) {
+            int64_t due, every;
+            int repeat;
+            if (!ex_timer_due(tx, in, t->scope, b, &due, &repeat, &every, why, sizeof(why))) {
+                ex_incident(tx, in, tid, "expression", why);
+                return false;
+            }
+            ex_timer_add(tx, in, tid, 0, b->id, "boundary", due, repeat, every);
+        } else if (b->ev == E_MESSAGE) {
+            char *key = NULL;
+            if (b->corr) {
+                cJSON *k = ex_eval_json(in, t->scope, b->corr, why, sizeof(why));
+                if (!k) {
+                    ex_incident(tx, in, tid, "expression", why);
+                    return false;
+                }
+                key = cJSON_IsString(k) ? strdup(k->valuestring) : cJSON_PrintUnformatted(k);
+                cJSON_Delete(k);
+            }
+            ex_msg_add(tx, in, tid, 0, b->id, "boundary", b->msg_name, key ? key : "");
+            free(key);
+        }
+    }
+    return true;
+}
+
+/* Arms the event subprocesses of scope sid (root: 0). */
+void ex_arm_evsubs(ex_tx_t *tx, ex_inst_t *in, int sid, const int *evsubs, int nevsubs)
+{
+    for (int i = 0; i < nevsubs; i++) {
+        const ex_node_t *e = &in->def->nodes[evsubs[i]];
+        for (int j = 0; j < e->nstarts; j++) {
+            const ex_node_t *st = &in->def->nodes[e->starts[j]];
+            char why[300];
+            if (st->ev == E_TIMER) {
+                int64_t due, every;
+                int repeat;
+                if (ex_timer_due(tx, in, sid, st, &due, &repeat, &every, why, sizeof(why)))
+                    ex_timer_add(tx, in, 0, sid, st->id, "evsub", due, repeat, every);
+            } else if (st->ev == E_MESSAGE) {
+                char *key = NULL;
+                if (st->corr) {
+                    cJSON *k = ex_eval_json(in, sid, st->corr, why, sizeof(why));
+                    if (k)
+                        key = cJSON_IsString(k) ? strdup(k->valuestring) : cJSON_PrintUnformatted(k);
+                    cJSON_Delete(k);
+                }
+                ex_msg_add(tx, in, 0, sid, st->id, "evsub", st->msg_name, key ? key : "");
+                free(key);
+            }
+        }
+    }
+}
+
+/* ---- errors and escalations ---- */
+
+static bool code_matches(const ex_node_t *catcher, const char *code)
+{
+    return !catcher->code || (code && !strcmp(catcher->code, code));
+}
+
+/* Boundary of the activity token atid catching (ev, code): interrupting ones cancel
+ * the activity. Returns true when caught. */
+bool ex_catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code)
+{
+    ex_tok_t *a = ex_tok(in, atid);
+    if (!a)
+        return false;
+    const ex_node_t *n = &in->def->nodes[a->node];
+    for (int i = 0; i < n->nbounds; i++) {
+        const ex_node_t *b = &in->def->nodes[n->bounds[i]];
+        if (b->ev != ev || !code_matches(b, code))
+            continue;
+        int sc = ex_act_scope(in, a);
+        if (b->interrupting || ev == E_ERROR) {
+            ex_mark(tx, in, a->node, atid, false);
+            ex_cancel_token(tx, in, atid);
+        }
+        ex_tok_new(in, n->bounds[i], sc, -1);
+        return true;
+    }
+    return false;
+}
+
+/* Event subprocess of scope sid (container's list) catching (ev, code). */
+static bool catch_in_scope(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, const char *code,
+                           const cJSON *vars);
+
+bool ex_trigger_evsub(ex_tx_t *tx, ex_inst_t *in, int sid, int start, const cJSON *vars)
+{
+    const ex_node_t *st = &in->def->nodes[start];
+    int evsub = st->container;
+    if (st->interrupting)
+        ex_cancel_inside(tx, in, sid);
+    int x = ex_scope_new(in, S_EVSUB, sid, evsub, 0);
+    ex_scope_t *xs = ex_scope(in, x);
+    xs->interrupting = st->interrupting;
+    ex_mark(tx, in, evsub, 0, true);
+    ex_arm_evsubs(tx, in, x, in->def->nodes[evsub].evsubs, in->def->nodes[evsub].nevsubs);
+    int t = ex_tok_new(in, start, x, -1);
+    if (vars)
+        ex_vars_merge(tx, in, x, vars, start, t);
+    return true;
+}
+
+static bool catch_in_scope(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, const char *code,
+                           const cJSON *vars)
+{
+    ex_scope_t *s = sid ? ex_scope(in, sid) : NULL;
+    const int *evs = sid ? in->def->nodes[s->node].evsubs : in->def->evsubs;
+    int nevs = sid ? in->def->nodes[s->node].nevsubs : in->def->nevsubs;
+    if (sid && s->kind != S_SUB && s->kind != S_EVSUB)
+        nevs = 0;
+    for (int i = 0; i < nevs; i++) {
+        const ex_node_t *e = &in->def->nodes[evs[i]];
+        for (int j = 0; j < e->nstarts; j++) {
+            const ex_node_t *st = &in->def->nodes[e->starts[j]];
+            if (st->ev == ev && code_matches(st, code))
+                return ex_trigger_evsub(tx, in, sid, e->starts[j], vars);
+        }
+    }
+    return false;
+}
+
+/* Throws an error from token tid (in scope sid). activity_tok: the activity that threw
+ * it (a job or a call), whose own boundaries are tried first; 0 when an end event
+ * threw it. */
+void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_tok,
+                        const char *code, const char *msg)
+{
+    if (activity_tok && ex_catch_on_activity(tx, in, activity_tok, E_ERROR, code))
+        return;
+    if (!activity_tok && tid)
+        ex_tok_remove(in, tid);
+    else if (activity_tok) {
+        ex_tok_t *a = ex_tok(in, activity_tok);
+        if (a)
+            sid = ex_act_scope(in, a);
+    }
+    for (int guard = 0; guard < 1000; guard++) {
+        if (catch_in_scope(tx, in, sid, E_ERROR, code, NULL))
+            return;
+        if (!sid)
+            break;
+        ex_scope_t *s = ex_scope(in, sid);
+        if (!s)
+            break;
+        if ((s->kind == S_SUB || s->kind == S_MI_BODY) &&
+            ex_catch_on_activity(tx, in, s->owner, E_ERROR, code))
+            return;
+        sid = s->parent;
+    }
+    /* nobody caught it */
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "errorCode", code ? code : "");
+    cJSON_AddStringToObject(d, "message", msg ? msg : "");
+    ex_hist(tx, in, "error.unhandled", -1, tid, d);
+    char pid[48];
+    snprintf(pid, sizeof(pid), "%s", in->parent_id);
+    int ptok = in->parent_token;
+    in->parent_token = 0;
+    ex_complete_instance(tx, in, I_FAILED);
+    if (pid[0] && ptok) {
+        in->parent_token = ptok;
+        ex_notify_parent(tx, in, code ? code : "");
+    }
+}
+
+void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        if (catch_in_scope(tx, in, sid, E_ESCALATION, code, NULL))
+            return;
+        if (!sid)
+            break;
+        ex_scope_t *s = ex_scope(in, sid);
+        if (!s)
+            break;
+        if ((s->kind == S_SUB || s->kind == S_MI_BODY) &&
+            ex_catch_on_activity(tx, in, s->owner, E_ESCALATION, code))
+            return;
+        sid = s->parent;
+    }
+    if (in->parent_id[0] && in->parent_token) {
+        ex_inst_t *p;
+        if (ex_load(tx, in->tenant, in->parent_id, &p) == FM_OK && p->state < I_COMPLETED) {
+            ex_tok_t *t = ex_tok(p, in->parent_token);
+            if (t && !ex_catch_on_activity(tx, p, t->id, E_ESCALATION, code))
+                ex_throw_escalation(tx, p, t->scope, code);
+        }
+    }
+}
+
+/* ---- multi-instance ---- */
+
+static void spawn_iter(ex_inst_t *in, int body, int i)
+{
+    ex_scope_t *b = ex_scope(in, body);
+    int node = b->node;
+    const ex_node_t *n = &in->def->nodes[node];
+    cJSON *item = b->mi_items ? cJSON_GetArrayItem(b->mi_items, i) : NULL;
+    cJSON *itemcopy = item ? cJSON_Duplicate(item, true) : NULL;
+    int it = ex_scope_new(in, S_MI_ITER, body, node, 0);
+    ex_scope_t *is = ex_scope(in, it);
+    cJSON_AddNumberToObject(is->vars, "loopCounter", i + 1);
+    if (n->mi_in_elem)
+        cJSON_AddItemToObject(is->vars, n->mi_in_elem, itemcopy ? itemcopy : cJSON_CreateNull());
+    else
+        cJSON_Delete(itemcopy);
+    int t = ex_tok_new(in, node, it, -1);
+    is = ex_scope(in, it);
+    is->owner = t;
+}
+
+static void mi_set_counts(ex_inst_t *in, ex_scope_t *b)
+{
+    int active = 0;
+    for (int i = 0; i < in->nscopes; i++)
+        if (in->scopes[i].parent == b->id && in->scopes[i].kind == S_MI_ITER)
+            active++;
+    cJSON *v = b->vars;
+    cJSON_DeleteItemFromObject(v, "nrOfInstances");
+    cJSON_DeleteItemFromObject(v, "nrOfCompletedInstances");
+    cJSON_DeleteItemFromObject(v, "nrOfActiveInstances");
+    cJSON_AddNumberToObject(v, "nrOfInstances", b->mi_n);
+    cJSON_AddNumberToObject(v, "nrOfCompletedInstances", b->mi_done);
+    cJSON_AddNumberToObject(v, "nrOfActiveInstances", active);
+}
+
+void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid)
+{
+    ex_tok_t *t = ex_tok(in, tid);
+    const ex_node_t *n = &in->def->nodes[t->node];
+    char why[300];
+    cJSON *items = NULL;
+    int count = 0;
+    if (n->mi_coll) {
+        items = ex_eval_json(in, t->scope, n->mi_coll, why, sizeof(why));
+        if (!items || !cJSON_IsArray(items)) {
+            if (items)
+                snprintf(why, sizeof(why), "inputCollection of '%s' is not a list", n->id);
+            cJSON_Delete(items);
+            ex_incident(tx, in, tid, "expression", why);
+            return;
+        }
+        count = cJSON_GetArraySize(items);
+    } else {
+        feel_eval_t *ev;
+        feel_value_t *v;
+        int64_t c;
+        if (!ex_eval_value(in, t->scope, n->mi_card, &ev, &v, why, sizeof(why)) || v->t != FEEL_NUM ||
+            !feel_dec_to_int64(v->u.n, &c) || c < 0 || c > 100000) {
+            if (!why[0] || v)
+                snprintf(why, sizeof(why), "loopCardinality of '%s' is not a count (0..100000)", n->id);
+            ex_incident(tx, in, tid, "expression", why);
+            return;
+        }
+        count = (int)c;
+    }
+    if (!(t->flags & TF_SKIP_ENTER))
+        ex_mark(tx, in, t->node, tid, true);
+    t = ex_tok(in, tid);
+    t->flags &= ~TF_SKIP_ENTER;
+    if (count == 0) {
+        cJSON_Delete(items);
+        if (n->mi_out_coll)
+            ex_var_set(tx, in, t->scope, n->mi_out_coll, cJSON_CreateArray(), NULL);
+        ex_leave(tx, in, tid);
+        return;
+    }
+    int body = ex_scope_new(in, S_MI_BODY, t->scope, t->node, tid);
+    ex_scope_t *b = ex_scope(in, body);
+    b->mi_n = count;
+    b->mi_items = items;
+    if (n->mi_out_coll) {
+        b->mi_out = cJSON_CreateArray();
+        for (int i = 0; i < count; i++)
+            cJSON_AddItemToArray(b->mi_out, cJSON_CreateNull());
+    }
+    t = ex_tok(in, tid);
+    t->wait = W_MI;
+    snprintf(t->ref, sizeof(t->ref), "%d", body);
+    if (!ex_arm_bounds(tx, in, tid))
+        return;
+    if (n->mi_seq) {
+        spawn_iter(in, body, 0);
+        ex_scope(in, body)->mi_next = 1;
+    } else {
+        for (int i = 0; i < count; i++)
+            spawn_iter(in, body, i);
+        ex_scope(in, body)->mi_next = count;
+    }
+}
+
+void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
+{
+    ex_tok_t *t = ex_tok(in, tid);
+    int node = t->node, iter = t->scope;
+    const ex_node_t *n = &in->def->nodes[node];
+    ex_mark(tx, in, node, tid, false);
+    if (t->flags & TF_ARMED)
+        ex_waits_drop(tx, in, tid, 0);
+    ex_scope_t *is = ex_scope(in, iter);
+    int body = is->parent;
+    int counter = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(is->vars, "loopCounter"));
+    char why[300];
+    ex_scope_t *b = ex_scope(in, body);
+    if (b->mi_out && n->mi_out_elem) {
+        cJSON *v = ex_eval_json(in, iter, n->mi_out_elem, why, sizeof(why));
+        b = ex_scope(in, body);
+        if (v && counter >= 1 && counter <= b->mi_n)
+            cJSON_ReplaceItemInArray(b->mi_out, counter - 1, v);
+        else
+            cJSON_Delete(v);
+    }
+    ex_tok_remove(in, tid);
+    ex_scope_remove(in, iter);
+    b = ex_scope(in, body);
+    b->mi_done++;
+    mi_set_counts(in, b);
+    bool done = b->mi_done >= b->mi_n;
+    if (!done && n->mi_cond) {
+        feel_eval_t *ev;
+        feel_value_t *v;
+        if (ex_eval_value(in, body, n->mi_cond, &ev, &v, why, sizeof(why)) && v->t == FEEL_BOOL && v->u.b)
+            done = true;
+    }
+    b = ex_scope(in, body);
+    int owner = b->owner;
+    if (!done) {
+        if (n->mi_seq && b->mi_next < b->mi_n) {
+            int next = b->mi_next++;
+            spawn_iter(in, body, next);
+        }
+        return;
+    }
+    ex_cancel_inside(tx, in, body);
+    b = ex_scope(in, body);
+    cJSON *out = b->mi_out;
+    b->mi_out = NULL;
+    ex_scope_remove(in, body);
+    ex_tok_t *o = ex_tok(in, owner);
+    if (!o) {
+        cJSON_Delete(out);
+        return;
+    }
+    o->wait = W_READY;
+    o->ref[0] = 0;
+    if (out) {
+        cJSON *changed = cJSON_CreateObject();
+        ex_var_set(tx, in, o->scope, n->mi_out_coll, out, changed);
+        ex_hist(tx, in, "variables.changed", node, owner, changed);
+    }
+    ex_leave(tx, in, owner);
+}
+
+/* ---- joins ---- */
+
+/* Parallel join: all incoming flows have a token waiting? Then the others are
+ * consumed and tid goes on. */
+bool ex_and_join(ex_inst_t *in, int tid)
+{
+    ex_tok_t *t = ex_tok(in, tid);
+    const ex_node_t *n = &in->def->nodes[t->node];
+    int node = t->node, sc = t->scope;
+    int *pick = calloc((size_t)n->nin, sizeof(int));
+    if (!pick)
+        return false;
+    bool all = true;
+    for (int i = 0; i < n->nin && all; i++) {
+        int f = n->in[i];
+        if (t->flow == f) {
+            pick[i] = tid;
+            continue;
+        }
+        for (int j = 0; j < in->ntoks && !pick[i]; j++) {
+            ex_tok_t *x = &in->toks[j];
+            if (x->node == node && x->scope == sc && x->wait == W_JOIN && x->flow == f)
+                pick[i] = x->id;
+        }
+        all = pick[i] != 0;
+    }
+    if (all)
+        for (int i = 0; i < n->nin; i++)
+            if (pick[i] != tid)
+                ex_tok_remove(in, pick[i]);
+    free(pick);
+    return all;
+}
+
+/* Where a token of a scope nested in sid stands, seen from sid. */
+static int position_in(ex_inst_t *in, const ex_tok_t *x, int sid)
+{
+    int s = x->scope, node = x->node;
+    for (int guard = 0; guard < 1000; guard++) {
+        if (s == sid)
+            return node;
+        if (!s)
+            return -1;
+        ex_scope_t *sc = ex_scope(in, s);
+        if (!sc)
+            return -1;
+        node = sc->node;
+        s = sc->parent;
+    }
+    return -1;
+}
+
+/* Inclusive join at (node, sid): fires when a token waits and no other token of the
+ * scope can still reach an incoming flow that has none. Returns the token to go on. */
+int ex_or_join_ready(ex_inst_t *in, int node, int sid)
+{
+    const ex_node_t *n = &in->def->nodes[node];
+    int first = 0;
+    for (int i = 0; i < in->ntoks; i++) {
+        ex_tok_t *x = &in->toks[i];
+        if (x->node == node && x->scope == sid && x->wait == W_JOIN && !first)
+            first = x->id;
+    }
+    if (!first)
+        return 0;
+    for (int k = 0; k < n->nin; k++) {
+        int f = n->in[k];
+        bool filled = false;
+        for (int i = 0; i < in->ntoks && !filled; i++) {
+            ex_tok_t *x = &in->toks[i];
+            filled = x->node == node && x->scope == sid && x->wait == W_JOIN && x->flow == f;
+        }
+        if (filled)
+            continue;
+        int src = in->def->flows[f].src;
+        for (int i = 0; i < in->ntoks; i++) {
+            ex_tok_t *x = &in->toks[i];
+            if (x->node == node && x->wait == W_JOIN && x->scope == sid)
+                continue;
+            int p = position_in(in, x, sid);
+            if (p >= 0 && ex_reaches(in->def, p, src))
+                return 0;
+        }
+    }
+    /* consume one token per filled flow; `first` goes on */
+    for (int k = 0; k < n->nin; k++) {
+        int f = n->in[k], keep = 0;
+        for (int i = 0; i < in->ntoks; i++) {
+            ex_tok_t *x = &in->toks[i];
+            if (x->node == node && x->scope == sid && x->wait == W_JOIN && x->flow == f && !keep) {
+                keep = x->id;
+                if (x->id != first) {
+                    ex_tok_remove(in, x->id);
+                    i--;
+                }
+            }
+        }
+    }
+    return first;
+}
