@@ -143,6 +143,25 @@ static bool catch_in_scope(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, cons
     return false;
 }
 
+/* From scope sid outwards: an event subprocess of each scope, then the boundary of
+ * the subprocess or multi-instance activity owning it. true when something caught it. */
+static bool catch_up(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, const char *code)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        if (catch_in_scope(tx, in, sid, ev, code, NULL))
+            return true;
+        if (!sid)
+            return false;
+        ex_scope_t *s = ex_scope(in, sid);
+        if (!s)
+            return false;
+        if ((s->kind == S_SUB || s->kind == S_MI_BODY) && ex_catch_on_activity(tx, in, s->owner, ev, code))
+            return true;
+        sid = s->parent;
+    }
+    return false;
+}
+
 /* Throws an error from token tid (in scope sid). activity_tok: the activity that threw
  * it (a job or a call), whose own boundaries are tried first; 0 when an end event
  * threw it. */
@@ -158,19 +177,8 @@ void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_t
         if (a)
             sid = ex_act_scope(in, a);
     }
-    for (int guard = 0; guard < 1000; guard++) {
-        if (catch_in_scope(tx, in, sid, E_ERROR, code, NULL))
-            return;
-        if (!sid)
-            break;
-        ex_scope_t *s = ex_scope(in, sid);
-        if (!s)
-            break;
-        if ((s->kind == S_SUB || s->kind == S_MI_BODY) &&
-            ex_catch_on_activity(tx, in, s->owner, E_ERROR, code))
-            return;
-        sid = s->parent;
-    }
+    if (catch_up(tx, in, sid, E_ERROR, code))
+        return;
     /* nobody caught it */
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "errorCode", code ? code : "");
@@ -189,19 +197,8 @@ void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_t
 
 void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code)
 {
-    for (int guard = 0; guard < 1000; guard++) {
-        if (catch_in_scope(tx, in, sid, E_ESCALATION, code, NULL))
-            return;
-        if (!sid)
-            break;
-        ex_scope_t *s = ex_scope(in, sid);
-        if (!s)
-            break;
-        if ((s->kind == S_SUB || s->kind == S_MI_BODY) &&
-            ex_catch_on_activity(tx, in, s->owner, E_ESCALATION, code))
-            return;
-        sid = s->parent;
-    }
+    if (catch_up(tx, in, sid, E_ESCALATION, code))
+        return;
     if (in->parent_id[0] && in->parent_token) {
         ex_inst_t *p;
         if (ex_load(tx, in->tenant, in->parent_id, &p) == FM_OK && p->state < I_COMPLETED) {

@@ -269,23 +269,34 @@ static int job_set(ex_tx_t *tx, const char *id, const char *state, int retries, 
     return sqlite3_step(st) == SQLITE_DONE ? (sqlite3_reset(st), FM_OK) : (sqlite3_reset(st), FM_EDB);
 }
 
+/* Begins the transaction of a job outcome: the job must be activatable and its
+ * instance active (FM_ECONFLICT with why otherwise). tx->w is NULL when nothing began. */
+static int job_open(ex_tx_t *tx, fm_db_t *db, const char *tenant, const char *id, jobrow_t *j, ex_inst_t **in,
+                    char *why, size_t wl)
+{
+    int rc = ex_tx_begin(tx, db);
+    if (rc != FM_OK)
+        return rc;
+    rc = job_read(tx, tenant, id, j);
+    if (rc == FM_OK && strcmp(j->state, "activatable")) {
+        snprintf(why, wl, "job '%s' is %s", id, j->state);
+        rc = FM_ECONFLICT;
+    }
+    if (rc == FM_OK && (rc = ex_load(tx, tenant, j->inst, in)) == FM_OK && (*in)->state != I_ACTIVE) {
+        snprintf(why, wl, "instance '%s' is %s", (*in)->id, ex_state_name((*in)->state));
+        rc = FM_ECONFLICT;
+    }
+    return rc;
+}
+
 int ex_job_complete(fm_db_t *db, const char *tenant, const char *id, const cJSON *vars, char *why, size_t wl)
 {
     ex_tx_t tx;
-    int rc = ex_tx_begin(&tx, db);
-    if (rc != FM_OK)
-        return rc;
     jobrow_t j;
     ex_inst_t *in = NULL;
-    rc = job_read(&tx, tenant, id, &j);
-    if (rc == FM_OK && strcmp(j.state, "activatable")) {
-        snprintf(why, wl, "job '%s' is %s", id, j.state);
-        rc = FM_ECONFLICT;
-    }
-    if (rc == FM_OK && (rc = ex_load(&tx, tenant, j.inst, &in)) == FM_OK && in->state != I_ACTIVE) {
-        snprintf(why, wl, "instance '%s' is %s", in->id, ex_state_name(in->state));
-        rc = FM_ECONFLICT;
-    }
+    int rc = job_open(&tx, db, tenant, id, &j, &in, why, wl);
+    if (rc == FM_EDB && !tx.w)
+        return rc;
     if (rc == FM_OK)
         rc = job_set(&tx, id, "completed", j.retries, j.attempts, 0, NULL);
     if (rc == FM_OK && (rc = ex_job_done(&tx, in, j.token, id, vars)) == FM_ENOTFOUND) {
@@ -299,20 +310,11 @@ int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg
                 int64_t backoff, const char *code, char *why, size_t wl)
 {
     ex_tx_t tx;
-    int rc = ex_tx_begin(&tx, db);
-    if (rc != FM_OK)
-        return rc;
     jobrow_t j;
     ex_inst_t *in = NULL;
-    rc = job_read(&tx, tenant, id, &j);
-    if (rc == FM_OK && strcmp(j.state, "activatable")) {
-        snprintf(why, wl, "job '%s' is %s", id, j.state);
-        rc = FM_ECONFLICT;
-    }
-    if (rc == FM_OK && (rc = ex_load(&tx, tenant, j.inst, &in)) == FM_OK && in->state != I_ACTIVE) {
-        snprintf(why, wl, "instance '%s' is %s", in->id, ex_state_name(in->state));
-        rc = FM_ECONFLICT;
-    }
+    int rc = job_open(&tx, db, tenant, id, &j, &in, why, wl);
+    if (rc == FM_EDB && !tx.w)
+        return rc;
     if (rc == FM_OK && code) {
         rc = job_set(&tx, id, "completed", j.retries, j.attempts + 1, 0, msg);
         if (rc == FM_OK)
