@@ -17,8 +17,7 @@ CREATE TABLE instances (
     hist_seq        INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
-    ended_at        TEXT,
-    seq             INTEGER NOT NULL DEFAULT 0  -- unused: ids are time-ordered (exec_store.c ex_id)
+    ended_at        TEXT                    -- ids are time-ordered (exec_store.c ex_id): id order is creation order
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX instances_idem ON instances(tenant_id, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX instances_list ON instances(tenant_id);   -- with the key: (tenant_id, id), newest first
@@ -70,7 +69,6 @@ CREATE INDEX msg_subs_inst ON msg_subs(instance_id, token_id);
 
 CREATE TABLE jobs (
     id          TEXT PRIMARY KEY,
-    seq         INTEGER NOT NULL,
     tenant_id   TEXT NOT NULL,
     instance_id TEXT NOT NULL,
     token_id    INTEGER NOT NULL,
@@ -85,7 +83,7 @@ CREATE TABLE jobs (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
-CREATE INDEX jobs_type ON jobs(tenant_id, type, state, seq);
+CREATE INDEX jobs_type ON jobs(tenant_id, type, state);
 CREATE INDEX jobs_inst ON jobs(instance_id, token_id);
 
 CREATE TABLE task_links (
@@ -98,7 +96,6 @@ CREATE INDEX task_links_inst ON task_links(instance_id, token_id);
 
 CREATE TABLE incidents (
     id          TEXT PRIMARY KEY,
-    seq         INTEGER NOT NULL,
     tenant_id   TEXT NOT NULL,
     instance_id TEXT NOT NULL,
     token_id    INTEGER NOT NULL,
@@ -110,7 +107,7 @@ CREATE TABLE incidents (
     created_at  TEXT NOT NULL,
     resolved_at TEXT
 );
-CREATE INDEX incidents_list ON incidents(tenant_id, state, seq);
+CREATE INDEX incidents_list ON incidents(tenant_id, state);
 CREATE INDEX incidents_inst ON incidents(instance_id, token_id);
 
 -- Published versions the engine has seen (process.definition.published), for BPMN

@@ -82,11 +82,6 @@ bool ex_reaches(const ex_def_t *d, int from, int to)
     return (d->reach[(size_t)from * d->words + (size_t)to / 64] >> (to % 64)) & 1;
 }
 
-const char *ex_kind_name(const ex_node_t *n)
-{
-    return n->type;
-}
-
 static int push(int **arr, int *n, int v)
 {
     int *a = realloc(*arr, sizeof(int) * (size_t)(*n + 1));

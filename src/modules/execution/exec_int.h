@@ -101,7 +101,6 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
 void ex_def_free(ex_def_t *d);
 int ex_node_find(const ex_def_t *d, const char *id);
 bool ex_reaches(const ex_def_t *d, int from, int to);
-const char *ex_kind_name(const ex_node_t *n);
 
 /* Definition cache (exec_def.c): fetches through fm_call from Process Design.
  * process_ref: proc_… or a BPMN process id; version 0: latest published. On failure
@@ -148,7 +147,7 @@ typedef struct ex_inst {
     cJSON *hist;                        /* entries of this step */
     int64_t hist_seq;                   /* entries stored before this step */
     int incidents;
-    bool is_new, dirty, ended_now;
+    bool is_new, dirty;
     bool running;                       /* run() is on this instance's stack */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
@@ -182,7 +181,6 @@ int ex_start(ex_tx_t *tx, ex_def_t *def, const char *business_key, const cJSON *
 int ex_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
 
 /* What can happen to a waiting instance (each runs the instance on afterwards). */
-typedef enum { T_TIMER, T_MESSAGE } ex_trig_t;
 int ex_trigger(ex_tx_t *tx, ex_inst_t *in, const char *kind, int token, int scope,
                const char *element, const cJSON *vars);
 int ex_task_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *task_id, const cJSON *response);
@@ -317,7 +315,7 @@ int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int tok
 #define EX_INST_COLS "id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, " \
                      "parent_token, doc, incidents, hist_seq, created_at, updated_at, ended_at"
 int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out);
-void ex_stmts_clear(void);
+
 
 /* Due time of a start timer (no instance: FEEL sees no variables). */
 bool ex_timer_due_static(ex_tx_t *tx, const ex_node_t *n, int64_t *due, int *repeat, int64_t *every,

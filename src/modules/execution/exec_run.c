@@ -318,7 +318,6 @@ void ex_complete_instance(ex_tx_t *tx, ex_inst_t *in, int state)
     }
     ex_waits_drop(tx, in, 0, 0);
     in->state = state;
-    in->ended_now = true;
     snprintf(in->ended_at, sizeof(in->ended_at), "%s", tx->now);
     in->dirty = true;
     const char *name = state == I_COMPLETED ? "completed" : state == I_CANCELLED ? "cancelled" : "failed";

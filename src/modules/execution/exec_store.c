@@ -44,10 +44,6 @@ sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql)
     return fm_db_stmt(tx->db, sql);
 }
 
-void ex_stmts_clear(void)
-{
-}
-
 static int step_done(sqlite3_stmt *st)
 {
     int rc = st && sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
@@ -288,9 +284,8 @@ int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **o
 
 static const char SQL_INSERT[] =
     "INSERT INTO instances(id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, "
-    "parent_token, doc, incidents, idem_key, hist_seq, created_at, updated_at, ended_at, seq) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, "
-    "0)";
+    "parent_token, doc, incidents, idem_key, hist_seq, created_at, updated_at, ended_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)";
 static const char SQL_UPDATE[] =
     "UPDATE instances SET state = ?1, doc = ?2, incidents = ?3, hist_seq = ?4, updated_at = ?5, "
     "ended_at = ?6, parent_token = ?7 WHERE id = ?8";
@@ -552,8 +547,8 @@ int ex_waits_drop(ex_tx_t *tx, ex_inst_t *in, int token, int scope)
 /* ---- jobs ---- */
 
 static const char SQL_JOB_ADD[] =
-    "INSERT INTO jobs(id, seq, tenant_id, instance_id, token_id, element, type, state, retries, headers, "
-    "created_at, updated_at) VALUES (?, 0, ?, ?, ?, ?, ?, 'activatable', ?, ?, ?, ?)";
+    "INSERT INTO jobs(id, tenant_id, instance_id, token_id, element, type, state, retries, headers, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'activatable', ?, ?, ?, ?)";
 
 int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *id, size_t len)
 {
@@ -640,8 +635,8 @@ int ex_task_unlink(ex_tx_t *tx, ex_inst_t *in, int token, bool cancel_task)
 /* ---- incidents ---- */
 
 static const char SQL_INC_ADD[] =
-    "INSERT INTO incidents(id, seq, tenant_id, instance_id, token_id, element, type, message, state, job_id, "
-    "created_at) VALUES (?, 0, ?, ?, ?, ?, ?, ?, 'open', ?, ?)";
+    "INSERT INTO incidents(id, tenant_id, instance_id, token_id, element, type, message, state, job_id, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)";
 static const char SQL_INC_CLOSE[] =
     "UPDATE incidents SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'";
 
@@ -683,31 +678,9 @@ int ex_incident_close(ex_tx_t *tx, ex_inst_t *in, const char *id)
 
 /* ---- read side ---- */
 
-int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int token, cJSON **out)
-{
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_ENOTFOUND;
-    if (sqlite3_prepare_v2(c, SQL_LOAD, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            ex_inst_t *in;
-            rc = ex_inst_from_row(st, &in);
-            if (rc == FM_OK) {
-                *out = ex_token_vars(in, token);
-                ex_inst_free(in);
-            }
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
-}
-
-int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out)
+/* Reads one instance on a pooled reader: FM_ENOTFOUND, FM_EDB, or FM_OK with *out
+ * (caller frees with ex_inst_free). */
+static int read_inst(fm_db_t *db, const char *tenant, const char *id, ex_inst_t **out)
 {
     sqlite3 *c = fm_db_reader(db);
     if (!c)
@@ -718,17 +691,31 @@ int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **o
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
         int s = sqlite3_step(st);
-        if (s == SQLITE_ROW) {
-            ex_inst_t *in;
-            rc = ex_inst_from_row(st, &in);
-            if (rc == FM_OK) {
-                *out = ex_inst_json(in, true);
-                ex_inst_free(in);
-            }
-        } else
-            rc = s == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
+        rc = s == SQLITE_ROW ? ex_inst_from_row(st, out) : s == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
     }
     sqlite3_finalize(st);
     fm_db_reader_done(db, c);
+    return rc;
+}
+
+int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int token, cJSON **out)
+{
+    ex_inst_t *in;
+    int rc = read_inst(db, tenant, id, &in);
+    if (rc == FM_OK) {
+        *out = ex_token_vars(in, token);
+        ex_inst_free(in);
+    }
+    return rc;
+}
+
+int ex_store_get_json(fm_db_t *db, const char *tenant, const char *id, cJSON **out)
+{
+    ex_inst_t *in;
+    int rc = read_inst(db, tenant, id, &in);
+    if (rc == FM_OK) {
+        *out = ex_inst_json(in, true);
+        ex_inst_free(in);
+    }
     return rc;
 }

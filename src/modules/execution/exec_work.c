@@ -23,11 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { Q_TIMERS, Q_TASK, Q_HTTP, Q_DEPLOY, Q_RECONCILE, Q_HTTP_RUN };
+enum { Q_TIMERS, Q_TASK, Q_HTTP, Q_DEPLOY, Q_RECONCILE, Q_HTTP_RUN, Q_CANCEL };
 
 typedef struct qitem {
     int kind;
-    char *a, *b, *c;    /* tenant, id, payload */
+    char *a, *b, *c, *d;    /* tenant, id, payload, one more (the connector's result variable) */
     long status;
     struct qitem *next;
 } qitem_t;
@@ -48,7 +48,7 @@ fm_db_t *ex_db(void)
     return W.db;
 }
 
-static void enqueue(int kind, const char *a, const char *b, const char *c, long status)
+static void enqueue4(int kind, const char *a, const char *b, const char *c, const char *d, long status)
 {
     qitem_t *q = calloc(1, sizeof(*q));
     if (!q)
@@ -57,6 +57,7 @@ static void enqueue(int kind, const char *a, const char *b, const char *c, long 
     q->a = a ? strdup(a) : NULL;
     q->b = b ? strdup(b) : NULL;
     q->c = c ? strdup(c) : NULL;
+    q->d = d ? strdup(d) : NULL;
     q->status = status;
     pthread_mutex_lock(&W.mu);
     if (W.tail)
@@ -68,11 +69,17 @@ static void enqueue(int kind, const char *a, const char *b, const char *c, long 
     pthread_mutex_unlock(&W.mu);
 }
 
+static void enqueue(int kind, const char *a, const char *b, const char *c, long status)
+{
+    enqueue4(kind, a, b, c, NULL, status);
+}
+
 static void qfree(qitem_t *q)
 {
     free(q->a);
     free(q->b);
     free(q->c);
+    free(q->d);
     free(q);
 }
 
@@ -135,9 +142,9 @@ void ex_work_after(ex_after_t *a)
     for (int i = 0; i < a->nhttp; i++)
         enqueue(Q_HTTP_RUN, NULL, a->http_jobs[i], NULL, 0);
     if (a->ncancel) {
-        if (fm_on_loop_thread()) {
+        if (fm_on_loop_thread()) {     /* fm_call is not allowed here: the worker does it */
             for (int i = 0; i < a->ncancel; i++)
-                enqueue(Q_RECONCILE, "cancel", a->cancel_tasks[i], NULL, 0);
+                enqueue(Q_CANCEL, NULL, a->cancel_tasks[i], NULL, 0);
         } else
             for (int i = 0; i < a->ncancel; i++)
                 cancel_task(a->cancel_tasks[i]);
@@ -353,7 +360,7 @@ int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg
 
 /* ---- the HTTP connector ---- */
 
-typedef struct httpctx { char *tenant, *job; } httpctx_t;
+typedef struct httpctx { char *tenant, *job, *result_var; } httpctx_t;
 
 static void http_done(const fm_fetch_result_t *res, void *arg)
 {
@@ -366,10 +373,12 @@ static void http_done(const fm_fetch_result_t *res, void *arg)
             body[res->len] = 0;
         }
     }
-    enqueue(Q_HTTP, h->tenant, h->job, res->error ? res->error : body, res->error ? -1 : res->status);
+    enqueue4(Q_HTTP, h->tenant, h->job, res->error ? res->error : body, h->result_var,
+             res->error ? -1 : res->status);
     free(body);
     free(h->tenant);
     free(h->job);
+    free(h->result_var);
     free(h);
 }
 
@@ -401,10 +410,12 @@ static void http_run(const char *job)
     cJSON_Delete(inst_json);
     const char *url = cJSON_GetStringValue(cJSON_GetObjectItem(headers, "url"));
     const char *method = cJSON_GetStringValue(cJSON_GetObjectItem(headers, "method"));
+    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(headers, "resultVariable"));
     httpctx_t *h = calloc(1, sizeof(*h));
     if (h && url) {
         h->tenant = strdup(tenant);
         h->job = strdup(job);
+        h->result_var = strdup(rv && *rv ? rv : "response");
         bool get = !method || !strcasecmp(method, "GET");
         fm_fetch_req_t req = { .method = method ? method : "GET", .url = url,
                                .body = get ? NULL : body, .content_type = "application/json",
@@ -423,7 +434,7 @@ static void http_run(const char *job)
     cJSON_Delete(headers);
 }
 
-static void http_result(const char *tenant, const char *job, long status, const char *body)
+static void http_result(const char *tenant, const char *job, const char *rv, long status, const char *body)
 {
     char why[300];
     if (status < 200 || status >= 400) {
@@ -435,26 +446,8 @@ static void http_result(const char *tenant, const char *job, long status, const 
         ex_job_fail(W.db, tenant, job, msg, -1, -1, NULL, why, sizeof(why));
         return;
     }
-    /* result variable from the job's headers */
-    char rv[128] = "response";
-    sqlite3 *c = fm_db_reader(W.db);
-    if (c) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c, "SELECT headers FROM jobs WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                cJSON *h = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-                const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(h, "resultVariable"));
-                if (v && *v)
-                    snprintf(rv, sizeof(rv), "%s", v);
-                cJSON_Delete(h);
-            }
-        }
-        sqlite3_finalize(st);
-        fm_db_reader_done(W.db, c);
-    }
     cJSON *vars = cJSON_CreateObject();
-    cJSON *res = cJSON_AddObjectToObject(vars, rv);
+    cJSON *res = cJSON_AddObjectToObject(vars, rv ? rv : "response");
     cJSON_AddNumberToObject(res, "status", (double)status);
     cJSON *parsed = body ? cJSON_Parse(body) : NULL;
     cJSON_AddItemToObject(res, "body", parsed ? parsed : body ? cJSON_CreateString(body) : cJSON_CreateNull());
@@ -756,16 +749,17 @@ void ex_on_published(const bus_event_t *ev, void *arg)
         sqlite3 *w = fm_db_write_begin(W.db);
         int rc = FM_EDB;
         if (w) {
-            sqlite3_stmt *st = NULL;
-            if (sqlite3_prepare_v2(w, "INSERT OR IGNORE INTO deployments(tenant_id, process_id, bpmn_id, version) "
-                                      "VALUES (?, ?, '', ?)", -1, &st, NULL) == SQLITE_OK) {
+            static const char sql[] = "INSERT OR IGNORE INTO deployments(tenant_id, process_id, bpmn_id, version) "
+                                      "VALUES (?, ?, '', ?)";
+            sqlite3_stmt *st = fm_db_stmt(W.db, sql);
+            if (st) {
                 sqlite3_bind_text(st, 1, ev->tenant, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
                 sqlite3_bind_int(st, 3, version);
                 if (sqlite3_step(st) == SQLITE_DONE)
                     rc = FM_OK;
+                sqlite3_reset(st);
             }
-            sqlite3_finalize(st);
             fm_db_write_end(W.db, rc);
         }
         enqueue(Q_DEPLOY, NULL, NULL, NULL, 0);
@@ -855,12 +849,10 @@ static void *worker(void *arg)
             task_done(q->a, q->b, q->c);
             break;
         case Q_HTTP:
-            http_result(q->a, q->b, q->status, q->c);
+            http_result(q->a, q->b, q->d, q->status, q->c);
             break;
         case Q_HTTP_RUN:
             if (q->status > 0) {        /* after a back-off */
-                long ms = q->status;
-                q->status = ms;
                 if (fm_loop_post(delay_on_loop, q) == 0)
                     continue;
                 break;
@@ -871,10 +863,10 @@ static void *worker(void *arg)
             deploy();
             break;
         case Q_RECONCILE:
-            if (q->a && !strcmp(q->a, "cancel"))
-                cancel_task(q->b);
-            else
-                reconcile(q->b);
+            reconcile(q->b);
+            break;
+        case Q_CANCEL:
+            cancel_task(q->b);
             break;
         }
         qfree(q);
@@ -915,7 +907,6 @@ void ex_work_stop(fm_mod_t *m)
         qfree(q);
     }
     W.tail = NULL;
-    ex_stmts_clear();
     ex_defs_clear();
     W.db = NULL;
 }
