@@ -1,9 +1,12 @@
 /*
  * bpmn_validate.c — every problem of a model at once, each with the id of the element
- * it is about: broken references, duplicate ids, flows to nowhere, processes without
- * start or end, unreachable nodes, gateways without outgoing flows, plus warnings for
- * exclusive gateways that can get stuck and parallel joins fed by an exclusive split.
- * Condition expressions in FEEL form ("=...") must parse as FEEL (src/feel).
+ * it is about. Severity "error" is what a process cannot run with (duplicate ids,
+ * broken references the engine follows, flows to nowhere, no start event, conditions
+ * that are not FEEL): publishing refuses those. Everything else is a "warning" an
+ * unfinished draft may well have and Zeebe deploys anyway: no end event (a token with
+ * no outgoing flow just ends), unreachable nodes, gateways without outgoing flows,
+ * exclusive gateways that can get stuck, parallel joins fed by an exclusive split,
+ * broken references of lanes, pools, message flows, associations and diagrams.
  */
 #include "bpmn_int.h"
 
@@ -149,20 +152,21 @@ static void reach(const bpmn_model_t *m, char *seen)
     free(stack);
 }
 
+/* warning: the reference matters to drawings and links, not to running the process */
 static void check_ref(const bpmn_model_t *m, cJSON *out, int *errors, const bpmn_el_t *e,
-                      const char *attr, bool want_flow_node)
+                      const char *attr, bool want_flow_node, bool warning)
 {
     const char *v = bpmn_attr(e->node, attr);
     if (!v) {
-        add(out, errors, e->id, "missing-reference", false, "%s '%s' has no %s", e->type, e->id, attr);
+        add(out, errors, e->id, "missing-reference", warning, "%s '%s' has no %s", e->type, e->id, attr);
         return;
     }
     int t = bpmn_find(m, v);
     if (t < 0)
-        add(out, errors, e->id, "broken-reference", false, "%s '%s': %s '%s' does not exist",
+        add(out, errors, e->id, "broken-reference", warning, "%s '%s': %s '%s' does not exist",
             e->type, e->id, attr, v);
     else if (want_flow_node && !is_flow_node(m, t))
-        add(out, errors, e->id, "flow-to-nowhere", false, "%s '%s': %s '%s' is a %s, not a flow node",
+        add(out, errors, e->id, "flow-to-nowhere", warning, "%s '%s': %s '%s' is a %s, not a flow node",
             e->type, e->id, attr, v, m->els[t].type);
 }
 
@@ -205,8 +209,8 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
         const bpmn_el_t *e = &m->els[i];
         switch (e->kind) {
         case BPMN_K_SEQUENCE_FLOW: {
-            check_ref(m, out, &errors, e, "sourceRef", true);
-            check_ref(m, out, &errors, e, "targetRef", true);
+            check_ref(m, out, &errors, e, "sourceRef", true, false);
+            check_ref(m, out, &errors, e, "targetRef", true, false);
             bpmn_node_t *c = bpmn_child(e->node, BPMN_NS, "conditionExpression");
             char why[256];
             if (c && c->text && feel_problem(c->text, why, sizeof(why)))
@@ -215,18 +219,18 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
             break;
         }
         case BPMN_K_MESSAGE_FLOW:
-            check_ref(m, out, &errors, e, "sourceRef", false);
-            check_ref(m, out, &errors, e, "targetRef", false);
+            check_ref(m, out, &errors, e, "sourceRef", false, true);
+            check_ref(m, out, &errors, e, "targetRef", false, true);
             break;
         case BPMN_K_ASSOCIATION:
-            check_ref(m, out, &errors, e, "sourceRef", false);
-            check_ref(m, out, &errors, e, "targetRef", false);
+            check_ref(m, out, &errors, e, "sourceRef", false, true);
+            check_ref(m, out, &errors, e, "targetRef", false, true);
             break;
         case BPMN_K_PARTICIPANT: {
             const char *p = bpmn_attr(e->node, "processRef");
             int t = bpmn_find(m, p);
             if (p && (t < 0 || m->els[t].kind != BPMN_K_PROCESS))
-                add(out, &errors, e->id, "broken-reference", false,
+                add(out, &errors, e->id, "broken-reference", true,
                     "participant '%s': processRef '%s' is not a process", e->id, p);
             break;
         }
@@ -234,7 +238,7 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
             for (size_t k = 0; k < e->node->nkids; k++) {
                 const bpmn_node_t *c = e->node->kids[k];
                 if (bpmn_is(c, BPMN_NS, "flowNodeRef") && c->text && bpmn_find(m, c->text) < 0)
-                    add(out, &errors, e->id, "broken-reference", false,
+                    add(out, &errors, e->id, "broken-reference", true,
                         "lane '%s': flowNodeRef '%s' does not exist", e->id, c->text);
             }
             break;
@@ -274,7 +278,7 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
         }
         if (e->kind == BPMN_K_GATEWAY) {
             if (e->nout == 0)
-                add(out, &errors, e->id, "gateway-without-outgoing", false,
+                add(out, &errors, e->id, "gateway-without-outgoing", true,
                     "%s '%s' has no outgoing sequence flow", e->type, e->id);
             if (!strcmp(e->type, "exclusiveGateway") && e->nout > 1 && !def) {
                 bool cond = false;
@@ -326,7 +330,7 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
             add(out, &errors, m->els[p].id, "no-start-event", false,
                 "process '%s' has no start event", m->els[p].id);
         if (!ends)
-            add(out, &errors, m->els[p].id, "no-end-event", false,
+            add(out, &errors, m->els[p].id, "no-end-event", true,
                 "process '%s' has no end event", m->els[p].id);
     }
     if (!nproc)
@@ -344,7 +348,7 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
                 continue;
             /* a process without start events is reported once above, not per node */
             if (proc_has_start[e->process])
-                add(out, &errors, e->id, "unreachable", false,
+                add(out, &errors, e->id, "unreachable", true,
                     "%s '%s' cannot be reached from a start event", e->type, e->id);
         }
     }

@@ -127,19 +127,30 @@ def test_every_miwg_model_is_accepted(srv):
         assert a == b, "%s: export differs from the import" % n
 
 
-def test_dangling_references_are_422(srv):
+def test_dangling_references_stored_as_draft_refused_at_publish(srv):
+    """A draft with flows to nowhere is stored with its problems as warnings; the
+    publish is what refuses it (422, every run-blocking problem in errors[])."""
     r = create_xml(srv, miwg("vendor-exports/sap-signavio-process-manager-19.9.0/B.1.0-export.bpmn"))
-    p = assert_problem(r, 422)
-    ids = {(e["code"], e["id"]) for e in p["errors"]}
-    assert ("broken-reference", "sid-E1638278-7098-4BFF-9F77-653EA156C782") in ids, p["errors"]
-    for e in p["errors"]:
+    p = assert_json(r, 201)
+    ids = {(e["code"], e["id"]) for e in p["warnings"]}
+    assert ("broken-reference", "sid-E1638278-7098-4BFF-9F77-653EA156C782") in ids, p["warnings"]
+    assert p["publishable"] is False, p
+    pr = assert_problem(srv.req("POST", 9003, "/processes/%s/publish" % p["id"]), 422)
+    assert ("broken-reference", "sid-E1638278-7098-4BFF-9F77-653EA156C782") in \
+        {(e["code"], e["id"]) for e in pr["errors"]}, pr
+    for e in pr["errors"]:
         assert e["severity"] == "error" and e["detail"] and e["pointer"].startswith("#"), e
     bad = simple_xml(extra='<bpmn:sequenceFlow id="f9" sourceRef="check" targetRef="ghost"/>'
                            '<bpmn:exclusiveGateway id="gw"/>')
-    p = assert_problem(create_xml(srv, bad), 422)
-    got = {(e["code"], e["id"]) for e in p["errors"]}
-    assert ("broken-reference", "f9") in got and ("gateway-without-outgoing", "gw") in got, got
-    assert ("unreachable", "gw") in got, got
+    p = assert_json(create_xml(srv, bad), 201)
+    got = {(e["code"], e["id"], e["severity"]) for e in p["warnings"]}
+    assert ("broken-reference", "f9", "error") in got, got
+    assert ("gateway-without-outgoing", "gw", "warning") in got, got
+    assert ("unreachable", "gw", "warning") in got, got
+    pr = assert_problem(srv.req("POST", 9003, "/processes/%s/publish" % p["id"]), 422)
+    assert [(e["code"], e["id"]) for e in pr["errors"]] == [("broken-reference", "f9")], pr
+    assert {(e["code"], e["id"]) for e in pr["warnings"]} == {("gateway-without-outgoing", "gw"),
+                                                             ("unreachable", "gw")}, pr
     # JSON form errors carry pointers into the body
     body = {"name": "x", "model": {"processes": [{"id": "p", "elements": [{"id": "a", "type": "nope"}]}]}}
     p = assert_problem(srv.req("POST", 9003, "/processes", body=body), 422)
@@ -235,8 +246,8 @@ def test_update_if_match(srv):
                    "Precondition Failed")
     g = assert_json(srv.get(9003, "/processes/" + pid))
     assert g["revision"] == 2, g
-    # invalid model on update: 422 and nothing changes
-    bad = simple_xml(extra='<bpmn:sequenceFlow id="f9" sourceRef="nope" targetRef="end"/>')
+    # a model that is not BPMN any more (duplicate ids) on update: 422 and nothing changes
+    bad = simple_xml(extra='<bpmn:task id="check"/>')
     assert_problem(srv.req("PUT", 9003, "/processes/" + pid, body=bad,
                            headers={"Content-Type": "application/xml", "If-Match": '"r2"'}), 422)
     assert assert_json(srv.get(9003, "/processes/" + pid))["revision"] == 2

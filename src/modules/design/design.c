@@ -2,8 +2,9 @@
  * design.c — Process Design Service (9003): BPMN process definitions. A process has a
  * mutable draft (BPMN XML, stored as src/bpmn exports it) and immutable published
  * versions 1, 2, ... Bodies are BPMN XML or JSON (the JSON form of docs/bpmn.md, or an
- * envelope with metadata); every save and publish validates and answers 422 with all
- * problems. Publishing writes `process.definition.published` through the outbox and
+ * envelope with metadata). A draft need not be finished: saving stores it and lists its
+ * problems as warnings; publishing refuses (422, all problems) what cannot run.
+ * Publishing writes `process.definition.published` through the outbox and
  * asks Process Linking (over fm_call) whether the new version closes a call cycle.
  */
 #include "design_int.h"
@@ -170,12 +171,24 @@ out:
     return rc;
 }
 
-/* Validates; with errors replies 422 (all problems) and returns FM_REPLIED. On success
- * *warnings holds the warnings (caller frees). */
-static int validate_or_reply(fm_req_t *r, const bpmn_model_t *m, cJSON **warnings)
+/* What even a draft may not have: elements are addressed by id everywhere (views,
+ * diffs, merges), and a document without a process is not a process definition. */
+static bool blocks_draft(const char *code)
+{
+    return !strcmp(code, "duplicate-id") || !strcmp(code, "no-process");
+}
+
+/* Validates. A draft (publishing false) is refused only for what blocks_draft names;
+ * its other problems, errors included, come back in *warnings. A publish is refused
+ * for every error (what the engine cannot run). Refusals reply 422 with all problems
+ * and return FM_REPLIED. On success *warnings holds the rest (caller frees) and
+ * *publishable whether a publish would pass. */
+static int validate_or_reply(fm_req_t *r, const bpmn_model_t *m, bool publishing, cJSON **warnings,
+                             bool *publishable)
 {
     cJSON *all = cJSON_CreateArray();
-    int nerr = bpmn_validate(m, all);
+    bpmn_validate(m, all);
+    int nerr = 0, nrun = 0;
     cJSON *errors = cJSON_CreateArray(), *warns = cJSON_CreateArray();
     cJSON *p;
     while ((p = cJSON_DetachItemFromArray(all, 0))) {
@@ -185,6 +198,11 @@ static int validate_or_reply(fm_req_t *r, const bpmn_model_t *m, cJSON **warning
         cJSON_AddStringToObject(p, "pointer", ptr);
         cJSON_AddStringToObject(p, "detail", cJSON_GetObjectItem(p, "message")->valuestring);
         bool warn = !strcmp(cJSON_GetObjectItem(p, "severity")->valuestring, "warning");
+        nrun += !warn;
+        if (!warn && (publishing || blocks_draft(cJSON_GetObjectItem(p, "code")->valuestring)))
+            nerr++;
+        else
+            warn = true;
         cJSON_AddItemToArray(warn ? warns : errors, p);
     }
     cJSON_Delete(all);
@@ -198,6 +216,8 @@ static int validate_or_reply(fm_req_t *r, const bpmn_model_t *m, cJSON **warning
     }
     cJSON_Delete(errors);
     *warnings = warns;
+    if (publishable)
+        *publishable = nrun == 0;
     return FM_OK;
 }
 
@@ -239,7 +259,8 @@ static int create(fm_req_t *r)
     if (read_input(r, &in) != FM_OK)
         return FM_OK;
     cJSON *warnings = NULL;
-    if (validate_or_reply(r, in.m, &warnings) != FM_OK) {
+    bool publishable = false;
+    if (validate_or_reply(r, in.m, false, &warnings, &publishable) != FM_OK) {
         input_release(&in);
         return FM_OK;
     }
@@ -257,6 +278,7 @@ static int create(fm_req_t *r)
         etag_header(r, row.revision);
         cJSON *o = design_row_json(&row);
         cJSON_AddItemToObject(o, "warnings", warnings);
+        cJSON_AddBoolToObject(o, "publishable", publishable);
         cJSON_AddItemToObject(o, "summary", bpmn_summary(in.m));
         warnings = NULL;
         design_row_release(&row);
@@ -301,8 +323,9 @@ static int get(fm_req_t *r)
     bpmn_model_t *m = bpmn_parse(row.xml, strlen(row.xml), err, sizeof(err));
     if (m) {
         cJSON *problems = cJSON_CreateArray();
-        bpmn_validate(m, problems);
+        int nerr = bpmn_validate(m, problems);
         cJSON_AddItemToObject(o, "problems", problems);
+        cJSON_AddBoolToObject(o, "publishable", nerr == 0);
         cJSON_AddItemToObject(o, "summary", bpmn_summary(m));
         cJSON_AddItemToObject(o, "model", bpmn_to_json(m));
         bpmn_free(m);
@@ -341,7 +364,8 @@ static int update(fm_req_t *r)
     if (read_input(r, &in) != FM_OK)
         return FM_OK;
     cJSON *warnings = NULL;
-    if (validate_or_reply(r, in.m, &warnings) != FM_OK) {
+    bool publishable = false;
+    if (validate_or_reply(r, in.m, false, &warnings, &publishable) != FM_OK) {
         input_release(&in);
         return FM_OK;
     }
@@ -355,6 +379,7 @@ static int update(fm_req_t *r)
         etag_header(r, row.revision);
         cJSON *o = design_row_json(&row);
         cJSON_AddItemToObject(o, "warnings", warnings);
+        cJSON_AddBoolToObject(o, "publishable", publishable);
         cJSON_AddItemToObject(o, "summary", bpmn_summary(in.m));
         warnings = NULL;
         design_row_release(&row);
@@ -486,7 +511,7 @@ static int publish(fm_req_t *r)
         rc = FM_EIO;
         goto out;
     }
-    if (validate_or_reply(r, m, &warnings) != FM_OK) {
+    if (validate_or_reply(r, m, true, &warnings, NULL) != FM_OK) {
         rc = FM_OK;
         goto out;
     }
