@@ -64,6 +64,7 @@ typedef enum {
     BPMN_K_SEQUENCE_FLOW, BPMN_K_MESSAGE_FLOW, BPMN_K_ASSOCIATION,
     BPMN_K_DATA, BPMN_K_ARTIFACT, BPMN_K_ROOT,   /* message, signal, error, escalation... */
     BPMN_K_DI,
+    BPMN_K_DATA_ASSOCIATION,    /* dataInput/OutputAssociation: drawn, part of its activity */
 } bpmn_kind_t;
 
 typedef struct bpmn_el {
@@ -73,7 +74,9 @@ typedef struct bpmn_el {
     int container;                  /* index of the process/subProcess/collaboration holding it, -1 */
     int process;                    /* index of its top-level process, -1 */
     const char *event_def;          /* events: "timer", "message", ... (first definition), or NULL */
-    const char *source, *target;    /* flows and associations: sourceRef/targetRef */
+    const char *source, *target;    /* flows and associations: sourceRef/targetRef; data
+                                     * associations: the data element and the activity or
+                                     * event holding the association, in flow direction */
     int nin, nout;                  /* sequence flows in and out (flow nodes) */
 } bpmn_el_t;
 

@@ -40,6 +40,8 @@ static const struct { const char *name; bpmn_kind_t kind; } kinds[] = {
     { "complexGateway", BPMN_K_GATEWAY },
     { "sequenceFlow", BPMN_K_SEQUENCE_FLOW }, { "messageFlow", BPMN_K_MESSAGE_FLOW },
     { "association", BPMN_K_ASSOCIATION },
+    { "dataInputAssociation", BPMN_K_DATA_ASSOCIATION },
+    { "dataOutputAssociation", BPMN_K_DATA_ASSOCIATION },
     { "dataObject", BPMN_K_DATA }, { "dataObjectReference", BPMN_K_DATA },
     { "dataStore", BPMN_K_DATA }, { "dataStoreReference", BPMN_K_DATA },
     { "textAnnotation", BPMN_K_ARTIFACT }, { "group", BPMN_K_ARTIFACT },
@@ -66,9 +68,12 @@ static bpmn_kind_t kind_of(const bpmn_node_t *n)
     return BPMN_K_OTHER;
 }
 
+/* Data associations are indexed (so their diagram edges resolve) but stay content of
+ * the activity that holds them for diffs and merges. */
 bool bpmn__tracked(const bpmn_node_t *n)
 {
-    return kind_of(n) != BPMN_K_OTHER && bpmn_attr(n, "id");
+    bpmn_kind_t k = kind_of(n);
+    return k != BPMN_K_OTHER && k != BPMN_K_DATA_ASSOCIATION && bpmn_attr(n, "id");
 }
 
 bool bpmn_kind_is_flow_node(bpmn_kind_t k)
@@ -81,7 +86,7 @@ const char *bpmn_kind_name(bpmn_kind_t k)
     static const char *const names[] = {
         "other", "process", "collaboration", "participant", "laneSet", "lane", "event", "task",
         "subProcess", "gateway", "sequenceFlow", "messageFlow", "association", "data",
-        "artifact", "root", "di",
+        "artifact", "root", "di", "dataAssociation",
     };
     return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "other";
 }
@@ -201,6 +206,14 @@ static void walk(walk_t *w, bpmn_node_t *n, int container, int process)
         if (k == BPMN_K_SEQUENCE_FLOW || k == BPMN_K_MESSAGE_FLOW || k == BPMN_K_ASSOCIATION) {
             e->source = bpmn_attr(n, "sourceRef");
             e->target = bpmn_attr(n, "targetRef");
+        }
+        if (k == BPMN_K_DATA_ASSOCIATION) {
+            /* sourceRef/targetRef are child elements; the other end is the holder */
+            bpmn_node_t *sr = bpmn_child(n, BPMN_NS, "sourceRef"), *tr = bpmn_child(n, BPMN_NS, "targetRef");
+            const char *holder = n->parent ? bpmn_attr(n->parent, "id") : NULL;
+            bool in = !strcmp(n->name, "dataInputAssociation");
+            e->source = in ? (sr ? sr->text : NULL) : holder;
+            e->target = in ? holder : (tr ? tr->text : NULL);
         }
         if (k == BPMN_K_EVENT)
             for (size_t i = 0; i < n->nkids && !e->event_def; i++) {

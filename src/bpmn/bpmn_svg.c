@@ -2,7 +2,7 @@
  * bpmn_svg.c — draws a view model (bpmn_view.c) as SVG 1.1: pools and lanes as
  * swimlanes, shapes per element type with their markers (task types, event
  * definitions, gateway kinds, loops, collapsed sub-processes), labels, and sequence,
- * message and association edges along their waypoints. Every shape and edge is a <g>
+ * message, association and data association edges along their waypoints. Every shape and edge is a <g>
  * with data-element-id, so a client can find and style it; highlighted elements get a
  * heat overlay and a count badge.
  */
@@ -276,6 +276,7 @@ static void edge(bpmn_buf_t *b, const cJSON *e)
     const char *type = str(e, "type");
     const cJSON *pts = cJSON_GetObjectItem(e, "waypoints");
     bool msg = !strcmp(type, "messageFlow"), assoc = !strcmp(type, "association");
+    bool data = !strcmp(type, "dataInputAssociation") || !strcmp(type, "dataOutputAssociation");
     bpmn_buf_puts(b, "<g class=\"edge bpmn-");
     bpmn_buf_puts(b, type);
     bpmn_buf_puts(b, "\" data-element-id=\"");
@@ -296,7 +297,8 @@ static void edge(bpmn_buf_t *b, const cJSON *e)
     bpmn_buf_printf(b, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s%s%s/>",
                     hot ? "rgb(220,40,0)" : "#222", hot ? 1.5 + 4 * heat->valuedouble : 1.5,
                     msg ? " stroke-dasharray=\"6 4\" marker-start=\"url(#msg-start)\" marker-end=\"url(#msg-end)\""
-                    : assoc ? " stroke-dasharray=\"2 3\"" : " marker-end=\"url(#seq-end)\"",
+                    : assoc ? " stroke-dasharray=\"2 3\""
+                    : data ? " stroke-dasharray=\"2 3\" marker-end=\"url(#data-end)\"" : " marker-end=\"url(#seq-end)\"",
                     flag(e, "default") ? " class=\"default\"" : "", "");
     if (flag(e, "default") && np >= 2) {
         const cJSON *a = cJSON_GetArrayItem(pts, 0), *c = cJSON_GetArrayItem(pts, 1);
@@ -332,6 +334,8 @@ char *bpmn_svg(const cJSON *v)
                       "<path d=\"m 1 5 l 0 -3 l 7 3 l -7 3 z\" fill=\"white\" stroke=\"#222\"/></marker>"
                       "<marker id=\"msg-start\" viewBox=\"0 0 20 20\" refX=\"6\" refY=\"6\" markerWidth=\"20\" markerHeight=\"20\">"
                       "<circle cx=\"6\" cy=\"6\" r=\"3.5\" fill=\"white\" stroke=\"#222\"/></marker>"
+                      "<marker id=\"data-end\" viewBox=\"0 0 20 20\" refX=\"11\" refY=\"10\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto\">"
+                      "<path d=\"M 1 5 L 11 10 L 1 15\" fill=\"none\" stroke=\"#222\" stroke-width=\"1.5\"/></marker>"
                       "</defs>\n");
     bpmn_buf_printf(&b, "<rect class=\"background\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\"/>\n",
                     num(v, "minX"), num(v, "minY"), num(v, "width"), num(v, "height"));

@@ -226,6 +226,15 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
             check_ref(m, out, &errors, e, "sourceRef", false, true);
             check_ref(m, out, &errors, e, "targetRef", false, true);
             break;
+        case BPMN_K_DATA_ASSOCIATION:
+            /* drawn only: a dangling end is a drawing problem */
+            if (e->source && bpmn_find(m, e->source) < 0)
+                add(out, &errors, e->id, "broken-reference", true, "%s '%s': sourceRef '%s' does not exist",
+                    e->type, e->id, e->source);
+            if (e->target && bpmn_find(m, e->target) < 0)
+                add(out, &errors, e->id, "broken-reference", true, "%s '%s': targetRef '%s' does not exist",
+                    e->type, e->id, e->target);
+            break;
         case BPMN_K_PARTICIPANT: {
             const char *p = bpmn_attr(e->node, "processRef");
             int t = bpmn_find(m, p);

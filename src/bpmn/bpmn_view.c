@@ -142,7 +142,8 @@ static bool drawable(bpmn_kind_t k)
 
 static bool is_edge(bpmn_kind_t k)
 {
-    return k == BPMN_K_SEQUENCE_FLOW || k == BPMN_K_MESSAGE_FLOW || k == BPMN_K_ASSOCIATION;
+    return k == BPMN_K_SEQUENCE_FLOW || k == BPMN_K_MESSAGE_FLOW || k == BPMN_K_ASSOCIATION ||
+           k == BPMN_K_DATA_ASSOCIATION;
 }
 
 static void bbox(cJSON *v, cJSON *shapes, cJSON *edges)

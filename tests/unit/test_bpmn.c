@@ -179,6 +179,12 @@ static void test_miwg_validate(void **state)
             char *s = cJSON_PrintUnformatted(p);
             fail_msg("%s: %d validation errors: %.400s", miwg[i].file, errors, s);
         }
+        /* every diagram edge resolves (data associations included) */
+        const cJSON *it;
+        cJSON_ArrayForEach(it, p)
+            if (!strcmp(cJSON_GetObjectItem(it, "code")->valuestring, "broken-di-reference") &&
+                strstr(cJSON_GetObjectItem(it, "message")->valuestring, "edge"))
+                fail_msg("%s: %s", miwg[i].file, cJSON_GetObjectItem(it, "message")->valuestring);
         cJSON_Delete(p);
         bpmn_free(m);
     }
@@ -360,6 +366,84 @@ static const char *severity(const cJSON *arr, const char *code, const char *id)
     const cJSON *p = problem(arr, code, id);
     assert_non_null(p);
     return cJSON_GetObjectItem(p, "severity")->valuestring;
+}
+
+/* Data associations as Camunda Modeler writes them: the input one inside the task
+ * (sourceRef the data object reference, targetRef a placeholder property), the output
+ * one with only a targetRef; their diagram edges resolve and are drawn. */
+static void test_data_association_edges(void **state)
+{
+    bpmn_model_t *m = parse_str(
+        "<bpmn:definitions xmlns:bpmn=\"" BPMN_NS "\" xmlns:bpmndi=\"" BPMNDI_NS "\" "
+        "xmlns:dc=\"" DC_NS "\" xmlns:di=\"" DI_NS "\" id=\"Definitions_1\">"
+        "<bpmn:process id=\"Process_1\" isExecutable=\"true\">"
+        "<bpmn:startEvent id=\"StartEvent_1\"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>"
+        "<bpmn:task id=\"Activity_1\"><bpmn:incoming>Flow_1</bpmn:incoming>"
+        "<bpmn:property id=\"Property_1\" name=\"__targetRef_placeholder\"/>"
+        "<bpmn:dataInputAssociation id=\"DataInputAssociation_1\">"
+        "<bpmn:sourceRef>DataObjectReference_1</bpmn:sourceRef><bpmn:targetRef>Property_1</bpmn:targetRef>"
+        "</bpmn:dataInputAssociation>"
+        "<bpmn:dataOutputAssociation id=\"DataOutputAssociation_1\">"
+        "<bpmn:targetRef>DataStoreReference_1</bpmn:targetRef></bpmn:dataOutputAssociation></bpmn:task>"
+        "<bpmn:sequenceFlow id=\"Flow_1\" sourceRef=\"StartEvent_1\" targetRef=\"Activity_1\"/>"
+        "<bpmn:dataObjectReference id=\"DataObjectReference_1\" dataObjectRef=\"DataObject_1\"/>"
+        "<bpmn:dataObject id=\"DataObject_1\"/><bpmn:dataStoreReference id=\"DataStoreReference_1\"/>"
+        "</bpmn:process>"
+        "<bpmndi:BPMNDiagram id=\"BPMNDiagram_1\"><bpmndi:BPMNPlane id=\"BPMNPlane_1\" bpmnElement=\"Process_1\">"
+        "<bpmndi:BPMNShape id=\"s1\" bpmnElement=\"StartEvent_1\"><dc:Bounds x=\"179\" y=\"99\" width=\"36\" height=\"36\"/></bpmndi:BPMNShape>"
+        "<bpmndi:BPMNShape id=\"s2\" bpmnElement=\"Activity_1\"><dc:Bounds x=\"270\" y=\"77\" width=\"100\" height=\"80\"/></bpmndi:BPMNShape>"
+        "<bpmndi:BPMNShape id=\"s3\" bpmnElement=\"DataObjectReference_1\"><dc:Bounds x=\"172\" y=\"215\" width=\"36\" height=\"50\"/></bpmndi:BPMNShape>"
+        "<bpmndi:BPMNShape id=\"s4\" bpmnElement=\"DataStoreReference_1\"><dc:Bounds x=\"405\" y=\"215\" width=\"50\" height=\"50\"/></bpmndi:BPMNShape>"
+        "<bpmndi:BPMNEdge id=\"e1\" bpmnElement=\"Flow_1\"><di:waypoint x=\"215\" y=\"117\"/><di:waypoint x=\"270\" y=\"117\"/></bpmndi:BPMNEdge>"
+        "<bpmndi:BPMNEdge id=\"DataInputAssociation_1_di\" bpmnElement=\"DataInputAssociation_1\">"
+        "<di:waypoint x=\"208\" y=\"226\"/><di:waypoint x=\"275\" y=\"155\"/></bpmndi:BPMNEdge>"
+        "<bpmndi:BPMNEdge id=\"DataOutputAssociation_1_di\" bpmnElement=\"DataOutputAssociation_1\">"
+        "<di:waypoint x=\"360\" y=\"157\"/><di:waypoint x=\"420\" y=\"215\"/></bpmndi:BPMNEdge>"
+        "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>");
+    cJSON *p = cJSON_CreateArray();
+    bpmn_validate(m, p);
+    assert_null(problem(p, "broken-di-reference", NULL));
+    cJSON_Delete(p);
+    cJSON *v = bpmn_view(m, NULL, 0);
+    const cJSON *e, *in = NULL, *out = NULL;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(v, "edges")) {
+        const char *id = cJSON_GetObjectItem(e, "id")->valuestring;
+        if (!strcmp(id, "DataInputAssociation_1"))
+            in = e;
+        if (!strcmp(id, "DataOutputAssociation_1"))
+            out = e;
+    }
+    assert_non_null(in);
+    assert_non_null(out);
+    assert_string_equal(cJSON_GetObjectItem(in, "type")->valuestring, "dataInputAssociation");
+    assert_string_equal(cJSON_GetObjectItem(in, "source")->valuestring, "DataObjectReference_1");
+    assert_string_equal(cJSON_GetObjectItem(in, "target")->valuestring, "Activity_1");
+    assert_string_equal(cJSON_GetObjectItem(out, "source")->valuestring, "Activity_1");
+    assert_string_equal(cJSON_GetObjectItem(out, "target")->valuestring, "DataStoreReference_1");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(in, "waypoints")), 2);
+    char *svg = bpmn_svg(v);
+    assert_non_null(strstr(svg, "data-element-id=\"DataInputAssociation_1\"><polyline points=\"208.0,226.0 275.0,155.0\""));
+    assert_non_null(strstr(svg, "data-element-id=\"DataOutputAssociation_1\""));
+    assert_non_null(strstr(svg, "marker-end=\"url(#data-end)\""));
+    free(svg);
+    cJSON_Delete(v);
+    /* still content of the task for diffs: dropping the output association changes
+     * the task, it is not an element removed on its own */
+    char *xml = bpmn_export(m, NULL);
+    char *a = strstr(xml, "<bpmn:dataOutputAssociation"), *z = strstr(xml, "</bpmn:dataOutputAssociation>");
+    assert_true(a && z);
+    z += strlen("</bpmn:dataOutputAssociation>");
+    memmove(a, z, strlen(z) + 1);
+    bpmn_model_t *m2 = parse_str(xml);
+    cJSON *d = bpmn_diff(m, m2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "removed")), 0);
+    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "changed"), 0);
+    assert_non_null(ch);
+    assert_string_equal(cJSON_GetObjectItem(ch, "id")->valuestring, "Activity_1");
+    cJSON_Delete(d);
+    bpmn_free(m2);
+    free(xml);
+    bpmn_free(m);
 }
 
 static void test_validate_problems(void **state)
@@ -812,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_refuse_bad_input),
         cmocka_unit_test(test_prefix_independent),
         cmocka_unit_test(test_validate_problems),
+        cmocka_unit_test(test_data_association_edges),
         cmocka_unit_test(test_json_form),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_merge),
