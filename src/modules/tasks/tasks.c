@@ -11,6 +11,7 @@
  * or an internal call (the engine) stands behind the request.
  */
 #include "tasks_int.h"
+#include "tasks_formjs.h"
 #include "tasks_jsonschema.h"
 
 #include "../../auth/fm_auth.h"
@@ -178,7 +179,8 @@ static int create(fm_req_t *r)
         goto cleanup;
     if (cJSON_IsObject(form)) {
         char why[256];
-        if (tasks_schema_check(form, why, sizeof(why))) {
+        if (tasks_formjs_is(form) ? tasks_formjs_check(form, why, sizeof(why))
+                                  : tasks_schema_check(form, why, sizeof(why))) {
             fm_reply_invalid(r, "form", why);
             goto cleanup;
         }
@@ -481,7 +483,9 @@ static int respond(fm_req_t *r)
     const cJSON *form = cJSON_GetObjectItem(t, "form");
     if (cJSON_IsObject(form)) {
         cJSON *errs = cJSON_CreateArray();
-        int n = tasks_schema_validate(form, resp, "/response", errs);
+        int n = tasks_formjs_is(form)
+                    ? tasks_formjs_validate(form, resp, cJSON_GetObjectItem(t, "variables"), "/response", errs)
+                    : tasks_schema_validate(form, resp, "/response", errs);
         if (n) {
             cJSON *ext = cJSON_CreateObject();
             cJSON_AddItemToObject(ext, "errors", errs);

@@ -205,13 +205,11 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
-static bool pattern_match(vctx_t *c, const char *ptr, const char *pat, const char *s)
+int tasks_schema_match(const char *pat, const char *s)
 {
     pcre2_code *re = compile(pat);
-    if (!re) {
-        violation(c, ptr, "the form's pattern does not compile");
-        return true;
-    }
+    if (!re)
+        return -1;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     pcre2_match_context *mc = pcre2_match_context_create(NULL);
     int rc = PCRE2_ERROR_NOMEMORY;
@@ -223,12 +221,15 @@ static bool pattern_match(vctx_t *c, const char *ptr, const char *pat, const cha
     pcre2_match_context_free(mc);
     pcre2_match_data_free(md);
     pcre2_code_free(re);
-    if (rc >= 0)
-        return true;
-    if (rc == PCRE2_ERROR_NOMATCH)
-        return false;
-    violation(c, ptr, "could not be matched against the pattern (match limit)");
-    return true;    /* reported already */
+    return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
+static bool pattern_match(vctx_t *c, const char *ptr, const char *pat, const char *s)
+{
+    int rc = tasks_schema_match(pat, s);
+    if (rc < 0)
+        violation(c, ptr, "could not be matched against the pattern (match limit)");
+    return rc != 0;    /* a failure is reported already */
 }
 
 static void validate(vctx_t *c, const cJSON *s, const cJSON *v, const char *ptr, int depth)

@@ -24,4 +24,9 @@ int tasks_schema_check(const cJSON *schema, char *why, size_t whylen);
  * offending value ("/response" + "/age"). Returns the number of violations. */
 int tasks_schema_validate(const cJSON *schema, const cJSON *doc, const char *base, cJSON *errors);
 
+/* Searches s for the PCRE2 (UTF) pattern with the match and depth limits above: 1 when
+ * it matches somewhere, 0 when not, -1 when the pattern does not compile or a limit
+ * stopped the match. Shared with the form-js validator (tasks_formjs.c). */
+int tasks_schema_match(const char *pattern, const char *s);
+
 #endif
