@@ -335,8 +335,7 @@ static int get(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
-/* If-Match: "r3", W/"r3" or r3; returns the revision, 0 when absent, -1 when junk. */
-static int if_match(fm_req_t *r)
+int design_if_match(fm_req_t *r)
 {
     const char *h = fm_req_header(r, "If-Match");
     if (!h)
@@ -356,7 +355,7 @@ static int if_match(fm_req_t *r)
 
 static int update(fm_req_t *r)
 {
-    int rev = if_match(r);
+    int rev = design_if_match(r);
     if (rev < 0)
         return fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
                                 "If-Match must be an ETag this server gave out (\"r<revision>\")");
@@ -646,6 +645,13 @@ static const fm_route_t routes[] = {
     { FM_GET, "/processes/{id}/versions", versions, 0, "process:read" },
     { FM_GET, "/processes/{id}/versions/{n}", version_get, 0, "process:read" },
     { FM_GET, "/processes/{id}/bpmn", export_bpmn, 0, "process:read" },
+    { FM_POST, "/forms", design_form_create, FM_R_JSON, "process:write" },
+    { FM_GET, "/forms", design_form_list, 0, "process:read" },
+    { FM_GET, "/forms/{id}", design_form_get, 0, "process:read" },
+    { FM_PUT, "/forms/{id}", design_form_update, FM_R_JSON, "process:write" },
+    { FM_POST, "/forms/{id}/publish", design_form_publish, FM_R_BODY, "process:publish" },
+    { FM_GET, "/forms/{id}/versions", design_form_versions, 0, "process:read" },
+    { FM_GET, "/forms/{id}/versions/{n}", design_form_version_get, 0, "process:read" },
 };
 
 const fm_module_t fm_design_module = {

@@ -1,6 +1,7 @@
 /*
  * design_int.h — private to the Process Design module (9003): the store
- * (design_store.c) behind the routes (design.c).
+ * (design_store.c) behind the routes (design.c), and the form store (design_forms.c)
+ * whose routes design.c's table lists.
  */
 #ifndef DESIGN_INT_H
 #define DESIGN_INT_H
@@ -43,5 +44,17 @@ int design_versions(fm_db_t *db, const char *tenant, const char *id, int offset,
                     cJSON *into, int *total);
 /* *xml (caller frees), and the version's metadata as JSON in *meta (caller frees). */
 int design_version_get(fm_db_t *db, const char *tenant, const char *id, int n, char **xml, cJSON **meta);
+
+/* If-Match: "r3", W/"r3" or r3; returns the revision, 0 when absent, -1 when junk. */
+int design_if_match(fm_req_t *r);
+
+/* The form store's routes (design_forms.c, docs/tasks.md "The form store"). */
+int design_form_create(fm_req_t *r);
+int design_form_list(fm_req_t *r);
+int design_form_get(fm_req_t *r);
+int design_form_update(fm_req_t *r);
+int design_form_publish(fm_req_t *r);
+int design_form_versions(fm_req_t *r);
+int design_form_version_get(fm_req_t *r);
 
 #endif

@@ -322,6 +322,18 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
             if (!x->form && !err[0])
                 snprintf(err, errlen, "userTask '%s': form '%s' not found", x->id, fid);
         }
+        /* a linked Camunda form: resolved in Process Design's form store when the task
+         * is created (exec_elements.c), latest published unless bound to a version tag */
+        const char *lid = fd && !key ? bpmn_attr(fd, "formId") : NULL;
+        if (lid) {
+            const char *bt = bpmn_attr(fd, "bindingType");
+            x->form_id = dup(lid);
+            if (bt && !strcmp(bt, "versionTag")) {
+                x->form_tag = dup(bpmn_attr(fd, "versionTag"));
+                if (!x->form_tag && !err[0])
+                    snprintf(err, errlen, "userTask '%s': bindingType versionTag without a versionTag", x->id);
+            }
+        }
         break;
     }
     case N_CALL: {
@@ -387,6 +399,8 @@ static void node_free(ex_node_t *x)
     expr_free(&x->cand_groups);
     expr_free(&x->due);
     free(x->form);
+    free(x->form_id);
+    free(x->form_tag);
     free(x->called);
     for (int i = 0; i < x->nins; i++) {
         expr_free(&x->ins[i].source);

@@ -33,6 +33,55 @@ void ex_gateway_out(ex_tx_t *tx, ex_inst_t *in, int tid)
     free(fl);
 }
 
+/* s percent-encoded for a URL path or query (unreserved characters kept) */
+static void url_enc(char *out, size_t len, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 4 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c))
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, len - n, "%%%02X", c);
+    }
+    out[n] = 0;
+}
+
+/* zeebe:formDefinition formId: the newest published version (with the bound version
+ * tag, if any) from Process Design's form store, as a form-js schema (caller deletes).
+ * NULL with why naming the formId when there is none. */
+static cJSON *linked_form(const char *tenant, const ex_node_t *n, char *why, size_t whylen)
+{
+    char id[310], tag[310] = "", path[700];
+    url_enc(id, sizeof(id), n->form_id);
+    if (n->form_tag)
+        url_enc(tag, sizeof(tag), n->form_tag);
+    snprintf(path, sizeof(path), "/forms/%s/versions?limit=1%s%s", id, n->form_tag ? "&versionTag=" : "", tag);
+    int status = 0;
+    char *out = NULL;
+    int rc = fm_call_system(tenant, FM_GET, path, NULL, &status, &out);
+    cJSON *res = rc == FM_OK && status == 200 ? cJSON_Parse(out) : NULL;
+    free(out);
+    out = NULL;
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "items"), 0), "version");
+    cJSON *schema = NULL;
+    if (cJSON_IsNumber(v)) {
+        snprintf(path, sizeof(path), "/forms/%s/versions/%d", id, v->valueint);
+        rc = fm_call_system(tenant, FM_GET, path, NULL, &status, &out);
+        cJSON *ver = rc == FM_OK && status == 200 ? cJSON_Parse(out) : NULL;
+        schema = cJSON_DetachItemFromObject(ver, "schema");
+        cJSON_Delete(ver);
+        free(out);
+    }
+    if (!schema && n->form_tag)
+        snprintf(why, whylen, "form '%s' has no published version tagged '%s' in this tenant", n->form_id,
+                 n->form_tag);
+    else if (!schema)
+        snprintf(why, whylen, "form '%s' is not published in this tenant (Process Design, /forms)", n->form_id);
+    cJSON_Delete(res);
+    return schema;
+}
+
 static void do_user_task(ex_tx_t *tx, ex_inst_t *in, int tid)
 {
     ex_tok_t *t = ex_tok(in, tid);
@@ -81,6 +130,14 @@ static void do_user_task(ex_tx_t *tx, ex_inst_t *in, int tid)
         cJSON *f = cJSON_Parse(n->form);
         if (f)
             cJSON_AddItemToObject(body, "form", f);
+    } else if (n->form_id) {
+        cJSON *f = linked_form(in->tenant, n, why, sizeof(why));
+        if (!f) {
+            cJSON_Delete(body);
+            ex_incident(tx, in, tid, "form", why);
+            return;
+        }
+        cJSON_AddItemToObject(body, "form", f);
     }
     cJSON_AddItemToObject(body, "variables", ex_visible(in, t->scope));
     cJSON_AddStringToObject(body, "processInstanceId", in->id);

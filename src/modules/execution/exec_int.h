@@ -71,7 +71,8 @@ typedef struct ex_node {
     char *headers;                  /* JSON object text */
     char *decision;                 /* rul_…[#decision] */
     ex_expr_t assignee, cand_users, cand_groups, due;
-    char *form;                     /* JSON Schema text */
+    char *form;                     /* JSON Schema or form-js text */
+    char *form_id, *form_tag;       /* zeebe:formDefinition formId (form store), versionTag binding */
     char *called;
     ex_map_t *ins, *outs;
     int nins, nouts;
