@@ -174,6 +174,40 @@ static void test_values_key_and_types(void **state)
     cJSON_Delete(errs);
 }
 
+/* conditions inside a dynamic list see the item's fields before the response's; the
+ * number of evaluations is bounded */
+static void test_list_conditions(void **state)
+{
+    (void)state;
+    const char *form = "{\"components\":[{\"type\":\"dynamiclist\",\"path\":\"lines\",\"components\":["
+                       "{\"type\":\"checkbox\",\"key\":\"free\"},"
+                       "{\"type\":\"number\",\"key\":\"price\",\"validate\":{\"required\":true},"
+                       "\"conditional\":{\"hide\":\"=free\"}}]}]}";
+    int n;
+    cJSON *errs = run(form, "{\"free\":false}",
+                      "{\"free\":false,\"lines\":[{\"free\":true},{\"free\":false,\"price\":3},{}]}", &n);
+    if (n != 1)
+        fail_msg("%s", cJSON_PrintUnformatted(errs));
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 0), "pointer")->valuestring,
+                        "/response/lines/2/price");
+    cJSON_Delete(errs);
+    /* 1,001 items with a condition each: refused as a whole, not checked half-way */
+    cJSON *doc = cJSON_CreateObject(), *lines = cJSON_AddArrayToObject(doc, "lines");
+    for (int i = 0; i < TASKS_FORMJS_MAX_CONDITIONS + 1; i++) {
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddBoolToObject(it, "free", true);
+        cJSON_AddItemToArray(lines, it);
+    }
+    char *text = cJSON_PrintUnformatted(doc);
+    errs = run(form, NULL, text, &n);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 0), "detail")->valuestring,
+                           "cannot be checked"));
+    cJSON_Delete(errs);
+    cJSON_free(text);
+    cJSON_Delete(doc);
+}
+
 static void refused(const char *form, const char *why_part)
 {
     cJSON *f = cJSON_Parse(form);
@@ -219,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_good_answer),
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_values_key_and_types),
+        cmocka_unit_test(test_list_conditions),
         cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,10 +179,21 @@ int tasks_formjs_check(const cJSON *form, char *why, size_t whylen)
 
 /* ---- validating a response ---- */
 
+/* The FEEL context of conditions is one key/value array: the dynamic-list item's
+ * members first, then the response's, then the variables' (the first match wins, so
+ * the nearer one hides the farther). The response and variables are converted once;
+ * each condition only puts the item in front, so checking costs the input's size times
+ * at most TASKS_FORMJS_MAX_CONDITIONS evaluations. */
 typedef struct fctx {
     cJSON *errors;
     int n;
     const cJSON *vars, *resp;
+    feel_eval_t *ev;            /* made at the first condition */
+    const char **keys;
+    feel_value_t **vals;
+    size_t nbase, cap;          /* base entries sit at [cap - nbase, cap) */
+    int conditions;
+    bool too_many;
 } fctx_t;
 
 static void violation(fctx_t *c, const char *ptr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -231,26 +242,90 @@ static const cJSON *at_path(const cJSON *scope, const char *path, const char *pt
     return cur;
 }
 
+static size_t members(const cJSON *o)
+{
+    return cJSON_IsObject(o) ? (size_t)cJSON_GetArraySize(o) : 0;
+}
+
+/* Room for `front` item entries before the base ones; false on no memory. */
+static bool ctx_room(fctx_t *c, size_t front)
+{
+    if (!c->ev) {
+        c->ev = feel_eval_new(NULL);
+        if (!c->ev)
+            return false;
+        size_t nb = members(c->resp) + members(c->vars);
+        c->cap = nb + 16;
+        c->keys = malloc(c->cap * sizeof(*c->keys));
+        c->vals = malloc(c->cap * sizeof(*c->vals));
+        if (!c->keys || !c->vals)
+            return false;
+        const cJSON *layers[2] = { c->resp, c->vars }, *x;
+        size_t i = c->cap - nb;
+        for (int l = 0; l < 2; l++)
+            if (cJSON_IsObject(layers[l]))
+                cJSON_ArrayForEach(x, layers[l]) {
+                    feel_value_t *fv = dmn_from_json(c->ev, x, FEEL_NULL);
+                    c->keys[i] = x->string ? x->string : "";
+                    c->vals[i++] = fv ? fv : feel_null();
+                }
+        c->nbase = nb;
+    }
+    if (c->cap - c->nbase >= front)
+        return true;
+    size_t cap = c->nbase + front + 16;
+    const char **k = malloc(cap * sizeof(*k));
+    feel_value_t **v = malloc(cap * sizeof(*v));
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return false;
+    }
+    memcpy(k + cap - c->nbase, c->keys + c->cap - c->nbase, c->nbase * sizeof(*k));
+    memcpy(v + cap - c->nbase, c->vals + c->cap - c->nbase, c->nbase * sizeof(*v));
+    free(c->keys);
+    free(c->vals);
+    c->keys = k;
+    c->vals = v;
+    c->cap = cap;
+    return true;
+}
+
 /* conditional.hide evaluated over the task's variables, the response and (in a
  * dynamic list) the item; an expression that fails hides nothing, as in form-js. */
-static bool hidden(fctx_t *c, const cJSON *comp, const cJSON *item)
+static bool hidden(fctx_t *c, const cJSON *comp, const cJSON *item, const char *ptr)
 {
     const char *cond = feel_text(comp);
-    if (!cond)
+    if (!cond || c->too_many)
         return false;
+    if (++c->conditions > TASKS_FORMJS_MAX_CONDITIONS) {
+        c->too_many = true;
+        violation(c, *ptr ? ptr : "/", "The form has more than %d conditions to evaluate for this response; "
+                  "it cannot be checked.", TASKS_FORMJS_MAX_CONDITIONS);
+        return false;
+    }
+    size_t front = members(item);
     feel_perr_t perr;
     feel_expr_t *e = feel_parse(cond, FEEL_EXPR, NULL, &perr);
-    feel_eval_t *ev = e ? feel_eval_thread() : NULL;
     bool hide = false;
-    if (ev) {
-        feel_value_t *ctx = feel_context(ev);
-        const cJSON *layers[3] = { c->vars, c->resp, item }, *x;
-        for (int i = 0; i < 3; i++)
-            if (cJSON_IsObject(layers[i]))
-                cJSON_ArrayForEach(x, layers[i])
-                    feel_ctx_put(ev, ctx, x->string, dmn_from_json(ev, x, FEEL_NULL));
-        feel_value_t *v = feel_eval(ev, e, ctx);
-        hide = !feel_eval_error(ev) && feel_is_true(v);
+    if (e && ctx_room(c, front)) {
+        size_t at = c->cap - c->nbase - front, i = at;
+        const cJSON *x;
+        if (front)
+            cJSON_ArrayForEach(x, item) {
+                feel_value_t *fv = dmn_from_json(c->ev, x, FEEL_NULL);
+                c->keys[i] = x->string ? x->string : "";
+                c->vals[i++] = fv ? fv : feel_null();
+            }
+        feel_value_t *ctx = feel_context(c->ev);
+        if (ctx->t == FEEL_CTX) {
+            ctx->u.ctx.keys = c->keys + at;
+            ctx->u.ctx.vals = c->vals + at;
+            ctx->u.ctx.n = ctx->u.ctx.cap = front + c->nbase;
+            feel_eval_clear_error(c->ev);
+            feel_value_t *v = feel_eval(c->ev, e, ctx);
+            hide = !feel_eval_error(c->ev) && feel_is_true(v);
+        }
     }
     feel_expr_free(e);
     return hide;
@@ -487,8 +562,11 @@ static void walk(fctx_t *c, const cJSON *comps, const cJSON *scope, const cJSON 
     const cJSON *comp;
     cJSON_ArrayForEach(comp, comps) {
         const char *type = sval(comp, "type");
-        if (!type || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(comp, "disabled")) || hidden(c, comp, item))
+        if (!type || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(comp, "disabled")) ||
+            hidden(c, comp, item, ptr))
             continue;
+        if (c->too_many)
+            return;     /* said once; the rest is not checked */
         char at[PTR_MAX];
         const char *path = sval(comp, "path");
         const cJSON *kids = cJSON_GetObjectItemCaseSensitive(comp, "components");
@@ -527,7 +605,10 @@ static void walk(fctx_t *c, const cJSON *comps, const cJSON *scope, const cJSON 
 int tasks_formjs_validate(const cJSON *form, const cJSON *response, const cJSON *variables,
                           const char *base, cJSON *errors)
 {
-    fctx_t c = { errors, 0, variables, response };
+    fctx_t c = { errors, 0, variables, response, NULL, NULL, NULL, 0, 0, 0, false };
     walk(&c, cJSON_GetObjectItemCaseSensitive(form, "components"), response, NULL, base ? base : "", 0);
+    feel_eval_free(c.ev);
+    free(c.keys);
+    free(c.vals);
     return c.n;
 }

@@ -18,6 +18,7 @@
 
 #define TASKS_FORMJS_MAX_DEPTH 16        /* groups and dynamic lists inside each other */
 #define TASKS_FORMJS_MAX_COMPONENTS 2000
+#define TASKS_FORMJS_MAX_CONDITIONS 1000 /* conditional.hide evaluations per response */
 
 /* True when form is a form-js schema (an object with a "components" array). */
 bool tasks_formjs_is(const cJSON *form);
@@ -31,7 +32,9 @@ int tasks_formjs_check(const cJSON *form, char *why, size_t whylen);
 /* Validates response against a checked form-js schema; variables (the task's, may be
  * NULL) supply `valuesKey` options and, with the response, the context of FEEL
  * conditions. Appends {pointer, detail} per violation to errors (pointer = base + the
- * JSON Pointer of the field's key path: "/response/address/city"); returns how many. */
+ * JSON Pointer of the field's key path: "/response/address/city"); returns how many.
+ * A response needing more than TASKS_FORMJS_MAX_CONDITIONS condition evaluations (a
+ * long dynamic list of conditional fields) is one violation: it cannot be checked. */
 int tasks_formjs_validate(const cJSON *form, const cJSON *response, const cJSON *variables,
                           const char *base, cJSON *errors);
 
