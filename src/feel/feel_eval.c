@@ -9,11 +9,15 @@
 
 #include <pthread.h>
 
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A run whose arena held more than this trims malloc's free memory when reset. */
+#define FEEL_TRIM_AFTER (8u << 20)
 
 feel_eval_t *feel_eval_new(const feel_limits_t *lim)
 {
@@ -21,10 +25,11 @@ feel_eval_t *feel_eval_new(const feel_limits_t *lim)
     if (!ev)
         return NULL;
     ev->lim.max_steps = lim && lim->max_steps ? lim->max_steps : 5000000;
-    ev->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : 64u << 20;
+    ev->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : feel_default_max_bytes();
     ev->lim.max_calls = lim && lim->max_calls ? lim->max_calls : 256;
     ev->lim.regex_match_limit = lim && lim->regex_match_limit ? lim->regex_match_limit : 1000000;
     ev->arena.cap = ev->lim.max_bytes;
+    ev->arena.shared = true;
     return ev;
 }
 
@@ -38,19 +43,10 @@ void feel_eval_free(feel_eval_t *ev)
 
 void feel_eval_reset(feel_eval_t *ev)
 {
-    /* keep one chunk to avoid malloc churn on hot paths */
-    arena_chunk_t *c = ev->arena.head;
-    if (c) {
-        arena_chunk_t *rest = c->next;
-        while (rest) {
-            arena_chunk_t *n = rest->next;
-            ev->arena.total -= rest->cap;
-            free(rest);
-            rest = n;
-        }
-        c->next = NULL;
-        c->used = 0;
-    }
+    /* the first, small chunk stays (no malloc churn on hot paths); big runs also hand
+     * what malloc kept of their other allocations (PCRE2, JSON of a large result) back */
+    if (arena_reset(&ev->arena) > FEEL_TRIM_AFTER)
+        malloc_trim(0);
     ev->steps = 0;
     ev->calls = 0;
     ev->entered = 0;
@@ -84,9 +80,39 @@ feel_value_t *feel_err(feel_eval_t *ev, const char *fmt, ...)
 void *feel_alloc(feel_eval_t *ev, size_t n)
 {
     void *p = arena_alloc(&ev->arena, n);
-    if (!p)
-        feel_err(ev, "evaluation memory limit reached");
+    if (!p && ev->arena.over_shared)
+        feel_err(ev, "evaluation memory limit reached (all evaluations together hold %zu MiB)",
+                 feel_memory_in_use() >> 20);
+    else if (!p)
+        feel_err(ev, "evaluation memory limit reached (%zu MiB)", ev->lim.max_bytes >> 20);
     return p;
+}
+
+bool feel_charge(feel_eval_t *ev, uint64_t n)
+{
+    ev->steps += n;
+    if (ev->steps <= ev->lim.max_steps)
+        return true;
+    feel_err(ev, "evaluation step limit (%llu) reached", (unsigned long long)ev->lim.max_steps);
+    return false;
+}
+
+/* What a call walks before it starts: the items of its list arguments, the entries of
+ * its contexts, a unit per 64 bytes of its strings. Built-ins that do more than one
+ * pass (sort, distinct values) charge the rest themselves. */
+static uint64_t args_work(feel_value_t *const *args, size_t n)
+{
+    uint64_t w = 1;
+    for (size_t i = 0; i < n; i++) {
+        const feel_value_t *a = args[i];
+        if (a->t == FEEL_LIST)
+            w += a->u.list.n;
+        else if (a->t == FEEL_CTX)
+            w += a->u.ctx.n;
+        else if (a->t == FEEL_STR)
+            w += a->u.str.len / 64;
+    }
+    return w;
 }
 
 /* ---- scopes ---- */
@@ -429,6 +455,8 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
     }
     if (have < req || (!var && have > np))
         return feel_err(ev, "%s() takes %zu argument%s, got %zu", bi->name, req, req == 1 ? "" : "s", have);
+    if (!feel_charge(ev, args_work(args, have)))
+        return feel_null();
     if (feel_builtin_unwraps(bi)) {     /* string functions take ["x"] as "x" (TCK 0021) */
         feel_value_t **u = feel_alloc(ev, sizeof(*u) * (have + 1));
         if (!u)
@@ -523,6 +551,8 @@ static feel_value_t *domain_list(feel_eval_t *ev, feel_value_t *d)
             cnt = 0;
         if (cnt > 10000000)
             return feel_err(ev, "iteration range too large");
+        if (!feel_charge(ev, (uint64_t)cnt))
+            return feel_null();
         feel_value_t *l = feel_list(ev, (size_t)cnt);
         if (l->t != FEEL_LIST)
             return l;
@@ -639,8 +669,8 @@ static feel_value_t *path(feel_eval_t *ev, feel_value_t *base, const char *name)
     }
     case FEEL_LIST: {
         feel_value_t *l = feel_list(ev, base->u.list.n);
-        if (l->t != FEEL_LIST)
-            return l;
+        if (l->t != FEEL_LIST || !feel_charge(ev, base->u.list.n))
+            return feel_null();
         for (size_t i = 0; i < base->u.list.n; i++)
             l->u.list.items[i] = path(ev, base->u.list.items[i], name);
         return l;
