@@ -90,7 +90,7 @@ def crowd(expr, n):
 print("== memory (MiB of the server process)")
 post("1 + 1")
 print("VmRSS before: %d" % status("VmRSS"))
-secs, errs = crowd("count(for i in 1..5000000 return [i, i])", conc)
+secs, errs = crowd("count(for i in 1..900000 return [i, i])", conc)
 print("%d concurrent evaluations over the memory cap: %.1f s, errors %s" % (conc, secs, errs))
 print("VmRSS right after: %d, peak VmHWM: %d" % (status("VmRSS"), status("VmHWM")))
 secs, errs = crowd("every i in 1..500000 satisfies i > 0 and i > 0 and i > 0 and i > 0", 10)

@@ -249,7 +249,9 @@ static feel_value_t *split(feel_eval_t *ev, feel_value_t **a, size_t n)
     size_t np = 0, cap = 0, pos = 0;
     feel_value_t *res = NULL;
     for (;;) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)S(0), L(0), pos, 0, md, m);
+        /* the subject's UTF-8 is checked once: checking it again at every match would
+         * make a split into k parts cost k × the length */
+        int rc = pcre2_match(re, (PCRE2_SPTR)S(0), L(0), pos, np ? PCRE2_NO_UTF_CHECK : 0, md, m);
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0) {

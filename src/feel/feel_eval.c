@@ -51,6 +51,7 @@ void feel_eval_reset(feel_eval_t *ev)
     ev->calls = 0;
     ev->entered = 0;
     ev->has_err = false;
+    ev->limit = false;
     ev->err[0] = 0;
 }
 
@@ -80,9 +81,11 @@ feel_value_t *feel_err(feel_eval_t *ev, const char *fmt, ...)
 void *feel_alloc(feel_eval_t *ev, size_t n)
 {
     void *p = arena_alloc(&ev->arena, n);
+    if (!p)
+        ev->limit = true;
     if (!p && ev->arena.over_shared)
-        feel_err(ev, "evaluation memory limit reached (all evaluations together hold %zu MiB)",
-                 feel_memory_in_use() >> 20);
+        feel_err(ev, "evaluation memory limit reached (%zu MiB for all evaluations together)",
+                 feel_memory_total() >> 20);
     else if (!p)
         feel_err(ev, "evaluation memory limit reached (%zu MiB)", ev->lim.max_bytes >> 20);
     return p;
@@ -93,6 +96,7 @@ bool feel_charge(feel_eval_t *ev, uint64_t n)
     ev->steps += n;
     if (ev->steps <= ev->lim.max_steps)
         return true;
+    ev->limit = true;
     feel_err(ev, "evaluation step limit (%llu) reached", (unsigned long long)ev->lim.max_steps);
     return false;
 }
@@ -362,14 +366,20 @@ static void enter(feel_eval_t *ev)
         stack_guard_init(&ev->guard);
 }
 
+/* A run cut short by a limit has no meaningful value (a list may be half built). */
+static feel_value_t *leave(feel_eval_t *ev, feel_value_t *r)
+{
+    ev->entered--;
+    return ev->limit ? feel_null() : r;
+}
+
 feel_value_t *feel_test(feel_eval_t *ev, const feel_expr_t *e, const feel_value_t *input,
                         const feel_value_t *ctx)
 {
     feel_scope_t sc = { ctx, NULL };
     enter(ev);
     feel_value_t *r = test_match(ev, input, e->root, ctx ? &sc : NULL);
-    ev->entered--;
-    return r;
+    return leave(ev, r);
 }
 
 /* ---- calls ---- */
@@ -468,6 +478,31 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
     return bi->fn(ev, args, have);
 }
 
+/* The scope of a user function call. Few parameters with distinct names (the usual
+ * case) become a context whose keys are the parameter names themselves: no copies,
+ * ~80 bytes a call instead of ~200 (sort with a precedes function calls n·log n
+ * times). The values are copied: args may live on a native caller's stack, and a
+ * closure made in the body keeps the scope. */
+static feel_value_t *bind_params(feel_eval_t *ev, const feel_value_t *f, feel_value_t **a, size_t np)
+{
+    feel_value_t *ctx = feel_context(ev);
+    bool plain = ctx->t == FEEL_CTX && np < 8;
+    for (size_t i = 0; plain && i < np; i++)
+        for (size_t j = 0; j < i; j++)
+            plain = plain && strcmp(f->u.fn.params[i], f->u.fn.params[j]);
+    feel_value_t **vals = plain && np ? feel_alloc(ev, np * sizeof(*vals)) : NULL;
+    if (vals) {
+        memcpy(vals, a, np * sizeof(*vals));
+        ctx->u.ctx.keys = f->u.fn.params;   /* read-only: a put reallocates (n == cap) */
+        ctx->u.ctx.vals = vals;
+        ctx->u.ctx.n = ctx->u.ctx.cap = np;
+        return ctx;
+    }
+    for (size_t i = 0; i < np; i++)
+        feel_ctx_put(ev, ctx, f->u.fn.params[i], a[i]);
+    return ctx;
+}
+
 static feel_value_t *call_fn(feel_eval_t *ev, const feel_value_t *f, feel_value_t **args, size_t n,
                              const char **names)
 {
@@ -505,9 +540,7 @@ static feel_value_t *call_fn(feel_eval_t *ev, const feel_value_t *f, feel_value_
     if (f->u.fn.native) {
         r = f->u.fn.native(ev, f->u.fn.ud, a, np);
     } else {
-        feel_value_t *ctx = feel_context(ev);
-        for (size_t i = 0; i < np; i++)
-            feel_ctx_put(ev, ctx, f->u.fn.params[i], a[i]);
+        feel_value_t *ctx = bind_params(ev, f, a, np);
         feel_scope_t sc = { ctx, f->u.fn.closure };
         r = feel_eval_node(ev, f->u.fn.body, &sc);
     }
@@ -521,8 +554,7 @@ feel_value_t *feel_call(feel_eval_t *ev, const feel_value_t *fn, feel_value_t **
         stack_guard_init(&ev->guard);
     ev->entered++;
     feel_value_t *r = call_fn(ev, fn, args, n, NULL);
-    ev->entered--;
-    return r;
+    return leave(ev, r);
 }
 
 /* ---- iteration (for / some / every) ---- */
@@ -709,10 +741,14 @@ static bool instance_of(const feel_value_t *v, const char *type)
 /* ---- the walk ---- */
 feel_value_t *feel_eval_node(feel_eval_t *ev, const feel_node_t *n, const feel_scope_t *sc)
 {
-    if (++ev->steps > ev->lim.max_steps)
+    if (++ev->steps > ev->lim.max_steps) {
+        ev->limit = true;
         return feel_err(ev, "evaluation step limit (%llu) reached", (unsigned long long)ev->lim.max_steps);
-    if (!stack_guard_ok(&ev->guard))
+    }
+    if (!stack_guard_ok(&ev->guard)) {
+        ev->limit = true;
         return feel_err(ev, "evaluation nested too deeply (stack limit)");
+    }
     switch (n->k) {
     case N_LIT:
         return n->lit;
@@ -898,8 +934,7 @@ feel_value_t *feel_eval(feel_eval_t *ev, const feel_expr_t *e, const feel_value_
         return feel_err(ev, "unary tests need an input (feel_test)");
     enter(ev);
     feel_value_t *r = feel_eval_node(ev, e->root, ctx ? &sc : NULL);
-    ev->entered--;
-    return r;
+    return leave(ev, r);
 }
 
 /* ---- one evaluator per thread ---- */

@@ -10,6 +10,7 @@
  */
 #include "feel_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define HASH_DEPTH 32   /* deeper nesting hashes as one constant (still consistent) */
@@ -112,15 +113,26 @@ uint64_t feel_hash(const feel_value_t *v, uint64_t *work)
 
 feel_value_t *feel_distinct(feel_eval_t *ev, feel_value_t *const *items, size_t n)
 {
+    /* every item costs at least a step: refuse at once what the budget cannot pay for,
+     * which also bounds the table below */
+    if (ev->steps + n > ev->lim.max_steps) {
+        feel_charge(ev, n);
+        return feel_null();
+    }
     size_t cap = 16;
     while (cap < n * 2)
         cap *= 2;
-    /* slots hold 1 + the position in out[]; hashes[] keeps each kept item's hash */
-    size_t *slot = feel_alloc(ev, cap * sizeof(*slot));
-    uint64_t *hashes = feel_alloc(ev, (n + 1) * sizeof(*hashes));
-    feel_value_t **out = feel_alloc(ev, (n + 1) * sizeof(*out));
-    if (!slot || !hashes || !out)
-        return feel_null();
+    /* The table is scratch, freed before returning (outside the arena, which frees
+     * nothing before the run ends: a loop over distinct values would fill it).
+     * slot[] holds 1 + a position in out[]; hashes[] each kept item's hash. */
+    size_t *slot = calloc(cap, sizeof(*slot));
+    uint64_t *hashes = malloc((n + 1) * sizeof(*hashes));
+    feel_value_t **out = malloc((n + 1) * sizeof(*out));
+    feel_value_t *res = NULL;
+    if (!slot || !hashes || !out) {
+        res = feel_err(ev, "evaluation memory limit reached (no memory for distinct values)");
+        goto cleanup;
+    }
     size_t no = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t work = 0, h = feel_hash(items[i], &work), cost = work;
@@ -134,13 +146,20 @@ feel_value_t *feel_distinct(feel_eval_t *ev, feel_value_t *const *items, size_t 
                              * unequal items, nested below HASH_DEPTH, pay each time) */
             dup = feel_equal(out[k], items[i]) == 1;
         }
-        if (!feel_charge(ev, cost))
-            return feel_null();
+        if (!feel_charge(ev, cost)) {
+            res = feel_null();
+            goto cleanup;
+        }
         if (dup)
             continue;
         slot[s] = no + 1;
         hashes[no] = h;
         out[no++] = items[i];
     }
-    return feel_list_from(ev, out, no);
+    res = feel_list_from(ev, out, no);
+cleanup:
+    free(slot);
+    free(hashes);
+    free(out);
+    return res;
 }

@@ -35,6 +35,7 @@ void arena_free(arena_t *a);
  * arena held before. */
 size_t arena_reset(arena_t *a);
 size_t feel_default_max_bytes(void);    /* per-evaluation cap of feel_memory_limits */
+size_t feel_memory_total(void);         /* the process-wide cap */
 
 /* ---- stack guard: recursion stops well before the thread's stack ends ----
  * Worker threads may have small stacks (CivetWeb's are ~100 KiB), so the parser and
@@ -114,6 +115,7 @@ struct feel_eval {
     int calls;
     char err[256];
     bool has_err;
+    bool limit;             /* a step, memory or stack limit was hit: the result is null */
     int entered;            /* nesting of public entry points (natives call back in) */
     stack_guard_t guard;
 };

@@ -59,6 +59,7 @@ void feel_memory_limits(size_t per_eval, size_t total)
 }
 
 size_t feel_memory_in_use(void) { return atomic_load(&shared_used); }
+size_t feel_memory_total(void) { return shared_cap; }
 size_t feel_default_max_bytes(void) { return per_eval_cap; }
 
 static arena_chunk_t *chunk_new(arena_t *a, size_t cap)
