@@ -37,9 +37,11 @@ static feel_value_t *f_number(feel_eval_t *ev, feel_value_t **a, size_t n)
         return feel_null();
     if (g && d && !strcmp(g, d))
         return feel_null();
-    char buf[128];
+    char *buf = feel_alloc(ev, a[0]->u.str.len + 1);    /* no cut: "1…(200 digits)" stays itself */
+    if (!buf)
+        return feel_null();
     size_t o = 0;
-    for (size_t i = 0; i < a[0]->u.str.len && o < sizeof(buf) - 1; i++) {
+    for (size_t i = 0; i < a[0]->u.str.len; i++) {
         char c = a[0]->u.str.s[i];
         if (g && c == g[0])
             continue;

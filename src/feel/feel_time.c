@@ -206,6 +206,8 @@ static bool parse_time_at(const char **pp, feel_value_t *v)
         if (p == z)
             return false;
         char zone[128];
+        if (p - z >= (ptrdiff_t)sizeof(zone))
+            return false;   /* no zone id is that long: never look up a cut one */
         snprintf(zone, sizeof(zone), "%.*s", (int)(p - z), z);
         int32_t off;
         if (feel_zone_offset(zone, 0, false, &off) != 0)
@@ -219,24 +221,29 @@ static bool parse_time_at(const char **pp, feel_value_t *v)
     return true;
 }
 
-/* Zone names are interned in a small process-wide table (bounded by the zone set,
- * checked to exist before interning), so values never own them. */
+/* Zone names are interned in a process-wide table that grows with the zones in use
+ * (bounded by the zone set: names are checked to exist before interning; there are
+ * ~600), so values never own them. Each name is its own allocation and never moves. */
 static const char *intern_zone(const char *z)
 {
-    static char table[256][64];
-    static int n;
+    static char **table;
+    static size_t n, cap;
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     const char *r = NULL;
-    if (strlen(z) >= 64)
-        return NULL;
     pthread_mutex_lock(&mu);
-    for (int i = 0; i < n && !r; i++)
+    for (size_t i = 0; i < n && !r; i++)
         if (!strcmp(table[i], z))
             r = table[i];
-    if (!r && n < 256) {
-        memcpy(table[n], z, strlen(z) + 1);
-        r = table[n++];
+    if (!r && n == cap) {
+        size_t nc = cap ? cap * 2 : 64;
+        char **nt = realloc(table, nc * sizeof(*nt));
+        if (nt) {
+            table = nt;
+            cap = nc;
+        }
     }
+    if (!r && n < cap && (table[n] = strdup(z)) != NULL)
+        r = table[n++];
     pthread_mutex_unlock(&mu);
     return r;
 }

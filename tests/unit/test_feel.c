@@ -380,6 +380,73 @@ static void test_memory_budget(void **state)
     feel_memory_limits(64u << 20, 512u << 20);
 }
 
+/* no fixed-size array cuts or refuses what the source spells out (issue 10 item 7) */
+static void test_no_fixed_size_cuts(void **state)
+{
+    static char src[20000];
+    feel_eval_t *ev = feel_eval_new(NULL);
+    const char *err;
+    /* a context literal of 300 entries (was: 256 at most) */
+    size_t o = (size_t)snprintf(src, sizeof(src), "{");
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(src + o, sizeof(src) - o, "%sk%d: %d", i ? ", " : "", i, i);
+    snprintf(src + o, sizeof(src) - o, "}.k299");
+    assert_string_equal(run(ev, src, &err), "299");
+    /* two keys longer than 511 characters that differ at the end (were cut alike) */
+    char key[601];
+    memset(key, 'a', 600);
+    key[600] = 0;
+    snprintf(src, sizeof(src), "count(get entries({%.599sb: 1, %.599sc: 2}))", key, key);
+    assert_string_equal(run(ev, src, &err), "2");
+    /* number() of a 200-character string (was cut at 127) */
+    o = (size_t)snprintf(src, sizeof(src), "number(\"");
+    memset(src + o, '0', 199);
+    snprintf(src + o + 199, sizeof(src) - o - 199, "1\")");
+    assert_string_equal(run(ev, src, &err), "1");
+    /* a parenthesised list of 100 tests (was 64) */
+    o = (size_t)snprintf(src, sizeof(src), "100 in (");
+    for (int i = 1; i <= 100; i++)
+        o += (size_t)snprintf(src + o, sizeof(src) - o, "%s%d", i > 1 ? ", " : "", i);
+    snprintf(src + o, sizeof(src) - o, ")");
+    assert_string_equal(run(ev, src, &err), "true");
+    /* a decision-table entry listing 300 values (was 256) */
+    o = 0;
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(src + o, sizeof(src) - o, "%s\"v%d\"", i ? "," : "", i);
+    feel_perr_t pe = { 0 };
+    feel_expr_t *t = feel_parse(src, FEEL_UNARY, NULL, &pe);
+    assert_non_null(t);
+    feel_eval_reset(ev);
+    assert_true(feel_is_true(feel_test(ev, t, feel_cstr(ev, "v299"), NULL)));
+    feel_expr_free(t);
+    feel_eval_free(ev);
+}
+
+/* more than 256 distinct time zones in one process (the intern table was fixed) */
+static void test_many_zones(void **state)
+{
+    FILE *f = fopen("/usr/share/zoneinfo/tzdata.zi", "r");
+    if (!f)
+        skip();
+    feel_eval_t *ev = feel_eval_new(NULL);
+    char line[512], src[600];
+    int ok = 0, tried = 0;
+    while (fgets(line, sizeof(line), f) && ok < 300) {
+        char zone[128];
+        if (sscanf(line, "Z %127s", zone) != 1)
+            continue;
+        const char *err;
+        snprintf(src, sizeof(src), "date and time(\"2020-06-01T12:00:00@%s\") != null", zone);
+        tried++;
+        ok += !strcmp(run(ev, src, &err), "true");
+    }
+    fclose(f);
+    feel_eval_free(ev);
+    if (tried < 300)
+        skip();
+    assert_int_equal(ok, 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +460,8 @@ int main(void)
         cmocka_unit_test(test_duration_overflow),
         cmocka_unit_test(test_builtins_charge_steps),
         cmocka_unit_test(test_memory_budget),
+        cmocka_unit_test(test_no_fixed_size_cuts),
+        cmocka_unit_test(test_many_zones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
