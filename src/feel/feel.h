@@ -129,6 +129,10 @@ void feel_eval_reset(feel_eval_t *ev);
 /* The calling thread's own evaluator (default limits), reset; freed when the thread
  * ends. NULL on no memory. */
 feel_eval_t *feel_eval_thread(void);
+/* Resets the calling thread's evaluator if it holds more than its first small chunk:
+ * the HTTP dispatcher calls it when a request is answered, so an idle worker keeps no
+ * evaluation memory (values of feel_eval_thread() are dead by then). */
+void feel_eval_thread_release(void);
 const char *feel_eval_error(const feel_eval_t *ev);    /* NULL when no error yet */
 void feel_eval_clear_error(feel_eval_t *ev);
 /* Records a reason (first one wins) and returns the null value: `return feel_err(...)`. */

@@ -952,6 +952,14 @@ static void thread_ev_init(void)
     pthread_key_create(&thread_key, thread_ev_free);
 }
 
+void feel_eval_thread_release(void)
+{
+    pthread_once(&thread_once, thread_ev_init);
+    feel_eval_t *ev = pthread_getspecific(thread_key);
+    if (ev && ev->arena.total > 16 * 1024)     /* more than the first chunk it keeps */
+        feel_eval_reset(ev);
+}
+
 feel_eval_t *feel_eval_thread(void)
 {
     pthread_once(&thread_once, thread_ev_init);

@@ -378,6 +378,12 @@ static void test_memory_budget(void **state)
     assert_non_null(strstr(err, "evaluation memory limit reached (4 MiB)"));
     feel_eval_free(c);
     feel_memory_limits(64u << 20, 512u << 20);
+    /* the thread's evaluator gives its arena back when the dispatcher releases it */
+    feel_eval_t *t = feel_eval_thread();
+    assert_string_equal(run(t, src, &err), "200000");
+    assert_true(feel_memory_in_use() > base + (8u << 20));
+    feel_eval_thread_release();
+    assert_true(feel_memory_in_use() <= base + (16u << 10));
 }
 
 /* no fixed-size array cuts or refuses what the source spells out (issue 10 item 7) */
