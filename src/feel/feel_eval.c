@@ -211,8 +211,16 @@ feel_value_t *feel_arith(feel_eval_t *ev, char op, const feel_value_t *a, const 
 }
 
 /* ---- comparison helpers ---- */
+/* Comparing lists or contexts walks them: one step per item or entry. */
+static bool charge_walk(feel_eval_t *ev, const feel_value_t *v)
+{
+    return v->t == FEEL_LIST ? feel_charge(ev, v->u.list.n) : v->t == FEEL_CTX ? feel_charge(ev, v->u.ctx.n) : true;
+}
+
 static feel_value_t *cmp_value(feel_eval_t *ev, char op, const feel_value_t *a, const feel_value_t *b)
 {
+    if (!charge_walk(ev, a))
+        return feel_null();
     if (op == '=' || op == '!') {
         int e = feel_equal(a, b);
         if (e < 0)
@@ -277,6 +285,8 @@ static feel_value_t *ut_range(feel_eval_t *ev, char op, feel_value_t *v)
 /* Does input match value v (the value of a test without '?')? */
 static feel_value_t *match_value(feel_eval_t *ev, const feel_value_t *in, const feel_value_t *v)
 {
+    if (!charge_walk(ev, v))
+        return feel_null();
     if (v->t == FEEL_RANGE) {
         int r = in_range(in, v);
         return r < 0 ? feel_null() : feel_bool(r);

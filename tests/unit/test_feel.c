@@ -332,6 +332,8 @@ static void test_builtins_charge_steps(void **state)
         "count(sort(for i in 1..3000 return i))",
         "count(index of(for i in 1..3000 return 1, 1))",
         "list contains(for i in 1..3000 return i, 0)",
+        "{l: for i in 1..1000 return i, r: for k in 1..6 return l = l}.r",
+        "{l: for i in 1..1000 return i, r: for k in 1..6 return 0 in l}.r",
     };
     feel_limits_t lim = { .max_steps = 7000 };
     feel_eval_t *ev = feel_eval_new(&lim);
