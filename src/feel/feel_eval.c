@@ -81,14 +81,15 @@ feel_value_t *feel_err(feel_eval_t *ev, const char *fmt, ...)
 void *feel_alloc(feel_eval_t *ev, size_t n)
 {
     void *p = arena_alloc(&ev->arena, n);
-    if (!p)
-        ev->limit = true;
-    if (!p && ev->arena.over_shared)
+    if (p)
+        return p;
+    ev->limit = true;
+    if (ev->arena.over_shared)
         feel_err(ev, "evaluation memory limit reached (%zu MiB for all evaluations together)",
                  feel_memory_total() >> 20);
-    else if (!p)
+    else
         feel_err(ev, "evaluation memory limit reached (%zu MiB)", ev->lim.max_bytes >> 20);
-    return p;
+    return NULL;
 }
 
 bool feel_charge(feel_eval_t *ev, uint64_t n)
@@ -488,10 +489,10 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
     return bi->fn(ev, args, have);
 }
 
-/* The scope of a user function call. Few parameters with distinct names (the usual
- * case) become a context whose keys are the parameter names themselves: no copies,
+/* The scope of a user function call. With few parameters of distinct names (the usual
+ * case) the context's keys are the parameter names of the AST themselves, not copies:
  * ~80 bytes a call instead of ~200 (sort with a precedes function calls n·log n
- * times). The values are copied: args may live on a native caller's stack, and a
+ * times). The argument array is copied: it may live on a native caller's stack, and a
  * closure made in the body keeps the scope. */
 static feel_value_t *bind_params(feel_eval_t *ev, const feel_value_t *f, feel_value_t **a, size_t np)
 {
