@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -123,6 +123,10 @@ build/bench/rules_bench: bench/rules_bench.c build/libfm.a | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-rules: build/.deps-bench build/flowmaster build/bench/rules_bench
 	bash bench/rules_bench.sh
+
+# FEEL robustness probe: RSS around evaluations at the memory cap, list built-ins on 40k items.
+bench-feel-probe: build/flowmaster
+	bash bench/feel_probe.sh build/flowmaster
 
 # Execution Engine: in-process (the engine's bench API in exec.h, built once that header
 # exists), npm bpmn-engine (temporary folder), and POST /executions over HTTP.

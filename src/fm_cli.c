@@ -4,6 +4,7 @@
  */
 #include "fm_cli.h"
 
+#include "feel/feel.h"
 #include "fm_embed.h"
 #include "fm_migrate.h"
 #include "fm_router.h"
@@ -125,6 +126,7 @@ int fm_cli_run(const fm_cmd_t *cmd, int argc, char **argv)
         }
     }
     fm_config_install(&c);
+    feel_memory_limits((size_t)c.rules_feel_memory_mib << 20, (size_t)c.rules_feel_memory_total_mib << 20);
     return cmd->run(&o);
 }
 

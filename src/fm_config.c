@@ -62,6 +62,8 @@ static const cfg_key_t keys[] = {
     INT("registry", "probe_interval_ms", registry_probe_interval_ms, 10, 86400000),
     INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
     BOOL("rules", "audit", rules_audit),
+    INT("rules", "feel_memory_mib", rules_feel_memory_mib, 1, 65536),
+    INT("rules", "feel_memory_total_mib", rules_feel_memory_total_mib, 16, 1 << 20),
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -98,6 +100,8 @@ void fm_config_defaults(fm_config_t *c)
     c->gateway_burst_per_tenant = 1000;
     c->registry_sweep_interval_ms = 1000;
     c->rules_audit = true;
+    c->rules_feel_memory_mib = 64;
+    c->rules_feel_memory_total_mib = 512;
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
     c->tasks_escalation_interval_ms = 10000;

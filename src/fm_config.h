@@ -54,6 +54,8 @@ typedef struct fm_config {
     int registry_probe_timeout_ms;
     /* [rules] */
     bool rules_audit;
+    int rules_feel_memory_mib;          /* arena cap of one FEEL evaluation */
+    int rules_feel_memory_total_mib;    /* all concurrent FEEL evaluations together */
     /* [tasks] */
     int tasks_escalation_interval_ms;
 } fm_config_t;

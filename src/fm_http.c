@@ -10,6 +10,7 @@
 #include "fm_http.h"
 
 #include "auth/auth_int.h"
+#include "feel/feel.h"
 #include "fm_config.h"
 #include "fm_http_int.h"
 #include "fm_id.h"
@@ -269,6 +270,7 @@ static int on_request(struct mg_connection *conn)
                 r.path += 4;
             }
             fm__dispatch(&r, table);
+            feel_eval_thread_release();     /* an idle worker keeps no FEEL arena */
         }
     }
     int status = r.status ? r.status : 500;

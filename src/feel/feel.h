@@ -73,7 +73,12 @@ struct feel_value {
             const char *zone;               /* IANA zone id or NULL */
         } tm;
         struct { feel_value_t **items; size_t n; } list;
-        struct { const char **keys; feel_value_t **vals; size_t n, cap; } ctx;
+        struct {
+            const char **keys;
+            feel_value_t **vals;
+            size_t n, cap;
+            size_t *idx, idx_cap;           /* key hash index once n ≥ 16 (feel_ctx_put) */
+        } ctx;
         struct {
             feel_value_t *lo, *hi;          /* feel_unbounded() when open-ended */
             bool lo_closed, hi_closed;
@@ -106,17 +111,28 @@ void feel_expr_free(feel_expr_t *e);
 /* ---- evaluation ---- */
 typedef struct feel_limits {
     uint64_t max_steps;     /* AST nodes visited per run; default 5,000,000 */
-    size_t max_bytes;       /* arena cap per run; default 64 MiB */
+    size_t max_bytes;       /* arena cap per run; default feel_memory_limits, 64 MiB */
     int max_calls;          /* nested function calls; default 256 */
     uint32_t regex_match_limit;  /* PCRE2 match limit; default 1,000,000 */
 } feel_limits_t;
 
 feel_eval_t *feel_eval_new(const feel_limits_t *lim);   /* NULL lim: defaults */
+/* Process-wide memory caps, set at start-up (config [rules]) before evaluations run:
+ * per_eval, the default arena cap of one evaluation; total, what the arenas of all
+ * evaluators (every thread) may hold together: an allocation beyond it fails with the
+ * same "evaluation memory limit reached" error. 0 keeps a value (defaults: 64 MiB and
+ * 512 MiB, so 128 workers cannot take 128 × 64 MiB). */
+void feel_memory_limits(size_t per_eval, size_t total);
+size_t feel_memory_in_use(void);    /* bytes the arenas of all evaluators hold now */
 void feel_eval_free(feel_eval_t *ev);
 void feel_eval_reset(feel_eval_t *ev);
 /* The calling thread's own evaluator (default limits), reset; freed when the thread
  * ends. NULL on no memory. */
 feel_eval_t *feel_eval_thread(void);
+/* Resets the calling thread's evaluator if it holds more than its first small chunk:
+ * the HTTP dispatcher calls it when a request is answered, so an idle worker keeps no
+ * evaluation memory (values of feel_eval_thread() are dead by then). */
+void feel_eval_thread_release(void);
 const char *feel_eval_error(const feel_eval_t *ev);    /* NULL when no error yet */
 void feel_eval_clear_error(feel_eval_t *ev);
 /* Records a reason (first one wins) and returns the null value: `return feel_err(...)`. */

@@ -37,9 +37,11 @@ static feel_value_t *f_number(feel_eval_t *ev, feel_value_t **a, size_t n)
         return feel_null();
     if (g && d && !strcmp(g, d))
         return feel_null();
-    char buf[128];
+    char *buf = feel_alloc(ev, a[0]->u.str.len + 1);    /* no cut: "1…(200 digits)" stays itself */
+    if (!buf)
+        return feel_null();
     size_t o = 0;
-    for (size_t i = 0; i < a[0]->u.str.len && o < sizeof(buf) - 1; i++) {
+    for (size_t i = 0; i < a[0]->u.str.len; i++) {
         char c = a[0]->u.str.s[i];
         if (g && c == g[0])
             continue;
@@ -75,7 +77,8 @@ static feel_value_t *f_date(feel_eval_t *ev, feel_value_t **a, size_t n)
     int64_t y, m, d;
     if (n != 3 || !int_arg(a[0], &y) || !int_arg(a[1], &m) || !int_arg(a[2], &d))
         return feel_err(ev, "date(year, month, day) needs integers");
-    if (!feel_valid_date(y, (unsigned)m, (unsigned)d) || m < 1 || d < 1)
+    /* range first: (unsigned) of 2^32 + 1 would be a valid month */
+    if (m < 1 || m > 12 || d < 1 || d > 31 || !feel_valid_date(y, (unsigned)m, (unsigned)d))
         return feel_err(ev, "date(%lld, %lld, %lld) is not a date", (long long)y, (long long)m, (long long)d);
     feel_value_t *v = feel_alloc_value(ev, FEEL_DATE);
     if (!v)
@@ -121,7 +124,8 @@ static feel_value_t *f_time(feel_eval_t *ev, feel_value_t **a, size_t n)
     v->u.tm.nanos = (h * 3600 + m * 60) * 1000000000LL + sn;
     if (n > 3 && a[3]->t == FEEL_DTD) {
         int64_t off;
-        feel_dec_to_int64(feel_dec_round(a[3]->u.n, 0, 'f'), &off);
+        if (!feel_dec_to_int64(feel_dec_round(a[3]->u.n, 0, 'f'), &off) || off < -18 * 3600 || off > 18 * 3600)
+            return feel_err(ev, "time(): offset beyond +/-18 hours");
         v->u.tm.has_tz = true;
         v->u.tm.offset = (int32_t)off;
     } else if (n > 3 && a[3]->t != FEEL_NULL) {
@@ -360,11 +364,22 @@ static int cmp_sort(const void *x, const void *y)
     return c == FEEL_INCOMPARABLE ? 0 : c;
 }
 
+/* n·⌈log2 n⌉: the comparisons of a sort, charged to the step budget */
+static bool charge_sort(feel_eval_t *ev, size_t n)
+{
+    uint64_t lg = 1;
+    while (lg < 64 && ((size_t)1 << lg) < n)
+        lg++;
+    return feel_charge(ev, (uint64_t)n * lg);
+}
+
 static feel_value_t *sorted_nums(feel_eval_t *ev, feel_value_t **a, size_t n, const char *name)
 {
     const feel_value_t *l = items_of(ev, a, n);
     if (!l || !all_nums(l))
         return feel_err(ev, "%s(list of numbers)", name);
+    if (!charge_sort(ev, l->u.list.n))
+        return feel_null();
     feel_value_t *c = feel_list_from(ev, l->u.list.items, l->u.list.n);
     if (c->t == FEEL_LIST)
         qsort(c->u.list.items, c->u.list.n, sizeof(feel_value_t *), cmp_sort);
@@ -542,39 +557,27 @@ static feel_value_t *f_index_of(feel_eval_t *ev, feel_value_t **a, size_t n)
 {
     if (a[0]->t != FEEL_LIST)
         return feel_err(ev, "index of(list, match)");
-    feel_value_t *out[1024];
+    feel_value_t **out = feel_alloc(ev, sizeof(*out) * (a[0]->u.list.n + 1));
+    if (!out)
+        return feel_null();
     size_t no = 0;
-    for (size_t i = 0; i < a[0]->u.list.n && no < 1024; i++)
+    for (size_t i = 0; i < a[0]->u.list.n; i++)
         if (feel_equal(a[0]->u.list.items[i], a[1]) == 1)
             out[no++] = feel_num_int(ev, (int64_t)i + 1);
-    return feel_list_from(ev, out, no);
-}
-
-static feel_value_t *dedupe(feel_eval_t *ev, feel_value_t **items, size_t k)
-{
-    feel_value_t **out = feel_alloc(ev, sizeof(*out) * (k + 1));
-    size_t no = 0;
-    for (size_t i = 0; out && i < k; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < no && !dup; j++)
-            dup = feel_equal(out[j], items[i]) == 1;
-        if (!dup)
-            out[no++] = items[i];
-    }
     return feel_list_from(ev, out, no);
 }
 
 static feel_value_t *f_union(feel_eval_t *ev, feel_value_t **a, size_t n)
 {
     feel_value_t *c = f_concatenate(ev, a, n);
-    return c->t == FEEL_LIST ? dedupe(ev, c->u.list.items, c->u.list.n) : c;
+    return c->t == FEEL_LIST ? feel_distinct(ev, c->u.list.items, c->u.list.n) : c;
 }
 
 static feel_value_t *f_distinct(feel_eval_t *ev, feel_value_t **a, size_t n)
 {
     if (a[0]->t != FEEL_LIST)
         return feel_err(ev, "distinct values(list)");
-    return dedupe(ev, a[0]->u.list.items, a[0]->u.list.n);
+    return feel_distinct(ev, a[0]->u.list.items, a[0]->u.list.n);
 }
 
 static void flat_into(feel_eval_t *ev, const feel_value_t *l, feel_value_t *out, size_t *cap)
@@ -609,38 +612,45 @@ static feel_value_t *f_flatten(feel_eval_t *ev, feel_value_t **a, size_t n)
     return r;
 }
 
-static _Thread_local feel_eval_t *tl_ev;
-static _Thread_local const feel_value_t *tl_fn;
-
-static int cmp_user(const void *x, const void *y)
+/* Bottom-up merge sort with the user's precedes(x, y): stable, n·log n calls, and it
+ * ends whatever the function answers (an inconsistent order only gives some order).
+ * An item moves before an earlier one only when precedes(later, earlier) is true. */
+static bool sort_user(feel_eval_t *ev, const feel_value_t *fn, feel_value_t **v, size_t n)
 {
-    feel_value_t *args[2] = { *(feel_value_t *const *)x, *(feel_value_t *const *)y };
-    feel_value_t *r = feel_call(tl_ev, tl_fn, args, 2);
-    if (feel_is_true(r))
-        return -1;
-    feel_value_t *rev[2] = { args[1], args[0] };
-    return feel_is_true(feel_call(tl_ev, tl_fn, rev, 2)) ? 1 : 0;
+    feel_value_t **tmp = feel_alloc(ev, sizeof(*tmp) * (n + 1));
+    if (!tmp)
+        return false;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) {
+                feel_value_t *args[2] = { v[j], v[i] };
+                if (ev->steps > ev->lim.max_steps)  /* the step limit: stop calling */
+                    return false;
+                tmp[o++] = feel_is_true(feel_call(ev, fn, args, 2)) ? v[j++] : v[i++];
+            }
+            while (i < mid)
+                tmp[o++] = v[i++];
+            while (j < hi)
+                tmp[o++] = v[j++];
+        }
+        memcpy(v, tmp, n * sizeof(*v));
+    }
+    return true;
 }
 
 static feel_value_t *f_sort(feel_eval_t *ev, feel_value_t **a, size_t n)
 {
     if (a[0]->t != FEEL_LIST || (n > 1 && a[1]->t != FEEL_FN && a[1]->t != FEEL_NULL))
         return feel_err(ev, "sort(list, precedes?)");
+    if (!charge_sort(ev, a[0]->u.list.n))
+        return feel_null();
     feel_value_t *c = feel_list_from(ev, a[0]->u.list.items, a[0]->u.list.n);
     if (c->t != FEEL_LIST)
         return c;
-    if (n > 1 && a[1]->t == FEEL_FN) {
-        tl_ev = ev;
-        tl_fn = a[1];
-        /* insertion sort: stable and safe with an inconsistent comparator */
-        for (size_t i = 1; i < c->u.list.n; i++)
-            for (size_t j = i; j > 0 && cmp_user(&c->u.list.items[j], &c->u.list.items[j - 1]) < 0; j--) {
-                feel_value_t *t = c->u.list.items[j];
-                c->u.list.items[j] = c->u.list.items[j - 1];
-                c->u.list.items[j - 1] = t;
-            }
-        return c;
-    }
+    if (n > 1 && a[1]->t == FEEL_FN)
+        return sort_user(ev, a[1], c->u.list.items, c->u.list.n) ? c : feel_null();
     for (size_t i = 1; i < c->u.list.n; i++)
         if (feel_compare(c->u.list.items[0], c->u.list.items[i]) == FEEL_INCOMPARABLE)
             return feel_err(ev, "sort: items are not comparable");

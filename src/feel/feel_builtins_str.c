@@ -4,6 +4,7 @@
  * UTF mode and the evaluator's match limit, so a catastrophic pattern ends in a null
  * with a reason instead of a hang.
  */
+#define _GNU_SOURCE     /* memmem */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "feel_builtins.h"
 
@@ -83,14 +84,10 @@ static feel_value_t *change_case(feel_eval_t *ev, feel_value_t **a, bool up)
 static feel_value_t *upper_case(feel_eval_t *ev, feel_value_t **a, size_t n) { return change_case(ev, a, true); }
 static feel_value_t *lower_case(feel_eval_t *ev, feel_value_t **a, size_t n) { return change_case(ev, a, false); }
 
+/* glibc's memmem is linear (two-way): a naive scan is O(haystack × needle) */
 static const char *find(const char *h, size_t hl, const char *nd, size_t nl)
 {
-    if (nl == 0)
-        return h;
-    for (size_t i = 0; i + nl <= hl; i++)
-        if (!memcmp(h + i, nd, nl))
-            return h + i;
-    return NULL;
+    return nl == 0 ? h : memmem(h, hl, nd, nl);
 }
 
 static feel_value_t *contains(feel_eval_t *ev, feel_value_t **a, size_t n)
@@ -222,6 +219,23 @@ static feel_value_t *replace(feel_eval_t *ev, feel_value_t **a, size_t n)
     return res ? res : feel_null();
 }
 
+/* Appends to a list that doubles in the arena; false when out of memory. */
+static bool push_part(feel_eval_t *ev, feel_value_t ***parts, size_t *np, size_t *cap, feel_value_t *v)
+{
+    if (*np == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        feel_value_t **n = feel_alloc(ev, nc * sizeof(*n));
+        if (!n)
+            return false;
+        if (*np)
+            memcpy(n, *parts, *np * sizeof(*n));
+        *parts = n;
+        *cap = nc;
+    }
+    (*parts)[(*np)++] = v;
+    return true;
+}
+
 static feel_value_t *split(feel_eval_t *ev, feel_value_t **a, size_t n)
 {
     if (!STR(0) || !STR(1))
@@ -231,11 +245,13 @@ static feel_value_t *split(feel_eval_t *ev, feel_value_t **a, size_t n)
         return feel_null();
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     pcre2_match_context *m = mctx(ev);
-    feel_value_t *parts[1024];
-    size_t np = 0, pos = 0;
+    feel_value_t **parts = NULL;
+    size_t np = 0, cap = 0, pos = 0;
     feel_value_t *res = NULL;
-    while (np < 1023) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)S(0), L(0), pos, 0, md, m);
+    for (;;) {
+        /* the subject's UTF-8 is checked once: checking it again at every match would
+         * make a split into k parts cost k × the length */
+        int rc = pcre2_match(re, (PCRE2_SPTR)S(0), L(0), pos, np ? PCRE2_NO_UTF_CHECK : 0, md, m);
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0) {
@@ -247,12 +263,15 @@ static feel_value_t *split(feel_eval_t *ev, feel_value_t **a, size_t n)
             if (ov[0] >= L(0))
                 break;
         }
-        parts[np++] = feel_str(ev, S(0) + pos, ov[0] - pos);
+        if (!push_part(ev, &parts, &np, &cap, feel_str(ev, S(0) + pos, ov[0] - pos)) || !feel_charge(ev, 1)) {
+            res = feel_null();
+            break;
+        }
         pos = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
     }
     if (!res) {
-        parts[np++] = feel_str(ev, S(0) + pos, L(0) > pos ? L(0) - pos : 0);
-        res = feel_list_from(ev, parts, np);
+        bool ok = push_part(ev, &parts, &np, &cap, feel_str(ev, S(0) + pos, L(0) > pos ? L(0) - pos : 0));
+        res = ok ? feel_list_from(ev, parts, np) : feel_null();
     }
     pcre2_match_context_free(m);
     pcre2_match_data_free(md);

@@ -9,11 +9,15 @@
 
 #include <pthread.h>
 
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A run whose arena held more than this trims malloc's free memory when reset. */
+#define FEEL_TRIM_AFTER (8u << 20)
 
 feel_eval_t *feel_eval_new(const feel_limits_t *lim)
 {
@@ -21,10 +25,11 @@ feel_eval_t *feel_eval_new(const feel_limits_t *lim)
     if (!ev)
         return NULL;
     ev->lim.max_steps = lim && lim->max_steps ? lim->max_steps : 5000000;
-    ev->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : 64u << 20;
+    ev->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : feel_default_max_bytes();
     ev->lim.max_calls = lim && lim->max_calls ? lim->max_calls : 256;
     ev->lim.regex_match_limit = lim && lim->regex_match_limit ? lim->regex_match_limit : 1000000;
     ev->arena.cap = ev->lim.max_bytes;
+    ev->arena.shared = true;
     return ev;
 }
 
@@ -38,23 +43,15 @@ void feel_eval_free(feel_eval_t *ev)
 
 void feel_eval_reset(feel_eval_t *ev)
 {
-    /* keep one chunk to avoid malloc churn on hot paths */
-    arena_chunk_t *c = ev->arena.head;
-    if (c) {
-        arena_chunk_t *rest = c->next;
-        while (rest) {
-            arena_chunk_t *n = rest->next;
-            ev->arena.total -= rest->cap;
-            free(rest);
-            rest = n;
-        }
-        c->next = NULL;
-        c->used = 0;
-    }
+    /* the first, small chunk stays (no malloc churn on hot paths); big runs also hand
+     * what malloc kept of their other allocations (PCRE2, JSON of a large result) back */
+    if (arena_reset(&ev->arena) > FEEL_TRIM_AFTER)
+        malloc_trim(0);
     ev->steps = 0;
     ev->calls = 0;
     ev->entered = 0;
     ev->has_err = false;
+    ev->limit = false;
     ev->err[0] = 0;
 }
 
@@ -84,9 +81,43 @@ feel_value_t *feel_err(feel_eval_t *ev, const char *fmt, ...)
 void *feel_alloc(feel_eval_t *ev, size_t n)
 {
     void *p = arena_alloc(&ev->arena, n);
-    if (!p)
-        feel_err(ev, "evaluation memory limit reached");
-    return p;
+    if (p)
+        return p;
+    ev->limit = true;
+    if (ev->arena.over_shared)
+        feel_err(ev, "evaluation memory limit reached (%zu MiB for all evaluations together)",
+                 feel_memory_total() >> 20);
+    else
+        feel_err(ev, "evaluation memory limit reached (%zu MiB)", ev->lim.max_bytes >> 20);
+    return NULL;
+}
+
+bool feel_charge(feel_eval_t *ev, uint64_t n)
+{
+    ev->steps += n;
+    if (ev->steps <= ev->lim.max_steps)
+        return true;
+    ev->limit = true;
+    feel_err(ev, "evaluation step limit (%llu) reached", (unsigned long long)ev->lim.max_steps);
+    return false;
+}
+
+/* What a call walks before it starts: the items of its list arguments, the entries of
+ * its contexts, a unit per 64 bytes of its strings. Built-ins that do more than one
+ * pass (sort, distinct values) charge the rest themselves. */
+static uint64_t args_work(feel_value_t *const *args, size_t n)
+{
+    uint64_t w = 1;
+    for (size_t i = 0; i < n; i++) {
+        const feel_value_t *a = args[i];
+        if (a->t == FEEL_LIST)
+            w += a->u.list.n;
+        else if (a->t == FEEL_CTX)
+            w += a->u.ctx.n;
+        else if (a->t == FEEL_STR)
+            w += a->u.str.len / 64;
+    }
+    return w;
 }
 
 /* ---- scopes ---- */
@@ -181,8 +212,16 @@ feel_value_t *feel_arith(feel_eval_t *ev, char op, const feel_value_t *a, const 
 }
 
 /* ---- comparison helpers ---- */
+/* Comparing lists or contexts walks them: one step per item or entry. */
+static bool charge_walk(feel_eval_t *ev, const feel_value_t *v)
+{
+    return v->t == FEEL_LIST ? feel_charge(ev, v->u.list.n) : v->t == FEEL_CTX ? feel_charge(ev, v->u.ctx.n) : true;
+}
+
 static feel_value_t *cmp_value(feel_eval_t *ev, char op, const feel_value_t *a, const feel_value_t *b)
 {
+    if (!charge_walk(ev, a))
+        return feel_null();
     if (op == '=' || op == '!') {
         int e = feel_equal(a, b);
         if (e < 0)
@@ -247,6 +286,8 @@ static feel_value_t *ut_range(feel_eval_t *ev, char op, feel_value_t *v)
 /* Does input match value v (the value of a test without '?')? */
 static feel_value_t *match_value(feel_eval_t *ev, const feel_value_t *in, const feel_value_t *v)
 {
+    if (!charge_walk(ev, v))
+        return feel_null();
     if (v->t == FEEL_RANGE) {
         int r = in_range(in, v);
         return r < 0 ? feel_null() : feel_bool(r);
@@ -336,14 +377,20 @@ static void enter(feel_eval_t *ev)
         stack_guard_init(&ev->guard);
 }
 
+/* A run cut short by a limit has no meaningful value (a list may be half built). */
+static feel_value_t *leave(feel_eval_t *ev, feel_value_t *r)
+{
+    ev->entered--;
+    return ev->limit ? feel_null() : r;
+}
+
 feel_value_t *feel_test(feel_eval_t *ev, const feel_expr_t *e, const feel_value_t *input,
                         const feel_value_t *ctx)
 {
     feel_scope_t sc = { ctx, NULL };
     enter(ev);
     feel_value_t *r = test_match(ev, input, e->root, ctx ? &sc : NULL);
-    ev->entered--;
-    return r;
+    return leave(ev, r);
 }
 
 /* ---- calls ---- */
@@ -429,6 +476,8 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
     }
     if (have < req || (!var && have > np))
         return feel_err(ev, "%s() takes %zu argument%s, got %zu", bi->name, req, req == 1 ? "" : "s", have);
+    if (!feel_charge(ev, args_work(args, have)))
+        return feel_null();
     if (feel_builtin_unwraps(bi)) {     /* string functions take ["x"] as "x" (TCK 0021) */
         feel_value_t **u = feel_alloc(ev, sizeof(*u) * (have + 1));
         if (!u)
@@ -438,6 +487,31 @@ static feel_value_t *call_builtin(feel_eval_t *ev, const feel_builtin_t *bi, fee
         args = u;
     }
     return bi->fn(ev, args, have);
+}
+
+/* The scope of a user function call. With few parameters of distinct names (the usual
+ * case) the context's keys are the parameter names of the AST themselves, not copies:
+ * ~80 bytes a call instead of ~200 (sort with a precedes function calls n·log n
+ * times). The argument array is copied: it may live on a native caller's stack, and a
+ * closure made in the body keeps the scope. */
+static feel_value_t *bind_params(feel_eval_t *ev, const feel_value_t *f, feel_value_t **a, size_t np)
+{
+    feel_value_t *ctx = feel_context(ev);
+    bool plain = ctx->t == FEEL_CTX && np < 8;
+    for (size_t i = 0; plain && i < np; i++)
+        for (size_t j = 0; j < i; j++)
+            plain = plain && strcmp(f->u.fn.params[i], f->u.fn.params[j]);
+    feel_value_t **vals = plain && np ? feel_alloc(ev, np * sizeof(*vals)) : NULL;
+    if (vals) {
+        memcpy(vals, a, np * sizeof(*vals));
+        ctx->u.ctx.keys = f->u.fn.params;   /* read-only: a put reallocates (n == cap) */
+        ctx->u.ctx.vals = vals;
+        ctx->u.ctx.n = ctx->u.ctx.cap = np;
+        return ctx;
+    }
+    for (size_t i = 0; i < np; i++)
+        feel_ctx_put(ev, ctx, f->u.fn.params[i], a[i]);
+    return ctx;
 }
 
 static feel_value_t *call_fn(feel_eval_t *ev, const feel_value_t *f, feel_value_t **args, size_t n,
@@ -477,9 +551,7 @@ static feel_value_t *call_fn(feel_eval_t *ev, const feel_value_t *f, feel_value_
     if (f->u.fn.native) {
         r = f->u.fn.native(ev, f->u.fn.ud, a, np);
     } else {
-        feel_value_t *ctx = feel_context(ev);
-        for (size_t i = 0; i < np; i++)
-            feel_ctx_put(ev, ctx, f->u.fn.params[i], a[i]);
+        feel_value_t *ctx = bind_params(ev, f, a, np);
         feel_scope_t sc = { ctx, f->u.fn.closure };
         r = feel_eval_node(ev, f->u.fn.body, &sc);
     }
@@ -493,8 +565,7 @@ feel_value_t *feel_call(feel_eval_t *ev, const feel_value_t *fn, feel_value_t **
         stack_guard_init(&ev->guard);
     ev->entered++;
     feel_value_t *r = call_fn(ev, fn, args, n, NULL);
-    ev->entered--;
-    return r;
+    return leave(ev, r);
 }
 
 /* ---- iteration (for / some / every) ---- */
@@ -523,6 +594,8 @@ static feel_value_t *domain_list(feel_eval_t *ev, feel_value_t *d)
             cnt = 0;
         if (cnt > 10000000)
             return feel_err(ev, "iteration range too large");
+        if (!feel_charge(ev, (uint64_t)cnt))
+            return feel_null();
         feel_value_t *l = feel_list(ev, (size_t)cnt);
         if (l->t != FEEL_LIST)
             return l;
@@ -639,8 +712,8 @@ static feel_value_t *path(feel_eval_t *ev, feel_value_t *base, const char *name)
     }
     case FEEL_LIST: {
         feel_value_t *l = feel_list(ev, base->u.list.n);
-        if (l->t != FEEL_LIST)
-            return l;
+        if (l->t != FEEL_LIST || !feel_charge(ev, base->u.list.n))
+            return feel_null();
         for (size_t i = 0; i < base->u.list.n; i++)
             l->u.list.items[i] = path(ev, base->u.list.items[i], name);
         return l;
@@ -679,10 +752,14 @@ static bool instance_of(const feel_value_t *v, const char *type)
 /* ---- the walk ---- */
 feel_value_t *feel_eval_node(feel_eval_t *ev, const feel_node_t *n, const feel_scope_t *sc)
 {
-    if (++ev->steps > ev->lim.max_steps)
+    if (++ev->steps > ev->lim.max_steps) {
+        ev->limit = true;
         return feel_err(ev, "evaluation step limit (%llu) reached", (unsigned long long)ev->lim.max_steps);
-    if (!stack_guard_ok(&ev->guard))
+    }
+    if (!stack_guard_ok(&ev->guard)) {
+        ev->limit = true;
         return feel_err(ev, "evaluation nested too deeply (stack limit)");
+    }
     switch (n->k) {
     case N_LIT:
         return n->lit;
@@ -868,8 +945,7 @@ feel_value_t *feel_eval(feel_eval_t *ev, const feel_expr_t *e, const feel_value_
         return feel_err(ev, "unary tests need an input (feel_test)");
     enter(ev);
     feel_value_t *r = feel_eval_node(ev, e->root, ctx ? &sc : NULL);
-    ev->entered--;
-    return r;
+    return leave(ev, r);
 }
 
 /* ---- one evaluator per thread ---- */
@@ -885,6 +961,14 @@ static void thread_ev_free(void *p)
 static void thread_ev_init(void)
 {
     pthread_key_create(&thread_key, thread_ev_free);
+}
+
+void feel_eval_thread_release(void)
+{
+    pthread_once(&thread_once, thread_ev_init);
+    feel_eval_t *ev = pthread_getspecific(thread_key);
+    if (ev && ev->arena.total > 16 * 1024)     /* more than the first chunk it keeps */
+        feel_eval_reset(ev);
 }
 
 feel_eval_t *feel_eval_thread(void)

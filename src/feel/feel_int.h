@@ -9,21 +9,33 @@
 
 #include <stdarg.h>
 
-/* ---- arena: bump allocation in chunks, freed at once ---- */
+/* ---- arena: bump allocation in chunks, freed at once ----
+ * Chunks grow geometrically (16 KB up to 4 MiB); an allocation above 64 KiB gets a
+ * chunk of its own. Chunks of 128 KiB and more are mmap'ed, so freeing them gives the
+ * memory back to the system at once (malloc would keep it in its arenas). An arena of
+ * an evaluator (`shared`) also draws on one process-wide budget (feel_memory_limits). */
 typedef struct arena_chunk {
     struct arena_chunk *next;
     size_t used, cap;
+    bool mapped;
     max_align_t data[];
 } arena_chunk_t;
 
 typedef struct arena {
     arena_chunk_t *head;
     size_t total, cap;      /* cap 0: unlimited */
+    bool shared;            /* counts against the process-wide budget */
+    bool over_shared;       /* the last failure was the process-wide budget */
 } arena_t;
 
 void *arena_alloc(arena_t *a, size_t n);   /* zeroed; NULL over the cap */
 char *arena_strndup(arena_t *a, const char *s, size_t n);
 void arena_free(arena_t *a);
+/* Frees every chunk but the first one when that one is small; returns the bytes the
+ * arena held before. */
+size_t arena_reset(arena_t *a);
+size_t feel_default_max_bytes(void);    /* per-evaluation cap of feel_memory_limits */
+size_t feel_memory_total(void);         /* the process-wide cap */
 
 /* ---- stack guard: recursion stops well before the thread's stack ends ----
  * Worker threads may have small stacks (CivetWeb's are ~100 KiB), so the parser and
@@ -103,6 +115,7 @@ struct feel_eval {
     int calls;
     char err[256];
     bool has_err;
+    bool limit;             /* a step, memory or stack limit was hit: the result is null */
     int entered;            /* nesting of public entry points (natives call back in) */
     stack_guard_t guard;
 };
@@ -141,5 +154,19 @@ feel_value_t *feel_temporal_prop(feel_eval_t *ev, const feel_value_t *v, const c
 
 /* feel_eval.c */
 feel_value_t *feel_eval_node(feel_eval_t *ev, const feel_node_t *n, const feel_scope_t *sc);
+/* Charges n units of built-in work to the step budget (one unit ~ one AST visit: an
+ * item walked, hashed or compared). false, with the step-limit error, when over. */
+bool feel_charge(feel_eval_t *ev, uint64_t n);
+
+/* feel_hash.c */
+/* A hash consistent with feel_equal: values it calls equal (1) hash alike (1 and 1.0,
+ * the same instant in two offsets, contexts in any key order). *work grows by the
+ * nodes visited. Nesting deeper than 32 levels hashes as one constant. */
+uint64_t feel_hash(const feel_value_t *v, uint64_t *work);
+/* items without repeats (feel_equal == 1), first occurrences in their order: one hash
+ * table pass, charged to the step budget. */
+feel_value_t *feel_distinct(feel_eval_t *ev, feel_value_t *const *items, size_t n);
+/* FNV-1a of n bytes (context keys, strings). */
+uint64_t feel_hash_bytes(const char *s, size_t n);
 
 #endif

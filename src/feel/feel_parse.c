@@ -127,6 +127,32 @@ static void set_kids(parser_t *p, feel_node_t *n, feel_node_t **kids, const char
             n->uses_q = true;
 }
 
+/* Items of a list of tests or of a context literal, growing in the parser's arena
+ * (bounded by the source's length; a DMN entry may list hundreds of values). */
+typedef struct kidbuf {
+    feel_node_t **kids;
+    const char **names;
+    size_t n, cap;
+} kidbuf_t;
+
+static void kid_push(parser_t *p, kidbuf_t *b, feel_node_t *k, const char *name)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        feel_node_t **nk = alloc(p, cap * sizeof(*nk));
+        const char **nn = alloc(p, cap * sizeof(*nn));
+        if (b->n) {
+            memcpy(nk, b->kids, b->n * sizeof(*nk));
+            memcpy(nn, b->names, b->n * sizeof(*nn));
+        }
+        b->kids = nk;
+        b->names = nn;
+        b->cap = cap;
+    }
+    b->kids[b->n] = k;
+    b->names[b->n++] = name;
+}
+
 static void add_local(parser_t *p, const char *name)
 {
     if (p->nlocal == p->caplocal) {
@@ -329,18 +355,15 @@ static feel_node_t *paren(parser_t *p)
         return range_tail(p, &at, first, false);
     }
     if (is_p(&p->t, ",")) {     /* a parenthesised list of unary tests */
-        feel_node_t *kids[64];
-        size_t n = 0;
-        kids[n++] = first;
+        kidbuf_t kb = { 0 };
+        kid_push(p, &kb, first, NULL);
         while (is_p(&p->t, ",")) {
             next(p);
-            if (n == 64)
-                fail(p, "too many tests in one list");
-            kids[n++] = test_or_expr(p);
+            kid_push(p, &kb, test_or_expr(p), NULL);
         }
         expect(p, ")");
         feel_node_t *l = mk(p, N_UT_LIST, &at, NULL, NULL, NULL);
-        set_kids(p, l, kids, NULL, n);
+        set_kids(p, l, kb.kids, NULL, kb.n);
         return l;
     }
     expect(p, ")");
@@ -351,12 +374,8 @@ static feel_node_t *context_lit(parser_t *p)
 {
     tok_t at = p->t;
     next(p);    /* { */
-    feel_node_t *kids[256];
-    const char *names[256];
-    size_t n = 0;
+    kidbuf_t kb = { 0 };
     while (!is_p(&p->t, "}")) {
-        if (n == 256)
-            fail(p, "context literal too large");
         const char *key;
         if (p->t.k == T_STR) {
             char *b = alloc(p, p->t.len + 1);
@@ -373,15 +392,16 @@ static feel_node_t *context_lit(parser_t *p)
             const char *te = e;
             while (te > s && (te[-1] == ' ' || te[-1] == '\t' || te[-1] == '\n' || te[-1] == '\r'))
                 te--;
-            char buf[512];
+            char *buf = alloc(p, (size_t)(te - s) + 1);    /* runs of blanks become one space */
             size_t o = 0;
-            for (const char *c = s; c < te && o < sizeof(buf) - 1; c++) {
+            for (const char *c = s; c < te; c++) {
                 bool ws = *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r';
                 if (ws && o && buf[o - 1] == ' ')
                     continue;
                 buf[o++] = ws ? ' ' : *c;
             }
-            key = arena_strndup(p->ar, buf, o);
+            buf[o] = 0;
+            key = buf;
             p->lx.p = e;
             next(p);
         } else {
@@ -389,9 +409,9 @@ static feel_node_t *context_lit(parser_t *p)
         }
         expect(p, ":");
         enter(p);
-        kids[n] = expr(p);
+        feel_node_t *val = expr(p);
         p->depth--;
-        names[n++] = key;
+        kid_push(p, &kb, val, key);
         add_local(p, key);
         if (!is_p(&p->t, ","))
             break;
@@ -399,7 +419,7 @@ static feel_node_t *context_lit(parser_t *p)
     }
     expect(p, "}");
     feel_node_t *c = mk(p, N_CTX, &at, NULL, NULL, NULL);
-    set_kids(p, c, kids, names, n);
+    set_kids(p, c, kb.kids, kb.names, kb.n);
     return c;
 }
 
@@ -834,18 +854,15 @@ static feel_node_t *unary_tests(parser_t *p)
         p->lx = save;
         p->t = st;
     }
-    feel_node_t *kids[256];
-    size_t n = 0;
+    kidbuf_t kb = { 0 };
     for (;;) {
-        if (n == 256)
-            fail(p, "too many tests");
-        kids[n++] = test_or_expr(p);
+        kid_push(p, &kb, test_or_expr(p), NULL);
         if (!is_p(&p->t, ","))
             break;
         next(p);
     }
     feel_node_t *l = mk(p, N_UT_LIST, &at, NULL, NULL, NULL);
-    set_kids(p, l, kids, NULL, n);
+    set_kids(p, l, kb.kids, NULL, kb.n);
     return l;
 }
 

@@ -206,6 +206,8 @@ static bool parse_time_at(const char **pp, feel_value_t *v)
         if (p == z)
             return false;
         char zone[128];
+        if (p - z >= (ptrdiff_t)sizeof(zone))
+            return false;   /* no zone id is that long: never look up a cut one */
         snprintf(zone, sizeof(zone), "%.*s", (int)(p - z), z);
         int32_t off;
         if (feel_zone_offset(zone, 0, false, &off) != 0)
@@ -219,24 +221,29 @@ static bool parse_time_at(const char **pp, feel_value_t *v)
     return true;
 }
 
-/* Zone names are interned in a small process-wide table (bounded by the zone set,
- * checked to exist before interning), so values never own them. */
+/* Zone names are interned in a process-wide table that grows with the zones in use
+ * (bounded by the zone set: names are checked to exist before interning; there are
+ * ~600), so values never own them. Each name is its own allocation and never moves. */
 static const char *intern_zone(const char *z)
 {
-    static char table[256][64];
-    static int n;
+    static char **table;
+    static size_t n, cap;
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     const char *r = NULL;
-    if (strlen(z) >= 64)
-        return NULL;
     pthread_mutex_lock(&mu);
-    for (int i = 0; i < n && !r; i++)
+    for (size_t i = 0; i < n && !r; i++)
         if (!strcmp(table[i], z))
             r = table[i];
-    if (!r && n < 256) {
-        memcpy(table[n], z, strlen(z) + 1);
-        r = table[n++];
+    if (!r && n == cap) {
+        size_t nc = cap ? cap * 2 : 64;
+        char **nt = realloc(table, nc * sizeof(*nt));
+        if (nt) {
+            table = nt;
+            cap = nc;
+        }
     }
+    if (!r && n < cap && (table[n] = strdup(z)) != NULL)
+        r = table[n++];
     pthread_mutex_unlock(&mu);
     return r;
 }
@@ -305,6 +312,45 @@ feel_value_t *feel_parse_dt(feel_eval_t *ev, const char *s)
     return v;
 }
 
+/* ---- durations: both kinds stay within ±(2^63 - 1) of their unit ----
+ * so that negation, printing (int64 fields) and date arithmetic (in __int128) cannot
+ * overflow; a result beyond that is null with an error, never a wrapped value. */
+#define DURATION_RANGE "durations are limited to +/-9223372036854775807 months or seconds"
+
+static bool dtd_in_range(feel_dec_t secs)
+{
+    feel_dec_t lim = feel_dec_from_int(INT64_MAX), neg = lim;
+    neg.c = -neg.c;
+    return feel_dec_cmp(secs, lim) <= 0 && feel_dec_cmp(secs, neg) >= 0;
+}
+
+static feel_value_t *dtd_secs(feel_eval_t *ev, feel_dec_t secs)
+{
+    if (!dtd_in_range(secs))
+        return feel_err(ev, "days and time duration overflow (%s)", DURATION_RANGE);
+    feel_value_t *v = feel_alloc_value(ev, FEEL_DTD);
+    if (!v)
+        return feel_null();
+    v->u.n = secs;
+    return v;
+}
+
+static feel_value_t *ymd(feel_eval_t *ev, int64_t months)
+{
+    feel_value_t *v = feel_alloc_value(ev, FEEL_YMD);
+    if (!v)
+        return feel_null();
+    v->u.months = months;
+    return v;
+}
+
+static feel_value_t *ymd_checked(feel_eval_t *ev, __int128 months)
+{
+    if (months > INT64_MAX || months < -INT64_MAX)
+        return feel_err(ev, "years and months duration overflow (%s)", DURATION_RANGE);
+    return ymd(ev, (int64_t)months);
+}
+
 feel_value_t *feel_parse_duration(feel_eval_t *ev, const char *s)
 {
     const char *p = s;
@@ -315,7 +361,7 @@ feel_value_t *feel_parse_duration(feel_eval_t *ev, const char *s)
     }
     if (*p++ != 'P')
         return feel_null();
-    int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0;
+    __int128 y = 0, mo = 0, d = 0, h = 0, mi = 0;   /* up to 30 digits each: no overflow */
     feel_dec_t secs = { 0, 0 };
     bool ym = false, dt = false, any = false, in_t = false;
     int last = 0;   /* order of designators */
@@ -352,7 +398,9 @@ feel_value_t *feel_parse_duration(feel_eval_t *ev, const char *s)
         last = order;
         if (order != 6 && strchr(ds, '.'))
             return feel_null();
-        int64_t iv = order != 6 ? strtoll(ds, NULL, 10) : 0;
+        __int128 iv = 0;
+        for (const char *c = ds; order != 6 && *c; c++)
+            iv = iv * 10 + (*c - '0');
         switch (order) {
         case 1: y = iv; ym = true; break;
         case 2: mo = iv; ym = true; break;
@@ -372,23 +420,20 @@ feel_value_t *feel_parse_duration(feel_eval_t *ev, const char *s)
     if (!any)
         return feel_null();
     if (ym && !dt) {
-        feel_value_t *v = feel_alloc_value(ev, FEEL_YMD);
-        if (!v)
-            return feel_null();
-        v->u.months = (y * 12 + mo) * (neg ? -1 : 1);
-        return v;
+        __int128 months = y * 12 + mo;
+        if (months > INT64_MAX)
+            return feel_err(ev, "duration \"%.40s\" is out of range (%s)", s, DURATION_RANGE);
+        return ymd(ev, (int64_t)months * (neg ? -1 : 1));
     }
     if (ym && dt)
         return feel_null();
-    feel_dec_t tot = feel_dec_from_int(((d * 24 + h) * 60 + mi) * 60);
-    feel_dec_add(tot, secs, &tot);
+    __int128 whole = ((d * 24 + h) * 60 + mi) * 60;
+    feel_dec_t tot;
+    if (whole > INT64_MAX || !feel_dec_add(feel_dec_from_int((int64_t)whole), secs, &tot) || !dtd_in_range(tot))
+        return feel_err(ev, "duration \"%.40s\" is out of range (%s)", s, DURATION_RANGE);
     if (neg)
         tot.c = -tot.c;
-    feel_value_t *v = feel_alloc_value(ev, FEEL_DTD);
-    if (!v)
-        return feel_null();
-    v->u.n = tot;
-    return v;
+    return dtd_secs(ev, tot);
 }
 
 feel_value_t *feel_temporal_parse(feel_eval_t *ev, feel_type_t t, const char *s)
@@ -516,9 +561,8 @@ static feel_value_t *mk_tm(feel_eval_t *ev, feel_type_t t, const feel_value_t *l
     }
     v->u.tm.days = days;
     v->u.tm.nanos = nanos;
-    if (!feel_valid_date(-999999999, 1, 1) || days < feel_days_from_civil(-999999999, 1, 1) ||
-        days > feel_days_from_civil(999999999, 12, 31))
-        return feel_null();
+    if (days < feel_days_from_civil(-999999999, 1, 1) || days > feel_days_from_civil(999999999, 12, 31))
+        return feel_err(ev, "date out of range (years -999999999 to 999999999)");
     if (v->u.tm.zone)
         fix_zone(v, days);
     return v;
@@ -529,21 +573,21 @@ static feel_value_t *add_months(feel_eval_t *ev, const feel_value_t *a, int64_t 
     int64_t y;
     unsigned m, d;
     feel_civil_from_days(a->u.tm.days, &y, &m, &d);
-    int64_t tot = y * 12 + (m - 1) + months;
-    int64_t ny = tot >= 0 ? tot / 12 : -((-tot + 11) / 12);
+    __int128 tot = (__int128)y * 12 + (m - 1) + months;
+    __int128 ny = tot >= 0 ? tot / 12 : -((-tot + 11) / 12);
     unsigned nm = (unsigned)(tot - ny * 12) + 1;
-    if (d > mdays(ny, nm))
-        d = mdays(ny, nm);
     if (ny < -999999999 || ny > 999999999)
-        return feel_null();
-    return mk_tm(ev, a->t, a, feel_days_from_civil(ny, nm, d), a->u.tm.nanos);
+        return feel_err(ev, "date out of range (years -999999999 to 999999999)");
+    if (d > mdays((int64_t)ny, nm))
+        d = mdays((int64_t)ny, nm);
+    return mk_tm(ev, a->t, a, feel_days_from_civil((int64_t)ny, nm, d), a->u.tm.nanos);
 }
 
 static bool dec_to_ns(feel_dec_t secs, __int128 *ns)
 {
     feel_dec_t n;
-    if (!feel_dec_mul(secs, feel_dec_from_int(NS), &n))
-        return false;
+    if (!dtd_in_range(secs) || !feel_dec_mul(secs, feel_dec_from_int(NS), &n))
+        return false;   /* in range: at most ~9.3e27 ns, far inside __int128 */
     n = feel_dec_round(n, 0, 'f');
     __int128 c = n.c;
     for (int i = 0; i < n.e; i++)
@@ -554,13 +598,9 @@ static bool dec_to_ns(feel_dec_t secs, __int128 *ns)
 
 static feel_value_t *dtd(feel_eval_t *ev, __int128 ns)
 {
-    feel_value_t *v = feel_alloc_value(ev, FEEL_DTD);
-    if (!v)
-        return feel_null();
-    v->u.n.c = ns;
-    v->u.n.e = -9;
-    feel_dec_add(v->u.n, feel_dec_from_int(0), &v->u.n);
-    return v;
+    feel_dec_t secs = { ns, -9 };
+    feel_dec_add(secs, feel_dec_from_int(0), &secs);
+    return dtd_secs(ev, secs);
 }
 
 static feel_value_t *shift(feel_eval_t *ev, const feel_value_t *a, __int128 ns)
@@ -629,25 +669,17 @@ feel_value_t *feel_temporal_arith(feel_eval_t *ev, char op, const feel_value_t *
     if (pa && (op == '+' || op == '-') && tb == FEEL_DTD) {
         __int128 ns;
         if (!dec_to_ns(b->u.n, &ns))
-            return feel_null();
+            return feel_err(ev, "days and time duration overflow (%s)", DURATION_RANGE);
         return shift(ev, a, op == '+' ? ns : -ns);
     }
     if (ta == tb && (ta == FEEL_YMD || ta == FEEL_DTD) && (op == '+' || op == '-')) {
-        if (ta == FEEL_YMD) {
-            feel_value_t *v = feel_alloc_value(ev, FEEL_YMD);
-            if (!v)
-                return feel_null();
-            v->u.months = op == '+' ? a->u.months + b->u.months : a->u.months - b->u.months;
-            return v;
-        }
+        if (ta == FEEL_YMD)
+            return ymd_checked(ev, op == '+' ? (__int128)a->u.months + b->u.months
+                                             : (__int128)a->u.months - b->u.months);
         feel_dec_t r;
         if (!(op == '+' ? feel_dec_add(a->u.n, b->u.n, &r) : feel_dec_sub(a->u.n, b->u.n, &r)))
-            return feel_null();
-        feel_value_t *v = feel_alloc_value(ev, FEEL_DTD);
-        if (!v)
-            return feel_null();
-        v->u.n = r;
-        return v;
+            return feel_err(ev, "days and time duration overflow (%s)", DURATION_RANGE);
+        return dtd_secs(ev, r);
     }
     /* duration * number, number * duration, duration / number, duration / duration */
     const feel_value_t *d = NULL, *n = NULL;
@@ -660,24 +692,23 @@ feel_value_t *feel_temporal_arith(feel_eval_t *ev, char op, const feel_value_t *
     }
     if (d) {
         feel_dec_t x = d->t == FEEL_YMD ? feel_dec_from_int(d->u.months) : d->u.n, r;
+        if (op == '/' && n->u.n.c == 0)
+            return feel_err(ev, "division of a duration by zero");
         bool ok = op == '*' ? feel_dec_mul(x, n->u.n, &r) : feel_dec_div(x, n->u.n, &r);
         if (!ok)
-            return feel_null();
-        feel_value_t *v = feel_alloc_value(ev, d->t);
-        if (!v)
-            return feel_null();
-        if (d->t == FEEL_YMD) {
-            int64_t m = 0;
-            feel_dec_to_int64(feel_dec_round(r, 0, 'd'), &m);
-            v->u.months = m;
-        } else {
-            v->u.n = r;
-        }
-        return v;
+            return feel_err(ev, "%s overflow (%s)", feel_type_name(d->t), DURATION_RANGE);
+        if (d->t == FEEL_DTD)
+            return dtd_secs(ev, r);
+        int64_t m;
+        if (!feel_dec_to_int64(feel_dec_round(r, 0, 'd'), &m) || m == INT64_MIN)
+            return feel_err(ev, "years and months duration overflow (%s)", DURATION_RANGE);
+        return ymd(ev, m);
     }
     if (ta == tb && (ta == FEEL_YMD || ta == FEEL_DTD) && op == '/') {
         feel_dec_t x = ta == FEEL_YMD ? feel_dec_from_int(a->u.months) : a->u.n;
         feel_dec_t y = ta == FEEL_YMD ? feel_dec_from_int(b->u.months) : b->u.n, r;
+        if (y.c == 0)
+            return feel_err(ev, "division by a zero duration");
         if (!feel_dec_div(x, y, &r))
             return feel_null();
         return feel_num(ev, r);

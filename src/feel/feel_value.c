@@ -6,9 +6,12 @@
 #include "feel_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- stack guard ---- */
 /* The thread's lowest stack address, asked once per thread (pthread_getattr_np reads
@@ -38,26 +41,120 @@ void stack_guard_init(stack_guard_t *g)
 }
 
 /* ---- arena ---- */
+#define CHUNK_FIRST 16000
+#define CHUNK_MAX (4u << 20)
+#define CHUNK_OWN (64u << 10)       /* bigger allocations get a chunk of their own */
+#define CHUNK_MMAP (128u << 10)     /* chunks from here on are mmap'ed */
+
+static size_t per_eval_cap = 64u << 20;
+static size_t shared_cap = 512u << 20;
+static _Atomic size_t shared_used;
+
+void feel_memory_limits(size_t per_eval, size_t total)
+{
+    if (per_eval)
+        per_eval_cap = per_eval;
+    if (total)
+        shared_cap = total;
+}
+
+size_t feel_memory_in_use(void) { return atomic_load(&shared_used); }
+size_t feel_memory_total(void) { return shared_cap; }
+size_t feel_default_max_bytes(void) { return per_eval_cap; }
+
+static arena_chunk_t *chunk_new(arena_t *a, size_t cap)
+{
+    if (a->shared) {
+        size_t was = atomic_fetch_add(&shared_used, cap);
+        if (was + cap > shared_cap) {
+            atomic_fetch_sub(&shared_used, cap);
+            a->over_shared = true;
+            return NULL;
+        }
+    }
+    size_t bytes = sizeof(arena_chunk_t) + cap;
+    arena_chunk_t *c;
+    bool mapped = bytes >= CHUNK_MMAP;
+    if (mapped) {
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        c = m == MAP_FAILED ? NULL : m;
+    } else {
+        c = malloc(bytes);
+    }
+    if (!c) {
+        if (a->shared)
+            atomic_fetch_sub(&shared_used, cap);
+        return NULL;
+    }
+    c->next = NULL;
+    c->used = 0;
+    c->cap = cap;
+    c->mapped = mapped;
+    a->total += cap;
+    return c;
+}
+
+static void chunk_free(arena_t *a, arena_chunk_t *c)
+{
+    a->total -= c->cap;
+    if (a->shared)
+        atomic_fetch_sub(&shared_used, c->cap);
+    if (c->mapped)
+        munmap(c, sizeof(*c) + c->cap);
+    else
+        free(c);
+}
+
 void *arena_alloc(arena_t *a, size_t n)
 {
     n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    a->over_shared = false;
     if (!a->head || a->head->used + n > a->head->cap) {
-        size_t cap = n > 16000 ? n : 16000;
+        bool own = n > CHUNK_OWN && a->head;    /* behind the head: its room stays usable */
+        size_t cap = n;
+        if (!own) {
+            size_t grow = a->head ? a->head->cap * 2 : CHUNK_FIRST;
+            grow = grow < CHUNK_MAX ? grow : CHUNK_MAX;
+            cap = n > grow ? n : grow;
+        }
+        if (a->cap && a->total + cap > a->cap)  /* near the cap: only what is asked */
+            cap = n;
         if (a->cap && a->total + cap > a->cap)
             return NULL;
-        arena_chunk_t *c = malloc(sizeof(*c) + cap);
+        arena_chunk_t *c = chunk_new(a, cap);
         if (!c)
             return NULL;
+        if (own) {
+            c->next = a->head->next;
+            a->head->next = c;
+            c->used = n;
+            memset(c->data, 0, n);
+            return c->data;
+        }
         c->next = a->head;
-        c->used = 0;
-        c->cap = cap;
         a->head = c;
-        a->total += cap;
     }
     void *p = (char *)a->head->data + a->head->used;
     a->head->used += n;
     memset(p, 0, n);
     return p;
+}
+
+size_t arena_reset(arena_t *a)
+{
+    size_t held = a->total;
+    arena_chunk_t *keep = NULL;
+    for (arena_chunk_t *c = a->head, *next; c; c = next) {
+        next = c->next;
+        if (!next && c->cap <= CHUNK_FIRST)
+            keep = c;
+        else
+            chunk_free(a, c);
+    }
+    a->head = keep;
+    if (keep)
+        keep->used = 0;
+    return held;
 }
 
 char *arena_strndup(arena_t *a, const char *s, size_t n)
@@ -75,7 +172,7 @@ void arena_free(arena_t *a)
     arena_chunk_t *c = a->head;
     while (c) {
         arena_chunk_t *n = c->next;
-        free(c);
+        chunk_free(a, c);
         c = n;
     }
     a->head = NULL;
@@ -175,15 +272,65 @@ feel_value_t *feel_context(feel_eval_t *ev)
     return v ? v : feel_null();
 }
 
+/* Contexts from CTX_INDEX_FROM keys on keep an open-addressing index of their keys
+ * (slots hold 1 + the entry's position), so building or reading a context of n keys is
+ * O(n), not O(n²). Smaller ones are scanned. */
+#define CTX_INDEX_FROM 16
+
+static size_t ctx_find(const feel_value_t *ctx, const char *key)
+{
+    if (ctx->u.ctx.idx) {
+        size_t m = ctx->u.ctx.idx_cap - 1;
+        for (size_t s = (size_t)feel_hash_bytes(key, strlen(key)) & m; ctx->u.ctx.idx[s]; s = (s + 1) & m)
+            if (!strcmp(ctx->u.ctx.keys[ctx->u.ctx.idx[s] - 1], key))
+                return ctx->u.ctx.idx[s] - 1;
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < ctx->u.ctx.n; i++)
+        if (!strcmp(ctx->u.ctx.keys[i], key))
+            return i;
+    return SIZE_MAX;
+}
+
+static void ctx_index_add(feel_value_t *ctx, size_t i)
+{
+    size_t m = ctx->u.ctx.idx_cap - 1;
+    const char *k = ctx->u.ctx.keys[i];
+    size_t s = (size_t)feel_hash_bytes(k, strlen(k)) & m;
+    while (ctx->u.ctx.idx[s])
+        s = (s + 1) & m;
+    ctx->u.ctx.idx[s] = i + 1;
+}
+
+/* After entry n-1 was appended: index it, rebuilding at twice the size when half full
+ * (no memory: no index, lookups scan). */
+static void ctx_index(feel_eval_t *ev, feel_value_t *ctx)
+{
+    size_t n = ctx->u.ctx.n;
+    if (n < CTX_INDEX_FROM)
+        return;
+    if (ctx->u.ctx.idx && n * 2 <= ctx->u.ctx.idx_cap) {
+        ctx_index_add(ctx, n - 1);
+        return;
+    }
+    size_t cap = 64;
+    while (cap < n * 4)
+        cap *= 2;
+    ctx->u.ctx.idx = feel_alloc(ev, cap * sizeof(size_t));
+    ctx->u.ctx.idx_cap = ctx->u.ctx.idx ? cap : 0;
+    for (size_t i = 0; ctx->u.ctx.idx && i < n; i++)
+        ctx_index_add(ctx, i);
+}
+
 void feel_ctx_put(feel_eval_t *ev, feel_value_t *ctx, const char *key, feel_value_t *val)
 {
     if (!ctx || ctx->t != FEEL_CTX)
         return;
-    for (size_t i = 0; i < ctx->u.ctx.n; i++)
-        if (!strcmp(ctx->u.ctx.keys[i], key)) {
-            ctx->u.ctx.vals[i] = val;
-            return;
-        }
+    size_t at = ctx_find(ctx, key);
+    if (at != SIZE_MAX) {
+        ctx->u.ctx.vals[at] = val;
+        return;
+    }
     if (ctx->u.ctx.n == ctx->u.ctx.cap) {
         size_t cap = ctx->u.ctx.cap ? ctx->u.ctx.cap * 2 : 4;
         const char **k = feel_alloc(ev, cap * sizeof(*k));
@@ -205,16 +352,15 @@ void feel_ctx_put(feel_eval_t *ev, feel_value_t *ctx, const char *key, feel_valu
     memcpy(kc, key, kl);
     ctx->u.ctx.keys[ctx->u.ctx.n] = kc;
     ctx->u.ctx.vals[ctx->u.ctx.n++] = val;
+    ctx_index(ev, ctx);
 }
 
 feel_value_t *feel_ctx_get(const feel_value_t *ctx, const char *key)
 {
     if (!ctx || ctx->t != FEEL_CTX)
         return NULL;
-    for (size_t i = 0; i < ctx->u.ctx.n; i++)
-        if (!strcmp(ctx->u.ctx.keys[i], key))
-            return ctx->u.ctx.vals[i];
-    return NULL;
+    size_t at = ctx_find(ctx, key);
+    return at == SIZE_MAX ? NULL : ctx->u.ctx.vals[at];
 }
 
 feel_value_t *feel_native(feel_eval_t *ev, feel_native_fn fn, void *ud, const char **params, size_t n)

@@ -11,6 +11,8 @@ TCK = os.path.join(HERE, "..", "..", "..", "shared", "conformance", "dmn-tck")
 
 FIXTURES = {
     "noaudit": lambda: Server(env={"FLOWMASTER_RULES_AUDIT": "false"}),
+    "feelmem": lambda: Server(env={"FLOWMASTER_RULES_FEEL_MEMORY_MIB": "8",
+                                   "FLOWMASTER_RULES_FEEL_MEMORY_TOTAL_MIB": "16"}),
 }
 
 NS = 'xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"'
@@ -190,6 +192,40 @@ def test_expression(srv):
     assert "deeply" in p["errors"][0]["detail"], p
     assert_problem(srv.req("POST", P, "/rules/expression", body={"context": {}}), 422)
     assert_problem(srv.req("POST", P, "/rules/expression", body="{nope"), 400)
+
+
+def _expr(srv, text):
+    return assert_json(srv.req("POST", P, "/rules/expression", body={"expression": text}))
+
+
+def test_expression_list_builtins_are_bounded(srv):
+    """Issue 10 items 3, 7, 11: list built-ins over large lists answer (linear, by FEEL
+    equality), are not cut at 1024 items, and a huge amount of built-in work stops with
+    the step-limit error; duration overflow is null with an error."""
+    e = _expr(srv, "count(distinct values(for i in 1..40000 return i))")
+    assert e == {"result": 40000, "type": "number", "error": None}, e
+    e = _expr(srv, "union([3, 1], [1.0, 2, 3], [4])")
+    assert e["result"] == [3, 1, 2, 4] and e["error"] is None, e
+    e = _expr(srv, "count(index of(for i in 1..3000 return 1, 1))")
+    assert e["result"] == 3000, e
+    e = _expr(srv, 'count(split(string join(for i in 1..3000 return "a", ","), ","))')
+    assert e["result"] == 3000, e
+    for huge in ("{l: for i in 1..50000 return i, r: for k in 1..200 return count(distinct values(l))}.r",
+                 "{l: for i in 1..50000 return i, r: for k in 1..200 return count(union(l, l))}.r"):
+        e = _expr(srv, huge)
+        assert e["result"] is None and e["error"] == "evaluation step limit (5000000) reached", e
+    e = _expr(srv, 'duration("P999999999999999999Y")')
+    assert e["result"] is None and "out of range" in e["error"], e
+    e = _expr(srv, 'duration("P1D") * 1e30')
+    assert e["result"] is None and "overflow" in e["error"], e
+    assert _expr(srv, "1 + 1")["result"] == 2      # the server still answers
+
+
+def test_expression_memory_caps(feelmem):
+    """[rules] feel_memory_mib caps one evaluation; the error names the cap."""
+    e = _expr(feelmem, "count(for i in 1..200000 return i)")
+    assert e["result"] is None and e["error"] == "evaluation memory limit reached (8 MiB)", e
+    assert _expr(feelmem, "count(for i in 1..20000 return i)")["result"] == 20000
 
 
 def test_bad_models(srv):

@@ -486,6 +486,7 @@ static int evaluate(fm_req_t *r)
     cJSON_AddItemToObject(o, "matchedRules", matched);
     cJSON_AddItemToObject(o, "warnings", warnings);
     rules_cache_put_back(c);
+    feel_eval_reset(ev);    /* the values are JSON now: give the arena back at once */
 
     /* the event (and the audit row, in one transaction, when [rules] audit is on) */
     cJSON *evj = cJSON_CreateObject();
@@ -575,6 +576,7 @@ static int expression(fm_req_t *r)
     else
         cJSON_AddNullToObject(o, "error");
     feel_expr_free(e);
+    feel_eval_reset(ev);    /* an idle worker keeps no evaluation memory */
     return fm_reply_json(r, 200, o);
 }
 
