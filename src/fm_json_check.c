@@ -56,6 +56,11 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return need + 1;
 }
 
+size_t fm_utf8_seq(const char *s, size_t n)
+{
+    return n ? utf8_seq((const unsigned char *)s, n) : 0;
+}
+
 size_t fm_utf8_valid_prefix(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;

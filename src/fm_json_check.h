@@ -50,6 +50,8 @@ typedef struct fm_json_err {
 /* Checks text[0..len). max_depth ≤ FM_JSON_DEPTH_CAP. err may be NULL. */
 fm_json_fault_t fm_json_check(const char *text, size_t len, int max_depth, fm_json_err_t *err);
 
+/* Length of the one well-formed UTF-8 sequence at s[0..n) (1 for ASCII), 0 if none. */
+size_t fm_utf8_seq(const char *s, size_t n);
 /* Length of the longest prefix of s[0..len) that is well-formed UTF-8. */
 size_t fm_utf8_valid_prefix(const char *s, size_t len);
 

@@ -202,6 +202,28 @@ def test_deep_feel_results(srv):
     still_serving(srv)
 
 
+def test_deep_json_in_text_the_engine_reads_as_json(srv):
+    # a candidate list given as a JSON text in a variable, and a form embedded in the
+    # BPMN: both are read with cJSON on a worker thread (before: SIGSEGV)
+    pid = unique_name("deeptext").replace("-", "_")
+    form = "<zeebe:userTaskForm id=\"f_deep\">%s</zeebe:userTaskForm>" % arrays(900)
+    body = ('<bpmn:startEvent id="start"/><bpmn:userTask id="review"><bpmn:extensionElements>'
+            '<zeebe:assignmentDefinition candidateUsers="=cands"/>'
+            '<zeebe:formDefinition formKey="camunda-forms:bpmn:f_deep"/>'
+            '</bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="end"/>'
+            + chain("start", "review", "end"))
+    r = srv.req("POST", DESIGN, "/processes", body=bpmn(pid, body, proc_ext=form),
+                headers={"Content-Type": "application/xml"})
+    assert r.status == 201 or 400 <= r.status < 500, r      # refusing the form at design time is fine too
+    pub = srv.req("POST", DESIGN, "/processes/%s/publish" % r.json["id"], body={}) if r.status == 201 else r
+    if pub.status == 201:
+        inst = start(srv, pid, {"cands": arrays(900)})
+        # a task with the text as one candidate, or an incident: never a dead server
+        wait_until(lambda: assert_json(srv.get(EXEC, "/executions/" + inst["id"]))["activeElements"],
+                   what="the instance waiting at review")
+    still_serving(srv)
+
+
 class _Deep(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
