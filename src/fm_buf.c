@@ -1,6 +1,8 @@
 /* fm_buf.c — growable byte buffer; see fm_buf.h. */
 #include "fm_buf.h"
 
+#include "fm_json_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,12 +75,18 @@ void fm_buf_add_json_esc(fm_buf_t *b, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         const unsigned char *run = p;       /* copy plain runs in one go */
-        while (*p >= 0x20 && *p != '"' && *p != '\\')
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
         if (p > run)
             fm_buf_add(b, run, (size_t)(p - run));
         if (!*p)
             break;
+        if (*p >= 0x80) {   /* UTF-8 as is; a byte that is not becomes U+FFFD */
+            size_t n = fm_utf8_seq((const char *)p, strnlen((const char *)p, 4));
+            fm_buf_add(b, n ? (const char *)p : "\\ufffd", n ? n : 6);
+            p += n ? n : 1;
+            continue;
+        }
         switch (*p) {
         case '"': fm_buf_add(b, "\\\"", 2); break;
         case '\\': fm_buf_add(b, "\\\\", 2); break;

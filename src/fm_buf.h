@@ -23,7 +23,8 @@ void fm_buf_add(fm_buf_t *b, const void *p, size_t n);
 void fm_buf_adds(fm_buf_t *b, const char *s);
 void fm_buf_addf(fm_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fm_buf_vaddf(fm_buf_t *b, const char *fmt, va_list ap);
-/* Appends s as the inside of a JSON string (no quotes). */
+/* Appends s as the inside of a JSON string (no quotes); a byte that is not UTF-8
+ * becomes \ufffd, so log lines and events always decode. */
 void fm_buf_add_json_esc(fm_buf_t *b, const char *s);
 void fm_buf_reset(fm_buf_t *b);
 char *fm_buf_detach(fm_buf_t *b, size_t *len);  /* caller frees */

@@ -14,6 +14,7 @@
 #include "fm_config.h"
 #include "fm_http_int.h"
 #include "fm_id.h"
+#include "fm_json_check.h"
 #include "fm_log.h"
 #include "fm_mod.h"
 
@@ -87,18 +88,25 @@ static void reply_too_large(fm_req_t *r)
                      fm_cfg()->body_limit);
 }
 
+static void line_col(const fm_req_t *r, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < r->body_len; i++) {
+        if (r->body[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else {
+            ++*col;
+        }
+    }
+}
+
 static void reply_bad_json(fm_req_t *r, const char *end)
 {
     size_t off = end && end >= r->body ? (size_t)(end - r->body) : 0;
-    int line = 1, col = 1;
-    for (size_t i = 0; i < off && i < r->body_len; i++) {
-        if (r->body[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
+    int line, col;
+    line_col(r, off, &line, &col);
     cJSON *ext = cJSON_CreateObject();
     cJSON_AddNumberToObject(ext, "line", line);
     cJSON_AddNumberToObject(ext, "column", col);
@@ -110,6 +118,90 @@ static void reply_bad_json(fm_req_t *r, const char *end)
         fm_reply_problem(r, 400, "urn:flowmaster:problem:malformed-json", "Malformed JSON", ext,
                          "the body is not valid JSON: error at line %d, column %d (byte %zu)",
                          line, col, off);
+}
+
+/* Decodes the query string once for fm_req_query ('+' is a space, as in forms; a part
+ * without '=' is not a parameter). FM_OK, FM_ENOMEM, or answered 422 naming a parameter
+ * longer than FM_QUERY_MAX, which used to be dropped without a word. */
+static int parse_query(fm_req_t *r)
+{
+    if (!r->query || !*r->query)
+        return FM_OK;
+    size_t qlen = strlen(r->query), n = 1;
+    for (const char *p = r->query; *p; p++)
+        n += *p == '&';
+    /* decoding never grows a part; each part gets a second NUL where '=' was */
+    char *mem = malloc(n * sizeof(fm_qparam_t) + qlen + 2 * n);
+    if (!mem)
+        return FM_ENOMEM;
+    r->qv = (fm_qparam_t *)(void *)mem;
+    char *out = mem + n * sizeof(fm_qparam_t);
+    for (const char *p = r->query; *p;) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq && eq > p) {
+            int nl = mg_url_decode(p, (int)(eq - p), out, (int)(eq - p) + 1, 1);
+            char *name = out;
+            out += nl + 1;
+            int vl = mg_url_decode(eq + 1, (int)(end - eq - 1), out, (int)(end - eq), 1);
+            if (nl < 0 || vl < 0)   /* cannot happen: the room is the encoded length */
+                return FM_ENOMEM;
+            r->qv[r->nq++] = (fm_qparam_t){ name, out };
+            out += vl + 1;
+            if ((size_t)nl > FM_QUERY_MAX || (size_t)vl > FM_QUERY_MAX) {
+                char detail[80];
+                snprintf(detail, sizeof(detail), "is longer than %d bytes, the limit for a query parameter", FM_QUERY_MAX);
+                fm_reply_invalid(r, (size_t)nl > 64 ? "(a query parameter name)" : name, detail);
+                return FM_REPLIED;
+            }
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return FM_OK;
+}
+
+/* The pre-parse check of a JSON body (fm_json_check.h): FM_OK, or answered 400 with the
+ * pointer and byte of the fault. In-process calls get room for the server's envelopes. */
+static int check_json_body(fm_req_t *r)
+{
+    int max = FM_JSON_MAX_DEPTH + (r->conn ? 0 : FM_JSON_CALL_EXTRA_DEPTH);
+    fm_json_err_t e;
+    if (fm_json_check(r->body, r->body_len, max, &e) == FM_JSON_OK)
+        return FM_OK;
+    int line, col;
+    line_col(r, e.offset, &line, &col);
+    cJSON *ext = cJSON_CreateObject();
+    cJSON_AddStringToObject(ext, "pointer", e.pointer);
+    cJSON_AddNumberToObject(ext, "offset", (double)e.offset);
+    cJSON_AddNumberToObject(ext, "line", line);
+    cJSON_AddNumberToObject(ext, "column", col);
+    const char *where = *e.pointer ? e.pointer : "the top level", *under = e.cut ? "under " : "";
+    if (e.fault == FM_JSON_TOO_DEEP) {
+        cJSON_AddNumberToObject(ext, "limit", max);
+        fm_reply_problem(r, 400, "urn:flowmaster:problem:json-too-deep", "JSON Nested Too Deeply", ext,
+                         "the JSON body nests deeper than %d levels at %s%s (byte %zu)", max, under, where,
+                         e.offset);
+    } else if (e.fault == FM_JSON_BAD_UTF8) {
+        fm_reply_problem(r, 400, "urn:flowmaster:problem:malformed-json", "Malformed JSON", ext,
+                         "a string at %s%s holds bytes that are not UTF-8 (byte %zu)", under, where, e.offset);
+    } else {
+        fm_reply_problem(r, 400, "urn:flowmaster:problem:nul-in-json", "NUL in JSON String", ext,
+                         "a string at %s%s holds NUL (\\u0000, byte %zu), which is not accepted", under, where,
+                         e.offset);
+    }
+    return FM_REPLIED;
+}
+
+/* FM_R_BODY routes take JSON or other formats (BPMN/DMN XML, forms): a body that opens
+ * like JSON gets the JSON check too, since the module will hand it to cJSON. */
+static bool looks_json(const fm_req_t *r)
+{
+    for (size_t i = 0; i < r->body_len; i++) {
+        char c = r->body[i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return c == '{' || c == '[';
+    }
+    return false;
 }
 
 static void log_request(const fm_req_t *r, double ms)
@@ -172,6 +264,12 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
                          "%s: %s is in the catalogue but not built yet", r->route->module_name, route);
         goto done;
     }
+    int qrc = parse_query(r);
+    if (qrc != FM_OK) {
+        if (qrc != FM_REPLIED)
+            fm_reply_error(r, qrc, NULL);
+        goto done;
+    }
     if (def->flags & (FM_R_JSON | FM_R_BODY)) {
         int rc = read_body(r);
         if (rc == FM_ETOOBIG) {
@@ -183,6 +281,9 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
             goto done;
         }
     }
+    if (r->body_len && ((def->flags & FM_R_JSON) || ((def->flags & FM_R_BODY) && looks_json(r))) &&
+        check_json_body(r) != FM_OK)
+        goto done;
     if (def->flags & FM_R_JSON) {
         const char *end = NULL;
         r->json = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0) : NULL;
@@ -214,6 +315,7 @@ void fm__req_release(fm_req_t *r)
 {
     if (r->body_owned)
         free(r->body);
+    free(r->qv);
     cJSON_Delete(r->json);
     fm_buf_release(&r->hdrs);
 }

@@ -14,6 +14,7 @@
 struct mg_connection;
 
 typedef struct fm_hdr { const char *name, *value; } fm_hdr_t;
+typedef struct fm_qparam { const char *name, *value; } fm_qparam_t;
 
 struct fm_req {
     struct mg_connection *conn;     /* NULL under fm_call */
@@ -21,6 +22,8 @@ struct fm_req {
     const char *method_text;
     const char *path;               /* as matched (after /api on web-app ports) */
     const char *query;
+    fm_qparam_t *qv;                /* the query, decoded once by the dispatcher (owned) */
+    size_t nq;
     const fm_port_t *port;          /* NULL under fm_call */
     const fm_rentry_t *route;
     fm_params_t params;

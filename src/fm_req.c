@@ -5,6 +5,7 @@
  */
 #include "fm_http_int.h"
 
+#include "fm_json_check.h"
 #include "fm_log.h"
 
 #include <civetweb.h>
@@ -24,10 +25,17 @@ const char *fm_req_param(const fm_req_t *r, const char *name)
 
 const char *fm_req_query(const fm_req_t *r, const char *name, char *buf, size_t len)
 {
-    if (!r->query || !len)
-        return NULL;
-    int n = mg_get_var(r->query, strlen(r->query), name, buf, len);
-    return n >= 0 ? buf : NULL;
+    for (size_t i = 0; i < r->nq; i++)
+        if (!strcasecmp(r->qv[i].name, name)) {     /* as CivetWeb's mg_get_var did */
+            const char *v = r->qv[i].value;
+            size_t n = strlen(v);
+            if (buf && n < len) {
+                memcpy(buf, v, n + 1);
+                return buf;
+            }
+            return v;
+        }
+    return NULL;
 }
 
 const char *fm_req_header(const fm_req_t *r, const char *name)
@@ -79,9 +87,21 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
     }
     r->replied = true;
     r->status = status;
+    /* JSON never goes out with bytes that are not UTF-8 (echoed ids and paths, data
+     * stored before input was checked): each such byte is sent as \ufffd. */
+    char *fixed = NULL;
+    if (content_type && strstr(content_type, "json")) {
+        size_t flen = 0;
+        fixed = fm_json_fix_utf8(body, len, &flen);
+        if (fixed) {
+            body = fixed;
+            len = flen;
+        }
+    }
     if (r->capture) {
         fm_buf_add(r->capture, body, len);
         r->bytes_out = len;
+        free(fixed);
         return FM_OK;
     }
     fm_buf_t out = FM_BUF_INIT;
@@ -102,6 +122,7 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
         mg_write(r->conn, out.data, out.len);
     r->bytes_out = len;
     fm_buf_release(&out);
+    free(fixed);
     return FM_OK;
 }
 

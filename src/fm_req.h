@@ -15,7 +15,11 @@
 #include <cjson/cJSON.h>
 
 const char *fm_req_param(const fm_req_t *r, const char *name);    /* path parameter */
-/* Query parameter, URL-decoded into buf; NULL when absent. */
+/* Query parameter, URL-decoded; NULL when absent; the first one when repeated. It is
+ * copied into buf when it fits; a longer value is returned from request-owned memory
+ * (borrowed like the rest), so use the returned pointer, not buf. Values are at most
+ * FM_QUERY_MAX bytes: the dispatcher answers 422 naming a longer one before the handler. */
+#define FM_QUERY_MAX 8192
 const char *fm_req_query(const fm_req_t *r, const char *name, char *buf, size_t len);
 const char *fm_req_header(const fm_req_t *r, const char *name);
 cJSON *fm_req_json(const fm_req_t *r);              /* parsed body of an FM_R_JSON route */

@@ -8,6 +8,7 @@
 
 #include "../fm_config.h"
 #include "../fm_id.h"
+#include "../fm_json_check.h"
 #include "../fm_log.h"
 
 #include <pthread.h>
@@ -194,7 +195,10 @@ int fm_jwt_verify(const char *token, cJSON **claims, char *why, size_t whylen)
     const char *d1 = strchr(token, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
     if (!d1 || !d2 || strchr(d2 + 1, '.') || d1 == token || d2 == d1 + 1 || !d2[1])
         FAIL("malformed token");
-    if (!(hj = unb64url(token, (size_t)(d1 - token), &len)) || !(h = cJSON_ParseWithLength((char *)hj, len)))
+    /* the header is read before the signature is checked: bounded before cJSON recurses */
+    if (!(hj = unb64url(token, (size_t)(d1 - token), &len)) ||
+        fm_json_check((char *)hj, len, FM_JSON_MAX_DEPTH, NULL) != FM_JSON_OK ||
+        !(h = cJSON_ParseWithLength((char *)hj, len)))
         FAIL("malformed token header");
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
     const cJSON *kid = cJSON_GetObjectItemCaseSensitive(h, "kid");

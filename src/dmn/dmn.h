@@ -64,6 +64,8 @@ feel_value_t *dmn_evaluate(const dmn_model_t *m, feel_eval_t *ev, const char *de
 /* JSON ↔ FEEL: numbers keep their decimal text; strings become dates/times/durations
  * when `as` says so (FEEL_NULL: leave strings alone). */
 feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as);
+/* NULL (and a FEEL error on ev) when v nests deeper than FM_JSON_MAX_DEPTH lists and
+ * contexts (fm_json_check.h) or memory runs out. */
 cJSON *dmn_to_json(feel_eval_t *ev, const feel_value_t *v);
 
 #endif

@@ -7,6 +7,7 @@
 #include "dmn_int.h"
 
 #include "fm.h"
+#include "fm_json_check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,9 +52,15 @@ feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as)
     return feel_null();
 }
 
-cJSON *dmn_to_json(feel_eval_t *ev, const feel_value_t *v)
+/* NULL when v nests deeper than FM_JSON_MAX_DEPTH (*deep) or memory ran out: the
+ * server never holds JSON that printing or copying could not recurse through. */
+static cJSON *to_json(feel_eval_t *ev, const feel_value_t *v, int depth, bool *deep)
 {
     char buf[128];
+    if ((v->t == FEEL_LIST || v->t == FEEL_CTX) && depth >= FM_JSON_MAX_DEPTH) {
+        *deep = true;
+        return NULL;
+    }
     switch (v->t) {
     case FEEL_NULL: return cJSON_CreateNull();
     case FEEL_BOOL: return cJSON_CreateBool(v->u.b);
@@ -71,19 +78,41 @@ cJSON *dmn_to_json(feel_eval_t *ev, const feel_value_t *v)
     }
     case FEEL_LIST: {
         cJSON *a = cJSON_CreateArray();
-        for (size_t i = 0; a && i < v->u.list.n; i++)
-            cJSON_AddItemToArray(a, dmn_to_json(ev, v->u.list.items[i]));
+        for (size_t i = 0; a && i < v->u.list.n; i++) {
+            cJSON *x = to_json(ev, v->u.list.items[i], depth + 1, deep);
+            if (!x) {
+                cJSON_Delete(a);
+                return NULL;
+            }
+            cJSON_AddItemToArray(a, x);
+        }
         return a;
     }
     case FEEL_CTX: {
         cJSON *o = cJSON_CreateObject();
-        for (size_t i = 0; o && i < v->u.ctx.n; i++)
-            cJSON_AddItemToObject(o, v->u.ctx.keys[i], dmn_to_json(ev, v->u.ctx.vals[i]));
+        for (size_t i = 0; o && i < v->u.ctx.n; i++) {
+            cJSON *x = to_json(ev, v->u.ctx.vals[i], depth + 1, deep);
+            if (!x) {
+                cJSON_Delete(o);
+                return NULL;
+            }
+            cJSON_AddItemToObject(o, v->u.ctx.keys[i], x);
+        }
         return o;
     }
     default:
         return cJSON_CreateString(feel_to_string(ev, v));
     }
+}
+
+cJSON *dmn_to_json(feel_eval_t *ev, const feel_value_t *v)
+{
+    bool deep = false;
+    cJSON *j = to_json(ev, v, 0, &deep);
+    if (!j)
+        feel_err(ev, deep ? "the value nests deeper than %d lists and contexts, the JSON limit"
+                          : "out of memory converting the value to JSON", FM_JSON_MAX_DEPTH);
+    return j;
 }
 
 /* ---- the JSON model ---- */

@@ -41,6 +41,10 @@ static void test_json_escape(void **state)
     assert_int_equal(b.len, 0);
     fm_buf_add_json_esc(&b, "\"");
     assert_string_equal(b.data, "\\\"");
+    /* log lines and events stay UTF-8: a byte that is not becomes \ufffd */
+    fm_buf_reset(&b);
+    fm_buf_add_json_esc(&b, "/tasks/\xff\xc3\xa9\xe2\x82\"x");
+    assert_string_equal(b.data, "/tasks/\\ufffd\xc3\xa9\\ufffd\\ufffd\\\"x");
     fm_buf_release(&b);
 }
 

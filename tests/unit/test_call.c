@@ -8,8 +8,10 @@
 
 #include "fm_config.h"
 #include "fm_http_int.h"
+#include "fm_json_check.h"
 #include "fm_mod.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +19,10 @@
 static int b_get(fm_req_t *r)
 {
     char q[64];
+    const char *qv = fm_req_query(r, "q", q, sizeof(q));
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", fm_req_param(r, "id"));
-    cJSON_AddStringToObject(o, "q", fm_req_query(r, "q", q, sizeof(q)) ? q : "");
+    cJSON_AddStringToObject(o, "q", qv ? qv : "");
     cJSON_AddStringToObject(o, "tenant", fm_req_tenant(r));
     cJSON_AddStringToObject(o, "service", fm_req_header(r, "X-Service-Name"));
     cJSON_AddStringToObject(o, "rid", fm_req_id(r));
@@ -179,6 +182,60 @@ static void test_call_json_body_and_errors(void **state)
     free(out);
 }
 
+/* A call gets FM_JSON_CALL_EXTRA_DEPTH levels more than a client, room for the
+ * envelope the server puts around values that passed the limit; beyond, the same 400. */
+static void test_call_json_depth(void **state)
+{
+    (void)state;
+    int max = FM_JSON_MAX_DEPTH + FM_JSON_CALL_EXTRA_DEPTH;
+    char body[400];
+    for (int extra = 0; extra <= 1; extra++) {
+        int arrays = max - 1 + extra;   /* {"n": [[…]]}: the object is one level */
+        char *p = body + sprintf(body, "{\"n\":");
+        memset(p, '[', (size_t)arrays);
+        memset(p + arrays, ']', (size_t)arrays);
+        strcpy(p + 2 * arrays, "}");
+        int status = 0;
+        char *out = NULL;
+        assert_int_equal(fm_call(NULL, FM_POST, "/b", body, &status, &out), FM_OK);
+        assert_int_equal(status, extra ? 400 : 201);
+        if (extra)
+            assert_non_null(strstr(out, "urn:flowmaster:problem:json-too-deep"));
+        free(out);
+    }
+}
+
+/* A query value longer than the handler's buffer reaches it whole (it used to read
+ * as absent); one over FM_QUERY_MAX is a 422 naming it. */
+static void test_call_long_query_value(void **state)
+{
+    (void)state;
+    static char path[FM_QUERY_MAX + 64];
+    int n = sprintf(path, "/b/1?x=1&q=");
+    memset(path + n, 'v', 3000);
+    path[n + 3000] = 0;
+    int status = 0;
+    char *out = NULL;
+    assert_int_equal(fm_call(NULL, FM_GET, path, NULL, &status, &out), FM_OK);
+    assert_int_equal(status, 200);
+    cJSON *o = cJSON_Parse(out);
+    free(out);
+    assert_int_equal(strlen(str(o, "q")), 3000);
+    cJSON_Delete(o);
+    memset(path + n, 'v', FM_QUERY_MAX + 1);
+    path[n + FM_QUERY_MAX + 1] = 0;
+    assert_int_equal(fm_call(NULL, FM_GET, path, NULL, &status, &out), FM_OK);
+    assert_int_equal(status, 422);
+    assert_non_null(strstr(out, "\"/q\""));
+    free(out);
+    /* decoding: '+' and %XX; the first of a repeated name; a name without '=' is none */
+    assert_int_equal(fm_call(NULL, FM_GET, "/b/1?q&q=a+b%2Fc&q=second", NULL, &status, &out), FM_OK);
+    o = cJSON_Parse(out);
+    free(out);
+    assert_string_equal(str(o, "q"), "a b/c");
+    cJSON_Delete(o);
+}
+
 static void test_call_without_routing(void **state)
 {
     fix_t *f = *state;
@@ -196,6 +253,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_call_carries_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_json_body_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_json_depth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_long_query_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_without_routing, setup, teardown),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);

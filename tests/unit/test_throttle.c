@@ -102,6 +102,32 @@ static void test_longest_account_key(void **state)
     assert_int_equal(wait_of(key), 0);
 }
 
+/* The account key folds the e-mail as the users table compares it (ASCII case only),
+ * keeps the tenant as it is, and fits the longest tenant and e-mail. */
+static void test_account_key_folds_email_case(void **state)
+{
+    (void)state;
+    char a[340], b[340];
+    auth_account_key("Default", "Admin@LocalHost", a, sizeof(a));
+    assert_string_equal(a, "acct:Default/admin@localhost");
+    auth_account_key("Default", "admin@localhost", b, sizeof(b));
+    assert_string_equal(a, b);
+    auth_account_key("default", "admin@localhost", b, sizeof(b));
+    assert_string_not_equal(a, b);                  /* tenant ids are case-sensitive */
+    auth_account_key("t", "\xc3\x89T\xc3\xa9@x", b, sizeof(b));   /* "ÉTé": NOCASE folds ASCII only */
+    assert_string_equal(b, "acct:t/\xc3\x89t\xc3\xa9@x");
+    char tenant[65], email[255], small[16];
+    memset(tenant, 'T', 64);
+    tenant[64] = 0;
+    memset(email, 'E', 254);
+    email[254] = 0;
+    auth_account_key(tenant, email, a, sizeof(a));
+    assert_int_equal(strlen(a), 5 + 64 + 1 + 254);
+    assert_int_equal(a[sizeof("acct:") + 64], 'e');
+    auth_account_key(tenant, email, small, sizeof(small));      /* cut, still terminated */
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_delay_capped),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_longest_account_key),
+        cmocka_unit_test(test_account_key_folds_email_case),
     };
     return cmocka_run_group_tests_name("throttle", tests, NULL, NULL);
 }

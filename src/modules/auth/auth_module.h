@@ -84,6 +84,9 @@ int auth_accounts_delete(fm_req_t *r);
 int auth_keys_rotate_route(fm_req_t *r);
 
 /* Login throttling (auth_tokens.c): growing delay per account and per client IP. */
+/* The throttle's key for an account: tenant and e-mail, the e-mail case-folded as the
+ * database compares it. */
+void auth_account_key(const char *tenant, const char *email, char *key, size_t len);
 bool auth_throttled(const char *key, int *retry_s);
 void auth_throttle_fail(const char *key);
 void auth_throttle_clear(const char *key);

@@ -121,6 +121,16 @@ static const char *str(const cJSON *o, const char *k)
 #define THROTTLE_SLOTS 2048
 
 /* Keys are "acct:<tenant ≤64>/<email ≤254>" (≤ 324 chars) or "ip:<address>". */
+
+void auth_account_key(const char *tenant, const char *email, char *key, size_t len)
+{
+    /* the e-mail folded as the users.email column compares it (COLLATE NOCASE: ASCII
+     * letters only), so every spelling that reaches one account shares one counter */
+    snprintf(key, len, "acct:%s/%s", tenant, email);
+    for (size_t i = strlen("acct:/") + strlen(tenant); i < len && key[i]; i++)
+        if (key[i] >= 'A' && key[i] <= 'Z')
+            key[i] = (char)(key[i] - 'A' + 'a');
+}
 static struct { char key[340]; int failures; int64_t last; } throttle[THROTTLE_SLOTS];
 static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -212,7 +222,7 @@ int auth_login(fm_req_t *r)
     const char *email = str(j, "email"), *password = str(j, "password");
     const char *tenant = str(j, "tenant") ? str(j, "tenant") : AUTH_PLATFORM_TENANT;
     char acct[340], ip[80];
-    snprintf(acct, sizeof(acct), "acct:%s/%s", tenant, email);
+    auth_account_key(tenant, email, acct, sizeof(acct));
     snprintf(ip, sizeof(ip), "ip:%s", fm_req_client_ip(r));
     int retry = 0;
     if (auth_throttled(acct, &retry) || auth_throttled(ip, &retry))

@@ -98,12 +98,13 @@ static int read_input(fm_req_t *r, input_t *in)
         in->m = bpmn_parse(body, len, err, sizeof(err));
         if (!in->m)
             return bad_xml(r, err), FM_REPLIED;
-        if (fm_req_query(r, "name", q, sizeof(q)))
-            in->name = strdup(q);
-        if (fm_req_query(r, "description", q, sizeof(q)))
-            in->description = strdup(q);
-        if (fm_req_query(r, "tags", q, sizeof(q)))
-            tags_from_csv(q, &in->tags);
+        const char *v;
+        if ((v = fm_req_query(r, "name", q, sizeof(q))))
+            in->name = strdup(v);
+        if ((v = fm_req_query(r, "description", q, sizeof(q))))
+            in->description = strdup(v);
+        if ((v = fm_req_query(r, "tags", q, sizeof(q))))
+            tags_from_csv(v, &in->tags);
         return check_meta(r, in);
     }
     if (body[i] != '{')

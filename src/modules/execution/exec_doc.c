@@ -261,7 +261,10 @@ cJSON *ex_eval_json(ex_inst_t *in, int sid, const feel_expr_t *e, char *why, siz
     feel_value_t *v;
     if (!ex_eval_value(in, sid, e, &ev, &v, why, whylen))
         return NULL;
-    return dmn_to_json(ev, v);
+    cJSON *j = dmn_to_json(ev, v);
+    if (!j)
+        snprintf(why, whylen, "%s", feel_eval_error(ev) ? feel_eval_error(ev) : "the value cannot be JSON");
+    return j;
 }
 
 /* A string from a literal-or-FEEL value (caller frees; NULL when absent or null). */

@@ -6,6 +6,8 @@
  */
 #include "exec_int.h"
 
+#include "../../fm_json_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +102,9 @@ static void do_user_task(ex_tx_t *tx, ex_inst_t *in, int tid)
         char *s = ex_expr_string(in, t->scope, lists[i], why, sizeof(why), &bad);
         if (!s)
             continue;
-        cJSON *arr = s[0] == '[' ? cJSON_Parse(s) : NULL;
+        /* the text is the user's: bounded before cJSON recurses on this worker's stack */
+        cJSON *arr = s[0] == '[' && fm_json_check(s, strlen(s), FM_JSON_MAX_DEPTH, NULL) == FM_JSON_OK
+                         ? cJSON_Parse(s) : NULL;
         if (!arr) {
             arr = cJSON_CreateArray();
             char *save = NULL;
@@ -127,7 +131,8 @@ static void do_user_task(ex_tx_t *tx, ex_inst_t *in, int tid)
         return;
     }
     if (n->form) {
-        cJSON *f = cJSON_Parse(n->form);
+        cJSON *f = fm_json_check(n->form, strlen(n->form), FM_JSON_MAX_DEPTH, NULL) == FM_JSON_OK
+                       ? cJSON_Parse(n->form) : NULL;
         if (f)
             cJSON_AddItemToObject(body, "form", f);
     } else if (n->form_id) {

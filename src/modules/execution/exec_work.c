@@ -13,6 +13,7 @@
 
 #include "../../bus/bus.h"
 #include "../../fm_fetch.h"
+#include "../../fm_json_check.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
 
@@ -446,10 +447,25 @@ static void http_result(const char *tenant, const char *job, const char *rv, lon
         ex_job_fail(W.db, tenant, job, msg, -1, -1, NULL, why, sizeof(why));
         return;
     }
+    /* A JSON answer becomes a variable only within the limits of a request body
+     * (fm_json_check.h); parsing it here is safe, this thread has a full-size stack. */
+    fm_json_err_t je;
+    cJSON *parsed = body ? cJSON_Parse(body) : NULL;
+    if (parsed && fm_json_check(body, strlen(body), FM_JSON_MAX_DEPTH, &je) != FM_JSON_OK) {
+        char msg[400], what[64];
+        snprintf(what, sizeof(what), je.fault == FM_JSON_TOO_DEEP ? "nests deeper than %d levels"
+                                     : je.fault == FM_JSON_NUL    ? "holds NUL in a string"
+                                                                  : "holds bytes that are not UTF-8",
+                 FM_JSON_MAX_DEPTH);
+        snprintf(msg, sizeof(msg), "http connector: the JSON response %s at '%.200s' (byte %zu)", what,
+                 je.pointer, je.offset);
+        cJSON_Delete(parsed);
+        ex_job_fail(W.db, tenant, job, msg, -1, -1, NULL, why, sizeof(why));
+        return;
+    }
     cJSON *vars = cJSON_CreateObject();
     cJSON *res = cJSON_AddObjectToObject(vars, rv ? rv : "response");
     cJSON_AddNumberToObject(res, "status", (double)status);
-    cJSON *parsed = body ? cJSON_Parse(body) : NULL;
     cJSON_AddItemToObject(res, "body", parsed ? parsed : body ? cJSON_CreateString(body) : cJSON_CreateNull());
     ex_job_complete(W.db, tenant, job, vars, why, sizeof(why));
     cJSON_Delete(vars);

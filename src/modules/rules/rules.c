@@ -67,8 +67,9 @@ static int read_upload(fm_req_t *r, upload_t *u)
         memcpy(u->source, body ? body : "", len);
         u->source[len] = 0;
         u->len = len;
-        if (fm_req_query(r, "name", qname, sizeof(qname)) && *qname) {
-            u->name = strdup(qname);
+        const char *qn = fm_req_query(r, "name", qname, sizeof(qname));
+        if (qn && *qn) {
+            u->name = strdup(qn);
             u->named = true;
         }
     } else if (!ct || ctype_is(ct, "application/json")) {
@@ -473,12 +474,19 @@ static int evaluate(fm_req_t *r)
         cJSON_AddStringToObject(o, "decision", decision);
     else
         cJSON_AddNullToObject(o, "decision");
-    cJSON *outputs;
+    cJSON *outputs, *res = dmn_to_json(ev, out);
+    if (!res) {     /* nests deeper than JSON may (fm_json_check.h): no partial answer */
+        cJSON_Delete(o);
+        rules_cache_put_back(c);
+        const char *why = feel_eval_error(ev);
+        return fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", NULL,
+                                "the decision's result cannot be answered: %s", why ? why : "out of memory");
+    }
     if (decision) {
         outputs = cJSON_CreateObject();
-        cJSON_AddItemToObject(outputs, decision, dmn_to_json(ev, out));
+        cJSON_AddItemToObject(outputs, decision, res);
     } else {
-        outputs = dmn_to_json(ev, out);
+        outputs = res;
     }
     cJSON_AddItemToObject(o, "outputs", outputs);
     cJSON *warnings;
@@ -567,9 +575,9 @@ static int expression(fm_req_t *r)
     feel_value_t *c = feel_context(ev);
     cJSON_ArrayForEach(x, ctx) feel_ctx_put(ev, c, x->string, dmn_from_json(ev, x, FEEL_NULL));
     feel_value_t *v = feel_eval(ev, e, c);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "result", dmn_to_json(ev, v));
-    cJSON_AddStringToObject(o, "type", feel_type_name(v->t));
+    cJSON *o = cJSON_CreateObject(), *res = dmn_to_json(ev, v);
+    cJSON_AddItemToObject(o, "result", res ? res : cJSON_CreateNull());
+    cJSON_AddStringToObject(o, "type", feel_type_name(res ? v->t : FEEL_NULL));
     const char *why = feel_eval_error(ev);
     if (why)
         cJSON_AddStringToObject(o, "error", why);

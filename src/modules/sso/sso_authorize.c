@@ -56,13 +56,14 @@ static const char *read_query(fm_req_t *r, sso_authz_t *a)
     const char *bad = NULL;
     for (size_t i = 0; buf && i < NFIELDS; i++) {
         const field_t *f = &authz_fields[i];
-        if (!fm_req_query(r, f->name, buf, 8192))
+        const char *v = fm_req_query(r, f->name, buf, 8192);
+        if (!v)
             continue;
-        if (strlen(buf) >= f->size) {
+        if (strlen(v) >= f->size) {
             bad = bad ? bad : f->name;
             continue;
         }
-        memcpy((char *)a + f->off, buf, strlen(buf) + 1);
+        memcpy((char *)a + f->off, v, strlen(v) + 1);
     }
     free(buf);
     return bad;
@@ -293,6 +294,7 @@ static int check_request(fm_req_t *r, const sso_authz_t *a, const char *bad)
     char d[128];
     const char *err = NULL, *desc = NULL;
     char prompt[64];
+    const char *pr;
     if (bad) {
         snprintf(d, sizeof(d), "%s is malformed, too long or repeated", bad);
         err = "invalid_request", desc = d;
@@ -312,8 +314,8 @@ static int check_request(fm_req_t *r, const sso_authz_t *a, const char *bad)
         err = "request_not_supported", desc = "request objects are not supported";
     } else if (fm_req_method(r) == FM_GET && has_query(r, "request_uri")) {
         err = "request_uri_not_supported", desc = "request_uri is not supported";
-    } else if (fm_req_method(r) == FM_GET && fm_req_query(r, "prompt", prompt, sizeof(prompt)) &&
-               sso_scope_has(prompt, "none")) {
+    } else if (fm_req_method(r) == FM_GET && (pr = fm_req_query(r, "prompt", prompt, sizeof(prompt))) &&
+               sso_scope_has(pr, "none")) {
         err = "login_required", desc = "FlowMaster keeps no sign-in session; the user must sign in";
     }
     if (!err)
@@ -332,8 +334,8 @@ int sso_authorize_get(fm_req_t *r)
         return rc == FM_REPLIED ? FM_OK : rc;
     if (check_request(r, &a, bad) == FM_OK) {
         char tenant[72] = "";
-        fm_req_query(r, "tenant", tenant, sizeof(tenant));
-        form_page(r, 200, &a, &c, NULL, tenant, NULL);
+        const char *t = fm_req_query(r, "tenant", tenant, sizeof(tenant));
+        form_page(r, 200, &a, &c, NULL, t == tenant ? tenant : "", NULL);
     }
     sso_client_release(&c);
     return FM_OK;

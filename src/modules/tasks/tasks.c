@@ -263,7 +263,8 @@ static int list(fm_req_t *r)
         if (!ok)
             return fm_reply_invalid(r, "status", "must be created, assigned, completed or cancelled");
     }
-    if (fm_req_query(r, "dueBefore", due, sizeof(due)) && (f.due_before_ms = parse_time(due)) < 0)
+    const char *dues = fm_req_query(r, "dueBefore", due, sizeof(due));
+    if (dues && (f.due_before_ms = parse_time(dues)) < 0)
         return fm_reply_invalid(r, "dueBefore", "must be an RFC 3339 date-time, e.g. 2026-01-31T17:00:00Z");
     cJSON *items = cJSON_CreateArray();
     int rc = tasks_list(db_of(r), fm_req_tenant(r), &f, offset, limit, items, &total);

@@ -137,11 +137,13 @@ static int diff(fm_req_t *r)
     const char *pid = fm_req_param(r, "processId");
     if (!id_ok(pid))
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no process '%s'", pid);
-    char from[128], to[128], fmt[16];
-    if (!fm_req_query(r, "from", from, sizeof(from)))
+    char fbuf[128], tbuf[128], fmt[16];
+    const char *from = fm_req_query(r, "from", fbuf, sizeof(fbuf));
+    if (!from)
         return fm_reply_invalid(r, "from", "is required: a version number, \"draft\", \"branch:<name>\" or \"tag:<name>\"");
-    if (!fm_req_query(r, "to", to, sizeof(to)))
-        strcpy(to, "draft");
+    const char *to = fm_req_query(r, "to", tbuf, sizeof(tbuf));
+    if (!to)
+        to = "draft";
     const char *f = fm_req_query(r, "format", fmt, sizeof(fmt));
     if (f && strcmp(f, "json") && strcmp(f, "text"))
         return fm_reply_invalid(r, "format", "must be json or text");
