@@ -54,6 +54,10 @@ bool fm_keyring_ready(void);                 /* a signing key is installed */
 int fm_keyring_generation(void);             /* changes whenever the ring does */
 cJSON *fm_keyring_jwks(void);               /* {"keys":[OKP/Ed25519 JWKs]}, caller frees */
 void fm_key_generate(fm_key_t *k);           /* fresh Ed25519 pair with a random kid */
+/* The key store's hook (the auth module): fm_jwt_verify calls it, on any thread and
+ * outside the ring's lock, when a token names a kid the ring lacks; it returns true
+ * when it reloaded the ring (a key added by another process, e.g. `keys rotate`). */
+void fm_keyring_on_unknown_kid(bool (*fn)(const char *kid));
 
 /* ---- tokens ---- */
 

@@ -50,7 +50,8 @@ int auth_refresh_issue(sqlite3 *w, const char *tenant, const char *user_id, cons
 void auth_sha256_hex(const char *s, char out[65]);
 
 /* ---- auth_keys.c ---- */
-/* Loop thread: first start creates tenant `default`, its admin and a signing key. */
+/* Loop thread: checks the admin password setting and makes sure a signing key exists;
+ * tenant `default` and its admin are created once every port is bound. */
 int auth_bootstrap(fm_db_t *db);
 /* Reads the keys from the database into the process key ring. */
 int auth_keys_load(fm_db_t *db);
