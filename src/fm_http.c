@@ -243,6 +243,7 @@ static int req_identity(fm_req_t *r)
  * dispatcher is in place from the first accepted connection on. */
 static int on_request(struct mg_connection *conn)
 {
+    fm__start_wait();
     const fm_routing_t *routing = served;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     fm_req_t r;

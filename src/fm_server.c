@@ -26,10 +26,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct {
@@ -50,6 +52,35 @@ static struct {
     int nbound;
     char admin_email[256], admin_password[64];   /* for the summary; password wiped after */
 } S;
+
+/* Requests that arrive between the bind and the end of the fm_on_bound hooks wait here
+ * (a login right after the ports open finds the first administrator). */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static atomic_bool gate_open;
+
+#define GATE_MAX_WAIT_S 30
+
+static void gate_set(bool open)
+{
+    pthread_mutex_lock(&gate_lock);
+    atomic_store(&gate_open, open);
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+void fm__start_wait(void)
+{
+    if (atomic_load(&gate_open))
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += GATE_MAX_WAIT_S;
+    pthread_mutex_lock(&gate_lock);
+    while (!atomic_load(&gate_open) && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&gate_lock);
+}
 
 #define READER_IDLE_S 2.0   /* pooled database readers idle this long are closed */
 
@@ -388,8 +419,7 @@ int fm_serve(void)
     uv_signal_init(fm_loop(), &S.sigterm);
     uv_signal_start(&S.sigint, on_signal, SIGINT);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
-    /* Everything is started: /ready may say so from the first accepted connection. */
-    atomic_store(&S.serving, true);
+    gate_set(false);
     if (fm_http_start(&S.routing, err, sizeof(err)))
         goto fail;
     S.http_started = true;
@@ -398,6 +428,9 @@ int fm_serve(void)
             snprintf(err, sizeof(err), "module %s failed to start", S.bound[i].m->def->name);
             goto fail;
         }
+    /* Everything is started: /ready says so from the first request let through. */
+    atomic_store(&S.serving, true);
+    gate_set(true);
     S.trim = fm_timer_start(1000, 1000, maintain_dbs, NULL);
 
     fm_log_t l;
@@ -418,6 +451,7 @@ fail:
     fm_log_msg(FM_LOG_ERROR, "cannot start", err);
     fprintf(stderr, "flowmaster: %s\n", err);
     atomic_store(&S.serving, false);
+    gate_set(true);     /* waiting requests get /ready's 503 or their module's answer */
     if (S.http_started)
         fm_http_stop();
     for (size_t i = S.n; i-- > 0;)
