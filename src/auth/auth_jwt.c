@@ -312,6 +312,8 @@ int fm_principal_from_claims(const cJSON *claims, fm_principal_t *p)
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(claims, "roles");
     const cJSON *perms = cJSON_GetObjectItemCaseSensitive(claims, "perms");
     p->nroles = pack(p->roles, sizeof(p->roles), roles);
+    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(claims, "groups");
+    p->ngroups = groups ? pack(p->groups, sizeof(p->groups), groups) : 0;
     if (perms) {                /* a custom role: the issuer expanded every grant */
         p->nperms = pack(p->perms, sizeof(p->perms), perms);
     } else {                    /* built-in roles only: expand them here */
@@ -325,5 +327,5 @@ int fm_principal_from_claims(const cJSON *claims, fm_principal_t *p)
         p->nperms = pack(p->perms, sizeof(p->perms), grants);
         cJSON_Delete(grants);
     }
-    return p->nroles < 0 || p->nperms < 0 ? FM_EINVAL : FM_OK;
+    return p->nroles < 0 || p->ngroups < 0 || p->nperms < 0 ? FM_EINVAL : FM_OK;
 }

@@ -22,6 +22,7 @@
 
 #define FM_JWT_ISSUER_MAX 256
 #define FM_AUDIENCE "flowmaster"
+#define FM_GROUPS_MAX 32        /* groups a user may be in: all travel in the token */
 
 /* The caller of a request, from its verified access token. Fixed buffers: no frees. */
 typedef struct fm_principal {
@@ -33,6 +34,8 @@ typedef struct fm_principal {
     int64_t exp;
     char roles[512];        /* NUL-separated */
     int nroles;
+    char groups[FM_GROUPS_MAX * 65];   /* NUL-separated group names (claim "groups") */
+    int ngroups;
     int nperms;
     char perms[4096];       /* NUL-separated grants: "process:read", "task:work|resource.assignee == user.sub";
                                last, so a copy may stop where the grants end */
@@ -86,7 +89,7 @@ fm_authz_t fm_authz_static(const fm_principal_t *p, const char *perm);
 /* The ABAC decision: true when an unconditional grant covers perm or a conditional
  * one's condition holds for this principal and resource (an object of attributes).
  * Conditions: `resource.X == user.Y`, `!=`, `resource.X in user.Y` (Y a list),
- * joined with `&&`. user.* are sub, tenant, email, service, roles. */
+ * joined with `&&`. user.* are sub, tenant, email, service, roles, groups. */
 bool fm_authz(const fm_principal_t *p, const char *perm, const cJSON *resource);
 /* Syntax check for a grant's condition (custom roles are checked when saved). */
 bool fm_condition_valid(const char *cond);
