@@ -494,3 +494,55 @@ def test_key_rotation(srv):
     assert old_kid in kids and new_kid in kids, kids
     for k in keys:
         assert k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k, k
+
+
+def test_groups_and_members(srv):
+    """Groups of a tenant (docs/auth.md "Groups"): create/list/get/PUT/PATCH/delete,
+    members added and removed by user id, the member's token carrying claim `groups`
+    from its next login or refresh; tenant-scoped."""
+    plat = admin(srv)
+    name = unique_name("finance")
+    g = assert_json(post(srv, "/auth/groups", {"name": name, "description": "Finance"}, plat), 201)
+    assert g == {"name": name, "description": "Finance", "createdAt": g["createdAt"], "members": 0}, g
+    assert_problem(post(srv, "/auth/groups", {"name": name}, plat), 409)
+    assert_problem(post(srv, "/auth/groups", {"name": "me"}, plat), 422)
+    assert_problem(post(srv, "/auth/groups", {"name": "bad name!"}, plat), 422)
+    assert name in [x["name"] for x in assert_json(call(srv, "GET", "/auth/groups", plat))["items"]]
+    # PUT replaces (description required); PATCH changes what it sends
+    p = assert_problem(call(srv, "PUT", "/auth/groups/" + name, plat, {}), 422)
+    assert p["errors"][0]["pointer"] == "/description", p
+    assert assert_json(call(srv, "PUT", "/auth/groups/" + name, plat,
+                            {"description": "Accounts"}))["description"] == "Accounts"
+    assert assert_json(call(srv, "PATCH", "/auth/groups/" + name, plat, {}))["description"] == "Accounts"
+    assert_problem(call(srv, "PUT", "/auth/groups/nosuch-group", plat, {"description": "x"}), 404)
+    # members
+    u, email, pw = make_user(srv, plat, ["participant"])
+    t0 = assert_json(login(srv, email, pw))
+    assert "groups" not in jwt_part(t0["accessToken"], 1)
+    m = assert_json(post(srv, "/auth/groups/%s/members" % name, {"userId": u["id"]}, plat), 201)
+    assert m == {"group": name, "userId": u["id"]}, m
+    assert_json(post(srv, "/auth/groups/%s/members" % name, {"userId": u["id"]}, plat), 200)
+    assert_problem(post(srv, "/auth/groups/%s/members" % name, {"userId": "usr_nosuch"}, plat), 422)
+    assert_problem(post(srv, "/auth/groups/nosuch-group/members", {"userId": u["id"]}, plat), 404)
+    listed = assert_json(call(srv, "GET", "/auth/groups/%s/members" % name, plat))["items"]
+    assert [(x["id"], x["email"]) for x in listed] == [(u["id"], email)], listed
+    assert assert_json(call(srv, "GET", "/auth/groups/" + name, plat))["members"] == 1
+    # the membership reaches the token at the next refresh
+    t1 = assert_json(post(srv, "/auth/refresh", {"refreshToken": t0["refreshToken"]}))
+    assert jwt_part(t1["accessToken"], 1)["groups"] == [name]
+    # a participant may not manage groups; another tenant does not see them
+    assert_problem(post(srv, "/auth/groups", {"name": unique_name("x")}, bearer(t1["accessToken"])), 403)
+    other = srv.tenant_headers("tenant-groups")
+    assert_problem(call(srv, "GET", "/auth/groups/" + name, other), 404)
+    assert_problem(call(srv, "DELETE", "/auth/groups/%s/members/%s" % (name, u["id"]), other), 404)
+    # remove the member, then the group
+    assert call(srv, "DELETE", "/auth/groups/%s/members/%s" % (name, u["id"]), plat).status == 204
+    assert_problem(call(srv, "DELETE", "/auth/groups/%s/members/%s" % (name, u["id"]), plat), 404)
+    t2 = assert_json(post(srv, "/auth/refresh", {"refreshToken": t1["refreshToken"]}))
+    assert "groups" not in jwt_part(t2["accessToken"], 1)
+    assert_json(post(srv, "/auth/groups/%s/members" % name, {"userId": u["id"]}, plat), 201)
+    assert call(srv, "DELETE", "/auth/groups/" + name, plat).status == 204
+    assert_problem(call(srv, "GET", "/auth/groups/" + name, plat), 404)
+    # deleting the group (or the user) leaves no membership behind
+    assert_json(post(srv, "/auth/groups", {"name": name}, plat), 201)
+    assert assert_json(call(srv, "GET", "/auth/groups/" + name, plat))["members"] == 0
