@@ -65,7 +65,7 @@ static bool inode_owner(unsigned long inode, char *out, size_t len)
         char path[64];
         if (strlen(d->d_name) > 20)
             continue;
-        snprintf(path, sizeof(path), "/proc/%s/fd", d->d_name);
+        snprintf(path, sizeof(path), "/proc/%.20s/fd", d->d_name);
         DIR *fds = opendir(path);
         if (!fds)
             continue;       /* another user's process */
@@ -75,7 +75,7 @@ static bool inode_owner(unsigned long inode, char *out, size_t len)
             char link[128], target[128];
             if (strlen(e->d_name) > 32)
                 continue;
-            snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+            snprintf(link, sizeof(link), "%.63s/%.32s", path, e->d_name);
             ssize_t k = readlink(link, target, sizeof(target) - 1);
             if (k <= 0)
                 continue;
@@ -85,14 +85,14 @@ static bool inode_owner(unsigned long inode, char *out, size_t len)
         closedir(fds);
         if (found) {
             char comm[64] = "?";
-            snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+            snprintf(path, sizeof(path), "/proc/%.20s/comm", d->d_name);
             FILE *f = fopen(path, "r");
             if (f) {
                 if (fgets(comm, sizeof(comm), f))
                     comm[strcspn(comm, "\n")] = 0;
                 fclose(f);
             }
-            snprintf(out, len, "pid %s (%s)", d->d_name, comm);
+            snprintf(out, len, "pid %.20s (%.63s)", d->d_name, comm);
         }
     }
     closedir(proc);

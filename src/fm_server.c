@@ -57,27 +57,27 @@ static struct {
  * (a login right after the ports open finds the first administrator). */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static atomic_bool gate_open;
+static atomic_bool gate_closed;     /* only while serve starts: open for anyone else */
 
 #define GATE_MAX_WAIT_S 30
 
 static void gate_set(bool open)
 {
     pthread_mutex_lock(&gate_lock);
-    atomic_store(&gate_open, open);
+    atomic_store(&gate_closed, !open);
     pthread_cond_broadcast(&gate_cond);
     pthread_mutex_unlock(&gate_lock);
 }
 
 void fm__start_wait(void)
 {
-    if (atomic_load(&gate_open))
+    if (!atomic_load(&gate_closed))
         return;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += GATE_MAX_WAIT_S;
     pthread_mutex_lock(&gate_lock);
-    while (!atomic_load(&gate_open) && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+    while (atomic_load(&gate_closed) && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
         ;
     pthread_mutex_unlock(&gate_lock);
 }
