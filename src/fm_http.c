@@ -19,6 +19,7 @@
 #include "fm_mod.h"
 
 #include <civetweb.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,7 @@ static int req_identity(fm_req_t *r)
  * dispatcher is in place from the first accepted connection on. */
 static int on_request(struct mg_connection *conn)
 {
+    fm__start_wait();
     const fm_routing_t *routing = served;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     fm_req_t r;
@@ -465,8 +467,13 @@ static char bind_error[256];   /* CivetWeb's first "cannot bind" message, for th
 static int on_log(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
-    if (!strncmp(message, "cannot bind to ", 15) && !bind_error[0])
-        snprintf(bind_error, sizeof(bind_error), "%s", message + 15);
+    if (!strncmp(message, "cannot bind to ", 15)) {   /* one line for all of them: fm_http_start */
+        if (!bind_error[0])
+            snprintf(bind_error, sizeof(bind_error), "%s", message + 15);
+        return 1;
+    }
+    if (bind_error[0] && !strcmp(message, "Failed to setup server ports"))
+        return 1;
     fm_log_msg(FM_LOG_WARN, "civetweb", message);
     return 1;
 }
@@ -502,7 +509,14 @@ int fm_http_start(const fm_routing_t *routing, char *err, size_t errlen)
     ctx = mg_start2(&init, &e);
     fm_buf_release(&ports);
     if (!ctx) {
-        if (bind_error[0])  /* "127.0.0.1:9003: 98 (Address already in use)" */
+        /* "127.0.0.1:9003: 98 (Address already in use)" */
+        const char *why = strstr(bind_error, ": ");
+        const char *digits = why;
+        while (digits && digits > bind_error && digits[-1] >= '0' && digits[-1] <= '9')
+            digits--;
+        if (why && atoi(why + 2) == EADDRINUSE && digits < why)
+            fm__port_busy_line(routing, atoi(digits), err, errlen);
+        else if (bind_error[0])
             snprintf(err, errlen, "cannot listen on port %s (port offset %d)", bind_error, c->port_offset);
         else
             snprintf(err, errlen, "cannot start HTTP on %s: %s", c->listen, *text ? text : "unknown error");

@@ -55,5 +55,11 @@ const fm_routing_t *fm__routing(void);
 void fm__routing_set(const fm_routing_t *r);
 
 const char *fm__reason(int status);
+/* fm_server.c: a request arriving while serve finishes starting (after the bind) waits
+ * until it has, at most ~30 s. */
+void fm__start_wait(void);
+/* fm_port_owner.c: the line for a taken port `port` (with the offset): who holds it and a
+ * --port-offset to use instead. */
+void fm__port_busy_line(const fm_routing_t *routing, int port, char *out, size_t len);
 
 #endif

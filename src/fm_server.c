@@ -2,7 +2,9 @@
  * fm_server.c — the life of `flowmaster serve`.
  *
  * Start: modules → data dir → databases and migrations → routing (conflicts stop us
- * here) → loop, bus, outboxes, subscriptions, fetch → module start hooks → HTTP.
+ * here) → loop, bus, outboxes, subscriptions, fetch → module start hooks → HTTP (a
+ * taken port stops us here, before any first-start work) → fm_on_bound hooks (the
+ * first administrator) → the start-up summary on stdout.
  * Stop (SIGINT/SIGTERM): /ready turns 503, a helper thread stops CivetWeb (it waits for
  * in-flight requests; never on the loop thread), then the loop delivers what the bus
  * holds, runs the stop hooks in reverse, and closes; databases close last. A deadline
@@ -23,10 +25,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct {
@@ -42,7 +47,40 @@ static struct {
     bool stopper_started;
     fm_timer_t *deadline, *trim;
     int checkpoints;            /* in the thread pool now */
+    bool http_started;
+    struct { int (*fn)(fm_mod_t *m); fm_mod_t *m; } bound[4];
+    int nbound;
+    char admin_email[256], admin_password[64];   /* for the summary; password wiped after */
 } S;
+
+/* Requests that arrive between the bind and the end of the fm_on_bound hooks wait here
+ * (a login right after the ports open finds the first administrator). */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static atomic_bool gate_closed;     /* only while serve starts: open for anyone else */
+
+#define GATE_MAX_WAIT_S 30
+
+static void gate_set(bool open)
+{
+    pthread_mutex_lock(&gate_lock);
+    atomic_store(&gate_closed, !open);
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+void fm__start_wait(void)
+{
+    if (!atomic_load(&gate_closed))
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += GATE_MAX_WAIT_S;
+    pthread_mutex_lock(&gate_lock);
+    while (atomic_load(&gate_closed) && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&gate_lock);
+}
 
 #define READER_IDLE_S 2.0   /* pooled database readers idle this long are closed */
 
@@ -290,6 +328,50 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- serving ---- */
 
+int fm_on_bound(int (*fn)(fm_mod_t *m), fm_mod_t *m)
+{
+    if (S.nbound == (int)(sizeof(S.bound) / sizeof(S.bound[0])))
+        return FM_ENOMEM;
+    S.bound[S.nbound].fn = fn;
+    S.bound[S.nbound++].m = m;
+    return FM_OK;
+}
+
+void fm_banner_admin(const char *email, const char *password)
+{
+    snprintf(S.admin_email, sizeof(S.admin_email), "%s", email ? email : "");
+    snprintf(S.admin_password, sizeof(S.admin_password), "%s", password ? password : "");
+}
+
+/* The start-up summary on stdout (the log stays JSON on stderr): where the apps and
+ * the API answer, with the offset applied, and how to sign in. */
+static void print_banner(void)
+{
+    static const struct { const char *module, *label; int port; } apps[] = {
+        { "gateway", "API", 9000 }, { "frontend", "Frontend", 3000 }, { "engage", "Engage", 3001 },
+        { "designer", "Designer", 3002 }, { "manager", "Manager", 3005 },
+    };
+    const fm_config_t *c = fm_cfg();
+    const char *host = !strcmp(c->listen, "0.0.0.0") || !strcmp(c->listen, "::") ? "localhost" : c->listen;
+    const char *rule = "------------------------------------------------------------------------";
+    printf("\n%s\n  FlowMaster is serving (data in %s)\n\n", rule, c->data_dir);
+    for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++)
+        if (fm_mods_find(apps[i].module))
+            printf("  %-10s http://%s:%d/\n", apps[i].label, host, fm_listen_port(apps[i].port));
+    if (S.admin_email[0] && fm_mods_find("auth")) {
+        printf("\n  Admin      %s\n", S.admin_email);
+        if (S.admin_password[0])
+            printf("  Password   %s   (generated on this first start; shown only now)\n", S.admin_password);
+        printf("\n  Sign in (prints an access token; needs curl and python3):\n"
+               "    curl -s http://%s:%d/auth/login -d '{\"email\":\"%s\",\"password\":\"%s\"}' | "
+               "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])'\n",
+               host, fm_listen_port(8002), S.admin_email, S.admin_password[0] ? S.admin_password : "PASSWORD");
+    }
+    printf("%s\n\n", rule);
+    fflush(stdout);
+    sodium_memzero(S.admin_password, sizeof(S.admin_password));
+}
+
 static int subscribe_module(fm_mod_t *m, char *err, size_t errlen)
 {
     for (const fm_sub_t *s = m->def->subs; s && s->pattern; s++)
@@ -337,10 +419,18 @@ int fm_serve(void)
     uv_signal_init(fm_loop(), &S.sigterm);
     uv_signal_start(&S.sigint, on_signal, SIGINT);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
-    /* Everything is started: /ready may say so from the first accepted connection. */
-    atomic_store(&S.serving, true);
+    gate_set(false);
     if (fm_http_start(&S.routing, err, sizeof(err)))
         goto fail;
+    S.http_started = true;
+    for (int i = 0; i < S.nbound; i++)
+        if (S.bound[i].fn(S.bound[i].m) != FM_OK) {
+            snprintf(err, sizeof(err), "module %s failed to start", S.bound[i].m->def->name);
+            goto fail;
+        }
+    /* Everything is started: /ready says so from the first request let through. */
+    atomic_store(&S.serving, true);
+    gate_set(true);
     S.trim = fm_timer_start(1000, 1000, maintain_dbs, NULL);
 
     fm_log_t l;
@@ -352,6 +442,7 @@ int fm_serve(void)
     fm_log_str(&l, "dataDir", c->data_dir);
     fm_log_num(&l, "startupMs", (fm_time_mono() - S.t0) * 1000.0);
     fm_log_end(&l);
+    print_banner();
 
     uv_run(fm_loop(), UV_RUN_DEFAULT);
     code = 0;
@@ -359,6 +450,10 @@ int fm_serve(void)
 fail:
     fm_log_msg(FM_LOG_ERROR, "cannot start", err);
     fprintf(stderr, "flowmaster: %s\n", err);
+    atomic_store(&S.serving, false);
+    gate_set(true);     /* waiting requests get /ready's 503 or their module's answer */
+    if (S.http_started)
+        fm_http_stop();
     for (size_t i = S.n; i-- > 0;)
         if (atomic_load(&S.mods[i].started) && S.mods[i].def->stop)
             S.mods[i].def->stop(&S.mods[i]);
@@ -375,6 +470,8 @@ cleanup:
     fm_mods_release(S.mods, S.n);
     S.mods = NULL;
     S.n = 0;
+    S.nbound = 0;
+    S.http_started = false;
     if (code == 0)
         fm_log_msg(FM_LOG_INFO, "stopped", NULL);
     fm_log_buffered_stop();

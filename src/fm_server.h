@@ -20,6 +20,14 @@ int fm_data_dir_prepare(const char *dir, char *err, size_t errlen);
  * are left to fm_db_checkpoint (serve), not done inside commits. */
 int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_t errlen);
 
+/* For start hooks (loop thread): fn runs once every port is bound, before the start-up
+ * summary, in registration order (at most 4). First-start work that must not happen
+ * when a port is taken belongs here (the first administrator). Not FM_OK stops serve. */
+int fm_on_bound(int (*fn)(fm_mod_t *m), fm_mod_t *m);
+/* The administrator the start-up summary shows; `password` only when it was generated
+ * on this start (copied, wiped once printed), else NULL. */
+void fm_banner_admin(const char *email, const char *password);
+
 /* Runs the server with the installed config until SIGINT/SIGTERM. Returns the exit code. */
 int fm_serve(void);
 

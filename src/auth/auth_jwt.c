@@ -26,6 +26,26 @@ static fm_key_t ring[MAX_KEYS];
 static size_t nring;
 static int active = -1;
 static atomic_int generation;   /* bumped on every change: caches of verified tokens reset */
+static bool (*_Atomic on_unknown_kid)(const char *kid);
+
+void fm_keyring_on_unknown_kid(bool (*fn)(const char *kid))
+{
+    atomic_store(&on_unknown_kid, fn);
+}
+
+/* Copies the public key of a kid that verifies at `now` into pk. */
+static bool ring_find(const char *kid, int64_t now, unsigned char pk[32])
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&ring_lock);
+    for (size_t i = 0; i < nring; i++)
+        if (!strcmp(ring[i].kid, kid) && (!ring[i].not_after || ring[i].not_after >= now)) {
+            memcpy(pk, ring[i].pk, 32);
+            found = true;
+        }
+    pthread_rwlock_unlock(&ring_lock);
+    return found;
+}
 
 int fm_keyring_generation(void)
 {
@@ -212,14 +232,10 @@ int fm_jwt_verify(const char *token, cJSON **claims, char *why, size_t whylen)
 
     int64_t now = fm_time_unix_ms() / 1000;
     unsigned char pk[32];
-    bool found = false;
-    pthread_rwlock_rdlock(&ring_lock);
-    for (size_t i = 0; i < nring; i++)
-        if (!strcmp(ring[i].kid, kid->valuestring) && (!ring[i].not_after || ring[i].not_after >= now)) {
-            memcpy(pk, ring[i].pk, 32);
-            found = true;
-        }
-    pthread_rwlock_unlock(&ring_lock);
+    bool found = ring_find(kid->valuestring, now, pk);
+    bool (*reload)(const char *) = atomic_load(&on_unknown_kid);
+    if (!found && reload && reload(kid->valuestring))
+        found = ring_find(kid->valuestring, now, pk);
     if (!found)
         FAIL("unknown kid");
     if (crypto_sign_verify_detached(sig, (const unsigned char *)token, (size_t)(d2 - token), pk))
@@ -300,6 +316,8 @@ int fm_principal_from_claims(const cJSON *claims, fm_principal_t *p)
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(claims, "roles");
     const cJSON *perms = cJSON_GetObjectItemCaseSensitive(claims, "perms");
     p->nroles = pack(p->roles, sizeof(p->roles), roles);
+    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(claims, "groups");
+    p->ngroups = groups ? pack(p->groups, sizeof(p->groups), groups) : 0;
     if (perms) {                /* a custom role: the issuer expanded every grant */
         p->nperms = pack(p->perms, sizeof(p->perms), perms);
     } else {                    /* built-in roles only: expand them here */
@@ -313,5 +331,5 @@ int fm_principal_from_claims(const cJSON *claims, fm_principal_t *p)
         p->nperms = pack(p->perms, sizeof(p->perms), grants);
         cJSON_Delete(grants);
     }
-    return p->nroles < 0 || p->nperms < 0 ? FM_EINVAL : FM_OK;
+    return p->nroles < 0 || p->ngroups < 0 || p->nperms < 0 ? FM_EINVAL : FM_OK;
 }

@@ -26,9 +26,13 @@ static const char *const operator_grants[] = {
     "registry:*", "analytics:*", "entity:*", "process:read", "rules:read", "rules:evaluate",
     "agent:invoke", "realtime:connect", "metrics:read", "mcp:use", NULL,
 };
+/* A participant sees and works the tasks assigned or offered to them: by user, by one
+ * of their groups, or (as before groups existed) by one of their role names. */
 static const char *const participant_grants[] = {
-    "task:read", "task:work|resource.assignee == user.sub",
-    "task:work|user.sub in resource.candidateUsers", "task:work|resource.candidateGroups in user.roles",
+    "task:read|resource.assignee == user.sub", "task:read|user.sub in resource.candidateUsers",
+    "task:read|resource.candidateGroups in user.groups", "task:read|resource.candidateGroups in user.roles",
+    "task:work|resource.assignee == user.sub", "task:work|user.sub in resource.candidateUsers",
+    "task:work|resource.candidateGroups in user.groups", "task:work|resource.candidateGroups in user.roles",
     "process:read", "execution:start", "execution:read", "rules:evaluate", "document:read",
     "dxg:use", "agent:invoke", "knowledge:read", "realtime:connect", "mcp:use", NULL,
 };
@@ -135,7 +139,7 @@ static const cJSON *operand(lex_t *l, const fm_principal_t *p, const cJSON *res,
     }
     const char *attr = word + 5;
     if (strcmp(attr, "sub") && strcmp(attr, "tenant") && strcmp(attr, "email") && strcmp(attr, "service") &&
-        strcmp(attr, "roles")) {
+        strcmp(attr, "roles") && strcmp(attr, "groups")) {
         *syntax_ok = false;     /* checked without a principal too: fm_condition_valid */
         return NULL;
     }
@@ -146,10 +150,11 @@ static const cJSON *operand(lex_t *l, const fm_principal_t *p, const cJSON *res,
     else if (!strcmp(attr, "tenant")) v = cJSON_CreateString(p->tenant);
     else if (!strcmp(attr, "email")) v = cJSON_CreateString(p->email);
     else if (!strcmp(attr, "service")) v = cJSON_CreateString(p->service);
-    else if (!strcmp(attr, "roles")) {
+    else if (!strcmp(attr, "roles") || !strcmp(attr, "groups")) {
+        bool roles = !strcmp(attr, "roles");
         v = cJSON_CreateArray();
-        const char *r = p->roles;
-        for (int i = 0; i < p->nroles; i++, r += strlen(r) + 1)
+        const char *r = roles ? p->roles : p->groups;
+        for (int i = 0; i < (roles ? p->nroles : p->ngroups); i++, r += strlen(r) + 1)
             cJSON_AddItemToArray(v, cJSON_CreateString(r));
     } else {
         *syntax_ok = false;

@@ -22,6 +22,7 @@
 
 #define FM_JWT_ISSUER_MAX 256
 #define FM_AUDIENCE "flowmaster"
+#define FM_GROUPS_MAX 32        /* groups a user may be in: all travel in the token */
 
 /* The caller of a request, from its verified access token. Fixed buffers: no frees. */
 typedef struct fm_principal {
@@ -33,6 +34,8 @@ typedef struct fm_principal {
     int64_t exp;
     char roles[512];        /* NUL-separated */
     int nroles;
+    char groups[FM_GROUPS_MAX * 65];   /* NUL-separated group names (claim "groups") */
+    int ngroups;
     int nperms;
     char perms[4096];       /* NUL-separated grants: "process:read", "task:work|resource.assignee == user.sub";
                                last, so a copy may stop where the grants end */
@@ -54,6 +57,10 @@ bool fm_keyring_ready(void);                 /* a signing key is installed */
 int fm_keyring_generation(void);             /* changes whenever the ring does */
 cJSON *fm_keyring_jwks(void);               /* {"keys":[OKP/Ed25519 JWKs]}, caller frees */
 void fm_key_generate(fm_key_t *k);           /* fresh Ed25519 pair with a random kid */
+/* The key store's hook (the auth module): fm_jwt_verify calls it, on any thread and
+ * outside the ring's lock, when a token names a kid the ring lacks; it returns true
+ * when it reloaded the ring (a key added by another process, e.g. `keys rotate`). */
+void fm_keyring_on_unknown_kid(bool (*fn)(const char *kid));
 
 /* ---- tokens ---- */
 
@@ -82,7 +89,7 @@ fm_authz_t fm_authz_static(const fm_principal_t *p, const char *perm);
 /* The ABAC decision: true when an unconditional grant covers perm or a conditional
  * one's condition holds for this principal and resource (an object of attributes).
  * Conditions: `resource.X == user.Y`, `!=`, `resource.X in user.Y` (Y a list),
- * joined with `&&`. user.* are sub, tenant, email, service, roles. */
+ * joined with `&&`. user.* are sub, tenant, email, service, roles, groups. */
 bool fm_authz(const fm_principal_t *p, const char *perm, const cJSON *resource);
 /* Syntax check for a grant's condition (custom roles are checked when saved). */
 bool fm_condition_valid(const char *cond);

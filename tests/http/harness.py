@@ -324,6 +324,9 @@ class Server:
                 raise ServerError("ports %s not accepting after %.0fs; stderr: %s"
                                   % (pending, timeout, self.stderr_tail()))
             time.sleep(0.01)
+        # one request: it waits until the first start's work (after the bind) is done
+        http_request(self.wait_ports[0] + self.offset, "GET", "/health", timeout=timeout,
+                     host=self.host)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -316,9 +316,16 @@ def test_users_crud(srv):
     assert any(x["id"] == u["id"] for x in listed)
     assert not any("hash" in k.lower() or "password" in k.lower() for x in listed for k in x)
     # update name and roles
-    up = assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat,
+    up = assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat,
                           {"name": "Renamed", "roles": ["designer"]}))
     assert up["name"] == "Renamed" and up["roles"] == ["designer"], up
+    # PUT replaces the user: a missing field is a 422 naming it, and nothing changes
+    p = assert_problem(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"name": "Only"}), 422)
+    assert p["errors"][0]["pointer"] == "/roles" and "PATCH" in p["detail"], p
+    assert assert_json(call(srv, "GET", "/auth/users/" + u["id"], plat))["name"] == "Renamed"
+    up = assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat,
+                          {"name": "Whole", "roles": ["viewer"], "status": "active"}))
+    assert (up["name"], up["roles"], up["status"]) == ("Whole", ["viewer"], "active"), up
     # invalid input
     assert_problem(post(srv, "/auth/users", {"email": email, "password": pw}, plat), 409)
     assert_problem(post(srv, "/auth/users", {"email": "x@y.test", "password": "short"}, plat), 422)
@@ -326,7 +333,7 @@ def test_users_crud(srv):
                                              "roles": ["no-such-role"]}, plat), 422)
     assert_problem(post(srv, "/auth/users", {"email": "not-an-email", "password": "long-enough-pw"},
                         plat), 422)
-    assert_problem(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"status": "gone"}), 422)
+    assert_problem(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"status": "gone"}), 422)
     # other tenants do not see it
     other = srv.tenant_headers("tenant-users")
     assert_problem(call(srv, "GET", "/auth/users/" + u["id"], other), 404)
@@ -334,7 +341,7 @@ def test_users_crud(srv):
                    for x in assert_json(call(srv, "GET", "/auth/users", other))["items"])
     assert_problem(call(srv, "DELETE", "/auth/users/" + u["id"], other), 404)
     # a password change takes effect
-    assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"password": "new-password-42"}))
+    assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"password": "new-password-42"}))
     assert_problem(login(srv, email, pw), 401)
     assert_json(login(srv, email, "new-password-42"))
     # delete
@@ -378,8 +385,20 @@ def test_custom_role_with_condition(srv):
     other = srv.tenant_headers("tenant-roles")
     assert_problem(call(srv, "GET", "/auth/roles/" + name, other), 404)
     # update and delete
-    assert_json(call(srv, "PUT", "/auth/roles/" + name, plat, {"grants": ["registry:*"]}))
-    assert assert_json(call(srv, "GET", "/auth/roles/" + name, plat))["grants"] == ["registry:*"]
+    # PUT replaces the role: grants alone are a 422 naming 'description', which stays
+    p = assert_problem(call(srv, "PUT", "/auth/roles/" + name, plat, {"grants": ["registry:*"]}), 422)
+    assert p["errors"][0]["pointer"] == "/description" and "PATCH" in p["detail"], p
+    got = assert_json(call(srv, "GET", "/auth/roles/" + name, plat))
+    assert got["description"] == "own tasks" and got["grants"] == grants, got
+    # PATCH changes what it sends and keeps the rest
+    up = assert_json(call(srv, "PATCH", "/auth/roles/" + name, plat, {"grants": ["registry:*"]}))
+    assert up["grants"] == ["registry:*"] and up["description"] == "own tasks", up
+    assert_problem(call(srv, "PATCH", "/auth/roles/" + name, plat, {"grants": ["nocolon"]}), 422)
+    assert_problem(call(srv, "PATCH", "/auth/roles/nosuch-role", plat, {"description": "x"}), 404)
+    up = assert_json(call(srv, "PUT", "/auth/roles/" + name, plat,
+                          {"description": "registry", "grants": ["registry:read"]}))
+    assert up["grants"] == ["registry:read"] and up["description"] == "registry", up
+    assert assert_json(call(srv, "GET", "/auth/roles/" + name, plat))["grants"] == ["registry:read"]
     assert call(srv, "DELETE", "/auth/roles/" + name, plat).status == 204
     assert_problem(call(srv, "GET", "/auth/roles/" + name, plat), 404)
 
@@ -393,7 +412,7 @@ def test_role_change_reaches_token_after_refresh(srv):
     assert_json(call(srv, "GET", "/services", h, port=8001))
     assert_problem(post(srv, "/services", svc, h, port=8001), 403)
     # promote to operator (registry:*)
-    assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"roles": ["operator"]}))
+    assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"roles": ["operator"]}))
     # the old token still carries the old roles
     assert_problem(post(srv, "/services", svc, h, port=8001), 403)
     t2 = assert_json(post(srv, "/auth/refresh", {"refreshToken": t["refreshToken"]}))
@@ -401,7 +420,7 @@ def test_role_change_reaches_token_after_refresh(srv):
     r = post(srv, "/services", svc, bearer(t2["accessToken"]), port=8001)
     assert r.status not in (401, 403), r
     # and back down: the next refresh loses the permission again
-    assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"roles": ["viewer"]}))
+    assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"roles": ["viewer"]}))
     t3 = assert_json(post(srv, "/auth/refresh", {"refreshToken": t2["refreshToken"]}))
     assert_problem(post(srv, "/services", svc, bearer(t3["accessToken"]), port=8001), 403)
 
@@ -410,14 +429,14 @@ def test_disabled_user_cannot_log_in(srv):
     plat = admin(srv)
     u, email, pw = make_user(srv, plat, ["viewer"])
     t = assert_json(login(srv, email, pw))
-    up = assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"status": "disabled"}))
+    up = assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"status": "disabled"}))
     assert up["status"] == "disabled"
     p = assert_problem(login(srv, email, pw), 401)
     assert "accessToken" not in json.dumps(p)
     # existing sessions end with it
     assert_problem(post(srv, "/auth/refresh", {"refreshToken": t["refreshToken"]}), 401)
     # re-enabled: logs in again
-    assert_json(call(srv, "PUT", "/auth/users/" + u["id"], plat, {"status": "active"}))
+    assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"status": "active"}))
     assert_json(login(srv, email, pw))
 
 
@@ -475,3 +494,55 @@ def test_key_rotation(srv):
     assert old_kid in kids and new_kid in kids, kids
     for k in keys:
         assert k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k, k
+
+
+def test_groups_and_members(srv):
+    """Groups of a tenant (docs/auth.md "Groups"): create/list/get/PUT/PATCH/delete,
+    members added and removed by user id, the member's token carrying claim `groups`
+    from its next login or refresh; tenant-scoped."""
+    plat = admin(srv)
+    name = unique_name("finance")
+    g = assert_json(post(srv, "/auth/groups", {"name": name, "description": "Finance"}, plat), 201)
+    assert g == {"name": name, "description": "Finance", "createdAt": g["createdAt"], "members": 0}, g
+    assert_problem(post(srv, "/auth/groups", {"name": name}, plat), 409)
+    assert_problem(post(srv, "/auth/groups", {"name": "me"}, plat), 422)
+    assert_problem(post(srv, "/auth/groups", {"name": "bad name!"}, plat), 422)
+    assert name in [x["name"] for x in assert_json(call(srv, "GET", "/auth/groups", plat))["items"]]
+    # PUT replaces (description required); PATCH changes what it sends
+    p = assert_problem(call(srv, "PUT", "/auth/groups/" + name, plat, {}), 422)
+    assert p["errors"][0]["pointer"] == "/description", p
+    assert assert_json(call(srv, "PUT", "/auth/groups/" + name, plat,
+                            {"description": "Accounts"}))["description"] == "Accounts"
+    assert assert_json(call(srv, "PATCH", "/auth/groups/" + name, plat, {}))["description"] == "Accounts"
+    assert_problem(call(srv, "PUT", "/auth/groups/nosuch-group", plat, {"description": "x"}), 404)
+    # members
+    u, email, pw = make_user(srv, plat, ["participant"])
+    t0 = assert_json(login(srv, email, pw))
+    assert "groups" not in jwt_part(t0["accessToken"], 1)
+    m = assert_json(post(srv, "/auth/groups/%s/members" % name, {"userId": u["id"]}, plat), 201)
+    assert m == {"group": name, "userId": u["id"]}, m
+    assert_json(post(srv, "/auth/groups/%s/members" % name, {"userId": u["id"]}, plat), 200)
+    assert_problem(post(srv, "/auth/groups/%s/members" % name, {"userId": "usr_nosuch"}, plat), 422)
+    assert_problem(post(srv, "/auth/groups/nosuch-group/members", {"userId": u["id"]}, plat), 404)
+    listed = assert_json(call(srv, "GET", "/auth/groups/%s/members" % name, plat))["items"]
+    assert [(x["id"], x["email"]) for x in listed] == [(u["id"], email)], listed
+    assert assert_json(call(srv, "GET", "/auth/groups/" + name, plat))["members"] == 1
+    # the membership reaches the token at the next refresh
+    t1 = assert_json(post(srv, "/auth/refresh", {"refreshToken": t0["refreshToken"]}))
+    assert jwt_part(t1["accessToken"], 1)["groups"] == [name]
+    # a participant may not manage groups; another tenant does not see them
+    assert_problem(post(srv, "/auth/groups", {"name": unique_name("x")}, bearer(t1["accessToken"])), 403)
+    other = srv.tenant_headers("tenant-groups")
+    assert_problem(call(srv, "GET", "/auth/groups/" + name, other), 404)
+    assert_problem(call(srv, "DELETE", "/auth/groups/%s/members/%s" % (name, u["id"]), other), 404)
+    # remove the member, then the group
+    assert call(srv, "DELETE", "/auth/groups/%s/members/%s" % (name, u["id"]), plat).status == 204
+    assert_problem(call(srv, "DELETE", "/auth/groups/%s/members/%s" % (name, u["id"]), plat), 404)
+    t2 = assert_json(post(srv, "/auth/refresh", {"refreshToken": t1["refreshToken"]}))
+    assert "groups" not in jwt_part(t2["accessToken"], 1)
+    assert_json(post(srv, "/auth/groups/%s/members" % name, {"userId": u["id"]}, plat), 201)
+    assert call(srv, "DELETE", "/auth/groups/" + name, plat).status == 204
+    assert_problem(call(srv, "GET", "/auth/groups/" + name, plat), 404)
+    # deleting the group (or the user) leaves no membership behind
+    assert_json(post(srv, "/auth/groups", {"name": name}, plat), 201)
+    assert assert_json(call(srv, "GET", "/auth/groups/" + name, plat))["members"] == 0

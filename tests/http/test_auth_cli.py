@@ -71,3 +71,28 @@ def test_token_and_key_rotation():
         bad = s.req("GET", 8001, "/services?limit=1",
                     headers={"Authorization": "Bearer " + other, "X-Tenant-Id": "default"})
         assert_problem(bad, 401, "Unauthorized")
+
+
+def test_rotated_key_verifies_at_once():
+    """`keys rotate` from another process, then `token`: the server accepts the new
+    token on the first request (the ring reloads when a token names a kid the database
+    holds), every time, not after the periodic reload."""
+    d = tempfile.mkdtemp(prefix="fm-cli-")
+    with Server(data_dir=d) as s:
+        off = str(s.offset)
+        for _ in range(3):
+            k = run_cli(["keys", "rotate", "--data-dir", d])
+            assert k.returncode == 0, k
+            t = run_cli(["token", "--service", "ci", "--data-dir", d, "--port-offset", off])
+            assert t.returncode == 0, t
+            h = {"Authorization": "Bearer " + t.stdout.strip(), "X-Tenant-Id": "default"}
+            r = s.req("GET", 8001, "/services?limit=1", headers=h)
+            assert r.status == 200, r
+        # a made-up kid is still refused (and does not reload anything into the ring)
+        import base64, json
+        head, body, sig = t.stdout.strip().split(".")
+        fake = base64.urlsafe_b64encode(json.dumps(
+            {"alg": "EdDSA", "typ": "JWT", "kid": "key_nosuch"}).encode()).decode().rstrip("=")
+        bad = s.req("GET", 8001, "/services?limit=1",
+                    headers={"Authorization": "Bearer %s.%s.%s" % (fake, body, sig), "X-Tenant-Id": "default"})
+        assert bad.status == 401 and "unknown kid" in bad.headers.get("www-authenticate", ""), bad

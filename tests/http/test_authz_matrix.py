@@ -142,3 +142,27 @@ def test_public_routes_need_no_token(srv):
                          {"email": "nobody@x.test", "password": "wrong-password"})
         assert_problem(r, 401, "Unauthorized")
         assert "www-authenticate" not in r.headers, r.headers
+
+
+def test_participant_task_read_is_conditional(srv):
+    """The participant role's task:read covers only tasks assigned or offered to the
+    person (docs/auth.md): a task offered only to the admin is neither listed nor
+    readable, on the task port, through the gateway and through /api/ of a web app."""
+    import base64
+    admin = {"Authorization": "Bearer " + srv.admin_token(), "X-Tenant-Id": "default"}
+    admin_sub = json.loads(base64.urlsafe_b64decode(srv.admin_token().split(".")[1] + "=="))["sub"]
+    part = srv.tenant_headers("default", roles=("participant",), email="matrix-part@x.test")
+    r = http_request(srv.port(9006), "POST", "/tasks",
+                     {"name": "Admin only", "candidateUsers": [admin_sub], "variables": {"secret": "s3cr3t-salary"}},
+                     admin)
+    assert r.status == 201, r
+    tid = r.json["id"]
+    for port, prefix in ((9006, ""), (9000, ""), (WEB_PORTS[0], "/api")):
+        for path in ("/tasks/" + tid, "/tasks/%s/comments" % tid):
+            got = http_request(srv.port(port), "GET", prefix + path, None, part)
+            assert_problem(got, 403, "Forbidden")
+            assert "s3cr3t" not in got.body.decode(), got
+        listed = http_request(srv.port(port), "GET", prefix + "/tasks?limit=500", None, part)
+        assert listed.status == 200 and tid not in [t["id"] for t in listed.json["items"]], listed
+        # the admin (unconditional task:read) reads it everywhere
+        assert http_request(srv.port(port), "GET", prefix + "/tasks/" + tid, None, admin).status == 200

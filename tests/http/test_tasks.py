@@ -233,8 +233,9 @@ def test_abac_participants(srv):
     grp = srv.tenant_headers("default", roles=("participant", "reviewers"), email="gina@tasks.test")
     a_sub, b_sub = sub_of(alice), sub_of(bob)
     t = create(srv, candidateUsers=[a_sub], form={"type": "object"})
-    # participants may read but not create or assign
-    assert_json(srv.get(9006, "/tasks/" + t["id"], headers=bob))
+    # participants read only what is assigned or offered to them, and never create or assign
+    assert_json(srv.get(9006, "/tasks/" + t["id"], headers=alice))
+    assert_problem(srv.get(9006, "/tasks/" + t["id"], headers=bob), 403, title="Forbidden")
     assert_problem(srv.req("POST", 9006, "/tasks", body={"name": "x"}, headers=bob), 403, title="Forbidden")
     assert_problem(put(srv, t["id"], "assign", {"assignee": b_sub}, headers=bob), 403, title="Forbidden")
     # bob is neither assignee nor candidate
@@ -292,7 +293,7 @@ def test_tenant_isolation(srv):
     assert_problem(put(srv, t["id"], "assign", {"assignee": "x"}, headers=other_admin), 404)
     j = assert_json(srv.get(9006, "/tasks?limit=500", headers=other_admin))
     assert t["id"] not in [x["id"] for x in j["items"]], j
-    mine = create(srv, headers=other_admin, name="theirs")
+    mine = create(srv, headers=other_admin, name="theirs", candidateUsers=[sub_of(other)])
     assert_json(srv.get(9006, "/tasks/" + mine["id"], headers=other))
     assert_problem(srv.get(9006, "/tasks/" + mine["id"]), 404)
 
@@ -331,3 +332,126 @@ def test_create_idempotency_key(srv):
     assert t3["id"] != t1["id"]
     assert_problem(srv.req("POST", 9006, "/tasks", body={"name": "x"}, headers={"Idempotency-Key": "k" * 201}), 400,
                    "Bad Request")
+
+
+def _group(s, name, *members):
+    """Group `name` of tenant default (made when missing) with these users (headers)."""
+    r = s.req("POST", 8002, "/auth/groups", body={"name": name, "description": name})
+    assert r.status in (201, 409), r
+    for h in members:
+        r = s.req("POST", 8002, "/auth/groups/%s/members" % name, body={"userId": sub_of(h)})
+        assert r.status in (200, 201), r
+
+
+def _relogin(s, email):
+    """Fresh headers for a participant made by tenant_headers (its groups as of now)."""
+    tok = s.login(email, "pw-default-participant-0123456789")["accessToken"]
+    return {"Authorization": "Bearer " + tok, "X-Tenant-Id": "default"}
+
+
+def _ids(r):
+    return [x["id"] for x in assert_json(r)["items"]]
+
+
+def test_participant_reads_only_tasks_offered_to_them(srv):
+    """docs/auth.md: the participant's task:read covers the tasks assigned or offered to
+    the person (user or group). A task offered only to the admin stays hidden: not
+    listed, its variables not readable, nor its comments."""
+    email = "paula@visible.test"
+    srv.tenant_headers("default", roles=("participant",), email=email)
+    _group(srv, "vis-finance", srv.tenant_headers("default", roles=("participant",), email=email))
+    paula = _relogin(srv, email)
+    me = sub_of(paula)
+    admin_only = create(srv, name="Salary review", candidateUsers=[admin_sub(srv)],
+                        variables={"salary": 123456})
+    nobody = create(srv, name="Unrouted")
+    mine = [create(srv, name="Offered", candidateUsers=[me]),
+            create(srv, name="Assigned", assignee=me),
+            create(srv, name="Group", candidateGroups=["vis-finance"])]
+    # the list: exactly hers, with a total and paging over what she may see
+    got = assert_json(srv.get(9006, "/tasks?limit=500", headers=paula))
+    assert [x["id"] for x in got["items"]] == [t["id"] for t in mine] and got["total"] == 3, got
+    page = assert_json(srv.get(9006, "/tasks?limit=2", headers=paula))
+    assert [x["id"] for x in page["items"]] == [t["id"] for t in mine[:2]] and page["total"] == 3, page
+    rest = assert_json(srv.get(9006, "/tasks?limit=2&cursor=" + page["nextCursor"], headers=paula))
+    assert [x["id"] for x in rest["items"]] == [mine[2]["id"]], rest
+    # filters narrow her view, never widen it
+    assert _ids(srv.get(9006, "/tasks?candidateUser=" + admin_sub(srv), headers=paula)) == []
+    assert _ids(srv.get(9006, "/tasks?candidateGroup=vis-finance", headers=paula)) == [mine[2]["id"]]
+    for t in (admin_only, nobody):
+        p = assert_problem(srv.get(9006, "/tasks/" + t["id"], headers=paula), 403, title="Forbidden")
+        assert "salary" not in json.dumps(p), p
+        assert_problem(srv.get(9006, "/tasks/%s/comments" % t["id"], headers=paula), 403)
+    for t in mine:
+        assert assert_json(srv.get(9006, "/tasks/" + t["id"], headers=paula))["id"] == t["id"]
+    # operators and admins still see every task of the tenant
+    op = srv.tenant_headers("default", roles=("operator",))
+    every = _ids(srv.get(9006, "/tasks?limit=500", headers=op))
+    assert {admin_only["id"], nobody["id"]} <= set(every), every
+
+
+def test_groups_as_candidate_groups_and_me(srv):
+    """A Camunda group: candidateGroups=["finance"] reaches the members of group finance
+    (no custom role needed); claim works for them only; ?candidateUser=me,
+    ?candidateGroup=me and ?assignee=me resolve to the caller. Membership changes reach
+    the next token."""
+    fin = "finance-%d" % int(time.time() * 1000)
+    fred_email, olga_email = "fred@%s.test" % fin, "olga@%s.test" % fin
+    fred0 = srv.tenant_headers("default", roles=("participant",), email=fred_email)
+    olga = srv.tenant_headers("default", roles=("participant",), email=olga_email)
+    _group(srv, fin, fred0)
+    fred = _relogin(srv, fred_email)
+    claims = json.loads(base64.urlsafe_b64decode(fred["Authorization"].split(".")[1] + "=="))
+    assert claims["groups"] == [fin], claims
+    t = create(srv, name="Pay invoice", candidateGroups=[fin])
+    u = create(srv, name="For fred", candidateUsers=[sub_of(fred)])
+    assert _ids(srv.get(9006, "/tasks?candidateGroup=me", headers=fred)) == [t["id"]]
+    assert _ids(srv.get(9006, "/tasks?candidateUser=me", headers=fred)) == [u["id"]]
+    assert _ids(srv.get(9006, "/tasks?candidateGroup=me", headers=olga)) == []
+    assert t["id"] not in _ids(srv.get(9006, "/tasks", headers=olga))
+    assert_problem(put(srv, t["id"], "claim", headers=olga), 403, title="Forbidden")
+    c = assert_json(put(srv, t["id"], "claim", headers=fred))
+    assert c["assignee"] == sub_of(fred), c
+    assert _ids(srv.get(9006, "/tasks?assignee=me", headers=fred)) == [t["id"]]
+    assert_json(put(srv, t["id"], "respond", {"response": {"paid": True}}, headers=fred))
+    # an operator's candidateGroup=me: its groups (none) and role names
+    op = srv.tenant_headers("default", roles=("operator",))
+    opt = create(srv, name="Ops", candidateGroups=["operator"])
+    assert opt["id"] in _ids(srv.get(9006, "/tasks?candidateGroup=me", headers=op))
+    # olga joins: her current token does not say so; her next one does
+    t2 = create(srv, name="Second invoice", candidateGroups=[fin])
+    r = srv.req("POST", 8002, "/auth/groups/%s/members" % fin, body={"userId": sub_of(olga)})
+    assert r.status == 201, r
+    assert_problem(put(srv, t2["id"], "claim", headers=olga), 403)
+    olga2 = _relogin(srv, olga_email)
+    assert _ids(srv.get(9006, "/tasks?candidateGroup=me&status=created", headers=olga2)) == [t2["id"]]
+    assert assert_json(put(srv, t2["id"], "claim", headers=olga2))["assignee"] == sub_of(olga)
+    # "me" without a caller (the engine's internal calls have none) cannot be resolved
+    assert_problem(srv.get(9006, "/tasks?candidateGroup=me",
+                           headers={"Authorization": "", "X-Tenant-Id": "default"}), 401)
+
+
+def test_engine_task_with_candidate_group(srv):
+    """zeebe:assignmentDefinition candidateGroups="finance" on an engine-created task: the
+    members of group finance see and claim it, as in Camunda; others do not."""
+    from exec_support import bpmn, chain, deploy, start, wait_task
+    grp = "acct-%d" % int(time.time() * 1000)
+    m_email = "mia@%s.test" % grp
+    _group(srv, grp, srv.tenant_headers("default", roles=("participant",), email=m_email))
+    mia = _relogin(srv, m_email)
+    out = srv.tenant_headers("default", roles=("participant",), email="otto@%s.test" % grp)
+    body = ('<bpmn:startEvent id="s"/>'
+            '<bpmn:userTask id="pay" name="Pay"><bpmn:extensionElements>'
+            '<zeebe:assignmentDefinition candidateGroups="%s"/>'
+            '</bpmn:extensionElements></bpmn:userTask>'
+            '<bpmn:endEvent id="e"/>' % grp) + chain("s", "pay", "e")
+    p = deploy(srv, bpmn("pay_" + grp.replace("-", "_"), body))
+    i = start(srv, p["id"])
+    tid = wait_task(srv, i["id"], "pay")
+    t = assert_json(srv.get(9006, "/tasks/" + tid, headers=mia))
+    assert t["candidateGroups"] == [grp], t
+    assert tid in _ids(srv.get(9006, "/tasks?candidateGroup=me", headers=mia))
+    assert tid not in _ids(srv.get(9006, "/tasks", headers=out))
+    assert_problem(srv.get(9006, "/tasks/" + tid, headers=out), 403)
+    assert_problem(put(srv, tid, "claim", headers=out), 403)
+    assert assert_json(put(srv, tid, "claim", headers=mia))["assignee"] == sub_of(mia)

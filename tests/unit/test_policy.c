@@ -115,10 +115,10 @@ static void test_builtin_roles(void **state)
     assert_int_equal(fm_authz_static(&p, "process:write"), FM_AUTHZ_DENY);
     assert_int_equal(fm_authz_static(&p, "auth:admin"), FM_AUTHZ_DENY);
 
-    /* participant: may work tasks only under conditions */
+    /* participant: may read and work tasks only under conditions (assigned or offered) */
     role_principal(&p, "participant");
     assert_int_equal(fm_authz_static(&p, "task:work"), FM_AUTHZ_IF);
-    assert_int_equal(fm_authz_static(&p, "task:read"), FM_AUTHZ_ALLOW);
+    assert_int_equal(fm_authz_static(&p, "task:read"), FM_AUTHZ_IF);
     assert_int_equal(fm_authz_static(&p, "process:write"), FM_AUTHZ_DENY);
 
     /* no role at all: nothing */
@@ -220,6 +220,39 @@ static void test_abac_lists(void **state)
     principal(&p, "u-1", roles, num);
     assert_true(authz_on(&p, "x:y", "{\"level\":2,\"allowed\":[1,2,3]}"));
     assert_false(authz_on(&p, "x:y", "{\"level\":\"2\",\"allowed\":[1,2,3]}"));
+}
+
+/* user.groups: the token's claim "groups" (issue 12: Camunda candidate groups). */
+static void test_abac_groups(void **state)
+{
+    (void)state;
+    fm_principal_t p;
+    cJSON *c = cJSON_Parse("{\"sub\":\"u-1\",\"tenant\":\"acme\",\"roles\":[\"participant\"],"
+                           "\"groups\":[\"finance\",\"audit\"]}");
+    assert_int_equal(fm_principal_from_claims(c, &p), FM_OK);
+    cJSON_Delete(c);
+    assert_int_equal(p.ngroups, 2);
+    assert_true(authz_on(&p, "task:read", "{\"candidateGroups\":[\"finance\"]}"));
+    assert_true(authz_on(&p, "task:work", "{\"candidateGroups\":[\"hr\",\"audit\"]}"));
+    assert_false(authz_on(&p, "task:read", "{\"candidateGroups\":[\"hr\"]}"));
+    assert_false(authz_on(&p, "task:read", "{\"candidateGroups\":[],\"candidateUsers\":[\"u-2\"]}"));
+    assert_true(authz_on(&p, "task:read", "{\"candidateUsers\":[\"u-1\"]}"));
+    assert_true(authz_on(&p, "task:read", "{\"assignee\":\"u-1\"}"));
+    assert_true(fm_condition_valid("resource.candidateGroups in user.groups"));
+    /* without the claim: no groups */
+    role_principal(&p, "participant");
+    assert_int_equal(p.ngroups, 0);
+    assert_false(authz_on(&p, "task:read", "{\"candidateGroups\":[\"finance\"]}"));
+    /* more groups than a principal holds: the token is refused */
+    c = cJSON_Parse("{\"sub\":\"u-1\",\"tenant\":\"acme\",\"roles\":[]}");
+    cJSON *g = cJSON_AddArrayToObject(c, "groups");
+    char name[80];
+    for (int i = 0; i < FM_GROUPS_MAX + 1; i++) {
+        snprintf(name, sizeof(name), "group-%02d-%s", i, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz012345");
+        cJSON_AddItemToArray(g, cJSON_CreateString(name));
+    }
+    assert_int_equal(fm_principal_from_claims(c, &p), FM_EINVAL);
+    cJSON_Delete(c);
 }
 
 static void test_abac_and_quotes(void **state)
@@ -333,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_authz_static),
         cmocka_unit_test(test_abac_assignee),
         cmocka_unit_test(test_abac_lists),
+        cmocka_unit_test(test_abac_groups),
         cmocka_unit_test(test_abac_and_quotes),
         cmocka_unit_test(test_condition_syntax),
         cmocka_unit_test(test_password_hash),

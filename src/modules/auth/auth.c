@@ -1,8 +1,8 @@
 /*
  * auth.c — Authentication Service (8002): login, refresh with rotation, logout,
- * validation, service-account tokens, and the admin API for tenants, users, roles,
- * service accounts and signing keys (docs/auth.md). Its routes answer with
- * Cache-Control: no-store.
+ * validation, service-account tokens, and the admin API for tenants, users, groups and
+ * their members, roles, service accounts and signing keys (docs/auth.md). Its routes
+ * answer with Cache-Control: no-store.
  */
 #include "auth_module.h"
 
@@ -19,12 +19,23 @@ static const fm_route_t routes[] = {
     { FM_POST, "/auth/users", auth_users_create, FM_R_JSON, "auth:admin" },
     { FM_GET, "/auth/users/{id}", auth_users_get, 0, "auth:admin" },
     { FM_PUT, "/auth/users/{id}", auth_users_update, FM_R_JSON, "auth:admin" },
+    { FM_PATCH, "/auth/users/{id}", auth_users_patch, FM_R_JSON, "auth:admin" },
     { FM_DELETE, "/auth/users/{id}", auth_users_delete, 0, "auth:admin" },
     { FM_GET, "/auth/roles", auth_roles_list, 0, "auth:read" },
     { FM_POST, "/auth/roles", auth_roles_create, FM_R_JSON, "auth:admin" },
     { FM_GET, "/auth/roles/{name}", auth_roles_get, 0, "auth:read" },
     { FM_PUT, "/auth/roles/{name}", auth_roles_update, FM_R_JSON, "auth:admin" },
+    { FM_PATCH, "/auth/roles/{name}", auth_roles_patch, FM_R_JSON, "auth:admin" },
     { FM_DELETE, "/auth/roles/{name}", auth_roles_delete, 0, "auth:admin" },
+    { FM_GET, "/auth/groups", auth_groups_list, 0, "auth:read" },
+    { FM_POST, "/auth/groups", auth_groups_create, FM_R_JSON, "auth:admin" },
+    { FM_GET, "/auth/groups/{name}", auth_groups_get, 0, "auth:read" },
+    { FM_PUT, "/auth/groups/{name}", auth_groups_update, FM_R_JSON, "auth:admin" },
+    { FM_PATCH, "/auth/groups/{name}", auth_groups_patch, FM_R_JSON, "auth:admin" },
+    { FM_DELETE, "/auth/groups/{name}", auth_groups_delete, 0, "auth:admin" },
+    { FM_GET, "/auth/groups/{name}/members", auth_members_list, 0, "auth:read" },
+    { FM_POST, "/auth/groups/{name}/members", auth_members_add, FM_R_JSON, "auth:admin" },
+    { FM_DELETE, "/auth/groups/{name}/members/{userId}", auth_members_remove, 0, "auth:admin" },
     { FM_GET, "/auth/service-accounts", auth_accounts_list, 0, "auth:admin" },
     { FM_POST, "/auth/service-accounts", auth_accounts_create, FM_R_JSON, "auth:admin" },
     { FM_DELETE, "/auth/service-accounts/{id}", auth_accounts_delete, 0, "auth:admin" },

@@ -1,7 +1,10 @@
 /*
  * auth_admin.c — the admin API: tenants (platform administrators only, i.e. admins of
- * tenant `default`), and per tenant users, custom roles and service accounts. Every
- * statement names the caller's tenant.
+ * tenant `default`), and per tenant users, groups and their members, custom roles and
+ * service accounts. Every statement names the caller's tenant.
+ *
+ * One rule for changes (docs/auth.md): PUT replaces the resource and needs every field
+ * (a missing one is a 422 that names it); PATCH changes only the fields it sends.
  */
 #include "auth_module.h"
 
@@ -76,6 +79,27 @@ static int change(fm_db_t *db, const char *sql, const char *const *args, int n)
     return rc == FM_OK ? end : rc;
 }
 
+/* change() where a NULL argument binds SQL NULL (PATCH: coalesce keeps the column). */
+static int change_opt(fm_db_t *db, const char *sql, const char *const *args, int n)
+{
+    sqlite3 *w = fm_db_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK) {
+        for (int i = 0; i < n; i++)
+            if (args[i])
+                sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? (sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND)
+           : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
+    }
+    sqlite3_finalize(st);
+    int end = fm_db_write_end(db, rc == FM_OK ? FM_OK : FM_EDB);
+    return rc == FM_OK ? end : rc;
+}
+
 static int list_reply(fm_req_t *r, cJSON *rows)
 {
     return fm_reply_page(r, rows, 0, cJSON_GetArraySize(rows));   /* one page: all of them */
@@ -91,6 +115,24 @@ static int one_reply(fm_req_t *r, cJSON *rows, const char *what, const char *id)
 }
 
 static bool password_ok(fm_req_t *r, const char *pw);
+
+/* PUT replaces: every one of `fields` must be in the body; else a 422 naming the first
+ * missing one. */
+static bool put_complete(fm_req_t *r, const fm_field_t *fields, size_t n, const char *what)
+{
+    const cJSON *j = fm_req_json(r);
+    for (size_t i = 0; cJSON_IsObject(j) && i < n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, fields[i].name);
+        if (!v || cJSON_IsNull(v)) {
+            char d[200];
+            snprintf(d, sizeof(d), "is required: PUT replaces the whole %s (send every field, "
+                                   "or PATCH to change some)", what);
+            fm_reply_invalid(r, fields[i].name, d);
+            return false;
+        }
+    }
+    return true;
+}
 
 /* ---- tenants ---- */
 
@@ -251,7 +293,23 @@ static const fm_field_t user_update_fields[] = {
     { "status", FM_F_STRING, false, 1, 16, NULL },
 };
 
+static int user_change(fm_req_t *r);
+
+/* PUT /auth/users/{id}: name, roles and status all given (the password, write-only,
+ * stays unless sent). */
 int auth_users_update(fm_req_t *r)
+{
+    if (!put_complete(r, user_update_fields + 1, 3, "user"))
+        return FM_OK;
+    return user_change(r);
+}
+
+int auth_users_patch(fm_req_t *r)
+{
+    return user_change(r);
+}
+
+static int user_change(fm_req_t *r)
 {
     if (fm_req_check(r, user_update_fields, 4))
         return FM_OK;
@@ -306,6 +364,7 @@ int auth_users_delete(fm_req_t *r)
     if (rc != FM_OK)
         return rc;
     change(db_of(r), "DELETE FROM refresh_tokens WHERE tenant_id = ? AND user_id = ?", args, 2);
+    change(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND user_id = ?", args, 2);
     return fm_reply_status(r, 204);
 }
 
@@ -438,7 +497,36 @@ int auth_roles_create(fm_req_t *r)
 
 int auth_roles_update(fm_req_t *r)
 {
+    if (!put_complete(r, role_fields + 1, 2, "role"))
+        return FM_OK;
     return fm_req_check(r, role_fields + 1, 2) ? FM_OK : role_write(r, false);
+}
+
+static const fm_field_t role_patch_fields[] = {
+    { "description", FM_F_STRING, false, 0, 500, NULL },
+    { "grants", FM_F_ARRAY, false, 0, 0, NULL },
+};
+
+/* PATCH /auth/roles/{name}: description and/or grants; the rest stays. */
+int auth_roles_patch(fm_req_t *r)
+{
+    if (fm_req_check(r, role_patch_fields, 2))
+        return FM_OK;
+    const cJSON *j = fm_req_json(r);
+    const char *name = fm_req_param(r, "name");
+    if (fm_role_builtin(name))
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "'%s' is a built-in role", name);
+    const cJSON *grants = cJSON_GetObjectItemCaseSensitive(j, "grants");
+    if (grants && !grants_ok(r, grants))
+        return FM_OK;
+    char *gj = grants ? cJSON_PrintUnformatted(grants) : NULL;
+    const char *args[] = { str(j, "description"), gj, fm_req_tenant(r), name };
+    int rc = change_opt(db_of(r), "UPDATE roles SET description = coalesce(?, description), "
+                                  "grants = coalesce(?, grants) WHERE tenant_id = ? AND name = ?", args, 4);
+    cJSON_free(gj);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no role '%s'", name);
+    return rc == FM_OK ? auth_roles_get(r) : rc;
 }
 
 int auth_roles_delete(fm_req_t *r)
@@ -521,5 +609,225 @@ int auth_accounts_delete(fm_req_t *r)
     int rc = change(db_of(r), "DELETE FROM service_accounts WHERE tenant_id = ? AND id = ?", args, 2);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no service account '%s'", id);
+    return rc == FM_OK ? fm_reply_status(r, 204) : rc;
+}
+
+/* ---- groups and their members ---- */
+
+#define GROUP_SELECT "SELECT g.name, g.description, g.created_at AS createdAt, " \
+                     "(SELECT count(*) FROM group_members m WHERE m.tenant_id = g.tenant_id " \
+                     "AND m.group_name = g.name) AS members FROM user_groups g "
+#define MAX_GROUPS_PER_TENANT 10000
+
+/* query() gives every column as text: the member count as a number. */
+static void members_number(cJSON *row)
+{
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(row, "members");
+    if (cJSON_IsString(members))
+        cJSON_ReplaceItemInObjectCaseSensitive(row, "members", cJSON_CreateNumber(atof(members->valuestring)));
+}
+
+int auth_groups_list(fm_req_t *r)
+{
+    const char *args[] = { fm_req_tenant(r) };
+    cJSON *rows, *row;
+    int rc = query(db_of(r), GROUP_SELECT "WHERE g.tenant_id = ? ORDER BY g.name", args, 1, &rows);
+    if (rc != FM_OK) {
+        cJSON_Delete(rows);
+        return rc;
+    }
+    cJSON_ArrayForEach(row, rows)
+        members_number(row);
+    return list_reply(r, rows);
+}
+
+/* The group as GET shows it, or a 404 naming it. */
+static int group_reply(fm_req_t *r, const char *name, int status)
+{
+    const char *args[] = { fm_req_tenant(r), name };
+    cJSON *rows;
+    int rc = query(db_of(r), GROUP_SELECT "WHERE g.tenant_id = ? AND g.name = ?", args, 2, &rows);
+    if (rc != FM_OK) {
+        cJSON_Delete(rows);
+        return rc;
+    }
+    cJSON *first = cJSON_DetachItemFromArray(rows, 0);
+    cJSON_Delete(rows);
+    if (!first)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
+    members_number(first);
+    return fm_reply_json(r, status, first);
+}
+
+int auth_groups_get(fm_req_t *r)
+{
+    return group_reply(r, fm_req_param(r, "name"), 200);
+}
+
+static const fm_field_t group_fields[] = {
+    { "name", FM_F_STRING, true, 1, 64, ROLE_CHARS },
+    { "description", FM_F_STRING, false, 0, 500, NULL },
+};
+
+int auth_groups_create(fm_req_t *r)
+{
+    if (fm_req_check(r, group_fields, 2))
+        return FM_OK;
+    const cJSON *j = fm_req_json(r);
+    const char *name = str(j, "name");
+    if (!strcmp(name, "me"))
+        return fm_reply_invalid(r, "name", "'me' stands for the caller in task filters; pick another name");
+    const char *targs[] = { fm_req_tenant(r) };
+    cJSON *count;
+    int rc = query(db_of(r), "SELECT count(*) AS n FROM user_groups WHERE tenant_id = ?", targs, 1, &count);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(count, 0), "n");
+    bool full = rc == FM_OK && cJSON_IsString(n) && atoi(n->valuestring) >= MAX_GROUPS_PER_TENANT;
+    cJSON_Delete(count);
+    if (rc != FM_OK)
+        return rc;
+    if (full)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "this tenant has %d groups, the most it may have",
+                                MAX_GROUPS_PER_TENANT);
+    char now[32];
+    fm_time_rfc3339(now);
+    const char *args[] = { fm_req_tenant(r), name, str(j, "description") ? str(j, "description") : "", now };
+    rc = change(db_of(r), "INSERT INTO user_groups(tenant_id, name, description, created_at) VALUES (?, ?, ?, ?)",
+                args, 4);
+    if (rc == FM_ECONFLICT)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "group '%s' exists", name);
+    if (rc != FM_OK)
+        return rc;
+    char loc[128];
+    snprintf(loc, sizeof(loc), "/auth/groups/%s", name);
+    fm_reply_header(r, "Location", loc);
+    return group_reply(r, name, 201);
+}
+
+/* PUT /auth/groups/{name} {description}: the whole group (its members are their own
+ * resource); PATCH: the same fields, each optional. */
+int auth_groups_update(fm_req_t *r)
+{
+    if (!put_complete(r, group_fields + 1, 1, "group"))
+        return FM_OK;
+    return auth_groups_patch(r);
+}
+
+int auth_groups_patch(fm_req_t *r)
+{
+    if (fm_req_check(r, group_fields + 1, 1))
+        return FM_OK;
+    const char *name = fm_req_param(r, "name");
+    const char *args[] = { str(fm_req_json(r), "description"), fm_req_tenant(r), name };
+    int rc = change_opt(db_of(r), "UPDATE user_groups SET description = coalesce(?, description) "
+                                  "WHERE tenant_id = ? AND name = ?", args, 3);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
+    return rc == FM_OK ? group_reply(r, name, 200) : rc;
+}
+
+int auth_groups_delete(fm_req_t *r)
+{
+    const char *name = fm_req_param(r, "name");
+    const char *args[] = { fm_req_tenant(r), name };
+    int rc = change(db_of(r), "DELETE FROM user_groups WHERE tenant_id = ? AND name = ?", args, 2);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
+    if (rc != FM_OK)
+        return rc;
+    change(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND group_name = ?", args, 2);
+    return fm_reply_status(r, 204);
+}
+
+/* 404 (and false) unless the group of the path exists in the caller's tenant. */
+static bool group_exists(fm_req_t *r, int *rc)
+{
+    const char *name = fm_req_param(r, "name");
+    const char *args[] = { fm_req_tenant(r), name };
+    cJSON *rows;
+    *rc = query(db_of(r), "SELECT 1 AS x FROM user_groups WHERE tenant_id = ? AND name = ?", args, 2, &rows);
+    bool found = *rc == FM_OK && cJSON_GetArraySize(rows) > 0;
+    cJSON_Delete(rows);
+    if (*rc == FM_OK && !found)
+        *rc = fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
+    return found;
+}
+
+int auth_members_list(fm_req_t *r)
+{
+    int rc;
+    if (!group_exists(r, &rc))
+        return rc;
+    const char *args[] = { fm_req_tenant(r), fm_req_param(r, "name") };
+    cJSON *rows;
+    rc = query(db_of(r), "SELECT u.id, u.email, u.name, m.added_at AS addedAt FROM group_members m "
+                         "JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id "
+                         "WHERE m.tenant_id = ? AND m.group_name = ? ORDER BY u.email", args, 2, &rows);
+    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+}
+
+static const fm_field_t member_fields[] = {
+    { "userId", FM_F_STRING, true, 1, 48, NULL },
+};
+
+/* POST /auth/groups/{name}/members {userId}: 201 when added, 200 when already in. */
+int auth_members_add(fm_req_t *r)
+{
+    if (fm_req_check(r, member_fields, 1))
+        return FM_OK;
+    int rc;
+    if (!group_exists(r, &rc))
+        return rc;
+    const char *uid = str(fm_req_json(r), "userId"), *name = fm_req_param(r, "name");
+    auth_user_t u;
+    rc = auth_user_by_id(db_of(r), fm_req_tenant(r), uid, &u);
+    auth_user_release(&u);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_invalid(r, "userId", "names no user of this tenant");
+    if (rc != FM_OK)
+        return rc;
+    cJSON *mine = cJSON_CreateArray();
+    rc = auth_user_groups(db_of(r), fm_req_tenant(r), uid, mine);
+    bool already = false;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, mine)
+        already = already || !strcmp(g->valuestring, name);
+    int count = cJSON_GetArraySize(mine);
+    cJSON_Delete(mine);
+    if (rc != FM_OK)
+        return rc;
+    if (!already && count >= FM_GROUPS_MAX)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL,
+                                "the user is in %d groups, the most one may be in (all travel in the token)",
+                                FM_GROUPS_MAX);
+    if (!already) {
+        char now[32];
+        fm_time_rfc3339(now);
+        const char *args[] = { fm_req_tenant(r), name, uid, now };
+        rc = change(db_of(r), "INSERT OR IGNORE INTO group_members(tenant_id, group_name, user_id, added_at) "
+                              "VALUES (?, ?, ?, ?)", args, 4);
+        if (rc != FM_OK && rc != FM_ENOTFOUND)
+            return rc;
+        char loc[200];
+        snprintf(loc, sizeof(loc), "/auth/groups/%s/members/%s", name, uid);
+        fm_reply_header(r, "Location", loc);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "group", name);
+    cJSON_AddStringToObject(o, "userId", uid);
+    return fm_reply_json(r, already ? 200 : 201, o);
+}
+
+int auth_members_remove(fm_req_t *r)
+{
+    int rc;
+    if (!group_exists(r, &rc))
+        return rc;
+    const char *uid = fm_req_param(r, "userId");
+    const char *args[] = { fm_req_tenant(r), fm_req_param(r, "name"), uid };
+    rc = change(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND group_name = ? AND user_id = ?",
+                args, 3);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "'%s' is not a member of group '%s'", uid,
+                                fm_req_param(r, "name"));
     return rc == FM_OK ? fm_reply_status(r, 204) : rc;
 }

@@ -3,22 +3,30 @@
  *
  * Keys live in the auth database; the newest signs, older ones keep verifying until
  * every token they signed has expired (not_after = rotation time + access TTL +
- * leeway), then drop out of the ring and of the JWKS. A loop timer reloads the ring
- * every few seconds, so `flowmaster keys rotate` on a running server takes effect
- * without a restart.
+ * leeway), then drop out of the ring and of the JWKS. A token naming a kid the ring
+ * lacks makes the ring reload at once when the database holds that kid (a key
+ * `flowmaster keys rotate` added from another process: the tokens `flowmaster token`
+ * then signs verify immediately); those look-ups are rate-limited, and a loop timer
+ * also reloads every few seconds (expired keys drop out, the new one starts signing).
  */
 #include "auth_module.h"
 
 #include "../../fm_config.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
+#include "../../fm_server.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RELOAD_MS 5000
+#define KID_LOOKUP_GAP_MS 20    /* at most ~50 database look-ups of unknown kids a second */
+
+static fm_db_t *_Atomic kid_db;     /* the running server's auth database, for the hook */
+static _Atomic int64_t kid_last_ms;
 
 int auth_keys_load(fm_db_t *db)
 {
@@ -106,13 +114,16 @@ static bool have_key(fm_db_t *db)
     return yes;
 }
 
-int auth_bootstrap(fm_db_t *db)
+/* Loop thread, once every port is bound (fm_on_bound): a start that fails on a taken
+ * port must not have created an administrator whose password nobody saw. */
+static int first_admin(fm_mod_t *m)
 {
     const fm_config_t *c = fm_cfg();
-    if (!have_key(db) && auth_keys_rotate(db, NULL) != FM_OK)
-        return FM_EDB;
-    if (auth_tenant_exists(db, AUTH_PLATFORM_TENANT) != FM_ENOTFOUND)
-        return auth_keys_load(db);
+    int rc = auth_tenant_exists(m->db, AUTH_PLATFORM_TENANT);
+    if (rc != FM_ENOTFOUND) {
+        fm_banner_admin(c->auth_admin_email, NULL);
+        return rc;
+    }
     char generated[33] = "";
     const char *password = c->auth_admin_password;
     if (!*password) {
@@ -120,25 +131,61 @@ int auth_bootstrap(fm_db_t *db)
         randombytes_buf(raw, sizeof(raw));
         sodium_bin2base64(generated, sizeof(generated), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         password = generated;
-    } else if ((int)strlen(password) < c->auth_password_min_length) {
-        fm_log_msg(FM_LOG_ERROR, "auth.admin_password is shorter than auth.password_min_length", NULL);
-        return FM_EINVAL;
     }
     cJSON *roles = cJSON_CreateArray();
     cJSON_AddItemToArray(roles, cJSON_CreateString("admin"));
-    int rc = auth_user_create(db, AUTH_PLATFORM_TENANT, c->auth_admin_email, "Administrator", password, roles,
-                              true, NULL);
+    rc = auth_user_create(m->db, AUTH_PLATFORM_TENANT, c->auth_admin_email, "Administrator", password, roles,
+                          true, NULL);
     cJSON_Delete(roles);
-    if (rc != FM_OK)
-        return rc;
-    fm_log_t l;
-    fm_log_begin(&l, *generated ? FM_LOG_WARN : FM_LOG_INFO, "bootstrap: tenant 'default' and its admin created");
-    fm_log_str(&l, "email", c->auth_admin_email);
-    if (*generated)     /* shown once, here: it is stored only as an argon2id hash */
-        fm_log_str(&l, "password", generated);
-    fm_log_end(&l);
+    if (rc == FM_OK) {
+        fm_log_t l;
+        fm_log_begin(&l, *generated ? FM_LOG_WARN : FM_LOG_INFO, "bootstrap: tenant 'default' and its admin created");
+        fm_log_str(&l, "email", c->auth_admin_email);
+        if (*generated)     /* shown once, here and in the summary: stored only as an argon2id hash */
+            fm_log_str(&l, "password", generated);
+        fm_log_end(&l);
+        fm_banner_admin(c->auth_admin_email, *generated ? generated : NULL);
+    }
     sodium_memzero(generated, sizeof(generated));
+    return rc;
+}
+
+int auth_bootstrap(fm_db_t *db)
+{
+    const fm_config_t *c = fm_cfg();
+    if (*c->auth_admin_password && (int)strlen(c->auth_admin_password) < c->auth_password_min_length) {
+        fm_log_msg(FM_LOG_ERROR, "auth.admin_password is shorter than auth.password_min_length", NULL);
+        return FM_EINVAL;
+    }
+    if (!have_key(db) && auth_keys_rotate(db, NULL) != FM_OK)
+        return FM_EDB;
     return auth_keys_load(db);
+}
+
+/* Any thread (fm_keyring_on_unknown_kid): reloads the ring when the database holds kid.
+ * Garbage kids cost one primary-key look-up each, and no more than one per
+ * KID_LOOKUP_GAP_MS across the process. */
+static bool unknown_kid(const char *kid)
+{
+    fm_db_t *db = atomic_load(&kid_db);
+    int64_t now = fm_time_unix_ms(), last = atomic_load(&kid_last_ms);
+    if (!db || strlen(kid) >= 64 || now - last < KID_LOOKUP_GAP_MS ||
+        !atomic_compare_exchange_strong(&kid_last_ms, &last, now))
+        return false;
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return false;
+    bool known = false;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c, "SELECT 1 FROM signing_keys WHERE kid = ? AND (not_after IS NULL OR not_after >= ?)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now / 1000);
+        known = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return known && auth_keys_load(db) == FM_OK;
 }
 
 static void reload(void *arg)
@@ -150,14 +197,22 @@ static void reload(void *arg)
 int auth_keys_start(fm_mod_t *m)
 {
     int rc = auth_bootstrap(m->db);
+    if (rc == FM_OK)
+        rc = fm_on_bound(first_admin, m);
     if (rc != FM_OK)
         return rc;
     m->state = fm_timer_start(RELOAD_MS, RELOAD_MS, reload, m);
-    return m->state ? FM_OK : FM_ENOMEM;
+    if (!m->state)
+        return FM_ENOMEM;
+    atomic_store(&kid_db, m->db);
+    fm_keyring_on_unknown_kid(unknown_kid);
+    return FM_OK;
 }
 
 void auth_keys_stop(fm_mod_t *m)
 {
+    fm_keyring_on_unknown_kid(NULL);
+    atomic_store(&kid_db, NULL);
     fm_timer_stop(m->state);
     m->state = NULL;
 }

@@ -1,6 +1,6 @@
 /*
  * auth_module.h — private to the Authentication module (8002): the store of tenants,
- * users, roles, refresh tokens, keys and service accounts (auth_store.c), token issue
+ * users, groups, roles, refresh tokens, keys and service accounts (auth_store.c), token issue
  * (auth_tokens.c), key management (auth_keys.c) and the admin API (auth_admin.c).
  * auth_cli.c uses the same functions for `flowmaster user|keys|token`.
  */
@@ -34,6 +34,8 @@ int auth_user_create(fm_db_t *db, const char *tenant, const char *email, const c
                      const char *password, const cJSON *roles, bool create_tenant, auth_user_t *out);
 /* Grants of a role for the tenant (built-in or custom), appended to `into` (deduplicated). */
 void auth_role_grants(fm_db_t *db, const char *tenant, const char *role, cJSON *into);
+/* The names of the groups user_id belongs to (at most FM_GROUPS_MAX), appended to into. */
+int auth_user_groups(fm_db_t *db, const char *tenant, const char *user_id, cJSON *into);
 /* Roles that exist for this tenant: NULL if all do, else the first unknown name. */
 const char *auth_roles_unknown(fm_db_t *db, const char *tenant, const cJSON *roles);
 
@@ -50,7 +52,8 @@ int auth_refresh_issue(sqlite3 *w, const char *tenant, const char *user_id, cons
 void auth_sha256_hex(const char *s, char out[65]);
 
 /* ---- auth_keys.c ---- */
-/* Loop thread: first start creates tenant `default`, its admin and a signing key. */
+/* Loop thread: checks the admin password setting and makes sure a signing key exists;
+ * tenant `default` and its admin are created once every port is bound. */
 int auth_bootstrap(fm_db_t *db);
 /* Reads the keys from the database into the process key ring. */
 int auth_keys_load(fm_db_t *db);
@@ -78,6 +81,17 @@ int auth_roles_create(fm_req_t *r);
 int auth_roles_get(fm_req_t *r);
 int auth_roles_update(fm_req_t *r);
 int auth_roles_delete(fm_req_t *r);
+int auth_roles_patch(fm_req_t *r);
+int auth_users_patch(fm_req_t *r);
+int auth_groups_list(fm_req_t *r);
+int auth_groups_create(fm_req_t *r);
+int auth_groups_get(fm_req_t *r);
+int auth_groups_update(fm_req_t *r);
+int auth_groups_patch(fm_req_t *r);
+int auth_groups_delete(fm_req_t *r);
+int auth_members_list(fm_req_t *r);
+int auth_members_add(fm_req_t *r);
+int auth_members_remove(fm_req_t *r);
 int auth_accounts_list(fm_req_t *r);
 int auth_accounts_create(fm_req_t *r);
 int auth_accounts_delete(fm_req_t *r);

@@ -201,3 +201,25 @@ const char *auth_roles_unknown(fm_db_t *db, const char *tenant, const cJSON *rol
     }
     return NULL;
 }
+
+int auth_user_groups(fm_db_t *db, const char *tenant, const char *user_id, cJSON *into)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(c, "SELECT group_name FROM group_members WHERE tenant_id = ? AND user_id = ? "
+                              "ORDER BY group_name LIMIT ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, FM_GROUPS_MAX);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW)
+            cJSON_AddItemToArray(into, cJSON_CreateString(col(st, 0)));
+        rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}

@@ -1,9 +1,9 @@
 /*
  * auth_tokens.c — login, refresh, logout, validate and service-account token exchange.
  *
- * Access tokens are JWTs (auth/fm_auth.h) carrying the user's roles and the grants they
- * expand to, so any module authorizes locally; role changes reach tokens at the next
- * refresh (15 minutes by default). Refresh tokens are random strings stored as SHA-256
+ * Access tokens are JWTs (auth/fm_auth.h) carrying the user's roles, the grants they
+ * expand to and the user's groups, so any module authorizes locally; role and group
+ * changes reach tokens at the next refresh (15 minutes by default). Refresh tokens are random strings stored as SHA-256
  * hashes, in families: each works once, and presenting a used one revokes the family
  * (a stolen token and its thief's successors die together).
  *
@@ -50,6 +50,13 @@ char *auth_access_token(fm_db_t *db, const auth_subject_t *s)
     if (s->service && *s->service)
         cJSON_AddStringToObject(claims, "svc", s->service);
     cJSON_AddItemToObject(claims, "roles", cJSON_Duplicate(s->roles, 1));
+    /* A person's groups (candidate groups of tasks), as of this token: a membership
+     * change reaches the person's next token (login or refresh). */
+    cJSON *groups = cJSON_CreateArray();
+    if (!s->service && auth_user_groups(db, s->tenant, s->sub, groups) == FM_OK && cJSON_GetArraySize(groups))
+        cJSON_AddItemToObject(claims, "groups", groups);
+    else
+        cJSON_Delete(groups);
     /* Built-in roles expand the same everywhere, so only tokens holding a custom role
      * carry their grants ("perms"): a typical token stays small, and every request
      * carries it in a header the server has to parse. */

@@ -3,6 +3,10 @@
  * engine; an inbox with filters; assignment, claiming, delegation; responses validated
  * against the task's form (tasks_jsonschema.c); comments (docs/tasks.md).
  *
+ * Who may read a task: GET /tasks, /tasks/{id} and its comments are FM_R_ABAC routes
+ * for task:read; with only conditional grants (the participant role) a list holds the
+ * tasks assigned or offered to the caller, by user or by one of their groups.
+ *
  * Who may work a task: claim, unclaim, respond, delegate and commenting are FM_R_ABAC
  * routes for task:work. After loading the task the handler asks fm_req_authz with the
  * task's {assignee, candidateUsers, candidateGroups}, so the participant role's
@@ -225,10 +229,30 @@ static int load(fm_req_t *r, cJSON **task)
     return rc;
 }
 
+static cJSON *resource_of(const cJSON *t);
+
+/* Loads the task of the path and decides task:read on it: FM_OK with *task set, or
+ * FM_REPLIED after a 404 or 403 (a participant reads only what is assigned or offered
+ * to them: the role's conditional task:read grants). */
+static int load_for_read(fm_req_t *r, cJSON **task)
+{
+    int rc = load(r, task);
+    if (rc)
+        return rc;
+    cJSON *res = resource_of(*task);
+    rc = fm_req_authz(r, "task:read", res);
+    cJSON_Delete(res);
+    if (rc) {
+        cJSON_Delete(*task);
+        *task = NULL;
+    }
+    return rc;
+}
+
 static int get(fm_req_t *r)
 {
     cJSON *t;
-    int rc = load(r, &t);
+    int rc = load_for_read(r, &t);
     if (rc)
         return rc == FM_REPLIED ? FM_OK : rc;
     set_etag(r, t);
@@ -236,6 +260,57 @@ static int get(fm_req_t *r)
 }
 
 static const char *const statuses[] = { "created", "assigned", "completed", "cancelled", NULL };
+
+#define VISIBLE_SCAN_MAX 10000  /* tasks involving one person a conditional list reads */
+
+/* The caller's groups and role names as a JSON array (caller frees with cJSON_free). */
+static char *names_of(const fm_principal_t *p)
+{
+    cJSON *a = cJSON_CreateArray();
+    const char *g = p->groups;
+    for (int i = 0; i < p->ngroups; i++, g += strlen(g) + 1)
+        cJSON_AddItemToArray(a, cJSON_CreateString(g));
+    g = p->roles;
+    for (int i = 0; i < p->nroles; i++, g += strlen(g) + 1)
+        cJSON_AddItemToArray(a, cJSON_CreateString(g));
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+/* A page of the tasks involving the caller that their conditional task:read grants
+ * let them read; the conditions are decided per task, so paging happens here. */
+static int list_visible(fm_req_t *r, const task_filter_t *f, tasks_who_t *who, int offset, int limit)
+{
+    cJSON *all = cJSON_CreateArray();
+    int total = 0;
+    who->involved = true;
+    int rc = tasks_list_for(db_of(r), fm_req_tenant(r), f, who, 0, VISIBLE_SCAN_MAX + 1, all, &total);
+    if (rc != FM_OK) {
+        cJSON_Delete(all);
+        return rc;
+    }
+    if (total > VISIBLE_SCAN_MAX) {
+        cJSON_Delete(all);
+        return fm_reply_problem(r, 422, NULL, NULL, NULL,
+                                "more than %d tasks involve you; narrow the list with status or dueBefore",
+                                VISIBLE_SCAN_MAX);
+    }
+    cJSON *items = cJSON_CreateArray(), *t;
+    int seen = 0;
+    while ((t = cJSON_DetachItemFromArray(all, 0))) {
+        cJSON *res = resource_of(t);
+        bool ok = fm_authz(fm_req_principal(r), "task:read", res);
+        cJSON_Delete(res);
+        if (ok && seen >= offset && seen < offset + limit)
+            cJSON_AddItemToArray(items, t);
+        else
+            cJSON_Delete(t);
+        seen += ok;
+    }
+    cJSON_Delete(all);
+    return fm_reply_page(r, items, offset, seen);
+}
 
 static int list(fm_req_t *r)
 {
@@ -250,11 +325,22 @@ static int list(fm_req_t *r)
         fm_req_query(r, "status", status, sizeof(status)),
         -1,
     };
-    if (f.assignee && !strcmp(f.assignee, "me")) {
-        const fm_principal_t *p = fm_req_principal(r);
-        if (!p)
-            return fm_reply_invalid(r, "assignee", "'me' needs a signed-in caller");
+    /* "me" is the caller: as assignee, as candidate user, and for candidateGroup any
+     * of the caller's groups (or role names). */
+    const fm_principal_t *p = fm_req_principal(r);
+    const char *me[] = { f.assignee, f.candidate_user, f.candidate_group };
+    const char *me_field[] = { "assignee", "candidateUser", "candidateGroup" };
+    for (int i = 0; i < 3; i++)
+        if (me[i] && !strcmp(me[i], "me") && !p)
+            return fm_reply_invalid(r, me_field[i], "'me' needs a signed-in caller");
+    tasks_who_t who = { p ? p->sub : NULL, NULL, false, false };
+    if (f.assignee && !strcmp(f.assignee, "me"))
         f.assignee = p->sub;
+    if (f.candidate_user && !strcmp(f.candidate_user, "me"))
+        f.candidate_user = p->sub;
+    if (f.candidate_group && !strcmp(f.candidate_group, "me")) {
+        f.candidate_group = NULL;
+        who.groups_any = true;
     }
     if (f.status) {
         bool ok = false;
@@ -266,8 +352,18 @@ static int list(fm_req_t *r)
     const char *dues = fm_req_query(r, "dueBefore", due, sizeof(due));
     if (dues && (f.due_before_ms = parse_time(dues)) < 0)
         return fm_reply_invalid(r, "dueBefore", "must be an RFC 3339 date-time, e.g. 2026-01-31T17:00:00Z");
+    bool conditional = p && fm_authz_static(p, "task:read") != FM_AUTHZ_ALLOW;
+    char *names = p && (conditional || who.groups_any) ? names_of(p) : NULL;
+    who.names_json = names;
+    int rc;
+    if (conditional) {
+        rc = list_visible(r, &f, &who, offset, limit);
+        cJSON_free(names);
+        return rc;
+    }
     cJSON *items = cJSON_CreateArray();
-    int rc = tasks_list(db_of(r), fm_req_tenant(r), &f, offset, limit, items, &total);
+    rc = tasks_list_for(db_of(r), fm_req_tenant(r), &f, who.groups_any ? &who : NULL, offset, limit, items, &total);
+    cJSON_free(names);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
@@ -555,7 +651,7 @@ static int comment_list(fm_req_t *r)
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     cJSON *t;
-    int rc = load(r, &t);
+    int rc = load_for_read(r, &t);
     if (rc)
         return rc == FM_REPLIED ? FM_OK : rc;
     cJSON_Delete(t);
@@ -570,8 +666,8 @@ static int comment_list(fm_req_t *r)
 
 static const fm_route_t routes[] = {
     { FM_POST, "/tasks", create, FM_R_JSON, "task:write" },
-    { FM_GET, "/tasks", list, 0, "task:read" },
-    { FM_GET, "/tasks/{id}", get, 0, "task:read" },
+    { FM_GET, "/tasks", list, FM_R_ABAC, "task:read" },
+    { FM_GET, "/tasks/{id}", get, FM_R_ABAC, "task:read" },
     { FM_PUT, "/tasks/{id}/assign", assign, FM_R_JSON, "task:assign" },
     { FM_PUT, "/tasks/{id}/claim", claim, FM_R_ABAC, "task:work" },
     { FM_PUT, "/tasks/{id}/unclaim", unclaim, FM_R_ABAC, "task:work" },
@@ -579,7 +675,7 @@ static const fm_route_t routes[] = {
     { FM_PUT, "/tasks/{id}/delegate", delegate, FM_R_JSON | FM_R_ABAC, "task:work" },
     { FM_PUT, "/tasks/{id}/cancel", cancel, 0, "task:write" },
     { FM_POST, "/tasks/{id}/comments", comment_add, FM_R_JSON | FM_R_ABAC, "task:work" },
-    { FM_GET, "/tasks/{id}/comments", comment_list, 0, "task:read" },
+    { FM_GET, "/tasks/{id}/comments", comment_list, FM_R_ABAC, "task:read" },
 };
 
 const fm_module_t fm_tasks_module = {

@@ -46,12 +46,23 @@ typedef struct task_filter {
     int64_t due_before_ms;      /* -1: none */
 } task_filter_t;
 
+/* A person a list is narrowed to: `involved` keeps the tasks assigned to sub, offered to
+ * sub, or offered to one of names_json (a JSON array: their groups and role names);
+ * `groups_any` keeps the tasks offered to one of names_json (candidateGroup=me). */
+typedef struct tasks_who {
+    const char *sub, *names_json;
+    bool involved, groups_any;
+} tasks_who_t;
+
 /* Each returns FM_OK, FM_ENOTFOUND, FM_ESTALE or FM_EDB; items are task objects as
  * docs/tasks.md shows them (caller deletes). */
 int tasks_insert(fm_db_t *db, const task_new_t *n, cJSON **item);
 int tasks_get(fm_db_t *db, const char *tenant, const char *id, cJSON **item);
 int tasks_list(fm_db_t *db, const char *tenant, const task_filter_t *f, int offset, int limit,
                cJSON *into, int *total);
+/* tasks_list narrowed to a person (who may be NULL: no narrowing). */
+int tasks_list_for(fm_db_t *db, const char *tenant, const task_filter_t *f, const tasks_who_t *who,
+                   int offset, int limit, cJSON *into, int *total);
 int tasks_update(fm_db_t *db, const char *tenant, const char *id, int64_t version,
                  const task_change_t *ch, cJSON **item);
 int tasks_comment_add(fm_db_t *db, const char *tenant, const char *task_id, const char *author,

@@ -207,8 +207,8 @@ int tasks_get(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
     return rc;
 }
 
-/* WHERE clause of a list; binds start at ?1 = tenant. */
-static void where_of(const task_filter_t *f, char *out, size_t len)
+/* WHERE clause of a list; binds start at ?1 = tenant; ?9/?10 are a person (tasks_who_t). */
+static void where_of(const task_filter_t *f, const tasks_who_t *who, char *out, size_t len)
 {
     size_t n = (size_t)snprintf(out, len, "tenant_id = ?1");
     if (f->assignee)
@@ -219,13 +219,22 @@ static void where_of(const task_filter_t *f, char *out, size_t len)
     if (f->candidate_group)
         n += (size_t)snprintf(out + n, len - n,
                               " AND EXISTS (SELECT 1 FROM json_each(candidate_groups) WHERE value = ?4)");
+    if (who && who->groups_any)
+        n += (size_t)snprintf(out + n, len - n,
+                              " AND EXISTS (SELECT 1 FROM json_each(candidate_groups) "
+                              "WHERE value IN (SELECT value FROM json_each(?10)))");
+    if (who && who->involved)
+        n += (size_t)snprintf(out + n, len - n,
+                              " AND (assignee = ?9 OR EXISTS (SELECT 1 FROM json_each(candidate_users) WHERE value = ?9)"
+                              " OR EXISTS (SELECT 1 FROM json_each(candidate_groups) "
+                              "WHERE value IN (SELECT value FROM json_each(?10))))");
     if (f->status)
         n += (size_t)snprintf(out + n, len - n, " AND status = ?5");
     if (f->due_before_ms >= 0)
         snprintf(out + n, len - n, " AND due_ms IS NOT NULL AND due_ms < ?6");
 }
 
-static void bind_filter(sqlite3_stmt *st, const char *tenant, const task_filter_t *f)
+static void bind_filter(sqlite3_stmt *st, const char *tenant, const task_filter_t *f, const tasks_who_t *who)
 {
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     bind_opt_text(st, 2, f->assignee);
@@ -233,13 +242,23 @@ static void bind_filter(sqlite3_stmt *st, const char *tenant, const task_filter_
     bind_opt_text(st, 4, f->candidate_group);
     bind_opt_text(st, 5, f->status);
     bind_opt_ms(st, 6, f->due_before_ms);
+    if (who) {
+        bind_opt_text(st, 9, who->sub);
+        bind_opt_text(st, 10, who->names_json);
+    }
 }
 
 int tasks_list(fm_db_t *db, const char *tenant, const task_filter_t *f, int offset, int limit,
                cJSON *into, int *total)
 {
-    char where[512], sql[1024];
-    where_of(f, where, sizeof(where));
+    return tasks_list_for(db, tenant, f, NULL, offset, limit, into, total);
+}
+
+int tasks_list_for(fm_db_t *db, const char *tenant, const task_filter_t *f, const tasks_who_t *who,
+                   int offset, int limit, cJSON *into, int *total)
+{
+    char where[1024], sql[1536];
+    where_of(f, who, where, sizeof(where));
     sqlite3 *c = fm_db_reader(db);
     if (!c)
         return FM_EDB;
@@ -248,7 +267,7 @@ int tasks_list(fm_db_t *db, const char *tenant, const task_filter_t *f, int offs
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM tasks WHERE %s", where);
     if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
         goto done;
-    bind_filter(st, tenant, f);
+    bind_filter(st, tenant, f, who);
     if (sqlite3_step(st) != SQLITE_ROW)
         goto done;
     *total = sqlite3_column_int(st, 0);
@@ -258,7 +277,7 @@ int tasks_list(fm_db_t *db, const char *tenant, const task_filter_t *f, int offs
     snprintf(sql, sizeof(sql), "SELECT " COLS " FROM tasks WHERE %s ORDER BY rowid LIMIT ?7 OFFSET ?8", where);
     if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
         goto done;
-    bind_filter(st, tenant, f);
+    bind_filter(st, tenant, f, who);
     sqlite3_bind_int(st, 7, limit);
     sqlite3_bind_int(st, 8, offset);
     int step;
