@@ -400,3 +400,34 @@ def test_signal_right_after_publish(srv):
         p = deploy(srv, modeler("sig_fresh_%s_%d" % (UNIQ, i), body, signal_def("G", name)))
         r = assert_json(srv.req("POST", 9005, "/signals", body={"name": name}))
         assert r["started"] == 1 and get(srv, r["executions"][0]["executionId"])["processId"] == p["id"], (i, r)
+
+
+def test_signal_subscriptions_survive_kill():
+    """Signal subscriptions are rows: after kill -9 and a restart on the same data dir the
+    waiting catches, the boundary and the signal start are all still reached."""
+    import test_execution_recovery as rec
+    name = "restart-%s" % UNIQ
+    with rec.DataDir() as dd:
+        s1 = dd.server()
+        catch_body = ('<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="wait_sig">%s'
+                      '</bpmn:intermediateCatchEvent><bpmn:endEvent id="end"/>' % sig("S")
+                      + chain("start", "wait_sig", "end"))
+        pc = deploy(s1, modeler("sig_kill_%s" % UNIQ, catch_body, signal_def("S", name)))
+        st_body = ('<bpmn:startEvent id="go">%s</bpmn:startEvent><bpmn:endEvent id="end"/>' % sig("S")
+                   + chain("go", "end"))
+        ps = deploy(s1, modeler("sig_kill_start_%s" % UNIQ, st_body, signal_def("S", name)))
+        insts = [start(s1, pc["id"], {"n": i}) for i in range(20)]   # more than one delivery batch
+        s1.kill()
+        s2 = dd.server()
+        for i in (insts[0], insts[-1]):
+            assert waiting(get(s2, i["id"]), "wait_sig", "signal"), get(s2, i["id"])
+        r = assert_json(s2.req("POST", 9005, "/signals", body={"name": name, "variables": {"after": "restart"}}))
+        assert r["triggered"] == 20 and r["started"] == 1, r
+        for k, i in enumerate(insts):
+            done = get(s2, i["id"])
+            assert done["state"] == "completed" and done["variables"] == {"n": k, "after": "restart"}, done
+            assert entered_path(history(s2, i["id"])) == ["start", "wait_sig", "end"]
+        assert len(executions_of(s2, ps["id"])) == 1
+        # used up: a second broadcast reaches only the signal start
+        r = assert_json(s2.req("POST", 9005, "/signals", body={"name": name}))
+        assert (r["triggered"], r["started"]) == (0, 1), r
