@@ -44,7 +44,6 @@ bool ex_arm_bounds(ex_tx_t *tx, ex_inst_t *in, int tid)
             ex_incident(tx, in, tid, "expression", why);
             return false;
         }
-        t = ex_tok(in, tid);
     }
     return true;
 }
