@@ -393,6 +393,15 @@ void bus_flush(void)
     }
 }
 
+void bus_deliver_now(void)
+{
+    if (!bus.inited)
+        return;
+    for (int i = 0; i < 4; i++)     /* bounded, unlike bus_flush: a flood cannot hold the loop */
+        if (!deliver_batch())
+            return;
+}
+
 int bus_init(uv_loop_t *loop, size_t capacity, int publish_timeout_ms)
 {
     memset(&bus, 0, sizeof(bus));

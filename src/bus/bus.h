@@ -50,6 +50,9 @@ int bus_init(uv_loop_t *loop, size_t capacity, int publish_timeout_ms);
 void bus_shutdown(void);
 /* Loop thread: delivers everything queued and every outbox row now; for tests and stop. */
 void bus_flush(void);
+/* Loop thread: a few delivery rounds now (outbox rows committed so far, the queue): a
+ * module that must have seen what was committed before a request posts this and waits. */
+void bus_deliver_now(void);
 
 /* Any thread. data_json is the JSON text of `data` (NULL: null); copied. */
 int bus_publish(const char *source, const char *type, const char *subject,

@@ -1001,7 +1001,8 @@ def test_intermediate_message_catch_correlation(srv):
     assert_not_correlated(send(srv, name + "-x", "K-1"))
     # the oldest waiting subscription of that name and key gets it
     m = assert_json(send(srv, name, "K-1", {"v": 1}))
-    assert m == {"executionId": first["id"], "elementId": "wait", "started": False}, m
+    assert m == {"executionId": first["id"], "elementId": "wait", "started": False,
+                 "executions": [{"executionId": first["id"], "elementId": "wait", "started": False}]}, m
     f = wait_state(srv, first["id"], "completed")
     assert f["variables"] == {"orderId": "K-1", "v": 1}, f
     assert entered(srv, f["id"]) == ["start", "wait", "end"]

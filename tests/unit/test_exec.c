@@ -34,16 +34,20 @@ static int setup(void **state)
 {
     (void)state;
     fm_test_db_open(&T, true);
-    FILE *fp = fopen("migrations/execution/0001_init.sql", "rb");
-    assert_non_null(fp);
-    static char sql[32768];
-    size_t n = fread(sql, 1, sizeof(sql) - 1, fp);
-    fclose(fp);
-    sql[n] = '\0';
-    sqlite3 *w = fm_db_write_begin(T.db);
-    char err[256];
-    int rc = fm_db_exec(w, sql, err, sizeof(err));
-    assert_int_equal(fm_db_write_end(T.db, rc), FM_OK);
+    static const char *const files[] = { "migrations/execution/0001_init.sql",
+                                         "migrations/execution/0002_signals.sql" };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *fp = fopen(files[i], "rb");
+        assert_non_null(fp);
+        static char sql[32768];
+        size_t n = fread(sql, 1, sizeof(sql) - 1, fp);
+        fclose(fp);
+        sql[n] = '\0';
+        sqlite3 *w = fm_db_write_begin(T.db);
+        char err[256];
+        int rc = fm_db_exec(w, sql, err, sizeof(err));
+        assert_int_equal(fm_db_write_end(T.db, rc), FM_OK);
+    }
     ex_work_set_db(T.db);
     return 0;
 }
@@ -432,6 +436,39 @@ static void test_lifecycle_events(void **state)
     cJSON_Delete(got);
 }
 
+/* Zeebe runs processes without end events: an element with no outgoing flow ends its
+ * token, and the instance completes when its last token has ended (issue 11 item 5). */
+static void test_no_end_event(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "fork") "<parallelGateway id=\"fork\"/>"
+                             FLOW("f2", "fork", "a") FLOW("f3", "fork", "j") SCRIPT("a", "=x + 1", "y")
+                             JOB("j", "audit") TAIL);
+    char id[48], path[512], st[16];
+    assert_int_equal(start(pid, "{\"x\": 1}", id), I_ACTIVE);     /* the job still runs */
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>fork>a");
+    complete_job(id, "j", "{\"done\": true}");
+    assert_string_equal(state_of(id, st), "completed");
+    path_of(id, path, sizeof(path));
+    assert_string_equal(path, "s>fork>a>j");
+    assert_true(num_var(id, "y") == 2);
+}
+
+/* isExecutable="false": modelled for documentation, refused (issue 11 item 9). */
+static void test_not_executable_refused(void **state)
+{
+    (void)state;
+    static const char xml[] = "<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\" "
+                              "targetNamespace=\"t\"><process id=\"doc_only\" isExecutable=\"false\">"
+                              "<startEvent id=\"s\"/>" FLOW("f", "s", "e") "<endEvent id=\"e\"/>" TAIL;
+    char err[400];
+    ex_def_t *d = ex_def_compile(xml, strlen(xml), NULL, err, sizeof(err));
+    assert_null(d);
+    if (!strstr(err, "'doc_only'") || !strstr(err, "not executable"))
+        fail_msg("'%s' does not name the process and the reason", err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +480,8 @@ int main(void)
         cmocka_unit_test(test_endless_loop_becomes_incident),
         cmocka_unit_test(test_lifecycle_events),
         cmocka_unit_test(test_io_mapping_on_tasks),
+        cmocka_unit_test(test_no_end_event),
+        cmocka_unit_test(test_not_executable_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -128,6 +128,8 @@ static ex_ev_t ev_of(const char *d)
         return E_ESCALATION;
     if (!strcmp(d, "terminate"))
         return E_TERMINATE;
+    if (!strcmp(d, "signal"))
+        return E_SIGNAL;
     return E_OTHER;
 }
 
@@ -190,6 +192,14 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
         const bpmn_node_t *e = ref_el(m, bpmn_attr(ed, "errorRef"));
         if (e)
             x->code = dup(bpmn_attr(e, "errorCode") ? bpmn_attr(e, "errorCode") : bpmn_attr(e, "id"));
+        break;
+    }
+    case E_SIGNAL: {     /* the name: a literal, or "=expr" evaluated where the event is */
+        const bpmn_node_t *sg = ref_el(m, bpmn_attr(ed, "signalRef"));
+        const char *sn = sg ? (bpmn_attr(sg, "name") ? bpmn_attr(sg, "name") : bpmn_attr(sg, "id")) : NULL;
+        expr_of(&x->signal, sn, "signal name", x->id, err, errlen);
+        if (!x->signal.feel && !x->signal.text && !err[0])
+            snprintf(err, errlen, "signal event '%s' names no signal", x->id);
         break;
     }
     case E_ESCALATION: {
@@ -349,7 +359,7 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
     }
     /* zeebe:ioMapping: the child's variables on a call activity, the element's own
      * local variables (inputs) and what it hands back (outputs) elsewhere */
-    if (x->kind != N_START && x->kind != N_END && x->kind != N_BOUNDARY && x->kind != N_XOR &&
+    if (x->kind != N_START && x->kind != N_END && x->kind != N_XOR &&
         x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW)
         maps_of(x, n, err, errlen);
     /* multi-instance */
@@ -386,6 +396,7 @@ static void node_free(ex_node_t *x)
     free(x->starts);
     free(x->evsubs);
     expr_free(&x->timer);
+    expr_free(&x->signal);
     free(x->msg_name);
     feel_expr_free(x->corr);
     free(x->code);
@@ -484,6 +495,11 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
     d->model = m;
     d->bpmn_id = strdup(m->els[pi].id);
     const bpmn_node_t *proc = m->els[pi].node;
+    const char *executable = bpmn_attr(proc, "isExecutable");
+    if (executable && !strcmp(executable, "false")) {   /* modelled for documentation only */
+        snprintf(err, errlen, "process '%s' is not executable (isExecutable=\"false\")", d->bpmn_id);
+        goto fail;
+    }
     /* nodes */
     for (size_t i = 0; i < m->nels; i++) {
         elnode[i] = -1;
@@ -543,8 +559,11 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
         }
         if (x->kind == N_THROW && x->ev == E_MESSAGE)
             x->kind = N_SEND;
-        if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && !err[0])
-            snprintf(err, errlen, "intermediate catch event '%s': only message and timer are supported", x->id);
+        if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && x->ev != E_SIGNAL && !err[0])
+            snprintf(err, errlen, "intermediate catch event '%s': only message, timer and signal are supported",
+                     x->id);
+        if (x->kind == N_START && x->ev == E_SIGNAL && x->container < 0 && x->signal.feel && !err[0])
+            snprintf(err, errlen, "signal start event '%s': the signal name must be a literal", x->id);
         if (x->kind == N_CATCH && x->ev == E_MESSAGE)
             x->kind = N_RECEIVE;
         task_of(x, m, proc, n, err, errlen);
@@ -605,8 +624,9 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
         if (x->kind == N_EVENTGW)
             for (int j = 0; j < x->nout; j++) {
                 ex_node_t *t = &d->nodes[d->flows[x->out[j]].dst];
-                if (!(t->kind == N_RECEIVE || (t->kind == N_CATCH && t->ev == E_TIMER))) {
-                    snprintf(err, errlen, "event-based gateway '%s' must lead to message or timer catch events", x->id);
+                if (!(t->kind == N_RECEIVE || (t->kind == N_CATCH && (t->ev == E_TIMER || t->ev == E_SIGNAL)))) {
+                    snprintf(err, errlen, "event-based gateway '%s' must lead to message, timer or signal catch events",
+                             x->id);
                     goto fail;
                 }
             }
@@ -614,10 +634,10 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
     bool none_start = false;
     for (int i = 0; i < d->nstarts; i++)
         if (d->nodes[d->starts[i]].ev == E_NONE || d->nodes[d->starts[i]].ev == E_MESSAGE ||
-            d->nodes[d->starts[i]].ev == E_TIMER)
+            d->nodes[d->starts[i]].ev == E_TIMER || d->nodes[d->starts[i]].ev == E_SIGNAL)
             none_start = true;
     if (!none_start) {
-        snprintf(err, errlen, "process '%s' has no none, message or timer start event", d->bpmn_id);
+        snprintf(err, errlen, "process '%s' has no none, message, timer or signal start event", d->bpmn_id);
         goto fail;
     }
     /* reachability (for inclusive joins): transitive closure over flows */

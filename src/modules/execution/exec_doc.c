@@ -457,7 +457,8 @@ void ex_inst_free(ex_inst_t *in)
 }
 
 static const char *const wait_names[] = {
-    "ready", "task", "job", "message", "timer", "call", "join", "event", "incident", "mi", "subprocess", "done",
+    "ready", "task", "job", "message", "timer", "call", "join", "event", "incident", "mi", "subprocess", "signal",
+    "done",
 };
 
 cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars)

@@ -244,7 +244,7 @@ static void do_send(ex_tx_t *tx, ex_inst_t *in, int tid)
     char target[48], el[200];
     bool started;
     int rc = ex_correlate(tx, in->tenant, n->msg_name, key, vars, target, sizeof(target), el, sizeof(el),
-                          &started, in->id);
+                          &started, in->id, NULL);
     cJSON_Delete(vars);
     if (rc != FM_OK) {
         char msg[400];
@@ -351,6 +351,19 @@ static void do_timer(ex_tx_t *tx, ex_inst_t *in, int tid)
     t->wait = W_TIMER;
 }
 
+static void do_wait_signal(ex_tx_t *tx, ex_inst_t *in, int tid)
+{
+    char why[300];
+    ex_tok_t *t = ex_tok(in, tid);
+    if (!ex_signal_sub(tx, in, tid, t->scope, &in->def->nodes[t->node], "catch", why, sizeof(why))) {
+        ex_incident(tx, in, tid, "expression", why);
+        return;
+    }
+    t = ex_tok(in, tid);
+    t->wait = W_SIGNAL;
+    ex_arm_bounds(tx, in, tid);
+}
+
 static void do_eventgw(ex_tx_t *tx, ex_inst_t *in, int tid)
 {
     ex_tok_t *t = ex_tok(in, tid);
@@ -368,6 +381,12 @@ static void do_eventgw(ex_tx_t *tx, ex_inst_t *in, int tid)
                 return;
             }
             ex_timer_add(tx, in, tid, 0, c->id, "event", due, 0, 0);
+        } else if (c->ev == E_SIGNAL) {
+            if (!ex_signal_sub(tx, in, tid, sc, c, "event", why, sizeof(why))) {
+                ex_waits_drop(tx, in, tid, 0);
+                ex_incident(tx, in, tid, "expression", why);
+                return;
+            }
         } else {
             char *key = NULL;
             if (c->corr) {
@@ -419,7 +438,7 @@ static void do_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     case E_ERROR: {
         char msg[300];
         snprintf(msg, sizeof(msg), "error end event '%s'", n->id);
-        ex_throw_error(tx, in, tid, sc, 0, n->code, msg);
+        ex_throw_error(tx, in, tid, sc, 0, n->code, msg, NULL);
         return;
     }
     case E_ESCALATION:
@@ -427,6 +446,12 @@ static void do_end(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_throw_escalation(tx, in, sc, n->code);
         if (ex_tok(in, tid))
             ex_token_end(tx, in, tid);
+        return;
+    case E_SIGNAL:
+        if (!ex_signal_throw(tx, in, tid))
+            return;
+        ex_mark(tx, in, node, tid, false);
+        ex_token_end(tx, in, tid);
         return;
     case E_TERMINATE: {
         ex_mark(tx, in, node, tid, false);
@@ -500,6 +525,8 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
             if (!ex_tok(in, tid))
                 break;
         }
+        if (n->ev == E_SIGNAL && !ex_signal_throw(tx, in, tid))
+            break;
         ex_leave(tx, in, tid);
         break;
     case N_SCRIPT: {
@@ -538,7 +565,10 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         do_wait_message(tx, in, tid);
         break;
     case N_CATCH:
-        do_timer(tx, in, tid);
+        if (n->ev == E_SIGNAL)
+            do_wait_signal(tx, in, tid);
+        else
+            do_timer(tx, in, tid);
         break;
     case N_CALL:
         do_call(tx, in, tid);

@@ -40,6 +40,9 @@ bool ex_arm_bounds(ex_tx_t *tx, ex_inst_t *in, int tid)
             }
             ex_msg_add(tx, in, tid, 0, b->id, "boundary", b->msg_name, key ? key : "");
             free(key);
+        } else if (b->ev == E_SIGNAL && !ex_signal_sub(tx, in, tid, t->scope, b, "boundary", why, sizeof(why))) {
+            ex_incident(tx, in, tid, "expression", why);
+            return false;
         }
     }
     return true;
@@ -68,6 +71,8 @@ void ex_arm_evsubs(ex_tx_t *tx, ex_inst_t *in, int sid, const int *evsubs, int n
                 }
                 ex_msg_add(tx, in, 0, sid, st->id, "evsub", st->msg_name, key ? key : "");
                 free(key);
+            } else if (st->ev == E_SIGNAL) {
+                ex_signal_sub(tx, in, 0, sid, st, "evsub", why, sizeof(why));
             }
         }
     }
@@ -80,9 +85,26 @@ static bool code_matches(const ex_node_t *catcher, const char *code)
     return !catcher->code || (code && !strcmp(catcher->code, code));
 }
 
-/* Boundary of the activity token atid catching (ev, code): interrupting ones cancel
- * the activity. Returns true when caught. */
-bool ex_catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code)
+/* Variables an event brings to boundary token b (the variables of a job's error, as in
+ * Camunda 8): with output mappings they are the boundary's own, for its outputs to
+ * read; without, they go to the scope it lives in. */
+static void boundary_vars(ex_tx_t *tx, ex_inst_t *in, int b, const cJSON *vars)
+{
+    ex_tok_t *t = ex_tok(in, b);
+    const ex_node_t *n = &in->def->nodes[t->node];
+    if (!n->has_outs) {
+        ex_vars_merge(tx, in, t->scope, vars, t->node, b);
+        return;
+    }
+    int io = ex_scope_new(in, S_IO, t->scope, t->node, b);
+    ex_scope_t *s = ex_scope(in, io);
+    cJSON_Delete(s->vars);
+    s->vars = cJSON_Duplicate(vars, true);
+    ex_tok(in, b)->scope = io;
+}
+
+static bool catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code,
+                              const cJSON *vars)
 {
     ex_tok_t *a = ex_tok(in, atid);
     if (!a)
@@ -97,10 +119,19 @@ bool ex_catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, cons
             ex_mark(tx, in, a->node, atid, false);
             ex_cancel_token(tx, in, atid);
         }
-        ex_tok_new(in, n->bounds[i], sc, -1);
+        int bt = ex_tok_new(in, n->bounds[i], sc, -1);
+        if (cJSON_IsObject(vars) && vars->child)
+            boundary_vars(tx, in, bt, vars);
         return true;
     }
     return false;
+}
+
+/* Boundary of the activity token atid catching (ev, code): interrupting ones cancel
+ * the activity. Returns true when caught. */
+bool ex_catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code)
+{
+    return catch_on_activity(tx, in, atid, ev, code, NULL);
 }
 
 /* Event subprocess of scope sid (container's list) catching (ev, code). */
@@ -145,17 +176,17 @@ static bool catch_in_scope(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, cons
 
 /* From scope sid outwards: an event subprocess of each scope, then the boundary of
  * the subprocess or multi-instance activity owning it. true when something caught it. */
-static bool catch_up(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, const char *code)
+static bool catch_up(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, const char *code, const cJSON *vars)
 {
     for (int guard = 0; guard < 1000; guard++) {
-        if (catch_in_scope(tx, in, sid, ev, code, NULL))
+        if (catch_in_scope(tx, in, sid, ev, code, vars))
             return true;
         if (!sid)
             return false;
         ex_scope_t *s = ex_scope(in, sid);
         if (!s)
             return false;
-        if ((s->kind == S_SUB || s->kind == S_MI_BODY) && ex_catch_on_activity(tx, in, s->owner, ev, code))
+        if ((s->kind == S_SUB || s->kind == S_MI_BODY) && catch_on_activity(tx, in, s->owner, ev, code, vars))
             return true;
         sid = s->parent;
     }
@@ -166,9 +197,9 @@ static bool catch_up(ex_tx_t *tx, ex_inst_t *in, int sid, ex_ev_t ev, const char
  * it (a job or a call), whose own boundaries are tried first; 0 when an end event
  * threw it. */
 void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_tok,
-                        const char *code, const char *msg)
+                        const char *code, const char *msg, const cJSON *vars)
 {
-    if (activity_tok && ex_catch_on_activity(tx, in, activity_tok, E_ERROR, code))
+    if (activity_tok && catch_on_activity(tx, in, activity_tok, E_ERROR, code, vars))
         return;
     if (!activity_tok && tid)
         ex_tok_remove(in, tid);
@@ -177,7 +208,7 @@ void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_t
         if (a)
             sid = ex_act_scope(in, a);
     }
-    if (catch_up(tx, in, sid, E_ERROR, code))
+    if (catch_up(tx, in, sid, E_ERROR, code, vars))
         return;
     /* nobody caught it */
     cJSON *d = cJSON_CreateObject();
@@ -197,7 +228,7 @@ void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_t
 
 void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code)
 {
-    if (catch_up(tx, in, sid, E_ESCALATION, code))
+    if (catch_up(tx, in, sid, E_ESCALATION, code, NULL))
         return;
     if (in->parent_id[0] && in->parent_token) {
         ex_inst_t *p;

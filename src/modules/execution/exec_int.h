@@ -29,7 +29,7 @@ typedef enum {
     N_SUB, N_XOR, N_AND, N_OR, N_EVENTGW, N_CATCH, N_THROW, N_BOUNDARY,
 } ex_kind_t;
 
-typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_OTHER } ex_ev_t;
+typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_SIGNAL, E_OTHER } ex_ev_t;
 
 typedef struct ex_expr {            /* a FEEL expression, or a literal string */
     feel_expr_t *feel;
@@ -54,6 +54,7 @@ typedef struct ex_node {
     /* events */
     char timer_kind;                /* 'd' duration, 't' date, 'c' cycle */
     ex_expr_t timer;
+    ex_expr_t signal;               /* signal name (literal or FEEL) */
     char *msg_name;
     feel_expr_t *corr;              /* correlation key */
     char *code;                     /* error/escalation code; NULL catches all */
@@ -116,7 +117,8 @@ void ex_defs_clear(void);
 
 /* ---- instances (exec_run.c) ---- */
 
-enum { W_READY, W_TASK, W_JOB, W_MSG, W_TIMER, W_CALL, W_JOIN, W_EVENT, W_INCIDENT, W_MI, W_SUB, W_DONE };
+enum { W_READY, W_TASK, W_JOB, W_MSG, W_TIMER, W_CALL, W_JOIN, W_EVENT, W_INCIDENT, W_MI, W_SUB, W_SIGNAL,
+       W_DONE };
 enum { S_ROOT, S_SUB, S_MI_BODY, S_MI_ITER, S_EVSUB,
        S_IO };          /* an element's own variables (zeebe:ioMapping), owner: its token */
 enum { I_ACTIVE, I_PAUSED, I_COMPLETED, I_CANCELLED, I_FAILED };
@@ -161,6 +163,7 @@ typedef struct ex_after {
     int nhttp;
     char **cancel_tasks;                /* "tenant\ttask id" to cancel in 9006 */
     int ncancel;
+    bool signals;                       /* thrown signals were queued (exec_signal.c) */
 } ex_after_t;
 
 typedef struct ex_tx {
@@ -186,7 +189,7 @@ int ex_trigger(ex_tx_t *tx, ex_inst_t *in, const char *kind, int token, int scop
                const char *element, const cJSON *vars);
 int ex_task_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *task_id, const cJSON *response);
 int ex_job_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const cJSON *vars);
-int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const char *msg);
+int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const char *msg, const cJSON *vars);
 int ex_job_incident(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const char *msg);
 int ex_incident_retry(ex_tx_t *tx, ex_inst_t *in, int token);
 /* A job incident resolved: the token waits for the job again. */
@@ -203,11 +206,14 @@ int ex_state_parse(const char *s);
 /* The instance as the API shows it (caller deletes); with_vars: include variables. */
 cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars);
 
-/* Delivers a message: the oldest subscription of (tenant, name, key) outside
- * skip_instance, or a message start. FM_ENOTFOUND when nobody waits. */
+/* Delivers a message: to the oldest subscription of (tenant, name, key) outside
+ * skip_instance, and to the message start of every other published process (one new
+ * instance each, latest version; Camunda 8). inst_out/el_out/started: the first
+ * delivery (the waiting one, else a start); list (may be NULL) gets every delivery as
+ * {executionId, elementId, started}. FM_ENOTFOUND when nobody waits. */
 int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *key, const cJSON *vars,
                  char *inst_out, size_t inst_len, char *el_out, size_t el_len, bool *started,
-                 const char *skip_instance);
+                 const char *skip_instance, cJSON *list);
 
 /* ---- the token machine's parts (exec_doc.c, exec_events.c, exec_elements.c,
  * exec_run.c): tokens are referred to by id, never by pointer, across any call that
@@ -252,7 +258,7 @@ void ex_arm_evsubs(ex_tx_t *tx, ex_inst_t *in, int sid, const int *evsubs, int n
 bool ex_catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code);
 bool ex_trigger_evsub(ex_tx_t *tx, ex_inst_t *in, int sid, int start, const cJSON *vars);
 void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_tok, const char *code,
-                    const char *msg);
+                    const char *msg, const cJSON *vars);
 void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code);
 void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid);
 void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid);
@@ -336,5 +342,29 @@ void ex_on_task_completed(const bus_event_t *ev, void *arg);
 int ex_job_complete(fm_db_t *db, const char *tenant, const char *id, const cJSON *vars, char *why, size_t wl);
 int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg, int retries,
                 int64_t backoff, const char *code, char *why, size_t wl);
+/* The same with variables: with code, the error's (its catching boundary's output
+ * mappings see them, else its scope gets them); without, merged for the next attempt. */
+int ex_job_fail_vars(fm_db_t *db, const char *tenant, const char *id, const char *msg, int retries,
+                     int64_t backoff, const char *code, const cJSON *vars, char *why, size_t wl);
+/* Before a message or signal from outside is delivered: publications committed before
+ * the request (Process Design answered publish) have their start events registered. */
+void ex_sync_publications(void);
+
+/* ---- signals (exec_signal.c) ---- */
+
+/* A signal thrown by token tid (intermediate throw or end event): queued in tx,
+ * broadcast after the commit by the worker. false: an incident stopped the token. */
+bool ex_signal_throw(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* Subscribes token tid (kind catch/boundary/event, scope 0) or scope sid (kind evsub,
+ * token 0) to the signal named by node n, evaluated in scope sid. false: bad name (why). */
+bool ex_signal_sub(ex_tx_t *tx, ex_inst_t *in, int token, int sid, const ex_node_t *n, const char *kind,
+                   char *why, size_t wl);
+/* Queues a broadcast (POST /signals) and delivers it in transactions of bounded size;
+ * `out` (may be NULL) gets up to 100 {executionId, elementId, started} and counts. */
+int ex_signal_broadcast(fm_db_t *db, const char *tenant, const char *name, const cJSON *vars, cJSON *out);
+/* Worker: delivers every queued broadcast (thrown signals, and those a crash interrupted). */
+void ex_signal_drain(fm_db_t *db);
+/* At start, before serving: broadcasts a previous run left are the worker's to finish. */
+void ex_signal_recover_mark(fm_db_t *db);
 
 #endif

@@ -278,7 +278,7 @@ void ex_cancel_token(ex_tx_t *tx, ex_inst_t *in, int tid)
     int wait = t->wait;
     char ref[48];
     snprintf(ref, sizeof(ref), "%s", t->ref);
-    if (t->flags & TF_ARMED || wait == W_MSG || wait == W_TIMER || wait == W_EVENT)
+    if (t->flags & TF_ARMED || wait == W_MSG || wait == W_TIMER || wait == W_EVENT || wait == W_SIGNAL)
         ex_waits_drop(tx, in, tid, 0);
     if (wait == W_SUB || wait == W_MI) {
         int inner = atoi(ref);
@@ -346,7 +346,7 @@ void ex_notify_parent(ex_tx_t *tx, ex_inst_t *child, const char *err_code)
         snprintf(msg, sizeof(msg), "called process failed with error '%s'", err_code);
         t->wait = W_READY;
         t->ref[0] = 0;
-        ex_throw_error(tx, p, tid, t->scope, tid, err_code, msg);
+        ex_throw_error(tx, p, tid, t->scope, tid, err_code, msg, NULL);
         return;
     }
     cJSON *out = cJSON_CreateObject();
@@ -530,7 +530,7 @@ int ex_trigger(ex_tx_t *tx, ex_inst_t *in, const char *kind, int token, int scop
     const ex_node_t *n = &in->def->nodes[node];
     if (!strcmp(kind, "catch")) {
         ex_tok_t *t = ex_tok(in, token);
-        if (!t || (t->wait != W_MSG && t->wait != W_TIMER) || t->node != node)
+        if (!t || (t->wait != W_MSG && t->wait != W_TIMER && t->wait != W_SIGNAL) || t->node != node)
             return FM_ENOTFOUND;
         ex_waits_drop(tx, in, token, 0);
         t = ex_tok(in, token);
@@ -615,7 +615,7 @@ int ex_job_done(ex_tx_t *tx, ex_inst_t *in, int token, const char *job_id, const
     return FM_OK;
 }
 
-int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const char *msg)
+int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const char *msg, const cJSON *vars)
 {
     ex_tok_t *t = ex_tok(in, token);
     if (!t || t->wait != W_JOB)
@@ -625,7 +625,7 @@ int ex_job_error(ex_tx_t *tx, ex_inst_t *in, int token, const char *code, const 
     ex_job_drop(tx, in, token);
     t = ex_tok(in, token);
     t->wait = W_READY;
-    ex_throw_error(tx, in, token, t->scope, token, code, msg);
+    ex_throw_error(tx, in, token, t->scope, token, code, msg, vars);
     ex_run_all(tx);
     return FM_OK;
 }

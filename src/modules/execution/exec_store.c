@@ -527,12 +527,16 @@ static const char SQL_T_DROP_TOK[] = "DELETE FROM timers WHERE instance_id = ? A
 static const char SQL_M_DROP_TOK[] = "DELETE FROM msg_subs WHERE instance_id = ? AND token_id = ?";
 static const char SQL_T_DROP_SCOPE[] = "DELETE FROM timers WHERE instance_id = ? AND token_id = 0 AND scope_id = ?";
 static const char SQL_M_DROP_SCOPE[] = "DELETE FROM msg_subs WHERE instance_id = ? AND token_id = 0 AND scope_id = ?";
+static const char SQL_S_DROP_TOK[] = "DELETE FROM signal_subs WHERE instance_id = ? AND token_id = ?";
+static const char SQL_S_DROP_SCOPE[] =
+    "DELETE FROM signal_subs WHERE instance_id = ? AND token_id = 0 AND scope_id = ?";
 
 int ex_waits_drop(ex_tx_t *tx, ex_inst_t *in, int token, int scope)
 {
-    const char *sql[2] = { token ? SQL_T_DROP_TOK : SQL_T_DROP_SCOPE, token ? SQL_M_DROP_TOK : SQL_M_DROP_SCOPE };
+    const char *sql[3] = { token ? SQL_T_DROP_TOK : SQL_T_DROP_SCOPE, token ? SQL_M_DROP_TOK : SQL_M_DROP_SCOPE,
+                           token ? SQL_S_DROP_TOK : SQL_S_DROP_SCOPE };
     int rc = FM_OK;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         sqlite3_stmt *st = ex_stmt(tx, sql[i]);
         if (!st)
             return FM_EDB;

@@ -22,9 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-enum { Q_TIMERS, Q_TASK, Q_HTTP, Q_DEPLOY, Q_RECONCILE, Q_HTTP_RUN, Q_CANCEL };
+enum { Q_TIMERS, Q_TASK, Q_HTTP, Q_DEPLOY, Q_RECONCILE, Q_HTTP_RUN, Q_CANCEL, Q_SIGNAL };
 
 typedef struct qitem {
     int kind;
@@ -140,6 +141,8 @@ void ex_work_after(ex_after_t *a)
     if (!W.running)
         return;
     arm(a->min_due);
+    if (a->signals)
+        enqueue(Q_SIGNAL, NULL, NULL, NULL, 0);
     for (int i = 0; i < a->nhttp; i++)
         enqueue(Q_HTTP_RUN, NULL, a->http_jobs[i], NULL, 0);
     if (a->ncancel) {
@@ -156,24 +159,27 @@ void ex_work_after(ex_after_t *a)
 
 static const char SQL_SUBS[] =
     "SELECT id, instance_id, token_id, scope_id, element, kind, process_id, version FROM msg_subs "
-    "WHERE tenant_id = ? AND name = ? AND (corr_key = ? OR kind = 'start') ORDER BY kind = 'start', id LIMIT 50";
+    "WHERE tenant_id = ? AND name = ? AND corr_key = ? AND kind != 'start' ORDER BY id LIMIT 50";
+static const char SQL_STARTS[] =
+    "SELECT id, instance_id, token_id, scope_id, element, kind, process_id, version FROM msg_subs "
+    "WHERE tenant_id = ? AND name = ? AND kind = 'start' ORDER BY id LIMIT 50";
 static const char SQL_SUB_DEL[] = "DELETE FROM msg_subs WHERE id = ?";
 
-int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *key, const cJSON *vars,
-                 char *inst_out, size_t inst_len, char *el_out, size_t el_len, bool *started,
-                 const char *skip_instance)
+typedef struct subrow { int64_t id; char inst[48], el[200], kind[16], pid[80]; int token, scope, version; } subrow_t;
+
+static int sub_rows(ex_tx_t *tx, const char *sql, const char *tenant, const char *name, const char *key,
+                    subrow_t *rows, int max)
 {
-    typedef struct { int64_t id; char inst[48], el[200], kind[16], pid[80]; int token, scope, version; } row_t;
-    row_t rows[50];
     int n = 0;
-    sqlite3_stmt *st = ex_stmt(tx, SQL_SUBS);
+    sqlite3_stmt *st = ex_stmt(tx, sql);
     if (!st)
-        return FM_EDB;
+        return -1;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, key ? key : "", -1, SQLITE_STATIC);
-    while (n < 50 && sqlite3_step(st) == SQLITE_ROW) {
-        row_t *r = &rows[n++];
+    if (key)
+        sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+        subrow_t *r = &rows[n++];
         r->id = sqlite3_column_int64(st, 0);
         snprintf(r->inst, sizeof(r->inst), "%s", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
         r->token = sqlite3_column_int(st, 2);
@@ -184,24 +190,39 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
         r->version = sqlite3_column_int(st, 7);
     }
     sqlite3_reset(st);
+    return n;
+}
+
+static void delivered(cJSON *list, const char *inst, const char *el, bool started, char *inst_out, size_t inst_len,
+                      char *el_out, size_t el_len, bool *first_started)
+{
+    if (!inst_out[0]) {
+        snprintf(inst_out, inst_len, "%s", inst);
+        snprintf(el_out, el_len, "%s", el);
+        *first_started = started;
+    }
+    if (!list)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "executionId", inst);
+    cJSON_AddStringToObject(o, "elementId", el);
+    cJSON_AddBoolToObject(o, "started", started);
+    cJSON_AddItemToArray(list, o);
+}
+
+int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *key, const cJSON *vars,
+                 char *inst_out, size_t inst_len, char *el_out, size_t el_len, bool *started,
+                 const char *skip_instance, cJSON *list)
+{
+    subrow_t rows[50];
+    char got_pid[80] = "";      /* the process whose waiting instance got it: not started again */
+    inst_out[0] = el_out[0] = 0;
     *started = false;
+    int n = sub_rows(tx, SQL_SUBS, tenant, name, key ? key : "", rows, 50);
+    if (n < 0)
+        return FM_EDB;
     for (int i = 0; i < n; i++) {
-        row_t *r = &rows[i];
-        if (!strcmp(r->kind, "start")) {
-            ex_def_t *d;
-            const char *field;
-            char why[300];
-            if (ex_def_get(tenant, r->pid, r->version, &d, &field, why, sizeof(why)) != FM_OK)
-                continue;
-            ex_inst_t *in;
-            int node = ex_node_find(d, r->el);
-            if (node < 0 || ex_start(tx, d, NULL, vars, NULL, NULL, 0, node, &in) != FM_OK)
-                continue;
-            snprintf(inst_out, inst_len, "%s", in->id);
-            snprintf(el_out, el_len, "%s", r->el);
-            *started = true;
-            return FM_OK;
-        }
+        subrow_t *r = &rows[i];
         if (skip_instance && !strcmp(r->inst, skip_instance))
             continue;
         ex_inst_t *in;
@@ -221,11 +242,31 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
         }
         if (rc != FM_OK)
             continue;
-        snprintf(inst_out, inst_len, "%s", r->inst);
-        snprintf(el_out, el_len, "%s", r->el);
-        return FM_OK;
+        snprintf(got_pid, sizeof(got_pid), "%s", in->process_id);
+        delivered(list, r->inst, r->el, false, inst_out, inst_len, el_out, el_len, started);
+        break;
     }
-    return FM_ENOTFOUND;
+    /* message starts: one instance of each process (once per process, as Camunda 8) */
+    n = sub_rows(tx, SQL_STARTS, tenant, name, NULL, rows, 50);
+    for (int i = 0; i < n; i++) {
+        subrow_t *r = &rows[i];
+        bool seen = !strcmp(r->pid, got_pid);
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(rows[j].pid, r->pid);
+        if (seen)
+            continue;
+        ex_def_t *d;
+        const char *field;
+        char why[300];
+        if (ex_def_get(tenant, r->pid, r->version, &d, &field, why, sizeof(why)) != FM_OK)
+            continue;
+        ex_inst_t *in;
+        int node = ex_node_find(d, r->el);
+        if (node < 0 || ex_start(tx, d, NULL, vars, NULL, NULL, 0, node, &in) != FM_OK)
+            continue;
+        delivered(list, in->id, r->el, true, inst_out, inst_len, el_out, el_len, started);
+    }
+    return inst_out[0] ? FM_OK : FM_ENOTFOUND;
 }
 
 /* ---- jobs ---- */
@@ -317,6 +358,12 @@ int ex_job_complete(fm_db_t *db, const char *tenant, const char *id, const cJSON
 int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg, int retries,
                 int64_t backoff, const char *code, char *why, size_t wl)
 {
+    return ex_job_fail_vars(db, tenant, id, msg, retries, backoff, code, NULL, why, wl);
+}
+
+int ex_job_fail_vars(fm_db_t *db, const char *tenant, const char *id, const char *msg, int retries,
+                     int64_t backoff, const char *code, const cJSON *vars, char *why, size_t wl)
+{
     ex_tx_t tx;
     jobrow_t j;
     ex_inst_t *in = NULL;
@@ -326,8 +373,13 @@ int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg
     if (rc == FM_OK && code) {
         rc = job_set(&tx, id, "completed", j.retries, j.attempts + 1, 0, msg);
         if (rc == FM_OK)
-            rc = ex_job_error(&tx, in, j.token, code, msg ? msg : code);
+            rc = ex_job_error(&tx, in, j.token, code, msg ? msg : code, vars);
     } else if (rc == FM_OK) {
+        ex_tok_t *t = ex_tok(in, j.token);
+        if (t && cJSON_IsObject(vars) && vars->child) {   /* kept for the next attempt */
+            ex_vars_merge(&tx, in, t->scope, vars, t->node, t->id);
+            in->dirty = true;
+        }
         int left = retries >= 0 ? retries : j.retries - 1;
         int attempts = j.attempts + 1;
         if (backoff < 0) {
@@ -658,9 +710,9 @@ static void reconcile(const char *only_instance)
     free(links);
 }
 
-/* ---- deployments: message and timer start events of published versions ---- */
+/* ---- deployments: message, timer and signal start events of published versions ---- */
 
-static void deploy(void)
+static void deploy_pending(void)
 {
     typedef struct { char tenant[80], pid[80]; int version; } dep_t;
     dep_t deps[64];
@@ -684,6 +736,8 @@ static void deploy(void)
         const char *field;
         char why[400];
         int got = ex_def_get(deps[i].tenant, deps[i].pid, deps[i].version, &d, &field, why, sizeof(why));
+        if (got != FM_OK && got != FM_EINVAL && got != FM_ENOTFOUND)
+            continue;       /* Process Design could not be read now: the next deploy() retries */
         ex_tx_t tx;
         if (ex_tx_begin(&tx, W.db) != FM_OK)
             return;
@@ -700,9 +754,10 @@ static void deploy(void)
         }
         if (got == FM_OK) {
             /* a newer version replaces the start events of older ones */
-            const char *drops[2] = { "DELETE FROM msg_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?",
-                                     "DELETE FROM timers WHERE kind = 'start' AND tenant_id = ? AND process_id = ?" };
-            for (int k = 0; k < 2; k++) {
+            const char *drops[3] = { "DELETE FROM msg_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?",
+                                     "DELETE FROM timers WHERE kind = 'start' AND tenant_id = ? AND process_id = ?",
+                                     "DELETE FROM signal_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?" };
+            for (int k = 0; k < 3; k++) {
                 sqlite3_stmt *x = ex_stmt(&tx, drops[k]);
                 if (x) {
                     sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
@@ -719,6 +774,18 @@ static void deploy(void)
                     if (x) {
                         sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
                         sqlite3_bind_text(x, 2, s->msg_name, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(x, 3, s->id, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(x, 4, deps[i].pid, -1, SQLITE_STATIC);
+                        sqlite3_bind_int(x, 5, deps[i].version);
+                        sqlite3_step(x);
+                        sqlite3_reset(x);
+                    }
+                } else if (s->ev == E_SIGNAL && s->signal.text) {
+                    sqlite3_stmt *x = ex_stmt(&tx, "INSERT INTO signal_subs(tenant_id, name, element, kind, "
+                                                   "process_id, version) VALUES (?, ?, ?, 'start', ?, ?)");
+                    if (x) {
+                        sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(x, 2, s->signal.text, -1, SQLITE_STATIC);
                         sqlite3_bind_text(x, 3, s->id, -1, SQLITE_STATIC);
                         sqlite3_bind_text(x, 4, deps[i].pid, -1, SQLITE_STATIC);
                         sqlite3_bind_int(x, 5, deps[i].version);
@@ -750,6 +817,79 @@ static void deploy(void)
         }
         ex_tx_end(&tx, rc);
     }
+}
+
+static pthread_mutex_t deploy_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Registers the start events of versions recorded but not yet registered; one caller
+ * at a time (the worker, or a request in ex_sync_publications). */
+static void deploy(void)
+{
+    pthread_mutex_lock(&deploy_mu);
+    deploy_pending();
+    pthread_mutex_unlock(&deploy_mu);
+}
+
+typedef struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    atomic_int refs;        /* the waiter and the loop callback: the last one frees */
+} sync_wait_t;
+
+static void sync_release(sync_wait_t *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) == 1) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+    }
+}
+
+/* Loop thread: delivers the outbox rows committed so far (Process Design's
+ * process.definition.published among them: ex_on_published records them). */
+static void sync_on_loop(void *arg)
+{
+    sync_wait_t *s = arg;
+    bus_deliver_now();
+    pthread_mutex_lock(&s->mu);
+    s->done = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    sync_release(s);
+}
+
+/* Request thread. A publish has committed its outbox row (and marked the outbox) before
+ * it answered; one delivery round on the loop, posted now, runs ex_on_published for it,
+ * and deploy() then registers its start events here, before the message or signal is
+ * delivered — so publish-then-message does not depend on timing. Bounded: 5 s at most
+ * for the loop (it only waits when the process is stopping). */
+void ex_sync_publications(void)
+{
+    if (!W.running || fm_on_loop_thread())
+        return;
+    sync_wait_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    atomic_init(&s->refs, 2);
+    if (fm_loop_post(sync_on_loop, s) != 0) {
+        atomic_store(&s->refs, 1);
+        sync_release(s);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&s->mu);
+    while (!s->done && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
+    }
+    bool done = s->done;
+    pthread_mutex_unlock(&s->mu);
+    sync_release(s);
+    if (done)
+        deploy();
 }
 
 /* Loop thread: a version was published. Recorded at once (durably) so that a crash
@@ -832,6 +972,7 @@ static void *worker(void *arg)
         fire_due();
         reconcile(NULL);
         deploy();
+        ex_signal_drain(W.db);
         /* connector jobs left by the previous run */
         sqlite3 *c = fm_db_reader(W.db);
         if (c) {
@@ -884,6 +1025,9 @@ static void *worker(void *arg)
         case Q_CANCEL:
             cancel_task(q->b);
             break;
+        case Q_SIGNAL:
+            ex_signal_drain(W.db);
+            break;
         }
         qfree(q);
     }
@@ -894,6 +1038,7 @@ int ex_work_start(fm_mod_t *m)
 {
     W.db = m->db;
     W.stop = false;
+    ex_signal_recover_mark(m->db);
     W.armed_due = INT64_MAX;
     W.running = true;
     if (pthread_create(&W.thread, NULL, worker, NULL) != 0) {

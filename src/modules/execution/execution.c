@@ -362,15 +362,19 @@ static int message(fm_req_t *r)
     } else if (k && !cJSON_IsNull(k))
         return fm_reply_invalid(r, "correlationKey", "must be a string or a number");
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(b, "name"));
+    ex_sync_publications();     /* a process published before this request starts on it */
     ex_tx_t tx;
     int rc = ex_tx_begin(&tx, db_of(r));
     if (rc != FM_OK)
         return rc;
     char inst[48] = "", el[200] = "";
     bool started = false;
+    cJSON *list = cJSON_CreateArray();
     rc = ex_correlate(&tx, fm_req_tenant(r), name, key, cJSON_GetObjectItem(b, "variables"), inst, sizeof(inst), el,
-                      sizeof(el), &started, NULL);
+                      sizeof(el), &started, NULL, list);
     rc = ex_tx_end(&tx, rc);
+    if (rc != FM_OK)
+        cJSON_Delete(list);
     if (rc == FM_ENOTFOUND) {
         cJSON *ext = cJSON_CreateObject();
         cJSON_AddStringToObject(ext, "messageName", name);
@@ -384,6 +388,30 @@ static int message(fm_req_t *r)
     cJSON_AddStringToObject(o, "executionId", inst);
     cJSON_AddStringToObject(o, "elementId", el);
     cJSON_AddBoolToObject(o, "started", started);
+    cJSON_AddItemToObject(o, "executions", list);
+    return fm_reply_json(r, 200, o);
+}
+
+/* ---- signals ---- */
+
+static int signal(fm_req_t *r)
+{
+    static const fm_field_t fields[] = {
+        { "name", FM_F_STRING, true, 1, 256, NULL },
+        { "variables", FM_F_OBJECT, false, 0, 0, NULL },
+    };
+    if (fm_req_check(r, fields, 2))
+        return FM_OK;
+    cJSON *b = fm_req_json(r);
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(b, "name"));
+    ex_sync_publications();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    int rc = ex_signal_broadcast(db_of(r), fm_req_tenant(r), name, cJSON_GetObjectItem(b, "variables"), o);
+    if (rc != FM_OK) {
+        cJSON_Delete(o);
+        return rc;
+    }
     return fm_reply_json(r, 200, o);
 }
 
@@ -488,16 +516,37 @@ static int job_fail(fm_req_t *r)
         { "retries", FM_F_INT, false, 0, 1000, NULL },
         { "retryBackOffMs", FM_F_INT, false, 0, 86400000, NULL },
         { "errorCode", FM_F_STRING, false, 1, 200, NULL },
+        { "variables", FM_F_OBJECT, false, 0, 0, NULL },
     };
-    if (fm_req_check(r, fields, 4))
+    if (fm_req_check(r, fields, 5))
         return FM_OK;
     cJSON *b = fm_req_json(r);
     cJSON *rt = cJSON_GetObjectItem(b, "retries"), *bo = cJSON_GetObjectItem(b, "retryBackOffMs");
     char why[300] = "";
-    int rc = ex_job_fail(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"),
+    int rc = ex_job_fail_vars(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"),
                          cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorMessage")),
                          rt ? (int)rt->valuedouble : -1, bo ? (int64_t)bo->valuedouble : -1,
-                         cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorCode")), why, sizeof(why));
+                         cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorCode")),
+                         cJSON_GetObjectItem(b, "variables"), why, sizeof(why));
+    return job_outcome(r, rc, why);
+}
+
+/* Camunda 8's "throw error" command: a BPMN error at the job's task. */
+static int job_error(fm_req_t *r)
+{
+    static const fm_field_t fields[] = {
+        { "errorCode", FM_F_STRING, true, 1, 200, NULL },
+        { "errorMessage", FM_F_STRING, false, 0, 2000, NULL },
+        { "variables", FM_F_OBJECT, false, 0, 0, NULL },
+    };
+    if (fm_req_check(r, fields, 3))
+        return FM_OK;
+    cJSON *b = fm_req_json(r);
+    char why[300] = "";
+    int rc = ex_job_fail_vars(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"),
+                         cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorMessage")), -1, -1,
+                         cJSON_GetStringValue(cJSON_GetObjectItem(b, "errorCode")),
+                         cJSON_GetObjectItem(b, "variables"), why, sizeof(why));
     return job_outcome(r, rc, why);
 }
 
@@ -637,6 +686,8 @@ static const fm_route_t routes[] = {
     { FM_GET, "/jobs", jobs_list, 0, "execution:work" },
     { FM_POST, "/jobs/{id}/complete", job_complete, FM_R_JSON, "execution:work" },
     { FM_POST, "/jobs/{id}/fail", job_fail, FM_R_JSON, "execution:work" },
+    { FM_POST, "/jobs/{id}/error", job_error, FM_R_JSON, "execution:work" },
+    { FM_POST, "/signals", signal, FM_R_JSON, "execution:correlate" },
     { FM_GET, "/incidents", incidents_list, 0, "execution:read" },
     { FM_PUT, "/incidents/{id}/resolve", incident_resolve, 0, "execution:control" },
 };
