@@ -9,7 +9,7 @@ not to come back."""
 
 import random
 
-from harness import Skip, assert_json, assert_problem
+from harness import assert_json, assert_problem
 from exec_support import (BPMN_NS, ZEEBE_NS, XML, assert_not_correlated, assert_ran_once, chain,
                           count, deploy, entered_path, flows, get, history, jobs, parallel, pointers, start,
                           wait_for, wait_state, waiting)
@@ -76,20 +76,15 @@ def test_dead_end_task_in_parallel_branch(srv):
 
 
 def test_process_without_end_event(srv):
-    """The whole process has no end event (Zeebe deploys and runs it). Process Design
-    refuses such a model at create/publish until the `design` helper's drafts-with-
-    warnings land; until then this test says so and skips (the engine half is pinned by
-    test_exec.c test_no_end_event)."""
+    """The whole process has no end event (Zeebe deploys and runs it): Process Design
+    stores it with a `no-end-event` warning, publish accepts it, and the instance
+    completes when its last token reaches the element without outgoing flow."""
     body = ('<bpmn:startEvent id="start"/>' + script("calc", "=x + 1", "y")
             + job("notify", "notify-%s" % UNIQ) + chain("start", "calc", "notify"))
     r = srv.req("POST", 9003, "/processes", body=modeler("no_end_%s" % UNIQ, body), headers=XML)
-    if r.status == 422 and "no-end-event" in str(r.json):
-        raise Skip("Process Design refuses a process without end event (issue 11 item 5, design half): "
-                   "enable once drafts with warnings are merged")
     p = assert_json(r, 201)
+    assert "no-end-event" in str(p.get("warnings")), p
     r = srv.req("POST", 9003, "/processes/%s/publish" % p["id"], body={})
-    if r.status == 422 and "no-end-event" in str(r.json):
-        raise Skip("Process Design refuses to publish a process without end event: enable after design")
     assert r.status == 201, r
     inst = start(srv, p["id"], {"x": 1})
     jid = the_job(srv, inst["id"], "notify")
