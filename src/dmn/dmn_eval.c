@@ -522,8 +522,9 @@ feel_value_t *dmn_evaluate(const dmn_model_t *m, feel_eval_t *ev, const char *de
     if (!r.vals || !r.state)
         return feel_null();
     if (decision) {
-        for (size_t i = 0; i < m->nnodes; i++)
-            if (m->nodes[i].k == NODE_DECISION && !strcmp(m->nodes[i].name, decision))
+        const char *name = dmn_find_decision(m, decision);
+        for (size_t i = 0; name && i < m->nnodes; i++)
+            if (m->nodes[i].k == NODE_DECISION && !strcmp(m->nodes[i].name, name))
                 return eval_node(&r, i);
         warn(&r, "no decision named '%s'", decision);
         return feel_null();

@@ -371,6 +371,8 @@ static int load(dmn_model_t *m, const xml_node_t *root, dmn_err_t *err)
         nd->k = k;
         nd->id = dmn_strdup(xml_attr(c, "id") ? xml_attr(c, "id") : xml_attr(c, "name"));
         nd->name = dmn_strdup(xml_attr(c, "name"));
+        if (k == NODE_DECISION)
+            nd->version_tag = dmn_strdup(xml_attr(c, "versionTag"));    /* camunda:versionTag */
         if (!nd->name || !*nd->name)
             return dmn_fail(err, nd->id, "%s without a name", c->name);
         xml_node_t *var = xml_child(c, "variable");

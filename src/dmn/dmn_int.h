@@ -70,6 +70,7 @@ typedef enum { NODE_DECISION, NODE_INPUT, NODE_BKM } dmn_nkind_t;
 typedef struct dmn_node {
     dmn_nkind_t k;
     char *id, *name, *type_ref;
+    char *version_tag;              /* decision: camunda:versionTag, or NULL */
     dmn_expr_t *expr;               /* decision logic; BKM: an X_FUNCTION */
     size_t *reqs;                   /* indexes of required decisions, inputs and BKMs */
     size_t nreqs;
