@@ -43,6 +43,9 @@ const char *dmn_find_decision(const dmn_model_t *m, const char *key);
 bool dmn_has_decision(const dmn_model_t *m, const char *key);     /* by name or id */
 /* typeRef of input data `name` resolved to a FEEL base type, or FEEL_NULL when free. */
 feel_type_t dmn_input_type(const dmn_model_t *m, const char *name);
+/* What import accepted but will not evaluate (a BKM or decision without logic). */
+size_t dmn_model_warning_count(const dmn_model_t *m);
+const char *dmn_model_warning(const dmn_model_t *m, size_t i);
 
 /* What a run did: per decision table, the ids of the rules that matched. */
 typedef struct dmn_hit {

@@ -34,6 +34,31 @@ int dmn_fail(dmn_err_t *err, const char *elem, const char *fmt, ...)
     return FM_EINVAL;
 }
 
+void dmn_load_warn(dmn_model_t *m, const char *fmt, ...)
+{
+    if (m->nwarnings >= DMN_MAX_LOAD_WARNINGS)
+        return;
+    if (!m->warnings && !(m->warnings = calloc(DMN_MAX_LOAD_WARNINGS, sizeof(*m->warnings))))
+        return;
+    char buf[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if ((m->warnings[m->nwarnings] = strdup(buf)))
+        m->nwarnings++;
+}
+
+size_t dmn_model_warning_count(const dmn_model_t *m)
+{
+    return m->nwarnings;
+}
+
+const char *dmn_model_warning(const dmn_model_t *m, size_t i)
+{
+    return i < m->nwarnings ? m->warnings[i] : NULL;
+}
+
 void dmn_add_name(dmn_model_t *m, const char *name)
 {
     if (!name || !*name)
@@ -160,6 +185,7 @@ void dmn_model_free(dmn_model_t *m)
         free(m->nodes[i].name);
         free(m->nodes[i].type_ref);
         free(m->nodes[i].version_tag);
+        free(m->nodes[i].var_name);
         free(m->nodes[i].reqs);
         dmn_expr_free(m->nodes[i].expr);
     }
@@ -173,6 +199,9 @@ void dmn_model_free(dmn_model_t *m)
     for (size_t i = 0; i < m->nnames; i++)
         free((char *)m->names[i]);
     free(m->names);
+    for (size_t i = 0; i < m->nwarnings; i++)
+        free(m->warnings[i]);
+    free(m->warnings);
     free(m->name);
     free(m);
 }

@@ -163,3 +163,223 @@ def test_decision_ids_of_versions_stored_before_the_index(srv):
             assert (e["ruleSetId"], e["outputs"]) == (j["id"], {"Old": "kept"}), e
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+# ---- item 1: tables without inputData read the variables of the evaluation context ----
+
+DISCOUNT = """  <decision id="%(id)s" name="Discount">
+    <decisionTable id="DecisionTable_discount" hitPolicy="FIRST">
+      <input id="Input_1" label="Order size" biodi:width="192">
+        <inputExpression id="InputExpression_1" typeRef="number"><text>orderSize</text></inputExpression>
+      </input>
+      <input id="Input_2" label="Customer type">
+        <inputExpression id="InputExpression_2" typeRef="string"><text>customerType</text></inputExpression>
+      </input>
+      <output id="Output_1" label="Discount" name="discount" typeRef="number" />
+      <rule id="Rule_big_business">
+        <inputEntry id="UnaryTests_1"><text>&gt;= 10</text></inputEntry>
+        <inputEntry id="UnaryTests_2"><text>"business"</text></inputEntry>
+        <outputEntry id="LiteralExpression_1"><text>0.15</text></outputEntry>
+      </rule>
+      <rule id="Rule_business">
+        <inputEntry id="UnaryTests_3"><text></text></inputEntry>
+        <inputEntry id="UnaryTests_4"><text>"business"</text></inputEntry>
+        <outputEntry id="LiteralExpression_2"><text>0.1</text></outputEntry>
+      </rule>
+      <rule id="Rule_big_private">
+        <inputEntry id="UnaryTests_5"><text>&gt;= 10</text></inputEntry>
+        <inputEntry id="UnaryTests_6"><text>"private"</text></inputEntry>
+        <outputEntry id="LiteralExpression_3"><text>0.05</text></outputEntry>
+      </rule>
+      <rule id="Rule_else">
+        <inputEntry id="UnaryTests_7"><text>-</text></inputEntry>
+        <inputEntry id="UnaryTests_8"><text>-</text></inputEntry>
+        <outputEntry id="LiteralExpression_4"><text>0</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+"""
+
+
+def evaluate(srv, rid, inputs, decision=None):
+    body = {"inputs": inputs}
+    if decision:
+        body["decision"] = decision
+    return assert_json(srv.req("POST", P, "/rules/%s/evaluate" % rid, body=body))
+
+
+def test_table_without_input_data_reads_variables(srv):
+    did = unique_name("Decision_discount")
+    j = assert_json(post_xml(srv, camunda_dmn(DISCOUNT % {"id": did}, [did])), 201)
+    assert j["decisions"] == ["Discount"] and j["warnings"] == [], j
+    # before: 'unknown name orderSize', both inputs null, Rule_else matched: 0 with 200
+    e = evaluate(srv, j["id"], {"orderSize": 15, "customerType": "business"})
+    assert e["outputs"] == {"Discount": 0.15}, e
+    assert e["matchedRules"] == [{"decision": "Discount", "table": "DecisionTable_discount",
+                                  "rules": ["Rule_big_business"]}], e
+    assert e["warnings"] == [], e
+    e = evaluate(srv, j["id"], {"orderSize": 3, "customerType": "private"})
+    assert (e["outputs"], e["matchedRules"][0]["rules"], e["warnings"]) == (
+        {"Discount": 0}, ["Rule_else"], []), e
+    # by decision id through the decisions route, same answer
+    e = assert_json(by_id(srv, did, {"inputs": {"orderSize": 12, "customerType": "private"}}))
+    assert (e["outputs"], e["matchedRules"][0]["rules"]) == ({"Discount": 0.05}, ["Rule_big_private"]), e
+
+
+def test_missing_variable_is_null_and_named(srv):
+    did = unique_name("Decision_discount")
+    j = assert_json(post_xml(srv, camunda_dmn(DISCOUNT % {"id": did}, [did])), 201)
+    # orderSize missing: null; '>= 10' does not match null, the empty entry (-) does
+    e = evaluate(srv, j["id"], {"customerType": "business"})
+    assert e["outputs"] == {"Discount": 0.1}, e
+    assert e["matchedRules"][0]["rules"] == ["Rule_business"], e
+    assert e["warnings"] == ["DecisionTable_discount: unknown name 'orderSize' (line 1, column 1)"], e
+    e = evaluate(srv, j["id"], {})
+    assert (e["outputs"], e["matchedRules"][0]["rules"]) == ({"Discount": 0}, ["Rule_else"]), e
+    assert e["warnings"] == ["DecisionTable_discount: unknown name 'orderSize' (line 1, column 1)",
+                             "DecisionTable_discount: unknown name 'customerType' (line 1, column 1)"], e
+
+
+AGE = """  <inputData id="InputData_age" name="Age">
+    <variable id="InformationItem_age" name="Age" typeRef="number" />
+  </inputData>
+  <decision id="%(id)s" name="Ticket">
+    <informationRequirement id="InformationRequirement_1">
+      <requiredInput href="#InputData_age" />
+    </informationRequirement>
+    <decisionTable id="DecisionTable_ticket" hitPolicy="UNIQUE">
+      <input id="Input_age" label="Age">
+        <inputExpression id="InputExpression_age" typeRef="number"><text>age</text></inputExpression>
+      </input>
+      <output id="Output_ticket" name="ticket" typeRef="string" />
+      <rule id="Rule_child"><inputEntry id="U1"><text>&lt; 12</text></inputEntry>
+        <outputEntry id="L1"><text>"child"</text></outputEntry></rule>
+      <rule id="Rule_adult"><inputEntry id="U2"><text>&gt;= 12</text></inputEntry>
+        <outputEntry id="L2"><text>"adult"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+"""
+
+
+def test_input_data_label_does_not_hide_the_variable(srv):
+    """An inputData named 'Age' whose table reads the variable `age`: `age` stays in
+    scope (and 'Age' binds too)."""
+    did = unique_name("Decision_ticket")
+    j = assert_json(post_xml(srv, camunda_dmn(AGE % {"id": did}, ["InputData_age", did])), 201)
+    e = evaluate(srv, j["id"], {"age": 8})
+    assert (e["outputs"], e["warnings"]) == ({"Ticket": "child"}, []), e
+    e = evaluate(srv, j["id"], {"age": 40, "Age": 5})
+    assert (e["outputs"], e["matchedRules"][0]["rules"]) == ({"Ticket": "adult"}, ["Rule_adult"]), e
+    # only the inputData's name given: the expression's variable is missing, no rule matches
+    e = evaluate(srv, j["id"], {"Age": 40})
+    assert (e["outputs"], e["matchedRules"][0]["rules"]) == ({"Ticket": None}, []), e
+    assert e["warnings"] == ["DecisionTable_ticket: unknown name 'age' (line 1, column 1)"], e
+
+
+# ---- item 2: required decisions by name, id, variable name and output name ----
+
+DRG = """  <decision id="Decision_season" name="Season">
+    <decisionTable id="DecisionTable_season" hitPolicy="UNIQUE">
+      <input id="Input_month" label="Month">
+        <inputExpression id="InputExpression_month" typeRef="number"><text>month</text></inputExpression>
+      </input>
+      <output id="Output_season" label="Season" name="season" typeRef="string" />
+      <rule id="Rule_winter"><inputEntry id="U1"><text>[12,1,2]</text></inputEntry>
+        <outputEntry id="L1"><text>"Winter"</text></outputEntry></rule>
+      <rule id="Rule_other"><inputEntry id="U2"><text>[3..11]</text></inputEntry>
+        <outputEntry id="L2"><text>"Other"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+  <decision id="Decision_guests" name="Guest Band">
+    <variable id="InformationItem_guests" name="guestBand" typeRef="string" />
+    <literalExpression id="LiteralExpression_guests"><text>if guestCount &gt; 8 then "many" else "few"</text></literalExpression>
+  </decision>
+  <decision id="%(id)s" name="Dish">
+    <informationRequirement id="InformationRequirement_1"><requiredDecision href="#Decision_season" /></informationRequirement>
+    <informationRequirement id="InformationRequirement_2"><requiredDecision href="#Decision_guests" /></informationRequirement>
+    <decisionTable id="DecisionTable_dish" hitPolicy="FIRST">
+      <input id="Input_c7" label="Season (Camunda 7: output name)">
+        <inputExpression id="InputExpression_c7" typeRef="string"><text>season</text></inputExpression>
+      </input>
+      <input id="Input_c8" label="Guests (Camunda 8: variable name)">
+        <inputExpression id="InputExpression_c8" typeRef="string"><text>guestBand</text></inputExpression>
+      </input>
+      <input id="Input_id" label="Season (by id)">
+        <inputExpression id="InputExpression_id" typeRef="string"><text>Decision_season</text></inputExpression>
+      </input>
+      <output id="Output_dish" name="dish" typeRef="string" />
+      <rule id="Rule_stew"><inputEntry id="U3"><text>"Winter"</text></inputEntry><inputEntry id="U4"><text>"many"</text></inputEntry>
+        <inputEntry id="U5"><text>"Winter"</text></inputEntry><outputEntry id="L3"><text>"Stew"</text></outputEntry></rule>
+      <rule id="Rule_roast"><inputEntry id="U6"><text>"Winter"</text></inputEntry><inputEntry id="U7"><text>"few"</text></inputEntry>
+        <inputEntry id="U8"><text>"Winter"</text></inputEntry><outputEntry id="L4"><text>"Roast"</text></outputEntry></rule>
+      <rule id="Rule_salad"><inputEntry id="U9"><text>-</text></inputEntry><inputEntry id="U10"><text>-</text></inputEntry>
+        <inputEntry id="U11"><text>-</text></inputEntry><outputEntry id="L5"><text>"Salad"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+"""
+
+
+def test_required_decision_by_output_name_variable_name_and_id(srv):
+    did = unique_name("Decision_dish")
+    j = assert_json(post_xml(srv, camunda_dmn(DRG % {"id": did},
+                                              ["Decision_season", "Decision_guests", did])), 201)
+    # before: season, guestBand and Decision_season were unknown names (null) and
+    # Rule_salad answered with 200
+    e = evaluate(srv, j["id"], {"month": 1, "guestCount": 10}, decision=did)
+    assert e["outputs"] == {"Dish": "Stew"} and e["decision"] == "Dish", e
+    assert e["matchedRules"] == [
+        {"decision": "Season", "table": "DecisionTable_season", "rules": ["Rule_winter"]},
+        {"decision": "Dish", "table": "DecisionTable_dish", "rules": ["Rule_stew"]}], e
+    assert e["warnings"] == [], e
+    e = evaluate(srv, j["id"], {"month": 12, "guestCount": 2}, decision="Dish")
+    assert (e["outputs"], e["warnings"]) == ({"Dish": "Roast"}, []), e
+    e = evaluate(srv, j["id"], {"month": 7, "guestCount": 2})
+    assert e["outputs"] == {"Season": "Other", "Guest Band": "few", "Dish": "Salad"}, e
+    # a caller's variable named like an output does not override the required decision
+    e = evaluate(srv, j["id"], {"month": 1, "guestCount": 10, "season": "Summer"}, decision="Dish")
+    assert e["outputs"] == {"Dish": "Stew"}, e
+
+
+# ---- item 4: placeholders without logic ----
+
+PLACEHOLDERS = """  <businessKnowledgeModel id="BusinessKnowledgeModel_1" name="Pricing Rules" />
+  <decision id="Decision_later" name="Later" />
+  <decision id="%(id)s" name="Greeting">
+    <knowledgeRequirement id="KnowledgeRequirement_1"><requiredKnowledge href="#BusinessKnowledgeModel_1" /></knowledgeRequirement>
+    <literalExpression id="LiteralExpression_1"><text>"Hello " + name</text></literalExpression>
+  </decision>
+  <decision id="Decision_price" name="Price">
+    <knowledgeRequirement id="KnowledgeRequirement_2"><requiredKnowledge href="#BusinessKnowledgeModel_1" /></knowledgeRequirement>
+    <literalExpression id="LiteralExpression_2"><text>Pricing Rules(amount)</text></literalExpression>
+  </decision>
+  <decision id="Decision_after" name="After Later">
+    <informationRequirement id="InformationRequirement_1"><requiredDecision href="#Decision_later" /></informationRequirement>
+    <literalExpression id="LiteralExpression_3"><text>Later</text></literalExpression>
+  </decision>
+"""
+
+
+def test_placeholders_without_logic_import_with_warnings(srv):
+    did = unique_name("Decision_greeting")
+    xml = camunda_dmn(PLACEHOLDERS % {"id": did}, ["BusinessKnowledgeModel_1", "Decision_later", did])
+    r = post_xml(srv, xml)
+    j = assert_json(r, 201)     # before: 422 "business knowledge model ... has no encapsulatedLogic"
+    warnings = ["business knowledge model 'Pricing Rules' (BusinessKnowledgeModel_1) has no logic: "
+                "invoking it gives null",
+                "decision 'Later' (Decision_later) has no decision logic: evaluating it gives null"]
+    assert j["warnings"] == warnings, j
+    assert j["decisions"] == ["Later", "Greeting", "Price", "After Later"], j
+    assert assert_json(srv.get(P, "/rules/" + j["id"]))["warnings"] == warnings
+    # what does not need the missing logic evaluates normally
+    e = evaluate(srv, j["id"], {"name": "Ada"}, decision=did)
+    assert (e["outputs"], e["warnings"]) == ({"Greeting": "Hello Ada"}, []), e
+    # what does: null, and the warning says why
+    e = evaluate(srv, j["id"], {"amount": 5}, decision="Price")
+    assert e["outputs"] == {"Price": None}, e
+    assert e["warnings"] == ["'Pricing Rules' has no logic yet: invoking it gives null"], e
+    e = evaluate(srv, j["id"], {}, decision="After Later")
+    assert e["outputs"] == {"After Later": None}, e
+    assert e["warnings"] == ["decision 'Later' has no decision logic yet: its value is null"], e
+    e = evaluate(srv, j["id"], {}, decision="Decision_later")
+    assert (e["outputs"], e["decision"]) == ({"Later": None}, "Later"), e
+    assert e["warnings"] == ["decision 'Later' has no decision logic yet: its value is null"], e

@@ -160,6 +160,9 @@ static cJSON *rule_json(const rules_version_t *v, const dmn_model_t *m, bool wit
     cJSON_AddStringToObject(o, "updatedAt", v->updated_at);
     if (v->version_tag)
         cJSON_AddStringToObject(o, "versionTag", v->version_tag);
+    cJSON *w = cJSON_AddArrayToObject(o, "warnings");     /* what import kept but cannot evaluate */
+    for (size_t i = 0; m && i < dmn_model_warning_count(m); i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(dmn_model_warning(m, i)));
     if (with_source) {
         if (!strcmp(v->format, "json")) {
             cJSON *mj = cJSON_Parse(v->source);
