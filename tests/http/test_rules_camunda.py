@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import tempfile
 
+from exec_support import bpmn, chain, deploy, entered_path, history, start, wait_for, wait_state
 from harness import Server, assert_json, assert_problem, unique_name
 
 P = 8018
@@ -383,3 +384,119 @@ def test_placeholders_without_logic_import_with_warnings(srv):
     e = evaluate(srv, j["id"], {}, decision="Decision_later")
     assert (e["outputs"], e["decision"]) == ({"Later": None}, "Later"), e
     assert e["warnings"] == ["decision 'Later' has no decision logic yet: its value is null"], e
+
+
+# ---- item 3, engine side: zeebe:calledDecision decisionId as in Camunda 8 ----
+
+ENGINE_DMN = """  <decision id="%(single)s" name="Discount"%(tag)s>
+    <decisionTable id="DecisionTable_single" hitPolicy="FIRST">
+      <input id="Input_1" label="Customer type">
+        <inputExpression id="InputExpression_1" typeRef="string"><text>customerType</text></inputExpression>
+      </input>
+      <output id="Output_1" name="discount" typeRef="number" />
+      <rule id="Rule_business"><inputEntry id="U1"><text>"business"</text></inputEntry>
+        <outputEntry id="L1"><text>%(rate)s</text></outputEntry></rule>
+      <rule id="Rule_else"><inputEntry id="U2"><text>-</text></inputEntry>
+        <outputEntry id="L2"><text>0</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+  <decision id="%(multi)s" name="Shipping">
+    <decisionTable id="DecisionTable_multi" hitPolicy="UNIQUE">
+      <input id="Input_2" label="Weight">
+        <inputExpression id="InputExpression_2" typeRef="number"><text>weight</text></inputExpression>
+      </input>
+      <output id="Output_2" name="carrier" typeRef="string" />
+      <output id="Output_3" name="days" typeRef="number" />
+      <rule id="Rule_light"><inputEntry id="U3"><text>&lt; 5</text></inputEntry>
+        <outputEntry id="L3"><text>"post"</text></outputEntry><outputEntry id="L4"><text>2</text></outputEntry></rule>
+      <rule id="Rule_heavy"><inputEntry id="U4"><text>&gt;= 5</text></inputEntry>
+        <outputEntry id="L5"><text>"freight"</text></outputEntry><outputEntry id="L6"><text>5</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+  <decision id="%(collect)s" name="Perks">
+    <decisionTable id="DecisionTable_collect" hitPolicy="COLLECT">
+      <input id="Input_3" label="Customer type">
+        <inputExpression id="InputExpression_3" typeRef="string"><text>customerType</text></inputExpression>
+      </input>
+      <output id="Output_4" name="perk" typeRef="string" />
+      <rule id="Rule_p1"><inputEntry id="U5"><text>"business"</text></inputEntry>
+        <outputEntry id="L7"><text>"invoice"</text></outputEntry></rule>
+      <rule id="Rule_p2"><inputEntry id="U6"><text>-</text></inputEntry>
+        <outputEntry id="L8"><text>"newsletter"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+"""
+
+
+def rule_task(tid, did, var, extra=""):
+    return ('<bpmn:businessRuleTask id="%s" name="%s"><bpmn:extensionElements>'
+            '<zeebe:calledDecision decisionId="%s" resultVariable="%s"%s />'
+            '</bpmn:extensionElements></bpmn:businessRuleTask>' % (tid, tid, did, var, extra))
+
+
+def test_process_calls_decisions_by_dmn_id(srv):
+    """A Camunda 8 process: businessRuleTasks with zeebe:calledDecision decisionId (DMN
+    ids of a rule set published in the tenant) and resultVariable. Single output → the
+    value, several outputs → a context, COLLECT → a list; bindingType versionTag picks
+    the tagged version, the default the latest."""
+    ids = {k: unique_name("Decision_" + k) for k in ("single", "multi", "collect")}
+    v1 = dict(ids, tag=' camunda:versionTag="v1"', rate="0.15")
+    r = post_xml(srv, camunda_dmn(ENGINE_DMN % v1, list(ids.values())))
+    rs = assert_json(r, 201)
+    v2 = dict(ids, tag="", rate="0.2")
+    assert_json(put_xml(srv, rs["id"], r.headers["etag"], camunda_dmn(ENGINE_DMN % v2, list(ids.values()))))
+    pid = unique_name("order").replace("-", "_")
+    body = ('<bpmn:startEvent id="StartEvent_1" />' +
+            rule_task("discount", ids["single"], "discount") +
+            rule_task("shipping", ids["multi"], "shipping") +
+            rule_task("perks", ids["collect"], "perks") +
+            rule_task("tagged", ids["single"], "oldDiscount",
+                      ' bindingType="versionTag" versionTag="v1"') +
+            rule_task("pinned", "%s#%s" % (rs["id"], ids["single"]), "pinned") +
+            '<bpmn:endEvent id="EndEvent_1" />' +
+            chain("StartEvent_1", "discount", "shipping", "perks", "tagged", "pinned", "EndEvent_1"))
+    p = deploy(srv, bpmn(pid, body))
+    i = start(srv, p["id"], {"customerType": "business", "weight": 7})
+    i = wait_state(srv, i["id"], "completed")
+    assert i["variables"] == {
+        "customerType": "business", "weight": 7,
+        "discount": 0.2,                                # latest version, single output: the value
+        "shipping": {"carrier": "freight", "days": 5},  # several outputs: a context
+        "perks": ["invoice", "newsletter"],             # COLLECT: a list
+        "oldDiscount": 0.15,                            # bindingType versionTag v1
+        "pinned": 0.2,                                  # rul_…#decisionId still works
+    }, i["variables"]
+    assert entered_path(history(srv, i["id"])) == [
+        "StartEvent_1", "discount", "shipping", "perks", "tagged", "pinned", "EndEvent_1"]
+
+
+def test_process_unknown_decision_id_is_an_incident(srv):
+    pid = unique_name("missing").replace("-", "_")
+    did = unique_name("Decision_nowhere")
+    body = ('<bpmn:startEvent id="s" />' + rule_task("decide", did, "out") + '<bpmn:endEvent id="e" />' +
+            chain("s", "decide", "e"))
+    p = deploy(srv, bpmn(pid, body))
+    i = start(srv, p["id"], {})
+    i = wait_for(srv, i["id"], lambda x: x["incidents"] == 1)
+    assert i["state"] == "active" and "out" not in i["variables"], i
+    inc = assert_json(srv.get(9005, "/incidents?executionId=%s" % i["id"]))["items"]
+    assert [(x["type"], x["elementId"]) for x in inc] == [("expression", "decide")], inc
+    assert "decision '%s' could not be evaluated (404)" % did in inc[0]["message"], inc
+    assert "no published rule set holds decision" in inc[0]["message"], inc
+    # once a rule set publishes the decision, resolving the incident retries the task
+    assert_json(post_xml(srv, camunda_dmn(literal_decision(did, "Late", '"arrived"'), [did])), 201)
+    assert_json(srv.req("PUT", 9005, "/incidents/%s/resolve" % inc[0]["id"]))
+    i = wait_state(srv, i["id"], "completed")
+    assert i["variables"] == {"out": "arrived"}, i
+
+
+def test_process_binding_it_cannot_honour_is_refused(srv):
+    cases = ((("Decision_x", ' bindingType="deployment"'), "bindingType 'deployment' is not supported"),
+             (("=decisionVar", ""), "FEEL expressions are not supported"))
+    for (did, extra), why in cases:
+        pid = unique_name("bound").replace("-", "_")
+        body = ('<bpmn:startEvent id="s" />' + rule_task("decide", did, "out", extra) +
+                '<bpmn:endEvent id="e" />' + chain("s", "decide", "e"))
+        p = deploy(srv, bpmn(pid, body))
+        pr = assert_problem(start(srv, p["id"], {}, status=None), 422)
+        assert why in pr["detail"], pr
