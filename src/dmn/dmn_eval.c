@@ -20,7 +20,10 @@ typedef struct run {
     unsigned char *state;       /* 0 new, 1 evaluating, 2 done */
     dmn_trace_t *tr;
     const char *decision;       /* decision being evaluated (trace) */
+    bool no_room;               /* a decision's scope did not fit the arena */
 } run_t;
+
+#define MAX_WARNINGS 64     /* per run; reserved when the run starts */
 
 static void warn(run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(run_t *r, const char *fmt, ...)
@@ -33,7 +36,7 @@ static void warn(run_t *r, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     dmn_trace_t *t = r->tr;
-    if (t->nwarnings >= 64)
+    if (t->nwarnings >= MAX_WARNINGS)
         return;
     if (t->nwarnings == t->capwarnings) {
         size_t cap = t->capwarnings ? t->capwarnings * 2 : 4;
@@ -46,8 +49,8 @@ static void warn(run_t *r, const char *fmt, ...)
         t->capwarnings = cap;
     }
     feel_value_t *s = feel_cstr(r->ev, buf);
-    if (s->t == FEEL_STR)
-        t->warnings[t->nwarnings++] = s->u.str.s;
+    /* no arena left for the text: say so rather than lose the warning */
+    t->warnings[t->nwarnings++] = s->t == FEEL_STR ? s->u.str.s : "evaluation memory limit reached";
 }
 
 /* Records the first FEEL error of an expression as a warning, then clears it. */
@@ -188,8 +191,10 @@ static feel_value_t *node_scope(run_t *r, const dmn_node_t *nd)
         return s;
     size_t nreq = s->u.ctx.n;
     feel_value_t *all = copy_ctx_room(r->ev, s, in->u.ctx.n);
-    if (all->u.ctx.cap < nreq + in->u.ctx.n)
-        return s;                   /* over the arena cap: the run reports it */
+    if (all->u.ctx.cap < nreq + in->u.ctx.n) {
+        r->no_room = true;          /* over the arena cap: the decision is null, never half-scoped */
+        return s;
+    }
     for (size_t i = 0; i < in->u.ctx.n; i++) {
         size_t k = 0;
         while (k < nreq && strcmp(all->u.ctx.keys[k], in->u.ctx.keys[i]))
@@ -574,6 +579,11 @@ static feel_value_t *eval_node(run_t *r, size_t i)
         }
         const char *saved = r->decision;
         feel_value_t *scope = node_scope(r, nd);
+        if (r->no_room) {
+            feel_eval_clear_error(r->ev);
+            warn(r, "decision '%s': evaluation memory limit reached", nd->name);
+            break;
+        }
         r->decision = nd->name;
         v = eval_expr(r, nd->expr, scope);
         v = coerce(r, nd->type_ref, v, nd->name);
@@ -589,13 +599,19 @@ static feel_value_t *eval_node(run_t *r, size_t i)
 feel_value_t *dmn_evaluate(const dmn_model_t *m, feel_eval_t *ev, const char *decision,
                            const feel_value_t *inputs, dmn_trace_t *trace)
 {
-    run_t r = { m, ev, inputs, NULL, NULL, trace, NULL };
-    if (trace)
+    run_t r = { m, ev, inputs, NULL, NULL, trace, NULL, false };
+    if (trace) {
         memset(trace, 0, sizeof(*trace));
+        /* reserved now, so a run that exhausts its arena can still say so */
+        if ((trace->warnings = feel_alloc(ev, MAX_WARNINGS * sizeof(*trace->warnings))))
+            trace->capwarnings = MAX_WARNINGS;
+    }
     r.vals = feel_alloc(ev, sizeof(*r.vals) * (m->nnodes + 1));
     r.state = feel_alloc(ev, m->nnodes + 1);
-    if (!r.vals || !r.state)
+    if (!r.vals || !r.state) {
+        warn(&r, "evaluation memory limit reached");
         return feel_null();
+    }
     if (decision) {
         const char *name = dmn_find_decision(m, decision);
         for (size_t i = 0; name && i < m->nnodes; i++)
@@ -604,9 +620,18 @@ feel_value_t *dmn_evaluate(const dmn_model_t *m, feel_eval_t *ev, const char *de
         warn(&r, "no decision named '%s'", decision);
         return feel_null();
     }
-    feel_value_t *all = feel_context(ev);
+    /* sized before any decision runs and keyed by the model's names (no allocation
+     * later), so no decision goes missing from the answer when the arena runs out */
+    size_t nd = dmn_decision_count(m);
+    feel_value_t *all = copy_ctx_room(ev, NULL, nd);
+    if (nd && all->u.ctx.cap < nd) {
+        warn(&r, "evaluation memory limit reached");
+        return feel_null();
+    }
     for (size_t i = 0; i < m->nnodes; i++)
-        if (m->nodes[i].k == NODE_DECISION)
-            feel_ctx_put(ev, all, m->nodes[i].name, eval_node(&r, i));
+        if (m->nodes[i].k == NODE_DECISION) {
+            all->u.ctx.keys[all->u.ctx.n] = m->nodes[i].name;
+            all->u.ctx.vals[all->u.ctx.n++] = eval_node(&r, i);
+        }
     return all;
 }

@@ -354,6 +354,52 @@ static void test_placeholders_without_logic(void **state)
     dmn_model_free(m);
 }
 
+/* Every input is in every decision's scope; when that does not fit the arena, the
+ * decision is null with a warning — never evaluated with part of its scope missing
+ * (which would read a present variable as null). */
+static void test_scope_over_the_arena_cap_is_null(void **state)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *decs = cJSON_AddArrayToObject(doc, "decisions");
+    for (int i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "d%d", i);
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "name", name);
+        cJSON_AddStringToObject(d, "literal", "if orderSize = null then \"missing\" else \"ok\"");
+        cJSON_AddItemToArray(decs, d);
+    }
+    dmn_model_t *m;
+    dmn_err_t err;
+    assert_int_equal(dmn_load_json(doc, &m, &err), FM_OK);
+    cJSON_Delete(doc);
+    feel_limits_t lim = { 5000000, 512 * 1024, 256, 1000000 };
+    feel_eval_t *ev = feel_eval_new(&lim);
+    feel_value_t *in = feel_context(ev);
+    for (int i = 0; i < 2000; i++) {   /* ~32 KiB of scope per decision */
+        char k[16];
+        snprintf(k, sizeof(k), "v%d", i);
+        feel_ctx_put(ev, in, k, feel_num_int(ev, i));
+    }
+    feel_ctx_put(ev, in, "orderSize", feel_num_int(ev, 3));
+    dmn_trace_t tr;
+    feel_value_t *all = dmn_evaluate(m, ev, NULL, in, &tr);
+    size_t ok = 0, nulls = 0;
+    assert_int_equal(all->u.ctx.n, 40);     /* no decision silently missing from the answer */
+    for (size_t i = 0; i < all->u.ctx.n; i++) {
+        const feel_value_t *v = all->u.ctx.vals[i];   /* (no arena left to print it) */
+        if (v->t != FEEL_NULL)
+            assert_true(v->t == FEEL_STR && v->u.str.len == 2 && !memcmp(v->u.str.s, "ok", 2));
+        ok += all->u.ctx.vals[i]->t != FEEL_NULL;
+        nulls += all->u.ctx.vals[i]->t == FEEL_NULL;
+    }
+    assert_true(ok > 0 && nulls > 0);
+    assert_true(tr.nwarnings > 0);
+    assert_non_null(strstr(tr.warnings[0], "evaluation memory limit reached"));
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_camunda_table_reads_context_variables),
         cmocka_unit_test(test_required_decision_aliases),
         cmocka_unit_test(test_placeholders_without_logic),
+        cmocka_unit_test(test_scope_over_the_arena_cap_is_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
