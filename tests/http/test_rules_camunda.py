@@ -134,6 +134,16 @@ def test_evaluate_by_decision_id_refusals(srv):
     assert_problem(r, 404)
 
 
+def test_decision_route_matches_ids_before_names(srv):
+    """One decision is named like another's id: the decisions route means the id."""
+    other = unique_name("Decision_b")
+    body = (literal_decision(unique_name("Decision_a"), other, '"by name"') +
+            literal_decision(other, "Second", '"by id"'))
+    assert_json(post_xml(srv, camunda_dmn(body)), 201)
+    e = assert_json(by_id(srv, other))
+    assert (e["decision"], e["decisionId"], e["outputs"]) == ("Second", other, {"Second": "by id"}), e
+
+
 def test_rule_set_evaluate_accepts_decision_id(srv):
     did = unique_name("invoice-assign-approver")
     j = assert_json(post_xml(srv, camunda_dmn(literal_decision(did, "Assign Approver", '"accounting"'), [did])), 201)

@@ -464,7 +464,15 @@ static int evaluate_version(fm_req_t *r, const char *id, int ver, const char *de
     }
     const dmn_model_t *m = rules_cached_model(c);
     const char *key = decision;
-    if (key && !(decision = dmn_find_decision(m, key))) {
+    if (key && by_id) {         /* the path names an id: an id match wins over a name */
+        decision = NULL;
+        for (size_t i = 0; i < dmn_decision_count(m) && !decision; i++)
+            if (!strcmp(dmn_decision_id(m, i), key))
+                decision = dmn_decision_name(m, i);
+    } else if (key) {
+        decision = dmn_find_decision(m, key);
+    }
+    if (key && !decision) {
         rules_cache_put_back(c);
         if (by_id)      /* the index named this version: it no longer holds the decision */
             return fm_reply_problem(r, 404, NULL, NULL, NULL, "no decision '%s' in rule set '%s'", key, id);
