@@ -38,6 +38,8 @@ static void warn(run_t *r, const char *fmt, ...)
     dmn_trace_t *t = r->tr;
     if (t->nwarnings >= MAX_WARNINGS)
         return;
+    if (t->nwarnings == MAX_WARNINGS - 1)     /* the last slot says the list is cut */
+        snprintf(buf, sizeof(buf), "more warnings omitted (at most %d per evaluation)", MAX_WARNINGS);
     if (t->nwarnings == t->capwarnings) {
         size_t cap = t->capwarnings ? t->capwarnings * 2 : 4;
         const char **w = feel_alloc(r->ev, cap * sizeof(*w));

@@ -45,6 +45,8 @@ void dmn_load_warn(dmn_model_t *m, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    if (m->nwarnings == DMN_MAX_LOAD_WARNINGS - 1)    /* the last slot says the list is cut */
+        snprintf(buf, sizeof(buf), "more warnings omitted (at most %d)", DMN_MAX_LOAD_WARNINGS);
     if ((m->warnings[m->nwarnings] = strdup(buf)))
         m->nwarnings++;
 }

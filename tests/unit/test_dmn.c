@@ -400,6 +400,30 @@ static void test_scope_over_the_arena_cap_is_null(void **state)
     dmn_model_free(m);
 }
 
+/* Warnings are capped (64 at import, 64 per evaluation); the last one says the list
+ * was cut rather than the cut being silent. */
+static void test_warning_lists_say_when_cut(void **state)
+{
+    static char x[16384];
+    size_t o = (size_t)snprintf(x, sizeof(x), "%s", CAMUNDA_HEAD);
+    for (int i = 0; i < 70; i++)
+        o += (size_t)snprintf(x + o, sizeof(x) - o, "<decision id=\"D%d\" name=\"Todo %d\"/>", i, i);
+    snprintf(x + o, sizeof(x) - o, "</definitions>");
+    dmn_model_t *m = load_ok(x);
+    assert_int_equal(dmn_model_warning_count(m), 64);
+    assert_string_equal(dmn_model_warning(m, 62), "decision 'Todo 62' (D62) has no decision logic: evaluating it gives null");
+    assert_string_equal(dmn_model_warning(m, 63), "more warnings omitted (at most 64)");
+    feel_eval_t *ev = feel_eval_new(NULL);
+    dmn_trace_t tr;
+    feel_value_t *all = dmn_evaluate(m, ev, NULL, NULL, &tr);
+    assert_int_equal(all->u.ctx.n, 70);
+    assert_int_equal(tr.nwarnings, 64);
+    assert_string_equal(tr.warnings[62], "decision 'Todo 62' has no decision logic yet: its value is null");
+    assert_string_equal(tr.warnings[63], "more warnings omitted (at most 64 per evaluation)");
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_required_decision_aliases),
         cmocka_unit_test(test_placeholders_without_logic),
         cmocka_unit_test(test_scope_over_the_arena_cap_is_null),
+        cmocka_unit_test(test_warning_lists_say_when_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
