@@ -73,5 +73,8 @@ feel_value_t *dmn_evaluate(const dmn_model_t *m, feel_eval_t *ev, const char *de
  * when `as` says so (FEEL_NULL: leave strings alone). */
 feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as);
 cJSON *dmn_to_json(feel_eval_t *ev, const feel_value_t *v);
+/* A JSON object as a context (linear in its keys; a repeated key: the last value), the
+ * keys naming inputData of m (may be NULL) typed as dmn_from_json does. */
+feel_value_t *dmn_inputs_from_json(feel_eval_t *ev, const dmn_model_t *m, const cJSON *obj);
 
 #endif

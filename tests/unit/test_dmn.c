@@ -424,6 +424,43 @@ static void test_warning_lists_say_when_cut(void **state)
     dmn_model_free(m);
 }
 
+/* Inputs become a context in one pass: a repeated key keeps its first place and its
+ * last value (as feel_ctx_put), inputData names are typed by their typeRef, and nested
+ * objects go the same way. */
+static void test_inputs_from_json(void **state)
+{
+    const char *x = CAMUNDA_HEAD
+        "<inputData id=\"I_start\" name=\"Start\"><variable name=\"Start\" typeRef=\"date\"/></inputData>"
+        "<decision id=\"D\" name=\"D\"><literalExpression><text>1</text></literalExpression></decision></definitions>";
+    dmn_model_t *m = load_ok(x);
+    cJSON *j = cJSON_Parse("{\"a\": 1, \"Start\": \"2024-01-31\", \"a\": 3, \"other\": \"2024-01-31\","
+                           " \"n\": {\"x\": 1, \"x\": 2}}");
+    feel_eval_t *ev = feel_eval_new(NULL);
+    feel_value_t *c = dmn_inputs_from_json(ev, m, j);
+    assert_int_equal(c->u.ctx.n, 4);
+    assert_string_equal(c->u.ctx.keys[0], "a");
+    assert_string_equal(feel_to_string(ev, c->u.ctx.vals[0]), "3");
+    assert_int_equal(feel_ctx_get(c, "Start")->t, FEEL_DATE);
+    assert_int_equal(feel_ctx_get(c, "other")->t, FEEL_STR);
+    assert_string_equal(feel_to_string(ev, feel_ctx_get(c, "n")), "{x: 2}");
+    feel_eval_reset(ev);
+    /* many keys: every one present once */
+    cJSON *big = cJSON_CreateObject();
+    char k[32];
+    for (int i = 0; i < 50000; i++) {
+        snprintf(k, sizeof(k), "k%d", i % 40000);
+        cJSON_AddNumberToObject(big, k, i);
+    }
+    c = dmn_inputs_from_json(ev, NULL, big);
+    assert_int_equal(c->u.ctx.n, 40000);
+    assert_string_equal(feel_to_string(ev, feel_ctx_get(c, "k5")), "40005");
+    assert_string_equal(feel_to_string(ev, feel_ctx_get(c, "k39999")), "39999");
+    cJSON_Delete(big);
+    cJSON_Delete(j);
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_placeholders_without_logic),
         cmocka_unit_test(test_scope_over_the_arena_cap_is_null),
         cmocka_unit_test(test_warning_lists_say_when_cut),
+        cmocka_unit_test(test_inputs_from_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

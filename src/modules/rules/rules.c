@@ -483,9 +483,7 @@ static int evaluate_version(fm_req_t *r, const char *id, int ver, const char *de
         rules_cache_put_back(c);
         return FM_ENOMEM;
     }
-    feel_value_t *in = feel_context(ev);
-    const cJSON *x;
-    cJSON_ArrayForEach(x, inputs) feel_ctx_put(ev, in, x->string, dmn_from_json(ev, x, dmn_input_type(m, x->string)));
+    feel_value_t *in = dmn_inputs_from_json(ev, m, inputs);
     dmn_trace_t tr;
     feel_value_t *out = dmn_evaluate(m, ev, decision, in, &tr);
     cJSON *o = cJSON_CreateObject();
@@ -632,8 +630,7 @@ static int expression(fm_req_t *r)
         feel_expr_free(e);
         return FM_ENOMEM;
     }
-    feel_value_t *c = feel_context(ev);
-    cJSON_ArrayForEach(x, ctx) feel_ctx_put(ev, c, x->string, dmn_from_json(ev, x, FEEL_NULL));
+    feel_value_t *c = dmn_inputs_from_json(ev, NULL, ctx);
     feel_value_t *v = feel_eval(ev, e, c);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "result", dmn_to_json(ev, v));
