@@ -510,3 +510,15 @@ def test_process_binding_it_cannot_honour_is_refused(srv):
         p = deploy(srv, bpmn(pid, body))
         pr = assert_problem(start(srv, p["id"], {}, status=None), 422)
         assert why in pr["detail"], pr
+
+
+def test_process_decision_id_that_looks_like_a_rule_set_prefix(srv):
+    """Only rul_ followed by a FlowMaster id is a rule set; `rul_discount` is a DMN id."""
+    did = "rul_" + unique_name("discount").replace("-", "_")
+    assert_json(post_xml(srv, camunda_dmn(literal_decision(did, "Rul", '"dmn id"'), [did])), 201)
+    pid = unique_name("rulid").replace("-", "_")
+    body = ('<bpmn:startEvent id="s" />' + rule_task("decide", did, "out") + '<bpmn:endEvent id="e" />' +
+            chain("s", "decide", "e"))
+    p = deploy(srv, bpmn(pid, body))
+    i = wait_state(srv, start(srv, p["id"], {})["id"], "completed")
+    assert i["variables"] == {"out": "dmn id"}, i

@@ -71,6 +71,7 @@ typedef struct ex_node {
     char *headers;                  /* JSON object text */
     char *decision;                 /* rul_…[#decision], or a DMN decision id */
     char *decision_tag;             /* DMN decision id bound by version tag, or NULL: latest */
+    bool decision_by_id;            /* decision is a DMN decision id, not rul_…[#decision] */
     ex_expr_t assignee, cand_users, cand_groups, due;
     char *form;                     /* JSON Schema text */
     char *called;
