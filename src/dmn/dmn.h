@@ -60,6 +60,8 @@ typedef struct dmn_trace {
     size_t nhits, caphits;
     const char **warnings;
     size_t nwarnings, capwarnings;
+    size_t nfailures;           /* warnings meaning a value is not an answer: a hit policy or a
+                                 * constraint violated, missing logic, a limit (not FEEL nulls) */
 } dmn_trace_t;
 
 /* Evaluates `decision` (its name or id; NULL: every decision) with `inputs` (a FEEL_CTX of input data

@@ -25,17 +25,16 @@ typedef struct run {
 
 #define MAX_WARNINGS 64     /* per run; reserved when the run starts */
 
-static void warn(run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(run_t *r, const char *fmt, ...)
+/* A warning; a failure also counts in nfailures (the value is not an answer). */
+static void note(run_t *r, bool failure, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void note(run_t *r, bool failure, const char *fmt, va_list ap)
 {
     if (!r->tr)
         return;
     char buf[400];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
     dmn_trace_t *t = r->tr;
+    t->nfailures += failure;
     if (t->nwarnings >= MAX_WARNINGS)
         return;
     if (t->nwarnings == MAX_WARNINGS - 1)     /* the last slot says the list is cut */
@@ -55,12 +54,33 @@ static void warn(run_t *r, const char *fmt, ...)
     t->warnings[t->nwarnings++] = s->t == FEEL_STR ? s->u.str.s : "evaluation memory limit reached";
 }
 
+/* DMN-level failures: a hit policy or a constraint violated, missing logic, a limit. */
+static void warn(run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(run_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    note(r, true, fmt, ap);
+    va_end(ap);
+}
+
+/* FEEL errors inside expressions (an unknown name, a type error): null, as in FEEL,
+ * and not a failure of the decision (Camunda 8 evaluates them to null too). */
+static void soft_warn(run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void soft_warn(run_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    note(r, false, fmt, ap);
+    va_end(ap);
+}
+
 /* Records the first FEEL error of an expression as a warning, then clears it. */
 static void feel_warn(run_t *r, const char *where)
 {
     const char *e = feel_eval_error(r->ev);
     if (e) {
-        warn(r, "%s: %s", where, e);
+        soft_warn(r, "%s: %s", where, e);
         feel_eval_clear_error(r->ev);
     }
 }

@@ -245,6 +245,7 @@ def test_missing_variable_is_null_and_named(srv):
     assert e["outputs"] == {"Discount": 0.1}, e
     assert e["matchedRules"][0]["rules"] == ["Rule_business"], e
     assert e["warnings"] == ["DecisionTable_discount: unknown name 'orderSize' (line 1, column 1)"], e
+    assert e["failed"] is False, e      # a missing variable is FEEL null, not a failed evaluation
     e = evaluate(srv, j["id"], {})
     assert (e["outputs"], e["matchedRules"][0]["rules"]) == ({"Discount": 0}, ["Rule_else"]), e
     assert e["warnings"] == ["DecisionTable_discount: unknown name 'orderSize' (line 1, column 1)",
@@ -383,11 +384,12 @@ def test_placeholders_without_logic_import_with_warnings(srv):
     assert assert_json(srv.get(P, "/rules/" + j["id"]))["warnings"] == warnings
     # what does not need the missing logic evaluates normally
     e = evaluate(srv, j["id"], {"name": "Ada"}, decision=did)
-    assert (e["outputs"], e["warnings"]) == ({"Greeting": "Hello Ada"}, []), e
+    assert (e["outputs"], e["warnings"], e["failed"]) == ({"Greeting": "Hello Ada"}, [], False), e
     # what does: null, and the warning says why
     e = evaluate(srv, j["id"], {"amount": 5}, decision="Price")
     assert e["outputs"] == {"Price": None}, e
     assert e["warnings"] == ["'Pricing Rules' has no logic yet: invoking it gives null"], e
+    assert e["failed"] is True, e
     e = evaluate(srv, j["id"], {}, decision="After Later")
     assert e["outputs"] == {"After Later": None}, e
     assert e["warnings"] == ["decision 'Later' has no decision logic yet: its value is null"], e
@@ -522,3 +524,46 @@ def test_process_decision_id_that_looks_like_a_rule_set_prefix(srv):
     p = deploy(srv, bpmn(pid, body))
     i = wait_state(srv, start(srv, p["id"], {})["id"], "completed")
     assert i["variables"] == {"out": "dmn id"}, i
+
+
+UNIQUE_OVERLAP = """  <decision id="%(id)s" name="Risk">
+    <decisionTable id="DecisionTable_risk" hitPolicy="UNIQUE">
+      <input id="Input_1" label="Score">
+        <inputExpression id="InputExpression_1" typeRef="number"><text>score</text></inputExpression>
+      </input>
+      <output id="Output_1" name="risk" typeRef="string" />
+      <rule id="Rule_low"><inputEntry id="U1"><text>&lt;= 50</text></inputEntry>
+        <outputEntry id="L1"><text>"low"</text></outputEntry></rule>
+      <rule id="Rule_mid"><inputEntry id="U2"><text>[40..80]</text></inputEntry>
+        <outputEntry id="L2"><text>"medium"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+"""
+
+
+def test_failed_decision_is_an_incident_not_a_null_variable(srv):
+    """A UNIQUE table with two matching rules has no answer: the rules answer says
+    failed (value null, the warning says why) and the engine raises an incident, as
+    Camunda 8 does, instead of carrying on with a null result variable."""
+    did = unique_name("Decision_risk")
+    assert_json(post_xml(srv, camunda_dmn(UNIQUE_OVERLAP % {"id": did}, [did])), 201)
+    e = assert_json(by_id(srv, did, {"inputs": {"score": 45}}))
+    assert (e["outputs"], e["failed"]) == ({"Risk": None}, True), e
+    assert e["warnings"] == ["DecisionTable_risk: hit policy UNIQUE violated: 2 rules match (Rule_low, Rule_mid)"], e
+    e = assert_json(by_id(srv, did, {"inputs": {"score": 20}}))
+    assert (e["outputs"], e["failed"], e["warnings"]) == ({"Risk": "low"}, False, []), e
+    pid = unique_name("risk").replace("-", "_")
+    body = ('<bpmn:startEvent id="s" />' + rule_task("decide", did, "risk") + '<bpmn:endEvent id="e" />' +
+            chain("s", "decide", "e"))
+    p = deploy(srv, bpmn(pid, body))
+    i = wait_state(srv, start(srv, p["id"], {"score": 20})["id"], "completed")
+    assert i["variables"] == {"score": 20, "risk": "low"}, i
+    i = wait_for(srv, start(srv, p["id"], {"score": 45})["id"], lambda x: x["incidents"] == 1)
+    assert i["state"] == "active" and "risk" not in i["variables"], i
+    inc = assert_json(srv.get(9005, "/incidents?executionId=%s" % i["id"]))["items"]
+    assert [(x["type"], x["elementId"]) for x in inc] == [("expression", "decide")], inc
+    assert inc[0]["message"].startswith("decision '%s' failed: " % did), inc
+    assert "hit policy UNIQUE violated" in inc[0]["message"], inc
+    # a missing variable is not a failure: the process goes on with the null result
+    i = wait_state(srv, start(srv, p["id"], {})["id"], "completed")
+    assert i["variables"] == {"risk": None}, i

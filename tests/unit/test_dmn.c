@@ -62,6 +62,7 @@ static void test_xml_hit_policies(void **state)
         assert_string_equal(feel_to_string(ev, v), c[i].want);
         if (!strcmp(c[i].hp, "UNIQUE") && c[i].age == 15) {
             assert_int_equal(tr.nwarnings, 1);      /* a violation is reported, not a silent first match */
+            assert_int_equal(tr.nfailures, 1);
             assert_non_null(strstr(tr.warnings[0], "UNIQUE"));
             assert_int_equal(tr.nhits, 1);
             assert_int_equal(tr.hits[0].nrules, 3);
@@ -281,6 +282,7 @@ static void test_camunda_table_reads_context_variables(void **state)
     assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Discount", in, &tr)), "0");
     assert_int_equal(tr.nwarnings, 1);
     assert_string_equal(tr.warnings[0], "DecisionTable_1: unknown name 'orderSize' (line 1, column 1)");
+    assert_int_equal(tr.nfailures, 0);      /* FEEL null, not a failed evaluation */
     assert_string_equal(tr.hits[0].rules[0], "Rule_else");
     feel_eval_reset(ev);
     feel_eval_free(ev);
@@ -347,6 +349,7 @@ static void test_placeholders_without_logic(void **state)
     assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Call", NULL, &tr)), "null");
     assert_int_equal(tr.nwarnings, 1);
     assert_string_equal(tr.warnings[0], "'Todo Rule' has no logic yet: invoking it gives null");
+    assert_int_equal(tr.nfailures, 1);
     assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Needs", NULL, &tr)), "null");
     assert_int_equal(tr.nwarnings, 1);
     assert_string_equal(tr.warnings[0], "decision 'Later' has no decision logic yet: its value is null");

@@ -141,6 +141,16 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
     free(text);
     cJSON *res = rc == FM_OK && status == 200 ? cJSON_Parse(out) : NULL;
     cJSON *outputs = cJSON_GetObjectItem(res, "outputs");
+    if (outputs && cJSON_IsTrue(cJSON_GetObjectItem(res, "failed"))) {    /* Camunda 8: an incident */
+        char msg[400];
+        char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(res, "warnings"));
+        snprintf(msg, sizeof(msg), "decision '%s' failed: %.300s", n->decision, w ? w : "");
+        free(w);
+        free(out);
+        cJSON_Delete(res);
+        ex_incident(tx, in, tid, "expression", msg);
+        return;
+    }
     if (!outputs) {
         char msg[400];
         snprintf(msg, sizeof(msg), "decision '%s' could not be evaluated (%d): %.300s", n->decision, status,

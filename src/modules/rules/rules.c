@@ -513,6 +513,7 @@ static int evaluate_version(fm_req_t *r, const char *id, int ver, const char *de
     cJSON *matched = trace_json(&tr, &warnings);
     cJSON_AddItemToObject(o, "matchedRules", matched);
     cJSON_AddItemToObject(o, "warnings", warnings);
+    cJSON_AddBoolToObject(o, "failed", tr.nfailures > 0);     /* a value is null because evaluation failed */
 
     /* the event (and the audit row, in one transaction, when [rules] audit is on) */
     cJSON *evj = cJSON_CreateObject();
