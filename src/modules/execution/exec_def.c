@@ -204,6 +204,11 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
     }
 }
 
+bool ex_rule_set_ref(const char *d)
+{
+    return strcspn(d, "#") == 24 && !strncmp(d, "rul_", 4) && strspn(d + 4, "0123456789abcdefghjkmnpqrstvwxyz") >= 20;
+}
+
 /* zeebe:calledDecision with a DMN decision id (not a FlowMaster rul_… id): the engine
  * asks POST /rules/decisions/{id}/evaluate, so the id must be a plain path segment.
  * bindingType latest (the default) or versionTag; "deployment" has no meaning here
@@ -211,11 +216,8 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
 static void decision_binding(ex_node_t *x, const bpmn_node_t *cd, char *err, size_t errlen)
 {
     const char *bt = cd ? bpmn_attr(cd, "bindingType") : NULL, *tag = cd ? bpmn_attr(cd, "versionTag") : NULL;
-    const char *d = x->decision;
-    size_t rid = d ? strcspn(d, "#") : 0;    /* a rule-set id is rul_ and 20 base32 symbols */
-    if (!d || err[0] || (rid == 24 && !strncmp(d, "rul_", 4) && strspn(d + 4, "0123456789abcdefghjkmnpqrstvwxyz") >= 20))
+    if (!x->decision || err[0] || ex_rule_set_ref(x->decision))
         return;
-    x->decision_by_id = true;
     if (strspn(x->decision, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(x->decision))
         snprintf(err, errlen, "businessRuleTask '%s': decisionId '%.100s' is not a DMN decision id "
                  "(letters, digits, '.', '_', '-'; FEEL expressions are not supported)", x->id, x->decision);

@@ -125,7 +125,7 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
     char *hash = strchr(rid, '#');
     if (hash)
         *hash++ = 0;
-    bool by_id = n->decision_by_id;                 /* a DMN decision id (Camunda 8) */
+    bool by_id = !ex_rule_set_ref(n->decision);     /* a DMN decision id (Camunda 8) */
     snprintf(path, sizeof(path), by_id ? "/rules/decisions/%s/evaluate" : "/rules/%s/evaluate", rid);
     cJSON *body = cJSON_CreateObject();
     if (hash && !by_id)
