@@ -3,7 +3,9 @@
  * bench/rules_bench.sh: the 20-rule, 3-input FIRST table of bench/rules_table.json
  * (built as a JSON model, parsed once) over 64 generated inputs, and each FEEL
  * expression of bench/rules_exprs.json (parsed once, evaluated with its context).
- * The same inputs and expressions go to feelin in bench/feelin_bench.mjs.
+ * The same inputs and expressions go to feelin in bench/feelin_bench.mjs. Last, the
+ * table with 10k, 40k and 160k extra input keys (inputs built by dmn_inputs_from_json,
+ * as POST /rules/{id}/evaluate does): the rate should fall linearly with the key count.
  *
  *   rules_bench <rules_table.json> <rules_exprs.json> [seconds per case]
  *
@@ -170,6 +172,29 @@ int main(int argc, char **argv)
         } while (t1 - t0 < secs);
         printf("expr-%s %.0f\n", cJSON_GetObjectItem(e, "name")->valuestring, n / (t1 - t0));
         feel_expr_free(fx);
+    }
+    static const int wide[] = { 10000, 40000, 160000 };
+    for (size_t w = 0; w < sizeof(wide) / sizeof(wide[0]); w++) {
+        cJSON *obj = cJSON_CreateObject();
+        char key[32];
+        for (int i = 0; i < wide[w]; i++) {
+            snprintf(key, sizeof(key), "extra%d", i);
+            cJSON_AddNumberToObject(obj, key, i);
+        }
+        cJSON_AddNumberToObject(obj, "age", 30);
+        cJSON_AddStringToObject(obj, "category", "B");
+        cJSON_AddNumberToObject(obj, "score", 600);
+        n = 0;
+        t0 = now();
+        do {
+            feel_value_t *v = dmn_evaluate(m, ev, "Tier", dmn_inputs_from_json(ev, m, obj), NULL);
+            check += v->t == FEEL_STR;
+            feel_eval_reset(ev);
+            n++;
+            t1 = now();
+        } while (t1 - t0 < secs);
+        printf("table-with-%d-input-keys %.1f\n", wide[w], n / (t1 - t0));
+        cJSON_Delete(obj);
     }
     feel_eval_free(ev);
     dmn_model_free(m);

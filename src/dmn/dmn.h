@@ -35,9 +35,17 @@ void dmn_model_free(dmn_model_t *m);
 const char *dmn_model_name(const dmn_model_t *m);
 size_t dmn_decision_count(const dmn_model_t *m);
 const char *dmn_decision_name(const dmn_model_t *m, size_t i);
-bool dmn_has_decision(const dmn_model_t *m, const char *name);
+const char *dmn_decision_id(const dmn_model_t *m, size_t i);
+/* The decision's own version tag (camunda:versionTag on a DMN decision), or NULL. */
+const char *dmn_decision_version_tag(const dmn_model_t *m, size_t i);
+/* The name of the decision whose name, else whose id, is `key`; NULL when none. */
+const char *dmn_find_decision(const dmn_model_t *m, const char *key);
+bool dmn_has_decision(const dmn_model_t *m, const char *key);     /* by name or id */
 /* typeRef of input data `name` resolved to a FEEL base type, or FEEL_NULL when free. */
 feel_type_t dmn_input_type(const dmn_model_t *m, const char *name);
+/* What import accepted but will not evaluate (a BKM or decision without logic). */
+size_t dmn_model_warning_count(const dmn_model_t *m);
+const char *dmn_model_warning(const dmn_model_t *m, size_t i);
 
 /* What a run did: per decision table, the ids of the rules that matched. */
 typedef struct dmn_hit {
@@ -52,9 +60,11 @@ typedef struct dmn_trace {
     size_t nhits, caphits;
     const char **warnings;
     size_t nwarnings, capwarnings;
+    size_t nfailures;           /* warnings meaning a value is not an answer: a hit policy or a
+                                 * constraint violated, missing logic, a limit (not FEEL nulls) */
 } dmn_trace_t;
 
-/* Evaluates `decision` (NULL: every decision) with `inputs` (a FEEL_CTX of input data
+/* Evaluates `decision` (its name or id; NULL: every decision) with `inputs` (a FEEL_CTX of input data
  * by name, may be NULL). Returns the decision's value, or with NULL decision a context
  * of every decision's value. trace may be NULL. Never NULL; errors give null and a
  * warning in the trace. */
@@ -67,5 +77,8 @@ feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as);
 /* NULL (and a FEEL error on ev) when v nests deeper than FM_JSON_MAX_DEPTH lists and
  * contexts (fm_json_check.h) or memory runs out. */
 cJSON *dmn_to_json(feel_eval_t *ev, const feel_value_t *v);
+/* A JSON object as a context (linear in its keys; a repeated key: the last value), the
+ * keys naming inputData of m (may be NULL) typed as dmn_from_json does. */
+feel_value_t *dmn_inputs_from_json(feel_eval_t *ev, const dmn_model_t *m, const cJSON *obj);
 
 #endif

@@ -14,6 +14,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+static size_t key_hash(const char *k)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    return h;
+}
+
+/* A JSON object as a FEEL context in one pass: keys are deduplicated through a hash
+ * table (a repeated key keeps its first place and its last value, as feel_ctx_put
+ * would), so n keys cost O(n), not the O(n²) of putting them one by one. With m, a
+ * key naming an inputData is typed by its typeRef (O(inputData) lookups, not O(n)). */
+feel_value_t *dmn_inputs_from_json(feel_eval_t *ev, const dmn_model_t *m, const cJSON *obj)
+{
+    feel_value_t *o = feel_context(ev);
+    size_t n = 0, k = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, obj) n++;
+    if (!n || o->t != FEEL_CTX)
+        return o;
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    size_t *slot = calloc(cap, sizeof(*slot));              /* entry index + 1, 0: empty */
+    const cJSON **src = malloc(n * sizeof(*src));
+    const char **keys = feel_alloc(ev, n * sizeof(*keys));
+    feel_value_t **vals = feel_alloc(ev, n * sizeof(*vals));
+    if (!slot || !src || !keys || !vals) {
+        free(slot);
+        free(src);
+        feel_err(ev, "evaluation memory limit reached");
+        return o;
+    }
+    cJSON_ArrayForEach(c, obj)
+    {
+        size_t h = key_hash(c->string) & (cap - 1);
+        while (slot[h] && strcmp(keys[slot[h] - 1], c->string))
+            h = (h + 1) & (cap - 1);
+        if (slot[h]) {
+            src[slot[h] - 1] = c;
+            continue;
+        }
+        size_t kl = strlen(c->string);
+        char *kc = feel_alloc(ev, kl + 1);
+        if (!kc)
+            break;
+        memcpy(kc, c->string, kl);
+        keys[k] = kc;
+        src[k] = c;
+        slot[h] = ++k;
+    }
+    for (size_t i = 0; i < k; i++)
+        vals[i] = dmn_from_json(ev, src[i], FEEL_NULL);
+    for (size_t i = 0; m && i < m->nnodes; i++) {
+        if (m->nodes[i].k != NODE_INPUT)
+            continue;
+        feel_type_t t = dmn_input_type(m, m->nodes[i].name);
+        size_t h = key_hash(m->nodes[i].name) & (cap - 1);
+        while (slot[h] && strcmp(keys[slot[h] - 1], m->nodes[i].name))
+            h = (h + 1) & (cap - 1);
+        if (slot[h] && t != FEEL_NULL)
+            vals[slot[h] - 1] = dmn_from_json(ev, src[slot[h] - 1], t);
+    }
+    free(slot);
+    free(src);
+    o->u.ctx.keys = keys;
+    o->u.ctx.vals = vals;
+    o->u.ctx.n = k;
+    o->u.ctx.cap = n;
+    return o;
+}
+
 feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as)
 {
     if (!j || cJSON_IsNull(j))
@@ -43,12 +115,8 @@ feel_value_t *dmn_from_json(feel_eval_t *ev, const cJSON *j, feel_type_t as)
         }
         return l;
     }
-    if (cJSON_IsObject(j)) {
-        feel_value_t *o = feel_context(ev);
-        const cJSON *c;
-        cJSON_ArrayForEach(c, j) feel_ctx_put(ev, o, c->string, dmn_from_json(ev, c, FEEL_NULL));
-        return o;
-    }
+    if (cJSON_IsObject(j))
+        return dmn_inputs_from_json(ev, NULL, j);
     return feel_null();
 }
 

@@ -187,10 +187,13 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
     char *hash = strchr(rid, '#');
     if (hash)
         *hash++ = 0;
-    snprintf(path, sizeof(path), "/rules/%s/evaluate", rid);
+    bool by_id = !ex_rule_set_ref(n->decision);     /* a DMN decision id (Camunda 8) */
+    snprintf(path, sizeof(path), by_id ? "/rules/decisions/%s/evaluate" : "/rules/%s/evaluate", rid);
     cJSON *body = cJSON_CreateObject();
-    if (hash)
+    if (hash && !by_id)
         cJSON_AddStringToObject(body, "decision", hash);
+    if (by_id && n->decision_tag)
+        cJSON_AddStringToObject(body, "versionTag", n->decision_tag);
     cJSON_AddItemToObject(body, "inputs", ex_visible(in, t->scope));
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
@@ -200,6 +203,16 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
     free(text);
     cJSON *res = rc == FM_OK && status == 200 ? cJSON_Parse(out) : NULL;
     cJSON *outputs = cJSON_GetObjectItem(res, "outputs");
+    if (outputs && cJSON_IsTrue(cJSON_GetObjectItem(res, "failed"))) {    /* Camunda 8: an incident */
+        char msg[400];
+        char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(res, "warnings"));
+        snprintf(msg, sizeof(msg), "decision '%s' failed: %.300s", n->decision, w ? w : "");
+        free(w);
+        free(out);
+        cJSON_Delete(res);
+        ex_incident(tx, in, tid, "expression", msg);
+        return;
+    }
     if (!outputs) {
         char msg[400];
         snprintf(msg, sizeof(msg), "decision '%s' could not be evaluated (%d): %.300s", n->decision, status,
@@ -210,7 +223,9 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
         return;
     }
     free(out);
-    cJSON *val = hash ? cJSON_GetObjectItem(outputs, hash) : outputs;
+    /* one decision: its value (the rules answer names it by name, whether asked by name or id) */
+    const char *dname = cJSON_GetStringValue(cJSON_GetObjectItem(res, "decision"));
+    cJSON *val = dname ? cJSON_GetObjectItem(outputs, dname) : outputs;
     if (n->result_var) {
         cJSON *ch = cJSON_CreateObject();
         ex_var_set(tx, in, t->scope, n->result_var, cJSON_Duplicate(val ? val : outputs, true), ch);

@@ -70,7 +70,8 @@ typedef struct ex_node {
     char *job_type;
     int retries;
     char *headers;                  /* JSON object text */
-    char *decision;                 /* rul_…[#decision] */
+    char *decision;                 /* rul_…[#decision], or a DMN decision id */
+    char *decision_tag;             /* DMN decision id bound by version tag, or NULL: latest */
     ex_expr_t assignee, cand_users, cand_groups, due;
     char *form;                     /* JSON Schema or form-js text */
     char *form_id, *form_tag;       /* zeebe:formDefinition formId (form store), versionTag binding */
@@ -101,6 +102,9 @@ typedef struct ex_def {
 /* Compiles the executable process (bpmn_id, or the first executable one) of xml. */
 ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen);
 void ex_def_free(ex_def_t *d);
+/* A node's decision names a FlowMaster rule set ("rul_" + its 20 symbols, optionally
+ * "#decision"); anything else is a DMN decision id (Camunda 8 zeebe:calledDecision). */
+bool ex_rule_set_ref(const char *decision);
 int ex_node_find(const ex_def_t *d, const char *id);
 bool ex_reaches(const ex_def_t *d, int from, int to);
 
