@@ -70,6 +70,7 @@ typedef struct ex_node {
     int retries;
     char *headers;                  /* JSON object text */
     char *decision;                 /* rul_…[#decision] */
+    int dec_map;                    /* camunda:mapDecisionResult (EX_C7_…), 0: the value as it is */
     ex_expr_t assignee, cand_users, cand_groups, due;
     char *form;                     /* JSON Schema text */
     char *called;
@@ -101,6 +102,18 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
 void ex_def_free(ex_def_t *d);
 int ex_node_find(const ex_def_t *d, const char *id);
 bool ex_reaches(const ex_def_t *d, int from, int to);
+
+/* Camunda 7 models (exec_camunda7.c): the camunda: extensions of element n read into
+ * x before the zeebe: ones (a zeebe: extension saying the same thing wins); JUEL
+ * text parsed as the FEEL it translates to; conditions in a script language refused;
+ * camunda:mapDecisionResult applied to a decision's value (NULL: why says). */
+#define EX_CAMUNDA_NS "http://camunda.org/schema/1.0/bpmn"
+enum { EX_C7_SINGLE_ENTRY = 1, EX_C7_SINGLE_RESULT, EX_C7_COLLECT_ENTRIES, EX_C7_RESULT_LIST };
+struct bpmn_node;
+void ex_c7_node(ex_node_t *x, const struct bpmn_node *n, char *err, size_t errlen);
+feel_expr_t *ex_c7_juel(const char *src, const char *what, const char *el, char *err, size_t errlen);
+bool ex_c7_script_refused(const struct bpmn_node *expr, const char *el, char *err, size_t errlen);
+cJSON *ex_c7_decision_result(int mode, const cJSON *val, char *why, size_t whylen);
 
 /* Definition cache (exec_def.c): fetches through fm_call from Process Design.
  * process_ref: proc_… or a BPMN process id; version 0: latest published. On failure
