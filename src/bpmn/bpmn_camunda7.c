@@ -115,12 +115,13 @@ static void not_honoured(cJSON *out, const char *id, const char *what, const cha
     warn(out, id, "camunda7-not-honoured", "%s camunda:%s on '%s' is not honoured by the engine", what, name, id);
 }
 
-/* The camunda: attributes of n (an element, or an event/loop definition inside el). */
-static void check_attrs(cJSON *out, const char *id, const bpmn_node_t *n)
+/* The camunda: attributes of n (an element, or an event/loop definition inside one);
+ * none: the engine reads none of them there (a message end event's delegate). */
+static void check_attrs(cJSON *out, const char *id, const bpmn_node_t *n, bool none)
 {
     for (size_t i = 0; i < n->nattrs; i++) {
         const bpmn_attr_t *a = &n->attrs[i];
-        if (!a->ns || strcmp(a->ns, CAMUNDA_NS) || honoured_attr(n->name, a->name, a->value))
+        if (!a->ns || strcmp(a->ns, CAMUNDA_NS) || (!none && honoured_attr(n->name, a->name, a->value)))
             continue;
         not_honoured(out, id, "the attribute", a->name);
     }
@@ -129,12 +130,13 @@ static void check_attrs(cJSON *out, const char *id, const bpmn_node_t *n)
 static void check_element(cJSON *out, const bpmn_el_t *e)
 {
     const bpmn_node_t *n = e->node;
-    check_attrs(out, e->id, n);
+    check_attrs(out, e->id, n, false);
     for (size_t i = 0; i < n->nkids; i++) {
         const bpmn_node_t *k = n->kids[i];
         if (bpmn_is(k, BPMN_NS, "multiInstanceLoopCharacteristics") ||
             (k->ns && !strcmp(k->ns, BPMN_NS) && strstr(k->name, "EventDefinition")))
-            check_attrs(out, e->id, k);
+            check_attrs(out, e->id, k, strcmp(e->type, "intermediateThrowEvent") &&
+                                       bpmn_is(k, BPMN_NS, "messageEventDefinition"));
         if (!bpmn_is(k, BPMN_NS, "extensionElements"))
             continue;
         for (size_t j = 0; j < k->nkids; j++) {

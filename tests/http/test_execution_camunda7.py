@@ -143,16 +143,40 @@ def test_java_delegates_become_jobs_of_their_text(srv):
             '<bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT1M'
             '</camunda:failedJobRetryTimeCycle></bpmn:extensionElements></bpmn:serviceTask>'
             '<bpmn:sendTask id="notify" camunda:expression="${notifier.send(execution)}"/>'
-            '<bpmn:endEvent id="end"/>' + chain("start", "mail", "bean", "notify", "end"))
+            '<bpmn:intermediateThrowEvent id="tell"><bpmn:messageEventDefinition id="med" '
+            'camunda:class="com.acme.TellPartner"/></bpmn:intermediateThrowEvent>'
+            '<bpmn:endEvent id="end"/>' + chain("start", "mail", "bean", "notify", "tell", "end"))
     p = deploy(srv, c7(pid, body))
     i = start(srv, p["id"], {})
     for el, jt, retries in (("mail", "com.acme.SendMailDelegate", 3), ("bean", "${archiveDelegate}", 5),
-                            ("notify", "${notifier.send(execution)}", 3)):
+                            ("notify", "${notifier.send(execution)}", 3), ("tell", "com.acme.TellPartner", 3)):
         j = run_jobs(srv, i["id"], jt)
         assert len(j) == 1 and j[0]["elementId"] == el and j[0]["retries"] == retries, j
         complete(srv, j[0]["id"], {"done_" + el: True})
     i = wait_state(srv, i["id"], "completed")
-    assert i["variables"] == {"done_mail": True, "done_bean": True, "done_notify": True}, i
+    assert i["variables"] == {"done_mail": True, "done_bean": True, "done_notify": True, "done_tell": True}, i
+    assert entered_path(history(srv, i["id"])) == ["start", "mail", "bean", "notify", "tell", "end"]
+
+
+def test_juel_in_loops_and_timers(srv):
+    pid = pid_of("c7loop")
+    body = ('<bpmn:startEvent id="start"/>'
+            '<bpmn:task id="step"><bpmn:multiInstanceLoopCharacteristics isSequential="true">'
+            '<bpmn:loopCardinality xsi:type="bpmn:tFormalExpression">${count}</bpmn:loopCardinality>'
+            '<bpmn:completionCondition xsi:type="bpmn:tFormalExpression">'
+            '${nrOfCompletedInstances == stopAfter}</bpmn:completionCondition>'
+            '</bpmn:multiInstanceLoopCharacteristics></bpmn:task>'
+            '<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>'
+            '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">${delay}</bpmn:timeDuration>'
+            '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+            '<bpmn:endEvent id="end"/>' + chain("start", "step", "wait", "end"))
+    p = deploy(srv, c7(pid, body))
+    i = wait_state(srv, start(srv, p["id"], {"count": 5, "stopAfter": 2, "delay": "PT0.2S"})["id"],
+                   "completed")
+    hist = history(srv, i["id"])
+    assert sum(1 for h in hist if h["type"] == "element.entered" and h.get("elementId") == "step") == 3, \
+        entered_path(hist)     # the body and two iterations of five
+    assert entered_path(hist)[-2:] == ["wait", "end"], entered_path(hist)
 
 
 def test_input_output_mappings(srv):

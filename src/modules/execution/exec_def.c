@@ -41,7 +41,7 @@ static feel_expr_t *feel_of(const char *src, const char *what, const char *el, c
         return NULL;
     while (*src == ' ' || *src == '\n' || *src == '\t' || *src == '\r')
         src++;
-    if (ex_juel_is(src))    /* Camunda 7: ${…} */
+    if (*src != '=' && ex_juel_is(src))     /* Camunda 7: ${…} */
         return ex_c7_juel(src, what, el, err, errlen);
     if (*src == '=')
         src++;
@@ -186,7 +186,7 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
     }
     case E_MESSAGE:
         message_of(x, m, ed, err, errlen);
-        if (!x->msg_name && !err[0])
+        if (!x->msg_name && !err[0] && x->kind != N_THROW)    /* a throw may be a job (task_of checks) */
             snprintf(err, errlen, "message event '%s' names no message", x->id);
         break;
     case E_ERROR: {
