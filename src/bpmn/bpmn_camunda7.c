@@ -29,7 +29,7 @@ static const struct { const char *el, *attr; } honoured_attrs[] = {
     { "businessRuleTask", "type" }, { "businessRuleTask", "topic" }, { "businessRuleTask", "class" },
     { "businessRuleTask", "delegateExpression" }, { "businessRuleTask", "expression" },
     { "businessRuleTask", "decisionRef" }, { "businessRuleTask", "resultVariable" },
-    { "businessRuleTask", "mapDecisionResult" },
+    { "businessRuleTask", "mapDecisionResult" }, { "businessRuleTask", "decisionRefVersionTag" },
     { "scriptTask", "resultVariable" },
     { "messageEventDefinition", "type" }, { "messageEventDefinition", "topic" },
     { "messageEventDefinition", "class" }, { "messageEventDefinition", "delegateExpression" },
@@ -61,15 +61,15 @@ static const struct { const char *name, *why; } reasons[] = {
     { "initiator", "the starting user is not recorded in a variable" },
     { "priority", "tasks get the default priority" },
     { "followUpDate", "tasks get no follow-up date" },
-    { "calledElementBinding", "the latest published version is called" },
-    { "decisionRefBinding", "the latest published decision is evaluated" },
+    { "calledElementBinding", "only the latest published version can be called: starting an instance is refused" },
+    { "decisionRefBinding", "only latest or versionTag: starting an instance is refused" },
 };
 
 static bool honoured_attr(const char *el, const char *attr, const char *value)
 {
     /* a version binding that asks for the latest is what happens anyway */
     if ((!strcmp(attr, "calledElementBinding") || !strcmp(attr, "decisionRefBinding")) && value &&
-        !strcmp(value, "latest"))
+        (!strcmp(value, "latest") || (!strcmp(attr, "decisionRefBinding") && !strcmp(value, "versionTag"))))
         return true;
     for (size_t i = 0; i < sizeof(honoured_attrs) / sizeof(honoured_attrs[0]); i++)
         if ((!strcmp(honoured_attrs[i].el, "*") || !strcmp(honoured_attrs[i].el, el)) &&

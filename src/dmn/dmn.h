@@ -35,9 +35,17 @@ void dmn_model_free(dmn_model_t *m);
 const char *dmn_model_name(const dmn_model_t *m);
 size_t dmn_decision_count(const dmn_model_t *m);
 const char *dmn_decision_name(const dmn_model_t *m, size_t i);
-bool dmn_has_decision(const dmn_model_t *m, const char *name);
+const char *dmn_decision_id(const dmn_model_t *m, size_t i);
+/* The decision's own version tag (camunda:versionTag on a DMN decision), or NULL. */
+const char *dmn_decision_version_tag(const dmn_model_t *m, size_t i);
+/* The name of the decision whose name, else whose id, is `key`; NULL when none. */
+const char *dmn_find_decision(const dmn_model_t *m, const char *key);
+bool dmn_has_decision(const dmn_model_t *m, const char *key);     /* by name or id */
 /* typeRef of input data `name` resolved to a FEEL base type, or FEEL_NULL when free. */
 feel_type_t dmn_input_type(const dmn_model_t *m, const char *name);
+/* What import accepted but will not evaluate (a BKM or decision without logic). */
+size_t dmn_model_warning_count(const dmn_model_t *m);
+const char *dmn_model_warning(const dmn_model_t *m, size_t i);
 
 /* What a run did: per decision table, the ids of the rules that matched. */
 typedef struct dmn_hit {
@@ -54,7 +62,7 @@ typedef struct dmn_trace {
     size_t nwarnings, capwarnings;
 } dmn_trace_t;
 
-/* Evaluates `decision` (NULL: every decision) with `inputs` (a FEEL_CTX of input data
+/* Evaluates `decision` (its name or id; NULL: every decision) with `inputs` (a FEEL_CTX of input data
  * by name, may be NULL). Returns the decision's value, or with NULL decision a context
  * of every decision's value. trace may be NULL. Never NULL; errors give null and a
  * warning in the trace. */

@@ -20,7 +20,10 @@ typedef struct run {
     unsigned char *state;       /* 0 new, 1 evaluating, 2 done */
     dmn_trace_t *tr;
     const char *decision;       /* decision being evaluated (trace) */
+    bool no_room;               /* a decision's scope did not fit the arena */
 } run_t;
+
+#define MAX_WARNINGS 64     /* per run; reserved when the run starts */
 
 static void warn(run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(run_t *r, const char *fmt, ...)
@@ -33,7 +36,7 @@ static void warn(run_t *r, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     dmn_trace_t *t = r->tr;
-    if (t->nwarnings >= 64)
+    if (t->nwarnings >= MAX_WARNINGS)
         return;
     if (t->nwarnings == t->capwarnings) {
         size_t cap = t->capwarnings ? t->capwarnings * 2 : 4;
@@ -46,8 +49,8 @@ static void warn(run_t *r, const char *fmt, ...)
         t->capwarnings = cap;
     }
     feel_value_t *s = feel_cstr(r->ev, buf);
-    if (s->t == FEEL_STR)
-        t->warnings[t->nwarnings++] = s->u.str.s;
+    /* no arena left for the text: say so rather than lose the warning */
+    t->warnings[t->nwarnings++] = s->t == FEEL_STR ? s->u.str.s : "evaluation memory limit reached";
 }
 
 /* Records the first FEEL error of an expression as a warning, then clears it. */
@@ -85,33 +88,65 @@ static void add_hit(run_t *r, const char *table, const char **rules, size_t n)
 static feel_value_t *eval_expr(run_t *r, const dmn_expr_t *e, feel_value_t *scope);
 static feel_value_t *eval_node(run_t *r, size_t i);
 
-static feel_value_t *copy_ctx(feel_eval_t *ev, const feel_value_t *c)
+/* A context of c's entries plus room for `extra` more. c's keys are distinct, so they
+ * are copied in bulk (linear: a decision's scope holds every input). */
+static feel_value_t *copy_ctx_room(feel_eval_t *ev, const feel_value_t *c, size_t extra)
 {
     feel_value_t *n = feel_context(ev);
-    for (size_t i = 0; c && i < c->u.ctx.n; i++)
-        feel_ctx_put(ev, n, c->u.ctx.keys[i], c->u.ctx.vals[i]);
+    size_t len = c && c->t == FEEL_CTX ? c->u.ctx.n : 0, cap = len + extra;
+    if (n->t != FEEL_CTX || !cap)
+        return n;
+    const char **k = feel_alloc(ev, cap * sizeof(*k));
+    feel_value_t **v = feel_alloc(ev, cap * sizeof(*v));
+    if (!k || !v)
+        return n;
+    if (len) {
+        memcpy(k, c->u.ctx.keys, len * sizeof(*k));
+        memcpy(v, c->u.ctx.vals, len * sizeof(*v));
+    }
+    n->u.ctx.keys = k;
+    n->u.ctx.vals = v;
+    n->u.ctx.n = len;
+    n->u.ctx.cap = cap;
     return n;
+}
+
+static feel_value_t *copy_ctx(feel_eval_t *ev, const feel_value_t *c)
+{
+    return copy_ctx_room(ev, c, 0);
 }
 
 /* ---- functions: BKMs and boxed function definitions ---- */
 typedef struct fn_ud {
     run_t *r;
-    const dmn_expr_t *fn;       /* X_FUNCTION */
+    const dmn_expr_t *fn;       /* X_FUNCTION; NULL: a BKM without encapsulatedLogic */
     feel_value_t *closure;      /* scope at definition */
+    const char *name;           /* the BKM's name or the function's id (warnings) */
 } fn_ud_t;
+
+static bool has_logic(const fn_ud_t *f)
+{
+    return f->fn && f->fn->body;
+}
 
 static feel_value_t *call_boxed(feel_eval_t *ev, void *ud, feel_value_t **args, size_t n)
 {
     fn_ud_t *f = ud;
+    if (!has_logic(f)) {
+        warn(f->r, "'%s' has no logic yet: invoking it gives null", f->name);
+        return feel_null();
+    }
     feel_value_t *scope = copy_ctx(ev, f->closure);
     for (size_t i = 0; i < f->fn->nparams && i < n; i++)
         feel_ctx_put(ev, scope, f->fn->params[i], args[i]);
-    if (!f->fn->body)
-        return feel_null();
     return eval_expr(f->r, f->fn->body, scope);
 }
 
-static feel_value_t *make_fn(run_t *r, const dmn_expr_t *fn, feel_value_t *closure)
+/* A function without logic takes any positional call (up to this many arguments), so
+ * the call reaches call_boxed and its warning rather than an arity error. */
+static const char *any_params[16] = { "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "" };
+
+static feel_value_t *make_fn(run_t *r, const dmn_expr_t *fn, feel_value_t *closure, const char *name)
 {
     fn_ud_t *ud = feel_alloc(r->ev, sizeof(*ud));
     if (!ud)
@@ -119,10 +154,17 @@ static feel_value_t *make_fn(run_t *r, const dmn_expr_t *fn, feel_value_t *closu
     ud->r = r;
     ud->fn = fn;
     ud->closure = closure;
+    ud->name = name;
+    if (!has_logic(ud))
+        return feel_native(r->ev, call_boxed, ud, any_params, sizeof(any_params) / sizeof(any_params[0]));
     return feel_native(r->ev, call_boxed, ud, (const char **)fn->params, fn->nparams);
 }
 
-/* ---- scope of a node: its requirements by name ---- */
+/* ---- scope of a node ----
+ * A BKM sees its required BKMs. A decision sees its requirements by name and, as in
+ * the Camunda engines (whose tables have no inputData), every variable of the
+ * evaluation context: an input expression `orderSize` reads inputs["orderSize"]. A
+ * requirement shadows an input of the same name (an inputData binds its typed value). */
 static feel_value_t *node_scope(run_t *r, const dmn_node_t *nd)
 {
     feel_value_t *s = feel_context(r->ev);
@@ -130,7 +172,39 @@ static feel_value_t *node_scope(run_t *r, const dmn_node_t *nd)
         const dmn_node_t *q = &r->m->nodes[nd->reqs[k]];
         feel_ctx_put(r->ev, s, q->name, eval_node(r, nd->reqs[k]));
     }
-    return s;
+    /* a required decision also answers to the names Camunda models use: its variable's
+     * name and its id (Camunda 8), and its single output's name (Camunda 7) — unless
+     * another requirement is called that */
+    for (size_t k = 0; k < nd->nreqs; k++) {
+        const dmn_node_t *q = &r->m->nodes[nd->reqs[k]];
+        feel_value_t *v = r->vals[nd->reqs[k]];
+        if (q->k != NODE_DECISION || !v)
+            continue;
+        const dmn_expr_t *t = q->expr && q->expr->k == X_TABLE && q->expr->noutputs == 1 ? q->expr : NULL;
+        const char *alias[] = { q->var_name, q->id, t ? t->outputs[0].name : NULL };
+        for (size_t a = 0; a < sizeof(alias) / sizeof(alias[0]); a++)
+            if (alias[a] && *alias[a] && !feel_ctx_get(s, alias[a]))
+                feel_ctx_put(r->ev, s, alias[a], v);
+    }
+    const feel_value_t *in = r->inputs;
+    if (nd->k != NODE_DECISION || !in || in->t != FEEL_CTX || !in->u.ctx.n)
+        return s;
+    size_t nreq = s->u.ctx.n;
+    feel_value_t *all = copy_ctx_room(r->ev, s, in->u.ctx.n);
+    if (all->u.ctx.cap < nreq + in->u.ctx.n) {
+        r->no_room = true;          /* over the arena cap: the decision is null, never half-scoped */
+        return s;
+    }
+    for (size_t i = 0; i < in->u.ctx.n; i++) {
+        size_t k = 0;
+        while (k < nreq && strcmp(all->u.ctx.keys[k], in->u.ctx.keys[i]))
+            k++;
+        if (k == nreq) {
+            all->u.ctx.keys[all->u.ctx.n] = in->u.ctx.keys[i];
+            all->u.ctx.vals[all->u.ctx.n++] = in->u.ctx.vals[i];
+        }
+    }
+    return all;
 }
 
 /* ---- types ---- */
@@ -428,6 +502,8 @@ static feel_value_t *eval_expr(run_t *r, const dmn_expr_t *e, feel_value_t *scop
             warn(r, "%s: '%s' is not a function in scope", e->id, e->callee);
             return feel_null();
         }
+        if (f->u.fn.native == call_boxed && !has_logic(f->u.fn.ud))
+            return call_boxed(ev, f->u.fn.ud, NULL, 0);
         size_t np = f->u.fn.nparams;
         feel_value_t **args = feel_alloc(ev, sizeof(*args) * (np + 1));
         if (!args)
@@ -468,7 +544,7 @@ static feel_value_t *eval_expr(run_t *r, const dmn_expr_t *e, feel_value_t *scop
         break;
     }
     case X_FUNCTION:
-        v = make_fn(r, e, scope);
+        v = make_fn(r, e, scope, e->id);
         break;
     }
     if (e->type_ref && e->k != X_FUNCTION)
@@ -494,11 +570,20 @@ static feel_value_t *eval_node(run_t *r, size_t i)
         break;
     }
     case NODE_BKM:
-        v = make_fn(r, nd->expr, node_scope(r, nd));
+        v = make_fn(r, nd->expr, node_scope(r, nd), nd->name);
         break;
     case NODE_DECISION: {
+        if (!nd->expr) {
+            warn(r, "decision '%s' has no decision logic yet: its value is null", nd->name);
+            break;
+        }
         const char *saved = r->decision;
         feel_value_t *scope = node_scope(r, nd);
+        if (r->no_room) {
+            feel_eval_clear_error(r->ev);
+            warn(r, "decision '%s': evaluation memory limit reached", nd->name);
+            break;
+        }
         r->decision = nd->name;
         v = eval_expr(r, nd->expr, scope);
         v = coerce(r, nd->type_ref, v, nd->name);
@@ -514,23 +599,39 @@ static feel_value_t *eval_node(run_t *r, size_t i)
 feel_value_t *dmn_evaluate(const dmn_model_t *m, feel_eval_t *ev, const char *decision,
                            const feel_value_t *inputs, dmn_trace_t *trace)
 {
-    run_t r = { m, ev, inputs, NULL, NULL, trace, NULL };
-    if (trace)
+    run_t r = { m, ev, inputs, NULL, NULL, trace, NULL, false };
+    if (trace) {
         memset(trace, 0, sizeof(*trace));
+        /* reserved now, so a run that exhausts its arena can still say so */
+        if ((trace->warnings = feel_alloc(ev, MAX_WARNINGS * sizeof(*trace->warnings))))
+            trace->capwarnings = MAX_WARNINGS;
+    }
     r.vals = feel_alloc(ev, sizeof(*r.vals) * (m->nnodes + 1));
     r.state = feel_alloc(ev, m->nnodes + 1);
-    if (!r.vals || !r.state)
+    if (!r.vals || !r.state) {
+        warn(&r, "evaluation memory limit reached");
         return feel_null();
+    }
     if (decision) {
-        for (size_t i = 0; i < m->nnodes; i++)
-            if (m->nodes[i].k == NODE_DECISION && !strcmp(m->nodes[i].name, decision))
+        const char *name = dmn_find_decision(m, decision);
+        for (size_t i = 0; name && i < m->nnodes; i++)
+            if (m->nodes[i].k == NODE_DECISION && !strcmp(m->nodes[i].name, name))
                 return eval_node(&r, i);
         warn(&r, "no decision named '%s'", decision);
         return feel_null();
     }
-    feel_value_t *all = feel_context(ev);
+    /* sized before any decision runs and keyed by the model's names (no allocation
+     * later), so no decision goes missing from the answer when the arena runs out */
+    size_t nd = dmn_decision_count(m);
+    feel_value_t *all = copy_ctx_room(ev, NULL, nd);
+    if (nd && all->u.ctx.cap < nd) {
+        warn(&r, "evaluation memory limit reached");
+        return feel_null();
+    }
     for (size_t i = 0; i < m->nnodes; i++)
-        if (m->nodes[i].k == NODE_DECISION)
-            feel_ctx_put(ev, all, m->nodes[i].name, eval_node(&r, i));
+        if (m->nodes[i].k == NODE_DECISION) {
+            all->u.ctx.keys[all->u.ctx.n] = m->nodes[i].name;
+            all->u.ctx.vals[all->u.ctx.n++] = eval_node(&r, i);
+        }
     return all;
 }

@@ -371,10 +371,13 @@ static int load(dmn_model_t *m, const xml_node_t *root, dmn_err_t *err)
         nd->k = k;
         nd->id = dmn_strdup(xml_attr(c, "id") ? xml_attr(c, "id") : xml_attr(c, "name"));
         nd->name = dmn_strdup(xml_attr(c, "name"));
+        if (k == NODE_DECISION)
+            nd->version_tag = dmn_strdup(xml_attr(c, "versionTag"));    /* camunda:versionTag */
         if (!nd->name || !*nd->name)
             return dmn_fail(err, nd->id, "%s without a name", c->name);
         xml_node_t *var = xml_child(c, "variable");
         nd->type_ref = dmn_strdup(var ? xml_attr(var, "typeRef") : NULL);
+        nd->var_name = dmn_strdup(var ? xml_attr(var, "name") : NULL);
     }
     size_t idx = 0;
     for (xml_node_t *c = root->first; c; c = c->next) {
@@ -383,18 +386,22 @@ static int load(dmn_model_t *m, const xml_node_t *root, dmn_err_t *err)
         dmn_node_t *nd = &m->nodes[idx++];
         if (add_reqs(m, nd, c, err) != FM_OK)
             return FM_EINVAL;
+        /* a DRD may hold placeholders (the logic comes later): kept, with a warning;
+         * only evaluating what needs them is an error (dmn_eval.c) */
         if (nd->k == NODE_DECISION) {
             xml_node_t *x = first_expr(c);
             if (!x)
-                return dmn_fail(err, nd->id, "decision '%s' has no decision logic", nd->name);
-            if (!(nd->expr = parse_expr(m, x, err)))
+                dmn_load_warn(m, "decision '%s' (%s) has no decision logic: evaluating it gives null", nd->name,
+                              nd->id);
+            else if (!(nd->expr = parse_expr(m, x, err)))
                 return FM_EINVAL;
         } else if (nd->k == NODE_BKM) {
             xml_node_t *x = xml_child(c, "encapsulatedLogic");
-            if (!x)
-                return dmn_fail(err, nd->id, "business knowledge model '%s' has no encapsulatedLogic", nd->name);
-            if (!(nd->expr = parse_expr(m, x, err)))
+            if (x && !(nd->expr = parse_expr(m, x, err)))
                 return FM_EINVAL;
+            if (!nd->expr || !nd->expr->body)
+                dmn_load_warn(m, "business knowledge model '%s' (%s) has no logic: invoking it gives null", nd->name,
+                              nd->id);
         }
     }
     return dmn_link(m, err);

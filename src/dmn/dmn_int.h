@@ -70,7 +70,9 @@ typedef enum { NODE_DECISION, NODE_INPUT, NODE_BKM } dmn_nkind_t;
 typedef struct dmn_node {
     dmn_nkind_t k;
     char *id, *name, *type_ref;
-    dmn_expr_t *expr;               /* decision logic; BKM: an X_FUNCTION */
+    char *version_tag;              /* decision: camunda:versionTag, or NULL */
+    char *var_name;                 /* name of its <variable>, or NULL */
+    dmn_expr_t *expr;               /* decision logic; BKM: an X_FUNCTION; NULL: none yet (warned at import) */
     size_t *reqs;                   /* indexes of required decisions, inputs and BKMs */
     size_t nreqs;
 } dmn_node_t;
@@ -89,7 +91,11 @@ struct dmn_model {
     size_t nitems;
     const char **names;             /* every name FEEL text may use, NULL-terminated */
     size_t nnames;
+    char **warnings;                /* import warnings (at most DMN_MAX_LOAD_WARNINGS) */
+    size_t nwarnings;
 };
+
+#define DMN_MAX_LOAD_WARNINGS 64
 
 /* dmn_model.c: shared by both importers */
 void *dmn_xalloc(size_t n);                             /* calloc or abort-free NULL */
@@ -99,6 +105,7 @@ int dmn_link(dmn_model_t *m, dmn_err_t *err);            /* resolves, checks cyc
 void dmn_add_name(dmn_model_t *m, const char *name);
 feel_expr_t *dmn_feel(const dmn_model_t *m, const char *text, feel_mode_t mode, const char *elem, dmn_err_t *err);
 int dmn_fail(dmn_err_t *err, const char *elem, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void dmn_load_warn(dmn_model_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const dmn_itemdef_t *dmn_itemdef(const dmn_model_t *m, const char *type_ref);
 
 #endif

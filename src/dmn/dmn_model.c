@@ -34,6 +34,31 @@ int dmn_fail(dmn_err_t *err, const char *elem, const char *fmt, ...)
     return FM_EINVAL;
 }
 
+void dmn_load_warn(dmn_model_t *m, const char *fmt, ...)
+{
+    if (m->nwarnings >= DMN_MAX_LOAD_WARNINGS)
+        return;
+    if (!m->warnings && !(m->warnings = calloc(DMN_MAX_LOAD_WARNINGS, sizeof(*m->warnings))))
+        return;
+    char buf[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if ((m->warnings[m->nwarnings] = strdup(buf)))
+        m->nwarnings++;
+}
+
+size_t dmn_model_warning_count(const dmn_model_t *m)
+{
+    return m->nwarnings;
+}
+
+const char *dmn_model_warning(const dmn_model_t *m, size_t i)
+{
+    return i < m->nwarnings ? m->warnings[i] : NULL;
+}
+
 void dmn_add_name(dmn_model_t *m, const char *name)
 {
     if (!name || !*name)
@@ -159,6 +184,8 @@ void dmn_model_free(dmn_model_t *m)
         free(m->nodes[i].id);
         free(m->nodes[i].name);
         free(m->nodes[i].type_ref);
+        free(m->nodes[i].version_tag);
+        free(m->nodes[i].var_name);
         free(m->nodes[i].reqs);
         dmn_expr_free(m->nodes[i].expr);
     }
@@ -172,6 +199,9 @@ void dmn_model_free(dmn_model_t *m)
     for (size_t i = 0; i < m->nnames; i++)
         free((char *)m->names[i]);
     free(m->names);
+    for (size_t i = 0; i < m->nwarnings; i++)
+        free(m->warnings[i]);
+    free(m->warnings);
     free(m->name);
     free(m);
 }
@@ -189,20 +219,46 @@ size_t dmn_decision_count(const dmn_model_t *m)
     return n;
 }
 
-const char *dmn_decision_name(const dmn_model_t *m, size_t k)
+static const dmn_node_t *nth_decision(const dmn_model_t *m, size_t k)
 {
     for (size_t i = 0; i < m->nnodes; i++)
         if (m->nodes[i].k == NODE_DECISION && k-- == 0)
+            return &m->nodes[i];
+    return NULL;
+}
+
+const char *dmn_decision_name(const dmn_model_t *m, size_t k)
+{
+    const dmn_node_t *nd = nth_decision(m, k);
+    return nd ? nd->name : NULL;
+}
+
+const char *dmn_decision_id(const dmn_model_t *m, size_t k)
+{
+    const dmn_node_t *nd = nth_decision(m, k);
+    return nd ? nd->id : NULL;
+}
+
+const char *dmn_decision_version_tag(const dmn_model_t *m, size_t k)
+{
+    const dmn_node_t *nd = nth_decision(m, k);
+    return nd ? nd->version_tag : NULL;
+}
+
+const char *dmn_find_decision(const dmn_model_t *m, const char *key)
+{
+    for (size_t i = 0; key && i < m->nnodes; i++)
+        if (m->nodes[i].k == NODE_DECISION && !strcmp(m->nodes[i].name, key))
+            return m->nodes[i].name;
+    for (size_t i = 0; key && i < m->nnodes; i++)
+        if (m->nodes[i].k == NODE_DECISION && m->nodes[i].id && !strcmp(m->nodes[i].id, key))
             return m->nodes[i].name;
     return NULL;
 }
 
-bool dmn_has_decision(const dmn_model_t *m, const char *name)
+bool dmn_has_decision(const dmn_model_t *m, const char *key)
 {
-    for (size_t i = 0; i < m->nnodes; i++)
-        if (m->nodes[i].k == NODE_DECISION && !strcmp(m->nodes[i].name, name))
-            return true;
-    return false;
+    return dmn_find_decision(m, key) != NULL;
 }
 
 static feel_type_t base_type(const char *t)

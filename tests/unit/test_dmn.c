@@ -2,7 +2,9 @@
  * test_dmn.c — the DMN unit (src/dmn/): XML import and its refusals (DOCTYPE,
  * entities, unknown hit policy, requirement cycles, bad FEEL with the element id),
  * every hit policy through the JSON model, matched-rule traces, BKM invocation and
- * runaway recursion, and JSON ↔ FEEL value conversion.
+ * runaway recursion, and JSON ↔ FEEL value conversion. Models as Camunda Modeler writes
+ * them: tables without inputData reading context variables, required decisions by name,
+ * id, variable and output name, decisions addressed by id, placeholders without logic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -227,6 +229,177 @@ static void test_bkm_recursion_bounded(void **state)
     cJSON_Delete(doc);
 }
 
+/* ---- Camunda Modeler models (issue 11) ---- */
+#define CAMUNDA_HEAD "<definitions " NS " xmlns:camunda=\"http://camunda.org/schema/1.0/dmn\"" \
+                     " xmlns:biodi=\"http://bpmn.io/schema/dmn/biodi/2.0\" id=\"Definitions_1\" name=\"DRD\">"
+
+static dmn_model_t *load_ok(const char *x)
+{
+    dmn_model_t *m = NULL;
+    dmn_err_t err;
+    int rc = dmn_load_xml(x, strlen(x), &m, &err);
+    if (rc != FM_OK)
+        fail_msg("load: %s at %s", err.msg, err.element);
+    return m;
+}
+
+/* Input expressions name variables of the context directly (no inputData); an
+ * inputData named "Age" does not hide the variable "age"; a missing variable is null
+ * and named in a warning, and a test against null matches only '-'. */
+static void test_camunda_table_reads_context_variables(void **state)
+{
+    const char *x = CAMUNDA_HEAD
+        "<inputData id=\"InputData_age\" name=\"Age\"/>"
+        "<decision id=\"Decision_discount\" name=\"Discount\" camunda:versionTag=\"1.0\">"
+        "<informationRequirement><requiredInput href=\"#InputData_age\"/></informationRequirement>"
+        "<decisionTable id=\"DecisionTable_1\" hitPolicy=\"FIRST\">"
+        "<input id=\"Input_1\" label=\"Order size\" biodi:width=\"150\"><inputExpression typeRef=\"number\"><text>orderSize</text></inputExpression></input>"
+        "<input id=\"Input_2\" label=\"Age\"><inputExpression typeRef=\"number\"><text>age</text></inputExpression></input>"
+        "<output id=\"Output_1\" name=\"discount\" typeRef=\"number\"/>"
+        "<rule id=\"Rule_big\"><inputEntry><text>&gt;= 10</text></inputEntry><inputEntry><text>&gt;= 18</text></inputEntry><outputEntry><text>0.15</text></outputEntry></rule>"
+        "<rule id=\"Rule_small\"><inputEntry><text>&lt; 10</text></inputEntry><inputEntry><text></text></inputEntry><outputEntry><text>0.05</text></outputEntry></rule>"
+        "<rule id=\"Rule_else\"><inputEntry><text>-</text></inputEntry><inputEntry><text>-</text></inputEntry><outputEntry><text>0</text></outputEntry></rule>"
+        "</decisionTable></decision></definitions>";
+    dmn_model_t *m = load_ok(x);
+    assert_string_equal(dmn_decision_id(m, 0), "Decision_discount");
+    assert_string_equal(dmn_decision_version_tag(m, 0), "1.0");
+    assert_string_equal(dmn_find_decision(m, "Decision_discount"), "Discount");
+    assert_null(dmn_find_decision(m, "nope"));
+    feel_eval_t *ev = feel_eval_new(NULL);
+    dmn_trace_t tr;
+    feel_value_t *in = feel_context(ev);
+    feel_ctx_put(ev, in, "orderSize", feel_num_int(ev, 15));
+    feel_ctx_put(ev, in, "age", feel_num_int(ev, 30));
+    /* by id as well as by name */
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Decision_discount", in, &tr)), "0.15");
+    assert_int_equal(tr.nwarnings, 0);
+    assert_string_equal(tr.hits[0].rules[0], "Rule_big");
+    feel_eval_reset(ev);
+    /* orderSize missing: null; '< 10' and '>= 10' do not match null, '-' does */
+    in = feel_context(ev);
+    feel_ctx_put(ev, in, "age", feel_num_int(ev, 30));
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Discount", in, &tr)), "0");
+    assert_int_equal(tr.nwarnings, 1);
+    assert_string_equal(tr.warnings[0], "DecisionTable_1: unknown name 'orderSize' (line 1, column 1)");
+    assert_string_equal(tr.hits[0].rules[0], "Rule_else");
+    feel_eval_reset(ev);
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
+/* A required decision is visible by its name, its variable's name, its id and (single
+ * output) its output name; a requirement's own name wins over another's alias, and
+ * requirements shadow inputs of the same name. */
+static void test_required_decision_aliases(void **state)
+{
+    const char *x = CAMUNDA_HEAD
+        "<decision id=\"Decision_base\" name=\"Base Rate\">"
+        "<decisionTable id=\"DecisionTable_base\"><input id=\"I1\"><inputExpression><text>amount</text></inputExpression></input>"
+        "<output id=\"O1\" name=\"rate\" typeRef=\"number\"/>"
+        "<rule id=\"R1\"><inputEntry><text>-</text></inputEntry><outputEntry><text>2</text></outputEntry></rule>"
+        "</decisionTable></decision>"
+        "<decision id=\"Decision_fee\" name=\"Fee\"><variable id=\"V_fee\" name=\"feeValue\" typeRef=\"number\"/>"
+        "<literalExpression><text>amount * 0.1</text></literalExpression></decision>"
+        "<decision id=\"Decision_total\" name=\"Total\">"
+        "<informationRequirement><requiredDecision href=\"#Decision_base\"/></informationRequirement>"
+        "<informationRequirement><requiredDecision href=\"#Decision_fee\"/></informationRequirement>"
+        "<literalExpression><text>[Base Rate, rate, Decision_base, Fee, feeValue, Decision_fee]</text></literalExpression>"
+        "</decision></definitions>";
+    dmn_model_t *m = load_ok(x);
+    feel_eval_t *ev = feel_eval_new(NULL);
+    dmn_trace_t tr;
+    feel_value_t *in = feel_context(ev);
+    feel_ctx_put(ev, in, "amount", feel_num_int(ev, 50));
+    feel_ctx_put(ev, in, "rate", feel_num_int(ev, 99));     /* shadowed by the output name */
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Total", in, &tr)), "[2, 2, 2, 5, 5, 5]");
+    assert_int_equal(tr.nwarnings, 0);
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
+/* Placeholders (a BKM without encapsulatedLogic, a decision without logic) import with
+ * warnings; only what needs them evaluates to null, with a warning. */
+static void test_placeholders_without_logic(void **state)
+{
+    const char *x = CAMUNDA_HEAD
+        "<businessKnowledgeModel id=\"BKM_todo\" name=\"Todo Rule\"/>"
+        "<decision id=\"Decision_todo\" name=\"Later\"/>"
+        "<decision id=\"Decision_ok\" name=\"Ok\">"
+        "<knowledgeRequirement><requiredKnowledge href=\"#BKM_todo\"/></knowledgeRequirement>"
+        "<literalExpression><text>\"fine\"</text></literalExpression></decision>"
+        "<decision id=\"Decision_call\" name=\"Call\">"
+        "<knowledgeRequirement><requiredKnowledge href=\"#BKM_todo\"/></knowledgeRequirement>"
+        "<literalExpression><text>Todo Rule(1, 2)</text></literalExpression></decision>"
+        "<decision id=\"Decision_needs\" name=\"Needs\">"
+        "<informationRequirement><requiredDecision href=\"#Decision_todo\"/></informationRequirement>"
+        "<literalExpression><text>Later</text></literalExpression></decision>"
+        "</definitions>";
+    dmn_model_t *m = load_ok(x);
+    assert_int_equal(dmn_model_warning_count(m), 2);
+    assert_string_equal(dmn_model_warning(m, 0),
+                        "business knowledge model 'Todo Rule' (BKM_todo) has no logic: invoking it gives null");
+    assert_string_equal(dmn_model_warning(m, 1),
+                        "decision 'Later' (Decision_todo) has no decision logic: evaluating it gives null");
+    feel_eval_t *ev = feel_eval_new(NULL);
+    dmn_trace_t tr;
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Ok", NULL, &tr)), "fine");
+    assert_int_equal(tr.nwarnings, 0);
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Call", NULL, &tr)), "null");
+    assert_int_equal(tr.nwarnings, 1);
+    assert_string_equal(tr.warnings[0], "'Todo Rule' has no logic yet: invoking it gives null");
+    assert_string_equal(feel_to_string(ev, dmn_evaluate(m, ev, "Needs", NULL, &tr)), "null");
+    assert_int_equal(tr.nwarnings, 1);
+    assert_string_equal(tr.warnings[0], "decision 'Later' has no decision logic yet: its value is null");
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
+/* Every input is in every decision's scope; when that does not fit the arena, the
+ * decision is null with a warning — never evaluated with part of its scope missing
+ * (which would read a present variable as null). */
+static void test_scope_over_the_arena_cap_is_null(void **state)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *decs = cJSON_AddArrayToObject(doc, "decisions");
+    for (int i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "d%d", i);
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "name", name);
+        cJSON_AddStringToObject(d, "literal", "if orderSize = null then \"missing\" else \"ok\"");
+        cJSON_AddItemToArray(decs, d);
+    }
+    dmn_model_t *m;
+    dmn_err_t err;
+    assert_int_equal(dmn_load_json(doc, &m, &err), FM_OK);
+    cJSON_Delete(doc);
+    feel_limits_t lim = { 5000000, 512 * 1024, 256, 1000000 };
+    feel_eval_t *ev = feel_eval_new(&lim);
+    feel_value_t *in = feel_context(ev);
+    for (int i = 0; i < 2000; i++) {   /* ~32 KiB of scope per decision */
+        char k[16];
+        snprintf(k, sizeof(k), "v%d", i);
+        feel_ctx_put(ev, in, k, feel_num_int(ev, i));
+    }
+    feel_ctx_put(ev, in, "orderSize", feel_num_int(ev, 3));
+    dmn_trace_t tr;
+    feel_value_t *all = dmn_evaluate(m, ev, NULL, in, &tr);
+    size_t ok = 0, nulls = 0;
+    assert_int_equal(all->u.ctx.n, 40);     /* no decision silently missing from the answer */
+    for (size_t i = 0; i < all->u.ctx.n; i++) {
+        const feel_value_t *v = all->u.ctx.vals[i];   /* (no arena left to print it) */
+        if (v->t != FEEL_NULL)
+            assert_true(v->t == FEEL_STR && v->u.str.len == 2 && !memcmp(v->u.str.s, "ok", 2));
+        ok += all->u.ctx.vals[i]->t != FEEL_NULL;
+        nulls += all->u.ctx.vals[i]->t == FEEL_NULL;
+    }
+    assert_true(ok > 0 && nulls > 0);
+    assert_true(tr.nwarnings > 0);
+    assert_non_null(strstr(tr.warnings[0], "evaluation memory limit reached"));
+    feel_eval_free(ev);
+    dmn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +408,10 @@ int main(void)
         cmocka_unit_test(test_json_model),
         cmocka_unit_test(test_boxed_expressions),
         cmocka_unit_test(test_bkm_recursion_bounded),
+        cmocka_unit_test(test_camunda_table_reads_context_variables),
+        cmocka_unit_test(test_required_decision_aliases),
+        cmocka_unit_test(test_placeholders_without_logic),
+        cmocka_unit_test(test_scope_over_the_arena_cap_is_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

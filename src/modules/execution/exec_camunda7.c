@@ -385,6 +385,12 @@ void ex_c7_node(ex_node_t *x, const bpmn_node_t *n, char *err, size_t errlen)
                     "supported (name the decision id)", x->id);
         if (cattr(n, "resultVariable"))
             x->result_var = strdup(cattr(n, "resultVariable"));
+        const char *bind = cattr(n, "decisionRefBinding"), *tag = cattr(n, "decisionRefVersionTag");
+        if (bind && !strcmp(bind, "versionTag") && tag && *tag)
+            x->decision_tag = strdup(tag);
+        else if (bind && strcmp(bind, "latest"))
+            set_err(err, errlen, "businessRuleTask '%s': camunda:decisionRefBinding '%s' is not supported (latest, "
+                    "or versionTag with camunda:decisionRefVersionTag)", x->id, bind);
         x->dec_map = decision_map_of(cattr(n, "mapDecisionResult"));
         if (!x->dec_map)
             set_err(err, errlen, "businessRuleTask '%s': camunda:mapDecisionResult '%s' is not one of singleEntry, "
@@ -410,6 +416,10 @@ void ex_c7_node(ex_node_t *x, const bpmn_node_t *n, char *err, size_t errlen)
         input_output(x, io, err, errlen);
     if (x->kind == N_CALL && !ext(n, ZEEBE_NS, "ioMapping") && c7_model(n))
         call_mappings(x, n, err, errlen);
+    const char *cb = x->kind == N_CALL ? cattr(n, "calledElementBinding") : NULL;
+    if (cb && strcmp(cb, "latest"))
+        set_err(err, errlen, "callActivity '%s': camunda:calledElementBinding '%s' is not supported (the latest "
+                "published version is called)", x->id, cb);
     /* multi-instance over a collection */
     bpmn_node_t *mi = bpmn_child(n, BPMN_NS, "multiInstanceLoopCharacteristics");
     const char *coll = mi ? cattr(mi, "collection") : NULL;

@@ -207,6 +207,25 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
     }
 }
 
+/* zeebe:calledDecision with a DMN decision id (not a FlowMaster rul_… id): the engine
+ * asks POST /rules/decisions/{id}/evaluate, so the id must be a plain path segment.
+ * bindingType latest (the default) or versionTag; "deployment" has no meaning here
+ * (rule sets and processes are not deployed together). */
+static void decision_binding(ex_node_t *x, const bpmn_node_t *cd, char *err, size_t errlen)
+{
+    const char *bt = cd ? bpmn_attr(cd, "bindingType") : NULL, *tag = cd ? bpmn_attr(cd, "versionTag") : NULL;
+    if (!x->decision || err[0] || !strncmp(x->decision, "rul_", 4))
+        return;
+    if (strspn(x->decision, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(x->decision))
+        snprintf(err, errlen, "businessRuleTask '%s': decisionId '%.100s' is not a DMN decision id "
+                 "(letters, digits, '.', '_', '-'; FEEL expressions are not supported)", x->id, x->decision);
+    else if (bt && !strcmp(bt, "versionTag") && tag && *tag)
+        x->decision_tag = dup(tag);
+    else if (bt && strcmp(bt, "latest"))
+        snprintf(err, errlen, "businessRuleTask '%s': bindingType '%.40s' is not supported "
+                 "(latest, or versionTag with a versionTag)", x->id, bt);
+}
+
 /* A result variable from zeebe:script, or the attribute form. */
 static void script_of(ex_node_t *x, const bpmn_node_t *n, char *err, size_t errlen)
 {
@@ -290,6 +309,7 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
         }
         if (!x->decision && !x->job_type && !err[0])
             snprintf(err, errlen, "businessRuleTask '%s' has no zeebe:calledDecision decisionId", x->id);
+        decision_binding(x, cd, err, errlen);
         break;
     }
     case N_JOB:
@@ -388,6 +408,7 @@ static void node_free(ex_node_t *x)
     free(x->job_type);
     free(x->headers);
     free(x->decision);
+    free(x->decision_tag);
     expr_free(&x->assignee);
     expr_free(&x->cand_users);
     expr_free(&x->cand_groups);

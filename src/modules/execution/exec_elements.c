@@ -125,10 +125,13 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
     char *hash = strchr(rid, '#');
     if (hash)
         *hash++ = 0;
-    snprintf(path, sizeof(path), "/rules/%s/evaluate", rid);
+    bool by_id = strncmp(rid, "rul_", 4) != 0;     /* a DMN decision id (Camunda 8) */
+    snprintf(path, sizeof(path), by_id ? "/rules/decisions/%s/evaluate" : "/rules/%s/evaluate", rid);
     cJSON *body = cJSON_CreateObject();
-    if (hash)
+    if (hash && !by_id)
         cJSON_AddStringToObject(body, "decision", hash);
+    if (by_id && n->decision_tag)
+        cJSON_AddStringToObject(body, "versionTag", n->decision_tag);
     cJSON_AddItemToObject(body, "inputs", ex_visible(in, t->scope));
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
@@ -148,7 +151,9 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
         return;
     }
     free(out);
-    cJSON *val = hash ? cJSON_GetObjectItem(outputs, hash) : outputs;
+    /* one decision: its value (the rules answer names it by name, whether asked by name or id) */
+    const char *dname = cJSON_GetStringValue(cJSON_GetObjectItem(res, "decision"));
+    cJSON *val = dname ? cJSON_GetObjectItem(outputs, dname) : outputs;
     char why[300];      /* camunda:mapDecisionResult (exec_camunda7.c) */
     cJSON *mapped = n->dec_map ? ex_c7_decision_result(n->dec_map, val ? val : outputs, why, sizeof(why)) : NULL;
     if (n->dec_map && !mapped) {

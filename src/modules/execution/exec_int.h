@@ -69,7 +69,8 @@ typedef struct ex_node {
     char *job_type;
     int retries;
     char *headers;                  /* JSON object text */
-    char *decision;                 /* rul_…[#decision] */
+    char *decision;                 /* rul_…[#decision], or a DMN decision id */
+    char *decision_tag;             /* DMN decision id bound by version tag, or NULL: latest */
     int dec_map;                    /* camunda:mapDecisionResult (EX_C7_…), 0: the value as it is */
     ex_expr_t assignee, cand_users, cand_groups, due;
     char *form;                     /* JSON Schema text */

@@ -33,6 +33,7 @@ typedef struct upload {
     size_t len;
     char *name;             /* owned, may be NULL */
     bool named;             /* the request named it (body "name" or ?name=) */
+    char *version_tag;      /* owned, may be NULL (body "versionTag" or ?versionTag=) */
     dmn_model_t *model;
 } upload_t;
 
@@ -40,6 +41,7 @@ static void upload_clear(upload_t *u)
 {
     free(u->source);
     free(u->name);
+    free(u->version_tag);
     dmn_model_free(u->model);
     memset(u, 0, sizeof(*u));
 }
@@ -71,6 +73,8 @@ static int read_upload(fm_req_t *r, upload_t *u)
             u->name = strdup(qname);
             u->named = true;
         }
+        if (fm_req_query(r, "versionTag", qname, sizeof(qname)) && *qname)
+            u->version_tag = strdup(qname);
     } else if (!ct || ctype_is(ct, "application/json")) {
         cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
         if (!j)
@@ -78,11 +82,14 @@ static int read_upload(fm_req_t *r, upload_t *u)
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
         const cJSON *dmn = cJSON_GetObjectItemCaseSensitive(j, "dmn");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+        const cJSON *tag = cJSON_GetObjectItemCaseSensitive(j, "versionTag");
         int rc = FM_OK;
         if (!cJSON_IsObject(j) || (!cJSON_IsObject(model) && !cJSON_IsString(dmn)))
             rc = fm_reply_invalid(r, "model", "give the rule set as 'model' (the JSON model) or 'dmn' (DMN XML text)");
         else if (name && (!cJSON_IsString(name) || !*name->valuestring || strlen(name->valuestring) > 200))
             rc = fm_reply_invalid(r, "name", "must be a string of 1 to 200 characters");
+        else if (tag && (!cJSON_IsString(tag) || !*tag->valuestring || strlen(tag->valuestring) > 200))
+            rc = fm_reply_invalid(r, "versionTag", "must be a string of 1 to 200 characters");
         if (rc != FM_OK || fm_replied(r)) {
             cJSON_Delete(j);
             return FM_REPLIED;
@@ -92,6 +99,7 @@ static int read_upload(fm_req_t *r, upload_t *u)
         u->len = u->source ? strlen(u->source) : 0;
         u->name = cJSON_IsString(name) ? strdup(name->valuestring) : NULL;
         u->named = u->name != NULL;
+        u->version_tag = cJSON_IsString(tag) ? strdup(tag->valuestring) : NULL;
         cJSON_Delete(j);
         if (!u->source)
             return FM_ENOMEM;
@@ -150,6 +158,11 @@ static cJSON *rule_json(const rules_version_t *v, const dmn_model_t *m, bool wit
         cJSON_AddItemToArray(d, cJSON_CreateString(dmn_decision_name(m, i)));
     cJSON_AddStringToObject(o, "createdAt", v->created_at);
     cJSON_AddStringToObject(o, "updatedAt", v->updated_at);
+    if (v->version_tag)
+        cJSON_AddStringToObject(o, "versionTag", v->version_tag);
+    cJSON *w = cJSON_AddArrayToObject(o, "warnings");     /* what import kept but cannot evaluate */
+    for (size_t i = 0; m && i < dmn_model_warning_count(m); i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(dmn_model_warning(m, i)));
     if (with_source) {
         if (!strcmp(v->format, "json")) {
             cJSON *mj = cJSON_Parse(v->source);
@@ -197,7 +210,8 @@ static int create(fm_req_t *r)
     }
     char *dj = decisions_json(u.model);
     rules_version_t v = { 0 };
-    rc = dj ? rules_insert(db_of(r), fm_req_tenant(r), u.name, u.format, u.source, dj, &v) : FM_ENOMEM;
+    rc = dj ? rules_insert(db_of(r), fm_req_tenant(r), u.name, u.format, u.source, dj, u.model, u.version_tag, &v)
+            : FM_ENOMEM;
     cJSON_free(dj);
     if (rc == FM_OK) {
         rules_latest_note(fm_req_tenant(r), v.id, v.version);
@@ -274,7 +288,7 @@ static int put(fm_req_t *r)
     rules_version_t v = { 0 };
     /* name: the request's, else the current one (the store keeps it on NULL) */
     rc = dj ? rules_new_version(db_of(r), fm_req_tenant(r), id, expected, u.named ? u.name : NULL, u.format, u.source,
-                                dj, &v)
+                                dj, u.model, u.version_tag, &v)
             : FM_ENOMEM;
     cJSON_free(dj);
     if (rc == FM_ESTALE)
@@ -418,16 +432,13 @@ static cJSON *trace_json(const dmn_trace_t *tr, cJSON **warnings)
     return m;
 }
 
-static int evaluate(fm_req_t *r)
+/* Evaluates version `ver` (0: the latest) of rule set `id` and answers. decision: a
+ * decision's name or id, or NULL for every decision. by_id: the request came through
+ * /rules/decisions/{decisionId}/evaluate (the answer adds ruleSetId). */
+static int evaluate_version(fm_req_t *r, const char *id, int ver, const char *decision, const cJSON *inputs,
+                            bool by_id)
 {
-    if (fm_req_check(r, eval_fields, sizeof(eval_fields) / sizeof(eval_fields[0])))
-        return FM_OK;
-    cJSON *j = fm_req_json(r);
-    const char *id = fm_req_param(r, "id"), *tenant = fm_req_tenant(r);
-    const cJSON *dj = cJSON_GetObjectItem(j, "decision"), *vj = cJSON_GetObjectItem(j, "version");
-    const cJSON *inputs = cJSON_GetObjectItem(j, "inputs");
-    const char *decision = cJSON_IsString(dj) ? dj->valuestring : NULL;
-    int ver = cJSON_IsNumber(vj) ? vj->valueint : 0;
+    const char *tenant = fm_req_tenant(r);
     int rc = FM_OK;
     if (!ver && !(ver = rules_latest_known(tenant, id))) {
         rc = rules_latest(db_of(r), tenant, id, &ver);
@@ -452,9 +463,12 @@ static int evaluate(fm_req_t *r)
             return FM_EIO;
     }
     const dmn_model_t *m = rules_cached_model(c);
-    if (decision && !dmn_has_decision(m, decision)) {
+    const char *key = decision;
+    if (key && !(decision = dmn_find_decision(m, key))) {
         rules_cache_put_back(c);
-        return fm_reply_invalid(r, "decision", "names no decision of this rule set");
+        if (by_id)      /* the index named this version: it no longer holds the decision */
+            return fm_reply_problem(r, 404, NULL, NULL, NULL, "no decision '%s' in rule set '%s'", key, id);
+        return fm_reply_invalid(r, "decision", "names no decision of this rule set (by name or id)");
     }
     feel_eval_t *ev = feel_eval_thread();
     if (!ev) {
@@ -468,11 +482,19 @@ static int evaluate(fm_req_t *r)
     feel_value_t *out = dmn_evaluate(m, ev, decision, in, &tr);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "ruleId", id);
+    if (by_id)
+        cJSON_AddStringToObject(o, "ruleSetId", id);
     cJSON_AddNumberToObject(o, "version", ver);
-    if (decision)
+    if (decision) {
         cJSON_AddStringToObject(o, "decision", decision);
-    else
+        for (size_t i = 0; i < dmn_decision_count(m); i++)
+            if (!strcmp(dmn_decision_name(m, i), decision)) {
+                cJSON_AddStringToObject(o, "decisionId", dmn_decision_id(m, i));
+                break;
+            }
+    } else {
         cJSON_AddNullToObject(o, "decision");
+    }
     cJSON *outputs;
     if (decision) {
         outputs = cJSON_CreateObject();
@@ -485,7 +507,6 @@ static int evaluate(fm_req_t *r)
     cJSON *matched = trace_json(&tr, &warnings);
     cJSON_AddItemToObject(o, "matchedRules", matched);
     cJSON_AddItemToObject(o, "warnings", warnings);
-    rules_cache_put_back(c);
 
     /* the event (and the audit row, in one transaction, when [rules] audit is on) */
     cJSON *evj = cJSON_CreateObject();
@@ -518,7 +539,47 @@ static int evaluate(fm_req_t *r)
         }
         cJSON_free(evs);
     }
+    rules_cache_put_back(c);    /* decision points into the model until here */
     return fm_reply_json(r, 200, o);
+}
+
+static int evaluate(fm_req_t *r)
+{
+    if (fm_req_check(r, eval_fields, sizeof(eval_fields) / sizeof(eval_fields[0])))
+        return FM_OK;
+    cJSON *j = fm_req_json(r);
+    const cJSON *dj = cJSON_GetObjectItem(j, "decision"), *vj = cJSON_GetObjectItem(j, "version");
+    return evaluate_version(r, fm_req_param(r, "id"), cJSON_IsNumber(vj) ? vj->valueint : 0,
+                            cJSON_IsString(dj) ? dj->valuestring : NULL, cJSON_GetObjectItem(j, "inputs"), false);
+}
+
+static const fm_field_t by_id_fields[] = {
+    { "versionTag", FM_F_STRING, false, 1, 200, NULL },
+    { "inputs", FM_F_OBJECT, false, 0, 0, NULL },
+};
+
+/* POST /rules/decisions/{decisionId}/evaluate: the DMN decision id resolved to the most
+ * recently published rule set of the tenant holding it (rules_find_decision). */
+static int evaluate_decision(fm_req_t *r)
+{
+    if (fm_req_check(r, by_id_fields, sizeof(by_id_fields) / sizeof(by_id_fields[0])))
+        return FM_OK;
+    cJSON *j = fm_req_json(r);
+    if (cJSON_GetObjectItem(j, "decision") || cJSON_GetObjectItem(j, "version"))
+        return fm_reply_invalid(r, cJSON_GetObjectItem(j, "decision") ? "decision" : "version",
+                                "the decision and its version come from the path and versionTag here; "
+                                "use POST /rules/{id}/evaluate to name a rule set version");
+    const char *did = fm_req_param(r, "decisionId");
+    const char *tag = cJSON_GetStringValue(cJSON_GetObjectItem(j, "versionTag"));
+    char rid[64];
+    int ver = 0;
+    int rc = rules_find_decision(db_of(r), fm_req_tenant(r), did, tag, rid, sizeof(rid), &ver);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no published rule set holds decision '%s'%s%s%s", did,
+                                tag ? " with version tag '" : "", tag ? tag : "", tag ? "'" : "");
+    if (rc != FM_OK)
+        return rc;
+    return evaluate_version(r, rid, ver, did, cJSON_GetObjectItem(j, "inputs"), true);
 }
 
 static const fm_field_t expr_fields[] = {
@@ -580,7 +641,8 @@ static int expression(fm_req_t *r)
 
 static int rules_start(fm_mod_t *m)
 {
-    return rules_audit_start(m->db);
+    int rc = rules_index_backfill(m->db);
+    return rc == FM_OK ? rules_audit_start(m->db) : rc;
 }
 
 static void rules_stop(fm_mod_t *m)
@@ -598,6 +660,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/rules/{id}/versions/{n}", version, 0, "rules:read" },
     { FM_POST, "/rules/{id}/evaluate", evaluate, FM_R_JSON, "rules:evaluate" },
     { FM_POST, "/rules/expression", expression, FM_R_JSON, "rules:evaluate" },
+    { FM_POST, "/rules/decisions/{decisionId}/evaluate", evaluate_decision, FM_R_JSON, "rules:evaluate" },
 };
 
 const fm_module_t fm_rules_module = {

@@ -16,16 +16,26 @@
 
 typedef struct rules_version {
     char *id, *name, *format, *source, *created_at, *updated_at;
+    char *version_tag;          /* NULL when the version has none */
     int version, latest;
 } rules_version_t;
 
 void rules_version_clear(rules_version_t *v);
 
 /* FM_OK, FM_ENOTFOUND, FM_ESTALE (expected_version no longer latest), FM_EDB. */
+/* m: the parsed model, whose decisions are indexed by id (rules_find_decision). */
 int rules_insert(fm_db_t *db, const char *tenant, const char *name, const char *format, const char *source,
-                 const char *decisions_json, rules_version_t *out);
+                 const char *decisions_json, const dmn_model_t *m, const char *version_tag, rules_version_t *out);
 int rules_new_version(fm_db_t *db, const char *tenant, const char *id, int expected_version, const char *name,
-                      const char *format, const char *source, const char *decisions_json, rules_version_t *out);
+                      const char *format, const char *source, const char *decisions_json, const dmn_model_t *m,
+                      const char *version_tag, rules_version_t *out);
+/* The rule set and version a DMN decision id resolves to: without version_tag the most
+ * recently published latest version that contains it; with one, the most recently
+ * published version (any) whose decision carries that tag. FM_ENOTFOUND when none. */
+int rules_find_decision(fm_db_t *db, const char *tenant, const char *decision_id, const char *version_tag,
+                        char *rule_id, size_t len, int *version);
+/* Indexes the decision ids of versions stored before the index existed (module start). */
+int rules_index_backfill(fm_db_t *db);
 int rules_latest(fm_db_t *db, const char *tenant, const char *id, int *version);
 /* version 0: the latest */
 int rules_get(fm_db_t *db, const char *tenant, const char *id, int version, rules_version_t *out);
