@@ -341,3 +341,55 @@ def test_not_honoured_extensions_are_publish_warnings(srv):
     complete(srv, j[0]["id"])
     wait_state(srv, i["id"], "completed")
     assert get(srv, i["id"])["variables"] == {"ok": True}
+
+
+def dmn_c7(did, tag, rules):
+    """A DMN 1.3 table as Camunda Modeler writes it for Camunda 7: no inputData, the input
+    expression names the variable, a camunda:versionTag on the decision."""
+    rows = "".join('<rule id="r%d"><inputEntry id="i%d"><text>%s</text></inputEntry>'
+                   '<outputEntry id="o%d"><text>"%s"</text></outputEntry>'
+                   '<outputEntry id="p%d"><text>%d</text></outputEntry></rule>'
+                   % (n, n, escape(when), n, who, n, prio) for n, (when, who, prio) in enumerate(rules))
+    return ("""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"
+    xmlns:camunda="http://camunda.org/schema/1.0/dmn" id="defs_%s" name="Approvers"
+    namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="%s" name="Assign approver" camunda:versionTag="%s">
+    <decisionTable id="t1" hitPolicy="FIRST">
+      <input id="in1" label="Amount"><inputExpression id="e1" typeRef="integer"><text>amount</text>
+      </inputExpression></input>
+      <output id="out1" name="approver" typeRef="string"/>
+      <output id="out2" name="priority" typeRef="integer"/>
+      %s
+    </decisionTable>
+  </decision>
+</definitions>""" % (did, did, tag, rows)).encode()
+
+
+def test_decision_ref_by_dmn_id_end_to_end(srv):
+    did = pid_of("invoice_approver")
+    for tag, rules in (("v1", [("> 1000", "boss", 1), ("-", "clerk", 3)]),
+                       ("v2", [("> 500", "lead", 2), ("-", "clerk", 3)])):
+        r = srv.req("POST", R, "/rules?name=%s" % unique_name("approvers"), body=dmn_c7(did, tag, rules),
+                    headers={"Content-Type": "application/xml"})
+        assert_json(r, 201)
+    pid = pid_of("c7dmnid")
+    body = ('<bpmn:startEvent id="start"/>'
+            '<bpmn:businessRuleTask id="latest" camunda:decisionRef="%s" camunda:resultVariable="result" '
+            'camunda:mapDecisionResult="singleResult"/>'
+            '<bpmn:businessRuleTask id="pinned" camunda:decisionRef="%s" camunda:decisionRefBinding="versionTag" '
+            'camunda:decisionRefVersionTag="v1" camunda:resultVariable="old" camunda:mapDecisionResult="resultList"/>'
+            '<bpmn:endEvent id="end"/>' % (did, did) + chain("start", "latest", "pinned", "end"))
+    p = deploy(srv, c7(pid, body))
+    for amount, now, then in ((800, {"approver": "lead", "priority": 2}, {"approver": "clerk", "priority": 3}),
+                              (2000, {"approver": "lead", "priority": 2}, {"approver": "boss", "priority": 1})):
+        i = wait_state(srv, start(srv, p["id"], {"amount": amount})["id"], "completed")
+        assert i["variables"] == {"amount": amount, "result": now, "old": [then]}, i["variables"]
+    # another binding cannot be honoured: refused at start, naming the element
+    pid2 = pid_of("c7dmnbind")
+    p2 = deploy(srv, c7(pid2, '<bpmn:startEvent id="start"/><bpmn:businessRuleTask id="fixed" '
+                              'camunda:decisionRef="%s" camunda:decisionRefBinding="version" '
+                              'camunda:decisionRefVersion="1" camunda:resultVariable="r"/>'
+                              '<bpmn:endEvent id="end"/>' % did + chain("start", "fixed", "end")))
+    pr = assert_problem(start(srv, p2["id"], {}, status=None), 422)
+    assert "'fixed'" in pr["detail"] and "decisionRefBinding 'version'" in pr["detail"], pr
