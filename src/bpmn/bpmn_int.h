@@ -32,4 +32,8 @@ bpmn_model_t *bpmn__model_of(bpmn_node_t *defs);
  * processes, lanes, data, artifacts, DI shapes and edges). */
 bool bpmn__tracked(const bpmn_node_t *n);
 
+/* Warnings for Camunda 7 (camunda:) extensions the engine does not honour
+ * (bpmn_camunda7.c), appended to out as bpmn_validate's entries. */
+void bpmn__camunda7_warnings(const bpmn_model_t *m, cJSON *out);
+
 #endif

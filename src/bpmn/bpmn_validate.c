@@ -371,6 +371,7 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
         if (bpmn_find(m, m->edges[i].element) < 0)
             add(out, &errors, m->edges[i].element, "broken-di-reference", true,
                 "diagram edge for '%s', which does not exist", m->edges[i].element);
+    bpmn__camunda7_warnings(m, out);
     free(ohead);
     free(onext);
     free(ihead);

@@ -6,6 +6,7 @@
  * Extension syntax follows Camunda 8 (zeebe:) and is listed in docs/execution.md.
  */
 #include "exec_int.h"
+#include "exec_juel.h"
 
 #include "../../bpmn/bpmn.h"
 #include "../../fm_log.h"
@@ -40,6 +41,8 @@ static feel_expr_t *feel_of(const char *src, const char *what, const char *el, c
         return NULL;
     while (*src == ' ' || *src == '\n' || *src == '\t' || *src == '\r')
         src++;
+    if (*src != '=' && ex_juel_is(src))     /* Camunda 7: ${…} */
+        return ex_c7_juel(src, what, el, err, errlen);
     if (*src == '=')
         src++;
     feel_perr_t pe;
@@ -57,7 +60,7 @@ static void expr_of(ex_expr_t *x, const char *src, const char *what, const char 
     const char *p = src;
     while (*p == ' ' || *p == '\n' || *p == '\t')
         p++;
-    if (*p == '=')
+    if (*p == '=' || ex_juel_is(p))
         x->feel = feel_of(p, what, el, err, errlen);
     else
         x->text = strdup(p);
@@ -185,7 +188,7 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
     }
     case E_MESSAGE:
         message_of(x, m, ed, err, errlen);
-        if (!x->msg_name && !err[0])
+        if (!x->msg_name && !err[0] && x->kind != N_THROW)    /* a throw may be a job (task_of checks) */
             snprintf(err, errlen, "message event '%s' names no message", x->id);
         break;
     case E_ERROR: {
@@ -308,14 +311,17 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
                                     bpmn_attr(th->kids[i], "value") ? bpmn_attr(th->kids[i], "value") : "");
     x->headers = cJSON_PrintUnformatted(h);
     cJSON_Delete(h);
+    ex_c7_node(x, n, err, errlen);
     switch (x->kind) {
     case N_SCRIPT:
         script_of(x, n, err, errlen);
         break;
     case N_RULE: {
         bpmn_node_t *cd = zext(n, "calledDecision");
-        x->decision = dup(cd ? bpmn_attr(cd, "decisionId") : NULL);
-        x->result_var = dup(cd ? bpmn_attr(cd, "resultVariable") : NULL);
+        if (cd) {
+            x->decision = dup(bpmn_attr(cd, "decisionId"));
+            x->result_var = dup(bpmn_attr(cd, "resultVariable"));
+        }
         if (!x->decision && !x->job_type && !err[0])
             snprintf(err, errlen, "businessRuleTask '%s' has no zeebe:calledDecision decisionId", x->id);
         decision_binding(x, cd, err, errlen);
@@ -632,6 +638,8 @@ ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char 
         f->dst = t;
         f->cond = NULL;
         bpmn_node_t *ce = kid(e->node, "conditionExpression");
+        if (ce && ex_c7_script_refused(ce, e->id, err, errlen))
+            goto fail;
         if (ce && ce->text && *ce->text)
             f->cond = feel_of(ce->text, "condition", e->id, err, errlen);
         if (err[0])

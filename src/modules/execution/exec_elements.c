@@ -226,11 +226,20 @@ static void do_rule(ex_tx_t *tx, ex_inst_t *in, int tid)
     /* one decision: its value (the rules answer names it by name, whether asked by name or id) */
     const char *dname = cJSON_GetStringValue(cJSON_GetObjectItem(res, "decision"));
     cJSON *val = dname ? cJSON_GetObjectItem(outputs, dname) : outputs;
+    char why[300];      /* camunda:mapDecisionResult (exec_camunda7.c) */
+    cJSON *mapped = n->dec_map ? ex_c7_decision_result(n->dec_map, val ? val : outputs, why, sizeof(why)) : NULL;
+    if (n->dec_map && !mapped) {
+        cJSON_Delete(res);
+        ex_incident(tx, in, tid, "expression", why);
+        return;
+    }
     if (n->result_var) {
         cJSON *ch = cJSON_CreateObject();
-        ex_var_set(tx, in, t->scope, n->result_var, cJSON_Duplicate(val ? val : outputs, true), ch);
+        ex_var_set(tx, in, t->scope, n->result_var, mapped ? mapped : cJSON_Duplicate(val ? val : outputs, true), ch);
+        mapped = NULL;
         ex_hist(tx, in, "variables.changed", t->node, tid, ch);
     }
+    cJSON_Delete(mapped);
     cJSON_Delete(res);
     ex_leave(tx, in, tid);
 }

@@ -72,6 +72,7 @@ typedef struct ex_node {
     char *headers;                  /* JSON object text */
     char *decision;                 /* rul_…[#decision], or a DMN decision id */
     char *decision_tag;             /* DMN decision id bound by version tag, or NULL: latest */
+    int dec_map;                    /* camunda:mapDecisionResult (EX_C7_…), 0: the value as it is */
     ex_expr_t assignee, cand_users, cand_groups, due;
     char *form;                     /* JSON Schema or form-js text */
     char *form_id, *form_tag;       /* zeebe:formDefinition formId (form store), versionTag binding */
@@ -107,6 +108,18 @@ void ex_def_free(ex_def_t *d);
 bool ex_rule_set_ref(const char *decision);
 int ex_node_find(const ex_def_t *d, const char *id);
 bool ex_reaches(const ex_def_t *d, int from, int to);
+
+/* Camunda 7 models (exec_camunda7.c): the camunda: extensions of element n read into
+ * x before the zeebe: ones (a zeebe: extension saying the same thing wins); JUEL
+ * text parsed as the FEEL it translates to; conditions in a script language refused;
+ * camunda:mapDecisionResult applied to a decision's value (NULL: why says). */
+#define EX_CAMUNDA_NS "http://camunda.org/schema/1.0/bpmn"
+enum { EX_C7_SINGLE_ENTRY = 1, EX_C7_SINGLE_RESULT, EX_C7_COLLECT_ENTRIES, EX_C7_RESULT_LIST };
+struct bpmn_node;
+void ex_c7_node(ex_node_t *x, const struct bpmn_node *n, char *err, size_t errlen);
+feel_expr_t *ex_c7_juel(const char *src, const char *what, const char *el, char *err, size_t errlen);
+bool ex_c7_script_refused(const struct bpmn_node *expr, const char *el, char *err, size_t errlen);
+cJSON *ex_c7_decision_result(int mode, const cJSON *val, char *why, size_t whylen);
 
 /* Definition cache (exec_def.c): fetches through fm_call from Process Design.
  * process_ref: proc_… or a BPMN process id; version 0: latest published. On failure
