@@ -155,7 +155,7 @@ static int bind_va(fm_dbc_t *c, sqlite3_stmt *st, const char *fmt, va_list *ap, 
         snprintf(why, sizeof(why), "%d parameters in the statement, %d in the format \"%.40s\"",
                  sqlite3_bind_parameter_count(st), n + extra, fmt);
         fm_log_msg(FM_LOG_ERROR, "statement and format disagree", why);
-        return FM_EINVAL;
+        return FM_EDB;      /* the store's bug, not the client's input */
     }
     int rc = SQLITE_OK;
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
@@ -199,7 +199,7 @@ static int bind_va(fm_dbc_t *c, sqlite3_stmt *st, const char *fmt, va_list *ap, 
             char why[64];
             snprintf(why, sizeof(why), "format letter '%c'", fmt[i]);
             fm_log_msg(FM_LOG_ERROR, "statement format unknown", why);
-            return FM_EINVAL;
+            return FM_EDB;
         }
         }
     }

@@ -12,7 +12,7 @@
  * at a time. docs/hacking.md is the guide.
  *
  * Parameter formats, one letter per `?`/`?N` of the statement (the statement's highest
- * parameter number must equal the number of letters; else FM_EINVAL, logged):
+ * parameter number must equal the number of letters; else FM_EDB, logged):
  *   s  const char *       text; NULL binds NULL          i  int
  *   I  int64_t                                           d  double
  *   b  const void *, size_t   blob; NULL binds NULL      n  (no argument) NULL
@@ -30,9 +30,9 @@
  *
  * Errors: FM_ENOTFOUND (fm_dbq_one/obj/int/str found no row), FM_ECONFLICT (a
  * constraint: unique or primary key, foreign key, check), FM_EBUSY (locked past the
- * busy timeout), FM_EINVAL (format and statement disagree), FM_ENOMEM, FM_EDB (anything
- * else, corrupt files included; logged once here with SQLite's message, never sent to
- * the client).
+ * busy timeout), FM_ENOMEM, FM_EDB (anything else: a format that does not fit the
+ * statement, bad SQL, corrupt files; logged once here with SQLite's message, which is
+ * never sent to the client). FM_EINVAL only for a NULL connection, sql or fmt.
  *
  * Example 1: a write and its event in one transaction.
  *
