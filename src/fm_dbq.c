@@ -67,7 +67,16 @@ static int map_err(fm_dbc_t *c, int src)
     case SQLITE_ROW:
         return FM_OK;
     case SQLITE_CONSTRAINT:
-        return FM_ECONFLICT;
+        switch (sqlite3_extended_errcode(c->c)) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+        case SQLITE_CONSTRAINT_ROWID:
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+            return FM_ECONFLICT;    /* taken, or still referenced / not there to reference */
+        default:                    /* NOT NULL, CHECK: the store let bad data through */
+            fm_log_msg(FM_LOG_ERROR, "database constraint failed", why);
+            return FM_EDB;
+        }
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         fm_log_msg(FM_LOG_WARN, "database busy", why);

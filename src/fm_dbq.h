@@ -28,34 +28,39 @@
  *   t  epoch milliseconds → RFC 3339 text (NULL → null)
  *   -  left out
  *
- * Errors: FM_ENOTFOUND (fm_dbq_one/obj/int/str found no row), FM_ECONFLICT (a
- * constraint: unique or primary key, foreign key, check), FM_EBUSY (locked past the
- * busy timeout), FM_ENOMEM, FM_EDB (anything else: a format that does not fit the
+ * Errors: FM_ENOTFOUND (fm_dbq_one/obj/int/str found no row), FM_ECONFLICT (a unique,
+ * primary-key or foreign-key constraint), FM_EBUSY (locked past the busy timeout),
+ * FM_ENOMEM, FM_EDB (anything else: NOT NULL or CHECK, a format that does not fit the
  * statement, bad SQL, corrupt files; logged once here with SQLite's message, which is
  * never sent to the client). FM_EINVAL only for a NULL connection, sql or fmt.
  *
- * Example 1: a write and its event in one transaction.
+ * Two examples, shortened from docs/hacking.md (whose code tests/unit/test_dbq.c runs).
+ *
+ * 1. A write and its event in one transaction:
  *
  *   fm_dbc_t *w = fm_dbq_write_begin(db);
  *   if (!w)
  *       return FM_EDB;
- *   int rc = fm_dbq_run(w, "INSERT INTO notes(id, tenant_id, body, meta) VALUES (?, ?, ?, ?)",
- *                       "ssj", id, tenant, body, meta);
+ *   int rc = fm_dbq_run(w, "INSERT INTO notes(id, tenant_id, title, tags, created_ms) VALUES (?, ?, ?, ?, ?)",
+ *                       "sssjI", id, tenant, title, tags, fm_time_unix_ms());
  *   if (rc == FM_OK)
- *       rc = bus_outbox_put(w, SOURCE, "note.created", id, tenant, "{}");
- *   return fm_dbq_write_end(w, rc);             // FM_ECONFLICT when the id was taken
+ *       rc = bus_outbox_put(w, "/flowmaster/notes", "notes.note.created", id, tenant, "{}");
+ *   return fm_dbq_write_end(w, rc);       // FM_ECONFLICT: the id is taken
  *
- * Example 2: a page of a list endpoint on a reader.
+ * 2. A page of a list endpoint on a reader, rows as objects keyed by column names:
  *
  *   fm_dbc_t *c = fm_dbq_reader(db);
  *   if (!c)
  *       return FM_EDB;
- *   fm_dbq_page_t p = { .count_sql = "SELECT count(*) FROM notes WHERE tenant_id = ?",
- *                       .rows_sql = "SELECT id, body, meta, created_ms AS \"createdAt\" FROM notes "
- *                                   "WHERE tenant_id = ? ORDER BY id LIMIT ? OFFSET ?",
- *                       .hints = "ssjt", .offset = off, .limit = lim };
- *   int rc = fm_dbq_page(c, &p, items, &total, "s", tenant);
- *   fm_dbq_reader_done(c);
+ *   fm_dbq_page_t p = {
+ *       .count_sql = "SELECT count(*) FROM notes WHERE tenant_id = ?",
+ *       .rows_sql = "SELECT id, title, tags, pinned, created_ms AS \"createdAt\" FROM notes "
+ *                   "WHERE tenant_id = ? ORDER BY created_ms, id LIMIT ? OFFSET ?",
+ *       .hints = "ssjbt", .offset = offset, .limit = limit,
+ *   };
+ *   int rc = fm_dbq_page(c, &p, items, total, "s", tenant);
+ *   fm_dbq_reader_done(c);                // on every path
+ *   return rc;
  */
 #ifndef FM_DBQ_H
 #define FM_DBQ_H

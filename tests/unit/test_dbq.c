@@ -9,6 +9,7 @@
 #include "bus/bus.h"
 #include "fm_db_int.h"
 #include "fm_dbq.h"
+#include "fm_log.h"
 #include "modules/registry/registry_int.h"
 
 #include <cjson/cJSON.h>
@@ -336,6 +337,171 @@ static void registry_store_gives_back_its_readers(void **state)
     assert_int_equal(fm_db_readers_lent(t->db), 0);
 }
 
+/* ---- docs/hacking.md: its C blocks, verbatim, run on its SQL block ---- */
+
+#define NOTE_COLS "id, title, tags, pinned, created_ms AS \"createdAt\""
+#define NOTE_HINTS "ssjbt"
+
+static int notes_insert(fm_db_t *db, const char *tenant, const char *id, const char *title, const cJSON *tags,
+                        cJSON **item)
+{
+    *item = NULL;
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    int rc = fm_dbq_run(w, "INSERT INTO notes(id, tenant_id, title, tags, created_ms) VALUES (?, ?, ?, ?, ?)",
+                        "sssjI", id, tenant, title, tags, fm_time_unix_ms());
+    if (rc == FM_OK)
+        rc = fm_dbq_obj(w, "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? AND id = ?", NOTE_HINTS, item,
+                        "ss", tenant, id);
+    if (rc == FM_OK)
+        rc = bus_outbox_put(w, "/flowmaster/notes", "notes.note.created", id, tenant, "{}");
+    rc = fm_dbq_write_end(w, rc);       /* FM_ECONFLICT: the id is taken */
+    if (rc != FM_OK) {
+        cJSON_Delete(*item);
+        *item = NULL;
+    }
+    return rc;
+}
+
+static int notes_get(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
+{
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    int rc = fm_dbq_obj(c, "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? AND id = ?", NOTE_HINTS, item,
+                        "ss", tenant, id);
+    fm_dbq_reader_done(c);              /* on every path */
+    return rc;                          /* FM_ENOTFOUND: the dispatcher answers 404 */
+}
+
+typedef struct note {
+    char id[40], title[200];
+    bool pinned;
+} note_t;
+
+static int note_row(const fm_dbrow_t *r, void *arg)
+{
+    note_t *n = arg;
+    fm_dbrow_copy(r, 0, n->id, sizeof(n->id));
+    fm_dbrow_copy(r, 1, n->title, sizeof(n->title));
+    n->pinned = fm_dbrow_int(r, 2) != 0;
+    return FM_OK;
+}
+
+static int notes_pin(fm_db_t *db, const char *tenant, const char *id, note_t *out)
+{
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    int rc = fm_dbq_one(w, "UPDATE notes SET pinned = 1 WHERE tenant_id = ? AND id = ? RETURNING id, title, pinned",
+                        note_row, out, "ss", tenant, id);
+    return fm_dbq_write_end(w, rc);     /* FM_ENOTFOUND: no such note */
+}
+
+static int notes_list(fm_db_t *db, const char *tenant, int offset, int limit, cJSON *items, int *total)
+{
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    fm_dbq_page_t p = {
+        .count_sql = "SELECT count(*) FROM notes WHERE tenant_id = ?",
+        .rows_sql = "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? ORDER BY created_ms, id LIMIT ? OFFSET ?",
+        .hints = NOTE_HINTS, .offset = offset, .limit = limit,
+    };
+    int rc = fm_dbq_page(c, &p, items, total, "s", tenant);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+/* Reads a file whole (caller frees). */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static const size_t max = 1 << 20;
+    char *buf = malloc(max);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, max - 1, fp);
+    fclose(fp);
+    buf[n] = 0;
+    return buf;
+}
+
+/* The text of the next fenced block opened by `open` (e.g. "```sql\n") at or after *at. */
+static char *next_block(const char *doc, const char **at, const char *open)
+{
+    const char *p = strstr(*at, open);
+    if (!p)
+        return NULL;
+    p += strlen(open);
+    const char *e = strstr(p, "```");
+    assert_non_null(e);
+    *at = e + 3;
+    return strndup(p, (size_t)(e - p));
+}
+
+static void hacking_md_shows_tested_code(void **state)
+{
+    (void)state;
+    char *doc = slurp("docs/hacking.md"), *src = slurp("tests/unit/test_dbq.c");
+    const char *at = doc;
+    char *b;
+    int n = 0;
+    while ((b = next_block(doc, &at, "```c\n"))) {
+        if (!strstr(src, b))
+            fail_msg("a C block of docs/hacking.md is not in tests/unit/test_dbq.c:\n%s", b);
+        free(b);
+        n++;
+    }
+    assert_true(n >= 3);
+    free(doc);
+    free(src);
+}
+
+static void hacking_md_examples_run(void **state)
+{
+    fm_test_db_t *t = *state;
+    char *doc = slurp("docs/hacking.md");
+    const char *at = doc;
+    char *schema = next_block(doc, &at, "```sql\n");
+    assert_non_null(schema);
+    sqlite3 *raw = fm_db_write_begin(t->db);
+    assert_int_equal(fm_db_write_end(t->db, fm_db_exec(raw, schema, NULL, 0)), FM_OK);
+    free(schema);
+    free(doc);
+
+    cJSON *tags = cJSON_Parse("[\"a\",\"b\"]"), *item = NULL;
+    assert_int_equal(notes_insert(t->db, "default", "n1", "First", tags, &item), FM_OK);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(item, "title")), "First");
+    assert_true(cJSON_Compare(cJSON_GetObjectItem(item, "tags"), tags, true));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(item, "pinned")));
+    assert_non_null(strchr(cJSON_GetStringValue(cJSON_GetObjectItem(item, "createdAt")), 'T'));
+    cJSON_Delete(item);
+    assert_int_equal(notes_insert(t->db, "default", "n1", "Again", tags, &item), FM_ECONFLICT);
+    assert_null(item);
+    assert_int_equal(notes_insert(t->db, "default", "n2", "Second", NULL, &item), FM_EDB);   /* tags NOT NULL */
+    assert_int_equal(fm_test_db_int(t, "SELECT count(*) FROM fm_outbox"), 1);   /* the event of n1 only */
+    cJSON_Delete(tags);
+
+    assert_int_equal(notes_get(t->db, "default", "n1", &item), FM_OK);
+    cJSON_Delete(item);
+    assert_int_equal(notes_get(t->db, "other", "n1", &item), FM_ENOTFOUND);
+
+    note_t n;
+    assert_int_equal(notes_pin(t->db, "default", "n1", &n), FM_OK);
+    assert_string_equal(n.title, "First");
+    assert_true(n.pinned);
+    assert_int_equal(notes_pin(t->db, "default", "nope", &n), FM_ENOTFOUND);
+
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    assert_int_equal(notes_list(t->db, "default", 0, 10, items, &total), FM_OK);
+    assert_int_equal(total, 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "pinned")));
+    cJSON_Delete(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +512,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rollback_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(statements_are_cached_per_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(registry_store_gives_back_its_readers, setup, teardown),
+        cmocka_unit_test(hacking_md_shows_tested_code),
+        cmocka_unit_test_setup_teardown(hacking_md_examples_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
