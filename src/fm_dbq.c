@@ -256,6 +256,99 @@ out:
     return rc;
 }
 
+typedef struct { const char *hints; cJSON *out; } obj_ctx_t;
+
+static int obj_row(const fm_dbrow_t *r, void *arg)
+{
+    obj_ctx_t *o = arg;
+    cJSON *item = fm_dbrow_object(r, o->hints);
+    if (!item)
+        return FM_ENOMEM;
+    if (cJSON_IsArray(o->out))
+        cJSON_AddItemToArray(o->out, item);
+    else
+        o->out = item;
+    return FM_OK;
+}
+
+static int obj_va(fm_dbc_t *c, const char *sql, const char *hints, cJSON **out, const char *fmt, va_list *ap)
+{
+    obj_ctx_t o = { hints, NULL };
+    int rc = exec_va(c, sql, M_ONE, obj_row, &o, NULL, 0, fmt, ap);
+    *out = rc == FM_OK ? o.out : NULL;
+    if (rc != FM_OK)
+        cJSON_Delete(o.out);
+    return rc;
+}
+
+static int array_va(fm_dbc_t *c, const char *sql, const char *hints, cJSON *into, const char *fmt, va_list *ap)
+{
+    obj_ctx_t o = { hints, into };
+    return exec_va(c, sql, M_EACH, obj_row, &o, NULL, 0, fmt, ap);
+}
+
+static int int_row(const fm_dbrow_t *r, void *arg)
+{
+    *(int64_t *)arg = fm_dbrow_int(r, 0);
+    return FM_OK;
+}
+
+static int str_row(const fm_dbrow_t *r, void *arg)
+{
+    char **out = arg;
+    *out = fm_dbrow_dup(r, 0);
+    return *out || fm_dbrow_null(r, 0) ? FM_OK : FM_ENOMEM;
+}
+
+static int str_va(fm_dbc_t *c, const char *sql, char **out, const char *fmt, va_list *ap)
+{
+    *out = NULL;
+    int rc = exec_va(c, sql, M_ONE, str_row, out, NULL, 0, fmt, ap);
+    if (rc != FM_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+typedef struct { const fm_dbq_page_t *p; cJSON *into; int seen; } page_ctx_t;
+
+static int page_row(const fm_dbrow_t *r, void *arg)
+{
+    page_ctx_t *x = arg;
+    x->seen++;
+    cJSON *item = x->p->item ? x->p->item(r, x->p->arg) : fm_dbrow_object(r, x->p->hints);
+    if (item)
+        cJSON_AddItemToArray(x->into, item);
+    return FM_OK;
+}
+
+static int page_va(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, va_list *ap)
+{
+    int rc = FM_OK;
+    *total = 0;
+    if (p->count_sql) {
+        int64_t n = 0;
+        va_list again;
+        va_copy(again, *ap);
+        rc = exec_va(c, p->count_sql, M_ONE, int_row, &n, NULL, 0, fmt, &again);
+        va_end(again);
+        if (rc != FM_OK)
+            return rc == FM_ENOTFOUND ? FM_EDB : rc;
+        *total = n > 0x7fffffff ? 0x7fffffff : (int)n;
+    }
+    if (p->limit <= 0)
+        return FM_OK;
+    page_ctx_t x = { p, into, 0 };
+    int extra[2] = { p->limit, p->offset < 0 ? 0 : p->offset };
+    rc = exec_va(c, p->rows_sql, M_EACH, page_row, &x, extra, 2, fmt, ap);
+    if (!p->count_sql)
+        *total = extra[1] + x.seen;
+    return rc;
+}
+
+/* ---- on a connection ---- */
+
 int fm_dbq_run(fm_dbc_t *c, const char *sql, const char *fmt, ...)
 {
     va_list ap;
@@ -285,31 +378,12 @@ int fm_dbq_each(fm_dbc_t *c, const char *sql, fm_dbq_row_fn fn, void *arg, const
     return rc;
 }
 
-typedef struct { const char *hints; cJSON *out; } obj_ctx_t;
-
-static int obj_row(const fm_dbrow_t *r, void *arg)
-{
-    obj_ctx_t *o = arg;
-    cJSON *item = fm_dbrow_object(r, o->hints);
-    if (!item)
-        return FM_ENOMEM;
-    if (cJSON_IsArray(o->out))
-        cJSON_AddItemToArray(o->out, item);
-    else
-        o->out = item;
-    return FM_OK;
-}
-
 int fm_dbq_obj(fm_dbc_t *c, const char *sql, const char *hints, cJSON **out, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    obj_ctx_t o = { hints, NULL };
-    int rc = exec_va(c, sql, M_ONE, obj_row, &o, NULL, 0, fmt, &ap);
+    int rc = obj_va(c, sql, hints, out, fmt, &ap);
     va_end(ap);
-    *out = rc == FM_OK ? o.out : NULL;
-    if (rc != FM_OK)
-        cJSON_Delete(o.out);
     return rc;
 }
 
@@ -317,16 +391,9 @@ int fm_dbq_array(fm_dbc_t *c, const char *sql, const char *hints, cJSON *into, c
 {
     va_list ap;
     va_start(ap, fmt);
-    obj_ctx_t o = { hints, into };
-    int rc = exec_va(c, sql, M_EACH, obj_row, &o, NULL, 0, fmt, &ap);
+    int rc = array_va(c, sql, hints, into, fmt, &ap);
     va_end(ap);
     return rc;
-}
-
-static int int_row(const fm_dbrow_t *r, void *arg)
-{
-    *(int64_t *)arg = fm_dbrow_int(r, 0);
-    return FM_OK;
 }
 
 int fm_dbq_int(fm_dbc_t *c, const char *sql, int64_t *out, const char *fmt, ...)
@@ -339,58 +406,104 @@ int fm_dbq_int(fm_dbc_t *c, const char *sql, int64_t *out, const char *fmt, ...)
     return rc;
 }
 
-static int str_row(const fm_dbrow_t *r, void *arg)
-{
-    char **out = arg;
-    *out = fm_dbrow_dup(r, 0);
-    return *out || fm_dbrow_null(r, 0) ? FM_OK : FM_ENOMEM;
-}
-
 int fm_dbq_str(fm_dbc_t *c, const char *sql, char **out, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    *out = NULL;
-    int rc = exec_va(c, sql, M_ONE, str_row, out, NULL, 0, fmt, &ap);
+    int rc = str_va(c, sql, out, fmt, &ap);
     va_end(ap);
     return rc;
-}
-
-typedef struct { const fm_dbq_page_t *p; cJSON *into; int seen; } page_ctx_t;
-
-static int page_row(const fm_dbrow_t *r, void *arg)
-{
-    page_ctx_t *x = arg;
-    x->seen++;
-    cJSON *item = x->p->item ? x->p->item(r, x->p->arg) : fm_dbrow_object(r, x->p->hints);
-    if (item)
-        cJSON_AddItemToArray(x->into, item);
-    return FM_OK;
 }
 
 int fm_dbq_page(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...)
 {
     va_list ap;
-    int rc = FM_OK;
-    int64_t n = 0;
-    *total = 0;
-    if (p->count_sql) {
-        va_start(ap, fmt);
-        rc = exec_va(c, p->count_sql, M_ONE, int_row, &n, NULL, 0, fmt, &ap);
-        va_end(ap);
-        if (rc != FM_OK)
-            return rc == FM_ENOTFOUND ? FM_EDB : rc;
-        *total = n > 0x7fffffff ? 0x7fffffff : (int)n;
-    }
-    if (p->limit <= 0)
-        return FM_OK;
-    page_ctx_t x = { p, into, 0 };
-    int extra[2] = { p->limit, p->offset < 0 ? 0 : p->offset };
     va_start(ap, fmt);
-    rc = exec_va(c, p->rows_sql, M_EACH, page_row, &x, extra, 2, fmt, &ap);
+    int rc = page_va(c, p, into, total, fmt, &ap);
     va_end(ap);
-    if (!p->count_sql)
-        *total = extra[1] + x.seen;
+    return rc;
+}
+
+/* ---- on a reader borrowed for the one call ---- */
+
+int fm_dbq_read_one(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...)
+{
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = exec_va(c, sql, M_ONE, fn, arg, NULL, 0, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+int fm_dbq_read_each(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...)
+{
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = exec_va(c, sql, M_EACH, fn, arg, NULL, 0, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+int fm_dbq_read_obj(fm_db_t *db, const char *sql, const char *hints, cJSON **out, const char *fmt, ...)
+{
+    *out = NULL;
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = obj_va(c, sql, hints, out, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *into, const char *fmt, ...)
+{
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = array_va(c, sql, hints, into, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, ...)
+{
+    *out = NULL;
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = str_va(c, sql, out, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+int fm_dbq_read_page(fm_db_t *db, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...)
+{
+    *total = 0;
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = page_va(c, p, into, total, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
     return rc;
 }
 

@@ -47,20 +47,16 @@
  *       rc = bus_outbox_put(w, "/flowmaster/notes", "notes.note.created", id, tenant, "{}");
  *   return fm_dbq_write_end(w, rc);       // FM_ECONFLICT: the id is taken
  *
- * 2. A page of a list endpoint on a reader, rows as objects keyed by column names:
+ * 2. A page of a list endpoint on a reader borrowed for the call, rows as objects keyed
+ *    by column names:
  *
- *   fm_dbc_t *c = fm_dbq_reader(db);
- *   if (!c)
- *       return FM_EDB;
  *   fm_dbq_page_t p = {
  *       .count_sql = "SELECT count(*) FROM notes WHERE tenant_id = ?",
  *       .rows_sql = "SELECT id, title, tags, pinned, created_ms AS \"createdAt\" FROM notes "
  *                   "WHERE tenant_id = ? ORDER BY created_ms, id LIMIT ? OFFSET ?",
  *       .hints = "ssjbt", .offset = offset, .limit = limit,
  *   };
- *   int rc = fm_dbq_page(c, &p, items, total, "s", tenant);
- *   fm_dbq_reader_done(c);                // on every path
- *   return rc;
+ *   return fm_dbq_read_page(db, &p, items, total, "s", tenant);
  */
 #ifndef FM_DBQ_H
 #define FM_DBQ_H
@@ -120,6 +116,15 @@ typedef struct fm_dbq_page {
     int offset, limit;
 } fm_dbq_page_t;
 int fm_dbq_page(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...);
+
+/* The same reads on a reader borrowed and given back inside the call, for a store
+ * function that reads once (several reads that belong together share one fm_dbq_reader). */
+int fm_dbq_read_one(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+int fm_dbq_read_each(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+int fm_dbq_read_obj(fm_db_t *db, const char *sql, const char *hints, cJSON **out, const char *fmt, ...);
+int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *into, const char *fmt, ...);
+int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, ...);
+int fm_dbq_read_page(fm_db_t *db, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...);
 
 /* ---- the current row (column i from 0) ---- */
 

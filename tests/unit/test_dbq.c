@@ -366,13 +366,33 @@ static int notes_insert(fm_db_t *db, const char *tenant, const char *id, const c
 
 static int notes_get(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
 {
+    /* one read: a reader is borrowed and given back inside the call */
+    return fm_dbq_read_obj(db, "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? AND id = ?", NOTE_HINTS, item,
+                           "ss", tenant, id);  /* FM_ENOTFOUND: the dispatcher answers 404 */
+}
+
+/* Several reads that belong together share one reader, given back on every path. */
+static int notes_get_two(fm_db_t *db, const char *tenant, const char *a, const char *b, cJSON **pair)
+{
     fm_dbc_t *c = fm_dbq_reader(db);
     if (!c)
         return FM_EDB;
-    int rc = fm_dbq_obj(c, "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? AND id = ?", NOTE_HINTS, item,
-                        "ss", tenant, id);
-    fm_dbq_reader_done(c);              /* on every path */
-    return rc;                          /* FM_ENOTFOUND: the dispatcher answers 404 */
+    cJSON *x = NULL, *y = NULL;
+    int rc = fm_dbq_obj(c, "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? AND id = ?", NOTE_HINTS, &x,
+                        "ss", tenant, a);
+    if (rc == FM_OK)
+        rc = fm_dbq_obj(c, "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? AND id = ?", NOTE_HINTS, &y,
+                        "ss", tenant, b);
+    fm_dbq_reader_done(c);
+    *pair = rc == FM_OK ? cJSON_CreateArray() : NULL;
+    if (*pair) {
+        cJSON_AddItemToArray(*pair, x);
+        cJSON_AddItemToArray(*pair, y);
+    } else {
+        cJSON_Delete(x);
+        cJSON_Delete(y);
+    }
+    return rc;
 }
 
 typedef struct note {
@@ -401,17 +421,12 @@ static int notes_pin(fm_db_t *db, const char *tenant, const char *id, note_t *ou
 
 static int notes_list(fm_db_t *db, const char *tenant, int offset, int limit, cJSON *items, int *total)
 {
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
     fm_dbq_page_t p = {
         .count_sql = "SELECT count(*) FROM notes WHERE tenant_id = ?",
         .rows_sql = "SELECT " NOTE_COLS " FROM notes WHERE tenant_id = ? ORDER BY created_ms, id LIMIT ? OFFSET ?",
         .hints = NOTE_HINTS, .offset = offset, .limit = limit,
     };
-    int rc = fm_dbq_page(c, &p, items, total, "s", tenant);
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_page(db, &p, items, total, "s", tenant);
 }
 
 /* Reads a file whole (caller frees). */
@@ -487,6 +502,12 @@ static void hacking_md_examples_run(void **state)
     assert_int_equal(notes_get(t->db, "default", "n1", &item), FM_OK);
     cJSON_Delete(item);
     assert_int_equal(notes_get(t->db, "other", "n1", &item), FM_ENOTFOUND);
+    assert_null(item);
+    assert_int_equal(notes_get_two(t->db, "default", "n1", "nope", &item), FM_ENOTFOUND);
+    assert_null(item);
+    assert_int_equal(notes_get_two(t->db, "default", "n1", "n1", &item), FM_OK);
+    assert_int_equal(cJSON_GetArraySize(item), 2);
+    cJSON_Delete(item);
 
     note_t n;
     assert_int_equal(notes_pin(t->db, "default", "n1", &n), FM_OK);

@@ -191,9 +191,6 @@ int design_form_list(fm_req_t *r)
     int limit, offset;
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
-    fm_dbc_t *c = fm_dbq_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
     cJSON *items = cJSON_CreateArray();
     int total = 0;
     fm_dbq_page_t p = {
@@ -201,8 +198,7 @@ int design_form_list(fm_req_t *r)
         .rows_sql = "SELECT " FORM_COLS " FROM forms WHERE tenant_id = ? ORDER BY name, form_id LIMIT ? OFFSET ?",
         .item = row_json, .offset = offset, .limit = limit,
     };
-    int rc = fm_dbq_page(c, &p, items, &total, "s", fm_req_tenant(r));
-    fm_dbq_reader_done(c);
+    int rc = fm_dbq_read_page(db_of(r), &p, items, &total, "s", fm_req_tenant(r));
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
@@ -417,14 +413,10 @@ int design_form_version_get(fm_req_t *r)
     long n = ns ? strtol(ns, &end, 10) : 0;
     if (!ns || !*ns || *end || n < 1 || n > 1000000000)
         return fm_reply_invalid(r, "n", "must be a version number (1, 2, ...)");
-    fm_dbc_t *c = fm_dbq_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
     ver_t v = { id, true, NULL };
-    int rc = fm_dbq_one(c, "SELECT version, version_tag, note, published_at, schema FROM form_versions "
-                           "WHERE tenant_id = ? AND form_id = ? AND version = ?", version_row, &v, "ssi",
-                        fm_req_tenant(r), id, (int)n);
-    fm_dbq_reader_done(c);
+    int rc = fm_dbq_read_one(db_of(r), "SELECT version, version_tag, note, published_at, schema FROM form_versions "
+                                       "WHERE tenant_id = ? AND form_id = ? AND version = ?", version_row, &v, "ssi",
+                             fm_req_tenant(r), id, (int)n);
     cJSON *o = v.out;
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "form '%s' has no version %ld", id, n);

@@ -343,13 +343,8 @@ int design_version_get(fm_db_t *db, const char *tenant, const char *id, int n, c
 {
     *xml = NULL;
     *meta = NULL;
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
     version_t v = { id, n, xml, meta };
-    int rc = fm_dbq_one(c, "SELECT xml, summary, note, source, published_at FROM process_versions "
-                           "WHERE tenant_id = ? AND process_id = ? AND version = ?", version_row, &v, "ssi",
-                        tenant, id, n);
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_one(db, "SELECT xml, summary, note, source, published_at FROM process_versions "
+                               "WHERE tenant_id = ? AND process_id = ? AND version = ?", version_row, &v, "ssi",
+                           tenant, id, n);
 }

@@ -106,28 +106,19 @@ int registry_insert(fm_db_t *db, const reg_new_t *n, cJSON **item)
 
 int registry_get(fm_db_t *db, const char *tenant, const char *id_or_name, cJSON **item)
 {
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
-    int rc = select_one(c, tenant, id_or_name, id_or_name, fm_time_unix_ms(), item);
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_one(db, by_id_or_name, one_item, item, "sssI", tenant, id_or_name, id_or_name,
+                           fm_time_unix_ms());
 }
 
 int registry_list(fm_db_t *db, const char *tenant, int offset, int limit, cJSON *into, int *total)
 {
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
     fm_dbq_page_t p = {
         .count_sql = "SELECT count(*) FROM services WHERE tenant_id = ? AND expires_at_ms > ?",
         .rows_sql = "SELECT " COLS " FROM services WHERE tenant_id = ? AND expires_at_ms > ? "
                     "ORDER BY name, id LIMIT ? OFFSET ?",
         .item = row_item, .offset = offset, .limit = limit,
     };
-    int rc = fm_dbq_page(c, &p, into, total, "sI", tenant, fm_time_unix_ms());
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_page(db, &p, into, total, "sI", tenant, fm_time_unix_ms());
 }
 
 int registry_heartbeat(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
@@ -199,13 +190,8 @@ static int probe_row(const fm_dbrow_t *r, void *arg)
 
 int registry_each_probe(fm_db_t *db, registry_probe_fn fn, void *arg)
 {
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
     probe_t p = { fn, arg };
-    int rc = fm_dbq_each(c, "SELECT id, health_url FROM services WHERE health_url IS NOT NULL", probe_row, &p, "");
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_each(db, "SELECT id, health_url FROM services WHERE health_url IS NOT NULL", probe_row, &p, "");
 }
 
 int registry_set_health(fm_db_t *db, const char *id, const char *health, const char *detail)

@@ -88,14 +88,9 @@ int sso_client_insert(fm_db_t *db, const char *tenant, const char *name, const c
 int sso_client_get(fm_db_t *db, const char *tenant, const char *id, sso_client_t *out)
 {
     memset(out, 0, sizeof(*out));
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
-    int rc = tenant ? fm_dbq_one(c, "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1 AND tenant_id = ?2",
-                                 row_client, out, "ss", id, tenant)
-                    : fm_dbq_one(c, "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1", row_client, out, "s", id);
-    fm_dbq_reader_done(c);
-    return rc;
+    return tenant ? fm_dbq_read_one(db, "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1 AND tenant_id = ?2",
+                                    row_client, out, "ss", id, tenant)
+                  : fm_dbq_read_one(db, "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1", row_client, out, "s", id);
 }
 
 static cJSON *client_item(const fm_dbrow_t *r, void *arg)
@@ -110,17 +105,12 @@ static cJSON *client_item(const fm_dbrow_t *r, void *arg)
 
 int sso_client_list(fm_db_t *db, const char *tenant, int offset, int limit, cJSON *into, int *total)
 {
-    fm_dbc_t *c = fm_dbq_reader(db);
-    if (!c)
-        return FM_EDB;
     fm_dbq_page_t p = {
         .count_sql = "SELECT count(*) FROM clients WHERE tenant_id = ?",
         .rows_sql = "SELECT " CLIENT_COLS " FROM clients WHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
         .item = client_item, .offset = offset, .limit = limit,
     };
-    int rc = fm_dbq_page(c, &p, into, total, "s", tenant);
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_page(db, &p, into, total, "s", tenant);
 }
 
 int sso_client_delete(fm_db_t *db, const char *tenant, const char *id)

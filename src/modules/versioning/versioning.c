@@ -51,13 +51,7 @@ static char *design_get(fm_req_t *r, const char *path, int *status_out)
 
 static int local_text(fm_req_t *r, const char *sql, const char *pid, const char *name, char **out)
 {
-    fm_dbc_t *c = fm_dbq_reader(db_of(r));
-    *out = NULL;
-    if (!c)
-        return FM_EDB;
-    int rc = fm_dbq_str(c, sql, out, "sss", fm_req_tenant(r), pid, name);
-    fm_dbq_reader_done(c);
-    return rc;
+    return fm_dbq_read_str(db_of(r), sql, out, "sss", fm_req_tenant(r), pid, name);
 }
 
 /* The XML of a reference: "draft", "<n>", "branch:<name>" or "tag:<name>". Replies and
@@ -186,13 +180,9 @@ static int branch_get_row(fm_req_t *r, fm_dbc_t *c, const char *pid, const char 
 static int branches_list(fm_req_t *r)
 {
     const char *pid = fm_req_param(r, "processId");
-    fm_dbc_t *c = fm_dbq_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
     cJSON *items = cJSON_CreateArray();
-    int rc = fm_dbq_array(c, "SELECT " BRANCH_COLS " FROM branches WHERE tenant_id = ? AND process_id = ? ORDER BY name",
-                          BRANCH_HINTS, items, "ss", fm_req_tenant(r), pid);
-    fm_dbq_reader_done(c);
+    int rc = fm_dbq_read_array(db_of(r), "SELECT " BRANCH_COLS " FROM branches WHERE tenant_id = ? AND process_id = ? "
+                                         "ORDER BY name", BRANCH_HINTS, items, "ss", fm_req_tenant(r), pid);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
@@ -511,14 +501,10 @@ static int tag_create(fm_req_t *r)
 static int tags_list(fm_req_t *r)
 {
     const char *pid = fm_req_param(r, "processId");
-    fm_dbc_t *c = fm_dbq_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
     cJSON *items = cJSON_CreateArray();
-    int rc = fm_dbq_array(c, "SELECT name, version, note, created_at AS \"createdAt\" FROM tags "
-                             "WHERE tenant_id = ? AND process_id = ? ORDER BY name", "siss", items, "ss",
-                          fm_req_tenant(r), pid);
-    fm_dbq_reader_done(c);
+    int rc = fm_dbq_read_array(db_of(r), "SELECT name, version, note, created_at AS \"createdAt\" FROM tags "
+                                         "WHERE tenant_id = ? AND process_id = ? ORDER BY name", "siss", items, "ss",
+                               fm_req_tenant(r), pid);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
