@@ -311,12 +311,18 @@ static int str_va(fm_dbc_t *c, const char *sql, char **out, const char *fmt, va_
     return rc;
 }
 
-typedef struct { const fm_dbq_page_t *p; cJSON *into; int seen; } page_ctx_t;
+typedef struct { const fm_dbq_page_t *p; cJSON *into; int seen; bool more; } page_ctx_t;
 
 static int page_row(const fm_dbrow_t *r, void *arg)
 {
     page_ctx_t *x = arg;
+    if (x->p->cursor && x->seen == x->p->limit) {
+        x->more = true;         /* the row past the page: only says that one follows */
+        return FM_OK;
+    }
     x->seen++;
+    if (x->p->cursor)
+        x->p->cursor(r, x->p->next, x->p->next_len);
     cJSON *item = x->p->item ? x->p->item(r, x->p->arg) : fm_dbrow_object(r, x->p->hints);
     if (item)
         cJSON_AddItemToArray(x->into, item);
@@ -339,7 +345,18 @@ static int page_va(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total,
     }
     if (p->limit <= 0)
         return FM_OK;
-    page_ctx_t x = { p, into, 0 };
+    page_ctx_t x = { p, into, 0, false };
+    if (p->cursor) {
+        if (!p->next || !p->next_len)
+            return FM_EINVAL;
+        int extra = p->limit < 0x7fffffff ? p->limit + 1 : p->limit;
+        rc = exec_va(c, p->rows_sql, M_EACH, page_row, &x, &extra, 1, fmt, ap);
+        if (!x.more || rc != FM_OK)
+            p->next[0] = 0;
+        if (!p->count_sql)
+            *total = x.seen;
+        return rc;
+    }
     int extra[2] = { p->limit, p->offset < 0 ? 0 : p->offset };
     rc = exec_va(c, p->rows_sql, M_EACH, page_row, &x, extra, 2, fmt, ap);
     if (!p->count_sql)

@@ -107,13 +107,21 @@ int fm_dbq_str(fm_dbc_t *c, const char *sql, char **out, const char *fmt, ...);
  * parameters (fmt), and rows_sql's last two are LIMIT and OFFSET, bound by the helper.
  * Items come from `item` when set, else from `hints`. limit <= 0 counts only; a NULL
  * count_sql makes total the rows seen before this page plus those on it (for lists
- * with no total). */
+ * with no total).
+ *
+ * Keyset paging instead (set `cursor`): rows_sql's one last parameter is LIMIT (no
+ * OFFSET), its WHERE starts after the caller's decoded cursor, and the helper asks for
+ * limit + 1 rows; `next` (next_len bytes) gets the cursor written by cursor() for the
+ * page's last row when more rows follow, else "". offset is not used. */
 typedef struct fm_dbq_page {
     const char *count_sql, *rows_sql;
     const char *hints;
     cJSON *(*item)(const fm_dbrow_t *row, void *arg);   /* NULL item: the row is skipped */
     void *arg;
     int offset, limit;
+    void (*cursor)(const fm_dbrow_t *row, char *out, size_t len);
+    char *next;
+    size_t next_len;
 } fm_dbq_page_t;
 int fm_dbq_page(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...);
 

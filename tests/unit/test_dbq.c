@@ -167,7 +167,7 @@ static void pages_count_and_slice(void **state)
 {
     fm_test_db_t *t = *state;
     for (int i = 0; i < 5; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof(id), "p%d", i);
         insert(t->db, id, i, NULL);
     }
@@ -200,6 +200,48 @@ static void pages_count_and_slice(void **state)
     free(text);
     cJSON_Delete(items);
     fm_dbq_reader_done(c);
+}
+
+static void id_cursor(const fm_dbrow_t *r, char *out, size_t len)
+{
+    snprintf(out, len, "%s", fm_dbrow_str(r, 0));
+}
+
+static void pages_by_keyset(void **state)
+{
+    fm_test_db_t *t = *state;
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "k%d", i);
+        insert(t->db, id, i, NULL);
+    }
+    char next[32] = "", after[32] = "";
+    fm_dbq_page_t p = { .count_sql = "SELECT count(*) FROM t WHERE ?1 IS NOT NULL",
+                        .rows_sql = "SELECT id FROM t WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        .hints = "s", .limit = 2, .cursor = id_cursor, .next = next, .next_len = sizeof(next) };
+    const char *want[] = { "[{\"id\":\"k0\"},{\"id\":\"k1\"}]", "[{\"id\":\"k2\"},{\"id\":\"k3\"}]",
+                           "[{\"id\":\"k4\"}]" };
+    const char *want_next[] = { "k1", "k3", "" };
+    for (int page = 0; page < 3; page++) {
+        cJSON *items = cJSON_CreateArray();
+        int total = 0;
+        assert_int_equal(fm_dbq_read_page(t->db, &p, items, &total, "s", after), FM_OK);
+        char *text = cJSON_PrintUnformatted(items);
+        assert_string_equal(text, want[page]);
+        free(text);
+        cJSON_Delete(items);
+        assert_int_equal(total, 5);
+        assert_string_equal(next, want_next[page]);
+        snprintf(after, sizeof(after), "%s", next);
+    }
+    /* exactly a page left: no next cursor */
+    p.limit = 5;
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    assert_int_equal(fm_dbq_read_page(t->db, &p, items, &total, "s", ""), FM_OK);
+    assert_int_equal(cJSON_GetArraySize(items), 5);
+    assert_string_equal(next, "");
+    cJSON_Delete(items);
 }
 
 static int stop_at_first(const fm_dbrow_t *r, void *arg)
@@ -529,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(binds_every_type_and_reads_a_row_into_a_struct, setup, teardown),
         cmocka_unit_test_setup_teardown(row_to_json_follows_the_hints, setup, teardown),
         cmocka_unit_test_setup_teardown(pages_count_and_slice, setup, teardown),
+        cmocka_unit_test_setup_teardown(pages_by_keyset, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_map_once, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(statements_are_cached_per_connection, setup, teardown),
