@@ -1,5 +1,6 @@
 /* fm_db.c — per-module SQLite files: one locked writer, a pool of readers; see fm_db.h. */
 #include "fm_db.h"
+#include "fm_db_int.h"
 
 #include "fm.h"
 #include "fm_log.h"
@@ -24,9 +25,11 @@ struct fm_db {
     int nwstmts;
     void (*on_outbox)(void *);
     void *on_outbox_arg;
+    struct fm_dbc wconn;        /* the writer with fm_dbq's statements: under wlock */
     pthread_mutex_t plock;      /* guards the reader pool */
     sqlite3 *ckpt;              /* checkpoint connection: threadpool only, one at a time */
-    sqlite3 *idle[READER_POOL];
+    struct fm_dbc *idle[READER_POOL];   /* each with its statement cache */
+    int lent;                   /* readers out of the pool */
     double idle_since[READER_POOL];
     int nidle;
 };
@@ -98,10 +101,28 @@ int fm_db_open(fm_db_t **out, const char *path, const fm_db_opts_t *opts, char *
         free(db);
         return FM_EDB;
     }
+    db->wconn.db = db;
+    db->wconn.c = db->writer;
+    db->wconn.writer = true;
     pthread_mutex_init(&db->wlock, NULL);
     pthread_mutex_init(&db->plock, NULL);
     *out = db;
     return FM_OK;
+}
+
+void fm__dbc_clear(struct fm_dbc *c)
+{
+    for (int i = 0; i < c->nstmts; i++)
+        sqlite3_finalize(c->stmts[i].st);
+    c->nstmts = 0;
+    c->evict = 0;
+}
+
+static void close_reader(struct fm_dbc *r)
+{
+    fm__dbc_clear(r);
+    sqlite3_close(r->c);
+    free(r);
 }
 
 void fm_db_close(fm_db_t *db)
@@ -110,8 +131,9 @@ void fm_db_close(fm_db_t *db)
         return;
     for (int i = 0; i < db->nwstmts; i++)
         sqlite3_finalize(db->wstmts[i].st);
+    fm__dbc_clear(&db->wconn);
     for (int i = 0; i < db->nidle; i++)
-        sqlite3_close(db->idle[i]);
+        close_reader(db->idle[i]);
     sqlite3_close(db->ckpt);
     sqlite3_close(db->writer);
     pthread_mutex_destroy(&db->wlock);
@@ -197,20 +219,73 @@ int fm_db_write_end(fm_db_t *db, int rc)
     return rc;
 }
 
-sqlite3 *fm_db_reader(fm_db_t *db)
+struct fm_dbc *fm__db_writer(fm_db_t *db)
 {
-    sqlite3 *c = NULL;
+    return &db->wconn;
+}
+
+struct fm_dbc *fm__db_reader_take(fm_db_t *db)
+{
+    struct fm_dbc *r = NULL;
     pthread_mutex_lock(&db->plock);
     if (db->nidle > 0)
-        c = db->idle[--db->nidle];
+        r = db->idle[--db->nidle];
+    if (r)
+        db->lent++;
     pthread_mutex_unlock(&db->plock);
-    if (c)
-        return c;
+    if (r)
+        return r;
     char why[512];
-    if (open_conn(&c, db->path, true, &db->opts, why, sizeof(why)) != FM_OK) {
-        fm_log_msg(FM_LOG_ERROR, "database reader open failed", why);
+    if (!(r = calloc(1, sizeof(*r)))) {
+        fm_log_msg(FM_LOG_ERROR, "database reader open failed", "out of memory");
         return NULL;
     }
+    if (open_conn(&r->c, db->path, true, &db->opts, why, sizeof(why)) != FM_OK) {
+        fm_log_msg(FM_LOG_ERROR, "database reader open failed", why);
+        free(r);
+        return NULL;
+    }
+    r->db = db;
+    pthread_mutex_lock(&db->plock);
+    db->lent++;
+    pthread_mutex_unlock(&db->plock);
+    return r;
+}
+
+void fm__db_reader_give(fm_db_t *db, struct fm_dbc *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&db->plock);
+    db->lent--;
+    if (db->nidle < READER_POOL) {
+        db->idle_since[db->nidle] = fm_time_mono();
+        db->idle[db->nidle++] = r;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&db->plock);
+    if (r)
+        close_reader(r);
+}
+
+int fm_db_readers_lent(fm_db_t *db)
+{
+    pthread_mutex_lock(&db->plock);
+    int n = db->lent;
+    pthread_mutex_unlock(&db->plock);
+    return n;
+}
+
+/* The raw-connection pair for stores not yet on fm_dbq: the connection leaves its
+ * wrapper (and statement cache) while it is out. */
+sqlite3 *fm_db_reader(fm_db_t *db)
+{
+    struct fm_dbc *r = fm__db_reader_take(db);
+    if (!r)
+        return NULL;
+    sqlite3 *c = r->c;
+    fm__dbc_clear(r);
+    free(r);
     return c;
 }
 
@@ -218,20 +293,22 @@ void fm_db_reader_done(fm_db_t *db, sqlite3 *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&db->plock);
-    if (db->nidle < READER_POOL) {
-        db->idle_since[db->nidle] = fm_time_mono();
-        db->idle[db->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&db->plock);
-    if (c)
+    struct fm_dbc *r = calloc(1, sizeof(*r));
+    if (!r) {
+        pthread_mutex_lock(&db->plock);
+        db->lent--;
+        pthread_mutex_unlock(&db->plock);
         sqlite3_close(c);
+        return;
+    }
+    r->db = db;
+    r->c = c;
+    fm__db_reader_give(db, r);
 }
 
 void fm_db_trim(fm_db_t *db, double idle_s)
 {
-    sqlite3 *close_v[READER_POOL];
+    struct fm_dbc *close_v[READER_POOL];
     int n = 0;
     double now = fm_time_mono();
     pthread_mutex_lock(&db->plock);
@@ -247,7 +324,7 @@ void fm_db_trim(fm_db_t *db, double idle_s)
     db->nidle = keep;
     pthread_mutex_unlock(&db->plock);
     for (int i = 0; i < n; i++)
-        sqlite3_close(close_v[i]);
+        close_reader(close_v[i]);
 }
 
 int64_t fm_db_wal_size(const fm_db_t *db)

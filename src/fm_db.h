@@ -41,6 +41,8 @@ sqlite3_stmt *fm_db_stmt(fm_db_t *db, const char *sql);
 
 sqlite3 *fm_db_reader(fm_db_t *db);             /* NULL on error */
 void fm_db_reader_done(fm_db_t *db, sqlite3 *c);
+/* Readers borrowed and not given back yet (tests check that a store returns them all). */
+int fm_db_readers_lent(fm_db_t *db);
 
 /* Closes pooled readers idle for idle_s seconds or more: a module nobody reads from
  * keeps only its writer open (each connection costs ~100 KiB resident). */

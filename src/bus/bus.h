@@ -86,6 +86,10 @@ int bus_outbox_attach(fm_db_t *db, const char *source);
  * published after the commit, and never if the transaction rolls back. */
 int bus_outbox_add(fm_db_t *db, sqlite3 *w, const char *source, const char *type,
                    const char *subject, const char *tenant, const char *data_json);
+/* The same inside a write begun with fm_dbq_write_begin (fm_dbq.h). */
+typedef struct fm_dbc fm_dbc_t;
+int bus_outbox_put(fm_dbc_t *w, const char *source, const char *type, const char *subject,
+                   const char *tenant, const char *data_json);
 
 /* Builds the CloudEvent JSON text (caller frees); NULL on bad input or no memory. */
 char *bus_event_json(const char *id, const char *source, const char *type, const char *subject,

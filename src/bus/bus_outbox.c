@@ -11,6 +11,7 @@
 
 #include "fm.h"
 #include "fm_id.h"
+#include "fm_dbq.h"
 #include "fm_log.h"
 
 #include <cjson/cJSON.h>
@@ -81,6 +82,14 @@ int bus_outbox_add(fm_db_t *db, sqlite3 *w, const char *source, const char *type
     }
     free(json);
     return rc;
+}
+
+int bus_outbox_put(fm_dbc_t *w, const char *source, const char *type, const char *subject,
+                   const char *tenant, const char *data_json)
+{
+    if (!w || !fm_dbq_is_writer(w))
+        return FM_EINVAL;
+    return bus_outbox_add(fm_dbq_db(w), NULL, source, type, subject, tenant, data_json);
 }
 
 static char *dup_field(const cJSON *root, const char *name)

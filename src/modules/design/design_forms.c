@@ -11,6 +11,7 @@
  */
 #include "design_int.h"
 
+#include "../../fm_dbq.h"
 #include "../../fm_log.h"
 #include "../tasks/tasks_formjs.h"
 
@@ -25,20 +26,6 @@
 static fm_db_t *db_of(fm_req_t *r)
 {
     return fm_req_mod(r)->db;
-}
-
-static void bind_s(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? s : "";
 }
 
 /* Letters, digits and _ . : - — what Camunda's ids use, and safe in a URL path. */
@@ -63,57 +50,44 @@ static int not_found(fm_req_t *r)
 
 #define FORM_COLS "form_id, name, status, revision, latest_version, created_at, updated_at, draft"
 
-/* The API object of a forms row; with_schema adds the draft schema. */
-static cJSON *row_json(sqlite3_stmt *st, bool with_schema)
+/* The API object of a forms row; with_schema (arg non-NULL) adds the draft schema. */
+static cJSON *row_json(const fm_dbrow_t *r, void *with_schema)
 {
     cJSON *o = cJSON_CreateObject();
     char etag[32];
-    cJSON_AddStringToObject(o, "formId", col(st, 0));
-    cJSON_AddStringToObject(o, "name", col(st, 1));
-    cJSON_AddStringToObject(o, "status", col(st, 2));
-    cJSON_AddNumberToObject(o, "revision", sqlite3_column_int(st, 3));
-    snprintf(etag, sizeof(etag), "\"r%d\"", sqlite3_column_int(st, 3));
+    cJSON_AddStringToObject(o, "formId", fm_dbrow_str(r, 0));
+    cJSON_AddStringToObject(o, "name", fm_dbrow_str(r, 1));
+    cJSON_AddStringToObject(o, "status", fm_dbrow_str(r, 2));
+    cJSON_AddNumberToObject(o, "revision", (double)fm_dbrow_int(r, 3));
+    snprintf(etag, sizeof(etag), "\"r%d\"", (int)fm_dbrow_int(r, 3));
     cJSON_AddStringToObject(o, "etag", etag);
-    cJSON_AddNumberToObject(o, "latestVersion", sqlite3_column_int(st, 4));
-    cJSON_AddStringToObject(o, "createdAt", col(st, 5));
-    cJSON_AddStringToObject(o, "updatedAt", col(st, 6));
+    cJSON_AddNumberToObject(o, "latestVersion", (double)fm_dbrow_int(r, 4));
+    cJSON_AddStringToObject(o, "createdAt", fm_dbrow_str(r, 5));
+    cJSON_AddStringToObject(o, "updatedAt", fm_dbrow_str(r, 6));
     if (with_schema) {
-        cJSON *s = cJSON_Parse(col(st, 7));
-        cJSON_AddItemToObject(o, "schema", s ? s : cJSON_CreateObject());
+        cJSON *sc = fm_dbrow_json(r, 7);
+        cJSON_AddItemToObject(o, "schema", sc ? sc : cJSON_CreateObject());
     }
     return o;
 }
 
-/* Reads one form on connection c: FM_OK with *out (caller deletes), FM_ENOTFOUND, FM_EDB. */
-static int get_on(sqlite3 *c, const char *tenant, const char *id, bool with_schema, cJSON **out)
+typedef struct { bool with_schema; cJSON *out; } get_t;
+
+static int get_row(const fm_dbrow_t *r, void *arg)
 {
-    sqlite3_stmt *st = NULL;
-    *out = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT " FORM_COLS " FROM forms WHERE tenant_id = ? AND form_id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return FM_EDB;
-    bind_s(st, 1, tenant);
-    bind_s(st, 2, id);
-    int step = sqlite3_step(st);
-    int rc = step == SQLITE_ROW ? FM_OK : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    if (rc == FM_OK)
-        *out = row_json(st, with_schema);
-    sqlite3_finalize(st);
-    return rc;
+    get_t *g = arg;
+    g->out = row_json(r, g->with_schema ? g : NULL);
+    return g->out ? FM_OK : FM_ENOMEM;
 }
 
-static int run1(sqlite3 *w, const char *sql, const char *const *args, int nargs, int *changes)
+/* Reads one form on connection c: FM_OK with *out (caller deletes), FM_ENOTFOUND, FM_EDB. */
+static int get_on(fm_dbc_t *c, const char *tenant, const char *id, bool with_schema, cJSON **out)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    for (int i = 0; i < nargs; i++)
-        bind_s(st, i + 1, args[i]);
-    int step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (changes)
-        *changes = sqlite3_changes(w);
-    return step == SQLITE_DONE ? FM_OK : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
+    get_t g = { with_schema, NULL };
+    int rc = fm_dbq_one(c, "SELECT " FORM_COLS " FROM forms WHERE tenant_id = ? AND form_id = ?", get_row, &g, "ss",
+                        tenant, id);
+    *out = g.out;
+    return rc;
 }
 
 /* ---- reading a body ---- */
@@ -185,19 +159,18 @@ int design_form_create(fm_req_t *r)
     char *text = cJSON_PrintUnformatted(in.schema);
     if (!text)
         return FM_ENOMEM;
-    fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w) {
         cJSON_free(text);
         return FM_EDB;
     }
-    const char *args[] = { fm_req_tenant(r), id, in.name ? in.name : id, text, now, now };
-    int rc = run1(w, "INSERT INTO forms(tenant_id, form_id, name, draft, created_at, updated_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", args, 6, NULL);
+    int rc = fm_dbq_run(w, "INSERT INTO forms(tenant_id, form_id, name, draft, created_at, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", "ssssss", fm_req_tenant(r), id, in.name ? in.name : id, text,
+                        now, now);
     cJSON *form = NULL;
     if (rc == FM_OK)
         rc = get_on(w, fm_req_tenant(r), id, true, &form);
-    rc = fm_db_write_end(db, rc);
+    rc = fm_dbq_write_end(w, rc);
     cJSON_free(text);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL,
@@ -218,34 +191,14 @@ int design_form_list(fm_req_t *r)
     int limit, offset;
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
-    fm_db_t *db = db_of(r);
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
     cJSON *items = cJSON_CreateArray();
-    int total = 0, rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT " FORM_COLS ", count(*) OVER () FROM forms WHERE tenant_id = ? "
-                              "ORDER BY name, form_id LIMIT ? OFFSET ?", -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        sqlite3_bind_int(st, 2, limit);
-        sqlite3_bind_int(st, 3, offset);
-        int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            cJSON_AddItemToArray(items, row_json(st, false));
-            total = sqlite3_column_int(st, 8);
-        }
-        rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    if (rc == FM_OK && !cJSON_GetArraySize(items) && offset > 0 &&
-        sqlite3_prepare_v2(c, "SELECT count(*) FROM forms WHERE tenant_id = ?", -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    fm_db_reader_done(db, c);
+    int total = 0;
+    fm_dbq_page_t p = {
+        .count_sql = "SELECT count(*) FROM forms WHERE tenant_id = ?",
+        .rows_sql = "SELECT " FORM_COLS " FROM forms WHERE tenant_id = ? ORDER BY name, form_id LIMIT ? OFFSET ?",
+        .item = row_json, .offset = offset, .limit = limit,
+    };
+    int rc = fm_dbq_read_page(db_of(r), &p, items, &total, "s", fm_req_tenant(r));
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
@@ -255,13 +208,12 @@ int design_form_list(fm_req_t *r)
 
 int design_form_get(fm_req_t *r)
 {
-    fm_db_t *db = db_of(r);
-    sqlite3 *c = fm_db_reader(db);
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
     cJSON *form = NULL;
     int rc = get_on(c, fm_req_tenant(r), fm_req_param(r, "id"), true, &form);
-    fm_db_reader_done(db, c);
+    fm_dbq_reader_done(c);
     if (rc == FM_ENOTFOUND)
         return not_found(r);
     if (rc != FM_OK)
@@ -286,23 +238,21 @@ int design_form_update(fm_req_t *r)
     char *text = cJSON_PrintUnformatted(in.schema);
     if (!text)
         return FM_ENOMEM;
-    fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w) {
         cJSON_free(text);
         return FM_EDB;
     }
     cJSON *form = NULL;
-    int changes = 0;
-    const char *args[] = { text, in.name, now, fm_req_tenant(r), id, rev ? revs : NULL };
-    int rc = run1(w, "UPDATE forms SET draft = ?1, name = coalesce(?2, name), revision = revision + 1, "
-                     "updated_at = ?3 WHERE tenant_id = ?4 AND form_id = ?5 AND (?6 IS NULL OR revision = ?6)",
-                  args, 6, &changes);
+    int rc = fm_dbq_run(w, "UPDATE forms SET draft = ?1, name = coalesce(?2, name), revision = revision + 1, "
+                           "updated_at = ?3 WHERE tenant_id = ?4 AND form_id = ?5 AND (?6 IS NULL OR revision = ?6)",
+                        "ssssss", text, in.name, now, fm_req_tenant(r), id, rev ? revs : NULL);
+    int64_t changes = fm_dbq_changes(w);
     if (rc == FM_OK)
         rc = get_on(w, fm_req_tenant(r), id, true, &form);
     if (rc == FM_OK && !changes)
         rc = FM_ESTALE;     /* it exists, so the revision did not match */
-    rc = fm_db_write_end(db, rc);
+    rc = fm_dbq_write_end(w, rc);
     cJSON_free(text);
     if (rc != FM_OK)
         cJSON_Delete(form);
@@ -343,10 +293,9 @@ int design_form_publish(fm_req_t *r)
         note = n ? n->valuestring : "";
         tag = t ? t->valuestring : NULL;
     }
-    char at[32], ver[16];
+    char at[32];
     fm_time_rfc3339(at);
-    fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w) {
         cJSON_Delete(j);
         return FM_EDB;
@@ -361,17 +310,12 @@ int design_form_publish(fm_req_t *r)
         if (!tag && stag && *stag && strlen(stag) <= FORM_TAG_MAX)
             tag = stag;
         version = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(form, "latestVersion")) + 1;
-        snprintf(ver, sizeof(ver), "%d", version);
-        char *text = cJSON_PrintUnformatted(schema);
-        const char *args[] = { fm_req_tenant(r), id, ver, text, tag, note, at };
-        rc = text ? run1(w, "INSERT INTO form_versions(tenant_id, form_id, version, schema, version_tag, note, "
-                            "published_at) VALUES (?, ?, ?, ?, ?, ?, ?)", args, 7, NULL)
-                  : FM_ENOMEM;
-        cJSON_free(text);
-        const char *up[] = { ver, at, fm_req_tenant(r), id };
+        rc = fm_dbq_run(w, "INSERT INTO form_versions(tenant_id, form_id, version, schema, version_tag, note, "
+                           "published_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "ssijsss", fm_req_tenant(r), id, version,
+                        schema, tag, note, at);
         if (rc == FM_OK)
-            rc = run1(w, "UPDATE forms SET status = 'published', latest_version = ?, updated_at = ? "
-                         "WHERE tenant_id = ? AND form_id = ?", up, 4, NULL);
+            rc = fm_dbq_run(w, "UPDATE forms SET status = 'published', latest_version = ?, updated_at = ? "
+                               "WHERE tenant_id = ? AND form_id = ?", "isss", version, at, fm_req_tenant(r), id);
         if (rc == FM_OK) {
             out = cJSON_CreateObject();
             cJSON_AddStringToObject(out, "formId", id);
@@ -384,7 +328,7 @@ int design_form_publish(fm_req_t *r)
             cJSON_AddStringToObject(out, "publishedAt", at);
         }
     }
-    rc = fm_db_write_end(db, rc);
+    rc = fm_dbq_write_end(w, rc);
     cJSON_Delete(form);
     cJSON_Delete(j);
     if (rc != FM_OK) {
@@ -397,22 +341,32 @@ int design_form_publish(fm_req_t *r)
     return fm_reply_json(r, 201, out);
 }
 
-static cJSON *version_json(sqlite3_stmt *st, const char *id, bool with_schema)
+typedef struct { const char *id; bool with_schema; cJSON *out; } ver_t;
+
+static cJSON *version_json(const fm_dbrow_t *r, void *arg)
 {
+    const ver_t *v = arg;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "formId", id);
-    cJSON_AddNumberToObject(o, "version", sqlite3_column_int(st, 0));
-    if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+    cJSON_AddStringToObject(o, "formId", v->id);
+    cJSON_AddNumberToObject(o, "version", (double)fm_dbrow_int(r, 0));
+    if (fm_dbrow_null(r, 1))
         cJSON_AddNullToObject(o, "versionTag");
     else
-        cJSON_AddStringToObject(o, "versionTag", col(st, 1));
-    cJSON_AddStringToObject(o, "note", col(st, 2));
-    cJSON_AddStringToObject(o, "publishedAt", col(st, 3));
-    if (with_schema) {
-        cJSON *s = cJSON_Parse(col(st, 4));
-        cJSON_AddItemToObject(o, "schema", s ? s : cJSON_CreateObject());
+        cJSON_AddStringToObject(o, "versionTag", fm_dbrow_str(r, 1));
+    cJSON_AddStringToObject(o, "note", fm_dbrow_str(r, 2));
+    cJSON_AddStringToObject(o, "publishedAt", fm_dbrow_str(r, 3));
+    if (v->with_schema) {
+        cJSON *sc = fm_dbrow_json(r, 4);
+        cJSON_AddItemToObject(o, "schema", sc ? sc : cJSON_CreateObject());
     }
     return o;
+}
+
+static int version_row(const fm_dbrow_t *r, void *arg)
+{
+    ver_t *v = arg;
+    v->out = version_json(r, v);
+    return v->out ? FM_OK : FM_ENOMEM;
 }
 
 int design_form_versions(fm_req_t *r)
@@ -425,38 +379,26 @@ int design_form_versions(fm_req_t *r)
     if (tag && (!*tag || strlen(tag) > FORM_TAG_MAX))
         return fm_reply_invalid(r, "versionTag", "must be 1 to 100 characters");
     const char *id = fm_req_param(r, "id");
-    fm_db_t *db = db_of(r);
-    sqlite3 *c = fm_db_reader(db);
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
     cJSON *form = NULL, *items = cJSON_CreateArray();
     int total = 0;
     int rc = get_on(c, fm_req_tenant(r), id, false, &form);
     cJSON_Delete(form);
-    sqlite3_stmt *st = NULL;
     if (rc == FM_OK) {
-        rc = FM_EDB;
-        if (sqlite3_prepare_v2(c, "SELECT version, version_tag, note, published_at, NULL, "
-                                  "(SELECT count(*) FROM form_versions WHERE tenant_id = ?1 AND form_id = ?2 "
-                                  " AND (?3 IS NULL OR version_tag = ?3)) "
-                                  "FROM form_versions WHERE tenant_id = ?1 AND form_id = ?2 "
-                                  "AND (?3 IS NULL OR version_tag = ?3) ORDER BY version DESC LIMIT ?4 OFFSET ?5",
-                               -1, &st, NULL) == SQLITE_OK) {
-            bind_s(st, 1, fm_req_tenant(r));
-            bind_s(st, 2, id);
-            bind_s(st, 3, tag);
-            sqlite3_bind_int(st, 4, limit);
-            sqlite3_bind_int(st, 5, offset);
-            int step;
-            while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-                cJSON_AddItemToArray(items, version_json(st, id, false));
-                total = sqlite3_column_int(st, 5);
-            }
-            rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
-        sqlite3_finalize(st);
+        ver_t v = { id, false, NULL };
+        fm_dbq_page_t p = {
+            .count_sql = "SELECT count(*) FROM form_versions WHERE tenant_id = ?1 AND form_id = ?2 "
+                         "AND (?3 IS NULL OR version_tag = ?3)",
+            .rows_sql = "SELECT version, version_tag, note, published_at FROM form_versions "
+                        "WHERE tenant_id = ?1 AND form_id = ?2 AND (?3 IS NULL OR version_tag = ?3) "
+                        "ORDER BY version DESC LIMIT ?4 OFFSET ?5",
+            .item = version_json, .arg = &v, .offset = offset, .limit = limit,
+        };
+        rc = fm_dbq_page(c, &p, items, &total, "sss", fm_req_tenant(r), id, tag);
     }
-    fm_db_reader_done(db, c);
+    fm_dbq_reader_done(c);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc == FM_ENOTFOUND ? not_found(r) : rc;
@@ -471,25 +413,11 @@ int design_form_version_get(fm_req_t *r)
     long n = ns ? strtol(ns, &end, 10) : 0;
     if (!ns || !*ns || *end || n < 1 || n > 1000000000)
         return fm_reply_invalid(r, "n", "must be a version number (1, 2, ...)");
-    fm_db_t *db = db_of(r);
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    cJSON *o = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT version, version_tag, note, published_at, schema FROM form_versions "
-                              "WHERE tenant_id = ? AND form_id = ? AND version = ?", -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        bind_s(st, 2, id);
-        sqlite3_bind_int(st, 3, (int)n);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_ROW ? FM_OK : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-        if (rc == FM_OK)
-            o = version_json(st, id, true);
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    ver_t v = { id, true, NULL };
+    int rc = fm_dbq_read_one(db_of(r), "SELECT version, version_tag, note, published_at, schema FROM form_versions "
+                                       "WHERE tenant_id = ? AND form_id = ? AND version = ?", version_row, &v, "ssi",
+                             fm_req_tenant(r), id, (int)n);
+    cJSON *o = v.out;
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "form '%s' has no version %ld", id, n);
     if (rc != FM_OK)

@@ -9,6 +9,7 @@
  */
 #include "../modules.h"
 
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 #include "../../bus/bus.h"
@@ -22,29 +23,7 @@ static fm_db_t *db_of(fm_req_t *r)
     return fm_req_mod(r)->db;
 }
 
-static void bind_s(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static int exec_bound(sqlite3 *w, const char *sql, const char *a, const char *b, const char *c,
-                      const char *d, const char *e, const char *f)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    const char *v[] = { a, b, c, d, e, f };
-    for (int i = 0; i < 6 && i < sqlite3_bind_parameter_count(st); i++)
-        bind_s(st, i + 1, v[i]);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int add_link(sqlite3 *w, const char *tenant, const char *from, const char *kind, const char *to,
+static int add_link(fm_dbc_t *w, const char *tenant, const char *from, const char *kind, const char *to,
                     const char *element, const char *note, char *id_out)
 {
     char id[40], now[32];
@@ -52,16 +31,8 @@ static int add_link(sqlite3 *w, const char *tenant, const char *from, const char
     fm_time_rfc3339(now);
     if (id_out)
         strcpy(id_out, id);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, "INSERT INTO links(id, tenant_id, from_id, kind, to_ref, element, note, created_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    const char *v[] = { id, tenant, from, kind, to, element, note, now };
-    for (int i = 0; i < 8; i++)
-        bind_s(st, i + 1, v[i]);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    sqlite3_finalize(st);
-    return rc;
+    return fm_dbq_run(w, "INSERT INTO links(id, tenant_id, from_id, kind, to_ref, element, note, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ssssssss", id, tenant, from, kind, to, element, note, now);
 }
 
 /* Loop thread: index a published definition. */
@@ -76,27 +47,24 @@ static void on_published(const bus_event_t *ev, void *arg)
     }
     const char *id = pid->valuestring, *t = ev->tenant;
     const cJSON *name = cJSON_GetObjectItem(d, "name"), *ver = cJSON_GetObjectItem(d, "version");
-    char vbuf[24];
-    snprintf(vbuf, sizeof(vbuf), "%d", cJSON_IsNumber(ver) ? ver->valueint : 0);
-    sqlite3 *w = fm_db_write_begin(m->db);
+    fm_dbc_t *w = fm_dbq_write_begin(m->db);
     if (!w) {
         cJSON_Delete(d);
         return;
     }
-    int rc = exec_bound(w, "INSERT INTO link_processes(tenant_id, process_id, name, version) VALUES (?, ?, ?, ?) "
+    int rc = fm_dbq_run(w, "INSERT INTO link_processes(tenant_id, process_id, name, version) VALUES (?, ?, ?, ?) "
                            "ON CONFLICT(tenant_id, process_id) DO UPDATE SET name = excluded.name, "
-                           "version = excluded.version",
-                        t, id, cJSON_IsString(name) ? name->valuestring : "", vbuf, NULL, NULL);
-    rc = rc ? rc : exec_bound(w, "DELETE FROM link_bpmn_ids WHERE tenant_id = ? AND process_id = ?", t, id,
-                              NULL, NULL, NULL, NULL);
-    rc = rc ? rc : exec_bound(w, "DELETE FROM links WHERE tenant_id = ? AND from_id = ? AND kind IN ('calls', 'message')",
-                              t, id, NULL, NULL, NULL, NULL);
+                           "version = excluded.version", "sssi",
+                        t, id, cJSON_IsString(name) ? name->valuestring : "", cJSON_IsNumber(ver) ? ver->valueint : 0);
+    rc = rc ? rc : fm_dbq_run(w, "DELETE FROM link_bpmn_ids WHERE tenant_id = ? AND process_id = ?", "ss", t, id);
+    rc = rc ? rc : fm_dbq_run(w, "DELETE FROM links WHERE tenant_id = ? AND from_id = ? AND kind IN ('calls', 'message')",
+                              "ss", t, id);
     const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(sum, "processes")) {
         const cJSON *b = cJSON_GetObjectItem(x, "id");
         if (!rc && cJSON_IsString(b))
-            rc = exec_bound(w, "INSERT OR IGNORE INTO link_bpmn_ids(tenant_id, process_id, bpmn_id) VALUES (?, ?, ?)",
-                            t, id, b->valuestring, NULL, NULL, NULL);
+            rc = fm_dbq_run(w, "INSERT OR IGNORE INTO link_bpmn_ids(tenant_id, process_id, bpmn_id) VALUES (?, ?, ?)",
+                            "sss", t, id, b->valuestring);
     }
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(sum, "calls")) {
         const cJSON *c = cJSON_GetObjectItem(x, "calledElement"), *e = cJSON_GetObjectItem(x, "element");
@@ -109,7 +77,7 @@ static void on_published(const bus_event_t *ev, void *arg)
         if (!rc && cJSON_IsString(tg) && (!cJSON_IsString(s) || strcmp(s->valuestring, tg->valuestring)))
             rc = add_link(w, t, id, "message", tg->valuestring, cJSON_IsString(e) ? e->valuestring : NULL, NULL, NULL);
     }
-    if (fm_db_write_end(m->db, rc) != FM_OK)
+    if (fm_dbq_write_end(w, rc) != FM_OK)
         fm_log_msg(FM_LOG_ERROR, "linking: could not index a published process", id);
     cJSON_Delete(d);
 }
@@ -122,7 +90,7 @@ typedef struct edge {
 
 typedef struct graph {
     edge_t *e;
-    size_t n;
+    size_t n, cap;
 } graph_t;
 
 static void graph_release(graph_t *g)
@@ -136,50 +104,52 @@ static void graph_release(graph_t *g)
     }
     free(g->e);
     g->e = NULL;
-    g->n = 0;
+    g->n = g->cap = 0;
 }
 
-static char *col(sqlite3_stmt *st, int i)
+static bool edge_push(graph_t *g, edge_t e)
 {
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? strdup(s) : NULL;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 32;
+        edge_t *ne = realloc(g->e, cap * sizeof(*g->e));
+        if (!ne)
+            return false;
+        g->e = ne;
+        g->cap = cap;
+    }
+    g->e[g->n++] = e;
+    return true;
 }
 
-static int load_graph(sqlite3 *c, const char *tenant, graph_t *g)
+static int edge_row(const fm_dbrow_t *r, void *arg)
+{
+    edge_t e = { fm_dbrow_dup(r, 0), fm_dbrow_dup(r, 4), fm_dbrow_dup(r, 1), fm_dbrow_dup(r, 2), fm_dbrow_dup(r, 3) };
+    return edge_push(arg, e) ? FM_OK : FM_ENOMEM;
+}
+
+static int load_graph(fm_dbc_t *c, const char *tenant, graph_t *g)
 {
     memset(g, 0, sizeof(*g));
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT l.from_id, l.kind, l.to_ref, l.element, "
-                              "CASE WHEN l.kind = 'depends' THEN l.to_ref ELSE b.process_id END "
-                              "FROM links l LEFT JOIN link_bpmn_ids b ON b.tenant_id = l.tenant_id "
-                              "AND b.bpmn_id = l.to_ref AND l.kind <> 'depends' WHERE l.tenant_id = ? "
-                              "ORDER BY l.created_at, l.id", -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    bind_s(st, 1, tenant);
-    size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (g->n == cap) {
-            cap = cap ? cap * 2 : 32;
-            g->e = realloc(g->e, cap * sizeof(*g->e));
-        }
-        g->e[g->n++] = (edge_t){ col(st, 0), col(st, 4), col(st, 1), col(st, 2), col(st, 3) };
-    }
-    sqlite3_finalize(st);
+    return fm_dbq_each(c, "SELECT l.from_id, l.kind, l.to_ref, l.element, "
+                          "CASE WHEN l.kind = 'depends' THEN l.to_ref ELSE b.process_id END "
+                          "FROM links l LEFT JOIN link_bpmn_ids b ON b.tenant_id = l.tenant_id "
+                          "AND b.bpmn_id = l.to_ref AND l.kind <> 'depends' WHERE l.tenant_id = ? "
+                          "ORDER BY l.created_at, l.id", edge_row, g, "s", tenant);
+}
+
+static int name_row(const fm_dbrow_t *r, void *arg)
+{
+    char *buf = arg;
+    snprintf(buf, 256, "%s", fm_dbrow_str(r, 0));
     return FM_OK;
 }
 
-static const char *name_of(sqlite3 *c, const char *tenant, const char *id, char *buf, size_t len)
+/* The process's name, "" when unknown; buf holds 256 bytes. */
+static const char *name_of(fm_dbc_t *c, const char *tenant, const char *id, char buf[256])
 {
-    sqlite3_stmt *st = NULL;
     *buf = 0;
-    if (sqlite3_prepare_v2(c, "SELECT name FROM link_processes WHERE tenant_id = ? AND process_id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        bind_s(st, 1, tenant);
-        bind_s(st, 2, id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
+    fm_dbq_one(c, "SELECT name FROM link_processes WHERE tenant_id = ? AND process_id = ?", name_row, buf, "ss",
+               tenant, id);
     return buf;
 }
 
@@ -200,19 +170,20 @@ static cJSON *edge_json(const edge_t *e, bool outgoing)
 static int graph(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "processId");
-    sqlite3 *c = fm_db_reader(db_of(r));
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
     graph_t g;
     int rc = load_graph(c, fm_req_tenant(r), &g);
     if (rc != FM_OK) {
-        fm_db_reader_done(db_of(r), c);
+        graph_release(&g);
+        fm_dbq_reader_done(c);
         return rc;
     }
     cJSON *o = cJSON_CreateObject(), *out = cJSON_CreateArray(), *in = cJSON_CreateArray();
     char name[256];
     cJSON_AddStringToObject(o, "processId", id);
-    cJSON_AddStringToObject(o, "name", name_of(c, fm_req_tenant(r), id, name, sizeof(name)));
+    cJSON_AddStringToObject(o, "name", name_of(c, fm_req_tenant(r), id, name));
     for (size_t i = 0; i < g.n; i++) {
         const edge_t *e = &g.e[i];
         bool self = e->to && !strcmp(e->to, e->from);
@@ -224,7 +195,7 @@ static int graph(fm_req_t *r)
     cJSON_AddItemToObject(o, "outgoing", out);
     cJSON_AddItemToObject(o, "incoming", in);
     graph_release(&g);
-    fm_db_reader_done(db_of(r), c);
+    fm_dbq_reader_done(c);
     return fm_reply_json(r, 200, o);
 }
 
@@ -232,13 +203,14 @@ static int graph(fm_req_t *r)
 static int impact(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "processId");
-    sqlite3 *c = fm_db_reader(db_of(r));
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
     graph_t g;
     int rc = load_graph(c, fm_req_tenant(r), &g);
     if (rc != FM_OK) {
-        fm_db_reader_done(db_of(r), c);
+        graph_release(&g);
+        fm_dbq_reader_done(c);
         return rc;
     }
     size_t cap = g.n + 2, n = 0;
@@ -262,7 +234,7 @@ static int impact(fm_req_t *r)
             depth[n] = depth[h] + 1;
             cJSON *it = cJSON_CreateObject();
             cJSON_AddStringToObject(it, "processId", e->from);
-            cJSON_AddStringToObject(it, "name", name_of(c, fm_req_tenant(r), e->from, name, sizeof(name)));
+            cJSON_AddStringToObject(it, "name", name_of(c, fm_req_tenant(r), e->from, name));
             cJSON_AddNumberToObject(it, "depth", depth[n]);
             cJSON_AddStringToObject(it, "via", e->kind);
             cJSON_AddStringToObject(it, "dependsOn", q[h]);
@@ -275,7 +247,7 @@ static int impact(fm_req_t *r)
     free(q);
     free(depth);
     graph_release(&g);
-    fm_db_reader_done(db_of(r), c);
+    fm_dbq_reader_done(c);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "processId", id);
     cJSON_AddNumberToObject(o, "affectedCount", cJSON_GetArraySize(items));
@@ -313,6 +285,16 @@ static bool find_cycle(const graph_t *g, const char *start, const char *cur, cha
     return found;
 }
 
+typedef struct { graph_t *g; const char *from, *ref; } call_t;
+
+/* A process publishing the called BPMN id: a call edge to it. */
+static int call_row(const fm_dbrow_t *r, void *arg)
+{
+    call_t *k = arg;
+    edge_t e = { strdup(k->from), fm_dbrow_dup(r, 0), strdup("calls"), strdup(k->ref), NULL };
+    return edge_push(k->g, e) ? FM_OK : FM_ENOMEM;
+}
+
 static int check(fm_req_t *r)
 {
     cJSON *j = fm_req_json(r);
@@ -321,13 +303,14 @@ static int check(fm_req_t *r)
         return fm_reply_invalid(r, "processId", "is required (a Process Design id)");
     if (!cJSON_IsObject(sum))
         return fm_reply_invalid(r, "summary", "is required (the summary of the definition)");
-    sqlite3 *c = fm_db_reader(db_of(r));
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
     graph_t g;
     int rc = load_graph(c, fm_req_tenant(r), &g);
     if (rc != FM_OK) {
-        fm_db_reader_done(db_of(r), c);
+        graph_release(&g);
+        fm_dbq_reader_done(c);
         return rc;
     }
     /* drop the process's current calls, add the new ones (resolved like the index) */
@@ -355,24 +338,16 @@ static int check(fm_req_t *r)
         cJSON_ArrayForEach(p, cJSON_GetObjectItem(sum, "processes"))
             own |= cJSON_IsString(cJSON_GetObjectItem(p, "id")) &&
                    !strcmp(cJSON_GetObjectItem(p, "id")->valuestring, ce->valuestring);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c, "SELECT process_id FROM link_bpmn_ids WHERE tenant_id = ? AND bpmn_id = ? "
-                                  "AND process_id <> ?", -1, &st, NULL) != SQLITE_OK)
+        if (own) {
+            edge_push(&g, (edge_t){ strdup(pid->valuestring), strdup(pid->valuestring), strdup("calls"),
+                                    strdup(ce->valuestring), NULL });
             continue;
-        bind_s(st, 1, fm_req_tenant(r));
-        bind_s(st, 2, ce->valuestring);
-        bind_s(st, 3, pid->valuestring);
-        while (sqlite3_step(st) == SQLITE_ROW || own) {
-            g.e = realloc(g.e, (g.n + 1) * sizeof(*g.e));
-            g.e[g.n++] = (edge_t){ strdup(pid->valuestring),
-                                   own ? strdup(pid->valuestring) : col(st, 0), strdup("calls"),
-                                   strdup(ce->valuestring), NULL };
-            if (own)
-                break;
         }
-        sqlite3_finalize(st);
+        call_t k = { &g, pid->valuestring, ce->valuestring };
+        fm_dbq_each(c, "SELECT process_id FROM link_bpmn_ids WHERE tenant_id = ? AND bpmn_id = ? AND process_id <> ?",
+                    call_row, &k, "sss", fm_req_tenant(r), ce->valuestring, pid->valuestring);
     }
-    fm_db_reader_done(db_of(r), c);
+    fm_dbq_reader_done(c);
     cJSON *cycles = cJSON_CreateArray();
     char *path[64];
     find_cycle(&g, pid->valuestring, pid->valuestring, path, 0, 64, cycles);
@@ -421,12 +396,12 @@ static int create(fm_req_t *r)
         return fm_reply_invalid(r, "from", "no such process");
     if (!process_exists(r, to))
         return fm_reply_invalid(r, "to", "no such process");
-    sqlite3 *w = fm_db_write_begin(db_of(r));
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w)
         return FM_EDB;
     char id[40];
     int rc = add_link(w, fm_req_tenant(r), from, "depends", to, NULL, cJSON_IsString(n) ? n->valuestring : NULL, id);
-    rc = fm_db_write_end(db_of(r), rc);
+    rc = fm_dbq_write_end(w, rc);
     if (rc != FM_OK)
         return rc;
     cJSON *o = cJSON_CreateObject();

@@ -7,6 +7,7 @@
 #include "registry_int.h"
 
 #include "../../bus/bus.h"
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 
@@ -16,64 +17,62 @@
 #define COLS "id, name, url, health_url, ttl_seconds, metadata, registered_at, last_heartbeat, " \
              "expires_at_ms, health, last_probe_at, probe_detail"
 
-static const char *col(sqlite3_stmt *st, int i)
+static cJSON *row_item(const fm_dbrow_t *r, void *arg)
 {
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-static cJSON *row_item(sqlite3_stmt *st)
-{
+    (void)arg;
     cJSON *o = cJSON_CreateObject();
     char at[32];
-    cJSON_AddStringToObject(o, "id", col(st, 0));
-    cJSON_AddStringToObject(o, "name", col(st, 1));
+    const char *health_url = fm_dbrow_text(r, 3);
+    cJSON_AddStringToObject(o, "id", fm_dbrow_text(r, 0));
+    cJSON_AddStringToObject(o, "name", fm_dbrow_text(r, 1));
     cJSON_AddStringToObject(o, "kind", "external");
-    cJSON_AddStringToObject(o, "url", col(st, 2));
-    if (col(st, 3))
-        cJSON_AddStringToObject(o, "healthUrl", col(st, 3));
+    cJSON_AddStringToObject(o, "url", fm_dbrow_text(r, 2));
+    if (health_url)
+        cJSON_AddStringToObject(o, "healthUrl", health_url);
     else
         cJSON_AddNullToObject(o, "healthUrl");
-    cJSON_AddNumberToObject(o, "ttlSeconds", sqlite3_column_int(st, 4));
-    cJSON *meta = cJSON_Parse(col(st, 5));
+    cJSON_AddNumberToObject(o, "ttlSeconds", (double)fm_dbrow_int(r, 4));
+    cJSON *meta = fm_dbrow_json(r, 5);
     cJSON_AddItemToObject(o, "metadata", meta ? meta : cJSON_CreateObject());
-    cJSON_AddStringToObject(o, "registeredAt", col(st, 6));
-    cJSON_AddStringToObject(o, "lastHeartbeat", col(st, 7));
-    fm_time_rfc3339_at(sqlite3_column_int64(st, 8), at);
+    cJSON_AddStringToObject(o, "registeredAt", fm_dbrow_text(r, 6));
+    cJSON_AddStringToObject(o, "lastHeartbeat", fm_dbrow_text(r, 7));
+    fm_time_rfc3339_at(fm_dbrow_int(r, 8), at);
     cJSON_AddStringToObject(o, "expiresAt", at);
     /* Without a health URL the heartbeat is the health signal. */
-    cJSON_AddStringToObject(o, "health", col(st, 3) ? col(st, 9) : "up");
-    if (col(st, 10))
-        cJSON_AddStringToObject(o, "lastProbeAt", col(st, 10));
+    cJSON_AddStringToObject(o, "health", health_url ? fm_dbrow_text(r, 9) : "up");
+    if (fm_dbrow_text(r, 10))
+        cJSON_AddStringToObject(o, "lastProbeAt", fm_dbrow_text(r, 10));
     else
         cJSON_AddNullToObject(o, "lastProbeAt");
-    if (col(st, 11))
-        cJSON_AddStringToObject(o, "probeDetail", col(st, 11));
+    if (fm_dbrow_text(r, 11))
+        cJSON_AddStringToObject(o, "probeDetail", fm_dbrow_text(r, 11));
     return o;
 }
 
-/* Runs a one-row SELECT of COLS; FM_ENOTFOUND when there is none. */
-static int select_one(sqlite3 *c, const char *sql, const char *a, const char *b, const char *d,
-                      int64_t n, cJSON **item)
+static int one_item(const fm_dbrow_t *r, void *arg)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    const char *args[] = { a, b, d };
-    for (int i = 0; i < 3; i++)
-        if (args[i])
-            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, n);
-    int rc = sqlite3_step(st);
-    int out = rc == SQLITE_ROW ? FM_OK : rc == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    if (out == FM_OK)
-        *item = row_item(st);
-    sqlite3_finalize(st);
-    return out;
+    *(cJSON **)arg = row_item(r, NULL);
+    return *(cJSON **)arg ? FM_OK : FM_ENOMEM;
 }
 
 static const char by_id_or_name[] =
     "SELECT " COLS " FROM services WHERE tenant_id = ?1 AND (id = ?2 OR name = ?3) AND expires_at_ms > ?4 "
     "ORDER BY id = ?2 DESC LIMIT 1";
+
+/* The live service with this id or name; FM_ENOTFOUND when there is none. */
+static int select_one(fm_dbc_t *c, const char *tenant, const char *id, const char *name, int64_t now_ms,
+                      cJSON **item)
+{
+    return fm_dbq_one(c, by_id_or_name, one_item, item, "sssI", tenant, id, name, now_ms);
+}
+
+static int put_event(fm_dbc_t *w, const char *type, const char *id, const char *tenant, const cJSON *data)
+{
+    char *text = cJSON_PrintUnformatted(data);
+    int rc = text ? bus_outbox_put(w, REGISTRY_SOURCE, type, id, tenant, text) : FM_ENOMEM;
+    cJSON_free(text);
+    return rc;
+}
 
 int registry_insert(fm_db_t *db, const reg_new_t *n, cJSON **item)
 {
@@ -81,52 +80,23 @@ int registry_insert(fm_db_t *db, const reg_new_t *n, cJSON **item)
     fm_id_random("svc", id, sizeof(id));
     int64_t now_ms = fm_time_unix_ms();
     fm_time_rfc3339_at(now_ms, now);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = FM_EDB;
-    sqlite3_stmt *st = NULL;
     /* A name whose holder expired but was not swept yet is free again. */
-    sqlite3_stmt *gone = NULL;
-    if (sqlite3_prepare_v2(w, "DELETE FROM services WHERE tenant_id = ? AND name = ? AND expires_at_ms <= ?",
-                           -1, &gone, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(gone, 1, n->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(gone, 2, n->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(gone, 3, now_ms);
-        sqlite3_step(gone);
-    }
-    sqlite3_finalize(gone);
-    if (sqlite3_prepare_v2(w, "INSERT INTO services(id, tenant_id, name, url, health_url, ttl_seconds, "
-                              "metadata, registered_at, last_heartbeat, expires_at_ms) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, n->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, n->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, n->url, -1, SQLITE_STATIC);
-    if (n->health_url)
-        sqlite3_bind_text(st, 5, n->health_url, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, n->ttl);
-    sqlite3_bind_text(st, 7, n->metadata_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, now_ms + (int64_t)n->ttl * 1000);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_CONSTRAINT) {
-        rc = FM_ECONFLICT;
-        goto done;
-    }
-    if (step != SQLITE_DONE)
-        goto done;
-    rc = select_one(w, by_id_or_name, n->tenant, id, id, now_ms, item);
-    if (rc != FM_OK)
-        goto done;
-    char *data = cJSON_PrintUnformatted(*item);
-    rc = data ? bus_outbox_add(db, w, REGISTRY_SOURCE, REGISTRY_REGISTERED, id, n->tenant, data) : FM_ENOMEM;
-    cJSON_free(data);
-done:
-    sqlite3_finalize(st);
-    rc = fm_db_write_end(db, rc);
+    int rc = fm_dbq_run(w, "DELETE FROM services WHERE tenant_id = ? AND name = ? AND expires_at_ms <= ?", "ssI",
+                        n->tenant, n->name, now_ms);
+    if (rc == FM_OK)
+        rc = fm_dbq_run(w, "INSERT INTO services(id, tenant_id, name, url, health_url, ttl_seconds, "
+                           "metadata, registered_at, last_heartbeat, expires_at_ms) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sssssisssI",
+                        id, n->tenant, n->name, n->url, n->health_url, n->ttl, n->metadata_json, now, now,
+                        now_ms + (int64_t)n->ttl * 1000);
+    if (rc == FM_OK)
+        rc = select_one(w, n->tenant, id, id, now_ms, item);
+    if (rc == FM_OK)
+        rc = put_event(w, REGISTRY_REGISTERED, id, n->tenant, *item);
+    rc = fm_dbq_write_end(w, rc);
     if (rc != FM_OK && *item) {
         cJSON_Delete(*item);
         *item = NULL;
@@ -136,51 +106,19 @@ done:
 
 int registry_get(fm_db_t *db, const char *tenant, const char *id_or_name, cJSON **item)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    int rc = select_one(c, by_id_or_name, tenant, id_or_name, id_or_name, fm_time_unix_ms(), item);
-    fm_db_reader_done(db, c);
-    return rc;
+    return fm_dbq_read_one(db, by_id_or_name, one_item, item, "sssI", tenant, id_or_name, id_or_name,
+                           fm_time_unix_ms());
 }
 
 int registry_list(fm_db_t *db, const char *tenant, int offset, int limit, cJSON *into, int *total)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    int rc = FM_EDB;
-    int64_t now = fm_time_unix_ms();
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT count(*) FROM services WHERE tenant_id = ? AND expires_at_ms > ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto done;
-    *total = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (limit <= 0) {
-        rc = FM_OK;
-        goto done;
-    }
-    if (sqlite3_prepare_v2(c, "SELECT " COLS " FROM services WHERE tenant_id = ? AND expires_at_ms > ? "
-                              "ORDER BY name, id LIMIT ? OFFSET ?", -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int(st, 3, limit);
-    sqlite3_bind_int(st, 4, offset);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        cJSON_AddItemToArray(into, row_item(st));
-    rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-done:
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    fm_dbq_page_t p = {
+        .count_sql = "SELECT count(*) FROM services WHERE tenant_id = ? AND expires_at_ms > ?",
+        .rows_sql = "SELECT " COLS " FROM services WHERE tenant_id = ? AND expires_at_ms > ? "
+                    "ORDER BY name, id LIMIT ? OFFSET ?",
+        .item = row_item, .offset = offset, .limit = limit,
+    };
+    return fm_dbq_read_page(db, &p, into, total, "sI", tenant, fm_time_unix_ms());
 }
 
 int registry_heartbeat(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
@@ -188,127 +126,82 @@ int registry_heartbeat(fm_db_t *db, const char *tenant, const char *id, cJSON **
     char now[32];
     int64_t now_ms = fm_time_unix_ms();
     fm_time_rfc3339_at(now_ms, now);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = FM_EDB;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, "UPDATE services SET last_heartbeat = ?1, expires_at_ms = ?2 + ttl_seconds * 1000 "
-                              "WHERE tenant_id = ?3 AND id = ?4 AND expires_at_ms > ?2", -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    sqlite3_bind_text(st, 3, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto done;
-    rc = sqlite3_changes(w) ? select_one(w, by_id_or_name, tenant, id, "\x01", now_ms, item) : FM_ENOTFOUND;
-done:
-    sqlite3_finalize(st);
-    return fm_db_write_end(db, rc);
+    int rc = fm_dbq_run(w, "UPDATE services SET last_heartbeat = ?1, expires_at_ms = ?2 + ttl_seconds * 1000 "
+                           "WHERE tenant_id = ?3 AND id = ?4 AND expires_at_ms > ?2", "sIss",
+                        now, now_ms, tenant, id);
+    if (rc == FM_OK)
+        rc = fm_dbq_changes(w) ? select_one(w, tenant, id, "\x01", now_ms, item) : FM_ENOTFOUND;
+    return fm_dbq_write_end(w, rc);
+}
+
+typedef struct { fm_dbc_t *w; const char *type; int n; } gone_t;
+
+/* A RETURNING row (id, tenant_id, name) of a delete: its event. RETURNING rows are all
+ * computed before the first is returned, so writing the outbox while stepping is safe. */
+static int gone_row(const fm_dbrow_t *r, void *arg)
+{
+    gone_t *g = arg;
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", fm_dbrow_text(r, 0));
+    cJSON_AddStringToObject(d, "name", fm_dbrow_text(r, 2));
+    int rc = put_event(g->w, g->type, fm_dbrow_text(r, 0), fm_dbrow_text(r, 1), d);
+    cJSON_Delete(d);
+    g->n += rc == FM_OK;
+    return rc;
 }
 
 int registry_delete(fm_db_t *db, const char *tenant, const char *id)
 {
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = FM_EDB;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, "DELETE FROM services WHERE tenant_id = ? AND id = ? RETURNING name",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "id", id);
-        cJSON_AddStringToObject(d, "name", col(st, 0));
-        char *data = cJSON_PrintUnformatted(d);
-        cJSON_Delete(d);
-        sqlite3_finalize(st);
-        st = NULL;
-        rc = data ? bus_outbox_add(db, w, REGISTRY_SOURCE, REGISTRY_DEREGISTERED, id, tenant, data) : FM_ENOMEM;
-        cJSON_free(data);
-    } else {
-        rc = step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    }
-done:
-    sqlite3_finalize(st);
-    return fm_db_write_end(db, rc);
+    gone_t g = { w, REGISTRY_DEREGISTERED, 0 };
+    int rc = fm_dbq_each(w, "DELETE FROM services WHERE tenant_id = ? AND id = ? RETURNING id, tenant_id, name",
+                         gone_row, &g, "ss", tenant, id);
+    if (rc == FM_OK && g.n == 0)
+        rc = FM_ENOTFOUND;
+    return fm_dbq_write_end(w, rc);
 }
 
 int registry_expire(fm_db_t *db, int64_t now_ms, int *expired)
 {
     *expired = 0;
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = FM_EDB, step;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, "DELETE FROM services WHERE expires_at_ms <= ? RETURNING id, tenant_id, name",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_int64(st, 1, now_ms);
-    /* RETURNING rows are all computed before the first is returned, so writing the
-     * outbox while stepping is safe. */
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "id", col(st, 0));
-        cJSON_AddStringToObject(d, "name", col(st, 2));
-        char *data = cJSON_PrintUnformatted(d);
-        cJSON_Delete(d);
-        int orc = data ? bus_outbox_add(db, w, REGISTRY_SOURCE, REGISTRY_EXPIRED, col(st, 0), col(st, 1), data)
-                       : FM_ENOMEM;
-        cJSON_free(data);
-        if (orc != FM_OK) {
-            rc = orc;
-            goto done;
-        }
-        (*expired)++;
-    }
-    rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-done:
-    sqlite3_finalize(st);
-    return fm_db_write_end(db, rc);
+    gone_t g = { w, REGISTRY_EXPIRED, 0 };
+    int rc = fm_dbq_each(w, "DELETE FROM services WHERE expires_at_ms <= ? RETURNING id, tenant_id, name",
+                         gone_row, &g, "I", now_ms);
+    *expired = g.n;
+    return fm_dbq_write_end(w, rc);
+}
+
+typedef struct { registry_probe_fn fn; void *arg; } probe_t;
+
+static int probe_row(const fm_dbrow_t *r, void *arg)
+{
+    probe_t *p = arg;
+    p->fn(fm_dbrow_text(r, 0), fm_dbrow_text(r, 1), p->arg);
+    return FM_OK;
 }
 
 int registry_each_probe(fm_db_t *db, registry_probe_fn fn, void *arg)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT id, health_url FROM services WHERE health_url IS NOT NULL", -1, &st,
-                           NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            fn(col(st, 0), col(st, 1), arg);
-        rc = FM_OK;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    probe_t p = { fn, arg };
+    return fm_dbq_read_each(db, "SELECT id, health_url FROM services WHERE health_url IS NOT NULL", probe_row, &p, "");
 }
 
 int registry_set_health(fm_db_t *db, const char *id, const char *health, const char *detail)
 {
     char now[32];
     fm_time_rfc3339(now);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "UPDATE services SET health = ?, last_probe_at = ?, probe_detail = ? WHERE id = ?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, health, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    return fm_db_write_end(db, rc);
+    int rc = fm_dbq_run(w, "UPDATE services SET health = ?, last_probe_at = ?, probe_detail = ? WHERE id = ?",
+                        "ssss", health, now, detail, id);
+    return fm_dbq_write_end(w, rc);
 }

@@ -9,6 +9,7 @@
 #include "../modules.h"
 
 #include "../../bpmn/bpmn.h"
+#include "../../fm_dbq.h"
 #include "../../fm_log.h"
 
 #include <ctype.h>
@@ -21,14 +22,6 @@
 static fm_db_t *db_of(fm_req_t *r)
 {
     return fm_req_mod(r)->db;
-}
-
-static void bind_s(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
 }
 
 static bool id_ok(const char *s)
@@ -56,31 +49,9 @@ static char *design_get(fm_req_t *r, const char *path, int *status_out)
     return NULL;
 }
 
-static int select_text(sqlite3 *c, const char *sql, const char *a, const char *b, const char *d, char **out)
-{
-    sqlite3_stmt *st = NULL;
-    *out = NULL;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    bind_s(st, 1, a);
-    bind_s(st, 2, b);
-    bind_s(st, 3, d);
-    int step = sqlite3_step(st);
-    int rc = step == SQLITE_ROW ? FM_OK : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    if (rc == FM_OK)
-        *out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int local_text(fm_req_t *r, const char *sql, const char *pid, const char *name, char **out)
 {
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    int rc = select_text(c, sql, fm_req_tenant(r), pid, name, out);
-    fm_db_reader_done(db_of(r), c);
-    return rc;
+    return fm_dbq_read_str(db_of(r), sql, out, "sss", fm_req_tenant(r), pid, name);
 }
 
 /* The XML of a reference: "draft", "<n>", "branch:<name>" or "tag:<name>". Replies and
@@ -183,58 +154,41 @@ static int diff(fm_req_t *r)
 
 /* ---- branches ---- */
 
-static cJSON *branch_json(sqlite3_stmt *st, const char *pid)
+/* Keys are the column names; xml last, left out of the object. */
+#define BRANCH_COLS "process_id AS \"processId\", name, base_version AS \"baseVersion\", status, revision, " \
+                    "created_at AS \"createdAt\", updated_at AS \"updatedAt\", xml"
+#define BRANCH_HINTS "ssisiss-"
+
+typedef struct { cJSON *out; char **xml; } branch_t;
+
+static int branch_row(const fm_dbrow_t *r, void *arg)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "processId", pid);
-    cJSON_AddStringToObject(o, "name", (const char *)sqlite3_column_text(st, 0));
-    cJSON_AddNumberToObject(o, "baseVersion", sqlite3_column_int(st, 1));
-    cJSON_AddStringToObject(o, "status", (const char *)sqlite3_column_text(st, 2));
-    cJSON_AddNumberToObject(o, "revision", sqlite3_column_int(st, 3));
-    cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 4));
-    cJSON_AddStringToObject(o, "updatedAt", (const char *)sqlite3_column_text(st, 5));
-    return o;
+    branch_t *b = arg;
+    b->out = fm_dbrow_object(r, BRANCH_HINTS);
+    if (b->xml)
+        *b->xml = fm_dbrow_dup(r, 7);
+    return b->out ? FM_OK : FM_ENOMEM;
 }
 
-#define BRANCH_COLS "name, base_version, status, revision, created_at, updated_at, xml"
-
-static int branch_get_row(fm_req_t *r, sqlite3 *c, const char *pid, const char *name, cJSON **out, char **xml)
+static int branch_get_row(fm_req_t *r, fm_dbc_t *c, const char *pid, const char *name, cJSON **out, char **xml)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT " BRANCH_COLS " FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    bind_s(st, 1, fm_req_tenant(r));
-    bind_s(st, 2, pid);
-    bind_s(st, 3, name);
-    int step = sqlite3_step(st);
-    int rc = step == SQLITE_ROW ? FM_OK : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    if (rc == FM_OK) {
-        *out = branch_json(st, pid);
-        if (xml)
-            *xml = strdup((const char *)sqlite3_column_text(st, 6));
-    }
-    sqlite3_finalize(st);
+    branch_t b = { NULL, xml };
+    int rc = fm_dbq_one(c, "SELECT " BRANCH_COLS " FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
+                        branch_row, &b, "sss", fm_req_tenant(r), pid, name);
+    *out = b.out;
     return rc;
 }
 
 static int branches_list(fm_req_t *r)
 {
     const char *pid = fm_req_param(r, "processId");
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
     cJSON *items = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c, "SELECT " BRANCH_COLS " FROM branches WHERE tenant_id = ? AND process_id = ? ORDER BY name",
-                           -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        bind_s(st, 2, pid);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            cJSON_AddItemToArray(items, branch_json(st, pid));
+    int rc = fm_dbq_read_array(db_of(r), "SELECT " BRANCH_COLS " FROM branches WHERE tenant_id = ? AND process_id = ? "
+                                         "ORDER BY name", BRANCH_HINTS, items, "ss", fm_req_tenant(r), pid);
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
     }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
     return fm_reply_page(r, items, 0, cJSON_GetArraySize(items));   /* not paged: all of them */
 }
 
@@ -260,31 +214,18 @@ static int branch_create(fm_req_t *r)
         return FM_OK;
     char now[32];
     fm_time_rfc3339(now);
-    sqlite3 *w = fm_db_write_begin(db_of(r));
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w) {
         free(xml);
         return FM_EDB;
     }
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
     cJSON *out = NULL;
-    if (sqlite3_prepare_v2(w, "INSERT INTO branches(tenant_id, process_id, name, base_version, base_xml, xml, "
-                              "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        bind_s(st, 2, pid);
-        bind_s(st, 3, name);
-        sqlite3_bind_int(st, 4, from);
-        bind_s(st, 5, xml);
-        bind_s(st, 6, xml);
-        bind_s(st, 7, now);
-        bind_s(st, 8, now);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? FM_OK : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-    }
-    sqlite3_finalize(st);
+    int rc = fm_dbq_run(w, "INSERT INTO branches(tenant_id, process_id, name, base_version, base_xml, xml, "
+                           "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "sssissss",
+                        fm_req_tenant(r), pid, name, from, xml, xml, now, now);
     if (rc == FM_OK)
         rc = branch_get_row(r, w, pid, name, &out, NULL);
-    rc = fm_db_write_end(db_of(r), rc);
+    rc = fm_dbq_write_end(w, rc);
     free(xml);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "process '%s' has a branch '%s' already", pid, name);
@@ -301,13 +242,13 @@ static int branch_create(fm_req_t *r)
 static int branch_get(fm_req_t *r)
 {
     const char *pid = fm_req_param(r, "processId"), *name = fm_req_param(r, "branch");
-    sqlite3 *c = fm_db_reader(db_of(r));
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
     cJSON *o = NULL;
     char *xml = NULL;
     int rc = branch_get_row(r, c, pid, name, &o, &xml);
-    fm_db_reader_done(db_of(r), c);
+    fm_dbq_reader_done(c);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "process '%s' has no branch '%s'", pid, name);
     if (rc != FM_OK)
@@ -379,29 +320,20 @@ static int branch_put(fm_req_t *r)
     bpmn_free(m);
     char now[32];
     fm_time_rfc3339(now);
-    sqlite3 *w = fm_db_write_begin(db_of(r));
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w) {
         free(xml);
         return FM_EDB;
     }
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
     cJSON *out = NULL;
-    if (sqlite3_prepare_v2(w, "UPDATE branches SET xml = ?, revision = revision + 1, updated_at = ? "
-                              "WHERE tenant_id = ? AND process_id = ? AND name = ? AND status = 'open'",
-                           -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, xml);
-        bind_s(st, 2, now);
-        bind_s(st, 3, fm_req_tenant(r));
-        bind_s(st, 4, pid);
-        bind_s(st, 5, name);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            rc = sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND;
-    }
-    sqlite3_finalize(st);
+    int rc = fm_dbq_run(w, "UPDATE branches SET xml = ?, revision = revision + 1, updated_at = ? "
+                           "WHERE tenant_id = ? AND process_id = ? AND name = ? AND status = 'open'", "sssss",
+                        xml, now, fm_req_tenant(r), pid, name);
+    if (rc == FM_OK && !fm_dbq_changes(w))
+        rc = FM_ENOTFOUND;
     if (rc == FM_OK)
         rc = branch_get_row(r, w, pid, name, &out, NULL);
-    rc = fm_db_write_end(db_of(r), rc);
+    rc = fm_dbq_write_end(w, rc);
     free(xml);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "process '%s' has no open branch '%s'", pid, name);
@@ -420,19 +352,15 @@ static int merge(fm_req_t *r)
     const cJSON *strat = cJSON_GetObjectItem(fm_req_json(r), "strategy");
     if (strat && (!cJSON_IsString(strat) || strcmp(strat->valuestring, "ours")))
         return fm_reply_invalid(r, "strategy", "may only be \"ours\" (keep the draft's side of conflicts)");
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
     char *base_xml = NULL, *branch_xml = NULL, *status = NULL;
-    int rc = select_text(c, "SELECT base_xml FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
-                         fm_req_tenant(r), pid, name, &base_xml);
+    int rc = local_text(r, "SELECT base_xml FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
+                        pid, name, &base_xml);
     if (rc == FM_OK)
-        rc = select_text(c, "SELECT xml FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
-                         fm_req_tenant(r), pid, name, &branch_xml);
+        rc = local_text(r, "SELECT xml FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
+                        pid, name, &branch_xml);
     if (rc == FM_OK)
-        rc = select_text(c, "SELECT status FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
-                         fm_req_tenant(r), pid, name, &status);
-    fm_db_reader_done(db_of(r), c);
+        rc = local_text(r, "SELECT status FROM branches WHERE tenant_id = ? AND process_id = ? AND name = ?",
+                        pid, name, &status);
     char *draft = NULL;
     bpmn_model_t *mb = NULL, *mo = NULL, *mt = NULL, *merged = NULL;
     cJSON *conflicts = NULL;
@@ -494,18 +422,11 @@ static int merge(fm_req_t *r)
         rc = FM_OK;
         goto out;
     }
-    sqlite3 *w = fm_db_write_begin(db_of(r));
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (w) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(w, "UPDATE branches SET status = 'merged', updated_at = datetime('now') "
-                                  "WHERE tenant_id = ? AND process_id = ? AND name = ?", -1, &st, NULL) == SQLITE_OK) {
-            bind_s(st, 1, fm_req_tenant(r));
-            bind_s(st, 2, pid);
-            bind_s(st, 3, name);
-            sqlite3_step(st);
-        }
-        sqlite3_finalize(st);
-        fm_db_write_end(db_of(r), FM_OK);
+        fm_dbq_run(w, "UPDATE branches SET status = 'merged', updated_at = datetime('now') "
+                      "WHERE tenant_id = ? AND process_id = ? AND name = ?", "sss", fm_req_tenant(r), pid, name);
+        fm_dbq_write_end(w, FM_OK);
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *proc = cJSON_Parse(res);
@@ -559,24 +480,13 @@ static int tag_create(fm_req_t *r)
     free(v);
     char now[32];
     fm_time_rfc3339(now);
-    sqlite3 *w = fm_db_write_begin(db_of(r));
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "INSERT INTO tags(tenant_id, process_id, name, version, note, created_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        bind_s(st, 2, pid);
-        bind_s(st, 3, name);
-        sqlite3_bind_int(st, 4, version);
-        bind_s(st, 5, cJSON_IsString(note) ? note->valuestring : "");
-        bind_s(st, 6, now);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? FM_OK : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    rc = fm_db_write_end(db_of(r), rc);
+    int rc = fm_dbq_run(w, "INSERT INTO tags(tenant_id, process_id, name, version, note, created_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", "sssiss", fm_req_tenant(r), pid, name, version,
+                        cJSON_IsString(note) ? note->valuestring : "", now);
+    rc = fm_dbq_write_end(w, rc);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "process '%s' has a tag '%s' already", pid, name);
     if (rc != FM_OK)
@@ -593,26 +503,14 @@ static int tag_create(fm_req_t *r)
 static int tags_list(fm_req_t *r)
 {
     const char *pid = fm_req_param(r, "processId");
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
     cJSON *items = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c, "SELECT name, version, note, created_at FROM tags WHERE tenant_id = ? AND process_id = ? "
-                              "ORDER BY name", -1, &st, NULL) == SQLITE_OK) {
-        bind_s(st, 1, fm_req_tenant(r));
-        bind_s(st, 2, pid);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", (const char *)sqlite3_column_text(st, 0));
-            cJSON_AddNumberToObject(o, "version", sqlite3_column_int(st, 1));
-            cJSON_AddStringToObject(o, "note", (const char *)sqlite3_column_text(st, 2));
-            cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 3));
-            cJSON_AddItemToArray(items, o);
-        }
+    int rc = fm_dbq_read_array(db_of(r), "SELECT name, version, note, created_at AS \"createdAt\" FROM tags "
+                                         "WHERE tenant_id = ? AND process_id = ? ORDER BY name", "siss", items, "ss",
+                               fm_req_tenant(r), pid);
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
     }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
     return fm_reply_page(r, items, 0, cJSON_GetArraySize(items));   /* not paged: all of them */
 }
 
