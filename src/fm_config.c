@@ -63,6 +63,8 @@ static const cfg_key_t keys[] = {
     INT("registry", "probe_timeout_ms", registry_probe_timeout_ms, 10, 600000),
     BOOL("rules", "audit", rules_audit),
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
+    INT("execution", "mi_max_items", execution_mi_max_items, 1, 10000000),
+    INT("execution", "timer_min_cycle_ms", execution_timer_min_cycle_ms, 1, 86400000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -101,6 +103,8 @@ void fm_config_defaults(fm_config_t *c)
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
     c->tasks_escalation_interval_ms = 10000;
+    c->execution_mi_max_items = 100000;
+    c->execution_timer_min_cycle_ms = 1000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

@@ -767,6 +767,48 @@ void ex_on_published(const bus_event_t *ev, void *arg)
     cJSON_Delete(d);
 }
 
+/* Loop thread: a process was archived (DELETE /processes/{id}) in Process Design. Its
+ * timer and message start events are withdrawn at once, in one transaction, and its
+ * pending deployments marked done so that they do not come back; instances already
+ * running go on. */
+void ex_on_archived(const bus_event_t *ev, void *arg)
+{
+    (void)arg;
+    cJSON *d = cJSON_Parse(ev->data);
+    const char *pid = cJSON_GetStringValue(cJSON_GetObjectItem(d, "processId"));
+    if (pid && W.db) {
+        sqlite3 *w = fm_db_write_begin(W.db);
+        int rc = FM_EDB;
+        if (w) {
+            static const char *const sql[] = {
+                "DELETE FROM timers WHERE kind = 'start' AND tenant_id = ?1 AND process_id = ?2",
+                "DELETE FROM msg_subs WHERE kind = 'start' AND tenant_id = ?1 AND process_id = ?2",
+                "UPDATE deployments SET done = 1 WHERE tenant_id = ?1 AND process_id = ?2",
+            };
+            rc = FM_OK;
+            for (int i = 0; i < 3 && rc == FM_OK; i++) {
+                sqlite3_stmt *st = fm_db_stmt(W.db, sql[i]);
+                rc = FM_EDB;
+                if (st) {
+                    sqlite3_bind_text(st, 1, ev->tenant, -1, SQLITE_STATIC);
+                    sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
+                    if (sqlite3_step(st) == SQLITE_DONE)
+                        rc = FM_OK;
+                    sqlite3_reset(st);
+                }
+            }
+            fm_db_write_end(W.db, rc);
+        }
+        fm_log_t l;
+        fm_log_begin(&l, rc == FM_OK ? FM_LOG_INFO : FM_LOG_ERROR,
+                     rc == FM_OK ? "execution: archived process, start events withdrawn"
+                                 : "execution: archived process, start events could not be withdrawn");
+        fm_log_str(&l, "process", pid);
+        fm_log_end(&l);
+    }
+    cJSON_Delete(d);
+}
+
 /* Loop thread: a task was answered in 9006. */
 void ex_on_task_completed(const bus_event_t *ev, void *arg)
 {
