@@ -120,7 +120,24 @@ static void idx_free(ex_idx_t *x)
     memset(x, 0, sizeof(*x));
 }
 
-/* Builds the indexes of a document loaded from storage (or on first use). */
+static bool counts_busy(int kind)
+{
+    return kind == S_EVSUB || kind == S_IO;
+}
+
+/* The busy count of scope sid (0: root) changes by d. */
+static void busy_add(ex_inst_t *in, int sid, int d)
+{
+    if (!sid) {
+        in->root_busy += d;
+        return;
+    }
+    int i = idx_get(&in->scope_idx, sid);
+    if (i >= 0 && i < in->nscopes && in->scopes[i].id == sid)
+        in->scopes[i].busy += d;
+}
+
+/* Builds the indexes and busy counts of a document loaded from storage (or on first use). */
 static void idx_ready(ex_inst_t *in)
 {
     if (in->indexed)
@@ -129,9 +146,37 @@ static void idx_ready(ex_inst_t *in)
     idx_free(&in->scope_idx);
     for (int i = 0; i < in->ntoks; i++)
         idx_put(&in->tok_idx, in->toks[i].id, i);
-    for (int i = 0; i < in->nscopes; i++)
+    for (int i = 0; i < in->nscopes; i++) {
         idx_put(&in->scope_idx, in->scopes[i].id, i);
+        in->scopes[i].busy = 0;
+    }
+    in->root_busy = 0;
+    for (int i = 0; i < in->ntoks; i++)
+        busy_add(in, in->toks[i].scope, 1);
+    for (int i = 0; i < in->nscopes; i++)
+        if (counts_busy(in->scopes[i].kind))
+            busy_add(in, in->scopes[i].parent, 1);
     in->indexed = true;
+}
+
+bool ex_scope_busy(ex_inst_t *in, int sid)
+{
+    idx_ready(in);
+    if (!sid)
+        return in->root_busy > 0;
+    ex_scope_t *s = ex_scope(in, sid);
+    return s && s->busy > 0;
+}
+
+void ex_tok_set_scope(ex_inst_t *in, int tid, int sid)
+{
+    ex_tok_t *t = ex_tok(in, tid);
+    if (!t || t->scope == sid)
+        return;
+    busy_add(in, t->scope, -1);
+    t->scope = sid;
+    busy_add(in, sid, 1);
+    in->dirty = true;
 }
 
 /* in->scan stays a lower bound of the first READY token's position: a token handed out
@@ -168,6 +213,7 @@ int ex_tok_new(ex_inst_t *in, int node, int scope, int flow)
     t->wait = W_READY;
     t->flow = flow;
     idx_put(&in->tok_idx, t->id, in->ntoks - 1);
+    busy_add(in, scope, 1);
     if (in->ntoks - 1 < in->scan)
         in->scan = in->ntoks - 1;
     in->dirty = true;
@@ -180,6 +226,7 @@ void ex_tok_remove(ex_inst_t *in, int id)
     if (!t)
         return;
     int i = (int)(t - in->toks);
+    busy_add(in, t->scope, -1);
     idx_del(&in->tok_idx, id);
     if (i != --in->ntoks) {
         in->toks[i] = in->toks[in->ntoks];
@@ -216,8 +263,11 @@ int ex_scope_new(ex_inst_t *in, int kind, int parent, int node, int owner)
     s->node = node;
     s->owner = owner;
     s->vars = cJSON_CreateObject();
-    idx_put(&in->scope_idx, s->id, in->nscopes - 1);
-    return s->id;
+    int sid = s->id;
+    idx_put(&in->scope_idx, sid, in->nscopes - 1);
+    if (counts_busy(kind))
+        busy_add(in, parent, 1);
+    return sid;
 }
 
 static void scope_release(ex_scope_t *s)
@@ -235,12 +285,15 @@ void ex_scope_remove(ex_inst_t *in, int id)
     if (!s)
         return;
     int i = (int)(s - in->scopes);
+    int kind = s->kind, parent = s->parent;
     scope_release(s);
     idx_del(&in->scope_idx, id);
     if (i != --in->nscopes) {
         in->scopes[i] = in->scopes[in->nscopes];
         idx_put(&in->scope_idx, in->scopes[i].id, i);
     }
+    if (counts_busy(kind))
+        busy_add(in, parent, -1);
 }
 
 int ex_scope_parent(ex_inst_t *in, int sid)

@@ -134,6 +134,7 @@ typedef struct ex_scope {
     int mi_n, mi_done, mi_next;         /* multi-instance body */
     cJSON *mi_items, *mi_out;           /* collection and output collection */
     cJSON **mi_item_at, **mi_out_at;    /* in memory: their items by index (built when first needed) */
+    int busy;                           /* in memory: its tokens + its event-subprocess and IO scopes */
     bool interrupting;                  /* event subprocess */
 } ex_scope_t;
 
@@ -158,6 +159,7 @@ typedef struct ex_inst {
     bool indexed;                       /* tok_idx/scope_idx built */
     ex_idx_t tok_idx, scope_idx;
     int scan;                           /* no READY token before this position (exec_doc.c ex_tok) */
+    int root_busy;                      /* as ex_scope_t.busy, for the root scope */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
 } ex_inst_t;
@@ -237,6 +239,10 @@ bool ex_scope_within(ex_inst_t *in, int sid, int anc);
 ex_scope_t *ex_io_of(ex_inst_t *in, const ex_tok_t *t);
 int ex_act_scope(ex_inst_t *in, const ex_tok_t *t);
 bool ex_is_iter(ex_inst_t *in, const ex_tok_t *t);
+/* Moves token tid into scope sid (keeps the scopes' busy counts). */
+void ex_tok_set_scope(ex_inst_t *in, int tid, int sid);
+/* Scope sid (0: root) still holds a token, an event subprocess or an IO scope. */
+bool ex_scope_busy(ex_inst_t *in, int sid);
 
 /* variables and FEEL over them (exec_doc.c) */
 cJSON *ex_scope_vars(ex_inst_t *in, int sid);

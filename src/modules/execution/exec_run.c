@@ -118,7 +118,7 @@ bool ex_io_enter(ex_tx_t *tx, ex_inst_t *in, int tid)
     ex_scope_t *sc = ex_scope(in, io);
     cJSON_Delete(sc->vars);
     sc->vars = vars;
-    ex_tok(in, tid)->scope = io;
+    ex_tok_set_scope(in, tid, io);
     return true;
 }
 
@@ -146,8 +146,8 @@ static bool io_leave(ex_tx_t *tx, ex_inst_t *in, int tid)
         cJSON_AddItemToObject(out, n->outs[i].target ? n->outs[i].target : "output", v);
     }
     ex_scope_remove(in, io_id);
+    ex_tok_set_scope(in, tid, parent);
     t = ex_tok(in, tid);
-    t->scope = parent;
     ex_vars_merge(tx, in, parent, out, t->node, tid);
     cJSON_Delete(out);
     return true;
@@ -204,21 +204,10 @@ void ex_token_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     ex_scope_check(tx, in, sid);
 }
 
-static bool scope_busy(ex_inst_t *in, int sid)
-{
-    for (int i = 0; i < in->ntoks; i++)
-        if (in->toks[i].scope == sid)
-            return true;
-    for (int i = 0; i < in->nscopes; i++)
-        if (in->scopes[i].parent == sid && (in->scopes[i].kind == S_EVSUB || in->scopes[i].kind == S_IO))
-            return true;
-    return false;
-}
-
 /* Scope sid may have finished: complete what owns it. */
 void ex_scope_check(ex_tx_t *tx, ex_inst_t *in, int sid)
 {
-    if (in->state >= I_COMPLETED || scope_busy(in, sid))
+    if (in->state >= I_COMPLETED || ex_scope_busy(in, sid))
         return;
     if (sid == 0) {
         ex_complete_instance(tx, in, I_COMPLETED);
