@@ -277,6 +277,7 @@ static void scope_release(ex_scope_t *s)
     cJSON_Delete(s->mi_out);
     free(s->mi_item_at);
     free(s->mi_out_at);
+    free(s->mi_items_text);
 }
 
 void ex_scope_remove(ex_inst_t *in, int id)
@@ -669,6 +670,7 @@ void ex_inst_free(ex_inst_t *in)
     cJSON_Delete(in->hist);
     free(in->business_key);
     free(in->idem_key);
+    free(in->saved_doc);
     free(in);
 }
 

@@ -214,8 +214,8 @@ void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code)
 /* ---- multi-instance ----
  * A body scope holds the collection (mi_items) and the output collection (mi_out), both
  * indexed in memory so that iteration i reads and writes its entry in O(1). A parallel
- * body starts its iterations in slices: EX_MI_SLICE of them (or 1/EX_MI_SLICES of the
- * collection when that is more) per transaction, the rest after a "mi" timer row due at
+ * body starts its iterations in slices: EX_MI_SLICE of them first, then EX_MI_SLICE (or
+ * 1/EX_MI_SLICES of the collection when that is more) per transaction, each after a "mi" timer row due at
  * once — durable like any timer, so after kill -9 the next slice starts at recovery —
  * which lets other instances' transactions run in between. A sequential body goes on
  * in a later transaction in the same way once its transaction has run EX_MI_SLICE steps. */
@@ -252,8 +252,9 @@ static void spawn_iter(ex_inst_t *in, int body, int i)
 }
 
 /* Starts the next slice of iterations of body; a parallel body with more to start
- * leaves a "mi" timer for the next transaction. */
-static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body)
+ * leaves a "mi" timer for the next transaction. The first slice (in the transaction
+ * that reached the activity, often a request's) is the small one. */
+static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body, bool first)
 {
     ex_scope_t *b = ex_scope(in, body);
     const ex_node_t *n = &in->def->nodes[b->node];
@@ -264,7 +265,7 @@ static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body)
         }
         return;
     }
-    int slice = b->mi_n / EX_MI_SLICES > EX_MI_SLICE ? b->mi_n / EX_MI_SLICES : EX_MI_SLICE;
+    int slice = !first && b->mi_n / EX_MI_SLICES > EX_MI_SLICE ? b->mi_n / EX_MI_SLICES : EX_MI_SLICE;
     int end = b->mi_n - b->mi_next > slice ? b->mi_next + slice : b->mi_n;
     while (b->mi_next < end) {
         int i = b->mi_next++;
@@ -280,7 +281,7 @@ int ex_mi_continue(ex_tx_t *tx, ex_inst_t *in, int body)
     ex_scope_t *b = ex_scope(in, body);
     if (!b || b->kind != S_MI_BODY)
         return FM_ENOTFOUND;
-    mi_spawn_slice(tx, in, body);
+    mi_spawn_slice(tx, in, body, false);
     return FM_OK;
 }
 
@@ -370,7 +371,7 @@ void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid)
     snprintf(t->ref, sizeof(t->ref), "%d", body);
     if (!ex_arm_bounds(tx, in, tid))
         return;
-    mi_spawn_slice(tx, in, body);
+    mi_spawn_slice(tx, in, body, true);
 }
 
 void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
@@ -416,7 +417,7 @@ void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
             if (tx->steps >= EX_MI_SLICE)       /* the rest in a later transaction */
                 ex_timer_add(tx, in, 0, body, n->id, "mi", tx->now_ms, 0, 0);
             else
-                mi_spawn_slice(tx, in, body);
+                mi_spawn_slice(tx, in, body, false);
         }
         return;
     }

@@ -22,7 +22,7 @@
 #define EX_MAX_TX_INSTANCES 64
 #define EX_MAX_STEPS 100000         /* element executions per transaction */
 #define EX_MI_SLICE 1000            /* multi-instance iterations started per transaction (at least) */
-#define EX_MI_SLICES 32             /* ... and at most this many transactions to start them all */
+#define EX_MI_SLICES 8              /* ... and at most this many transactions to start them all */
 
 /* ---- compiled definitions (exec_def.c) ---- */
 
@@ -134,6 +134,7 @@ typedef struct ex_scope {
     int mi_n, mi_done, mi_next;         /* multi-instance body */
     cJSON *mi_items, *mi_out;           /* collection and output collection */
     cJSON **mi_item_at, **mi_out_at;    /* in memory: their items by index (built when first needed) */
+    char *mi_items_text;                /* in memory: mi_items as stored (it never changes) */
     int busy;                           /* in memory: its tokens + its event-subprocess and IO scopes */
     bool interrupting;                  /* event subprocess */
 } ex_scope_t;
@@ -160,6 +161,7 @@ typedef struct ex_inst {
     ex_idx_t tok_idx, scope_idx;
     int scan;                           /* no READY token before this position (exec_doc.c ex_tok) */
     int root_busy;                      /* as ex_scope_t.busy, for the root scope */
+    char *saved_doc;                    /* a large document as this transaction stored it (exec_store.c) */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
 } ex_inst_t;
@@ -307,6 +309,7 @@ int ex_tx_end(ex_tx_t *tx, int rc);
 sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* cached on the writer */
 int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
+void ex_store_stash_clear(void);        /* drops the parsed document kept between transactions */
 int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra);
 void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data);
 /* Appends the entries of a stored history chunk within [offset, offset+limit) to into. */

@@ -949,6 +949,7 @@ void ex_work_stop(fm_mod_t *m)
         qfree(q);
     }
     W.tail = NULL;
+    ex_store_stash_clear();
     ex_defs_clear();
     W.db = NULL;
 }
