@@ -86,7 +86,7 @@ int ex_tx_end(ex_tx_t *tx, int rc)
     rc = fm_db_write_end(tx->db, rc);
     ex_inst_t *keep = NULL;
     for (int i = 0; i < tx->ninsts; i++)
-        if (rc == FM_OK && tx->insts[i]->saved_doc && !keep)
+        if (rc == FM_OK && tx->insts[i]->saved_doc && tx->insts[i]->state < I_COMPLETED && !keep)
             keep = tx->insts[i];
         else
             ex_inst_free(tx->insts[i]);
