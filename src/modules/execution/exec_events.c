@@ -251,10 +251,10 @@ static void spawn_iter(ex_inst_t *in, int body, int i)
     is->owner = t;
 }
 
-/* Starts the next slice of iterations of body; a parallel body with more to start
- * leaves a "mi" timer for the next transaction. The first slice (in the transaction
- * that reached the activity, often a request's) is the small one. */
-static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body, bool first)
+/* Starts the next iteration of a sequential body, or the first EX_MI_SLICE of a
+ * parallel one (in the transaction that reached the activity, often a request's); a
+ * parallel body with more to start leaves a "mi" timer for the next transaction. */
+static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body)
 {
     ex_scope_t *b = ex_scope(in, body);
     const ex_node_t *n = &in->def->nodes[b->node];
@@ -265,8 +265,7 @@ static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body, bool first)
         }
         return;
     }
-    int slice = !first && b->mi_n / EX_MI_SLICES > EX_MI_SLICE ? b->mi_n / EX_MI_SLICES : EX_MI_SLICE;
-    int end = b->mi_n - b->mi_next > slice ? b->mi_next + slice : b->mi_n;
+    int end = b->mi_n - b->mi_next > EX_MI_SLICE ? b->mi_next + EX_MI_SLICE : b->mi_n;
     while (b->mi_next < end) {
         int i = b->mi_next++;
         spawn_iter(in, body, i);
@@ -281,7 +280,31 @@ int ex_mi_continue(ex_tx_t *tx, ex_inst_t *in, int body)
     ex_scope_t *b = ex_scope(in, body);
     if (!b || b->kind != S_MI_BODY)
         return FM_ENOTFOUND;
-    mi_spawn_slice(tx, in, body, false);
+    if (in->def->nodes[b->node].mi_seq) {
+        mi_spawn_slice(tx, in, body);
+        return FM_OK;
+    }
+    /* up to 1/EX_MI_SLICES of the collection, EX_MI_SLICE iterations at a time, each
+     * run before the next are started, and no further once half the step limit is
+     * used: iterations with many steps each do not reach the step limit meant for loops */
+    const char *el = in->def->nodes[b->node].id;
+    int slice = b->mi_n / EX_MI_SLICES > EX_MI_SLICE ? b->mi_n / EX_MI_SLICES : EX_MI_SLICE;
+    for (int started = 0; started < slice;) {
+        int end = b->mi_n - b->mi_next > EX_MI_SLICE ? b->mi_next + EX_MI_SLICE : b->mi_n;
+        started += end - b->mi_next;
+        while (b->mi_next < end) {
+            int i = b->mi_next++;
+            spawn_iter(in, body, i);
+            b = ex_scope(in, body);
+        }
+        ex_run(tx, in);
+        b = ex_scope(in, body);
+        if (!b || in->state != I_ACTIVE || b->mi_next >= b->mi_n)
+            return FM_OK;
+        if (tx->steps >= EX_MAX_STEPS / 2)
+            break;
+    }
+    ex_timer_add(tx, in, 0, body, el, "mi", tx->now_ms, 0, 0);
     return FM_OK;
 }
 
@@ -371,7 +394,7 @@ void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid)
     snprintf(t->ref, sizeof(t->ref), "%d", body);
     if (!ex_arm_bounds(tx, in, tid))
         return;
-    mi_spawn_slice(tx, in, body, true);
+    mi_spawn_slice(tx, in, body);
 }
 
 void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
@@ -417,7 +440,7 @@ void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
             if (tx->steps >= EX_MI_SLICE)       /* the rest in a later transaction */
                 ex_timer_add(tx, in, 0, body, n->id, "mi", tx->now_ms, 0, 0);
             else
-                mi_spawn_slice(tx, in, body, false);
+                mi_spawn_slice(tx, in, body);
         }
         return;
     }
