@@ -12,6 +12,7 @@
 #include "exec_int.h"
 
 #include "../../bus/bus.h"
+#include "../../fm_config.h"
 #include "../../fm_fetch.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
@@ -464,9 +465,10 @@ static const char SQL_TIMER_ROW[] =
     "SELECT tenant_id, instance_id, token_id, scope_id, element, kind, repeat, every_ms, due_ms, process_id, "
     "version FROM timers WHERE id = ?";
 static const char SQL_TIMER_DEL[] = "DELETE FROM timers WHERE id = ?";
+/* ?2: execution.timer_min_cycle_ms, also for rows stored before it was enforced */
 static const char SQL_TIMER_NEXT[] =
-    "UPDATE timers SET due_ms = due_ms + every_ms, repeat = CASE WHEN repeat > 0 THEN repeat - 1 ELSE repeat END "
-    "WHERE id = ?";
+    "UPDATE timers SET due_ms = due_ms + MAX(every_ms, ?2), "
+    "repeat = CASE WHEN repeat > 0 THEN repeat - 1 ELSE repeat END WHERE id = ?1";
 static const char SQL_MIN_DUE[] =
     "SELECT MIN(due_ms) FROM timers WHERE instance_id IS NULL OR instance_id NOT IN "
     "(SELECT id FROM instances WHERE state = 'paused')";
@@ -499,9 +501,14 @@ static void fire_one(int64_t id)
     snprintf(pid, sizeof(pid), "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
     int version = sqlite3_column_int(st, 10);
     sqlite3_reset(st);
-    sqlite3_stmt *u = ex_stmt(&tx, repeat != 0 && every > 0 ? SQL_TIMER_NEXT : SQL_TIMER_DEL);
+    bool next = repeat != 0 && every > 0;
+    if (next && every < fm_cfg()->execution_timer_min_cycle_ms)
+        every = fm_cfg()->execution_timer_min_cycle_ms;
+    sqlite3_stmt *u = ex_stmt(&tx, next ? SQL_TIMER_NEXT : SQL_TIMER_DEL);
     if (u) {
         sqlite3_bind_int64(u, 1, id);
+        if (next)
+            sqlite3_bind_int64(u, 2, every);
         sqlite3_step(u);
         sqlite3_reset(u);
     }

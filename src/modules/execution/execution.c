@@ -567,7 +567,7 @@ static int incident_resolve(fm_req_t *r)
         }
         sqlite3_reset(st);
     }
-    char why[300] = "";
+    char why[800] = "";
     if (rc == FM_OK && strcmp(state, "open")) {
         snprintf(why, sizeof(why), "incident '%s' is already resolved", id);
         rc = FM_ECONFLICT;
