@@ -140,7 +140,7 @@ def run_mi(n):
     if s != 201:
         print("  n=%d: POST answered %d: %.200s" % (n, s, json.dumps(o)))
         return None
-    eid = o["id"]
+    eid, posted, first = o["id"], time.monotonic() - t0, o.get("state")
     # polled through the list (a count), which does not read the large document
     done = o.get("state") != "active"
     while not done and time.monotonic() - t0 < timeout:
@@ -158,15 +158,15 @@ def run_mi(n):
                                   any(r[i] != 2 * i for i in (0, n // 2, n - 1))):
         print("  n=%d: wrong output collection" % n)
         return None
-    return dt, dc
+    return dt, dc, posted, first
 
 print("multi-instance (parallel task, %s), POST → completed:"
       % ("outputElement %s" % output if output else "no output collection"))
 res = {}
 def show(n, r):
     if r is not None:
-        print("  %7d items: %7.2f s  (%.1f µs/item; server CPU %.2f s, %.1f µs/item)"
-              % (n, r[0], r[0] / n * 1e6, r[1], r[1] / n * 1e6))
+        print("  %7d items: %7.2f s  (%.1f µs/item; server CPU %.2f s, %.1f µs/item; the POST answered "
+              "after %.2f s, %s)" % (n, r[0], r[0] / n * 1e6, r[1], r[1] / n * 1e6, r[2], r[3]))
 
 for n in sizes[:-1]:
     res[n] = run_mi(n)
