@@ -215,10 +215,11 @@ void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code)
  * A body scope holds the collection (mi_items) and the output collection (mi_out), both
  * indexed in memory so that iteration i reads and writes its entry in O(1). A parallel
  * body starts its iterations in slices: EX_MI_SLICE of them first, then EX_MI_SLICE (or
- * 1/EX_MI_SLICES of the collection when that is more) per transaction, each after a "mi" timer row due at
- * once — durable like any timer, so after kill -9 the next slice starts at recovery —
- * which lets other instances' transactions run in between. A sequential body goes on
- * in a later transaction in the same way once its transaction has run EX_MI_SLICE steps. */
+ * 1/EX_MI_SLICES of the collection when that is more) per transaction, each after a
+ * "mi" timer row due at once — durable like any timer, so after kill -9 the next slice
+ * starts at recovery — which lets other instances' transactions run in between. A
+ * sequential body goes on in a later transaction in the same way once its transaction
+ * has run EX_MI_SLICE steps. */
 
 static cJSON **array_index(cJSON *arr, int n)
 {

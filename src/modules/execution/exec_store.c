@@ -256,6 +256,8 @@ static int row_fill(sqlite3_stmt *st, ex_inst_t *in, bool parse_doc)
     cJSON_Delete(in->hist);
     in->hist = cJSON_CreateArray();
     in->is_new = in->dirty = in->running = false;
+    free(in->idem_key);         /* only an insert writes it */
+    in->idem_key = NULL;
     int rc = parse_doc ? doc_load(in, col(st, 9)) : FM_OK;
     if (rc == FM_OK) {
         const char *field;
