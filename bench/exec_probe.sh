@@ -74,7 +74,7 @@ if [ $up != 1 ]; then echo "server did not start:"; tail -5 "$tmp/srv.log"; exit
 token=$("$BIN" token --service probe --data-dir "$tmp/data" --port-offset "$off")
 
 echo "FlowMaster execution probe — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $BIN ($(git log -1 --format=%h 2>/dev/null || echo '?'))"
+echo "binary: $BIN (built $(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ))"
 python3 - "$off" "$token" "$SIZES" "$TIMEOUT" "$OUTPUT" "$srv" <<'PY'
 import json, os, sys, threading, time, urllib.request, urllib.error
 
