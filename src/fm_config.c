@@ -65,6 +65,8 @@ static const cfg_key_t keys[] = {
     INT("rules", "feel_memory_mib", rules_feel_memory_mib, 1, 65536),
     INT("rules", "feel_memory_total_mib", rules_feel_memory_total_mib, 16, 1 << 20),
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
+    INT("execution", "mi_max_items", execution_mi_max_items, 1, 10000000),
+    INT("execution", "timer_min_cycle_ms", execution_timer_min_cycle_ms, 1, 86400000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -105,6 +107,8 @@ void fm_config_defaults(fm_config_t *c)
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
     c->tasks_escalation_interval_ms = 10000;
+    c->execution_mi_max_items = 100000;
+    c->execution_timer_min_cycle_ms = 1000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

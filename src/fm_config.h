@@ -58,6 +58,9 @@ typedef struct fm_config {
     int rules_feel_memory_total_mib;    /* all concurrent FEEL evaluations together */
     /* [tasks] */
     int tasks_escalation_interval_ms;
+    /* [execution] */
+    int execution_mi_max_items;             /* multi-instance: most iterations of one activity */
+    int execution_timer_min_cycle_ms;       /* shortest timer cycle of a start event or boundary */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

@@ -153,6 +153,9 @@ size_t bpmn_count(const bpmn_model_t *m, const char *local_name);
 /* Appends {"id","code","severity":"error"|"warning","message"} objects to out; returns
  * the number of errors (warnings not counted). */
 int bpmn_validate(const bpmn_model_t *m, cJSON *out);
+/* Repeating timers (timeCycle R<n>/<duration>, n != 1) on start and boundary events whose
+ * literal period is below min_ms: one error object each, as above (bpmn_timer_check.c). */
+int bpmn_timer_cycles_check(const bpmn_model_t *m, long long min_ms, cJSON *out);
 
 /* ---- JSON form (bpmn_json.c, docs/bpmn.md) ---- */
 

@@ -142,6 +142,9 @@ void *feel_alloc(feel_eval_t *ev, size_t n);            /* arena, zeroed; NULL o
 
 /* ctx: a FEEL_CTX whose entries are the variables, or NULL. */
 feel_value_t *feel_eval(feel_eval_t *ev, const feel_expr_t *e, const feel_value_t *ctx);
+/* The distinct names e mentions (variables, and built-ins it calls), borrowed from e,
+ * into names[0..max); returns their count, or -1 when there are more than max. */
+int feel_expr_names(const feel_expr_t *e, const char **names, int max);
 /* Unary tests (FEEL_UNARY expression) against input: true, false, or null on error. */
 feel_value_t *feel_test(feel_eval_t *ev, const feel_expr_t *e, const feel_value_t *input,
                         const feel_value_t *ctx);

@@ -17,7 +17,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
+import harness
 from harness import assert_json, assert_problem, unique_name, wait_until
+
+# the timer tests below use cycles of 0.2-0.3 s: below the default minimum
+# (execution.timer_min_cycle_ms = 1000), which test_execution_limits.py covers
+FIXTURES = {"srv": lambda: harness.Server(env={"FLOWMASTER_EXECUTION_TIMER_MIN_CYCLE_MS": "100"})}
 
 E = 9005          # execution
 D = 9003          # process design

@@ -346,6 +346,141 @@ static void test_endless_loop_becomes_incident(void **state)
     cJSON_Delete(o);
 }
 
+/* Token and scope lookups go through an index kept up to date while tokens are added
+ * and removed (removal moves the last token into the gap): after 20,000 tokens and
+ * removals in a scattered order every id still finds its own token, and the busy
+ * counts of scopes follow. */
+static void test_token_index_after_removals(void **state)
+{
+    (void)state;
+    ex_inst_t *in = calloc(1, sizeof(*in));
+    assert_non_null(in);
+    int sc = ex_scope_new(in, S_SUB, 0, 0, 0);
+    enum { N = 20000 };
+    static int ids[N];
+    for (int i = 0; i < N; i++)
+        ids[i] = ex_tok_new(in, i % 7, i % 2 ? sc : 0, -1);
+    assert_true(ex_scope_busy(in, sc) && ex_scope_busy(in, 0));
+    /* remove every third in a scattered order (a stride coprime to N) */
+    static bool gone[N];
+    for (int k = 0, i = 0; k < N; k++, i = (i + 7919) % N)
+        if (i % 3 == 0) {
+            ex_tok_remove(in, ids[i]);
+            gone[i] = true;
+        }
+    for (int i = 0; i < N; i++) {
+        ex_tok_t *t = ex_tok(in, ids[i]);
+        if (gone[i])
+            assert_null(t);
+        else {
+            assert_non_null(t);
+            assert_int_equal(t->id, ids[i]);
+            assert_int_equal(t->node, i % 7);
+        }
+    }
+    /* moving tokens between scopes keeps the counts */
+    for (int i = 0; i < N; i++)
+        if (!gone[i] && i % 2)
+            ex_tok_set_scope(in, ids[i], 0);
+    assert_false(ex_scope_busy(in, sc));
+    for (int i = 0; i < N; i++)
+        if (!gone[i])
+            ex_tok_remove(in, ids[i]);
+    assert_int_equal(in->ntoks, 0);
+    assert_false(ex_scope_busy(in, 0));
+    ex_scope_remove(in, sc);
+    assert_null(ex_scope(in, sc));
+    ex_inst_free(in);
+}
+
+/* The engine puts into a FEEL context only the names an expression mentions
+ * (feel_expr_names): variables anywhere in it, inside paths, filters, loops and
+ * function bodies, once each. */
+static void test_expression_names(void **state)
+{
+    (void)state;
+    feel_perr_t pe;
+    feel_expr_t *e = feel_parse("a + b.c * count(list[item > lim]) + (for x in xs return x + a) + "
+                                "{f: function(p) p + q}.f(1)", FEEL_EXPR, NULL, &pe);
+    assert_non_null(e);
+    const char *names[16];
+    int n = feel_expr_names(e, names, 16);
+    const char *want[] = { "a", "b", "count", "list", "item", "lim", "xs", "x", "p", "q" };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        bool found = false;
+        for (int j = 0; j < n; j++)
+            found = found || !strcmp(names[j], want[i]);
+        if (!found)
+            fail_msg("name '%s' not reported", want[i]);
+    }
+    for (int j = 0; j < n; j++)
+        for (int k = j + 1; k < n; k++)
+            assert_string_not_equal(names[j], names[k]);
+    assert_int_equal(feel_expr_names(e, names, 3), -1);      /* more than max */
+    feel_expr_free(e);
+}
+
+/* A parallel multi-instance subprocess over 3,000 items starts its iterations in
+ * slices: the start commits the first, each "mi" timer the next; the output collection
+ * comes out in input order. */
+static void test_multi_instance_in_slices(void **state)
+{
+    (void)state;
+    const char *pid = deploy(HEAD "<startEvent id=\"s\"/>" FLOW("f1", "s", "sub")
+                             "<subProcess id=\"sub\"><multiInstanceLoopCharacteristics><extensionElements>"
+                             "<zeebe:loopCharacteristics inputCollection=\"=items\" inputElement=\"item\" "
+                             "outputCollection=\"out\" outputElement=\"=y\"/></extensionElements>"
+                             "</multiInstanceLoopCharacteristics><startEvent id=\"ss\"/>" FLOW("g1", "ss", "k")
+                             SCRIPT("k", "=item * 3", "y") FLOW("g2", "k", "se") "<endEvent id=\"se\"/>"
+                             "</subProcess>" FLOW("f2", "sub", "e") "<endEvent id=\"e\"/>" TAIL);
+    enum { N = 3000 };
+    char vars[N * 8 + 32], *p = vars, id[48], st[16];
+    p += sprintf(p, "{\"items\": [");
+    for (int i = 0; i < N; i++)
+        p += sprintf(p, "%s%d", i ? "," : "", i);
+    sprintf(p, "]}");
+    assert_int_equal(start(pid, vars, id), I_ACTIVE);
+    int slices = 1;
+    for (; slices < 100; slices++) {
+        /* the "mi" timer row the last slice left, fired as the worker would */
+        sqlite3 *c = fm_db_reader(T.db);
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_prepare_v2(c, "SELECT scope_id, element FROM timers WHERE instance_id = ? AND "
+                                               "kind = 'mi'", -1, &q, NULL), SQLITE_OK);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        int scope = -1;
+        char el[64] = "";
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            scope = sqlite3_column_int(q, 0);
+            snprintf(el, sizeof(el), "%s", sqlite3_column_text(q, 1));
+        }
+        sqlite3_finalize(q);
+        fm_db_reader_done(T.db, c);
+        if (scope < 0)
+            break;
+        ex_tx_t tx;
+        assert_int_equal(ex_tx_begin(&tx, T.db), FM_OK);
+        sqlite3_stmt *d = ex_stmt(&tx, "DELETE FROM timers WHERE instance_id = ? AND kind = 'mi'");
+        sqlite3_bind_text(d, 1, id, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(d), SQLITE_DONE);
+        sqlite3_reset(d);
+        ex_inst_t *in;
+        assert_int_equal(ex_load(&tx, "default", id, &in), FM_OK);
+        assert_int_equal(ex_trigger(&tx, in, "mi", 0, scope, el, NULL), FM_OK);
+        assert_int_equal(ex_tx_end(&tx, FM_OK), FM_OK);
+    }
+    assert_int_equal(slices, N / EX_MI_SLICE);
+    cJSON *o = get(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")), "completed");
+    cJSON *out = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "variables"), "out");
+    assert_int_equal(cJSON_GetArraySize(out), N);
+    int i = 0;
+    cJSON *x;
+    cJSON_ArrayForEach(x, out) assert_int_equal((int)cJSON_GetNumberValue(x), 3 * i++);
+    cJSON_Delete(o);
+    (void)st;
+}
+
 /* zeebe:ioMapping on a task: inputs are the task's own variables (its job sees them,
  * the instance does not), what the worker sends stays local, only outputs go out. */
 static void test_io_mapping_on_tasks(void **state)
@@ -482,6 +617,9 @@ int main(void)
         cmocka_unit_test(test_io_mapping_on_tasks),
         cmocka_unit_test(test_no_end_event),
         cmocka_unit_test(test_not_executable_refused),
+        cmocka_unit_test(test_token_index_after_removals),
+        cmocka_unit_test(test_expression_names),
+        cmocka_unit_test(test_multi_instance_in_slices),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #include "design_int.h"
 
 #include "../../bpmn/bpmn.h"
+#include "../../fm_config.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -443,6 +444,35 @@ static void cycle_warnings(fm_req_t *r, const char *id, const cJSON *summary, cJ
     free(out);
 }
 
+/* Repeating timers faster than execution.timer_min_cycle_ms cannot be stopped in time:
+ * refused at publish (422, each element in errors[]). */
+static int timer_cycles_or_reply(fm_req_t *r, const bpmn_model_t *m)
+{
+    cJSON *errors = cJSON_CreateArray();
+    int n = bpmn_timer_cycles_check(m, fm_cfg()->execution_timer_min_cycle_ms, errors);
+    if (!n) {
+        cJSON_Delete(errors);
+        return FM_OK;
+    }
+    cJSON *p;
+    char first[400] = "";
+    cJSON_ArrayForEach(p, errors) {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(p, "id"));
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(p, "message"));
+        char ptr[300];
+        snprintf(ptr, sizeof(ptr), "#%s", id ? id : "");
+        cJSON_AddStringToObject(p, "pointer", ptr);
+        cJSON_AddStringToObject(p, "detail", msg ? msg : "");
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", msg ? msg : "");
+    }
+    cJSON *ext = cJSON_CreateObject();
+    cJSON_AddItemToObject(ext, "errors", errors);
+    cJSON_AddItemToObject(ext, "warnings", cJSON_CreateArray());
+    fm_reply_problem(r, 422, "urn:flowmaster:problem:invalid-bpmn", "Validation Failed", ext, "%s", first);
+    return FM_REPLIED;
+}
+
 static int publish(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "id");
@@ -511,7 +541,7 @@ static int publish(fm_req_t *r)
         rc = FM_EIO;
         goto out;
     }
-    if (validate_or_reply(r, m, true, &warnings, NULL) != FM_OK) {
+    if (validate_or_reply(r, m, true, &warnings, NULL) != FM_OK || timer_cycles_or_reply(r, m) != FM_OK) {
         rc = FM_OK;
         goto out;
     }
@@ -524,7 +554,10 @@ static int publish(fm_req_t *r)
     rc = design_publish(db_of(r), fm_req_tenant(r), id, xml, sum_text, note, source, &version, at);
     cJSON_free(sum_text);
     if (rc == FM_ECONFLICT) {
-        fm_reply_problem(r, 409, NULL, NULL, NULL, "process '%s' is archived", id);
+        fm_reply_problem(r, 409, NULL, NULL, NULL,
+                         "process '%s' is archived and cannot be published again (its timer and message "
+                         "starts were withdrawn); create a new process (POST /processes) with this BPMN to "
+                         "replace it", id);
         rc = FM_OK;
         goto out;
     }

@@ -84,6 +84,7 @@ void exec_bench_close(void)
 {
     atomic_store(&ckpt_stop, true);
     pthread_join(ckpt_thread, NULL);
+    ex_store_stash_clear();
     ex_defs_clear();
     ex_work_set_db(NULL);
     fm_db_close(bench_db);

@@ -7,6 +7,7 @@
 #include "exec_int.h"
 
 #include "../../dmn/dmn.h"
+#include "../../fm_config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,18 +30,173 @@ int ex_state_parse(const char *s)
     return -1;
 }
 
-/* ---- tokens and scopes ---- */
+/* ---- tokens and scopes ----
+ * Both live in arrays (removal moves the last one into the gap); an index by id keeps
+ * every lookup O(1), so an instance with 100,000 iterations is not quadratic. */
 
+static unsigned idx_slot(const ex_idx_t *x, int key)
+{
+    return ((unsigned)key * 2654435761u) & (unsigned)(x->cap - 1);
+}
+
+static int idx_get(const ex_idx_t *x, int key)
+{
+    if (!x->cap)
+        return -1;
+    for (unsigned i = idx_slot(x, key);; i = (i + 1) & (unsigned)(x->cap - 1)) {
+        if (x->keys[i] == key)
+            return x->vals[i];
+        if (!x->keys[i])
+            return -1;
+    }
+}
+
+static bool idx_put(ex_idx_t *x, int key, int val);
+
+static bool idx_grow(ex_idx_t *x)
+{
+    ex_idx_t old = *x;
+    int cap = old.cap ? old.cap * 2 : 16;
+    x->keys = calloc((size_t)cap, sizeof(int));
+    x->vals = calloc((size_t)cap, sizeof(int));
+    if (!x->keys || !x->vals) {
+        free(x->keys);
+        free(x->vals);
+        *x = old;
+        return false;
+    }
+    x->cap = cap;
+    x->n = 0;
+    for (int i = 0; i < old.cap; i++)
+        if (old.keys[i])
+            idx_put(x, old.keys[i], old.vals[i]);
+    free(old.keys);
+    free(old.vals);
+    return true;
+}
+
+static bool idx_put(ex_idx_t *x, int key, int val)
+{
+    if ((x->n + 1) * 2 > x->cap && !idx_grow(x))
+        return false;
+    unsigned i = idx_slot(x, key);
+    while (x->keys[i] && x->keys[i] != key)
+        i = (i + 1) & (unsigned)(x->cap - 1);
+    if (!x->keys[i])
+        x->n++;
+    x->keys[i] = key;
+    x->vals[i] = val;
+    return true;
+}
+
+/* Deletion with backward shift: no tombstones. */
+static void idx_del(ex_idx_t *x, int key)
+{
+    if (!x->cap)
+        return;
+    unsigned m = (unsigned)(x->cap - 1), i = idx_slot(x, key);
+    while (x->keys[i] && x->keys[i] != key)
+        i = (i + 1) & m;
+    if (!x->keys[i])
+        return;
+    x->keys[i] = 0;
+    x->n--;
+    for (unsigned j = (i + 1) & m; x->keys[j]; j = (j + 1) & m) {
+        unsigned home = idx_slot(x, x->keys[j]);
+        /* move j back to i when its home is not in (i, j] (cyclically) */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            x->keys[i] = x->keys[j];
+            x->vals[i] = x->vals[j];
+            x->keys[j] = 0;
+            i = j;
+        }
+    }
+}
+
+static void idx_free(ex_idx_t *x)
+{
+    free(x->keys);
+    free(x->vals);
+    memset(x, 0, sizeof(*x));
+}
+
+static bool counts_busy(int kind)
+{
+    return kind == S_EVSUB || kind == S_IO;
+}
+
+/* The busy count of scope sid (0: root) changes by d. */
+static void busy_add(ex_inst_t *in, int sid, int d)
+{
+    if (!sid) {
+        in->root_busy += d;
+        return;
+    }
+    int i = idx_get(&in->scope_idx, sid);
+    if (i >= 0 && i < in->nscopes && in->scopes[i].id == sid)
+        in->scopes[i].busy += d;
+}
+
+/* Builds the indexes and busy counts of a document loaded from storage (or on first use). */
+static void idx_ready(ex_inst_t *in)
+{
+    if (in->indexed)
+        return;
+    idx_free(&in->tok_idx);
+    idx_free(&in->scope_idx);
+    for (int i = 0; i < in->ntoks; i++)
+        idx_put(&in->tok_idx, in->toks[i].id, i);
+    for (int i = 0; i < in->nscopes; i++) {
+        idx_put(&in->scope_idx, in->scopes[i].id, i);
+        in->scopes[i].busy = 0;
+    }
+    in->root_busy = 0;
+    for (int i = 0; i < in->ntoks; i++)
+        busy_add(in, in->toks[i].scope, 1);
+    for (int i = 0; i < in->nscopes; i++)
+        if (counts_busy(in->scopes[i].kind))
+            busy_add(in, in->scopes[i].parent, 1);
+    in->indexed = true;
+}
+
+bool ex_scope_busy(ex_inst_t *in, int sid)
+{
+    idx_ready(in);
+    if (!sid)
+        return in->root_busy > 0;
+    ex_scope_t *s = ex_scope(in, sid);
+    return s && s->busy > 0;
+}
+
+void ex_tok_set_scope(ex_inst_t *in, int tid, int sid)
+{
+    ex_tok_t *t = ex_tok(in, tid);
+    if (!t || t->scope == sid)
+        return;
+    busy_add(in, t->scope, -1);
+    t->scope = sid;
+    busy_add(in, sid, 1);
+    in->dirty = true;
+}
+
+/* in->scan stays a lower bound of the first READY token's position: a token handed out
+ * here may be made READY by the caller, so its position lowers the bound. The run loop
+ * then takes the first READY token in array order, as a scan from 0 would, without
+ * passing over the waiting ones at every step. */
 ex_tok_t *ex_tok(ex_inst_t *in, int id)
 {
-    for (int i = 0; i < in->ntoks; i++)
-        if (in->toks[i].id == id)
-            return &in->toks[i];
-    return NULL;
+    idx_ready(in);
+    int i = idx_get(&in->tok_idx, id);
+    if (i < 0 || i >= in->ntoks || in->toks[i].id != id)
+        return NULL;
+    if (i < in->scan)
+        in->scan = i;
+    return &in->toks[i];
 }
 
 int ex_tok_new(ex_inst_t *in, int node, int scope, int flow)
 {
+    idx_ready(in);
     if (in->ntoks == in->captoks) {
         int cap = in->captoks ? in->captoks * 2 : 8;
         ex_tok_t *t = realloc(in->toks, sizeof(ex_tok_t) * (size_t)cap);
@@ -56,30 +212,41 @@ int ex_tok_new(ex_inst_t *in, int node, int scope, int flow)
     t->scope = scope;
     t->wait = W_READY;
     t->flow = flow;
+    idx_put(&in->tok_idx, t->id, in->ntoks - 1);
+    busy_add(in, scope, 1);
+    if (in->ntoks - 1 < in->scan)
+        in->scan = in->ntoks - 1;
     in->dirty = true;
     return t->id;
 }
 
 void ex_tok_remove(ex_inst_t *in, int id)
 {
-    for (int i = 0; i < in->ntoks; i++)
-        if (in->toks[i].id == id) {
-            in->toks[i] = in->toks[--in->ntoks];
-            in->dirty = true;
-            return;
-        }
+    ex_tok_t *t = ex_tok(in, id);
+    if (!t)
+        return;
+    int i = (int)(t - in->toks);
+    busy_add(in, t->scope, -1);
+    idx_del(&in->tok_idx, id);
+    if (i != --in->ntoks) {
+        in->toks[i] = in->toks[in->ntoks];
+        idx_put(&in->tok_idx, in->toks[i].id, i);
+    }
+    if (i < in->scan)
+        in->scan = i;
+    in->dirty = true;
 }
 
 ex_scope_t *ex_scope(ex_inst_t *in, int id)
 {
-    for (int i = 0; i < in->nscopes; i++)
-        if (in->scopes[i].id == id)
-            return &in->scopes[i];
-    return NULL;
+    idx_ready(in);
+    int i = idx_get(&in->scope_idx, id);
+    return i >= 0 && i < in->nscopes && in->scopes[i].id == id ? &in->scopes[i] : NULL;
 }
 
 int ex_scope_new(ex_inst_t *in, int kind, int parent, int node, int owner)
 {
+    idx_ready(in);
     if (in->nscopes == in->capscopes) {
         int cap = in->capscopes ? in->capscopes * 2 : 4;
         ex_scope_t *s = realloc(in->scopes, sizeof(ex_scope_t) * (size_t)cap);
@@ -96,19 +263,38 @@ int ex_scope_new(ex_inst_t *in, int kind, int parent, int node, int owner)
     s->node = node;
     s->owner = owner;
     s->vars = cJSON_CreateObject();
-    return s->id;
+    int sid = s->id;
+    idx_put(&in->scope_idx, sid, in->nscopes - 1);
+    if (counts_busy(kind))
+        busy_add(in, parent, 1);
+    return sid;
+}
+
+static void scope_release(ex_scope_t *s)
+{
+    cJSON_Delete(s->vars);
+    cJSON_Delete(s->mi_items);
+    cJSON_Delete(s->mi_out);
+    free(s->mi_item_at);
+    free(s->mi_out_at);
+    free(s->mi_items_text);
 }
 
 void ex_scope_remove(ex_inst_t *in, int id)
 {
-    for (int i = 0; i < in->nscopes; i++)
-        if (in->scopes[i].id == id) {
-            cJSON_Delete(in->scopes[i].vars);
-            cJSON_Delete(in->scopes[i].mi_items);
-            cJSON_Delete(in->scopes[i].mi_out);
-            in->scopes[i] = in->scopes[--in->nscopes];
-            return;
-        }
+    ex_scope_t *s = ex_scope(in, id);
+    if (!s)
+        return;
+    int i = (int)(s - in->scopes);
+    int kind = s->kind, parent = s->parent;
+    scope_release(s);
+    idx_del(&in->scope_idx, id);
+    if (i != --in->nscopes) {
+        in->scopes[i] = in->scopes[in->nscopes];
+        idx_put(&in->scope_idx, in->scopes[i].id, i);
+    }
+    if (counts_busy(kind))
+        busy_add(in, parent, -1);
 }
 
 int ex_scope_parent(ex_inst_t *in, int sid)
@@ -215,21 +401,35 @@ cJSON *ex_visible(ex_inst_t *in, int sid)
 
 /* ---- FEEL ---- */
 
-static void ctx_add(feel_eval_t *ev, feel_value_t *ctx, const cJSON *vars)
+#define EX_CTX_NAMES 64
+
+/* Puts vars into ctx: only the names the expression mentions (nnames >= 0), so that an
+ * unrelated large variable (a multi-instance collection) costs nothing per evaluation. */
+static void ctx_add(feel_eval_t *ev, feel_value_t *ctx, const cJSON *vars, const char **names, int nnames)
 {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, vars) feel_ctx_put(ev, ctx, c->string, dmn_from_json(ev, c, FEEL_NULL));
+    if (nnames < 0) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, vars) feel_ctx_put(ev, ctx, c->string, dmn_from_json(ev, c, FEEL_NULL));
+        return;
+    }
+    for (int i = 0; i < nnames; i++) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(vars, names[i]);
+        if (c)
+            feel_ctx_put(ev, ctx, c->string, dmn_from_json(ev, c, FEEL_NULL));
+    }
 }
 
-static feel_value_t *ctx_of(feel_eval_t *ev, ex_inst_t *in, int sid)
+static feel_value_t *ctx_of(feel_eval_t *ev, ex_inst_t *in, int sid, const feel_expr_t *e)
 {
     feel_value_t *ctx = feel_context(ev);
+    const char *names[EX_CTX_NAMES];
+    int nnames = e ? feel_expr_names(e, names, EX_CTX_NAMES) : -1;
     int chain[64], n = 0;
     for (int s = sid; s && n < 64; s = ex_scope_parent(in, s))
         chain[n++] = s;
-    ctx_add(ev, ctx, in->vars);
+    ctx_add(ev, ctx, in->vars, names, nnames);
     for (int i = n - 1; i >= 0; i--)
-        ctx_add(ev, ctx, ex_scope_vars(in, chain[i]));
+        ctx_add(ev, ctx, ex_scope_vars(in, chain[i]), names, nnames);
     return ctx;
 }
 
@@ -244,7 +444,7 @@ bool ex_eval_value(ex_inst_t *in, int sid, const feel_expr_t *e, feel_eval_t **e
         snprintf(why, whylen, "out of memory");
         return false;
     }
-    feel_value_t *v = feel_eval(ev, e, ctx_of(ev, in, sid));
+    feel_value_t *v = feel_eval(ev, e, ctx_of(ev, in, sid, e));
     const char *err = feel_eval_error(ev);
     if (err) {
         snprintf(why, whylen, "%s", err);
@@ -349,6 +549,23 @@ static bool dur_ms(feel_value_t *v, int64_t *ms)
     return false;
 }
 
+/* A cycle shorter than execution.timer_min_cycle_ms (publish refuses literal ones; a
+ * FEEL one is known only now): false with why on a boundary (its activity gets the
+ * incident), raised to the minimum on a start event (no instance to hold an incident). */
+static bool cycle_ok(const ex_node_t *n, int64_t *every, char *why, size_t whylen)
+{
+    int64_t min = fm_cfg()->execution_timer_min_cycle_ms;
+    if (*every >= min)
+        return true;
+    if (n->kind == N_START) {
+        *every = min;
+        return true;
+    }
+    snprintf(why, whylen, "timeCycle of '%s' repeats every %lld ms, less than the minimum of %lld ms "
+             "(execution.timer_min_cycle_ms)", n->id, (long long)*every, (long long)min);
+    return false;
+}
+
 /* Due time (and cycle) of a timer node; false with why. */
 bool ex_timer_due(ex_tx_t *tx, ex_inst_t *in, int sid, const ex_node_t *n, int64_t *due,
                       int *repeat, int64_t *every, char *why, size_t whylen)
@@ -384,7 +601,9 @@ bool ex_timer_due(ex_tx_t *tx, ex_inst_t *in, int sid, const ex_node_t *n, int64
             if (v && dur_ms(v, &ms)) {
                 *repeat = -1;
                 *every = ms;
-                *due = tx->now_ms + ms;
+                if (!cycle_ok(n, every, why, whylen))
+                    return false;
+                *due = tx->now_ms + *every;
                 return true;
             }
             snprintf(why, whylen, "timeCycle of '%s' is not a cycle", n->id);
@@ -407,7 +626,9 @@ bool ex_timer_due(ex_tx_t *tx, ex_inst_t *in, int sid, const ex_node_t *n, int64
         }
         *repeat = count < 0 ? -1 : count - 1;
         *every = ms;
-        *due = tx->now_ms + ms;
+        if (*repeat != 0 && !cycle_ok(n, every, why, whylen))
+            return false;
+        *due = tx->now_ms + *every;
         return true;
     }
     if (text)
@@ -442,17 +663,17 @@ void ex_inst_free(ex_inst_t *in)
 {
     if (!in)
         return;
-    for (int i = 0; i < in->nscopes; i++) {
-        cJSON_Delete(in->scopes[i].vars);
-        cJSON_Delete(in->scopes[i].mi_items);
-        cJSON_Delete(in->scopes[i].mi_out);
-    }
+    for (int i = 0; i < in->nscopes; i++)
+        scope_release(&in->scopes[i]);
+    idx_free(&in->tok_idx);
+    idx_free(&in->scope_idx);
     free(in->scopes);
     free(in->toks);
     cJSON_Delete(in->vars);
     cJSON_Delete(in->hist);
     free(in->business_key);
     free(in->idem_key);
+    free(in->saved_doc);
     free(in);
 }
 

@@ -6,6 +6,8 @@
  */
 #include "exec_int.h"
 
+#include "../../fm_config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +102,7 @@ static void boundary_vars(ex_tx_t *tx, ex_inst_t *in, int b, const cJSON *vars)
     ex_scope_t *s = ex_scope(in, io);
     cJSON_Delete(s->vars);
     s->vars = cJSON_Duplicate(vars, true);
-    ex_tok(in, b)->scope = io;
+    ex_tok_set_scope(in, b, io);
 }
 
 static bool catch_on_activity(ex_tx_t *tx, ex_inst_t *in, int atid, ex_ev_t ev, const char *code,
@@ -240,14 +242,34 @@ void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code)
     }
 }
 
-/* ---- multi-instance ---- */
+/* ---- multi-instance ----
+ * A body scope holds the collection (mi_items) and the output collection (mi_out), both
+ * indexed in memory so that iteration i reads and writes its entry in O(1). A parallel
+ * body starts its iterations in slices: EX_MI_SLICE of them first, then EX_MI_SLICE (or
+ * 1/EX_MI_SLICES of the collection when that is more) per transaction, each after a
+ * "mi" timer row due at once — durable like any timer, so after kill -9 the next slice
+ * starts at recovery — which lets other instances' transactions run in between. A
+ * sequential body goes on in a later transaction in the same way once its transaction
+ * has run EX_MI_SLICE steps. */
+
+static cJSON **array_index(cJSON *arr, int n)
+{
+    cJSON **at = calloc((size_t)(n > 0 ? n : 1), sizeof(*at));
+    int i = 0;
+    cJSON *c;
+    if (at)
+        cJSON_ArrayForEach(c, arr) if (i < n) at[i++] = c;
+    return at;
+}
 
 static void spawn_iter(ex_inst_t *in, int body, int i)
 {
     ex_scope_t *b = ex_scope(in, body);
     int node = b->node;
     const ex_node_t *n = &in->def->nodes[node];
-    cJSON *item = b->mi_items ? cJSON_GetArrayItem(b->mi_items, i) : NULL;
+    if (b->mi_items && !b->mi_item_at)
+        b->mi_item_at = array_index(b->mi_items, b->mi_n);
+    cJSON *item = b->mi_items && b->mi_item_at && i < b->mi_n ? b->mi_item_at[i] : NULL;
     cJSON *itemcopy = item ? cJSON_Duplicate(item, true) : NULL;
     int it = ex_scope_new(in, S_MI_ITER, body, node, 0);
     ex_scope_t *is = ex_scope(in, it);
@@ -261,12 +283,68 @@ static void spawn_iter(ex_inst_t *in, int body, int i)
     is->owner = t;
 }
 
+/* Starts the next iteration of a sequential body, or the first EX_MI_SLICE of a
+ * parallel one (in the transaction that reached the activity, often a request's); a
+ * parallel body with more to start leaves a "mi" timer for the next transaction. */
+static void mi_spawn_slice(ex_tx_t *tx, ex_inst_t *in, int body)
+{
+    ex_scope_t *b = ex_scope(in, body);
+    const ex_node_t *n = &in->def->nodes[b->node];
+    if (n->mi_seq) {
+        if (b->mi_next == b->mi_done && b->mi_next < b->mi_n) {
+            int next = b->mi_next++;
+            spawn_iter(in, body, next);
+        }
+        return;
+    }
+    int end = b->mi_n - b->mi_next > EX_MI_SLICE ? b->mi_next + EX_MI_SLICE : b->mi_n;
+    while (b->mi_next < end) {
+        int i = b->mi_next++;
+        spawn_iter(in, body, i);
+        b = ex_scope(in, body);
+    }
+    if (b->mi_next < b->mi_n)
+        ex_timer_add(tx, in, 0, body, n->id, "mi", tx->now_ms, 0, 0);
+}
+
+int ex_mi_continue(ex_tx_t *tx, ex_inst_t *in, int body)
+{
+    ex_scope_t *b = ex_scope(in, body);
+    if (!b || b->kind != S_MI_BODY)
+        return FM_ENOTFOUND;
+    if (in->def->nodes[b->node].mi_seq) {
+        mi_spawn_slice(tx, in, body);
+        return FM_OK;
+    }
+    /* up to 1/EX_MI_SLICES of the collection, EX_MI_SLICE iterations at a time, each
+     * run before the next are started, and no further once half the step limit is
+     * used: iterations with many steps each do not reach the step limit meant for loops */
+    const char *el = in->def->nodes[b->node].id;
+    int slice = b->mi_n / EX_MI_SLICES > EX_MI_SLICE ? b->mi_n / EX_MI_SLICES : EX_MI_SLICE;
+    for (int started = 0; started < slice;) {
+        int end = b->mi_n - b->mi_next > EX_MI_SLICE ? b->mi_next + EX_MI_SLICE : b->mi_n;
+        started += end - b->mi_next;
+        while (b->mi_next < end) {
+            int i = b->mi_next++;
+            spawn_iter(in, body, i);
+            b = ex_scope(in, body);
+        }
+        ex_run(tx, in);
+        b = ex_scope(in, body);
+        if (!b || in->state != I_ACTIVE || b->mi_next >= b->mi_n)
+            return FM_OK;
+        if (tx->steps >= EX_MAX_STEPS / 2)
+            break;
+    }
+    ex_timer_add(tx, in, 0, body, el, "mi", tx->now_ms, 0, 0);
+    return FM_OK;
+}
+
 static void mi_set_counts(ex_inst_t *in, ex_scope_t *b)
 {
-    int active = 0;
-    for (int i = 0; i < in->nscopes; i++)
-        if (in->scopes[i].parent == b->id && in->scopes[i].kind == S_MI_ITER)
-            active++;
+    /* iterations of a parallel body not started yet count as active: they are, for the
+     * model; only their start is spread over transactions */
+    int active = in->def->nodes[b->node].mi_seq ? b->mi_next - b->mi_done : b->mi_n - b->mi_done;
     cJSON *v = b->vars;
     cJSON_DeleteItemFromObject(v, "nrOfInstances");
     cJSON_DeleteItemFromObject(v, "nrOfCompletedInstances");
@@ -280,9 +358,11 @@ void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid)
 {
     ex_tok_t *t = ex_tok(in, tid);
     const ex_node_t *n = &in->def->nodes[t->node];
-    char why[300];
+    char why[300] = "";
     cJSON *items = NULL;
-    int count = 0;
+    int count = 0, max = fm_cfg()->execution_mi_max_items;
+    if (max <= 0)
+        max = 100000;
     if (n->mi_coll) {
         items = ex_eval_json(in, t->scope, n->mi_coll, why, sizeof(why));
         if (!items || !cJSON_IsArray(items)) {
@@ -293,15 +373,30 @@ void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid)
             return;
         }
         count = cJSON_GetArraySize(items);
+        if (count > max) {
+            snprintf(why, sizeof(why),
+                     "inputCollection of '%s' has %d items, more than the %d one multi-instance activity may "
+                     "have (execution.mi_max_items)", n->id, count, max);
+            cJSON_Delete(items);
+            ex_incident(tx, in, tid, "limit", why);
+            return;
+        }
     } else {
         feel_eval_t *ev;
-        feel_value_t *v;
+        feel_value_t *v = NULL;
         int64_t c;
         if (!ex_eval_value(in, t->scope, n->mi_card, &ev, &v, why, sizeof(why)) || v->t != FEEL_NUM ||
-            !feel_dec_to_int64(v->u.n, &c) || c < 0 || c > 100000) {
+            !feel_dec_to_int64(v->u.n, &c) || c < 0) {
             if (!why[0] || v)
-                snprintf(why, sizeof(why), "loopCardinality of '%s' is not a count (0..100000)", n->id);
+                snprintf(why, sizeof(why), "loopCardinality of '%s' is not a count", n->id);
             ex_incident(tx, in, tid, "expression", why);
+            return;
+        }
+        if (c > max) {
+            snprintf(why, sizeof(why),
+                     "loopCardinality of '%s' is %lld, more than the %d iterations one multi-instance activity "
+                     "may have (execution.mi_max_items)", n->id, (long long)c, max);
+            ex_incident(tx, in, tid, "limit", why);
             return;
         }
         count = (int)c;
@@ -331,14 +426,7 @@ void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid)
     snprintf(t->ref, sizeof(t->ref), "%d", body);
     if (!ex_arm_bounds(tx, in, tid))
         return;
-    if (n->mi_seq) {
-        spawn_iter(in, body, 0);
-        ex_scope(in, body)->mi_next = 1;
-    } else {
-        for (int i = 0; i < count; i++)
-            spawn_iter(in, body, i);
-        ex_scope(in, body)->mi_next = count;
-    }
+    mi_spawn_slice(tx, in, body);
 }
 
 void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
@@ -357,8 +445,11 @@ void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
     if (b->mi_out && n->mi_out_elem) {
         cJSON *v = ex_eval_json(in, iter, n->mi_out_elem, why, sizeof(why));
         b = ex_scope(in, body);
-        if (v && counter >= 1 && counter <= b->mi_n)
-            cJSON_ReplaceItemInArray(b->mi_out, counter - 1, v);
+        if (!b->mi_out_at)
+            b->mi_out_at = array_index(b->mi_out, b->mi_n);
+        if (v && b->mi_out_at && counter >= 1 && counter <= b->mi_n &&
+            cJSON_ReplaceItemViaPointer(b->mi_out, b->mi_out_at[counter - 1], v))
+            b->mi_out_at[counter - 1] = v;
         else
             cJSON_Delete(v);
     }
@@ -378,8 +469,10 @@ void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid)
     int owner = b->owner;
     if (!done) {
         if (n->mi_seq && b->mi_next < b->mi_n) {
-            int next = b->mi_next++;
-            spawn_iter(in, body, next);
+            if (tx->steps >= EX_MI_SLICE)       /* the rest in a later transaction */
+                ex_timer_add(tx, in, 0, body, n->id, "mi", tx->now_ms, 0, 0);
+            else
+                mi_spawn_slice(tx, in, body);
         }
         return;
     }

@@ -21,6 +21,8 @@
 #define EX_SOURCE "/flowmaster/execution"
 #define EX_MAX_TX_INSTANCES 64
 #define EX_MAX_STEPS 100000         /* element executions per transaction */
+#define EX_MI_SLICE 1000            /* multi-instance iterations started per transaction (at least) */
+#define EX_MI_SLICES 8              /* ... and at most this many transactions to start them all */
 
 /* ---- compiled definitions (exec_def.c) ---- */
 
@@ -151,8 +153,14 @@ typedef struct ex_scope {
     cJSON *vars;                        /* local variables (object) */
     int mi_n, mi_done, mi_next;         /* multi-instance body */
     cJSON *mi_items, *mi_out;           /* collection and output collection */
+    cJSON **mi_item_at, **mi_out_at;    /* in memory: their items by index (built when first needed) */
+    char *mi_items_text;                /* in memory: mi_items as stored (it never changes) */
+    int busy;                           /* in memory: its tokens + its event-subprocess and IO scopes */
     bool interrupting;                  /* event subprocess */
 } ex_scope_t;
+
+/* In memory only: token or scope id -> array position (open addressing). */
+typedef struct ex_idx { int *keys, *vals; int cap, n; } ex_idx_t;
 
 typedef struct ex_inst {
     char id[48], tenant[72], process_id[72], bpmn_id[256], parent_id[48];
@@ -169,6 +177,11 @@ typedef struct ex_inst {
     int incidents;
     bool is_new, dirty;
     bool running;                       /* run() is on this instance's stack */
+    bool indexed;                       /* tok_idx/scope_idx built */
+    ex_idx_t tok_idx, scope_idx;
+    int scan;                           /* no READY token before this position (exec_doc.c ex_tok) */
+    int root_busy;                      /* as ex_scope_t.busy, for the root scope */
+    char *saved_doc;                    /* a large document as this transaction stored it (exec_store.c) */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
 } ex_inst_t;
@@ -236,7 +249,9 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
  * exec_run.c): tokens are referred to by id, never by pointer, across any call that
  * may add tokens (the array moves) ---- */
 
-enum { TF_ARMED = 1, TF_SKIP_ENTER = 2 };   /* ex_tok_t.flags: boundaries armed, entry recorded */
+/* ex_tok_t.flags: boundaries armed, entry recorded, stopped by the step limit (its
+ * incident cannot be resolved until the variables change) */
+enum { TF_ARMED = 1, TF_SKIP_ENTER = 2, TF_STEP_LIMIT = 4 };
 
 /* tokens and scopes (exec_doc.c) */
 ex_tok_t *ex_tok(ex_inst_t *in, int id);
@@ -250,6 +265,10 @@ bool ex_scope_within(ex_inst_t *in, int sid, int anc);
 ex_scope_t *ex_io_of(ex_inst_t *in, const ex_tok_t *t);
 int ex_act_scope(ex_inst_t *in, const ex_tok_t *t);
 bool ex_is_iter(ex_inst_t *in, const ex_tok_t *t);
+/* Moves token tid into scope sid (keeps the scopes' busy counts). */
+void ex_tok_set_scope(ex_inst_t *in, int tid, int sid);
+/* Scope sid (0: root) still holds a token, an event subprocess or an IO scope. */
+bool ex_scope_busy(ex_inst_t *in, int sid);
 
 /* variables and FEEL over them (exec_doc.c) */
 cJSON *ex_scope_vars(ex_inst_t *in, int sid);
@@ -279,6 +298,8 @@ void ex_throw_error(ex_tx_t *tx, ex_inst_t *in, int tid, int sid, int activity_t
 void ex_throw_escalation(ex_tx_t *tx, ex_inst_t *in, int sid, const char *code);
 void ex_mi_begin(ex_tx_t *tx, ex_inst_t *in, int tid);
 void ex_mi_iter_done(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* A multi-instance body (scope) starts its next slice of iterations (timer kind "mi"). */
+int ex_mi_continue(ex_tx_t *tx, ex_inst_t *in, int body);
 bool ex_and_join(ex_inst_t *in, int tid);
 int ex_or_join_ready(ex_inst_t *in, int node, int sid);
 
@@ -312,6 +333,7 @@ int ex_tx_end(ex_tx_t *tx, int rc);
 sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* cached on the writer */
 int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
+void ex_store_stash_clear(void);        /* drops the parsed document kept between transactions */
 int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *extra);
 void ex_hist(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, cJSON *data);
 /* Appends the entries of a stored history chunk within [offset, offset+limit) to into. */
@@ -354,6 +376,7 @@ fm_db_t *ex_db(void);
 void ex_work_set_db(fm_db_t *db);               /* standalone use (bench) */
 void ex_work_resumed(const char *instance_id);  /* after a resume commits */
 void ex_on_published(const bus_event_t *ev, void *arg);     /* bus, loop thread */
+void ex_on_archived(const bus_event_t *ev, void *arg);     /* bus, loop thread */
 void ex_on_task_completed(const bus_event_t *ev, void *arg);
 /* Job outcomes in their own transaction: FM_ENOTFOUND, FM_ECONFLICT (why says). */
 int ex_job_complete(fm_db_t *db, const char *tenant, const char *id, const cJSON *vars, char *why, size_t wl);

@@ -118,7 +118,7 @@ bool ex_io_enter(ex_tx_t *tx, ex_inst_t *in, int tid)
     ex_scope_t *sc = ex_scope(in, io);
     cJSON_Delete(sc->vars);
     sc->vars = vars;
-    ex_tok(in, tid)->scope = io;
+    ex_tok_set_scope(in, tid, io);
     return true;
 }
 
@@ -146,8 +146,8 @@ static bool io_leave(ex_tx_t *tx, ex_inst_t *in, int tid)
         cJSON_AddItemToObject(out, n->outs[i].target ? n->outs[i].target : "output", v);
     }
     ex_scope_remove(in, io_id);
+    ex_tok_set_scope(in, tid, parent);
     t = ex_tok(in, tid);
-    t->scope = parent;
     ex_vars_merge(tx, in, parent, out, t->node, tid);
     cJSON_Delete(out);
     return true;
@@ -204,21 +204,10 @@ void ex_token_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     ex_scope_check(tx, in, sid);
 }
 
-static bool scope_busy(ex_inst_t *in, int sid)
-{
-    for (int i = 0; i < in->ntoks; i++)
-        if (in->toks[i].scope == sid)
-            return true;
-    for (int i = 0; i < in->nscopes; i++)
-        if (in->scopes[i].parent == sid && (in->scopes[i].kind == S_EVSUB || in->scopes[i].kind == S_IO))
-            return true;
-    return false;
-}
-
 /* Scope sid may have finished: complete what owns it. */
 void ex_scope_check(ex_tx_t *tx, ex_inst_t *in, int sid)
 {
-    if (in->state >= I_COMPLETED || scope_busy(in, sid))
+    if (in->state >= I_COMPLETED || ex_scope_busy(in, sid))
         return;
     if (sid == 0) {
         ex_complete_instance(tx, in, I_COMPLETED);
@@ -245,25 +234,36 @@ void ex_scope_check(ex_tx_t *tx, ex_inst_t *in, int sid)
  * subscriptions) but not the scope itself. */
 void ex_cancel_inside(ex_tx_t *tx, ex_inst_t *in, int sid)
 {
-    for (int guard = 0; guard < 100000; guard++) {
-        int victim = 0;
-        for (int i = 0; i < in->ntoks && !victim; i++)
+    /* the victims are listed first and cancelled after (each one that is still there):
+     * one pass over the instance, not one per victim */
+    for (int pass = 0; pass < 100; pass++) {
+        int *victims = malloc(sizeof(int) * (size_t)(in->ntoks + 1)), n = 0;
+        if (!victims)
+            return;
+        for (int i = 0; i < in->ntoks; i++)
             if (ex_scope_within(in, in->toks[i].scope, sid))
-                victim = in->toks[i].id;
-        if (!victim)
+                victims[n++] = in->toks[i].id;
+        for (int i = 0; i < n; i++)
+            ex_cancel_token(tx, in, victims[i]);
+        free(victims);
+        if (!n)
             break;
-        ex_cancel_token(tx, in, victim);
     }
-    for (int guard = 0; guard < 100000; guard++) {
-        int victim = 0;
-        for (int i = 0; i < in->nscopes && !victim; i++)
-            if (in->scopes[i].id != sid && ex_scope_within(in, in->scopes[i].id, sid))
-                victim = in->scopes[i].id;
-        if (!victim)
-            break;
-        ex_waits_drop(tx, in, 0, victim);
-        ex_scope_remove(in, victim);
+    int *victims = malloc(sizeof(int) * (size_t)(in->nscopes + 1)), n = 0;
+    if (!victims)
+        return;
+    for (int i = 0; i < in->nscopes; i++)
+        if (in->scopes[i].id != sid && ex_scope_within(in, in->scopes[i].id, sid))
+            victims[n++] = in->scopes[i].id;
+    for (int i = 0; i < n; i++) {
+        ex_scope_t *v = ex_scope(in, victims[i]);
+        if (!v)
+            continue;
+        if (v->kind != S_MI_ITER && v->kind != S_IO)    /* those never hold timers or subscriptions */
+            ex_waits_drop(tx, in, 0, victims[i]);
+        ex_scope_remove(in, victims[i]);
     }
+    free(victims);
     ex_waits_drop(tx, in, 0, sid);
 }
 
@@ -389,13 +389,25 @@ static int run_once(ex_tx_t *tx, ex_inst_t *in)
     for (;;) {
         if (in->state != I_ACTIVE)
             return FM_OK;
+        /* the first READY token in array order; none lies before in->scan (exec_doc.c),
+         * so tokens that wait are passed over once, not at every step */
         int ready = 0;
-        for (int i = 0; i < in->ntoks && !ready; i++)
-            if (in->toks[i].wait == W_READY)
-                ready = in->toks[i].id;
+        if (in->scan < 0)
+            in->scan = 0;
+        for (; in->scan < in->ntoks && !ready; in->scan++)
+            if (in->toks[in->scan].wait == W_READY) {
+                ready = in->toks[in->scan].id;
+                break;
+            }
         if (ready) {
             if (++tx->steps > EX_MAX_STEPS) {
-                ex_incident(tx, in, ready, "expression", "step limit reached (a loop without a wait state?)");
+                char msg[200];
+                snprintf(msg, sizeof(msg), "step limit reached: %d element executions in one step without a "
+                         "wait state (a loop?)", EX_MAX_STEPS);
+                ex_incident(tx, in, ready, "limit", msg);
+                ex_tok_t *t = ex_tok(in, ready);
+                if (t)
+                    t->flags |= TF_STEP_LIMIT;
                 return FM_OK;
             }
             ex_execute(tx, in, ready);
@@ -570,6 +582,9 @@ int ex_trigger(ex_tx_t *tx, ex_inst_t *in, const char *kind, int token, int scop
         if (vars)
             ex_vars_merge(tx, in, t->scope, vars, node, token);
         ex_leave(tx, in, token);
+    } else if (!strcmp(kind, "mi")) {
+        if (ex_mi_continue(tx, in, scope_id) != FM_OK)
+            return FM_ENOTFOUND;
     } else if (!strcmp(kind, "evsub")) {
         if (scope_id && !ex_scope(in, scope_id))
             return FM_ENOTFOUND;
@@ -708,6 +723,9 @@ int ex_set_vars(ex_tx_t *tx, ex_inst_t *in, const cJSON *vars)
     if (in->state >= I_COMPLETED)
         return FM_ECONFLICT;
     if (vars && vars->child) {
+        /* the cause of a step-limit incident may have changed: it may be resolved now */
+        for (int i = 0; i < in->ntoks; i++)
+            in->toks[i].flags &= ~TF_STEP_LIMIT;
         cJSON *changed = cJSON_CreateObject();
         const cJSON *c;
         cJSON_ArrayForEach(c, vars)

@@ -15,6 +15,7 @@
 #include "../../fm_log.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,22 @@ int ex_tx_begin(ex_tx_t *tx, fm_db_t *db)
     return FM_OK;
 }
 
+static void stash_put(ex_inst_t *in);
+
 int ex_tx_end(ex_tx_t *tx, int rc)
 {
     for (int i = 0; i < tx->ninsts && rc == FM_OK; i++)
         if (tx->insts[i]->dirty || tx->insts[i]->is_new || cJSON_GetArraySize(tx->insts[i]->hist))
             rc = ex_store_save(tx, tx->insts[i]);
     rc = fm_db_write_end(tx->db, rc);
+    ex_inst_t *keep = NULL;
     for (int i = 0; i < tx->ninsts; i++)
-        ex_inst_free(tx->insts[i]);
+        if (rc == FM_OK && tx->insts[i]->saved_doc && tx->insts[i]->state < I_COMPLETED && !keep)
+            keep = tx->insts[i];
+        else
+            ex_inst_free(tx->insts[i]);
+    if (keep)
+        stash_put(keep);
     tx->ninsts = 0;
     if (rc == FM_OK)
         ex_work_after(&tx->after);
@@ -113,7 +122,7 @@ static void after_push(char ***arr, int *n, const char *s)
 
 /* ---- documents ---- */
 
-static char *doc_of(const ex_inst_t *in)
+static char *doc_of(ex_inst_t *in)
 {
     cJSON *d = cJSON_CreateObject();
     cJSON_AddNumberToObject(d, "n", in->next_id);
@@ -131,7 +140,7 @@ static char *doc_of(const ex_inst_t *in)
     if (in->nscopes) {
         cJSON *s = cJSON_AddArrayToObject(d, "s");
         for (int i = 0; i < in->nscopes; i++) {
-            const ex_scope_t *c = &in->scopes[i];
+            ex_scope_t *c = &in->scopes[i];
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "i", c->id);
             cJSON_AddNumberToObject(o, "p", c->parent);
@@ -143,7 +152,12 @@ static char *doc_of(const ex_inst_t *in)
                 cJSON_AddNumberToObject(o, "mn", c->mi_n);
                 cJSON_AddNumberToObject(o, "md", c->mi_done);
                 cJSON_AddNumberToObject(o, "mx", c->mi_next);
-                if (c->mi_items)
+                /* the collection never changes: printed once, not at every step */
+                if (c->mi_items && !c->mi_items_text)
+                    c->mi_items_text = cJSON_PrintUnformatted(c->mi_items);
+                if (c->mi_items_text)
+                    cJSON_AddRawToObject(o, "mi", c->mi_items_text);
+                else if (c->mi_items)
                     cJSON_AddItemReferenceToObject(o, "mi", c->mi_items);
                 if (c->mi_out)
                     cJSON_AddItemReferenceToObject(o, "mo", c->mi_out);
@@ -220,18 +234,17 @@ static const char *col(sqlite3_stmt *st, int i)
     return s ? s : "";
 }
 
-int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out)
+/* Fills in's row fields from st; parse_doc: its document too (else in keeps the
+ * tokens, scopes and variables it has). */
+static int row_fill(sqlite3_stmt *st, ex_inst_t *in, bool parse_doc)
 {
-    ex_inst_t *in = calloc(1, sizeof(*in));
-    if (!in)
-        return FM_ENOMEM;
     snprintf(in->id, sizeof(in->id), "%s", col(st, 0));
     snprintf(in->tenant, sizeof(in->tenant), "%s", col(st, 1));
     snprintf(in->process_id, sizeof(in->process_id), "%s", col(st, 2));
     snprintf(in->bpmn_id, sizeof(in->bpmn_id), "%s", col(st, 3));
     in->version = sqlite3_column_int(st, 4);
-    if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-        in->business_key = strdup(col(st, 5));
+    free(in->business_key);
+    in->business_key = sqlite3_column_type(st, 5) != SQLITE_NULL ? strdup(col(st, 5)) : NULL;
     in->state = ex_state_parse(col(st, 6));
     snprintf(in->parent_id, sizeof(in->parent_id), "%s", col(st, 7));
     in->parent_token = sqlite3_column_int(st, 8);
@@ -240,8 +253,12 @@ int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out)
     snprintf(in->created_at, sizeof(in->created_at), "%s", col(st, 12));
     snprintf(in->updated_at, sizeof(in->updated_at), "%s", col(st, 13));
     snprintf(in->ended_at, sizeof(in->ended_at), "%s", col(st, 14));
+    cJSON_Delete(in->hist);
     in->hist = cJSON_CreateArray();
-    int rc = doc_load(in, col(st, 9));
+    in->is_new = in->dirty = in->running = false;
+    free(in->idem_key);         /* only an insert writes it */
+    in->idem_key = NULL;
+    int rc = parse_doc ? doc_load(in, col(st, 9)) : FM_OK;
     if (rc == FM_OK) {
         const char *field;
         char why[300];
@@ -255,12 +272,72 @@ int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out)
             rc = FM_EIO;
         }
     }
+    return rc;
+}
+
+int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out)
+{
+    ex_inst_t *in = calloc(1, sizeof(*in));
+    if (!in)
+        return FM_ENOMEM;
+    int rc = row_fill(st, in, true);
     if (rc != FM_OK) {
         ex_inst_free(in);
         return rc;
     }
     *out = in;
     return FM_OK;
+}
+
+/* ---- the stash ----
+ * A large document (a multi-instance collection in it) costs its size to parse at
+ * every transaction that loads it. The last large one saved is kept parsed after its
+ * commit; the next load of that instance takes it instead of parsing, when the stored
+ * text is still byte for byte the one it was saved as (any other change to the
+ * instance meanwhile makes the text differ, and it is parsed as usual). Row fields
+ * (state, counters, times) always come from the row. Used by writers only; the mutex
+ * covers the hand-over after a commit, when the writer is already released. */
+#define EX_STASH_MIN (64 * 1024)
+
+static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
+static ex_inst_t *stash;            /* its saved_doc is the stored text */
+
+void ex_store_stash_clear(void)
+{
+    pthread_mutex_lock(&stash_mu);
+    ex_inst_free(stash);
+    stash = NULL;
+    pthread_mutex_unlock(&stash_mu);
+}
+
+static void stash_put(ex_inst_t *in)
+{
+    pthread_mutex_lock(&stash_mu);
+    ex_inst_t *old = stash;
+    stash = in;
+    pthread_mutex_unlock(&stash_mu);
+    ex_inst_free(old);
+}
+
+/* The stashed instance id when its text is doc (taken: the caller owns it), else NULL. */
+static ex_inst_t *stash_take(const char *id, const char *tenant, const char *doc, size_t len)
+{
+    ex_inst_t *got = NULL, *drop = NULL;
+    pthread_mutex_lock(&stash_mu);
+    if (stash && !strcmp(stash->id, id) && !strcmp(stash->tenant, tenant)) {
+        if (stash->saved_doc && strlen(stash->saved_doc) == len && !memcmp(stash->saved_doc, doc, len))
+            got = stash;
+        else
+            drop = stash;
+        stash = NULL;
+    }
+    pthread_mutex_unlock(&stash_mu);
+    ex_inst_free(drop);
+    if (got) {
+        free(got->saved_doc);
+        got->saved_doc = NULL;
+    }
+    return got;
 }
 
 static const char SQL_LOAD[] = "SELECT " EX_INST_COLS " FROM instances WHERE id = ? AND tenant_id = ?";
@@ -277,7 +354,16 @@ int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **o
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
     }
-    rc = ex_inst_from_row(st, out);
+    ex_inst_t *kept = stash_take(id, tenant, (const char *)sqlite3_column_text(st, 9),
+                                 (size_t)sqlite3_column_bytes(st, 9));
+    if (kept) {
+        rc = row_fill(st, kept, false);
+        if (rc == FM_OK)
+            *out = kept;
+        else
+            ex_inst_free(kept);
+    } else
+        rc = ex_inst_from_row(st, out);
     sqlite3_reset(st);
     return rc;
 }
@@ -355,6 +441,11 @@ int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
         sqlite3_bind_text(st, 8, in->id, -1, SQLITE_STATIC);
     }
     int rc = step_done(st);
+    if (rc == FM_OK && strlen(doc) >= EX_STASH_MIN) {
+        free(in->saved_doc);
+        in->saved_doc = doc;            /* ex_tx_end may keep the instance parsed */
+        doc = NULL;
+    }
     free(doc);
     if (rc == FM_OK) {
         in->is_new = false;

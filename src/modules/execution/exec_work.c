@@ -12,6 +12,7 @@
 #include "exec_int.h"
 
 #include "../../bus/bus.h"
+#include "../../fm_config.h"
 #include "../../fm_fetch.h"
 #include "../../fm_json_check.h"
 #include "../../fm_log.h"
@@ -532,9 +533,10 @@ static const char SQL_TIMER_ROW[] =
     "SELECT tenant_id, instance_id, token_id, scope_id, element, kind, repeat, every_ms, due_ms, process_id, "
     "version FROM timers WHERE id = ?";
 static const char SQL_TIMER_DEL[] = "DELETE FROM timers WHERE id = ?";
+/* ?2: execution.timer_min_cycle_ms, also for rows stored before it was enforced */
 static const char SQL_TIMER_NEXT[] =
-    "UPDATE timers SET due_ms = due_ms + every_ms, repeat = CASE WHEN repeat > 0 THEN repeat - 1 ELSE repeat END "
-    "WHERE id = ?";
+    "UPDATE timers SET due_ms = due_ms + MAX(every_ms, ?2), "
+    "repeat = CASE WHEN repeat > 0 THEN repeat - 1 ELSE repeat END WHERE id = ?1";
 static const char SQL_MIN_DUE[] =
     "SELECT MIN(due_ms) FROM timers WHERE instance_id IS NULL OR instance_id NOT IN "
     "(SELECT id FROM instances WHERE state = 'paused')";
@@ -567,9 +569,14 @@ static void fire_one(int64_t id)
     snprintf(pid, sizeof(pid), "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
     int version = sqlite3_column_int(st, 10);
     sqlite3_reset(st);
-    sqlite3_stmt *u = ex_stmt(&tx, repeat != 0 && every > 0 ? SQL_TIMER_NEXT : SQL_TIMER_DEL);
+    bool next = repeat != 0 && every > 0;
+    if (next && every < fm_cfg()->execution_timer_min_cycle_ms)
+        every = fm_cfg()->execution_timer_min_cycle_ms;
+    sqlite3_stmt *u = ex_stmt(&tx, next ? SQL_TIMER_NEXT : SQL_TIMER_DEL);
     if (u) {
         sqlite3_bind_int64(u, 1, id);
+        if (next)
+            sqlite3_bind_int64(u, 2, every);
         sqlite3_step(u);
         sqlite3_reset(u);
     }
@@ -923,6 +930,48 @@ void ex_on_published(const bus_event_t *ev, void *arg)
     cJSON_Delete(d);
 }
 
+/* Loop thread: a process was archived (DELETE /processes/{id}) in Process Design. Its
+ * timer and message start events are withdrawn at once, in one transaction, and its
+ * pending deployments marked done so that they do not come back; instances already
+ * running go on. */
+void ex_on_archived(const bus_event_t *ev, void *arg)
+{
+    (void)arg;
+    cJSON *d = cJSON_Parse(ev->data);
+    const char *pid = cJSON_GetStringValue(cJSON_GetObjectItem(d, "processId"));
+    if (pid && W.db) {
+        sqlite3 *w = fm_db_write_begin(W.db);
+        int rc = FM_EDB;
+        if (w) {
+            static const char *const sql[] = {
+                "DELETE FROM timers WHERE kind = 'start' AND tenant_id = ?1 AND process_id = ?2",
+                "DELETE FROM msg_subs WHERE kind = 'start' AND tenant_id = ?1 AND process_id = ?2",
+                "UPDATE deployments SET done = 1 WHERE tenant_id = ?1 AND process_id = ?2",
+            };
+            rc = FM_OK;
+            for (int i = 0; i < 3 && rc == FM_OK; i++) {
+                sqlite3_stmt *st = fm_db_stmt(W.db, sql[i]);
+                rc = FM_EDB;
+                if (st) {
+                    sqlite3_bind_text(st, 1, ev->tenant, -1, SQLITE_STATIC);
+                    sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
+                    if (sqlite3_step(st) == SQLITE_DONE)
+                        rc = FM_OK;
+                    sqlite3_reset(st);
+                }
+            }
+            fm_db_write_end(W.db, rc);
+        }
+        fm_log_t l;
+        fm_log_begin(&l, rc == FM_OK ? FM_LOG_INFO : FM_LOG_ERROR,
+                     rc == FM_OK ? "execution: archived process, start events withdrawn"
+                                 : "execution: archived process, start events could not be withdrawn");
+        fm_log_str(&l, "process", pid);
+        fm_log_end(&l);
+    }
+    cJSON_Delete(d);
+}
+
 /* Loop thread: a task was answered in 9006. */
 void ex_on_task_completed(const bus_event_t *ev, void *arg)
 {
@@ -1068,6 +1117,7 @@ void ex_work_stop(fm_mod_t *m)
         qfree(q);
     }
     W.tail = NULL;
+    ex_store_stash_clear();
     ex_defs_clear();
     W.db = NULL;
 }

@@ -616,7 +616,7 @@ static int incident_resolve(fm_req_t *r)
         }
         sqlite3_reset(st);
     }
-    char why[300] = "";
+    char why[800] = "";
     if (rc == FM_OK && strcmp(state, "open")) {
         snprintf(why, sizeof(why), "incident '%s' is already resolved", id);
         rc = FM_ECONFLICT;
@@ -624,6 +624,15 @@ static int incident_resolve(fm_req_t *r)
     ex_inst_t *in = NULL;
     if (rc == FM_OK && (rc = ex_load(&tx, fm_req_tenant(r), inst, &in)) == FM_OK && in->state >= I_COMPLETED) {
         snprintf(why, sizeof(why), "execution '%s' has ended", inst);
+        rc = FM_ECONFLICT;
+    }
+    ex_tok_t *stuck = rc == FM_OK ? ex_tok(in, token) : NULL;
+    if (stuck && stuck->wait == W_INCIDENT && (stuck->flags & TF_STEP_LIMIT)) {
+        /* running the same loop again would only take the next EX_MAX_STEPS steps */
+        snprintf(why, sizeof(why),
+                 "incident '%s' stopped a loop at '%s' after %d steps without a wait state; resolving it would "
+                 "run the same loop again. Change the variables it depends on (PUT /executions/%s/variables) "
+                 "and resolve it then, or cancel the execution", id, el, EX_MAX_STEPS, inst);
         rc = FM_ECONFLICT;
     }
     if (rc == FM_OK)
@@ -695,6 +704,7 @@ static const fm_route_t routes[] = {
 static const fm_sub_t subs[] = {
     { "process.definition.published", ex_on_published },
     { "task.completed", ex_on_task_completed },
+    { "process.definition.archived", ex_on_archived },
     { NULL, NULL },
 };
 
