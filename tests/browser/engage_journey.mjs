@@ -53,6 +53,16 @@ try {
   await page.waitForURL(u => new URL(u).port === new URL(cfg.engage).port);
   await page.getByText(cfg.email + ' · tenant ' + cfg.tenant).waitFor();
   await shot('02-inbox-mine');
+  // a refresh through the token endpoint gives a new access token that works
+  const refreshed = await page.evaluate(async () => {
+    const m = await import('/common/auth.js');
+    const before = JSON.parse(sessionStorage.getItem('fm.session')).access;
+    await m.refresh();
+    const after = JSON.parse(sessionStorage.getItem('fm.session')).access;
+    return before !== after && (await m.api('GET', '/tasks?limit=1')).ok;
+  });
+  if (!refreshed) throw new Error('token refresh did not give a working new access token');
+  steps.push('refreshed');
 
   // the process's task is offered, not assigned: "Unassigned" lists it
   await page.getByRole('navigation', { name: 'Task filters' }).getByRole('link', { name: 'Unassigned' }).click();
@@ -92,8 +102,17 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   await shot('06-phone-inbox');
 
+  const refreshToken = await page.evaluate(() => JSON.parse(sessionStorage.getItem('fm.session')).refresh);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  // sign-out revoked the session: its refresh token is refused now
+  const after = await page.evaluate(async rt => {
+    const r = await fetch('/api/sso/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt, client_id: 'cli_flowmaster_web' }) });
+    return { status: r.status, stored: sessionStorage.getItem('fm.session') };
+  }, refreshToken);
+  if (after.status !== 400 || after.stored !== null) throw new Error('sign-out left a usable session: ' + JSON.stringify(after));
+  steps.push('signed-out-revoked');
   await shot('07-signed-out');
   ok = blocked.length === 0 && consoleErrors.length === 0;
   if (!ok) error = 'blocked or page errors';

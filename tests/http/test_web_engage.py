@@ -1,8 +1,8 @@
 """Engage (3001) in a real browser (issue 18): tests/browser/engage_journey.mjs drives
 Debian's Chromium with playwright-core against a server this test starts — sign in
 through the real OIDC page (8002), claim the task a started process made, submit its
-form-js form with an invalid value (form-js's error) and a valid one, answer a JSON
-Schema task the server refuses with a 422 shown beside the field, comment, sign out.
+form-js form with an invalid value (form-js's error) and a valid one, refresh the tokens, answer a JSON
+Schema task the server refuses with a 422 shown beside the field, comment, sign out (the refresh token is refused after).
 The instance is then checked completed through the API. Screenshots are kept in a
 temp dir (FM_WEB_ARTIFACTS, or /tmp/fm-web-engage-*), named in the test's output.
 
@@ -121,6 +121,7 @@ def test_engage_inbox_journey_in_chromium(web):
         shots, out, r.stderr[-1500:])
     assert out["blocked"] == [], out
     assert any(s.startswith("server-422: ") and "5000" in s for s in out["steps"]), out
+    assert "refreshed" in out["steps"] and "signed-out-revoked" in out["steps"], out
 
     done = wait_state(web, inst["id"], "completed")
     assert done["variables"]["approvedAmount"] == 1200 and done["variables"]["comment"] == "looks fine", done
