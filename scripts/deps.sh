@@ -22,6 +22,9 @@ esac
 if [ "${1:-test}" != build ] && ! command -v node >/dev/null 2>&1; then
   want+=(nodejs npm)
 fi
+# Chromium runs the web apps' browser tests (tests/browser, driven by playwright-core from
+# npm); Debian's package, never a downloaded browser.
+if [ "${1:-test}" != build ]; then want+=(chromium); fi
 
 missing=()
 for p in "${want[@]}"; do

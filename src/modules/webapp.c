@@ -2,7 +2,9 @@
  * webapp.c — serving the web apps (frontend 3000, engage 3001, designer 3002, manager
  * 3005) from the files under web/<module>/ embedded at build time. A path with no file
  * extension that names no file gets the app's index.html (client-side routing); the
- * API is on the same origin under /api/ (fm_http.c).
+ * API is on the same origin under /api/ (fm_http.c). Every app also serves the shared
+ * web/common/ (sign-in, API helper) and web/vendor/ (the bpmn.io toolkits, vendored by
+ * scripts/vendor-web.sh into versioned folders, so they may be cached for good).
  */
 #include "modules.h"
 
@@ -34,7 +36,8 @@ static int serve(fm_req_t *r)
     char path[600];
     if (rest && (strstr(rest, "..") || strlen(rest) > 400))
         return FM_ENOTFOUND;
-    snprintf(path, sizeof(path), "%s/%s", app, rest ? rest : "index.html");
+    bool shared = rest && (!strncmp(rest, "common/", 7) || !strncmp(rest, "vendor/", 7));
+    snprintf(path, sizeof(path), "%s%s%s", shared ? "" : app, shared ? "" : "/", rest ? rest : "index.html");
     const fm_asset_t *a = fm_asset_find(path);
     if (!a && rest && !strchr(strrchr(rest, '/') ? strrchr(rest, '/') : rest, '.')) {
         snprintf(path, sizeof(path), "%s/index.html", app);
@@ -42,7 +45,8 @@ static int serve(fm_req_t *r)
     }
     if (!a)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no file %s in the %s app", rest ? rest : "/", app);
-    fm_reply_header(r, "Cache-Control", "no-cache");
+    /* vendor/<package>-<version>/ never changes under its name; the apps' own files may */
+    fm_reply_header(r, "Cache-Control", !strncmp(path, "vendor/", 7) ? "public, max-age=31536000, immutable" : "no-cache");
     return fm_reply_raw(r, 200, content_type(path), a->data, a->len);
 }
 

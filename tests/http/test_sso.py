@@ -623,3 +623,26 @@ def test_failed_sso_logins_are_throttled_per_browser_address(throttle):
     r = http_request(8002 + srv.offset, "POST", "/auth/login",
                      {"email": "someone@localhost", "password": "whatever-123456", "tenant": "default"})
     assert r.status == 429, r
+
+
+def test_web_apps_client_is_registered_at_start(srv):
+    """The web apps (3000/3001/3002/3005) sign in as the public client cli_flowmaster_web,
+    registered at start with their roots at this run's port offset; the app redeems the
+    code on its own origin (/api/sso/token)."""
+    c = assert_json(srv.req("GET", 8002, "/sso/clients/cli_flowmaster_web"))
+    assert c["confidential"] is False and c["tenant"] == "default", c
+    want = {"http://%s:%d/" % (h, p + srv.offset) for h in ("127.0.0.1", "localhost")
+            for p in (3000, 3001, 3002, 3005)}
+    assert set(c["redirectUris"]) == want, c
+    root = "http://127.0.0.1:%d/" % (3001 + srv.offset)
+    r, verifier, q = sign_in(srv, "cli_flowmaster_web", redirect_uri=root)
+    assert r.status == 302 and r.headers["location"].startswith(root + "?code="), r
+    code = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(r.headers["location"]).query).items()}["code"]
+    r = srv.req("POST", 3001, "/api/sso/token", auth=False, headers={"Content-Type": FORM},
+                body=urllib.parse.urlencode(code_grant("cli_flowmaster_web", code, verifier, redirect_uri=root)).encode())
+    t = assert_json(r)
+    assert t["access_token"] and t["refresh_token"], t
+    # another redirect URI is not one of its URIs: an error page, never a redirect
+    path, _ = authorize_url("cli_flowmaster_web", pkce()[1], redirect_uri="http://127.0.0.1:5555/")
+    r = srv.req("GET", 8002, path, auth=False)
+    assert r.status == 400 and "location" not in r.headers, r

@@ -16,6 +16,7 @@
 #include "sso_int.h"
 
 #include "../../auth/fm_auth.h"
+#include "../../fm_config.h"
 #include "../../fm_log.h"
 
 #include <sodium.h>
@@ -26,11 +27,28 @@
 
 static unsigned char form_key[32];   /* written once by the start hook, before HTTP */
 
+/* The web apps (3000, 3001, 3002, 3005) sign in as one public client whose redirect
+ * URIs are their roots on the loopback names, at this run's port offset. */
+static int register_web_client(fm_mod_t *m)
+{
+    static const int ports[] = { 3000, 3001, 3002, 3005 };
+    static const char *const hosts[] = { "127.0.0.1", "localhost" };
+    cJSON *uris = cJSON_CreateArray();
+    for (size_t h = 0; h < 2; h++)
+        for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+            char uri[64];
+            snprintf(uri, sizeof(uri), "http://%s:%d/", hosts[h], ports[i] + fm_cfg()->port_offset);
+            cJSON_AddItemToArray(uris, cJSON_CreateString(uri));
+        }
+    int rc = sso_client_upsert_web(m->db, uris);
+    cJSON_Delete(uris);
+    return rc;
+}
+
 int sso_authorize_start(fm_mod_t *m)
 {
-    (void)m;
     randombytes_buf(form_key, sizeof(form_key));
-    return FM_OK;
+    return register_web_client(m);
 }
 
 /* ---- reading the request ---- */

@@ -112,6 +112,9 @@ int sso_client_get(fm_db_t *db, const char *tenant, const char *id, sso_client_t
 int sso_client_list(fm_db_t *db, const char *tenant, int offset, int limit, cJSON *into, int *total);
 /* Deletes the client and its outstanding codes. */
 int sso_client_delete(fm_db_t *db, const char *tenant, const char *id);
+/* The web apps' public client, "cli_flowmaster_web", in the platform tenant. */
+#define SSO_WEB_CLIENT_ID "cli_flowmaster_web"
+int sso_client_upsert_web(fm_db_t *db, const cJSON *uris);
 
 typedef struct sso_code {
     char client_id[64], tenant[72], redirect_uri[SSO_URI_MAX + 1], challenge[129];

@@ -85,6 +85,22 @@ int sso_client_insert(fm_db_t *db, const char *tenant, const char *name, const c
     return rc;
 }
 
+/* The web apps' own public client (docs/auth.md "The web apps' client"): written at every
+ * start, so its redirect URIs follow the port offset. Tenant "default": users of every
+ * tenant sign in with it. */
+int sso_client_upsert_web(fm_db_t *db, const cJSON *uris)
+{
+    char now[40];
+    fm_time_rfc3339(now);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    int rc = fm_dbq_run(w, "INSERT INTO clients(" CLIENT_COLS ") VALUES (?, ?, ?, ?, 0, NULL, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET redirect_uris = excluded.redirect_uris",
+                        "sssjs", SSO_WEB_CLIENT_ID, SSO_PLATFORM_TENANT, "FlowMaster web apps", uris, now);
+    return fm_dbq_write_end(w, rc);
+}
+
 int sso_client_get(fm_db_t *db, const char *tenant, const char *id, sso_client_t *out)
 {
     memset(out, 0, sizeof(*out));
