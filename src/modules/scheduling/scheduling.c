@@ -179,7 +179,8 @@ static int read_def(fm_req_t *r, sched_row_t *row)
             if (field)
                 cJSON_AddStringToObject(e, "cronField", field);
             cJSON_AddItemToArray(errs, e);
-            fm_reply_problem(r, 422, NULL, NULL, ext, "invalid cron expression: %s", err);
+            fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", ext,
+                             "invalid cron expression: %s", err);
             return FM_REPLIED;
         }
         row->cron = strdup(cron);
