@@ -67,6 +67,8 @@ static int32_t be32(const unsigned char *p)
     return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
+static int zone_offset_in(const unsigned char *buf, size_t n, int64_t t, bool local, int32_t *off);
+
 /* Offset of zone at utc_secs (or at local wall time when local). 0 ok, -1 unknown zone. */
 int feel_zone_offset(const char *zone, int64_t t, bool local, int32_t *off)
 {
@@ -84,10 +86,18 @@ int feel_zone_offset(const char *zone, int64_t t, bool local, int32_t *off)
     FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
-    unsigned char buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf), f);
+    /* on the heap: 64 KiB is too much for a small thread stack (HTTP workers) */
+    unsigned char *buf = malloc(65536);
+    size_t n = buf ? fread(buf, 1, 65536, f) : 0;
     fclose(f);
-    if (n < 44 || memcmp(buf, "TZif", 4))
+    int rc = zone_offset_in(buf, n, t, local, off);
+    free(buf);
+    return rc;
+}
+
+static int zone_offset_in(const unsigned char *buf, size_t n, int64_t t, bool local, int32_t *off)
+{
+    if (!buf || n < 44 || memcmp(buf, "TZif", 4))
         return -1;
     int32_t isutc = be32(buf + 20), isstd = be32(buf + 24), leapcnt = be32(buf + 28);
     int32_t timecnt = be32(buf + 32), typecnt = be32(buf + 36), charcnt = be32(buf + 40);
