@@ -65,6 +65,9 @@ static const cfg_key_t keys[] = {
     INT("rules", "feel_memory_mib", rules_feel_memory_mib, 1, 65536),
     INT("rules", "feel_memory_total_mib", rules_feel_memory_total_mib, 16, 1 << 20),
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
+    STR("integrations", "key", integrations_key),
+    BOOL("integrations", "allow_private", integrations_allow_private),
+    INT("integrations", "log_body_bytes", integrations_log_body_bytes, 0, 1 << 20),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -105,6 +108,7 @@ void fm_config_defaults(fm_config_t *c)
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
     c->tasks_escalation_interval_ms = 10000;
+    c->integrations_log_body_bytes = 2048;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

@@ -58,6 +58,10 @@ typedef struct fm_config {
     int rules_feel_memory_total_mib;    /* all concurrent FEEL evaluations together */
     /* [tasks] */
     int tasks_escalation_interval_ms;
+    /* [integrations] */
+    char integrations_key[128];         /* 64 hex digits; "" = <data-dir>/integrations.key */
+    bool integrations_allow_private;    /* tenants other than the operator's may reach private addresses */
+    int integrations_log_body_bytes;    /* call and delivery logs keep this much of a body */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);
