@@ -355,7 +355,8 @@ int integ_hook_receive(fm_req_t *r)
         integ_rec_clear(&h);
         if (!why[0])
             return rc;
-        return fm_reply_problem(r, status ? status : 500, NULL, NULL, NULL, "the webhook's action failed: %s", why);
+        return fm_reply_problem(r, status ? status : 500, NULL, status == 502 ? "Bad Gateway" : NULL, NULL,
+                                "the webhook's action failed: %s", why);
     }
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(h.config, "action"), "type"));
     const char *outcome = !strcmp(type, "startProcess") ? "started"

@@ -687,7 +687,8 @@ static int call_problem(fm_req_t *r, const integ_result_t *res, const char *call
     cJSON_AddStringToObject(ext, "callId", call_id);
     cJSON_AddNumberToObject(ext, "attempts", res->attempts);
     cJSON_AddNumberToObject(ext, "durationMs", res->ms);
-    return fm_reply_problem(r, res->timed_out ? 504 : 502, NULL, NULL, ext, "the call failed: %s", res->error);
+    return fm_reply_problem(r, res->timed_out ? 504 : 502, NULL, res->timed_out ? "Gateway Timeout" : "Bad Gateway",
+                            ext, "the call failed: %s", res->error);
 }
 
 static int execute(fm_req_t *r)
