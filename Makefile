@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -145,6 +145,10 @@ bench-exec: build/.deps-bench build/flowmaster build/bench/exec_http_bench \
 	bash bench/exec_bench.sh
 bench-exec-probe: build/flowmaster
 	bash bench/exec_probe.sh build/flowmaster
+
+# External Integration: connector calls/s and added latency over a direct request, webhooks/s.
+bench-integrations: build/.deps-bench build/flowmaster
+	python3 bench/integrations_bench.py
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -61,6 +61,10 @@ typedef struct fm_config {
     /* [execution] */
     int execution_mi_max_items;             /* multi-instance: most iterations of one activity */
     int execution_timer_min_cycle_ms;       /* shortest timer cycle of a start event or boundary */
+    /* [integrations] */
+    char integrations_key[128];         /* 64 hex digits; "" = <data-dir>/integrations.key */
+    bool integrations_allow_private;    /* tenants other than the operator's may reach private addresses */
+    int integrations_log_body_bytes;    /* call and delivery logs keep this much of a body */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

@@ -11,9 +11,13 @@
 #include "fm_log.h"
 #include "fm_loop.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_RESPONSE (4u << 20)
 
@@ -22,9 +26,13 @@ typedef struct job {
     fm_fetch_cb cb;
     void *arg;
     char *method, *url, *body, *ctype;
-    long timeout_ms;
+    long timeout_ms, connect_ms;
+    size_t max_response;
+    int max_redirects;
+    bool insecure, no_private, too_big, refused;
+    char *ca_file;
     struct curl_slist *headers;
-    fm_buf_t resp;
+    fm_buf_t resp, resp_headers;
     char errbuf[CURL_ERROR_SIZE];
     struct job *next;       /* list of live jobs, for shutdown */
 } job_t;
@@ -45,6 +53,8 @@ static void job_free(job_t *j)
         curl_easy_cleanup(j->easy);
     curl_slist_free_all(j->headers);
     fm_buf_release(&j->resp);
+    fm_buf_release(&j->resp_headers);
+    free(j->ca_file);
     free(j->method);
     free(j->url);
     free(j->body);
@@ -63,9 +73,15 @@ static void unlink_job(job_t *j)
 
 static void finish(job_t *j, CURLcode code)
 {
-    fm_fetch_result_t res = { 0, j->resp.data ? j->resp.data : "", j->resp.len, NULL, 0 };
+    fm_fetch_result_t res = { 0, j->resp.data ? j->resp.data : "", j->resp.len, NULL, 0,
+                              j->resp_headers.data ? j->resp_headers.data : "", j->resp_headers.len,
+                              j->too_big, j->refused };
     if (code == CURLE_OK) {
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &res.status);
+    } else if (j->too_big) {
+        res.error = "the response is larger than the limit";
+    } else if (j->refused) {
+        res.error = "the target address is loopback, private or link-local, which this request may not reach";
     } else {
         res.error = j->errbuf[0] ? j->errbuf : curl_easy_strerror(code);
     }
@@ -156,10 +172,62 @@ static size_t on_data(char *p, size_t size, size_t n, void *u)
 {
     job_t *j = u;
     size_t len = size * n;
-    if (j->resp.len + len > MAX_RESPONSE)
+    if (j->resp.len + len > j->max_response) {
+        j->too_big = true;
         return 0;   /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
     fm_buf_add(&j->resp, p, len);
     return j->resp.oom ? 0 : len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *u)
+{
+    job_t *j = u;
+    size_t len = size * n;
+    /* a new status line (after a followed redirect or a 100) starts a new header set */
+    if (len > 5 && !memcmp(p, "HTTP/", 5))
+        j->resp_headers.len = 0;
+    if (j->resp_headers.len + len <= 65536)
+        fm_buf_add(&j->resp_headers, p, len);
+    return len;
+}
+
+/* Loopback, private (RFC 1918, RFC 4193), link-local, unspecified, CGNAT, mapped v4. */
+static bool addr_private(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 24) == 0 || (a >> 20) == 0xAC1 ||
+               (a >> 16) == 0xC0A8 || (a >> 16) == 0xA9FE || (a >> 22) == (100u << 2 | 1);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const uint8_t zero[16];
+        if (!memcmp(b, zero, 15) && (b[15] == 1 || b[15] == 0))
+            return true;
+        if ((b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80))
+            return true;
+        if (!memcmp(b, zero, 10) && b[10] == 0xff && b[11] == 0xff) {
+            struct sockaddr_in v4 = { .sin_family = AF_INET };
+            memcpy(&v4.sin_addr, b + 12, 4);
+            return addr_private((const struct sockaddr *)&v4);
+        }
+        return false;
+    }
+    return true;
+}
+
+/* The check runs on the address curl is about to connect to, after DNS: a name that
+ * resolves to 127.0.0.1 is refused like the literal. */
+static curl_socket_t on_open_socket(void *u, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    job_t *j = u;
+    (void)purpose;
+    if (j->no_private && addr_private(&a->addr)) {
+        j->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
 }
 
 int fm_fetch_init(void)
@@ -206,14 +274,14 @@ static void start_job(void *arg)
 {
     job_t *j = arg;
     if (!running) {
-        fm_fetch_result_t res = { 0, "", 0, "shutting down", 0 };
+        fm_fetch_result_t res = { .body = "", .error = "shutting down" };
         j->cb(&res, j->arg);
         job_free(j);
         return;
     }
     CURL *e = curl_ready() ? (j->easy = curl_easy_init()) : NULL;
     if (!e) {
-        fm_fetch_result_t res = { 0, "", 0, "out of memory", 0 };
+        fm_fetch_result_t res = { .body = "", .error = "out of memory" };
         j->cb(&res, j->arg);
         job_free(j);
         return;
@@ -222,7 +290,29 @@ static void start_job(void *arg)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, j->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, j->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, j->connect_ms);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
+    if (j->no_private) {
+        /* the check must see the real target, on a connection of its own (a pooled one
+         * to the same host was opened without the check) */
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
+    if (j->max_redirects > 0) {
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)j->max_redirects);
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
+    if (j->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (j->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, j->ca_file);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
@@ -239,13 +329,14 @@ static void start_job(void *arg)
         char h[256];
         snprintf(h, sizeof(h), "Content-Type: %s", j->ctype);
         j->headers = curl_slist_append(j->headers, h);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
     }
+    if (j->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
     j->next = jobs;
     jobs = j;
     if (curl_multi_add_handle(multi, e) != CURLM_OK) {
         unlink_job(j);
-        fm_fetch_result_t res = { 0, "", 0, "could not start the transfer", 0 };
+        fm_fetch_result_t res = { .body = "", .error = "could not start the transfer" };
         j->cb(&res, j->arg);
         job_free(j);
     }
@@ -276,6 +367,19 @@ int fm_fetch(const fm_fetch_req_t *req, fm_fetch_cb cb, void *arg)
     j->body = dup_or_null(req->body, &oom);
     j->ctype = dup_or_null(req->content_type, &oom);
     j->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 10000;
+    j->connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : j->timeout_ms;
+    j->max_response = req->max_response > 0 ? req->max_response : MAX_RESPONSE;
+    j->max_redirects = req->max_redirects;
+    j->insecure = req->tls_insecure;
+    j->no_private = req->no_private;
+    j->ca_file = dup_or_null(req->ca_file, &oom);
+    for (const char *const *h = req->headers; h && *h && !oom; h++) {
+        struct curl_slist *n = curl_slist_append(j->headers, *h);
+        if (n)
+            j->headers = n;
+        else
+            oom = true;
+    }
     if (oom) {
         job_free(j);
         return FM_ENOMEM;

@@ -4,11 +4,14 @@
  * blocking it. Used by the registry's health probes now, and by webhooks, connectors
  * and LLM providers later.
  *
- * Only http and https, redirects not followed, responses capped at 4 MiB.
+ * Only http and https, redirects not followed, responses capped at 4 MiB, unless the
+ * request asks otherwise with the fields after timeout_ms (connectors of the
+ * integrations module use them; zero values keep the defaults above).
  */
 #ifndef FM_FETCH_H
 #define FM_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct fm_fetch_result {
@@ -17,6 +20,10 @@ typedef struct fm_fetch_result {
     size_t len;
     const char *error;      /* NULL on success, else curl's reason */
     double seconds;
+    const char *headers;    /* raw response header lines of the last response, borrowed */
+    size_t headers_len;
+    bool too_big;           /* the body went over max_response: cut, and error is set */
+    bool refused_address;   /* the target resolved to an address no_private refuses */
 } fm_fetch_result_t;
 
 typedef void (*fm_fetch_cb)(const fm_fetch_result_t *res, void *arg);
@@ -27,6 +34,14 @@ typedef struct fm_fetch_req {
     const char *body;       /* may be NULL */
     const char *content_type;
     long timeout_ms;
+    /* Optional, zero = default: */
+    const char *const *headers;     /* NULL-terminated "Name: value" lines */
+    long connect_timeout_ms;        /* default: timeout_ms */
+    size_t max_response;            /* default 4 MiB */
+    int max_redirects;              /* 0: a 3xx is the answer; n: follow up to n */
+    bool tls_insecure;              /* skip certificate and host verification */
+    const char *ca_file;            /* PEM bundle to verify with instead of the system's */
+    bool no_private;                /* refuse loopback, private, link-local targets */
 } fm_fetch_req_t;
 
 int fm_fetch_init(void);        /* loop thread */

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""External Integration benchmark: `make bench-integrations` runs this (bench/README.md).
+
+A bare CivetWeb hello-world (bench/hello.c) is the receiver on 127.0.0.1. `flowmaster
+serve` runs on a free port offset with a temporary data dir (tests/http/harness.py's
+Server). wrk drives, 100 connections (100 calls in flight):
+  1. direct:  GET / on the receiver                        → requests/s, p50, p99
+  2. through: POST /integrations/{id}/execute {"path": "/"} → calls/s, p50, p99, and the
+     latency a connector call adds over the direct request (p50/p99 differences).
+     Every call is logged (one SQLite write each), as in production.
+  3. inbound: POST /hooks/{id} (static-token webhook) that starts a process
+     (start → end) per delivery                             → webhooks/s, p50, p99
+It reports, it does not judge: exit 0 whether or not a target (≥ 5,000 calls/s) is met;
+1 when something failed to run; 3 when answers were wrong (non-2xx), which voids a number.
+
+Environment: BENCH_INTEG_SECS (default 5 per section), BENCH_INTEG_CONNS (default 100).
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
+os.environ.setdefault("FM_BIN", os.path.join(ROOT, "build", "flowmaster"))
+
+from harness import Server, assert_json  # noqa: E402
+from exec_support import bpmn, chain, deploy  # noqa: E402
+
+SECS = int(os.environ.get("BENCH_INTEG_SECS", "5"))
+CONNS = int(os.environ.get("BENCH_INTEG_CONNS", "100"))
+TOKEN = "bench-static-token-0123456789"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wrk(url, script=None):
+    args = ["wrk", "-t2", "-c%d" % CONNS, "-d%ds" % SECS, "--latency"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [url], capture_output=True, text=True, timeout=SECS + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, out)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, pct(50), pct(99), int(bad.group(1)) if bad else 0
+
+
+def lua(tmp, name, path, body, headers):
+    p = os.path.join(tmp, name)
+    with open(p, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = %s\n' % json.dumps(body))
+        for k, v in headers.items():
+            f.write('wrk.headers[%s] = %s\n' % (json.dumps(k), json.dumps(v)))
+        f.write('wrk.path = %s\n' % json.dumps(path))
+    return p
+
+
+def main():
+    if not shutil.which("wrk"):
+        print("wrk is not installed (scripts/deps.sh bench)")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="fm-bench-integ-")
+    hello = os.path.join(tmp, "hello")
+    subprocess.run(["cc", "-std=c11", "-O2", "-o", hello, os.path.join(ROOT, "bench", "hello.c"),
+                    "-lcivetweb", "-lpthread"], check=True)
+    port = free_port()
+    recv = subprocess.Popen([hello, str(port)])
+    status = 0
+    try:
+        time.sleep(0.3)
+        # rate limits off: the bench measures the work, not the limiter (100 connections from one IP)
+        with Server(env={"FLOWMASTER_LOG_REQUESTS": "false", "FLOWMASTER_GATEWAY_RATE_PER_IP": "0",
+                         "FLOWMASTER_GATEWAY_RATE_PER_TENANT": "0"}) as s:
+            c = assert_json(s.req("POST", 9015, "/integrations",
+                                  body={"name": "bench", "baseUrl": "http://127.0.0.1:%d" % port}), 201)
+            auth = {"Authorization": "Bearer " + s.admin_token(), "X-Tenant-Id": "default",
+                    "Content-Type": "application/json"}
+            print("== External Integration: %d connections, %d s per section, receiver bench/hello.c" % (CONNS, SECS))
+            d = wrk("http://127.0.0.1:%d/" % port)
+            print("1. direct GET /                 %9.0f req/s   p50 %7.2f ms   p99 %7.2f ms" % d[:3])
+            sc = lua(tmp, "exec.lua", "/integrations/%s/execute" % c["id"], '{"path": "/"}', auth)
+            e = wrk("http://127.0.0.1:%d" % (9015 + s.offset), sc)
+            print("2. POST …/execute               %9.0f calls/s p50 %7.2f ms   p99 %7.2f ms   (target ≥ 5000/s)"
+                  % e[:3])
+            print("   added over direct            p50 %+7.2f ms   p99 %+7.2f ms" % (e[1] - d[1], e[2] - d[2]))
+            pid = "bench_hook"
+            deploy(s, bpmn(pid, '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")))
+            h = assert_json(s.req("POST", 9015, "/webhooks", body={
+                "name": "bench", "verification": {"type": "token", "token": TOKEN},
+                "action": {"type": "startProcess", "processId": pid, "variables": {"n": "request.n"}}}), 201)
+            sh = lua(tmp, "hook.lua", "/hooks/" + h["id"], '{"n": 1}',
+                     {"X-Webhook-Token": TOKEN, "Content-Type": "application/json"})
+            w = wrk("http://127.0.0.1:%d" % (9015 + s.offset), sh)
+            print("3. POST /hooks/{id} (starts)    %9.0f hooks/s p50 %7.2f ms   p99 %7.2f ms" % w[:3])
+            for name, r in (("direct", d), ("execute", e), ("hooks", w)):
+                if r[3]:
+                    print("   %s: %d answers were not 2xx: that number is void" % (name, r[3]))
+                    status = 3
+    except Exception as ex:  # noqa: BLE001
+        print("bench failed: %r" % ex)
+        status = 1
+    finally:
+        recv.terminate()
+        recv.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("nproc %d; the receiver, wrk and the server share these cores." % os.cpu_count())
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
