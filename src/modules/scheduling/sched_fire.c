@@ -191,8 +191,10 @@ static void dispatch(fm_db_t *db, const char *run_id, const char *tenant, const 
     } else if (!strcmp(kind, "webhook")) {
         cJSON *body = cJSON_GetObjectItem(a, "body");
         char *text = body ? (cJSON_IsString(body) ? strdup(body->valuestring) : cJSON_PrintUnformatted(body)) : NULL;
-        fm_fetch_req_t req = { str_of(a, "method") ? str_of(a, "method") : "POST", str_of(a, "url"), text,
-                               cJSON_IsString(body) ? "text/plain" : "application/json", 10000 };
+        fm_fetch_req_t req = { .method = str_of(a, "method") ? str_of(a, "method") : "POST",
+                               .url = str_of(a, "url"), .body = text,
+                               .content_type = cJSON_IsString(body) ? "text/plain" : "application/json",
+                               .timeout_ms = 10000 };
         if (fm_fetch(&req, webhook_done, j) != FM_OK) {
             finish_run(db, run_id, false, NULL, "webhook could not be started");
             job_free(j);
