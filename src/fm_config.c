@@ -65,6 +65,14 @@ static const cfg_key_t keys[] = {
     INT("rules", "feel_memory_mib", rules_feel_memory_mib, 1, 65536),
     INT("rules", "feel_memory_total_mib", rules_feel_memory_total_mib, 16, 1 << 20),
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
+    BOOL("eventbus", "log", eventbus_log),
+    INT("eventbus", "retain_days", eventbus_retain_days, 0, 36500),
+    INT("eventbus", "retain_mb", eventbus_retain_mb, 0, 1 << 20),
+    INT("eventbus", "retention_interval_ms", eventbus_retention_interval_ms, 10, 86400000),
+    INT("eventbus", "webhook_timeout_ms", eventbus_webhook_timeout_ms, 10, 600000),
+    INT("eventbus", "webhook_max_attempts", eventbus_webhook_max_attempts, 1, 100),
+    INT("eventbus", "webhook_backoff_ms", eventbus_webhook_backoff_ms, 1, 3600000),
+    INT("eventbus", "webhook_backoff_max_ms", eventbus_webhook_backoff_max_ms, 1, 86400000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -105,6 +113,14 @@ void fm_config_defaults(fm_config_t *c)
     c->registry_probe_interval_ms = 10000;
     c->registry_probe_timeout_ms = 2000;
     c->tasks_escalation_interval_ms = 10000;
+    c->eventbus_log = true;
+    c->eventbus_retain_days = 7;
+    c->eventbus_retain_mb = 1024;
+    c->eventbus_retention_interval_ms = 60000;
+    c->eventbus_webhook_timeout_ms = 10000;
+    c->eventbus_webhook_max_attempts = 8;
+    c->eventbus_webhook_backoff_ms = 1000;
+    c->eventbus_webhook_backoff_max_ms = 300000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

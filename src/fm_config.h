@@ -58,6 +58,15 @@ typedef struct fm_config {
     int rules_feel_memory_total_mib;    /* all concurrent FEEL evaluations together */
     /* [tasks] */
     int tasks_escalation_interval_ms;
+    /* [eventbus] */
+    bool eventbus_log;                  /* append every bus event to the durable log */
+    int eventbus_retain_days;           /* 0 = no age limit */
+    int eventbus_retain_mb;             /* 0 = no size limit */
+    int eventbus_retention_interval_ms;
+    int eventbus_webhook_timeout_ms;
+    int eventbus_webhook_max_attempts;  /* then the event becomes a dead letter */
+    int eventbus_webhook_backoff_ms;    /* first retry delay; doubles, with jitter */
+    int eventbus_webhook_backoff_max_ms;
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

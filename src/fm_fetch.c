@@ -239,8 +239,9 @@ static void start_job(void *arg)
         char h[256];
         snprintf(h, sizeof(h), "Content-Type: %s", j->ctype);
         j->headers = curl_slist_append(j->headers, h);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
     }
+    if (j->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
     j->next = jobs;
     jobs = j;
     if (curl_multi_add_handle(multi, e) != CURLM_OK) {
@@ -276,6 +277,13 @@ int fm_fetch(const fm_fetch_req_t *req, fm_fetch_cb cb, void *arg)
     j->body = dup_or_null(req->body, &oom);
     j->ctype = dup_or_null(req->content_type, &oom);
     j->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 10000;
+    for (const char *const *h = req->headers; h && *h && !oom; h++) {
+        struct curl_slist *l = curl_slist_append(j->headers, *h);
+        if (l)
+            j->headers = l;
+        else
+            oom = true;
+    }
     if (oom) {
         job_free(j);
         return FM_ENOMEM;

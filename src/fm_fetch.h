@@ -27,6 +27,7 @@ typedef struct fm_fetch_req {
     const char *body;       /* may be NULL */
     const char *content_type;
     long timeout_ms;
+    const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
 } fm_fetch_req_t;
 
 int fm_fetch_init(void);        /* loop thread */

@@ -68,7 +68,7 @@ static void probe_one(const char *id, const char *url, void *arg)
         return;
     j->w = w;
     snprintf(j->id, sizeof(j->id), "%s", id);
-    fm_fetch_req_t req = { "GET", url, NULL, NULL, fm_cfg()->registry_probe_timeout_ms };
+    fm_fetch_req_t req = { "GET", url, NULL, NULL, fm_cfg()->registry_probe_timeout_ms, NULL };
     w->in_flight++;
     if (fm_fetch(&req, probe_done, j) != FM_OK) {
         w->in_flight--;
