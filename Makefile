@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-bus bench-feel-probe install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -139,6 +139,13 @@ build/bench/exec_inproc_bench: bench/exec_inproc_bench.c build/libfm.a | $(DEPS)
 bench-exec: build/.deps-bench build/flowmaster build/bench/exec_http_bench \
             $(if $(wildcard src/modules/execution/exec.h),build/bench/exec_inproc_bench)
 	bash bench/exec_bench.sh
+
+# Event bus: in-memory publish→deliver, the durable log, webhooks, engine with the log on/off.
+build/bench/bus_bench: bench/bus_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-bus: build/.deps-bench build/flowmaster build/bench/bus_bench build/bench/exec_http_bench
+	bash bench/bus_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -313,7 +313,8 @@ def test_bad_input(bus):
         p = assert_problem(_publish(bus, ev, h), 422)
         assert ptr in [e["pointer"] for e in p["errors"]], "%r: %r" % (ev, p)
     assert_problem(_publish(bus, [], h), 422)
-    assert_problem(_publish(bus, 42, h), 422)
+    assert_problem(_publish(bus, "42", h), 422)
+    assert_problem(_publish(bus, "\"text\"", h), 422)
     assert_problem(_publish(bus, [{"type": "a", "source": "/x"}] * 1001, h), 422)
     # over the size limits: a 300 KiB event (ours), a 1 MiB body (the server's)
     big = {"type": "a", "source": "/x", "data": "x" * (300 * 1024)}

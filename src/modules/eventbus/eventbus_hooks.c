@@ -39,6 +39,7 @@ typedef struct hsub {
     int attempts;               /* failures of the event now being delivered */
     int64_t next_at_ms;         /* no try before */
     bool in_flight, seen, gone;
+    bool redeliveries;          /* dead letters may be marked for redelivery */
 } hsub_t;
 
 typedef struct job {
@@ -117,6 +118,7 @@ static void reload(void)
             s->attempts = 0;
         }
         snprintf(s->types, sizeof(s->types), "%s", (const char *)sqlite3_column_text(st, 4));
+        s->redeliveries = true;     /* looked up on its next turn */
         s->seen = true;
         s->gone = false;
     }
@@ -207,7 +209,7 @@ static void store_result(hsub_t *s, int64_t offset, bool ok, bool dead, bool red
 
 /* ---- sending ---- */
 
-static void pump(void);
+static void pump_one(hsub_t *s, int64_t now);
 
 typedef struct sending {
     job_t *job;
@@ -277,8 +279,20 @@ static void on_done(const fm_fetch_result_t *res, void *arg)
                 break;
             }
         sub_free(s);
+        return;
     }
-    pump();
+    /* Only this subscription's next event: the others have their own requests out,
+     * or the tick and the kicks take care of them. */
+    if (!H.pumping) {
+        H.pumping = true;
+        for (int i = 0; i < 16 && !s->in_flight; i++) {
+            int64_t before = s->acked;
+            pump_one(s, fm_time_unix_ms());
+            if (s->acked == before)
+                break;
+        }
+        H.pumping = false;
+    }
 }
 
 static void hex(const unsigned char *in, size_t n, char *out)
@@ -416,7 +430,9 @@ static void pump_one(hsub_t *s, int64_t now)
     if (s->in_flight || s->gone || now < s->next_at_ms)
         return;
     found_t f = { 0, NULL };
-    bool redeliver = next_redelivery(s, &f) == 1;
+    bool redeliver = s->redeliveries && next_redelivery(s, &f) == 1;
+    if (!redeliver)
+        s->redeliveries = false;
     if (!redeliver) {
         evlog_filter_t filt = { s->types, NULL };
         int64_t next = s->acked + 1;
