@@ -40,6 +40,8 @@ typedef struct hsub {
     int64_t next_at_ms;         /* no try before */
     bool in_flight, seen, gone;
     bool redeliveries;          /* dead letters may be marked for redelivery */
+    bool idle;                  /* at the end of its log when the generation was idle_gen */
+    uint64_t idle_gen;
 } hsub_t;
 
 typedef struct job {
@@ -119,6 +121,7 @@ static void reload(void)
         }
         snprintf(s->types, sizeof(s->types), "%s", (const char *)sqlite3_column_text(st, 4));
         s->redeliveries = true;     /* looked up on its next turn */
+        s->idle = false;
         s->seen = true;
         s->gone = false;
     }
@@ -434,6 +437,9 @@ static void pump_one(hsub_t *s, int64_t now)
     if (!redeliver)
         s->redeliveries = false;
     if (!redeliver) {
+        uint64_t gen = evlog_generation();
+        if (s->idle && s->idle_gen == gen)
+            return;     /* nothing appended since it last reached the end */
         evlog_filter_t filt = { s->types, NULL };
         int64_t next = s->acked + 1;
         if (evlog_read(H.m->db, s->tenant, s->acked + 1, &filt, 1, SCAN, take_first, &f, &next) != FM_OK)
@@ -444,9 +450,13 @@ static void pump_one(hsub_t *s, int64_t now)
             if (next - 1 > s->acked) {
                 s->acked = next - 1;
                 H.again = true;
+            } else {
+                s->idle = true;
+                s->idle_gen = gen;
             }
             return;
         }
+        s->idle = false;
     }
     if (send_event(s, f.offset, f.json, redeliver) != FM_OK) {
         s->next_at_ms = now + backoff_ms(1);

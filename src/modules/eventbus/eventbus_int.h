@@ -38,6 +38,10 @@ typedef struct evlog_entry {
  * Returns FM_OK or FM_EDB (nothing appended). */
 int evlog_append(fm_db_t *db, const evlog_rec_t *recs, size_t n, int64_t *offsets);
 
+/* Any thread: changes with every committed append (a reader at the end of the log
+ * need not look again until it moves). */
+uint64_t evlog_generation(void);
+
 /* Any thread: calls fn for the tenant's events from offset `from` on (inclusive) that
  * pass the filter, at most `limit` of them, scanning at most `scan` rows. *next gets
  * the offset to read from next time. fn returns false to stop early (that event is

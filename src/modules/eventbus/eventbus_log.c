@@ -34,6 +34,12 @@ typedef struct seq_slot {
 
 static seq_slot_t seqs[SEQ_CACHE];      /* guarded by the db's writer lock */
 static int nseqs;
+static atomic_uint_fast64_t generation; /* appends committed so far */
+
+uint64_t evlog_generation(void)
+{
+    return atomic_load(&generation);
+}
 
 /* ---- time ---- */
 
@@ -214,6 +220,8 @@ int evlog_append(fm_db_t *db, const evlog_rec_t *recs, size_t n, int64_t *offset
     rc = fm_db_write_end(db, rc);
     if (rc != FM_OK)
         nseqs = 0;
+    else
+        atomic_fetch_add(&generation, 1);
     return rc;
 }
 
