@@ -507,3 +507,28 @@ def test_tenants_isolated(bus):
         assert _publish(bus, {"type": "t.secret", "source": "/b", "data": 5}, b).status == 201
     finally:
         rcv_b.close()
+
+
+def test_retention_by_size():
+    """[eventbus] retain_mb: the oldest events go, offsets are not reused, the file's
+    freed pages are given back (auto_vacuum=INCREMENTAL)."""
+    s = Server(modules=MODS, env={"FLOWMASTER_EVENTBUS_RETAIN_MB": "1",
+                                  "FLOWMASTER_EVENTBUS_RETENTION_INTERVAL_MS": "100"})
+    try:
+        for i in range(12):
+            r = _publish(s, {"type": "big.blob", "source": "/r", "data": {"i": i, "pad": "x" * 200000}})
+            assert r.status == 201, r
+
+        def first():
+            j = assert_json(s.req("GET", 9013, "/events/replay?offset=1&limit=1"))
+            return j["items"] and j["items"][0]["offset"] > 1 and j["items"][0]["offset"]
+        wait_until(first, timeout=20, what="retention deleting the oldest events")
+        j = assert_json(s.req("GET", 9013, "/events/replay?offset=1&limit=1000"))
+        assert j["items"][-1]["offset"] == 12 and len(j["items"]) < 12, [e["offset"] for e in j["items"]]
+        r = _publish(s, {"type": "big.small", "source": "/r", "data": 1})
+        assert r.json["offset"] == 13, r.json
+        db = os.path.join(s.data_dir, "eventbus.db")
+        wait_until(lambda: os.path.getsize(db) < 3 * 1024 * 1024, timeout=20,
+                   what="eventbus.db below 3 MiB after incremental vacuum (%d)" % os.path.getsize(db))
+    finally:
+        s.close()

@@ -384,7 +384,16 @@ int evlog_retain(fm_db_t *db, int retain_days, int retain_mb, int *deleted)
     int64_t cutoff = retain_days > 0 ? fm_time_unix_ms() - (int64_t)retain_days * 86400000 : -1;
     int64_t limit_bytes = (int64_t)retain_mb << 20;
     for (int round = 0; round < 50; round++) {
-        bool over = retain_mb > 0 && pages_used(db) > limit_bytes;
+        int64_t used = retain_mb > 0 ? pages_used(db) : 0;
+        bool over = retain_mb > 0 && used > limit_bytes;
+        /* Over the size: about as many of the oldest rows as the excess holds (rows
+         * estimated from the span of pos), at least one, at most a chunk. */
+        int64_t span = 0, by_size_rows = 1;
+        if (over && one_int64(db, "SELECT MAX(pos) - MIN(pos) + 1 FROM events WHERE ? IS NOT NULL",
+                              "x", 0, false, &span, 0) == FM_OK && span > 0)
+            by_size_rows = (used - limit_bytes) / (used / span + 1) + 1;
+        if (by_size_rows > RETAIN_CHUNK)
+            by_size_rows = RETAIN_CHUNK;
         sqlite3 *w = fm_db_write_begin(db);
         if (!w)
             return FM_EDB;
@@ -402,7 +411,7 @@ int evlog_retain(fm_db_t *db, int retain_days, int retain_mb, int *deleted)
             sqlite3_reset(st);
         }
         if (rc == FM_OK && n == 0 && over && (st = fm_db_stmt(db, by_size))) {
-            sqlite3_bind_int(st, 1, RETAIN_CHUNK / 4);
+            sqlite3_bind_int64(st, 1, by_size_rows);
             rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
             n += sqlite3_changes(w);
             sqlite3_reset(st);
