@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -149,6 +149,13 @@ bench-exec-probe: build/flowmaster
 # External Integration: connector calls/s and added latency over a direct request, webhooks/s.
 bench-integrations: build/.deps-bench build/flowmaster
 	python3 bench/integrations_bench.py
+
+# Event bus: in-memory publish→deliver, the durable log, webhooks, engine with the log on/off.
+build/bench/bus_bench: bench/bus_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-bus: build/.deps-bench build/flowmaster build/bench/bus_bench build/bench/exec_http_bench
+	bash bench/bus_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

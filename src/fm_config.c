@@ -70,6 +70,14 @@ static const cfg_key_t keys[] = {
     STR("integrations", "key", integrations_key),
     BOOL("integrations", "allow_private", integrations_allow_private),
     INT("integrations", "log_body_bytes", integrations_log_body_bytes, 0, 1 << 20),
+    BOOL("eventbus", "log", eventbus_log),
+    INT("eventbus", "retain_days", eventbus_retain_days, 0, 36500),
+    INT("eventbus", "retain_mb", eventbus_retain_mb, 0, 1 << 20),
+    INT("eventbus", "retention_interval_ms", eventbus_retention_interval_ms, 10, 86400000),
+    INT("eventbus", "webhook_timeout_ms", eventbus_webhook_timeout_ms, 10, 600000),
+    INT("eventbus", "webhook_max_attempts", eventbus_webhook_max_attempts, 1, 100),
+    INT("eventbus", "webhook_backoff_ms", eventbus_webhook_backoff_ms, 1, 3600000),
+    INT("eventbus", "webhook_backoff_max_ms", eventbus_webhook_backoff_max_ms, 1, 86400000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -113,6 +121,14 @@ void fm_config_defaults(fm_config_t *c)
     c->execution_mi_max_items = 100000;
     c->execution_timer_min_cycle_ms = 1000;
     c->integrations_log_body_bytes = 2048;
+    c->eventbus_log = true;
+    c->eventbus_retain_days = 7;
+    c->eventbus_retain_mb = 1024;
+    c->eventbus_retention_interval_ms = 60000;
+    c->eventbus_webhook_timeout_ms = 10000;
+    c->eventbus_webhook_max_attempts = 8;
+    c->eventbus_webhook_backoff_ms = 1000;
+    c->eventbus_webhook_backoff_max_ms = 300000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

@@ -65,6 +65,15 @@ typedef struct fm_config {
     char integrations_key[128];         /* 64 hex digits; "" = <data-dir>/integrations.key */
     bool integrations_allow_private;    /* tenants other than the operator's may reach private addresses */
     int integrations_log_body_bytes;    /* call and delivery logs keep this much of a body */
+    /* [eventbus] */
+    bool eventbus_log;                  /* append every bus event to the durable log */
+    int eventbus_retain_days;           /* 0 = no age limit */
+    int eventbus_retain_mb;             /* 0 = no size limit */
+    int eventbus_retention_interval_ms;
+    int eventbus_webhook_timeout_ms;
+    int eventbus_webhook_max_attempts;  /* then the event becomes a dead letter */
+    int eventbus_webhook_backoff_ms;    /* first retry delay; doubles, with jitter */
+    int eventbus_webhook_backoff_max_ms;
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

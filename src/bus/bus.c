@@ -52,6 +52,8 @@ static struct {
     type_count_t types[MAX_TYPES];
     size_t ntypes;
     uint64_t other_types;
+    bool (*on_batch)(void *arg);
+    void *on_batch_arg;
 } bus;
 
 /* ---- names and patterns ---- */
@@ -225,6 +227,19 @@ void bus__enqueue_nowait(bus_event_t *ev)
 int bus_publish(const char *source, const char *type, const char *subject, const char *tenant,
                 const char *data_json)
 {
+    return bus_publish_ce(NULL, NULL, source, type, subject, tenant, data_json, NULL);
+}
+
+void bus_on_batch(bool (*fn)(void *arg), void *arg)
+{
+    bus.on_batch = fn;
+    bus.on_batch_arg = arg;
+}
+
+int bus_publish_ce(const char *given_id, const char *given_time, const char *source,
+                   const char *type, const char *subject, const char *tenant,
+                   const char *data_json, const char *json)
+{
     if (!bus.inited)
         return FM_EBUSY;
     if (!source || !*source || !bus_type_valid(type) || !tenant || !*tenant)
@@ -232,9 +247,10 @@ int bus_publish(const char *source, const char *type, const char *subject, const
     bus_event_t *ev = calloc(1, sizeof(*ev));
     if (!ev)
         return FM_ENOMEM;
-    char id[37], ts[32];
-    fm_uuid7(id);
-    fm_time_rfc3339(ts);
+    char gid[37], gts[32];
+    fm_uuid7(gid);
+    fm_time_rfc3339(gts);
+    const char *id = given_id ? given_id : gid, *ts = given_time ? given_time : gts;
     ev->id = strdup(id);
     ev->source = strdup(source);
     ev->type = strdup(type);
@@ -242,7 +258,7 @@ int bus_publish(const char *source, const char *type, const char *subject, const
     ev->tenant = strdup(tenant);
     ev->time = strdup(ts);
     ev->data = strdup(data_json ? data_json : "null");
-    ev->json = bus_event_json(id, source, type, subject, tenant, ts, data_json);
+    ev->json = json ? strdup(json) : bus_event_json(id, source, type, subject, tenant, ts, data_json);
     if (!ev->id || !ev->source || !ev->type || (subject && !ev->subject) || !ev->tenant ||
         !ev->time || !ev->data || !ev->json) {
         bus__event_free(ev);
@@ -370,7 +386,8 @@ static bool deliver_batch(void)
     bus.depth -= n;
     pthread_cond_broadcast(&bus.room);
     pthread_mutex_unlock(&bus.lock);
-    bus__outbox_commit_deletes();
+    if (!bus.on_batch || bus.on_batch(bus.on_batch_arg))
+        bus__outbox_commit_deletes();
     return true;
 }
 

@@ -58,6 +58,17 @@ void bus_deliver_now(void);
 int bus_publish(const char *source, const char *type, const char *subject,
                 const char *tenant, const char *data_json);
 
+/* Any thread: the same with the event's id and time given (NULL: made here) and, when
+ * json is not NULL, that CloudEvent text delivered as ev->json (POST /events keeps the
+ * attributes its publisher sent). */
+int bus_publish_ce(const char *id, const char *time, const char *source, const char *type,
+                   const char *subject, const char *tenant, const char *data_json, const char *json);
+
+/* Loop thread: fn(arg) runs after every subscriber has seen a delivery batch and before
+ * the outbox rows of that batch are deleted; a subscriber that buffers (the durable
+ * log) makes the batch durable there. false keeps the rows for a later batch. One hook. */
+void bus_on_batch(bool (*fn)(void *arg), void *arg);
+
 /* Any thread. Returns a subscription id (> 0) or FM_EINVAL for a bad pattern.
  * After bus_unsubscribe returns on the loop thread, fn is not called again. */
 int bus_subscribe(const char *pattern, bus_fn fn, void *arg);

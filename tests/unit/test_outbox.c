@@ -181,6 +181,40 @@ static void test_rollback_delivers_nothing(void **state)
     assert_int_equal(f->got.seq[0], 10);
 }
 
+/* The batch hook (bus_on_batch, the durable log's group commit) runs after the
+ * subscribers and before the outbox rows go: when it fails, the rows stay. */
+static int hook_calls;
+static bool hook_ok;
+
+static bool batch_hook(void *arg)
+{
+    (void)arg;
+    hook_calls++;
+    return hook_ok;
+}
+
+static void test_batch_hook_keeps_rows_on_failure(void **state)
+{
+    fix_t *f = *state;
+    assert_true(bus_subscribe(">", on_event, &f->got) > 0);
+    assert_int_equal(bus_outbox_attach(f->db.db, "t"), FM_OK);
+    bus_flush();
+    hook_calls = 0;
+    hook_ok = false;
+    bus_on_batch(batch_hook, NULL);
+    write_events(f->db.db, 0, 2, FM_OK);
+    bus_flush();
+    assert_int_equal(f->got.n, 2);
+    assert_true(hook_calls >= 1);
+    assert_int_equal(outbox_rows(&f->db), 2);   /* not durable elsewhere: kept */
+    hook_ok = true;
+    write_events(f->db.db, 2, 1, FM_OK);
+    bus_flush();
+    assert_int_equal(f->got.n, 3);
+    assert_int_equal(outbox_rows(&f->db), 0);   /* the next good batch deletes all three */
+    bus_on_batch(NULL, NULL);
+}
+
 static void test_add_rejects_bad_input(void **state)
 {
     fix_t *f = *state;
@@ -395,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_commit_delivers_and_deletes),
         T(test_commit_then_flush),
+        T(test_batch_hook_keeps_rows_on_failure),
         T(test_rollback_delivers_nothing),
         T(test_add_rejects_bad_input),
         T(test_survives_restart),

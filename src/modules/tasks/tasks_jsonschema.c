@@ -30,6 +30,19 @@ static bool known_type(const char *t)
     return false;
 }
 
+/* The formats we assert (JSON Schema 2020-12 treats format as an annotation; this
+ * subset checks these three; others are ignored), as anchored PCRE2 patterns. */
+static const char *format_pattern(const char *f)
+{
+    if (!strcmp(f, "date-time"))
+        return "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$";
+    if (!strcmp(f, "email"))
+        return "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$";
+    if (!strcmp(f, "uri"))
+        return "^[A-Za-z][A-Za-z0-9+.-]*:[^\\s]*$";
+    return NULL;
+}
+
 /* ---- checking a schema ---- */
 
 static int bad(char *why, size_t len, const char *ptr, const char *what)
@@ -96,6 +109,9 @@ static int check(const cJSON *s, const char *ptr, int depth, char *why, size_t l
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "enum");
     if (e && (!cJSON_IsArray(e) || cJSON_GetArraySize(e) == 0))
         return bad(why, len, ptr, "enum must be a non-empty array");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(s, "format");
+    if (fmt && !cJSON_IsString(fmt))
+        return bad(why, len, ptr, "format must be a string");
     static const char *const nums[] = { "minimum", "maximum" };
     for (int i = 0; i < 2; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, nums[i]);
@@ -268,6 +284,13 @@ static void validate(vctx_t *c, const cJSON *s, const cJSON *v, const char *ptr,
         if (!ok)
             violation(c, ptr, "must be one of the allowed values");
     }
+    const cJSON *cst = cJSON_GetObjectItemCaseSensitive(s, "const");
+    if (cst && !cJSON_Compare(cst, v, true))
+        violation(c, ptr, "must be the constant value");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(s, "format");
+    const char *fpat = cJSON_IsString(fmt) && cJSON_IsString(v) ? format_pattern(fmt->valuestring) : NULL;
+    if (fpat && tasks_schema_match(fpat, v->valuestring) != 1)
+        violation(c, ptr, "must be a valid %s", fmt->valuestring);
     if (cJSON_IsNumber(v)) {
         const cJSON *mn = cJSON_GetObjectItemCaseSensitive(s, "minimum");
         const cJSON *mx = cJSON_GetObjectItemCaseSensitive(s, "maximum");

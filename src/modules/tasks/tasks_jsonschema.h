@@ -1,8 +1,9 @@
 /*
  * tasks_jsonschema.h — the JSON Schema subset that human-task forms are written in
  * (docs/tasks.md, "Forms"): type, properties, required, enum, minimum/maximum,
- * minLength/maxLength, pattern (PCRE2, UTF, with match limits), items and
- * additionalProperties: false. Other keywords are ignored, as JSON Schema ignores
+ * minLength/maxLength, pattern (PCRE2, UTF, with match limits), items,
+ * additionalProperties, const and format (date-time, email, uri). Shared with the Event
+ * Bus's schema registry (src/modules/eventbus). Other keywords are ignored, as JSON Schema ignores
  * unknown ones. Pure functions over cJSON: any thread.
  */
 #ifndef TASKS_JSONSCHEMA_H

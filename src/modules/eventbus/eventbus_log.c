@@ -1,0 +1,573 @@
+/*
+ * eventbus_log.c — the durable event log in eventbus.db (eventbus_int.h).
+ *
+ * Offsets: each tenant's log numbers its events 1, 2, 3, … The next offset of a tenant
+ * is cached while the writer lock is held (valid only inside a write transaction,
+ * dropped when one rolls back) and recorded in tenant_offsets at the end of each append,
+ * so retention emptying a log never makes an offset come back.
+ *
+ * The bus side: a `>` subscriber copies each event into a buffer (loop thread); the
+ * bus's batch hook appends the whole buffer in one transaction before the bus deletes
+ * the batch's outbox rows. So the log is group-committed (one commit per delivery
+ * batch, however many events) and a kill -9 loses nothing an outbox held: a batch not
+ * committed here is still in its outbox and comes again, with the same id, which the
+ * log recognises (tenant + id + source) and does not append twice.
+ */
+#include "eventbus_int.h"
+
+#include "../../bus/bus.h"
+#include "../../fm_log.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SEQ_CACHE 64
+
+typedef struct seq_slot {
+    char tenant[72];
+    int64_t last;       /* last offset handed out */
+    bool dirty;         /* changed in this transaction */
+} seq_slot_t;
+
+static seq_slot_t seqs[SEQ_CACHE];      /* guarded by the db's writer lock */
+static int nseqs;
+static atomic_uint_fast64_t generation; /* appends committed so far */
+
+uint64_t evlog_generation(void)
+{
+    return atomic_load(&generation);
+}
+
+/* ---- time ---- */
+
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int64_t eventbus_parse_time(const char *s)
+{
+    if (!s || strlen(s) < 20 || strlen(s) > 40)
+        return -1;
+    int Y = digits(s, 4), M = digits(s + 5, 2), D = digits(s + 8, 2);
+    int h = digits(s + 11, 2), m = digits(s + 14, 2), sec = digits(s + 17, 2);
+    if (Y < 0 || M < 1 || M > 12 || D < 1 || D > 31 || h < 0 || h > 23 || m < 0 || m > 59 ||
+        sec < 0 || sec > 60 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
+        return -1;
+    const char *p = s + 19;
+    int ms = 0;
+    if (*p == '.') {
+        p++;
+        int nd = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (nd < 3)
+                ms = ms * 10 + (*p - '0');
+            nd++;
+            p++;
+        }
+        if (nd == 0 || nd > 9)
+            return -1;
+        for (; nd < 3; nd++)
+            ms *= 10;
+    }
+    int off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+        if (oh < 0 || om < 0 || p[3] != ':' || oh > 23 || om > 59)
+            return -1;
+        off = (oh * 60 + om) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    struct tm tm = { 0 };
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec;
+    int64_t t = (int64_t)timegm(&tm);
+    return (t - (int64_t)off * 60) * 1000 + ms;
+}
+
+/* ---- append ---- */
+
+static seq_slot_t *seq_slot(fm_db_t *db, const char *tenant)
+{
+    for (int i = 0; i < nseqs; i++)
+        if (!strcmp(seqs[i].tenant, tenant))
+            return &seqs[i];
+    if (strlen(tenant) >= sizeof(seqs[0].tenant))
+        return NULL;
+    int i = nseqs < SEQ_CACHE ? nseqs++ : -1;
+    if (i < 0) {    /* full: reuse a slot not changed in this transaction */
+        for (int k = 0; k < SEQ_CACHE && i < 0; k++)
+            if (!seqs[k].dirty)
+                i = k;
+        if (i < 0)
+            return NULL;
+    }
+    static const char sql[] = "SELECT last FROM tenant_offsets WHERE tenant_id = ?";
+    sqlite3_stmt *st = fm_db_stmt(db, sql);
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return NULL;
+    snprintf(seqs[i].tenant, sizeof(seqs[i].tenant), "%s", tenant);
+    seqs[i].last = last;
+    seqs[i].dirty = false;
+    return &seqs[i];
+}
+
+static int64_t existing_offset(fm_db_t *db, const evlog_rec_t *r)
+{
+    static const char sql[] = "SELECT seq FROM events WHERE tenant_id = ? AND id = ? AND source = ?";
+    sqlite3_stmt *st = fm_db_stmt(db, sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, r->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->source, -1, SQLITE_STATIC);
+    int64_t seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return seq;
+}
+
+int evlog_append(fm_db_t *db, const evlog_rec_t *recs, size_t n, int64_t *offsets)
+{
+    if (n == 0)
+        return FM_OK;
+    sqlite3 *w = fm_db_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    static const char ins[] =
+        "INSERT OR IGNORE INTO events(tenant_id, seq, id, source, type, subject, logged_ms, event) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char upd[] =
+        "INSERT INTO tenant_offsets(tenant_id, last) VALUES (?, ?) "
+        "ON CONFLICT(tenant_id) DO UPDATE SET last = excluded.last";
+    int64_t now = fm_time_unix_ms();
+    int rc = FM_OK;
+    for (size_t i = 0; i < n && rc == FM_OK; i++) {
+        const evlog_rec_t *r = &recs[i];
+        seq_slot_t *s = seq_slot(db, r->tenant);
+        sqlite3_stmt *st = s ? fm_db_stmt(db, ins) : NULL;
+        if (!st) {
+            rc = FM_EDB;
+            break;
+        }
+        int64_t seq = s->last + 1;
+        sqlite3_bind_text(st, 1, r->tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, seq);
+        sqlite3_bind_text(st, 3, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, r->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, r->type, -1, SQLITE_STATIC);
+        if (r->subject)
+            sqlite3_bind_text(st, 6, r->subject, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, now);
+        sqlite3_bind_text(st, 8, r->json, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE) {
+            rc = FM_EDB;
+        } else if (sqlite3_changes(w) == 1) {
+            s->last = seq;
+            s->dirty = true;
+            if (offsets)
+                offsets[i] = seq;
+        } else if (offsets) {           /* already logged: a repeat of an outbox row */
+            offsets[i] = existing_offset(db, r);
+        }
+    }
+    for (int i = 0; i < nseqs && rc == FM_OK; i++) {
+        if (!seqs[i].dirty)
+            continue;
+        sqlite3_stmt *st = fm_db_stmt(db, upd);
+        if (!st) {
+            rc = FM_EDB;
+            break;
+        }
+        sqlite3_bind_text(st, 1, seqs[i].tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, seqs[i].last);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = FM_EDB;
+        sqlite3_reset(st);
+    }
+    if (rc == FM_OK)
+        for (int i = 0; i < nseqs; i++)
+            seqs[i].dirty = false;
+    else
+        nseqs = 0;      /* rolled back: what the cache says is no longer true */
+    rc = fm_db_write_end(db, rc);
+    if (rc != FM_OK)
+        nseqs = 0;
+    else
+        atomic_fetch_add(&generation, 1);
+    return rc;
+}
+
+/* ---- read ---- */
+
+int evlog_read(fm_db_t *db, const char *tenant, int64_t from, const evlog_filter_t *f,
+               int limit, int scan, evlog_fn fn, void *arg, int64_t *next)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_OK;
+    *next = from;
+    if (sqlite3_prepare_v2(c, "SELECT seq, logged_ms, type, subject, event FROM events "
+                              "WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fm_db_reader_done(db, c);
+        return FM_EDB;
+    }
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int(st, 3, scan);
+    int taken = 0, step;
+    while (taken < limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        evlog_entry_t e = {
+            sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+            (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+            (const char *)sqlite3_column_text(st, 4),
+        };
+        bool pass = (!f || !f->types || bus_pattern_match(f->types, e.type)) &&
+                    (!f || !f->subject || (e.subject && !strcmp(f->subject, e.subject)));
+        if (pass) {
+            if (!fn(&e, arg))
+                break;
+            taken++;
+        }
+        *next = e.offset + 1;
+    }
+    if (taken < limit && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = FM_EDB;
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}
+
+static int one_int64(fm_db_t *db, const char *sql, const char *tenant, int64_t bind2,
+                     bool has2, int64_t *out, int64_t dflt)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+        if (has2)
+            sqlite3_bind_int64(st, 2, bind2);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = FM_OK;
+        } else if (step == SQLITE_ROW || step == SQLITE_DONE) {
+            *out = dflt;
+            rc = FM_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}
+
+int evlog_last(fm_db_t *db, const char *tenant, int64_t *last)
+{
+    return one_int64(db, "SELECT last FROM tenant_offsets WHERE tenant_id = ?", tenant, 0, false, last, 0);
+}
+
+int evlog_offset_at(fm_db_t *db, const char *tenant, int64_t unix_ms, int64_t *offset)
+{
+    int64_t last = 0;
+    int rc = evlog_last(db, tenant, &last);
+    if (rc != FM_OK)
+        return rc;
+    return one_int64(db, "SELECT MIN(seq) FROM events WHERE tenant_id = ? AND logged_ms >= ?",
+                     tenant, unix_ms, true, offset, last + 1);
+}
+
+int evlog_get(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
+{
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return FM_EDB;
+    sqlite3_stmt *st = NULL;
+    int rc = FM_EDB;
+    if (sqlite3_prepare_v2(c, "SELECT seq, event FROM events WHERE tenant_id = ? AND id = ? "
+                              "ORDER BY seq LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            *item = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+            if (*item) {
+                cJSON_AddNumberToObject(*item, "offset", (double)sqlite3_column_int64(st, 0));
+                rc = FM_OK;
+            }
+        } else if (step == SQLITE_DONE) {
+            rc = FM_ENOTFOUND;
+        }
+    }
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    return rc;
+}
+
+int evlog_ack(fm_db_t *db, const char *tenant, const char *sub_id, int64_t offset)
+{
+    sqlite3 *w = fm_db_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    static const char sql[] = "UPDATE subscriptions SET acked = MAX(acked, ?) WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = fm_db_stmt(db, sql);
+    int rc = FM_EDB;
+    if (st) {
+        sqlite3_bind_int64(st, 1, offset);
+        sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, tenant, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = sqlite3_changes(w) == 1 ? FM_OK : FM_ENOTFOUND;
+        sqlite3_reset(st);
+    }
+    return fm_db_write_end(db, rc == FM_ENOTFOUND ? FM_OK : rc) == FM_OK ? rc : FM_EDB;
+}
+
+/* ---- retention ---- */
+
+#define RETAIN_CHUNK 20000      /* rows deleted per transaction */
+
+static int64_t pages_used(fm_db_t *db)
+{
+    int64_t pc = 0, ps = 0, fl = 0;
+    sqlite3 *c = fm_db_reader(db);
+    if (!c)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    const char *q[3] = { "PRAGMA page_count", "PRAGMA page_size", "PRAGMA freelist_count" };
+    int64_t *v[3] = { &pc, &ps, &fl };
+    for (int i = 0; i < 3; i++) {
+        if (sqlite3_prepare_v2(c, q[i], -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            *v[i] = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    fm_db_reader_done(db, c);
+    return (pc - fl) * ps;
+}
+
+int evlog_retain(fm_db_t *db, int retain_days, int retain_mb, int *deleted)
+{
+    *deleted = 0;
+    int64_t cutoff = retain_days > 0 ? fm_time_unix_ms() - (int64_t)retain_days * 86400000 : -1;
+    int64_t limit_bytes = (int64_t)retain_mb << 20;
+    for (int round = 0; round < 50; round++) {
+        int64_t used = retain_mb > 0 ? pages_used(db) : 0;
+        bool over = retain_mb > 0 && used > limit_bytes;
+        /* Over the size: about as many of the oldest rows as the excess holds (rows
+         * estimated from the span of pos), at least one, at most a chunk. */
+        int64_t span = 0, by_size_rows = 1;
+        if (over && one_int64(db, "SELECT MAX(pos) - MIN(pos) + 1 FROM events WHERE ? IS NOT NULL",
+                              "x", 0, false, &span, 0) == FM_OK && span > 0)
+            by_size_rows = (used - limit_bytes) / (used / span + 1) + 1;
+        if (by_size_rows > RETAIN_CHUNK)
+            by_size_rows = RETAIN_CHUNK;
+        sqlite3 *w = fm_db_write_begin(db);
+        if (!w)
+            return FM_EDB;
+        int rc = FM_OK, n = 0;
+        static const char by_age[] =
+            "DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE logged_ms < ? ORDER BY pos LIMIT ?)";
+        static const char by_size[] =
+            "DELETE FROM events WHERE pos IN (SELECT pos FROM events ORDER BY pos LIMIT ?)";
+        sqlite3_stmt *st = NULL;
+        if (cutoff >= 0 && (st = fm_db_stmt(db, by_age))) {
+            sqlite3_bind_int64(st, 1, cutoff);
+            sqlite3_bind_int(st, 2, RETAIN_CHUNK);
+            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
+            n += sqlite3_changes(w);
+            sqlite3_reset(st);
+        }
+        if (rc == FM_OK && n == 0 && over && (st = fm_db_stmt(db, by_size))) {
+            sqlite3_bind_int64(st, 1, by_size_rows);
+            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
+            n += sqlite3_changes(w);
+            sqlite3_reset(st);
+        }
+        if (rc == FM_OK && n > 0) {
+            /* Free what the delete left on the freelist, a bounded number of pages. */
+            sqlite3_stmt *v = NULL;
+            if (sqlite3_prepare_v2(w, "PRAGMA incremental_vacuum(4000)", -1, &v, NULL) == SQLITE_OK)
+                while (sqlite3_step(v) == SQLITE_ROW) {
+                }
+            sqlite3_finalize(v);
+        }
+        if (fm_db_write_end(db, rc) != FM_OK)
+            return FM_EDB;
+        *deleted += n;
+        if (n == 0)
+            break;
+    }
+    return FM_OK;
+}
+
+int evlog_prepare(fm_db_t *db)
+{
+    sqlite3 *c = NULL;
+    if (sqlite3_open_v2(fm_db_path(db), &c, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(c);
+        return FM_EDB;
+    }
+    sqlite3_busy_timeout(c, 5000);
+    sqlite3_stmt *st = NULL;
+    int mode = -1;
+    if (sqlite3_prepare_v2(c, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    int rc = FM_OK;
+    if (mode != 2) {    /* set before the first event: VACUUM of a small file */
+        char *err = NULL;
+        if (sqlite3_exec(c, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;", NULL, NULL, &err) != SQLITE_OK) {
+            fm_log_msg(FM_LOG_ERROR, "eventbus: cannot switch to incremental vacuum", err);
+            rc = FM_EDB;
+        }
+        sqlite3_free(err);
+    }
+    sqlite3_close(c);
+    return rc;
+}
+
+/* ---- the bus side ---- */
+
+typedef struct pending {
+    bus_event_t **v;    /* copies of what this batch delivered */
+    evlog_rec_t *recs;
+    size_t n, cap;
+} pending_t;
+
+static struct {
+    fm_mod_t *m;
+    int sub;
+    pending_t p;
+    atomic_uint_fast64_t appended;
+} L;
+
+static void on_event(const bus_event_t *ev, void *arg)
+{
+    (void)arg;
+    pending_t *p = &L.p;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 1024;
+        evlog_rec_t *r = realloc(p->recs, cap * sizeof(*r));
+        if (!r) {
+            fm_log_msg(FM_LOG_ERROR, "eventbus: out of memory; event not logged", ev->id);
+            return;
+        }
+        p->recs = r;
+        p->cap = cap;
+    }
+    char *json = strdup(ev->json);
+    char *buf = malloc(strlen(ev->id) + strlen(ev->source) + strlen(ev->type) + strlen(ev->tenant) +
+                       (ev->subject ? strlen(ev->subject) : 0) + 5);
+    if (!json || !buf) {
+        free(json);
+        free(buf);
+        fm_log_msg(FM_LOG_ERROR, "eventbus: out of memory; event not logged", ev->id);
+        return;
+    }
+    /* One allocation for the small strings; json separately (it may be large). */
+    evlog_rec_t *r = &p->recs[p->n++];
+    char *q = buf;
+#define TAKE(field, s) do { size_t l_ = strlen(s); memcpy(q, s, l_ + 1); r->field = q; q += l_ + 1; } while (0)
+    TAKE(tenant, ev->tenant);
+    TAKE(id, ev->id);
+    TAKE(source, ev->source);
+    TAKE(type, ev->type);
+    if (ev->subject)
+        TAKE(subject, ev->subject);
+    else
+        r->subject = NULL;
+#undef TAKE
+    r->time = NULL;
+    r->json = json;
+}
+
+static void pending_clear(void)
+{
+    for (size_t i = 0; i < L.p.n; i++) {
+        free((char *)L.p.recs[i].tenant);
+        free((char *)L.p.recs[i].json);
+    }
+    L.p.n = 0;
+}
+
+static bool on_batch(void *arg)
+{
+    (void)arg;
+    if (L.p.n == 0)
+        return true;
+    int rc = evlog_append(L.m->db, L.p.recs, L.p.n, NULL);
+    if (rc != FM_OK) {
+        /* The outbox rows stay; events published straight to the bus are lost for the
+         * log (they were never durable anywhere). */
+        fm_log_msg(FM_LOG_ERROR, "eventbus: log append failed; outbox rows kept", NULL);
+        pending_clear();
+        return false;
+    }
+    atomic_fetch_add(&L.appended, L.p.n);
+    pending_clear();
+    hooks_kick(false);
+    return true;
+}
+
+int evlog_attach(fm_mod_t *m)
+{
+    L.m = m;
+    L.sub = bus_subscribe(">", on_event, NULL);
+    if (L.sub < 0)
+        return L.sub;
+    bus_on_batch(on_batch, NULL);
+    return FM_OK;
+}
+
+void evlog_detach(void)
+{
+    if (!L.m)
+        return;
+    bus_flush();            /* what the modules stopped before us left, into the log */
+    bus_on_batch(NULL, NULL);
+    if (L.sub > 0)
+        bus_unsubscribe(L.sub);
+    pending_clear();
+    free(L.p.recs);
+    memset(&L.p, 0, sizeof(L.p));
+    L.m = NULL;
+}
+
+uint64_t evlog_appended(void)
+{
+    return atomic_load(&L.appended);
+}
