@@ -20,8 +20,11 @@ FAST = {"FLOWMASTER_EVENTBUS_WEBHOOK_TIMEOUT_MS": "400",
         "FLOWMASTER_EVENTBUS_WEBHOOK_BACKOFF_MAX_MS": "200",
         "FLOWMASTER_EVENTBUS_WEBHOOK_MAX_ATTEMPTS": "4"}
 
+# Tenants other than `default` may deliver to loopback only with allow_private (the
+# receivers here listen on 127.0.0.1); test_private_targets_refused_for_other_tenants
+# checks the default.
 FIXTURES = {
-    "bus": lambda: Server(modules=MODS, env=FAST),
+    "bus": lambda: Server(modules=MODS, env=dict(FAST, FLOWMASTER_INTEGRATIONS_ALLOW_PRIVATE="true")),
 }
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "eventbus.md")
@@ -507,6 +510,25 @@ def test_tenants_isolated(bus):
         assert _publish(bus, {"type": "t.secret", "source": "/b", "data": 5}, b).status == 201
     finally:
         rcv_b.close()
+
+
+def test_private_targets_refused_for_other_tenants():
+    """A tenant other than the operator's cannot make the server deliver webhooks to
+    loopback or private addresses (the same rule as External Integration's connectors)."""
+    s = Server(modules=MODS, env=FAST)
+    rcv = Receiver()
+    try:
+        b = s.tenant_headers("tenp")
+        sub = _sub(s, {"kind": "webhook", "url": rcv.url, "secret": "tenant-p-secret-0000001"}, b)
+        assert_json(_publish(s, {"type": "t.p", "source": "/p", "data": 1}, b), 201)
+        st = wait_until(lambda: (lambda j: j if j.get("consecutiveFailures", 0) >= 1 else None)(
+            assert_json(s.req("GET", 9013, "/subscriptions/%s/status" % sub["id"], headers=b))),
+            timeout=20, what="a refused delivery")
+        assert rcv.delivered() == [], rcv.got
+        assert st.get("lastError"), st
+    finally:
+        rcv.close()
+        s.stop()
 
 
 def test_retention_by_size():

@@ -368,9 +368,14 @@ static int send_event(hsub_t *s, int64_t offset, const char *event_json, bool re
         j->offset = offset;
         j->redeliver = redeliver;
         sd->job = j;
+        /* the same private-address rule as External Integration's connectors: only the
+         * operator's tenant (or [integrations] allow_private) may deliver to loopback and
+         * private addresses */
         fm_fetch_req_t req = {
-            "POST", s->url, body, cJSON_IsString(ct) ? ct->valuestring : "application/json",
-            fm_cfg()->eventbus_webhook_timeout_ms, (const char *const *)lines,
+            .method = "POST", .url = s->url, .body = body,
+            .content_type = cJSON_IsString(ct) ? ct->valuestring : "application/json",
+            .timeout_ms = fm_cfg()->eventbus_webhook_timeout_ms, .headers = (const char *const *)lines,
+            .no_private = !fm_cfg()->integrations_allow_private && strcmp(s->tenant, "default") != 0,
         };
         s->in_flight = true;
         H.in_flight++;
