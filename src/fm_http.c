@@ -405,6 +405,13 @@ int fm_call_system_h(const char *tenant, fm_method_t method, const char *path, c
     return call(NULL, tenant, method, path, body_json, headers, status, out);
 }
 
+int fm_call_h(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
+              const char *const *headers, int *status, char **out)
+{
+    const char *system = !caller ? "default" : caller->internal ? caller->tenant : NULL;
+    return call(caller, system, method, path, body_json, headers, status, out);
+}
+
 static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t method, const char *path,
                 const char *body_json, const char *const *extra, int *status, char **out)
 {
