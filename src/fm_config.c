@@ -65,6 +65,8 @@ static const cfg_key_t keys[] = {
     INT("rules", "feel_memory_mib", rules_feel_memory_mib, 1, 65536),
     INT("rules", "feel_memory_total_mib", rules_feel_memory_total_mib, 16, 1 << 20),
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
+    STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
+    STR("mcp", "anonymous_role", mcp_anonymous_role),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

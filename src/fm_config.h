@@ -58,6 +58,9 @@ typedef struct fm_config {
     int rules_feel_memory_total_mib;    /* all concurrent FEEL evaluations together */
     /* [tasks] */
     int tasks_escalation_interval_ms;
+    /* [mcp] */
+    char mcp_anonymous_tenant[72];      /* "" = off; loopback listeners only */
+    char mcp_anonymous_role[64];
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

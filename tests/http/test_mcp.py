@@ -263,3 +263,28 @@ def test_tenants_and_permissions_as_over_http(srv):
     assert not tool(srv, v, "list_processes", {}, headers=hv).get("isError")
     res = tool(srv, v, "create_process", {"name": "nope", "xml": xml}, headers=hv)
     assert res["isError"] and "403" in res["content"][0]["text"] and "process:write" in res["content"][0]["text"], res
+
+
+def test_prompts_and_completion(srv):
+    sid, res = init(srv)
+    assert {"prompts", "completions"} <= set(res["capabilities"])
+    names = [p["name"] for p in call(srv, sid, "prompts/list")["result"]["prompts"]]
+    assert names == ["explain_execution", "review_process", "draft_dmn_table"], names
+    xml = bpmn("mcp_prompt", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
+    p = tool(srv, sid, "create_process", {"name": "mcp-prompt", "xml": xml})["structuredContent"]
+    got = call(srv, sid, "prompts/get", {"name": "review_process", "arguments": {"processId": p["id"]}})["result"]
+    assert p["id"] in got["messages"][0]["content"]["text"]
+    emb = got["messages"][1]["content"]
+    assert emb["type"] == "resource" and "mcp_prompt" in emb["resource"]["text"], emb
+    e = call(srv, sid, "prompts/get", {"name": "review_process", "arguments": {}})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.arguments.processId", e
+    e = call(srv, sid, "prompts/get", {"name": "review_process", "arguments": {"processId": "proc_nope"}})["error"]
+    assert e["code"] == -32002, e
+    comp = call(srv, sid, "completion/complete", {"ref": {"type": "ref/prompt", "name": "review_process"},
+                                                  "argument": {"name": "processId", "value": p["id"][:-3]}})
+    assert comp["result"]["completion"]["values"] == [p["id"]], comp
+    comp = call(srv, sid, "completion/complete", {"ref": {"type": "ref/resource", "uri": "flowmaster://processes/{processId}"},
+                                                  "argument": {"name": "other", "value": "x"}})
+    assert comp["result"]["completion"]["values"] == [], comp
+    e = call(srv, sid, "completion/complete", {"ref": {"type": "ref/x"}, "argument": {"name": "a", "value": ""}})["error"]
+    assert e["data"]["field"] == "params.ref.type", e

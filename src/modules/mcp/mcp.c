@@ -15,6 +15,10 @@
 
 #include "../../auth/fm_auth.h"
 #include "../../fm_config.h"
+#include "../../fm_id.h"
+#include "../../fm_log.h"
+
+#include <pthread.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,13 +100,95 @@ static void resource_url(char *out, size_t len, const char *suffix)
     snprintf(out, len, "http://%s:%d%s", any ? "127.0.0.1" : l, fm_listen_port(9000), suffix);
 }
 
-/* Token, tenant, mcp:use. FM_OK with *tenant set (the header's, else the token's). */
-static int authenticate(fm_req_t *r, const char **tenant)
+/* The caller: the token's principal (tenant, sub, grants), and in the anonymous mode
+ * the token minted for it, which the route calls then carry. */
+typedef struct who {
+    fm_principal_t p;
+    char bearer[2048];      /* "Bearer …" for fm_call in the anonymous mode, else "" */
+} who_t;
+
+static bool anonymous_on(void)
+{
+    return fm_cfg()->mcp_anonymous_tenant[0] != 0;
+}
+
+/* mcp.anonymous_tenant / anonymous_role: a caller without a token acts as "mcp:anonymous"
+ * with that built-in role in that tenant, through a short-lived token minted here (so the
+ * routes check it like any other). Off by default; refused unless serving on loopback. */
+static int start(fm_mod_t *m)
+{
+    const fm_config_t *c = fm_cfg();
+    if (!anonymous_on())
+        return FM_OK;
+    char listen[64];
+    host_of(c->listen, listen, sizeof(listen));
+    const char *why = NULL;
+    if (!loopback_host(listen))
+        why = "mcp.anonymous_tenant is allowed only when server.listen is a loopback address";
+    else if (!fm_role_builtin(c->mcp_anonymous_role))
+        why = "mcp.anonymous_role must name a built-in role (viewer, participant, operator, designer, admin)";
+    if (why) {
+        fm_log_msg(FM_LOG_ERROR, "mcp", why);
+        fprintf(stderr, "flowmaster: %s\n", why);
+        return FM_EINVAL;
+    }
+    fm_log_msg(FM_LOG_WARN, "mcp", "unauthenticated MCP callers act in mcp.anonymous_tenant (loopback only)");
+    return FM_OK;
+}
+
+static pthread_mutex_t anon_lock = PTHREAD_MUTEX_INITIALIZER;
+static char anon_token[1800];
+static int64_t anon_exp;
+
+static int anonymous(who_t *w)
+{
+    const fm_config_t *c = fm_cfg();
+    int64_t now = fm_time_unix_ms() / 1000;
+    pthread_mutex_lock(&anon_lock);
+    if (anon_exp - now < 60) {
+        cJSON *claims = cJSON_CreateObject();
+        char jti[37];
+        fm_uuid7(jti);
+        cJSON_AddStringToObject(claims, "sub", "mcp:anonymous");
+        cJSON_AddStringToObject(claims, "aud", FM_AUDIENCE);
+        cJSON_AddNumberToObject(claims, "iat", (double)now);
+        cJSON_AddNumberToObject(claims, "nbf", (double)now);
+        cJSON_AddNumberToObject(claims, "exp", (double)(now + 600));
+        cJSON_AddStringToObject(claims, "jti", jti);
+        cJSON_AddStringToObject(claims, "typ", "access");
+        cJSON_AddStringToObject(claims, "tenant", c->mcp_anonymous_tenant);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(claims, "roles"), cJSON_CreateString(c->mcp_anonymous_role));
+        char *tok = fm_jwt_sign(claims);
+        cJSON_Delete(claims);
+        if (tok && strlen(tok) < sizeof(anon_token)) {
+            snprintf(anon_token, sizeof(anon_token), "%s", tok);
+            anon_exp = now + 600;
+        }
+        free(tok);
+    }
+    snprintf(w->bearer, sizeof(w->bearer), "Bearer %s", anon_token);
+    pthread_mutex_unlock(&anon_lock);
+    cJSON *claims = NULL;
+    char why[64];
+    int rc = fm_jwt_verify(w->bearer + 7, &claims, why, sizeof(why));
+    if (rc == FM_OK)
+        rc = fm_principal_from_claims(claims, &w->p);
+    cJSON_Delete(claims);
+    return rc;
+}
+
+/* Token (or the anonymous mode), tenant, mcp:use. FM_OK with *w filled. */
+static int authenticate(fm_req_t *r, who_t *w)
 {
     const fm_principal_t *p = fm_req_principal(r);
-    if (!p) {
-        const char *authz = fm_req_header(r, "Authorization");
-        bool sent = authz && !strncasecmp(authz, "Bearer ", 7);
+    const char *authz = fm_req_header(r, "Authorization");
+    bool sent = authz && !strncasecmp(authz, "Bearer ", 7);
+    w->bearer[0] = 0;
+    if (p) {
+        w->p = *p;
+    } else if (!authz && anonymous_on() && anonymous(w) == FM_OK) {
+        p = &w->p;
+    } else {
         char meta[200], h[320];
         resource_url(meta, sizeof(meta), "/.well-known/oauth-protected-resource");
         if (sent)
@@ -120,8 +206,11 @@ static int authenticate(fm_req_t *r, const char **tenant)
         fm_reply_problem(r, 403, NULL, NULL, NULL, "this token is not valid for tenant '%s'", fm_req_tenant(r));
         return FM_REPLIED;
     }
-    *tenant = p->tenant;
-    return fm_req_authz(r, "mcp:use", NULL);
+    if (!fm_authz(p, "mcp:use", NULL)) {
+        fm_reply_problem(r, 403, NULL, NULL, NULL, "permission 'mcp:use' is required for this resource");
+        return FM_REPLIED;
+    }
+    return FM_OK;
 }
 
 /* ---- answers ---- */
@@ -148,7 +237,7 @@ static int check_version_header(fm_req_t *r, const char **version)
 }
 
 /* The session named by Mcp-Session-Id. 400 without one, 404 for an unknown one. */
-static int find_session(fm_req_t *r, const char *tenant, mcp_session_t *s)
+static int find_session(fm_req_t *r, const who_t *w, mcp_session_t *s)
 {
     const char *id = fm_req_header(r, "Mcp-Session-Id");
     if (!id) {
@@ -156,8 +245,7 @@ static int find_session(fm_req_t *r, const char *tenant, mcp_session_t *s)
                          "the Mcp-Session-Id header is required (initialize first)");
         return FM_REPLIED;
     }
-    const fm_principal_t *p = fm_req_principal(r);
-    if (mcp_session_touch(id, tenant, p->sub, s) != FM_OK) {
+    if (mcp_session_touch(id, w->p.tenant, w->p.sub, s) != FM_OK) {
         fm_reply_problem(r, 404, "urn:flowmaster:problem:mcp-session-not-found", "Session Not Found", NULL,
                          "there is no MCP session '%.60s' (ended, expired or never made): initialize again", id);
         return FM_REPLIED;
@@ -165,7 +253,7 @@ static int find_session(fm_req_t *r, const char *tenant, mcp_session_t *s)
     return FM_OK;
 }
 
-static int initialize(fm_req_t *r, const char *tenant, const cJSON *msg)
+static int initialize(fm_req_t *r, const who_t *w, const cJSON *msg)
 {
     mcp_session_t s;
     memset(&s, 0, sizeof(s));
@@ -173,8 +261,8 @@ static int initialize(fm_req_t *r, const char *tenant, const cJSON *msg)
     cJSON *res = mcp_rpc_initialize(msg, s.version, &err);
     if (!res)
         return reply_rpc(r, 200, err);
-    snprintf(s.tenant, sizeof(s.tenant), "%s", tenant);
-    snprintf(s.sub, sizeof(s.sub), "%s", fm_req_principal(r)->sub);
+    snprintf(s.tenant, sizeof(s.tenant), "%s", w->p.tenant);
+    snprintf(s.sub, sizeof(s.sub), "%s", w->p.sub);
     s.log_level = 1;    /* info */
     if (mcp_session_create(&s) != FM_OK) {
         cJSON_Delete(res);
@@ -186,10 +274,22 @@ static int initialize(fm_req_t *r, const char *tenant, const cJSON *msg)
     return reply_rpc(r, 200, mcp_rpc_result(cJSON_GetObjectItemCaseSensitive(msg, "id"), res));
 }
 
+static int post_as(fm_req_t *r, who_t *w);
+
 static int post(fm_req_t *r)
 {
-    const char *tenant, *version;
-    if (forbid_foreign(r) || authenticate(r, &tenant) || check_version_header(r, &version))
+    who_t *w = malloc(sizeof(*w));     /* ~6 KiB: kept off the worker's small stack */
+    if (!w)
+        return FM_ENOMEM;
+    int rc = post_as(r, w);
+    free(w);
+    return rc;
+}
+
+static int post_as(fm_req_t *r, who_t *w)
+{
+    const char *version;
+    if (forbid_foreign(r) || authenticate(r, w) || check_version_header(r, &version))
         return FM_OK;
     size_t len;
     const char *body = fm_req_body(r, &len);
@@ -201,18 +301,18 @@ static int post(fm_req_t *r)
     if (cJSON_IsObject(msg) && cJSON_IsString(m) && !strcmp(m->valuestring, "initialize")) {
         cJSON *err = NULL;
         int kind = mcp_rpc_kind(msg, &err);
-        int rc = kind == 'q' ? initialize(r, tenant, msg)
+        int rc = kind == 'q' ? initialize(r, w, msg)
                              : reply_rpc(r, 400, err ? err : mcp_rpc_error(NULL, RPC_INVALID_REQUEST,
                                                                            "initialize must be a request (with an id)", "id"));
         cJSON_Delete(msg);
         return rc;
     }
     mcp_session_t s;
-    if (find_session(r, tenant, &s) != FM_OK) {
+    if (find_session(r, w, &s) != FM_OK) {
         cJSON_Delete(msg);
         return FM_OK;
     }
-    mcp_ctx_t c = { r, tenant, &s };
+    mcp_ctx_t c = { r, w->p.tenant, w->bearer[0] ? w->bearer : NULL, &s };
     cJSON *out = NULL;
     int status = 200;
     if (cJSON_IsArray(msg)) {
@@ -249,10 +349,22 @@ static int post(fm_req_t *r)
     return reply_rpc(r, status, out);
 }
 
+static int get_stream_as(fm_req_t *r, who_t *w);
+
 static int get_stream(fm_req_t *r)
 {
-    const char *tenant, *version;
-    if (forbid_foreign(r) || authenticate(r, &tenant) || check_version_header(r, &version))
+    who_t *w = malloc(sizeof(*w));     /* ~6 KiB: kept off the worker's small stack */
+    if (!w)
+        return FM_ENOMEM;
+    int rc = get_stream_as(r, w);
+    free(w);
+    return rc;
+}
+
+static int get_stream_as(fm_req_t *r, who_t *w)
+{
+    const char *version;
+    if (forbid_foreign(r) || authenticate(r, w) || check_version_header(r, &version))
         return FM_OK;
     fm_reply_header(r, "Allow", "POST, DELETE");
     return fm_reply_problem(r, 405, NULL, NULL, NULL,
@@ -260,16 +372,28 @@ static int get_stream(fm_req_t *r)
                             "comes back on its POST");
 }
 
+static int end_session_as(fm_req_t *r, who_t *w);
+
 static int end_session(fm_req_t *r)
 {
-    const char *tenant, *version;
-    if (forbid_foreign(r) || authenticate(r, &tenant) || check_version_header(r, &version))
+    who_t *w = malloc(sizeof(*w));     /* ~6 KiB: kept off the worker's small stack */
+    if (!w)
+        return FM_ENOMEM;
+    int rc = end_session_as(r, w);
+    free(w);
+    return rc;
+}
+
+static int end_session_as(fm_req_t *r, who_t *w)
+{
+    const char *version;
+    if (forbid_foreign(r) || authenticate(r, w) || check_version_header(r, &version))
         return FM_OK;
     const char *id = fm_req_header(r, "Mcp-Session-Id");
     if (!id)
         return fm_reply_problem(r, 400, "urn:flowmaster:problem:mcp-session-required", "Session Required", NULL,
                                 "the Mcp-Session-Id header is required");
-    if (mcp_session_delete(id, tenant, fm_req_principal(r)->sub) != FM_OK)
+    if (mcp_session_delete(id, w->p.tenant, w->p.sub) != FM_OK)
         return fm_reply_problem(r, 404, "urn:flowmaster:problem:mcp-session-not-found", "Session Not Found", NULL,
                                 "there is no MCP session '%.60s'", id);
     return fm_reply_status(r, 204);
@@ -303,5 +427,5 @@ static const fm_route_t routes[] = {
 };
 
 const fm_module_t fm_mcp_module = {
-    "mcp", "FlowMaster MCP Server", 9000, 0, FM_ROUTES(routes), NULL, NULL, NULL,
+    "mcp", "FlowMaster MCP Server", 9000, 0, FM_ROUTES(routes), NULL, start, NULL,
 };

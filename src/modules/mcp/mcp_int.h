@@ -51,6 +51,7 @@ extern const char *const mcp_log_levels[];   /* "debug" … "emergency", NULL-te
 typedef struct mcp_ctx {
     const fm_req_t *caller;         /* the HTTP request: its token goes along */
     const char *tenant;             /* the tenant the calls act in */
+    const char *bearer;             /* "Bearer …" of the anonymous mode, else NULL */
     mcp_session_t *session;         /* NULL while initializing */
 } mcp_ctx_t;
 
@@ -76,6 +77,11 @@ cJSON *mcp_tools_call(mcp_ctx_t *c, const char *name, const cJSON *args);
 cJSON *mcp_resources_list(mcp_ctx_t *c, const char *cursor, cJSON **err, const cJSON *id);
 cJSON *mcp_resource_templates(void);
 cJSON *mcp_resources_read(mcp_ctx_t *c, const char *uri, cJSON **err, const cJSON *id);
+cJSON *mcp_prompts_list(void);
+cJSON *mcp_prompts_get(mcp_ctx_t *c, const char *name, const cJSON *args, cJSON **err, const cJSON *id);
+/* completion/complete: ids (processId, executionId, ruleSetId) starting with prefix;
+ * no values for any other argument. */
+cJSON *mcp_complete(mcp_ctx_t *c, const char *arg, const char *prefix);
 /* The problem body of a failed route call as one line ("404 Not Found: no process …"). */
 void mcp_problem_line(int status, const char *body, char *out, size_t len);
 

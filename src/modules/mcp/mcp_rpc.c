@@ -124,6 +124,8 @@ cJSON *mcp_rpc_initialize(const cJSON *msg, char *version, cJSON **err)
     cJSON_AddBoolToObject(rc, "listChanged", 0);
     cJSON_AddBoolToObject(rc, "subscribe", 0);
     cJSON_AddObjectToObject(caps, "logging");
+    cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "prompts"), "listChanged", 0);
+    cJSON_AddObjectToObject(caps, "completions");
     cJSON *info = cJSON_AddObjectToObject(res, "serverInfo");
     cJSON_AddStringToObject(info, "name", "flowmaster");
     cJSON_AddStringToObject(info, "title", "FlowMaster MCP Server");
@@ -204,6 +206,41 @@ static cJSON *handle_request(mcp_ctx_t *c, const cJSON *msg, const char *method)
             return err;
         cJSON *res = mcp_resources_read(c, uri->valuestring, &err, id);
         return res ? mcp_rpc_result(id, res) : err;
+    }
+    if (!strcmp(method, "prompts/list")) {
+        const cJSON *cur = param(msg, "cursor", cJSON_IsString, "a string", false, &err);
+        if (err)
+            return err;
+        if (cur && *cur->valuestring)
+            return mcp_rpc_error(id, RPC_INVALID_PARAMS, "invalid params: params.cursor is not a cursor of this list",
+                                 "params.cursor");
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddItemToObject(res, "prompts", mcp_prompts_list());
+        return mcp_rpc_result(id, res);
+    }
+    if (!strcmp(method, "prompts/get")) {
+        const cJSON *name = param(msg, "name", cJSON_IsString, "a string (the prompt's name)", true, &err);
+        const cJSON *args = err ? NULL : param(msg, "arguments", cJSON_IsObject, "an object", false, &err);
+        if (err)
+            return err;
+        cJSON *res = mcp_prompts_get(c, name->valuestring, args, &err, id);
+        return res ? mcp_rpc_result(id, res) : err;
+    }
+    if (!strcmp(method, "completion/complete")) {
+        const cJSON *ref = param(msg, "ref", cJSON_IsObject, "an object {type, name | uri}", true, &err);
+        const cJSON *arg = err ? NULL : param(msg, "argument", cJSON_IsObject, "an object {name, value}", true, &err);
+        if (err)
+            return err;
+        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "type"));
+        if (!rt || (strcmp(rt, "ref/prompt") && strcmp(rt, "ref/resource")))
+            return mcp_rpc_error(id, RPC_INVALID_PARAMS, "invalid params: params.ref.type must be \"ref/prompt\" or "
+                                 "\"ref/resource\"", "params.ref.type");
+        const char *an = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(arg, "name"));
+        const char *av = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(arg, "value"));
+        if (!an || !av)
+            return mcp_rpc_error(id, RPC_INVALID_PARAMS, "invalid params: params.argument needs string name and value",
+                                 an ? "params.argument.value" : "params.argument.name");
+        return mcp_rpc_result(id, mcp_complete(c, an, av));
     }
     char text[200];
     snprintf(text, sizeof(text), "method not found: '%.100s'", method);

@@ -294,7 +294,7 @@ void mcp_problem_line(int status, const char *body, char *out, size_t len)
 
 int mcp_route_call(mcp_ctx_t *c, fm_method_t method, const char *path, const char *body, int *status, char **out)
 {
-    const char *hdrs[] = { "X-Tenant-Id", c->tenant, NULL };
+    const char *hdrs[] = { "X-Tenant-Id", c->tenant, c->bearer ? "Authorization" : NULL, c->bearer, NULL };
     return fm_call_h(c->caller, method, path, body, hdrs, status, out);
 }
 
