@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-mcp install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -139,6 +139,13 @@ build/bench/exec_inproc_bench: bench/exec_inproc_bench.c build/libfm.a | $(DEPS)
 bench-exec: build/.deps-bench build/flowmaster build/bench/exec_http_bench \
             $(if $(wildcard src/modules/execution/exec.h),build/bench/exec_inproc_bench)
 	bash bench/exec_bench.sh
+
+# MCP Server: tools/call round trips over Streamable HTTP (bench/mcp_bench.sh).
+build/bench/mcp_bench: bench/mcp_bench.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+bench-mcp: build/.deps-bench build/flowmaster build/bench/mcp_bench
+	bash bench/mcp_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
