@@ -6,7 +6,7 @@
 # connection each, in a closed loop, on 127.0.0.1 only. Target: ≥ 10,000 calls/s.
 # It reports, it does not judge: exit 0 whether or not the target is met; 1 when something
 # failed to run; 3 when an answer was wrong (which voids the number).
-# The stdio transport (`flowmaster mcp`) is not built yet, so its cost is not measured.
+# The stdio transport (`flowmaster mcp`) forwards to this same endpoint; its own cost is not measured.
 #
 # Environment: BENCH_MCP_SESSIONS (default 8), BENCH_MCP_SECS (default 5).
 set -euo pipefail

@@ -500,6 +500,9 @@ int fm_http_start(const fm_routing_t *routing, char *err, size_t errlen)
         "num_threads", threads,
         "tcp_nodelay", "1",
         "enable_keep_alive", "yes",
+        /* CivetWeb's default is 500 ms; Node's fetch reuses an idle connection for 4 s, so
+         * a client pausing between requests (an MCP agent thinking) hit a closed socket */
+        "keep_alive_timeout_ms", "5000",
         "request_timeout_ms", timeout,
         NULL, NULL,
     };

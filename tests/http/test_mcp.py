@@ -288,3 +288,26 @@ def test_prompts_and_completion(srv):
     assert comp["result"]["completion"]["values"] == [], comp
     e = call(srv, sid, "completion/complete", {"ref": {"type": "ref/x"}, "argument": {"name": "a", "value": ""}})["error"]
     assert e["data"]["field"] == "params.ref.type", e
+
+
+def test_keep_alive_outlives_an_agents_think_time(srv):
+    """An agent calls a tool, thinks for a second or two, calls the next on the same
+    keep-alive connection. Node's fetch (the SDK's) keeps an idle connection for 4 s; with
+    CivetWeb's default of 500 ms the server had closed it and the next POST failed with
+    "other side closed". The server now keeps idle connections 5 s (docs/core.md)."""
+    import http.client
+    import time
+    sid, _ = init(srv)
+    h = {"Authorization": "Bearer " + srv.admin_token(), "Content-Type": "application/json",
+         "Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST}
+    c = http.client.HTTPConnection("127.0.0.1", srv.port(9000), timeout=10)
+    try:
+        for i in range(2):
+            c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}), h)
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200 and json.loads(body)["id"] == i, (r.status, body)
+            if i == 0:
+                time.sleep(1.5)     # the think time between two calls, not a timed assertion
+    finally:
+        c.close()

@@ -1,16 +1,21 @@
 // Drives FlowMaster's MCP server with the official MCP TypeScript SDK client over
-// Streamable HTTP: lists tools, creates and publishes a process, starts it, finds its
+// Streamable HTTP, or over stdio through `flowmaster mcp`: lists tools, creates and publishes a process, starts it, finds its
 // user task in the inbox, completes it, sees the instance completed, reads the process
-// as a resource. Usage: node flow.mjs <mcp url> <bearer token> <bpmn xml file>
+// as a resource. Usage: node flow.mjs <mcp url> <bearer token> <bpmn xml file> [flowmaster binary]
+// (with the binary: stdio, `flowmaster mcp --url <mcp url>` with the token in FLOWMASTER_MCP_TOKEN)
 // Prints one JSON line {ok, ...}; exit 1 on any failure (used by tests/http/test_mcp_sdk.py).
 import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
-const [url, token, xmlFile] = process.argv.slice(2);
-const transport = new StreamableHTTPClientTransport(new URL(url), {
-  requestInit: { headers: { Authorization: `Bearer ${token}` } },
-});
+const [url, token, xmlFile, bin] = process.argv.slice(2);
+const transport = bin
+  ? new StdioClientTransport({ command: bin, args: ["mcp", "--url", url],
+                               env: { ...process.env, FLOWMASTER_MCP_TOKEN: token }, stderr: "ignore" })
+  : new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
 const client = new Client({ name: "flowmaster-sdk-test", version: "1.0.0" });
 
 function must(cond, what) {
@@ -25,7 +30,7 @@ async function tool(name, args) {
 
 try {
   await client.connect(transport);
-  const version = transport.protocolVersion;
+  const version = bin ? client.getServerVersion() && "stdio" : transport.protocolVersion;
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name);
   for (const n of ["create_process", "publish_process", "start_execution", "list_tasks", "respond_task"])
@@ -48,10 +53,10 @@ try {
   must(bad.isError === true, "a 404 route answer is not an isError result");
   const res = await client.readResource({ uri: `flowmaster://processes/${proc.id}` });
   must(res.contents[0].text.includes("sdk_flow"), "resource text is not the BPMN");
-  await transport.terminateSession();
+  if (!bin) await transport.terminateSession();
   await client.close();
   console.log(JSON.stringify({ ok: true, version, tools: names.length, state, execution: exe.id }));
 } catch (e) {
-  console.log(JSON.stringify({ ok: false, error: String(e && e.stack || e) }));
+  console.log(JSON.stringify({ ok: false, error: String(e && e.stack || e), cause: String(e && e.cause && (e.cause.stack || e.cause)) }));
   process.exit(1);
 }
