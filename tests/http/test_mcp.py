@@ -197,6 +197,10 @@ def test_tools_follow_the_routes(srv):
     assert res["isError"] and "'bogus'" in res["content"][0]["text"], res
     res = tool(srv, sid, "list_processes", {"limit": 0})
     assert res["isError"] and "'limit'" in res["content"][0]["text"], res
+    res = tool(srv, sid, "get_process_bpmn", {"processId": "proc_x", "version": 1e300})
+    assert res["isError"] and "'version' must be an integer" in res["content"][0]["text"], res
+    e = call(srv, sid, "resources/list", {"cursor": "not a cursor/&x=1"})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.cursor", e
     # paging goes through
     xml = bpmn("mcp_page", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
     for i in range(3):

@@ -82,6 +82,9 @@ cJSON *mcp_prompts_get(mcp_ctx_t *c, const char *name, const cJSON *args, cJSON 
 /* completion/complete: ids (processId, executionId, ruleSetId) starting with prefix;
  * no values for any other argument. */
 cJSON *mcp_complete(mcp_ctx_t *c, const char *arg, const char *prefix);
+/* Appends s percent-encoded (everything but unreserved characters). */
+struct fm_buf;
+void mcp_add_encoded(struct fm_buf *b, const char *s);
 /* The problem body of a failed route call as one line ("404 Not Found: no process …"). */
 void mcp_problem_line(int status, const char *body, char *out, size_t len);
 

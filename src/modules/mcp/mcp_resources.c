@@ -6,6 +6,8 @@
  */
 #include "mcp_int.h"
 
+#include "../../fm_buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +59,20 @@ static bool id_ok(const char *s, size_t n)
 
 cJSON *mcp_resources_list(mcp_ctx_t *c, const char *cursor, cJSON **err, const cJSON *id)
 {
-    char path[400];
-    if (strlen(cursor) > 256 || !id_ok(cursor, strlen(cursor)) ? *cursor : 0) {
+    if (strlen(cursor) > 256) {
         *err = mcp_rpc_error(id, RPC_INVALID_PARAMS, "invalid params: params.cursor is not a cursor of this list",
                              "params.cursor");
         return NULL;
     }
-    snprintf(path, sizeof(path), "/processes?limit=100%s%s", *cursor ? "&cursor=" : "", cursor);
-    int status;
+    /* the route judges the cursor: a 422 from it is an invalid-params error */
+    fm_buf_t path = FM_BUF_INIT;
+    fm_buf_addf(&path, "/processes?limit=100%s", *cursor ? "&cursor=" : "");
+    mcp_add_encoded(&path, cursor);
+    int status = 0;
     char *out = NULL;
-    if (mcp_route_call(c, FM_GET, path, NULL, &status, &out) != FM_OK || status != 200) {
+    int rc = path.oom ? FM_ENOMEM : mcp_route_call(c, FM_GET, path.data, NULL, &status, &out);
+    fm_buf_release(&path);
+    if (rc != FM_OK || status != 200) {
         char line[600];
         mcp_problem_line(status, out, line, sizeof(line));
         free(out);

@@ -209,7 +209,9 @@ static bool type_ok(const cJSON *v, const char *type)
     if (!strcmp(type, "string"))
         return cJSON_IsString(v);
     if (!strcmp(type, "integer"))
-        return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+        /* within ±2^53 first: casting a larger double to an integer is undefined */
+        return cJSON_IsNumber(v) && v->valuedouble > -9007199254740992.0 && v->valuedouble < 9007199254740992.0 &&
+               v->valuedouble == (double)(long long)v->valuedouble;
     if (!strcmp(type, "object"))
         return cJSON_IsObject(v);
     if (!strcmp(type, "array"))
@@ -260,7 +262,7 @@ static void check_args(const mcp_tool_t *t, const cJSON *args, char *why, size_t
     cJSON_Delete(props);
 }
 
-static void add_encoded(fm_buf_t *b, const char *s)
+void mcp_add_encoded(fm_buf_t *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -276,7 +278,7 @@ static void add_encoded(fm_buf_t *b, const char *s)
 static void add_value(fm_buf_t *b, const cJSON *v)
 {
     if (cJSON_IsString(v))
-        add_encoded(b, v->valuestring);
+        mcp_add_encoded(b, v->valuestring);
     else if (cJSON_IsBool(v))
         fm_buf_addf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
     else if (cJSON_IsNumber(v))
@@ -328,7 +330,7 @@ cJSON *mcp_tools_call(mcp_ctx_t *c, const char *name, const cJSON *args)
         const char *close = strchr(open, '}');
         char arg[64];
         snprintf(arg, sizeof(arg), "%.*s", (int)(close - open - 1), open + 1);
-        add_encoded(&path, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, arg)));
+        mcp_add_encoded(&path, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, arg)));
         p = close + 1;
     }
     cJSON *body = t->body ? cJSON_CreateObject() : NULL;
