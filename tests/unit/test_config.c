@@ -350,7 +350,7 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 36);   /* + [rules] feel_memory_mib, feel_memory_total_mib */
+    assert_int_equal(e.n, 38);   /* + [rules] feel_memory_mib, feel_memory_total_mib, [mcp] anonymous_tenant, anonymous_role */
     bool threads = false, requests = false, audit = false;
     for (int i = 0; i < e.n && i < 64; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");
