@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus bench-mcp install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -156,6 +156,13 @@ build/bench/bus_bench: bench/bus_bench.c build/libfm.a | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-bus: build/.deps-bench build/flowmaster build/bench/bus_bench build/bench/exec_http_bench
 	bash bench/bus_bench.sh
+
+# MCP Server: tools/call round trips over Streamable HTTP (bench/mcp_bench.sh).
+build/bench/mcp_bench: bench/mcp_bench.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+bench-mcp: build/.deps-bench build/flowmaster build/bench/mcp_bench
+	bash bench/mcp_bench.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -40,6 +40,8 @@ static const struct {
     { FL_EMAIL, "--email", NULL, NULL },
     { FL_ROLE, "--role", NULL, NULL },
     { FL_SERVICE, "--service", NULL, NULL },
+    { FL_URL, "--url", NULL, NULL },
+    { FL_TOKEN, "--token", NULL, NULL },
 };
 #define NFLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
 
@@ -117,6 +119,8 @@ int fm_cli_run(const fm_cmd_t *cmd, int argc, char **argv)
         case FL_EMAIL: o.email = values[f]; continue;
         case FL_ROLE: o.role = values[f]; continue;
         case FL_SERVICE: o.service = values[f]; continue;
+        case FL_URL: o.url = values[f]; continue;
+        case FL_TOKEN: o.token = values[f]; continue;
         default: break;
         }
         if (flag_table[f].section &&

@@ -16,12 +16,14 @@ enum {
     FL_MODULES = 1u << 4, FL_STATUS = 1u << 5, FL_JSON = 1u << 6, FL_HOST = 1u << 7,
     FL_TENANT = 1u << 8, FL_EMAIL = 1u << 9, FL_ROLE = 1u << 10, FL_SERVICE = 1u << 11,
     FL_ARGS = 1u << 12,     /* positional words (a subcommand) allowed */
+    FL_URL = 1u << 13, FL_TOKEN = 1u << 14,
 };
 
 typedef struct fm_cli_opts {
     bool status, json;
     const char *host;
     const char *tenant, *email, *role, *service;
+    const char *url, *token;
     const char *args[4];    /* positional words, with FL_ARGS */
     int nargs;
 } fm_cli_opts_t;
@@ -37,5 +39,7 @@ int fm_cli_run(const fm_cmd_t *cmd, int argc, char **argv);
 extern const fm_cmd_t fm_cmd_serve, fm_cmd_migrate, fm_cmd_routes, fm_cmd_smoke, fm_cmd_version;
 /* src/modules/auth/auth_cli.c */
 extern const fm_cmd_t fm_cmd_user, fm_cmd_keys, fm_cmd_token;
+/* src/modules/mcp/mcp_stdio.c */
+extern const fm_cmd_t fm_cmd_mcp;
 
 #endif

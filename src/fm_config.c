@@ -78,6 +78,8 @@ static const cfg_key_t keys[] = {
     INT("eventbus", "webhook_max_attempts", eventbus_webhook_max_attempts, 1, 100),
     INT("eventbus", "webhook_backoff_ms", eventbus_webhook_backoff_ms, 1, 3600000),
     INT("eventbus", "webhook_backoff_max_ms", eventbus_webhook_backoff_max_ms, 1, 86400000),
+    STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
+    STR("mcp", "anonymous_role", mcp_anonymous_role),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -405,6 +405,13 @@ int fm_call_system_h(const char *tenant, fm_method_t method, const char *path, c
     return call(NULL, tenant, method, path, body_json, headers, status, out);
 }
 
+int fm_call_h(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
+              const char *const *headers, int *status, char **out)
+{
+    const char *system = !caller ? "default" : caller->internal ? caller->tenant : NULL;
+    return call(caller, system, method, path, body_json, headers, status, out);
+}
+
 static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t method, const char *path,
                 const char *body_json, const char *const *extra, int *status, char **out)
 {
@@ -493,6 +500,9 @@ int fm_http_start(const fm_routing_t *routing, char *err, size_t errlen)
         "num_threads", threads,
         "tcp_nodelay", "1",
         "enable_keep_alive", "yes",
+        /* CivetWeb's default is 500 ms; Node's fetch reuses an idle connection for 4 s, so
+         * a client pausing between requests (an MCP agent thinking) hit a closed socket */
+        "keep_alive_timeout_ms", "5000",
         "request_timeout_ms", timeout,
         NULL, NULL,
     };

@@ -84,5 +84,10 @@ int fm_call_system(const char *tenant, fm_method_t method, const char *path, con
 #define FM_CALL_MAX_HEADERS 4
 int fm_call_system_h(const char *tenant, fm_method_t method, const char *path, const char *body_json,
                      const char *const *headers, int *status, char **out);
+/* fm_call with request headers (as above): the caller's own identity headers come first,
+ * so an X-Tenant-Id here only counts when the caller sent none (the MCP Server passes the
+ * token's tenant this way). */
+int fm_call_h(const fm_req_t *caller, fm_method_t method, const char *path, const char *body_json,
+              const char *const *headers, int *status, char **out);
 
 #endif

@@ -11,7 +11,7 @@
 
 static const fm_cmd_t *const commands[] = {
     &fm_cmd_serve, &fm_cmd_migrate, &fm_cmd_routes, &fm_cmd_smoke,
-    &fm_cmd_user, &fm_cmd_keys, &fm_cmd_token, &fm_cmd_version, NULL
+    &fm_cmd_user, &fm_cmd_keys, &fm_cmd_token, &fm_cmd_mcp, &fm_cmd_version, NULL
 };
 
 static void usage(FILE *out)

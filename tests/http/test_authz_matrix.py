@@ -29,6 +29,10 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 SELF_AUTH = {
     ("GET", "/sso/userinfo"),
     ("POST", "/sso/userinfo"),
+    # MCP: the 401 carries RFC 9728 resource_metadata; the tenant may come from the token
+    ("POST", "/mcp"),
+    ("GET", "/mcp"),
+    ("DELETE", "/mcp"),
 }
 
 

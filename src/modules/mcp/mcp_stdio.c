@@ -1,0 +1,237 @@
+/*
+ * mcp_stdio.c — `flowmaster mcp`: the MCP stdio transport for a client that launches a
+ * process (Claude Desktop, IDE agents). It reads newline-delimited JSON-RPC messages on
+ * stdin, hands each to a running server's Streamable HTTP endpoint (POST <url>/mcp with
+ * the bearer token and tenant, keeping the Mcp-Session-Id and the negotiated
+ * MCP-Protocol-Version), and writes only JSON-RPC messages on stdout, one per line; what
+ * it has to say goes to stderr. A transport refusal (401, 403, 404 …) for a request
+ * becomes a JSON-RPC error for that id. At end of input it ends the session (DELETE).
+ */
+#include "../../fm_cli.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LINE_MAX_BYTES (4L << 20)   /* one message; the server's own limit is lower */
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+    bool over;
+} buf_t;
+
+static bool buf_add(buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > (size_t)LINE_MAX_BYTES) {
+        b->over = true;
+        return false;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q)
+            return false;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return true;
+}
+
+static size_t on_body(char *d, size_t s, size_t n, void *u)
+{
+    return buf_add(u, d, s * n) ? s * n : 0;
+}
+
+static char session[128], version[32];
+
+static size_t on_header(char *d, size_t s, size_t n, void *u)
+{
+    (void)u;
+    size_t len = s * n;
+    if (len > 15 && !strncasecmp(d, "Mcp-Session-Id:", 15)) {
+        const char *v = d + 15;
+        while (*v == ' ')
+            v++;
+        size_t vl = strcspn(v, "\r\n");
+        if (vl < sizeof(session))
+            snprintf(session, sizeof(session), "%.*s", (int)vl, v);
+    }
+    return len;
+}
+
+/* POST one message; *status and the body in *out. */
+static CURLcode post(CURL *e, const char *url, struct curl_slist *base, const char *msg, long *status, buf_t *out)
+{
+    struct curl_slist *h = NULL;
+    for (struct curl_slist *i = base; i; i = i->next)
+        h = curl_slist_append(h, i->data);
+    char line[200];
+    if (*session) {
+        snprintf(line, sizeof(line), "Mcp-Session-Id: %s", session);
+        h = curl_slist_append(h, line);
+    }
+    if (*version) {
+        snprintf(line, sizeof(line), "MCP-Protocol-Version: %s", version);
+        h = curl_slist_append(h, line);
+    }
+    out->len = 0;
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, msg);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 300L);
+    CURLcode rc = curl_easy_perform(e);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(h);
+    return rc;
+}
+
+static void emit(const char *json)
+{
+    fputs(json, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static void emit_error(const cJSON *id, int code, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+    cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 0) : cJSON_CreateNull());
+    cJSON *er = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddNumberToObject(er, "code", code);
+    cJSON_AddStringToObject(er, "message", message);
+    char *t = cJSON_PrintUnformatted(o);
+    if (t)
+        emit(t);
+    free(t);
+    cJSON_Delete(o);
+}
+
+static int run(const fm_cli_opts_t *o)
+{
+    const char *token = o->token ? o->token : getenv("FLOWMASTER_MCP_TOKEN");
+    if (!o->url) {
+        fprintf(stderr, "flowmaster mcp: --url http://HOST:9000 is required (a running server)\n");
+        return 2;
+    }
+    char url[1024];
+    size_t ul = strlen(o->url);
+    snprintf(url, sizeof(url), "%.*s%s", (int)(ul && o->url[ul - 1] == '/' ? ul - 1 : ul), o->url,
+             strstr(o->url, "/mcp") ? "" : "/mcp");
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *e = curl_easy_init();
+    struct curl_slist *base = NULL;
+    char line[2200];
+    base = curl_slist_append(base, "Content-Type: application/json");
+    base = curl_slist_append(base, "Accept: application/json, text/event-stream");
+    if (token && *token) {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+        base = curl_slist_append(base, line);
+    }
+    if (o->tenant) {
+        snprintf(line, sizeof(line), "X-Tenant-Id: %s", o->tenant);
+        base = curl_slist_append(base, line);
+    }
+    fprintf(stderr, "flowmaster mcp: forwarding stdin to %s\n", url);
+    buf_t in = { 0 }, out = { 0 };
+    int c, rc = 0;
+    bool eof = false;
+    while (!eof && e) {
+        in.len = 0;
+        in.over = false;
+        while ((c = getchar()) != EOF && c != '\n') {
+            char ch = (char)c;
+            buf_add(&in, &ch, 1);
+        }
+        eof = c == EOF;
+        if (in.over) {
+            emit_error(NULL, -32600, "message longer than 4 MiB: not sent");
+            continue;
+        }
+        if (!in.len || strspn(in.p, " \t\r") == in.len)
+            continue;
+        cJSON *msg = cJSON_ParseWithLength(in.p, in.len);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+        const cJSON *method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+        bool request = cJSON_IsString(method) && id;
+        long status = 0;
+        CURLcode cr = post(e, url, base, in.p, &status, &out);
+        if (cr != CURLE_OK) {
+            fprintf(stderr, "flowmaster mcp: %s: %s\n", url, curl_easy_strerror(cr));
+            if (request)
+                emit_error(id, -32603, "the FlowMaster server could not be reached");
+            rc = 1;
+        } else if (status == 202) {
+            /* a notification or response was taken */
+        } else if (out.len && out.p[0] != '{' && out.p[0] != '[') {
+            fprintf(stderr, "flowmaster mcp: HTTP %ld: %.300s\n", status, out.p);
+        } else if (status == 200 || (out.len && strstr(out.p, "\"jsonrpc\""))) {
+            if (request && cJSON_IsString(method) && !strcmp(method->valuestring, "initialize")) {
+                cJSON *res = cJSON_ParseWithLength(out.p, out.len);
+                const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(res, "result"), "protocolVersion"));
+                if (v)
+                    snprintf(version, sizeof(version), "%s", v);
+                cJSON_Delete(res);
+            }
+            emit(out.p);
+        } else {
+            /* a transport refusal (problem+json): the id gets an error with its detail */
+            cJSON *p = cJSON_ParseWithLength(out.p ? out.p : "", out.len);
+            const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "detail"));
+            char text[600];
+            snprintf(text, sizeof(text), "HTTP %ld from the FlowMaster server: %s", status, detail ? detail : "");
+            fprintf(stderr, "flowmaster mcp: %s\n", text);
+            if (request)
+                emit_error(id, status == 401 || status == 403 ? -32001 : -32603, text);
+            cJSON_Delete(p);
+        }
+        cJSON_Delete(msg);
+    }
+    if (*session && e) {    /* end the session */
+        struct curl_slist *h = NULL;
+        for (struct curl_slist *i = base; i; i = i->next)
+            h = curl_slist_append(h, i->data);
+        snprintf(line, sizeof(line), "Mcp-Session-Id: %s", session);
+        h = curl_slist_append(h, line);
+        curl_easy_reset(e);
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+        curl_easy_perform(e);
+        curl_slist_free_all(h);
+    }
+    free(in.p);
+    free(out.p);
+    curl_slist_free_all(base);
+    if (e)
+        curl_easy_cleanup(e);
+    curl_global_cleanup();
+    return rc;
+}
+
+const fm_cmd_t fm_cmd_mcp = {
+    "mcp", "MCP over stdio: forwards newline-delimited JSON-RPC to a running server's /mcp",
+    "mcp --url http://127.0.0.1:9000 [--token T] [--tenant T]\n\n"
+    "Reads MCP JSON-RPC messages, one per line, on stdin and writes the answers, one per\n"
+    "line, on stdout (logs on stderr). The token may come from FLOWMASTER_MCP_TOKEN instead\n"
+    "of --token (which other users can see in the process list). Without --tenant the\n"
+    "token's tenant is used.",
+    FL_URL | FL_TOKEN | FL_TENANT | FL_CONFIG, run,
+};

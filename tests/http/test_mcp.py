@@ -1,0 +1,317 @@
+"""MCP Server (docs/mcp.md): the Streamable HTTP transport at 9000 /mcp, spoken with plain
+HTTP so every protocol rule is visible — initialize and version negotiation, sessions
+(404 once unknown or deleted), the MCP-Protocol-Version header, Origin/Host checks (403),
+202 for notifications, JSON-RPC errors for malformed, unknown and ill-typed requests
+(naming the field), the 401 that points at the RFC 9728 document, and tools and resources
+that act exactly like the HTTP routes they call (tenants, permissions, problem details).
+The official SDK client drives it too: test_mcp_sdk.py."""
+
+import json
+
+from harness import assert_problem as _assert_problem, http_request, wait_until
+from exec_support import bpmn, chain
+
+LATEST = "2025-11-25"
+TITLES = {400: "Session Required", 404: "Session Not Found", 403: None}
+
+
+def assert_problem(r, status, title=None):
+    """The MCP transport's problems have their own titles (any for 403: origin or role)."""
+    return _assert_problem(r, status, title or TITLES.get(status) or r.json and r.json.get("title"))
+
+
+def post(srv, msg, headers=None, session=None, auth=True, version=LATEST, raw_body=None):
+    h = {"Accept": "application/json, text/event-stream"}
+    if version:
+        h["MCP-Protocol-Version"] = version
+    if session:
+        h["Mcp-Session-Id"] = session
+    h.update(headers or {})
+    body = raw_body if raw_body is not None else msg
+    return srv.req("POST", 9000, "/mcp", body=body, headers=h, auth=auth)
+
+
+def init(srv, headers=None, version=LATEST):
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                   "params": {"protocolVersion": version, "capabilities": {},
+                              "clientInfo": {"name": "test", "version": "1"}}},
+             headers=headers, version=None)
+    assert r.status == 200, r
+    sid = r.headers.get("mcp-session-id")
+    assert sid, "no Mcp-Session-Id in %r" % (r.headers,)
+    r2 = post(srv, {"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers,
+              session=sid, version=r.json["result"]["protocolVersion"])
+    assert r2.status == 202 and not r2.body, r2
+    return sid, r.json["result"]
+
+
+def call(srv, sid, method, params=None, headers=None, rid=7):
+    msg = {"jsonrpc": "2.0", "id": rid, "method": method}
+    if params is not None:
+        msg["params"] = params
+    r = post(srv, msg, headers=headers, session=sid)
+    assert r.status == 200 and r.json and r.json.get("id") == rid, r
+    return r.json
+
+
+def tool(srv, sid, name, args, headers=None):
+    res = call(srv, sid, "tools/call", {"name": name, "arguments": args}, headers)
+    assert "result" in res, res
+    return res["result"]
+
+
+def test_initialize_negotiates_and_pings(srv):
+    sid, res = init(srv)
+    assert res["protocolVersion"] == LATEST
+    assert res["serverInfo"]["name"] == "flowmaster"
+    assert {"tools", "resources", "logging"} <= set(res["capabilities"])
+    for v in ("2025-06-18", "2025-03-26"):
+        _, res = init(srv, version=v)
+        assert res["protocolVersion"] == v, res
+    _, res = init(srv, version="1999-01-01")    # unknown: we offer our newest
+    assert res["protocolVersion"] == LATEST
+    assert call(srv, sid, "ping") == {"jsonrpc": "2.0", "id": 7, "result": {}}
+    assert call(srv, sid, "logging/setLevel", {"level": "warning"})["result"] == {}
+
+
+def test_sessions_headers_and_delete(srv):
+    sid, _ = init(srv)
+    r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert_problem(r, 400)      # no session
+    r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session="mcp_nosuchsession000000")
+    assert_problem(r, 404)
+    r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session=sid, version="2024-01-01")
+    assert "MCP-Protocol-Version" in assert_problem(r, 400, "Unsupported MCP Protocol Version")["detail"]
+    # another user of the same tenant cannot use the session
+    other = srv.tenant_headers("default", roles=("designer",), email="mcp-other@default.test")
+    r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session=sid, headers=other)
+    assert_problem(r, 404)
+    r = srv.req("GET", 9000, "/mcp", headers={"Mcp-Session-Id": sid})
+    assert r.status == 405 and "POST" in r.headers.get("allow", ""), r
+    r = srv.req("DELETE", 9000, "/mcp", headers={"Mcp-Session-Id": sid})
+    assert r.status == 204, r
+    r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session=sid)
+    assert_problem(r, 404)
+    r = srv.req("DELETE", 9000, "/mcp", headers={"Mcp-Session-Id": sid})
+    assert_problem(r, 404)
+
+
+def test_protocol_errors(srv):
+    sid, _ = init(srv)
+    r = post(srv, None, session=sid, raw_body='{"jsonrpc": "2.0", "id": 1, "method": ')
+    assert r.status == 400 and r.json["error"]["code"] == -32700 and r.json["id"] is None, r
+    r = post(srv, {"jsonrpc": "1.0", "id": 3, "method": "ping"}, session=sid)
+    assert r.status == 400 and r.json["error"]["code"] == -32600, r
+    assert r.json["error"]["data"]["field"] == "jsonrpc"
+    r = post(srv, {"jsonrpc": "2.0", "id": 3, "method": "no/such"}, session=sid)
+    assert r.status == 200 and r.json["error"]["code"] == -32601 and "no/such" in r.json["error"]["message"], r
+    e = call(srv, sid, "tools/call", {"arguments": {}})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.name", e
+    e = call(srv, sid, "tools/call", {"name": "list_processes", "arguments": [1]})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.arguments", e
+    e = call(srv, sid, "tools/call", {"name": "no_such_tool"})["error"]
+    assert e["code"] == -32602 and "no_such_tool" in e["message"], e
+    e = call(srv, sid, "logging/setLevel", {"level": "loud"})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.level", e
+    e = call(srv, sid, "resources/read", {"uri": "file:///etc/passwd"})["error"]
+    assert e["code"] == -32002, e
+    # batches: refused from 2025-06-18 on, answered in a 2025-03-26 session
+    r = post(srv, [{"jsonrpc": "2.0", "id": 1, "method": "ping"}], session=sid)
+    assert r.status == 400 and r.json["error"]["code"] == -32600, r
+    old, _ = init(srv, version="2025-03-26")
+    r = post(srv, [{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "method": "notifications/x"},
+                   {"jsonrpc": "2.0", "id": 2, "method": "nope"}], session=old, version="2025-03-26")
+    assert r.status == 200 and [m["id"] for m in r.json] == [1, 2], r
+    assert r.json[1]["error"]["code"] == -32601
+    # a response from the client is accepted with 202
+    r = post(srv, {"jsonrpc": "2.0", "id": 99, "result": {}}, session=sid)
+    assert r.status == 202, r
+    # initialize without its version names the field
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}, version=None)
+    assert r.json["error"]["code"] == -32602 and r.json["error"]["data"]["field"] == "params.protocolVersion", r
+    # oversized: the server's body limit (1 MiB by default)
+    big = '{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": "%s"}}' % ("a" * (1 << 20))
+    r = post(srv, None, session=sid, raw_body=big)
+    assert_problem(r, 413, "Content Too Large")
+
+
+def test_auth_401_points_at_resource_metadata(srv):
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, auth=False)
+    assert_problem(r, 401, "Unauthorized")
+    h = r.headers.get("www-authenticate", "")
+    want = "http://127.0.0.1:%d/.well-known/oauth-protected-resource" % srv.port(9000)
+    assert h == 'Bearer resource_metadata="%s"' % want, h
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, auth=False,
+             headers={"Authorization": "Bearer not-a-token"})
+    assert_problem(r, 401, "Unauthorized")
+    assert 'error="invalid_token"' in r.headers.get("www-authenticate", ""), r.headers
+    doc = http_request(srv.port(9000), "GET", "/.well-known/oauth-protected-resource")
+    assert doc.status == 200, doc
+    assert doc.json["resource"] == "http://127.0.0.1:%d/mcp" % srv.port(9000), doc.json
+    issuer = http_request(srv.port(8002), "GET", "/.well-known/openid-configuration").json["issuer"]
+    assert doc.json["authorization_servers"] == [issuer], doc.json
+    # a role without mcp:use
+    h = srv.tenant_headers("default", roles=(), email="mcp-noroles@default.test")
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                   "params": {"protocolVersion": LATEST}}, headers=h, version=None)
+    assert "mcp:use" in assert_problem(r, 403)["detail"]
+
+
+def test_origin_and_host_are_checked(srv):
+    for origin in ("http://evil.example", "null", "https://127.0.0.1.evil.example"):
+        r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                       "params": {"protocolVersion": LATEST}}, headers={"Origin": origin}, version=None)
+        assert_problem(r, 403)
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": LATEST}},
+             headers={"Host": "evil.example:9000"}, version=None)
+    assert_problem(r, 403)
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": LATEST}},
+             headers={"Origin": "http://localhost:3000"}, version=None)
+    assert r.status == 200, r
+
+
+def test_tools_follow_the_routes(srv):
+    sid, _ = init(srv)
+    tools = {t["name"]: t for t in call(srv, sid, "tools/list")["result"]["tools"]}
+    for name in ("list_processes", "create_process", "publish_process", "start_execution", "list_tasks",
+                 "respond_task", "evaluate_feel", "get_execution_history"):
+        t = tools[name]
+        assert t["inputSchema"]["type"] == "object" and t["outputSchema"]["type"] == "object", t
+        assert set(t["annotations"]) >= {"readOnlyHint", "destructiveHint", "idempotentHint"}, t
+    assert tools["list_processes"]["annotations"]["readOnlyHint"] is True
+    assert tools["cancel_execution"]["annotations"]["destructiveHint"] is True
+    res = tool(srv, sid, "evaluate_feel", {"expression": "1 + 2 * x", "context": {"x": 4}})
+    assert not res.get("isError") and res["structuredContent"]["result"] == 9, res
+    assert json.loads(res["content"][0]["text"]) == res["structuredContent"]
+    # a route's problem is a tool error with its detail
+    res = tool(srv, sid, "get_process", {"processId": "proc_doesnotexist"})
+    assert res["isError"] is True and "HTTP 404" in res["content"][0]["text"], res
+    res = tool(srv, sid, "evaluate_feel", {"expression": "1 +"})
+    assert res["isError"] is True and "422" in res["content"][0]["text"], res
+    # arguments against the inputSchema, naming the argument
+    res = tool(srv, sid, "get_process", {})
+    assert res["isError"] and "'processId' is required" in res["content"][0]["text"], res
+    res = tool(srv, sid, "get_process", {"processId": 5})
+    assert res["isError"] and "'processId' must be a string" in res["content"][0]["text"], res
+    res = tool(srv, sid, "list_processes", {"bogus": 1})
+    assert res["isError"] and "'bogus'" in res["content"][0]["text"], res
+    res = tool(srv, sid, "list_processes", {"limit": 0})
+    assert res["isError"] and "'limit'" in res["content"][0]["text"], res
+    res = tool(srv, sid, "get_process_bpmn", {"processId": "proc_x", "version": 1e300})
+    assert res["isError"] and "'version' must be an integer" in res["content"][0]["text"], res
+    e = call(srv, sid, "resources/list", {"cursor": "not a cursor/&x=1"})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.cursor", e
+    # paging goes through
+    xml = bpmn("mcp_page", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
+    for i in range(3):
+        assert not tool(srv, sid, "create_process", {"name": "mcp-page-%d" % i, "xml": xml}).get("isError")
+    page = tool(srv, sid, "list_processes", {"q": "mcp-page-", "limit": 2})["structuredContent"]
+    assert len(page["items"]) == 2 and page["total"] == 3 and page["nextCursor"], page
+    rest = tool(srv, sid, "list_processes", {"q": "mcp-page-", "limit": 2, "cursor": page["nextCursor"]})
+    assert len(rest["structuredContent"]["items"]) == 1, rest
+
+
+def test_process_to_completed_instance(srv):
+    sid, _ = init(srv)
+    xml = bpmn("mcp_flow", '<bpmn:startEvent id="s"/><bpmn:userTask id="ut" name="Check"/>'
+               '<bpmn:endEvent id="e"/>' + chain("s", "ut", "e")).decode()
+    p = tool(srv, sid, "create_process", {"name": "mcp-flow", "xml": xml})["structuredContent"]
+    v = tool(srv, sid, "validate_process", {"processId": p["id"]})["structuredContent"]
+    assert v["publishable"] is True, v
+    assert not tool(srv, sid, "publish_process", {"processId": p["id"], "note": "via mcp"}).get("isError")
+    ex = tool(srv, sid, "start_execution", {"processId": p["id"], "variables": {"n": 1}})["structuredContent"]
+    tasks = tool(srv, sid, "list_tasks", {"status": "created"})["structuredContent"]["items"]
+    mine = [t for t in tasks if t.get("processInstanceId") == ex["id"]]
+    assert len(mine) == 1, tasks
+    assert not tool(srv, sid, "claim_task", {"taskId": mine[0]["id"]}).get("isError")
+    assert not tool(srv, sid, "respond_task", {"taskId": mine[0]["id"], "response": {"ok": True}}).get("isError")
+    wait_until(lambda: tool(srv, sid, "get_execution", {"executionId": ex["id"]})["structuredContent"]["state"]
+               == "completed", what="the instance completed after the task's answer")
+    # the BPMN and the history as resources
+    res = call(srv, sid, "resources/read", {"uri": "flowmaster://processes/%s" % p["id"]})["result"]
+    assert res["contents"][0]["mimeType"] == "application/xml" and "mcp_flow" in res["contents"][0]["text"]
+    res = call(srv, sid, "resources/read", {"uri": "flowmaster://executions/%s/history" % ex["id"]})["result"]
+    types = [h["type"] for h in json.loads(res["contents"][0]["text"])["items"]]
+    assert types[0] == "instance.started" and types[-1] == "instance.completed", types
+    uris = [x["uri"] for x in call(srv, sid, "resources/list")["result"]["resources"]]
+    assert "flowmaster://processes/%s" % p["id"] in uris
+    tpl = call(srv, sid, "resources/templates/list")["result"]["resourceTemplates"]
+    assert "flowmaster://processes/{processId}" in [t["uriTemplate"] for t in tpl]
+
+
+def test_tenants_and_permissions_as_over_http(srv):
+    a, _ = init(srv)
+    xml = bpmn("mcp_secret", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
+    p = tool(srv, a, "create_process", {"name": "mcp-secret", "xml": xml})["structuredContent"]
+    hb = srv.tenant_headers("mcpb")
+    b, _ = init(srv, headers=hb)
+    res = tool(srv, b, "get_process", {"processId": p["id"]}, headers=hb)
+    assert res["isError"] and "404" in res["content"][0]["text"], res
+    items = tool(srv, b, "list_processes", {}, headers=hb)["structuredContent"]["items"]
+    assert p["id"] not in [x["id"] for x in items]
+    e = call(srv, b, "resources/read", {"uri": "flowmaster://processes/%s" % p["id"]}, headers=hb)["error"]
+    assert e["code"] == -32002, e
+    assert p["id"] not in json.dumps(call(srv, b, "resources/list", headers=hb))
+    # B's session is not A's: A's token on B's session is 404
+    assert_problem(post(srv, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, session=b), 404)
+    # the tenant comes from the token when X-Tenant-Id is absent; another one is 403
+    tok = {"Authorization": hb["Authorization"]}
+    c, _ = init(srv, headers=tok)
+    assert tool(srv, c, "get_process", {"processId": p["id"]}, headers=tok)["isError"]
+    r = post(srv, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": LATEST}},
+             headers=dict(tok, **{"X-Tenant-Id": "default"}), version=None)
+    assert_problem(r, 403)
+    # an operator may read processes but not create them, through MCP as over HTTP
+    hv = srv.tenant_headers("default", roles=("operator",), email="mcp-operator@default.test")
+    v, _ = init(srv, headers=hv)
+    assert not tool(srv, v, "list_processes", {}, headers=hv).get("isError")
+    res = tool(srv, v, "create_process", {"name": "nope", "xml": xml}, headers=hv)
+    assert res["isError"] and "403" in res["content"][0]["text"] and "process:write" in res["content"][0]["text"], res
+
+
+def test_prompts_and_completion(srv):
+    sid, res = init(srv)
+    assert {"prompts", "completions"} <= set(res["capabilities"])
+    names = [p["name"] for p in call(srv, sid, "prompts/list")["result"]["prompts"]]
+    assert names == ["explain_execution", "review_process", "draft_dmn_table"], names
+    xml = bpmn("mcp_prompt", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
+    p = tool(srv, sid, "create_process", {"name": "mcp-prompt", "xml": xml})["structuredContent"]
+    got = call(srv, sid, "prompts/get", {"name": "review_process", "arguments": {"processId": p["id"]}})["result"]
+    assert p["id"] in got["messages"][0]["content"]["text"]
+    emb = got["messages"][1]["content"]
+    assert emb["type"] == "resource" and "mcp_prompt" in emb["resource"]["text"], emb
+    e = call(srv, sid, "prompts/get", {"name": "review_process", "arguments": {}})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.arguments.processId", e
+    e = call(srv, sid, "prompts/get", {"name": "review_process", "arguments": {"processId": "proc_nope"}})["error"]
+    assert e["code"] == -32002, e
+    comp = call(srv, sid, "completion/complete", {"ref": {"type": "ref/prompt", "name": "review_process"},
+                                                  "argument": {"name": "processId", "value": p["id"][:-3]}})
+    assert comp["result"]["completion"]["values"] == [p["id"]], comp
+    comp = call(srv, sid, "completion/complete", {"ref": {"type": "ref/resource", "uri": "flowmaster://processes/{processId}"},
+                                                  "argument": {"name": "other", "value": "x"}})
+    assert comp["result"]["completion"]["values"] == [], comp
+    e = call(srv, sid, "completion/complete", {"ref": {"type": "ref/x"}, "argument": {"name": "a", "value": ""}})["error"]
+    assert e["data"]["field"] == "params.ref.type", e
+
+
+def test_keep_alive_outlives_an_agents_think_time(srv):
+    """An agent calls a tool, thinks for a second or two, calls the next on the same
+    keep-alive connection. Node's fetch (the SDK's) keeps an idle connection for 4 s; with
+    CivetWeb's default of 500 ms the server had closed it and the next POST failed with
+    "other side closed". The server now keeps idle connections 5 s (docs/core.md)."""
+    import http.client
+    import time
+    sid, _ = init(srv)
+    h = {"Authorization": "Bearer " + srv.admin_token(), "Content-Type": "application/json",
+         "Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST}
+    c = http.client.HTTPConnection("127.0.0.1", srv.port(9000), timeout=10)
+    try:
+        for i in range(2):
+            c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}), h)
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200 and json.loads(body)["id"] == i, (r.status, body)
+            if i == 0:
+                time.sleep(1.5)     # the think time between two calls, not a timed assertion
+    finally:
+        c.close()
