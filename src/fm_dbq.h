@@ -151,4 +151,17 @@ cJSON *fm_dbrow_json(const fm_dbrow_t *r, int i);             /* parsed; NULL fo
 /* The row as an object keyed by column names (hints as above); caller frees. */
 cJSON *fm_dbrow_object(const fm_dbrow_t *r, const char *hints);
 
+/* ---- the writer's hot path: statements kept by the address of their SQL ----
+ * (issue 13 phase 3, for the Execution Engine.) As fm_dbq_run / fm_dbq_one / fm_dbq_each
+ * on the writer w, but the statement is found by the address of `sql`, which must be a
+ * static string (a `static const char SQL_X[]`): no text comparison, and no eviction
+ * from the 32-statement cache when a module's transactions run more statements than
+ * that. Past the writer's 64 such statements they fall back to the text-keyed cache.
+ * A row callback of fm_dbq_wone/weach must not run the same static statement again. */
+int fm_dbq_wrun(fm_dbc_t *w, const char *sql, const char *fmt, ...);
+int fm_dbq_wone(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+int fm_dbq_weach(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+/* The rowid of the last row inserted on c (an INTEGER PRIMARY KEY). */
+int64_t fm_dbq_last_id(fm_dbc_t *c);
+
 #endif

@@ -11,6 +11,7 @@
 #define EXEC_INT_H
 
 #include "../modules.h"
+#include "../../fm_dbq.h"
 #include "../../feel/feel.h"
 
 #include <cjson/cJSON.h>
@@ -198,7 +199,7 @@ typedef struct ex_after {
 
 typedef struct ex_tx {
     fm_db_t *db;
-    sqlite3 *w;
+    fm_dbc_t *w;                        /* the writer, from fm_dbq_write_begin */
     ex_inst_t *insts[EX_MAX_TX_INSTANCES];
     int ninsts;
     int steps;
@@ -330,7 +331,7 @@ int ex_tx_begin(ex_tx_t *tx, fm_db_t *db);
  * loaded instances and performs `after`. */
 int ex_tx_end(ex_tx_t *tx, int rc);
 
-sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* cached on the writer */
+sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* TEMP until all files use fm_dbq */
 int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
 void ex_store_stash_clear(void);        /* drops the parsed document kept between transactions */
@@ -360,7 +361,7 @@ int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int tok
 /* Builds an instance from a row of EX_INST_COLS (def from the cache). */
 #define EX_INST_COLS "id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, " \
                      "parent_token, doc, incidents, hist_seq, created_at, updated_at, ended_at"
-int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out);
+int ex_inst_from_row(const fm_dbrow_t *row, ex_inst_t **out);
 
 
 /* Due time of a start timer (no instance: FEEL sees no variables). */

@@ -82,7 +82,7 @@ static int64_t queue_add(ex_tx_t *tx, const char *tenant, const char *name, cons
         sqlite3_bind_text(st, 4, origin, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, tx->now, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_DONE)
-            id = sqlite3_last_insert_rowid(tx->w);
+            id = fm_dbq_last_id(tx->w);
         sqlite3_reset(st);
     }
     cJSON_free(text);

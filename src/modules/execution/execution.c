@@ -187,7 +187,7 @@ static cJSON *instance_row(fm_req_t *r, sqlite3_stmt *st)
 {
     (void)r;
     ex_inst_t *in;
-    if (ex_inst_from_row(st, &in) != FM_OK)
+    if (ex_inst_from_row((const fm_dbrow_t *)st, &in) != FM_OK)
         return NULL;
     cJSON *o = ex_inst_json(in, false);
     ex_inst_free(in);
