@@ -714,6 +714,15 @@ int fm_dbq_weach(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, cons
     return rc;
 }
 
+int fm_dbq_vpage(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, va_list ap)
+{
+    va_list mine;
+    va_copy(mine, ap);
+    int rc = page_va(c, p, into, total, fmt, &mine);
+    va_end(mine);
+    return rc;
+}
+
 int64_t fm_dbq_last_id(fm_dbc_t *c)
 {
     return c ? sqlite3_last_insert_rowid(c->c) : 0;

@@ -62,6 +62,7 @@
 #define FM_DBQ_H
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,6 +162,9 @@ cJSON *fm_dbrow_object(const fm_dbrow_t *r, const char *hints);
 int fm_dbq_wrun(fm_dbc_t *w, const char *sql, const char *fmt, ...);
 int fm_dbq_wone(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
 int fm_dbq_weach(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+/* fm_dbq_page with the parameters as a va_list, for a store's own variadic list helper
+ * (one reply_rows taking each list's filters). */
+int fm_dbq_vpage(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, va_list ap);
 /* The rowid of the last row inserted on c (an INTEGER PRIMARY KEY). */
 int64_t fm_dbq_last_id(fm_dbc_t *c);
 

@@ -2,12 +2,13 @@
  * test_dbq_hot.c — the statement helper's writer hot path (fm_dbq_wrun/wone/weach, src/fm_dbq.c):
  * statements kept by the address of their static SQL, the same error mapping as the
  * text-keyed calls, the fallback once the writer's address cache is full, and the rowid
- * of the last insert.
+ * of the last insert; fm_dbq_vpage, a page whose parameters come as a va_list.
  */
 #include "fm_test.h"
 
 #include "fm_dbq.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +123,55 @@ static void hot_statements_past_the_cache_still_run(void **state)
     assert_int_equal(fm_dbq_write_end(w, FM_OK), FM_OK);
 }
 
+/* A store's own variadic list call, as execution.c's reply_rows. */
+static int page_of(fm_db_t *db, cJSON *into, int *total, int limit, int offset, const char *fmt, ...)
+{
+    fm_dbq_page_t p = { .count_sql = "SELECT count(*) FROM h WHERE (?1 IS NULL OR name >= ?1) AND n >= ?2",
+                        .rows_sql = "SELECT name, n FROM h WHERE (?1 IS NULL OR name >= ?1) AND n >= ?2 "
+                                    "ORDER BY k LIMIT ?3 OFFSET ?4",
+                        .hints = "si", .offset = offset, .limit = limit };
+    fm_dbc_t *c = fm_dbq_reader(db);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = fm_dbq_vpage(c, &p, into, total, fmt, ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+static void a_page_from_a_va_list(void **state)
+{
+    fm_test_db_t *t = *state;
+    fm_dbc_t *w = fm_dbq_write_begin(t->db);
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "p%d", i);
+        assert_int_equal(fm_dbq_wrun(w, INS, "si", name, i), FM_OK);
+    }
+    assert_int_equal(fm_dbq_write_end(w, FM_OK), FM_OK);
+    cJSON *items = cJSON_CreateArray();
+    int total = 0;
+    assert_int_equal(page_of(t->db, items, &total, 2, 1, "sI", NULL, (int64_t)2), FM_OK);   /* NULL: no filter */
+    assert_int_equal(total, 4);
+    assert_int_equal(cJSON_GetArraySize(items), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "name")->valuestring, "p3");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1), "n")->valueint, 4);
+    cJSON_Delete(items);
+    items = cJSON_CreateArray();
+    assert_int_equal(page_of(t->db, items, &total, 10, 0, "sI", "p5", (int64_t)0), FM_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(cJSON_GetArraySize(items), 1);
+    assert_int_equal(page_of(t->db, items, &total, 10, 0, "s", "p5"), FM_EDB);     /* format too short */
+    cJSON_Delete(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(hot_statements_run_read_and_count, setup, teardown),
         cmocka_unit_test_setup_teardown(hot_statements_map_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(hot_statements_past_the_cache_still_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_page_from_a_va_list, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
