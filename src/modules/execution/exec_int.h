@@ -15,7 +15,6 @@
 #include "../../feel/feel.h"
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -331,7 +330,6 @@ int ex_tx_begin(ex_tx_t *tx, fm_db_t *db);
  * loaded instances and performs `after`. */
 int ex_tx_end(ex_tx_t *tx, int rc);
 
-sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* TEMP until all files use fm_dbq */
 int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
 void ex_store_stash_clear(void);        /* drops the parsed document kept between transactions */

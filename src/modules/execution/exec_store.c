@@ -39,11 +39,6 @@ void ex_id(const char *prefix, char *out, size_t len)
     snprintf(out, len, "%s_%s%.11s", prefix, t, rnd + 2);
 }
 
-sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql)
-{
-    return fm_db_stmt(tx->db, sql);
-}
-
 /* ---- transactions ---- */
 
 int ex_tx_begin(ex_tx_t *tx, fm_db_t *db)
