@@ -57,7 +57,7 @@ static void hot_statements_run_read_and_count(void **state)
     fm_dbc_t *w = fm_dbq_write_begin(t->db);
     assert_non_null(w);
     for (int i = 0; i < 5; i++) {      /* the same statement again and again: reset, rebound */
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "n%d", i);
         assert_int_equal(fm_dbq_wrun(w, INS, "si", name, i), FM_OK);
         assert_int_equal(fm_dbq_last_id(w), i + 1);
@@ -108,12 +108,12 @@ static void hot_statements_past_the_cache_still_run(void **state)
     fm_dbc_t *w = fm_dbq_write_begin(t->db);
     for (int i = 0; i < 100; i++) {
         snprintf(many[i], sizeof(many[i]), "INSERT INTO h(name, n) VALUES (?, %d)", i);
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "m%d", i);
         assert_int_equal(fm_dbq_wrun(w, many[i], "s", name), FM_OK);
     }
     for (int i = 0; i < 100; i += 33) {     /* again, after the caches filled */
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "x%d", i);
         assert_int_equal(fm_dbq_wrun(w, many[i], "s", name), FM_OK);
     }
@@ -144,7 +144,7 @@ static void a_page_from_a_va_list(void **state)
     fm_test_db_t *t = *state;
     fm_dbc_t *w = fm_dbq_write_begin(t->db);
     for (int i = 0; i < 6; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "p%d", i);
         assert_int_equal(fm_dbq_wrun(w, INS, "si", name, i), FM_OK);
     }

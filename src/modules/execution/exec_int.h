@@ -362,6 +362,13 @@ int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int tok
 int ex_inst_from_row(const fm_dbrow_t *row, ex_inst_t **out);
 
 
+/* A subscription row read by ex_subrow_add (msg_subs and signal_subs in the column order
+ * id, instance_id, token_id, scope_id, element, kind, process_id, version) into a list
+ * of at most max rows. */
+typedef struct ex_subrow { int64_t id; char inst[48], el[200], kind[16], pid[80]; int token, scope, version; } ex_subrow_t;
+typedef struct ex_subrows { ex_subrow_t *rows; int n, max; } ex_subrows_t;
+int ex_subrow_add(const fm_dbrow_t *row, void *subrows);
+
 /* Due time of a start timer (no instance: FEEL sees no variables). */
 bool ex_timer_due_static(ex_tx_t *tx, const ex_node_t *n, int64_t *due, int *repeat, int64_t *every,
                          char *why, size_t whylen);

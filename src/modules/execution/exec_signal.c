@@ -97,11 +97,7 @@ bool ex_signal_throw(ex_tx_t *tx, ex_inst_t *in, int tid)
     return true;
 }
 
-typedef struct sigrow {
-    int64_t id;
-    char inst[48], el[200], kind[16], pid[80];
-    int token, scope, version;
-} sigrow_t;
+typedef ex_subrow_t sigrow_t;      /* exec_work.c reads them */
 
 static void list_add(cJSON *out, const char *inst, const char *el, bool started)
 {
@@ -157,25 +153,6 @@ static int queue_row(const fm_dbrow_t *st, void *arg)
     return FM_OK;
 }
 
-typedef struct { sigrow_t *rows; int n; } sigrows_t;
-
-static int sub_row(const fm_dbrow_t *st, void *arg)
-{
-    sigrows_t *x = arg;
-    if (x->n >= SIG_BATCH)
-        return FM_OK;
-    sigrow_t *r = &x->rows[x->n++];
-    r->id = fm_dbrow_int(st, 0);
-    fm_dbrow_copy(st, 1, r->inst, sizeof(r->inst));
-    r->token = (int)fm_dbrow_int(st, 2);
-    r->scope = (int)fm_dbrow_int(st, 3);
-    fm_dbrow_copy(st, 4, r->el, sizeof(r->el));
-    fm_dbrow_copy(st, 5, r->kind, sizeof(r->kind));
-    fm_dbrow_copy(st, 6, r->pid, sizeof(r->pid));
-    r->version = (int)fm_dbrow_int(st, 7);
-    return FM_OK;
-}
-
 /* One transaction of queue row qid: up to SIG_BATCH subscriptions. *done when the
  * broadcast has reached everything (the row is gone). */
 static int deliver_batch(fm_db_t *db, int64_t qid, cJSON *out, bool *done)
@@ -190,8 +167,8 @@ static int deliver_batch(fm_db_t *db, int64_t qid, cJSON *out, bool *done)
     if (rc != FM_OK)
         return ex_tx_end(&tx, rc == FM_ENOTFOUND ? FM_OK : rc);
     sigrow_t rows[SIG_BATCH];
-    sigrows_t got = { rows, 0 };
-    rc = fm_dbq_weach(tx.w, SQL_SUBS, sub_row, &got, "ssII", q.tenant, q.name, q.from, q.upto);
+    ex_subrows_t got = { rows, 0, SIG_BATCH };
+    rc = fm_dbq_weach(tx.w, SQL_SUBS, ex_subrow_add, &got, "ssII", q.tenant, q.name, q.from, q.upto);
     int n = got.n;
     int64_t last = q.from;
     for (int i = 0; i < n && rc == FM_OK; i++) {

@@ -166,16 +166,14 @@ static const char SQL_STARTS[] =
     "WHERE tenant_id = ? AND name = ? AND kind = 'start' ORDER BY id LIMIT 50";
 static const char SQL_SUB_DEL[] = "DELETE FROM msg_subs WHERE id = ?";
 
-typedef struct subrow { int64_t id; char inst[48], el[200], kind[16], pid[80]; int token, scope, version; } subrow_t;
+typedef ex_subrow_t subrow_t;
 
-typedef struct { subrow_t *rows; int n, max; } subrows_t;
-
-static int sub_row(const fm_dbrow_t *st, void *arg)
+int ex_subrow_add(const fm_dbrow_t *st, void *arg)
 {
-    subrows_t *x = arg;
+    ex_subrows_t *x = arg;
     if (x->n >= x->max)
         return FM_OK;
-    subrow_t *r = &x->rows[x->n++];
+    ex_subrow_t *r = &x->rows[x->n++];
     r->id = fm_dbrow_int(st, 0);
     fm_dbrow_copy(st, 1, r->inst, sizeof(r->inst));
     r->token = (int)fm_dbrow_int(st, 2);
@@ -191,9 +189,9 @@ static int sub_row(const fm_dbrow_t *st, void *arg)
 static int sub_rows(ex_tx_t *tx, const char *sql, const char *tenant, const char *name, const char *key,
                     subrow_t *rows, int max)
 {
-    subrows_t x = { rows, 0, max };
-    int rc = key ? fm_dbq_weach(tx->w, sql, sub_row, &x, "sss", tenant, name, key)
-                 : fm_dbq_weach(tx->w, sql, sub_row, &x, "ss", tenant, name);
+    ex_subrows_t x = { rows, 0, max };
+    int rc = key ? fm_dbq_weach(tx->w, sql, ex_subrow_add, &x, "sss", tenant, name, key)
+                 : fm_dbq_weach(tx->w, sql, ex_subrow_add, &x, "ss", tenant, name);
     return rc == FM_OK ? x.n : -1;
 }
 
