@@ -648,3 +648,82 @@ cJSON *fm_dbrow_object(const fm_dbrow_t *r, const char *hints)
     }
     return o;
 }
+
+/* ---- the writer's hot path (fm_dbq_wrun/wone/weach): fm_db_stmt's cache ---- */
+
+/* As exec_va, with the statement from the writer's cache keyed by the SQL's address;
+ * the text-keyed cache when that one is full (fm_db_stmt gives NULL). */
+static int wexec_va(fm_dbc_t *w, const char *sql, int mode, fm_dbq_row_fn fn, void *arg, const char *fmt,
+                    va_list *ap)
+{
+    if (!w || !sql || !fmt || !w->writer)
+        return FM_EINVAL;
+    sqlite3_stmt *st = fm_db_stmt(w->db, sql);      /* reset, bindings cleared */
+    if (!st)
+        return exec_va(w, sql, mode, fn, arg, NULL, 0, fmt, ap);
+    int rc = bind_va(w, st, fmt, ap, 0);
+    if (rc != FM_OK)
+        goto out;
+    int step;
+    bool any = false;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        any = true;
+        if (mode == M_RUN)
+            continue;
+        if (fn && (rc = fn(ROW(st), arg)) != FM_OK)
+            goto out;
+        if (mode == M_ONE)
+            goto out;
+    }
+    rc = map_err(w, step);
+    if (rc == FM_OK && mode == M_RUN)
+        w->changes = sqlite3_changes(w->c);
+    if (rc == FM_OK && mode == M_ONE && !any)
+        rc = FM_ENOTFOUND;
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+int fm_dbq_wrun(fm_dbc_t *w, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (w)
+        w->changes = 0;
+    int rc = wexec_va(w, sql, M_RUN, NULL, NULL, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+int fm_dbq_wone(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = wexec_va(w, sql, M_ONE, fn, arg, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+int fm_dbq_weach(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = wexec_va(w, sql, M_EACH, fn, arg, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+int fm_dbq_vpage(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, va_list ap)
+{
+    va_list mine;
+    va_copy(mine, ap);
+    int rc = page_va(c, p, into, total, fmt, &mine);
+    va_end(mine);
+    return rc;
+}
+
+int64_t fm_dbq_last_id(fm_dbc_t *c)
+{
+    return c ? sqlite3_last_insert_rowid(c->c) : 0;
+}

@@ -62,6 +62,7 @@
 #define FM_DBQ_H
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,5 +151,21 @@ const void *fm_dbrow_blob(const fm_dbrow_t *r, int i, size_t *len);
 cJSON *fm_dbrow_json(const fm_dbrow_t *r, int i);             /* parsed; NULL for NULL or invalid */
 /* The row as an object keyed by column names (hints as above); caller frees. */
 cJSON *fm_dbrow_object(const fm_dbrow_t *r, const char *hints);
+
+/* ---- the writer's hot path: statements kept by the address of their SQL ----
+ * (issue 13 phase 3, for the Execution Engine.) As fm_dbq_run / fm_dbq_one / fm_dbq_each
+ * on the writer w, but the statement is found by the address of `sql`, which must be a
+ * static string (a `static const char SQL_X[]`): no text comparison, and no eviction
+ * from the 32-statement cache when a module's transactions run more statements than
+ * that. Past the writer's 64 such statements they fall back to the text-keyed cache.
+ * A row callback of fm_dbq_wone/weach must not run the same static statement again. */
+int fm_dbq_wrun(fm_dbc_t *w, const char *sql, const char *fmt, ...);
+int fm_dbq_wone(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+int fm_dbq_weach(fm_dbc_t *w, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
+/* fm_dbq_page with the parameters as a va_list, for a store's own variadic list helper
+ * (one reply_rows taking each list's filters). */
+int fm_dbq_vpage(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, va_list ap);
+/* The rowid of the last row inserted on c (an INTEGER PRIMARY KEY). */
+int64_t fm_dbq_last_id(fm_dbc_t *c);
 
 #endif

@@ -460,10 +460,7 @@ static void test_multi_instance_in_slices(void **state)
             break;
         ex_tx_t tx;
         assert_int_equal(ex_tx_begin(&tx, T.db), FM_OK);
-        sqlite3_stmt *d = ex_stmt(&tx, "DELETE FROM timers WHERE instance_id = ? AND kind = 'mi'");
-        sqlite3_bind_text(d, 1, id, -1, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(d), SQLITE_DONE);
-        sqlite3_reset(d);
+        assert_int_equal(fm_dbq_run(tx.w, "DELETE FROM timers WHERE instance_id = ? AND kind = 'mi'", "s", id), FM_OK);
         ex_inst_t *in;
         assert_int_equal(ex_load(&tx, "default", id, &in), FM_OK);
         assert_int_equal(ex_trigger(&tx, in, "mi", 0, scope, el, NULL), FM_OK);

@@ -863,24 +863,15 @@ static int resolve_bpmn(const char *tenant, const char *bpmn_id, char *pid, size
         return FM_OK;
     /* the engine's record of publications */
     fm_db_t *db = ex_db();
-    sqlite3 *c = db ? fm_db_reader(db) : NULL;
-    int rc = FM_ENOTFOUND;
-    if (c) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c, "SELECT process_id FROM deployments WHERE tenant_id = ? AND bpmn_id = ? "
-                                  "ORDER BY rowid DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, bpmn_id, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                snprintf(pid, pidlen, "%s", (const char *)sqlite3_column_text(st, 0));
-                rc = FM_OK;
-            }
-        }
-        sqlite3_finalize(st);
-        fm_db_reader_done(db, c);
+    char *got = NULL;
+    if (db && fm_dbq_read_str(db, "SELECT process_id FROM deployments WHERE tenant_id = ? AND bpmn_id = ? "
+                                  "ORDER BY rowid DESC LIMIT 1", &got, "ss", tenant, bpmn_id) == FM_OK && got) {
+        snprintf(pid, pidlen, "%s", got);
+        free(got);
+        return FM_OK;
     }
-    if (rc == FM_OK)
-        return rc;
+    free(got);
+    int rc = FM_ENOTFOUND;
     /* ask Process Design: published processes, newest updates first */
     char path[700], cursor[300] = "";
     for (int page = 0; page < 20 && rc != FM_OK; page++) {

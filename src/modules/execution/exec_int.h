@@ -11,10 +11,10 @@
 #define EXEC_INT_H
 
 #include "../modules.h"
+#include "../../fm_dbq.h"
 #include "../../feel/feel.h"
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -198,7 +198,7 @@ typedef struct ex_after {
 
 typedef struct ex_tx {
     fm_db_t *db;
-    sqlite3 *w;
+    fm_dbc_t *w;                        /* the writer, from fm_dbq_write_begin */
     ex_inst_t *insts[EX_MAX_TX_INSTANCES];
     int ninsts;
     int steps;
@@ -330,7 +330,6 @@ int ex_tx_begin(ex_tx_t *tx, fm_db_t *db);
  * loaded instances and performs `after`. */
 int ex_tx_end(ex_tx_t *tx, int rc);
 
-sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql);   /* cached on the writer */
 int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out);
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in);
 void ex_store_stash_clear(void);        /* drops the parsed document kept between transactions */
@@ -360,8 +359,15 @@ int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int tok
 /* Builds an instance from a row of EX_INST_COLS (def from the cache). */
 #define EX_INST_COLS "id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, " \
                      "parent_token, doc, incidents, hist_seq, created_at, updated_at, ended_at"
-int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out);
+int ex_inst_from_row(const fm_dbrow_t *row, ex_inst_t **out);
 
+
+/* A subscription row read by ex_subrow_add (msg_subs and signal_subs in the column order
+ * id, instance_id, token_id, scope_id, element, kind, process_id, version) into a list
+ * of at most max rows. */
+typedef struct ex_subrow { int64_t id; char inst[48], el[200], kind[16], pid[80]; int token, scope, version; } ex_subrow_t;
+typedef struct ex_subrows { ex_subrow_t *rows; int n, max; } ex_subrows_t;
+int ex_subrow_add(const fm_dbrow_t *row, void *subrows);
 
 /* Due time of a start timer (no instance: FEEL sees no variables). */
 bool ex_timer_due_static(ex_tx_t *tx, const ex_node_t *n, int64_t *due, int *repeat, int64_t *every,

@@ -50,19 +50,7 @@ bool ex_signal_sub(ex_tx_t *tx, ex_inst_t *in, int token, int sid, const ex_node
         free(name);
         return false;
     }
-    sqlite3_stmt *st = ex_stmt(tx, SQL_SUB_ADD);
-    bool ok = false;
-    if (st) {
-        sqlite3_bind_text(st, 1, in->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, token);
-        sqlite3_bind_int(st, 5, sid);
-        sqlite3_bind_text(st, 6, n->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, kind, -1, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_reset(st);
-    }
+    bool ok = fm_dbq_wrun(tx->w, SQL_SUB_ADD, "sssiiss", in->tenant, name, in->id, token, sid, n->id, kind) == FM_OK;
     free(name);
     if (!ok)
         snprintf(why, wl, "the signal subscription of '%s' could not be stored", n->id);
@@ -73,18 +61,9 @@ bool ex_signal_sub(ex_tx_t *tx, ex_inst_t *in, int token, int sid, const ex_node
 static int64_t queue_add(ex_tx_t *tx, const char *tenant, const char *name, const cJSON *vars, const char *origin)
 {
     char *text = cJSON_IsObject(vars) ? cJSON_PrintUnformatted(vars) : NULL;
-    sqlite3_stmt *st = ex_stmt(tx, SQL_QUEUE_ADD);
     int64_t id = 0;
-    if (st) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, text ? text : "{}", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, origin, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, tx->now, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            id = sqlite3_last_insert_rowid(tx->w);
-        sqlite3_reset(st);
-    }
+    if (fm_dbq_wrun(tx->w, SQL_QUEUE_ADD, "sssss", tenant, name, text ? text : "{}", origin, tx->now) == FM_OK)
+        id = fm_dbq_last_id(tx->w);
     cJSON_free(text);
     return id;
 }
@@ -118,11 +97,7 @@ bool ex_signal_throw(ex_tx_t *tx, ex_inst_t *in, int tid)
     return true;
 }
 
-typedef struct sigrow {
-    int64_t id;
-    char inst[48], el[200], kind[16], pid[80];
-    int token, scope, version;
-} sigrow_t;
+typedef ex_subrow_t sigrow_t;      /* exec_work.c reads them */
 
 static void list_add(cJSON *out, const char *inst, const char *el, bool started)
 {
@@ -160,14 +135,22 @@ static void deliver(ex_tx_t *tx, const char *tenant, const sigrow_t *r, const cJ
         return;     /* paused instances let signals pass, as they let timers wait */
     int rc = ex_trigger(tx, in, r->kind, r->token, r->scope, r->el, vars);
     if (rc == FM_ENOTFOUND) {       /* a stale row: drop it */
-        sqlite3_stmt *st = ex_stmt(tx, SQL_SUB_DEL);
-        if (st) {
-            sqlite3_bind_int64(st, 1, r->id);
-            sqlite3_step(st);
-            sqlite3_reset(st);
-        }
+        fm_dbq_wrun(tx->w, SQL_SUB_DEL, "I", r->id);
     } else if (rc == FM_OK)
         list_add(out, r->inst, r->el, false);
+}
+
+typedef struct { char tenant[80], name[300]; cJSON *vars; int64_t upto, from; } sigq_t;
+
+static int queue_row(const fm_dbrow_t *st, void *arg)
+{
+    sigq_t *q = arg;
+    fm_dbrow_copy(st, 0, q->tenant, sizeof(q->tenant));
+    fm_dbrow_copy(st, 1, q->name, sizeof(q->name));
+    q->vars = fm_dbrow_json(st, 2);
+    q->upto = fm_dbrow_int(st, 3);
+    q->from = fm_dbrow_int(st, 4);
+    return FM_OK;
 }
 
 /* One transaction of queue row qid: up to SIG_BATCH subscriptions. *done when the
@@ -179,69 +162,25 @@ static int deliver_batch(fm_db_t *db, int64_t qid, cJSON *out, bool *done)
     if (rc != FM_OK)
         return rc;
     *done = true;
-    char tenant[80] = "", name[300] = "";
-    cJSON *vars = NULL;
-    int64_t upto = 0, from = 0;
-    sqlite3_stmt *st = ex_stmt(&tx, SQL_QUEUE_GET);
-    bool found = false;
-    if (st) {
-        sqlite3_bind_int64(st, 1, qid);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            found = true;
-            snprintf(tenant, sizeof(tenant), "%s", sqlite3_column_text(st, 0));
-            snprintf(name, sizeof(name), "%s", sqlite3_column_text(st, 1));
-            vars = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
-            upto = sqlite3_column_int64(st, 3);
-            from = sqlite3_column_int64(st, 4);
-        }
-        sqlite3_reset(st);
-    }
-    if (!found)
-        return ex_tx_end(&tx, FM_OK);
+    sigq_t q = { "", "", NULL, 0, 0 };
+    rc = fm_dbq_wone(tx.w, SQL_QUEUE_GET, queue_row, &q, "I", qid);
+    if (rc != FM_OK)
+        return ex_tx_end(&tx, rc == FM_ENOTFOUND ? FM_OK : rc);
     sigrow_t rows[SIG_BATCH];
-    int n = 0;
-    st = ex_stmt(&tx, SQL_SUBS);
-    if (st) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, from);
-        sqlite3_bind_int64(st, 4, upto);
-        while (n < SIG_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-            sigrow_t *r = &rows[n++];
-            const char *inst = (const char *)sqlite3_column_text(st, 1);
-            const char *pid = (const char *)sqlite3_column_text(st, 6);
-            r->id = sqlite3_column_int64(st, 0);
-            snprintf(r->inst, sizeof(r->inst), "%s", inst ? inst : "");
-            r->token = sqlite3_column_int(st, 2);
-            r->scope = sqlite3_column_int(st, 3);
-            snprintf(r->el, sizeof(r->el), "%s", sqlite3_column_text(st, 4));
-            snprintf(r->kind, sizeof(r->kind), "%s", sqlite3_column_text(st, 5));
-            snprintf(r->pid, sizeof(r->pid), "%s", pid ? pid : "");
-            r->version = sqlite3_column_int(st, 7);
-        }
-        sqlite3_reset(st);
-    }
-    int64_t last = from;
-    for (int i = 0; i < n; i++) {
+    ex_subrows_t got = { rows, 0, SIG_BATCH };
+    rc = fm_dbq_weach(tx.w, SQL_SUBS, ex_subrow_add, &got, "ssII", q.tenant, q.name, q.from, q.upto);
+    int n = got.n;
+    int64_t last = q.from;
+    for (int i = 0; i < n && rc == FM_OK; i++) {
         /* room for what one delivery may load (the instance, children it starts) */
         if (i > 0 && tx.ninsts > EX_MAX_TX_INSTANCES - 8)
             break;
-        deliver(&tx, tenant, &rows[i], vars, out);
+        deliver(&tx, q.tenant, &rows[i], q.vars, out);
         last = rows[i].id;
     }
-    cJSON_Delete(vars);
-    st = ex_stmt(&tx, n ? SQL_QUEUE_SET : SQL_QUEUE_DEL);
-    if (st) {
-        if (n) {
-            sqlite3_bind_int64(st, 1, last);
-            sqlite3_bind_int64(st, 2, qid);
-        } else
-            sqlite3_bind_int64(st, 1, qid);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = FM_EDB;
-        sqlite3_reset(st);
-    } else
-        rc = FM_EDB;
+    cJSON_Delete(q.vars);
+    if (rc == FM_OK)
+        rc = n ? fm_dbq_wrun(tx.w, SQL_QUEUE_SET, "II", last, qid) : fm_dbq_wrun(tx.w, SQL_QUEUE_DEL, "I", qid);
     *done = n == 0;
     return ex_tx_end(&tx, rc);
 }
@@ -278,34 +217,32 @@ int ex_signal_broadcast(fm_db_t *db, const char *tenant, const char *name, const
 
 void ex_signal_recover_mark(fm_db_t *db)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT COALESCE(MAX(id), 0) FROM signal_queue", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        recover_upto = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    fm_dbc_t *c = fm_dbq_reader(db);
+    int64_t upto = 0;
+    if (c && fm_dbq_int(c, "SELECT COALESCE(MAX(id), 0) FROM signal_queue", &upto, "") == FM_OK)
+        recover_upto = upto;
+    fm_dbq_reader_done(c);
+}
+
+typedef struct { int64_t *ids; int n; } idlist_t;
+
+static int id_row(const fm_dbrow_t *st, void *arg)
+{
+    idlist_t *l = arg;
+    if (l->n < 64)
+        l->ids[l->n++] = fm_dbrow_int(st, 0);
+    return FM_OK;
 }
 
 void ex_signal_drain(fm_db_t *db)
 {
     for (int round = 0; round < 10000; round++) {
         int64_t ids[64];
-        int n = 0;
-        sqlite3 *c = fm_db_reader(db);
-        if (!c)
+        idlist_t l = { ids, 0 };
+        if (fm_dbq_read_each(db, "SELECT id FROM signal_queue WHERE origin = 'throw' OR id <= ? ORDER BY id LIMIT 64",
+                             id_row, &l, "I", recover_upto) != FM_OK)
             return;
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c, "SELECT id FROM signal_queue WHERE origin = 'throw' OR id <= ? ORDER BY id LIMIT 64",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, recover_upto);
-            while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
-                ids[n++] = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
-        fm_db_reader_done(db, c);
+        int n = l.n;
         for (int i = 0; i < n; i++)
             if (deliver_all(db, ids[i], NULL) != FM_OK)
                 return;

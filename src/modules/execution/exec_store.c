@@ -2,7 +2,8 @@
  * exec_store.c — the execution database: instance documents in and out of `instances`,
  * the rows that index waits (timers, msg_subs, jobs, task_links), incidents, history
  * chunks and outbox events, all written on the writer connection of the transaction
- * in progress (ex_tx_t). Statements are prepared once per writer and reused.
+ * in progress (ex_tx_t), through the statement helper's hot path (fm_dbq_wrun/wone/weach:
+ * each static statement prepared once per writer and found by its address).
  *
  * Document (instances.doc): {"n": next id, "v": root variables,
  *   "t": [[id, node, scope, wait, flow, flags, ref], ...],
@@ -38,29 +39,6 @@ void ex_id(const char *prefix, char *out, size_t len)
     snprintf(out, len, "%s_%s%.11s", prefix, t, rnd + 2);
 }
 
-/* ---- statements ---- */
-
-sqlite3_stmt *ex_stmt(ex_tx_t *tx, const char *sql)
-{
-    return fm_db_stmt(tx->db, sql);
-}
-
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = st && sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    if (st)
-        sqlite3_reset(st);
-    return rc;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* ---- transactions ---- */
 
 int ex_tx_begin(ex_tx_t *tx, fm_db_t *db)
@@ -68,7 +46,7 @@ int ex_tx_begin(ex_tx_t *tx, fm_db_t *db)
     memset(tx, 0, sizeof(*tx));
     tx->db = db;
     tx->after.min_due = INT64_MAX;
-    tx->w = fm_db_write_begin(db);
+    tx->w = fm_dbq_write_begin(db);
     if (!tx->w)
         return FM_EDB;
     tx->now_ms = fm_time_unix_ms();
@@ -83,7 +61,7 @@ int ex_tx_end(ex_tx_t *tx, int rc)
     for (int i = 0; i < tx->ninsts && rc == FM_OK; i++)
         if (tx->insts[i]->dirty || tx->insts[i]->is_new || cJSON_GetArraySize(tx->insts[i]->hist))
             rc = ex_store_save(tx, tx->insts[i]);
-    rc = fm_db_write_end(tx->db, rc);
+    rc = fm_dbq_write_end(tx->w, rc);
     ex_inst_t *keep = NULL;
     for (int i = 0; i < tx->ninsts; i++)
         if (rc == FM_OK && tx->insts[i]->saved_doc && tx->insts[i]->state < I_COMPLETED && !keep)
@@ -228,37 +206,31 @@ static int doc_load(ex_inst_t *in, const char *text)
     return FM_OK;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? s : "";
-}
-
 /* Fills in's row fields from st; parse_doc: its document too (else in keeps the
  * tokens, scopes and variables it has). */
-static int row_fill(sqlite3_stmt *st, ex_inst_t *in, bool parse_doc)
+static int row_fill(const fm_dbrow_t *st, ex_inst_t *in, bool parse_doc)
 {
-    snprintf(in->id, sizeof(in->id), "%s", col(st, 0));
-    snprintf(in->tenant, sizeof(in->tenant), "%s", col(st, 1));
-    snprintf(in->process_id, sizeof(in->process_id), "%s", col(st, 2));
-    snprintf(in->bpmn_id, sizeof(in->bpmn_id), "%s", col(st, 3));
-    in->version = sqlite3_column_int(st, 4);
+    fm_dbrow_copy(st, 0, in->id, sizeof(in->id));
+    fm_dbrow_copy(st, 1, in->tenant, sizeof(in->tenant));
+    fm_dbrow_copy(st, 2, in->process_id, sizeof(in->process_id));
+    fm_dbrow_copy(st, 3, in->bpmn_id, sizeof(in->bpmn_id));
+    in->version = (int)fm_dbrow_int(st, 4);
     free(in->business_key);
-    in->business_key = sqlite3_column_type(st, 5) != SQLITE_NULL ? strdup(col(st, 5)) : NULL;
-    in->state = ex_state_parse(col(st, 6));
-    snprintf(in->parent_id, sizeof(in->parent_id), "%s", col(st, 7));
-    in->parent_token = sqlite3_column_int(st, 8);
-    in->incidents = sqlite3_column_int(st, 10);
-    in->hist_seq = sqlite3_column_int64(st, 11);
-    snprintf(in->created_at, sizeof(in->created_at), "%s", col(st, 12));
-    snprintf(in->updated_at, sizeof(in->updated_at), "%s", col(st, 13));
-    snprintf(in->ended_at, sizeof(in->ended_at), "%s", col(st, 14));
+    in->business_key = fm_dbrow_dup(st, 5);
+    in->state = ex_state_parse(fm_dbrow_str(st, 6));
+    fm_dbrow_copy(st, 7, in->parent_id, sizeof(in->parent_id));
+    in->parent_token = (int)fm_dbrow_int(st, 8);
+    in->incidents = (int)fm_dbrow_int(st, 10);
+    in->hist_seq = fm_dbrow_int(st, 11);
+    fm_dbrow_copy(st, 12, in->created_at, sizeof(in->created_at));
+    fm_dbrow_copy(st, 13, in->updated_at, sizeof(in->updated_at));
+    fm_dbrow_copy(st, 14, in->ended_at, sizeof(in->ended_at));
     cJSON_Delete(in->hist);
     in->hist = cJSON_CreateArray();
     in->is_new = in->dirty = in->running = false;
     free(in->idem_key);         /* only an insert writes it */
     in->idem_key = NULL;
-    int rc = parse_doc ? doc_load(in, col(st, 9)) : FM_OK;
+    int rc = parse_doc ? doc_load(in, fm_dbrow_str(st, 9)) : FM_OK;
     if (rc == FM_OK) {
         const char *field;
         char why[300];
@@ -275,7 +247,7 @@ static int row_fill(sqlite3_stmt *st, ex_inst_t *in, bool parse_doc)
     return rc;
 }
 
-int ex_inst_from_row(sqlite3_stmt *st, ex_inst_t **out)
+int ex_inst_from_row(const fm_dbrow_t *st, ex_inst_t **out)
 {
     ex_inst_t *in = calloc(1, sizeof(*in));
     if (!in)
@@ -342,30 +314,28 @@ static ex_inst_t *stash_take(const char *id, const char *tenant, const char *doc
 
 static const char SQL_LOAD[] = "SELECT " EX_INST_COLS " FROM instances WHERE id = ? AND tenant_id = ?";
 
+typedef struct { const char *tenant, *id; ex_inst_t **out; } load_ctx_t;
+
+static int load_row(const fm_dbrow_t *st, void *arg)
+{
+    load_ctx_t *x = arg;
+    size_t len;
+    const char *doc = fm_dbrow_blob(st, 9, &len);      /* the text's bytes, no copy */
+    ex_inst_t *kept = stash_take(x->id, x->tenant, doc ? doc : "", len);
+    if (!kept)
+        return ex_inst_from_row(st, x->out);
+    int rc = row_fill(st, kept, false);
+    if (rc == FM_OK)
+        *x->out = kept;
+    else
+        ex_inst_free(kept);
+    return rc;
+}
+
 int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **out)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_LOAD);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    }
-    ex_inst_t *kept = stash_take(id, tenant, (const char *)sqlite3_column_text(st, 9),
-                                 (size_t)sqlite3_column_bytes(st, 9));
-    if (kept) {
-        rc = row_fill(st, kept, false);
-        if (rc == FM_OK)
-            *out = kept;
-        else
-            ex_inst_free(kept);
-    } else
-        rc = ex_inst_from_row(st, out);
-    sqlite3_reset(st);
-    return rc;
+    load_ctx_t x = { tenant, id, out };
+    return fm_dbq_wone(tx->w, SQL_LOAD, load_row, &x, "ss", id, tenant);
 }
 
 static const char SQL_INSERT[] =
@@ -386,15 +356,9 @@ int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
         cJSON_AddItemReferenceToObject(chunk, "e", in->hist);
         char *h = cJSON_PrintUnformatted(chunk);
         cJSON_Delete(chunk);
-        sqlite3_stmt *st = ex_stmt(tx, SQL_HIST);
-        if (!st || !h) {
-            free(h);
-            return FM_EDB;
-        }
-        sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, in->hist_seq + 1);
-        sqlite3_bind_text(st, 3, h, -1, SQLITE_STATIC);
-        int rc = step_done(st);
+        if (!h)
+            return FM_ENOMEM;
+        int rc = fm_dbq_wrun(tx->w, SQL_HIST, "sIs", in->id, in->hist_seq + 1, h);
         free(h);
         if (rc != FM_OK)
             return rc;
@@ -403,44 +367,15 @@ int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
     char *doc = doc_of(in);
     if (!doc)
         return FM_ENOMEM;
-    sqlite3_stmt *st;
-    if (in->is_new) {
-        st = ex_stmt(tx, SQL_INSERT);
-        if (!st) {
-            free(doc);
-            return FM_EDB;
-        }
-        sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, in->process_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, in->bpmn_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, in->version);
-        bind_text(st, 6, in->business_key);
-        sqlite3_bind_text(st, 7, ex_state_name(in->state), -1, SQLITE_STATIC);
-        bind_text(st, 8, in->parent_id[0] ? in->parent_id : NULL);
-        sqlite3_bind_int(st, 9, in->parent_token);
-        sqlite3_bind_text(st, 10, doc, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 11, in->incidents);
-        bind_text(st, 12, in->idem_key);
-        sqlite3_bind_int64(st, 13, in->hist_seq);
-        sqlite3_bind_text(st, 14, in->created_at, -1, SQLITE_STATIC);
-        bind_text(st, 15, in->ended_at[0] ? in->ended_at : NULL);
-    } else {
-        st = ex_stmt(tx, SQL_UPDATE);
-        if (!st) {
-            free(doc);
-            return FM_EDB;
-        }
-        sqlite3_bind_text(st, 1, ex_state_name(in->state), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, doc, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, in->incidents);
-        sqlite3_bind_int64(st, 4, in->hist_seq);
-        sqlite3_bind_text(st, 5, tx->now, -1, SQLITE_STATIC);
-        bind_text(st, 6, in->ended_at[0] ? in->ended_at : NULL);
-        sqlite3_bind_int(st, 7, in->parent_token);
-        sqlite3_bind_text(st, 8, in->id, -1, SQLITE_STATIC);
-    }
-    int rc = step_done(st);
+    int rc;
+    if (in->is_new)
+        rc = fm_dbq_wrun(tx->w, SQL_INSERT, "ssssisssisisIss", in->id, in->tenant, in->process_id, in->bpmn_id,
+                         in->version, in->business_key, ex_state_name(in->state),
+                         in->parent_id[0] ? in->parent_id : NULL, in->parent_token, doc, in->incidents,
+                         in->idem_key, in->hist_seq, in->created_at, in->ended_at[0] ? in->ended_at : NULL);
+    else
+        rc = fm_dbq_wrun(tx->w, SQL_UPDATE, "ssiIssis", ex_state_name(in->state), doc, in->incidents, in->hist_seq,
+                         tx->now, in->ended_at[0] ? in->ended_at : NULL, in->parent_token, in->id);
     if (rc == FM_OK && strlen(doc) >= EX_STASH_MIN) {
         free(in->saved_doc);
         in->saved_doc = doc;            /* ex_tx_end may keep the instance parsed */
@@ -562,7 +497,7 @@ int ex_event(ex_tx_t *tx, ex_inst_t *in, const char *type, int node, int token, 
         data[n + 1] = 0;
     }
     free(more);
-    int rc = bus_outbox_add(tx->db, tx->w, EX_SOURCE, type, in->id, in->tenant, full ? full : data);
+    int rc = bus_outbox_put(tx->w, EX_SOURCE, type, in->id, in->tenant, full ? full : data);
     free(full);
     return rc;
 }
@@ -576,21 +511,10 @@ static const char SQL_TIMER_ADD[] =
 int ex_timer_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
                  int64_t due, int repeat, int64_t every)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_TIMER_ADD);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, in->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, token);
-    sqlite3_bind_int(st, 4, scope);
-    sqlite3_bind_text(st, 5, element, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, due);
-    sqlite3_bind_int(st, 8, repeat);
-    sqlite3_bind_int64(st, 9, every);
     if (due < tx->after.min_due)
         tx->after.min_due = due;
-    return step_done(st);
+    return fm_dbq_wrun(tx->w, SQL_TIMER_ADD, "ssiissIiI", in->tenant, in->id, token, scope, element, kind, due,
+                       repeat, every);
 }
 
 static const char SQL_MSG_ADD[] =
@@ -600,18 +524,8 @@ static const char SQL_MSG_ADD[] =
 int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
                const char *name, const char *key)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_MSG_ADD);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, in->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, key ? key : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, token);
-    sqlite3_bind_int(st, 6, scope);
-    sqlite3_bind_text(st, 7, element, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, kind, -1, SQLITE_STATIC);
-    return step_done(st);
+    return fm_dbq_wrun(tx->w, SQL_MSG_ADD, "ssssiiss", in->tenant, name ? name : "", key ? key : "", in->id, token,
+                       scope, element, kind);
 }
 
 static const char SQL_T_DROP_TOK[] = "DELETE FROM timers WHERE instance_id = ? AND token_id = ?";
@@ -628,13 +542,9 @@ int ex_waits_drop(ex_tx_t *tx, ex_inst_t *in, int token, int scope)
                            token ? SQL_S_DROP_TOK : SQL_S_DROP_SCOPE };
     int rc = FM_OK;
     for (int i = 0; i < 3; i++) {
-        sqlite3_stmt *st = ex_stmt(tx, sql[i]);
-        if (!st)
-            return FM_EDB;
-        sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, token ? token : scope);
-        if (step_done(st) != FM_OK)
-            rc = FM_EDB;
+        int one = fm_dbq_wrun(tx->w, sql[i], "si", in->id, token ? token : scope);
+        if (one != FM_OK)
+            rc = one;
     }
     return rc;
 }
@@ -648,20 +558,8 @@ static const char SQL_JOB_ADD[] =
 int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *id, size_t len)
 {
     ex_id("job", id, len);
-    sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_ADD);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, token);
-    sqlite3_bind_text(st, 5, n->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, n->job_type, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 7, n->retries > 0 ? n->retries : 3);
-    sqlite3_bind_text(st, 8, n->headers ? n->headers : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, tx->now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, tx->now, -1, SQLITE_STATIC);
-    int rc = step_done(st);
+    int rc = fm_dbq_wrun(tx->w, SQL_JOB_ADD, "sssississs", id, in->tenant, in->id, token, n->id, n->job_type,
+                         n->retries > 0 ? n->retries : 3, n->headers ? n->headers : "{}", tx->now, tx->now);
     if (rc != FM_OK)
         return rc;
     cJSON *e = cJSON_CreateObject();
@@ -682,12 +580,7 @@ static const char SQL_JOB_DROP[] =
 
 int ex_job_drop(ex_tx_t *tx, ex_inst_t *in, int token)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_DROP);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, token);
-    return step_done(st);
+    return fm_dbq_wrun(tx->w, SQL_JOB_DROP, "si", in->id, token);
 }
 
 /* ---- user tasks ---- */
@@ -699,32 +592,26 @@ static const char SQL_TASK_UNLINK[] =
 
 int ex_task_link(ex_tx_t *tx, ex_inst_t *in, int token, const char *task_id)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_TASK_LINK);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, task_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, token);
-    return step_done(st);
+    return fm_dbq_wrun(tx->w, SQL_TASK_LINK, "sssi", task_id, in->tenant, in->id, token);
+}
+
+typedef struct { ex_tx_t *tx; const ex_inst_t *in; bool cancel; } unlink_ctx_t;
+
+static int unlinked_row(const fm_dbrow_t *st, void *arg)
+{
+    unlink_ctx_t *x = arg;
+    if (x->cancel) {
+        char buf[200];
+        snprintf(buf, sizeof(buf), "%s\t%s", x->in->tenant, fm_dbrow_str(st, 0));
+        after_push(&x->tx->after.cancel_tasks, &x->tx->after.ncancel, buf);
+    }
+    return FM_OK;
 }
 
 int ex_task_unlink(ex_tx_t *tx, ex_inst_t *in, int token, bool cancel_task)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_TASK_UNLINK);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, token);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (cancel_task) {
-            char buf[200];
-            snprintf(buf, sizeof(buf), "%s\t%s", in->tenant, col(st, 0));
-            after_push(&tx->after.cancel_tasks, &tx->after.ncancel, buf);
-        }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? FM_OK : FM_EDB;
+    unlink_ctx_t x = { tx, in, cancel_task };
+    return fm_dbq_weach(tx->w, SQL_TASK_UNLINK, unlinked_row, &x, "si", in->id, token);
 }
 
 /* ---- incidents ---- */
@@ -739,58 +626,34 @@ int ex_incident_add(ex_tx_t *tx, ex_inst_t *in, int token, const char *element, 
                     const char *msg, const char *job_id, char *id, size_t len)
 {
     ex_id("inc", id, len);
-    sqlite3_stmt *st = ex_stmt(tx, SQL_INC_ADD);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, in->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, token);
-    sqlite3_bind_text(st, 5, element, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, msg, -1, SQLITE_STATIC);
-    bind_text(st, 8, job_id);
-    sqlite3_bind_text(st, 9, tx->now, -1, SQLITE_STATIC);
     fm_log_t l;
     fm_log_begin(&l, FM_LOG_WARN, "execution: incident");
     fm_log_str(&l, "instance", in->id);
     fm_log_str(&l, "element", element);
     fm_log_str(&l, "message", msg);
     fm_log_end(&l);
-    return step_done(st);
+    return fm_dbq_wrun(tx->w, SQL_INC_ADD, "sssisssss", id, in->tenant, in->id, token, element, type, msg, job_id,
+                       tx->now);
 }
 
 int ex_incident_close(ex_tx_t *tx, ex_inst_t *in, const char *id)
 {
     (void)in;
-    sqlite3_stmt *st = ex_stmt(tx, SQL_INC_CLOSE);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, tx->now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    return step_done(st);
+    return fm_dbq_wrun(tx->w, SQL_INC_CLOSE, "ss", tx->now, id);
 }
 
 /* ---- read side ---- */
 
 /* Reads one instance on a pooled reader: FM_ENOTFOUND, FM_EDB, or FM_OK with *out
  * (caller frees with ex_inst_free). */
+static int inst_row(const fm_dbrow_t *st, void *arg)
+{
+    return ex_inst_from_row(st, arg);
+}
+
 static int read_inst(fm_db_t *db, const char *tenant, const char *id, ex_inst_t **out)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, SQL_LOAD, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        rc = s == SQLITE_ROW ? ex_inst_from_row(st, out) : s == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    return fm_dbq_read_one(db, SQL_LOAD, inst_row, out, "ss", id, tenant);
 }
 
 int ex_store_token_vars(fm_db_t *db, const char *tenant, const char *id, int token, cJSON **out)

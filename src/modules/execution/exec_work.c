@@ -166,32 +166,33 @@ static const char SQL_STARTS[] =
     "WHERE tenant_id = ? AND name = ? AND kind = 'start' ORDER BY id LIMIT 50";
 static const char SQL_SUB_DEL[] = "DELETE FROM msg_subs WHERE id = ?";
 
-typedef struct subrow { int64_t id; char inst[48], el[200], kind[16], pid[80]; int token, scope, version; } subrow_t;
+typedef ex_subrow_t subrow_t;
 
+int ex_subrow_add(const fm_dbrow_t *st, void *arg)
+{
+    ex_subrows_t *x = arg;
+    if (x->n >= x->max)
+        return FM_OK;
+    ex_subrow_t *r = &x->rows[x->n++];
+    r->id = fm_dbrow_int(st, 0);
+    fm_dbrow_copy(st, 1, r->inst, sizeof(r->inst));
+    r->token = (int)fm_dbrow_int(st, 2);
+    r->scope = (int)fm_dbrow_int(st, 3);
+    fm_dbrow_copy(st, 4, r->el, sizeof(r->el));
+    fm_dbrow_copy(st, 5, r->kind, sizeof(r->kind));
+    fm_dbrow_copy(st, 6, r->pid, sizeof(r->pid));
+    r->version = (int)fm_dbrow_int(st, 7);
+    return FM_OK;
+}
+
+/* The rows of SQL_SUBS (key set) or SQL_STARTS (key NULL); -1 on a database error. */
 static int sub_rows(ex_tx_t *tx, const char *sql, const char *tenant, const char *name, const char *key,
                     subrow_t *rows, int max)
 {
-    int n = 0;
-    sqlite3_stmt *st = ex_stmt(tx, sql);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    if (key)
-        sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
-    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-        subrow_t *r = &rows[n++];
-        r->id = sqlite3_column_int64(st, 0);
-        snprintf(r->inst, sizeof(r->inst), "%s", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
-        r->token = sqlite3_column_int(st, 2);
-        r->scope = sqlite3_column_int(st, 3);
-        snprintf(r->el, sizeof(r->el), "%s", (const char *)sqlite3_column_text(st, 4));
-        snprintf(r->kind, sizeof(r->kind), "%s", (const char *)sqlite3_column_text(st, 5));
-        snprintf(r->pid, sizeof(r->pid), "%s", sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
-        r->version = sqlite3_column_int(st, 7);
-    }
-    sqlite3_reset(st);
-    return n;
+    ex_subrows_t x = { rows, 0, max };
+    int rc = key ? fm_dbq_weach(tx->w, sql, ex_subrow_add, &x, "sss", tenant, name, key)
+                 : fm_dbq_weach(tx->w, sql, ex_subrow_add, &x, "ss", tenant, name);
+    return rc == FM_OK ? x.n : -1;
 }
 
 static void delivered(cJSON *list, const char *inst, const char *el, bool started, char *inst_out, size_t inst_len,
@@ -233,12 +234,7 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
             continue;
         int rc = ex_trigger(tx, in, r->kind, r->token, r->scope, r->el, vars);
         if (rc == FM_ENOTFOUND) {       /* a stale row: drop it */
-            sqlite3_stmt *d = ex_stmt(tx, SQL_SUB_DEL);
-            if (d) {
-                sqlite3_bind_int64(d, 1, r->id);
-                sqlite3_step(d);
-                sqlite3_reset(d);
-            }
+            fm_dbq_wrun(tx->w, SQL_SUB_DEL, "I", r->id);
             continue;
         }
         if (rc != FM_OK)
@@ -279,44 +275,27 @@ static const char SQL_JOB_SET[] =
 
 typedef struct jobrow { char inst[48], state[16], type[128]; int token, retries, attempts; } jobrow_t;
 
+static int job_row(const fm_dbrow_t *st, void *arg)
+{
+    jobrow_t *j = arg;
+    fm_dbrow_copy(st, 0, j->inst, sizeof(j->inst));
+    j->token = (int)fm_dbrow_int(st, 1);
+    fm_dbrow_copy(st, 2, j->state, sizeof(j->state));
+    j->retries = (int)fm_dbrow_int(st, 3);
+    j->attempts = (int)fm_dbrow_int(st, 4);
+    fm_dbrow_copy(st, 5, j->type, sizeof(j->type));
+    return FM_OK;
+}
+
 static int job_read(ex_tx_t *tx, const char *tenant, const char *id, jobrow_t *j)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_GET);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-    int rc = FM_ENOTFOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(j->inst, sizeof(j->inst), "%s", (const char *)sqlite3_column_text(st, 0));
-        j->token = sqlite3_column_int(st, 1);
-        snprintf(j->state, sizeof(j->state), "%s", (const char *)sqlite3_column_text(st, 2));
-        j->retries = sqlite3_column_int(st, 3);
-        j->attempts = sqlite3_column_int(st, 4);
-        snprintf(j->type, sizeof(j->type), "%s", (const char *)sqlite3_column_text(st, 5));
-        rc = FM_OK;
-    }
-    sqlite3_reset(st);
-    return rc;
+    return fm_dbq_wone(tx->w, SQL_JOB_GET, job_row, j, "ss", id, tenant);
 }
 
 static int job_set(ex_tx_t *tx, const char *id, const char *state, int retries, int attempts, int64_t due,
                    const char *error)
 {
-    sqlite3_stmt *st = ex_stmt(tx, SQL_JOB_SET);
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, retries);
-    sqlite3_bind_int(st, 3, attempts);
-    sqlite3_bind_int64(st, 4, due);
-    if (error)
-        sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 5);
-    sqlite3_bind_text(st, 6, tx->now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, id, -1, SQLITE_STATIC);
-    return sqlite3_step(st) == SQLITE_DONE ? (sqlite3_reset(st), FM_OK) : (sqlite3_reset(st), FM_EDB);
+    return fm_dbq_wrun(tx->w, SQL_JOB_SET, "siiIsss", state, retries, attempts, due, error, tx->now, id);
 }
 
 /* Begins the transaction of a job outcome: the job must be activatable and its
@@ -436,25 +415,24 @@ static void http_done(const fm_fetch_result_t *res, void *arg)
     free(h);
 }
 
+typedef struct { char tenant[80], inst[48]; cJSON *headers; } httpjob_t;
+
+static int httpjob_row(const fm_dbrow_t *st, void *arg)
+{
+    httpjob_t *h = arg;
+    fm_dbrow_copy(st, 0, h->tenant, sizeof(h->tenant));
+    fm_dbrow_copy(st, 1, h->inst, sizeof(h->inst));
+    h->headers = fm_dbrow_json(st, 2);
+    return FM_OK;
+}
+
 static void http_run(const char *job)
 {
-    sqlite3 *c = fm_db_reader(W.db);
-    if (!c)
-        return;
-    sqlite3_stmt *st = NULL;
-    char tenant[80] = "", inst[48] = "";
-    cJSON *headers = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT tenant_id, instance_id, headers FROM jobs WHERE id = ? AND state = 'activatable'",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(tenant, sizeof(tenant), "%s", sqlite3_column_text(st, 0));
-            snprintf(inst, sizeof(inst), "%s", sqlite3_column_text(st, 1));
-            headers = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(W.db, c);
+    httpjob_t hj = { "", "", NULL };
+    fm_dbq_read_one(W.db, "SELECT tenant_id, instance_id, headers FROM jobs WHERE id = ? AND state = 'activatable'",
+                    httpjob_row, &hj, "s", job);
+    cJSON *headers = hj.headers;
+    const char *tenant = hj.tenant, *inst = hj.inst;
     if (!headers)
         return;
     cJSON *inst_json = NULL;
@@ -541,45 +519,57 @@ static const char SQL_MIN_DUE[] =
     "SELECT MIN(due_ms) FROM timers WHERE instance_id IS NULL OR instance_id NOT IN "
     "(SELECT id FROM instances WHERE state = 'paused')";
 
+typedef struct { char tenant[80], inst[48], el[200], kind[16], pid[80]; int token, scope, repeat, version;
+                 int64_t every; } timerrow_t;
+
+static int timer_row(const fm_dbrow_t *st, void *arg)
+{
+    timerrow_t *t = arg;
+    fm_dbrow_copy(st, 0, t->tenant, sizeof(t->tenant));
+    fm_dbrow_copy(st, 1, t->inst, sizeof(t->inst));
+    t->token = (int)fm_dbrow_int(st, 2);
+    t->scope = (int)fm_dbrow_int(st, 3);
+    fm_dbrow_copy(st, 4, t->el, sizeof(t->el));
+    fm_dbrow_copy(st, 5, t->kind, sizeof(t->kind));
+    t->repeat = (int)fm_dbrow_int(st, 6);
+    t->every = fm_dbrow_int(st, 7);
+    fm_dbrow_copy(st, 9, t->pid, sizeof(t->pid));
+    t->version = (int)fm_dbrow_int(st, 10);
+    return FM_OK;
+}
+
+typedef struct { int64_t *ids; int n, max; } idlist_t;
+
+static int id_row(const fm_dbrow_t *st, void *arg)
+{
+    idlist_t *l = arg;
+    if (l->n < l->max)
+        l->ids[l->n++] = fm_dbrow_int(st, 0);
+    return FM_OK;
+}
+
 static void fire_one(int64_t id)
 {
     ex_tx_t tx;
     if (ex_tx_begin(&tx, W.db) != FM_OK)
         return;
-    int rc = FM_OK;
-    sqlite3_stmt *st = ex_stmt(&tx, SQL_TIMER_ROW);
-    if (!st) {
-        ex_tx_end(&tx, FM_EDB);
+    timerrow_t t = { "", "", "", "", "", 0, 0, 0, 0, 0 };
+    int rc = fm_dbq_wone(tx.w, SQL_TIMER_ROW, timer_row, &t, "I", id);
+    if (rc != FM_OK) {
+        ex_tx_end(&tx, rc == FM_ENOTFOUND ? FM_OK : rc);
         return;
     }
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        ex_tx_end(&tx, FM_OK);
-        return;
-    }
-    char tenant[80], inst[48], el[200], kind[16], pid[80];
-    snprintf(tenant, sizeof(tenant), "%s", sqlite3_column_text(st, 0));
-    snprintf(inst, sizeof(inst), "%s", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
-    int token = sqlite3_column_int(st, 2), scope = sqlite3_column_int(st, 3);
-    snprintf(el, sizeof(el), "%s", sqlite3_column_text(st, 4));
-    snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 5));
-    int repeat = sqlite3_column_int(st, 6);
-    int64_t every = sqlite3_column_int64(st, 7);
-    snprintf(pid, sizeof(pid), "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
-    int version = sqlite3_column_int(st, 10);
-    sqlite3_reset(st);
+    const char *tenant = t.tenant, *inst = t.inst, *el = t.el, *kind = t.kind, *pid = t.pid;
+    int token = t.token, scope = t.scope, repeat = t.repeat, version = t.version;
+    int64_t every = t.every;
     bool next = repeat != 0 && every > 0;
     if (next && every < fm_cfg()->execution_timer_min_cycle_ms)
         every = fm_cfg()->execution_timer_min_cycle_ms;
-    sqlite3_stmt *u = ex_stmt(&tx, next ? SQL_TIMER_NEXT : SQL_TIMER_DEL);
-    if (u) {
-        sqlite3_bind_int64(u, 1, id);
-        if (next)
-            sqlite3_bind_int64(u, 2, every);
-        sqlite3_step(u);
-        sqlite3_reset(u);
-    }
+    /* as before this used the helper, a failed reschedule does not stop the firing */
+    if (next)
+        fm_dbq_wrun(tx.w, SQL_TIMER_NEXT, "II", id, every);
+    else
+        fm_dbq_wrun(tx.w, SQL_TIMER_DEL, "I", id);
     if (repeat != 0 && every > 0)
         tx.after.min_due = tx.now_ms + every;
     if (!strcmp(kind, "start")) {
@@ -603,61 +593,55 @@ static void fire_one(int64_t id)
     ex_tx_end(&tx, rc);
 }
 
+static int min_due_row(const fm_dbrow_t *st, void *arg)
+{
+    if (!fm_dbrow_null(st, 0))
+        *(int64_t *)arg = fm_dbrow_int(st, 0);
+    return FM_OK;
+}
+
 static void fire_due(void)
 {
     for (int round = 0; round < 1000; round++) {
         int64_t ids[200];
-        int n = 0;
-        sqlite3 *c = fm_db_reader(W.db);
-        if (!c)
+        idlist_t l = { ids, 0, 200 };
+        if (fm_dbq_read_each(W.db, SQL_DUE, id_row, &l, "I", fm_time_unix_ms()) != FM_OK)
             return;
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c, SQL_DUE, -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, fm_time_unix_ms());
-            while (n < 200 && sqlite3_step(st) == SQLITE_ROW)
-                ids[n++] = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
-        fm_db_reader_done(W.db, c);
+        int n = l.n;
         for (int i = 0; i < n && !W.stop; i++)
             fire_one(ids[i]);
         if (n < 200 || W.stop)
             break;
     }
-    sqlite3 *c = fm_db_reader(W.db);
-    if (!c)
-        return;
-    sqlite3_stmt *st = NULL;
     int64_t next = INT64_MAX;
-    if (sqlite3_prepare_v2(c, SQL_MIN_DUE, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        next = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    fm_db_reader_done(W.db, c);
+    if (fm_dbq_read_one(W.db, SQL_MIN_DUE, min_due_row, &next, "") != FM_OK)
+        return;
     arm(next);
 }
 
 /* ---- user tasks ---- */
+
+static const char SQL_TASK_LINK_GET[] = "SELECT instance_id, token_id FROM task_links WHERE task_id = ? AND tenant_id = ?";
+
+typedef struct { char inst[48]; int token; } tasklink_t;
+
+static int tasklink_row(const fm_dbrow_t *st, void *arg)
+{
+    tasklink_t *t = arg;
+    fm_dbrow_copy(st, 0, t->inst, sizeof(t->inst));
+    t->token = (int)fm_dbrow_int(st, 1);
+    return FM_OK;
+}
 
 static void task_done(const char *tenant, const char *task_id, const char *response)
 {
     ex_tx_t tx;
     if (ex_tx_begin(&tx, W.db) != FM_OK)
         return;
-    sqlite3_stmt *st = ex_stmt(&tx, "SELECT instance_id, token_id FROM task_links WHERE task_id = ? AND tenant_id = ?");
-    int rc = FM_ENOTFOUND;
-    char inst[48] = "";
-    int token = 0;
-    if (st) {
-        sqlite3_bind_text(st, 1, task_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(inst, sizeof(inst), "%s", sqlite3_column_text(st, 0));
-            token = sqlite3_column_int(st, 1);
-            rc = FM_OK;
-        }
-        sqlite3_reset(st);
-    }
+    tasklink_t tl = { "", 0 };
+    int rc = fm_dbq_wone(tx.w, SQL_TASK_LINK_GET, tasklink_row, &tl, "ss", task_id, tenant);
+    const char *inst = tl.inst;
+    int token = tl.token;
     ex_inst_t *in;
     cJSON *resp = response ? cJSON_Parse(response) : NULL;
     if (rc == FM_OK && (rc = ex_load(&tx, tenant, inst, &in)) == FM_OK)
@@ -666,37 +650,38 @@ static void task_done(const char *tenant, const char *task_id, const char *respo
     ex_tx_end(&tx, rc);
 }
 
+typedef struct { char tenant[80], task[64]; } link_t;
+typedef struct { link_t *links; int n, cap; } links_t;
+
+static int link_row(const fm_dbrow_t *st, void *arg)
+{
+    links_t *x = arg;
+    if (x->n == x->cap) {
+        int cap = x->cap ? x->cap * 2 : 64;
+        link_t *l = realloc(x->links, sizeof(link_t) * (size_t)cap);
+        if (!l)
+            return FM_ENOMEM;   /* the links read so far are still asked about */
+        x->links = l;
+        x->cap = cap;
+    }
+    fm_dbrow_copy(st, 0, x->links[x->n].tenant, sizeof(x->links[x->n].tenant));
+    fm_dbrow_copy(st, 1, x->links[x->n].task, sizeof(x->links[x->n].task));
+    x->n++;
+    return FM_OK;
+}
+
 /* Asks 9006 about every task an instance (or every instance: NULL) waits for and
  * moves on those answered meanwhile. */
 static void reconcile(const char *only_instance)
 {
-    typedef struct { char tenant[80], task[64]; } link_t;
-    link_t *links = NULL;
-    int n = 0, cap = 0;
-    sqlite3 *c = fm_db_reader(W.db);
-    if (!c)
-        return;
-    sqlite3_stmt *st = NULL;
-    const char *sql = only_instance ? "SELECT tenant_id, task_id FROM task_links WHERE instance_id = ?"
-                                    : "SELECT tenant_id, task_id FROM task_links";
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (only_instance)
-            sqlite3_bind_text(st, 1, only_instance, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                link_t *l = realloc(links, sizeof(link_t) * (size_t)cap);
-                if (!l)
-                    break;
-                links = l;
-            }
-            snprintf(links[n].tenant, sizeof(links[n].tenant), "%s", sqlite3_column_text(st, 0));
-            snprintf(links[n].task, sizeof(links[n].task), "%s", sqlite3_column_text(st, 1));
-            n++;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(W.db, c);
+    links_t x = { NULL, 0, 0 };
+    if (only_instance)
+        fm_dbq_read_each(W.db, "SELECT tenant_id, task_id FROM task_links WHERE instance_id = ?", link_row, &x, "s",
+                         only_instance);
+    else
+        fm_dbq_read_each(W.db, "SELECT tenant_id, task_id FROM task_links", link_row, &x, "");
+    link_t *links = x.links;
+    int n = x.n;
     for (int i = 0; i < n && !W.stop; i++) {
         char path[128];
         snprintf(path, sizeof(path), "/tasks/%s", links[i].task);
@@ -719,25 +704,46 @@ static void reconcile(const char *only_instance)
 
 /* ---- deployments: message, timer and signal start events of published versions ---- */
 
+typedef struct { char tenant[80], pid[80]; int version; } dep_t;
+typedef struct { dep_t *deps; int n; } deps_t;
+
+static int dep_row(const fm_dbrow_t *st, void *arg)
+{
+    deps_t *x = arg;
+    if (x->n >= 64)
+        return FM_OK;
+    dep_t *d = &x->deps[x->n++];
+    fm_dbrow_copy(st, 0, d->tenant, sizeof(d->tenant));
+    fm_dbrow_copy(st, 1, d->pid, sizeof(d->pid));
+    d->version = (int)fm_dbrow_int(st, 2);
+    return FM_OK;
+}
+
+/* Start events of a published version; a failed statement does not stop the others
+ * (the deployment is marked done either way, as before the helper). */
+static const char SQL_DEP_DONE[] =
+    "UPDATE deployments SET done = 1, bpmn_id = ? WHERE tenant_id = ? AND process_id = ? AND version = ?";
+static const char SQL_DEP_DROP_MSG[] = "DELETE FROM msg_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?";
+static const char SQL_DEP_DROP_TIMER[] = "DELETE FROM timers WHERE kind = 'start' AND tenant_id = ? AND process_id = ?";
+static const char SQL_DEP_DROP_SIG[] =
+    "DELETE FROM signal_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?";
+static const char SQL_DEP_MSG[] =
+    "INSERT INTO msg_subs(tenant_id, name, corr_key, element, kind, process_id, version) "
+    "VALUES (?, ?, '', ?, 'start', ?, ?)";
+static const char SQL_DEP_SIG[] =
+    "INSERT INTO signal_subs(tenant_id, name, element, kind, process_id, version) VALUES (?, ?, ?, 'start', ?, ?)";
+static const char SQL_DEP_TIMER[] =
+    "INSERT INTO timers(tenant_id, element, kind, due_ms, repeat, every_ms, process_id, version) "
+    "VALUES (?, ?, 'start', ?, ?, ?, ?, ?)";
+
 static void deploy_pending(void)
 {
-    typedef struct { char tenant[80], pid[80]; int version; } dep_t;
     dep_t deps[64];
-    int n = 0;
-    sqlite3 *c = fm_db_reader(W.db);
-    if (!c)
+    deps_t x = { deps, 0 };
+    if (fm_dbq_read_each(W.db, "SELECT tenant_id, process_id, version FROM deployments WHERE done = 0 LIMIT 64",
+                         dep_row, &x, "") != FM_OK)
         return;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT tenant_id, process_id, version FROM deployments WHERE done = 0 LIMIT 64",
-                           -1, &st, NULL) == SQLITE_OK)
-        while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(deps[n].tenant, sizeof(deps[n].tenant), "%s", sqlite3_column_text(st, 0));
-            snprintf(deps[n].pid, sizeof(deps[n].pid), "%s", sqlite3_column_text(st, 1));
-            deps[n].version = sqlite3_column_int(st, 2);
-            n++;
-        }
-    sqlite3_finalize(st);
-    fm_db_reader_done(W.db, c);
+    int n = x.n;
     for (int i = 0; i < n; i++) {
         ex_def_t *d = NULL;
         const char *field;
@@ -749,76 +755,28 @@ static void deploy_pending(void)
         if (ex_tx_begin(&tx, W.db) != FM_OK)
             return;
         int rc = FM_OK;
-        sqlite3_stmt *u = ex_stmt(&tx, "UPDATE deployments SET done = 1, bpmn_id = ? WHERE tenant_id = ? AND "
-                                        "process_id = ? AND version = ?");
-        if (u) {
-            sqlite3_bind_text(u, 1, d ? d->bpmn_id : "", -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(u, 2, deps[i].tenant, -1, SQLITE_STATIC);
-            sqlite3_bind_text(u, 3, deps[i].pid, -1, SQLITE_STATIC);
-            sqlite3_bind_int(u, 4, deps[i].version);
-            sqlite3_step(u);
-            sqlite3_reset(u);
-        }
+        fm_dbq_wrun(tx.w, SQL_DEP_DONE, "sssi", d ? d->bpmn_id : "", deps[i].tenant, deps[i].pid, deps[i].version);
         if (got == FM_OK) {
             /* a newer version replaces the start events of older ones */
-            const char *drops[3] = { "DELETE FROM msg_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?",
-                                     "DELETE FROM timers WHERE kind = 'start' AND tenant_id = ? AND process_id = ?",
-                                     "DELETE FROM signal_subs WHERE kind = 'start' AND tenant_id = ? AND process_id = ?" };
-            for (int k = 0; k < 3; k++) {
-                sqlite3_stmt *x = ex_stmt(&tx, drops[k]);
-                if (x) {
-                    sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(x, 2, deps[i].pid, -1, SQLITE_STATIC);
-                    sqlite3_step(x);
-                    sqlite3_reset(x);
-                }
-            }
+            const char *drops[3] = { SQL_DEP_DROP_MSG, SQL_DEP_DROP_TIMER, SQL_DEP_DROP_SIG };
+            for (int k = 0; k < 3; k++)
+                fm_dbq_wrun(tx.w, drops[k], "ss", deps[i].tenant, deps[i].pid);
             for (int k = 0; k < d->nstarts; k++) {
                 const ex_node_t *s = &d->nodes[d->starts[k]];
                 if (s->ev == E_MESSAGE) {
-                    sqlite3_stmt *x = ex_stmt(&tx, "INSERT INTO msg_subs(tenant_id, name, corr_key, element, kind, "
-                                                   "process_id, version) VALUES (?, ?, '', ?, 'start', ?, ?)");
-                    if (x) {
-                        sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 2, s->msg_name, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 3, s->id, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 4, deps[i].pid, -1, SQLITE_STATIC);
-                        sqlite3_bind_int(x, 5, deps[i].version);
-                        sqlite3_step(x);
-                        sqlite3_reset(x);
-                    }
+                    fm_dbq_wrun(tx.w, SQL_DEP_MSG, "ssssi", deps[i].tenant, s->msg_name, s->id, deps[i].pid,
+                                deps[i].version);
                 } else if (s->ev == E_SIGNAL && s->signal.text) {
-                    sqlite3_stmt *x = ex_stmt(&tx, "INSERT INTO signal_subs(tenant_id, name, element, kind, "
-                                                   "process_id, version) VALUES (?, ?, ?, 'start', ?, ?)");
-                    if (x) {
-                        sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 2, s->signal.text, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 3, s->id, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 4, deps[i].pid, -1, SQLITE_STATIC);
-                        sqlite3_bind_int(x, 5, deps[i].version);
-                        sqlite3_step(x);
-                        sqlite3_reset(x);
-                    }
+                    fm_dbq_wrun(tx.w, SQL_DEP_SIG, "ssssi", deps[i].tenant, s->signal.text, s->id, deps[i].pid,
+                                deps[i].version);
                 } else if (s->ev == E_TIMER) {
                     int64_t due, every;
                     int repeat;
                     if (!ex_timer_due_static(&tx, s, &due, &repeat, &every, why, sizeof(why)))
                         continue;
-                    sqlite3_stmt *x = ex_stmt(&tx, "INSERT INTO timers(tenant_id, element, kind, due_ms, repeat, "
-                                                   "every_ms, process_id, version) VALUES (?, ?, 'start', ?, ?, ?, ?, ?)");
-                    if (x) {
-                        sqlite3_bind_text(x, 1, deps[i].tenant, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(x, 2, s->id, -1, SQLITE_STATIC);
-                        sqlite3_bind_int64(x, 3, due);
-                        sqlite3_bind_int(x, 4, repeat);
-                        sqlite3_bind_int64(x, 5, every);
-                        sqlite3_bind_text(x, 6, deps[i].pid, -1, SQLITE_STATIC);
-                        sqlite3_bind_int(x, 7, deps[i].version);
-                        sqlite3_step(x);
-                        sqlite3_reset(x);
-                        if (due < tx.after.min_due)
-                            tx.after.min_due = due;
-                    }
+                    if (fm_dbq_wrun(tx.w, SQL_DEP_TIMER, "ssIiIsi", deps[i].tenant, s->id, due, repeat, every,
+                                    deps[i].pid, deps[i].version) == FM_OK && due < tx.after.min_due)
+                        tx.after.min_due = due;
                 }
             }
         }
@@ -909,21 +867,11 @@ void ex_on_published(const bus_event_t *ev, void *arg)
     int version = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "version"));
     if (pid && version > 0 && W.db) {
         ex_def_latest_set(ev->tenant, pid, version);
-        sqlite3 *w = fm_db_write_begin(W.db);
-        int rc = FM_EDB;
+        fm_dbc_t *w = fm_dbq_write_begin(W.db);
         if (w) {
             static const char sql[] = "INSERT OR IGNORE INTO deployments(tenant_id, process_id, bpmn_id, version) "
                                       "VALUES (?, ?, '', ?)";
-            sqlite3_stmt *st = fm_db_stmt(W.db, sql);
-            if (st) {
-                sqlite3_bind_text(st, 1, ev->tenant, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-                sqlite3_bind_int(st, 3, version);
-                if (sqlite3_step(st) == SQLITE_DONE)
-                    rc = FM_OK;
-                sqlite3_reset(st);
-            }
-            fm_db_write_end(W.db, rc);
+            fm_dbq_write_end(w, fm_dbq_wrun(w, sql, "ssi", ev->tenant, pid, version));
         }
         enqueue(Q_DEPLOY, NULL, NULL, NULL, 0);
     }
@@ -940,7 +888,7 @@ void ex_on_archived(const bus_event_t *ev, void *arg)
     cJSON *d = cJSON_Parse(ev->data);
     const char *pid = cJSON_GetStringValue(cJSON_GetObjectItem(d, "processId"));
     if (pid && W.db) {
-        sqlite3 *w = fm_db_write_begin(W.db);
+        fm_dbc_t *w = fm_dbq_write_begin(W.db);
         int rc = FM_EDB;
         if (w) {
             static const char *const sql[] = {
@@ -949,18 +897,9 @@ void ex_on_archived(const bus_event_t *ev, void *arg)
                 "UPDATE deployments SET done = 1 WHERE tenant_id = ?1 AND process_id = ?2",
             };
             rc = FM_OK;
-            for (int i = 0; i < 3 && rc == FM_OK; i++) {
-                sqlite3_stmt *st = fm_db_stmt(W.db, sql[i]);
-                rc = FM_EDB;
-                if (st) {
-                    sqlite3_bind_text(st, 1, ev->tenant, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-                    if (sqlite3_step(st) == SQLITE_DONE)
-                        rc = FM_OK;
-                    sqlite3_reset(st);
-                }
-            }
-            fm_db_write_end(W.db, rc);
+            for (int i = 0; i < 3 && rc == FM_OK; i++)
+                rc = fm_dbq_wrun(w, sql[i], "ss", ev->tenant, pid);
+            rc = fm_dbq_write_end(w, rc);
         }
         fm_log_t l;
         fm_log_begin(&l, rc == FM_OK ? FM_LOG_INFO : FM_LOG_ERROR,
@@ -1012,6 +951,13 @@ static void delay_on_loop(void *arg)
     qfree(q);
 }
 
+static int http_job_row(const fm_dbrow_t *st, void *arg)
+{
+    (void)arg;
+    enqueue(Q_HTTP_RUN, NULL, fm_dbrow_str(st, 0), NULL, 0);
+    return FM_OK;
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
@@ -1023,16 +969,8 @@ static void *worker(void *arg)
         deploy();
         ex_signal_drain(W.db);
         /* connector jobs left by the previous run */
-        sqlite3 *c = fm_db_reader(W.db);
-        if (c) {
-            sqlite3_stmt *st = NULL;
-            if (sqlite3_prepare_v2(c, "SELECT id FROM jobs WHERE type = 'http' AND state = 'activatable'", -1, &st,
-                                   NULL) == SQLITE_OK)
-                while (sqlite3_step(st) == SQLITE_ROW)
-                    enqueue(Q_HTTP_RUN, NULL, (const char *)sqlite3_column_text(st, 0), NULL, 0);
-            sqlite3_finalize(st);
-            fm_db_reader_done(W.db, c);
-        }
+        fm_dbq_read_each(W.db, "SELECT id FROM jobs WHERE type = 'http' AND state = 'activatable'", http_job_row,
+                         NULL, "");
     }
     for (;;) {
         pthread_mutex_lock(&W.mu);

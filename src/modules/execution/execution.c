@@ -7,6 +7,7 @@
 
 #include "../../fm_log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,66 +27,31 @@ static int conflict(fm_req_t *r, const char *why)
     return fm_reply_problem(r, 409, NULL, NULL, NULL, "%s", why);
 }
 
-/* A paged list: `from` is "<table> WHERE …" with parameters ?1..?nbind bound by
- * bind(); rows come in `order` and become items through row(). */
-typedef void (*bind_fn)(sqlite3_stmt *st, void *arg);
-typedef cJSON *(*row_fn)(fm_req_t *r, sqlite3_stmt *st);
-
-static int reply_rows(fm_req_t *r, const char *cols, const char *from, const char *order, int nbind,
-                      bind_fn bind, void *arg, row_fn row, int limit, int offset)
+/* A paged list answered from rows_sql (its parameters fmt, then LIMIT and OFFSET) and
+ * count_sql; rows become items through item(row, r). Filters are text parameters bound
+ * NULL when absent (`?N IS NULL OR …`). */
+static int reply_rows(fm_req_t *r, const char *count_sql, const char *rows_sql,
+                      cJSON *(*item)(const fm_dbrow_t *row, void *r), int limit, int offset, const char *fmt, ...)
 {
-    char sql[1200];
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
+    fm_dbq_page_t p = { .count_sql = count_sql, .rows_sql = rows_sql, .item = item, .arg = r,
+                        .offset = offset, .limit = limit };
     cJSON *items = cJSON_CreateArray();
-    int total = 0, rc = FM_OK;
-    for (int pass = 0; pass < 2 && rc == FM_OK; pass++) {
-        if (pass == 0)
-            snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", from);
-        else
-            snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY %s LIMIT ?%d OFFSET ?%d", cols, from, order,
-                     nbind + 1, nbind + 2);
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(c, sql, -1, &q, NULL) != SQLITE_OK) {
-            rc = FM_EDB;
-            break;
-        }
-        bind(q, arg);
-        if (pass == 0) {
-            if (sqlite3_step(q) == SQLITE_ROW)
-                total = sqlite3_column_int(q, 0);
-        } else {
-            sqlite3_bind_int(q, nbind + 1, limit);
-            sqlite3_bind_int(q, nbind + 2, offset);
-            while (sqlite3_step(q) == SQLITE_ROW) {
-                cJSON *it = row(r, q);
-                if (it)
-                    cJSON_AddItemToArray(items, it);
-            }
-        }
-        sqlite3_finalize(q);
+    int total = 0;
+    fm_dbc_t *c = items ? fm_dbq_reader(db_of(r)) : NULL;
+    if (!c) {
+        cJSON_Delete(items);
+        return FM_EDB;
     }
-    fm_db_reader_done(db_of(r), c);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = fm_dbq_vpage(c, &p, items, &total, fmt, ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
     }
     return fm_reply_page(r, items, offset, total);
-}
-
-/* Binds ?1 = tenant and ?2.. = the optional filters (NULL: unbound, i.e. no filter). */
-typedef struct filters { const char *tenant; const char *v[4]; int n; int64_t now; } filters_t;
-
-static void bind_filters(sqlite3_stmt *st, void *arg)
-{
-    filters_t *f = arg;
-    sqlite3_bind_text(st, 1, f->tenant, -1, SQLITE_STATIC);
-    for (int i = 0; i < f->n; i++)
-        if (f->v[i])
-            sqlite3_bind_text(st, 2 + i, f->v[i], -1, SQLITE_STATIC);
-    if (f->now)
-        sqlite3_bind_int64(st, 2 + f->n, f->now);
 }
 
 /* ---- instances ---- */
@@ -108,22 +74,12 @@ static int reply_instance(fm_req_t *r, int status, const char *id)
 
 static bool idem_lookup(fm_req_t *r, const char *key, char *id, size_t len)
 {
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return false;
-    sqlite3_stmt *st = NULL;
-    bool found = false;
-    if (sqlite3_prepare_v2(c, "SELECT id FROM instances WHERE tenant_id = ? AND idem_key = ?", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(id, len, "%s", sqlite3_column_text(st, 0));
-            found = true;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
+    char *got = NULL;
+    bool found = fm_dbq_read_str(db_of(r), "SELECT id FROM instances WHERE tenant_id = ? AND idem_key = ?", &got, "ss",
+                                 fm_req_tenant(r), key) == FM_OK && got;
+    if (found)
+        snprintf(id, len, "%s", got);
+    free(got);
     return found;
 }
 
@@ -183,7 +139,7 @@ static int get(fm_req_t *r)
     return reply_instance(r, 200, fm_req_param(r, "id"));
 }
 
-static cJSON *instance_row(fm_req_t *r, sqlite3_stmt *st)
+static cJSON *instance_row(const fm_dbrow_t *st, void *r)
 {
     (void)r;
     ex_inst_t *in;
@@ -200,15 +156,15 @@ static int list(fm_req_t *r)
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     char pid[200], st[32], bk[300];
-    filters_t f = { fm_req_tenant(r), { fm_req_query(r, "processId", pid, sizeof(pid)),
-                                        fm_req_query(r, "state", st, sizeof(st)),
-                                        fm_req_query(r, "businessKey", bk, sizeof(bk)) }, 3, 0 };
-    if (f.v[1] && ex_state_parse(f.v[1]) < 0)
+    const char *p = fm_req_query(r, "processId", pid, sizeof(pid)), *s = fm_req_query(r, "state", st, sizeof(st)),
+               *k = fm_req_query(r, "businessKey", bk, sizeof(bk));
+    if (s && ex_state_parse(s) < 0)
         return fm_reply_invalid(r, "state", "must be active, paused, completed, cancelled or failed");
-    return reply_rows(r, EX_INST_COLS,
-                      "instances WHERE tenant_id = ?1 AND (?2 IS NULL OR process_id = ?2 OR bpmn_id = ?2) "
-                      "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR business_key = ?4)",
-                      "id DESC", 4, bind_filters, &f, instance_row, limit, offset);
+#define INST_WHERE "instances WHERE tenant_id = ?1 AND (?2 IS NULL OR process_id = ?2 OR bpmn_id = ?2) " \
+                   "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR business_key = ?4)"
+    return reply_rows(r, "SELECT COUNT(*) FROM " INST_WHERE,
+                      "SELECT " EX_INST_COLS " FROM " INST_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6", instance_row,
+                      limit, offset, "ssss", fm_req_tenant(r), p, s, k);
 }
 
 typedef int (*inst_op)(ex_tx_t *tx, ex_inst_t *in, const cJSON *body, char *why, size_t wl);
@@ -297,17 +253,13 @@ static int variables(fm_req_t *r)
     return with_instance(r, op_vars, fm_req_json(r));
 }
 
-static bool instance_exists(fm_req_t *r, sqlite3 *c, const char *id)
+typedef struct { int offset, limit, total; cJSON *items; } hist_ctx_t;
+
+static int hist_row(const fm_dbrow_t *row, void *arg)
 {
-    sqlite3_stmt *st = NULL;
-    bool found = false;
-    if (sqlite3_prepare_v2(c, "SELECT 1 FROM instances WHERE id = ? AND tenant_id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
+    hist_ctx_t *h = arg;
+    ex_hist_expand(fm_dbrow_str(row, 0), fm_dbrow_int(row, 1), h->offset, h->limit, &h->total, h->items);
+    return FM_OK;
 }
 
 static int history(fm_req_t *r)
@@ -316,26 +268,21 @@ static int history(fm_req_t *r)
     if (fm_req_page_offset(r, 500, &limit, &offset))
         return FM_OK;
     const char *id = fm_req_param(r, "id");
-    sqlite3 *c = fm_db_reader(db_of(r));
+    fm_dbc_t *c = fm_dbq_reader(db_of(r));
     if (!c)
         return FM_EDB;
-    if (!instance_exists(r, c, id)) {
-        fm_db_reader_done(db_of(r), c);
-        return not_found(r, "execution", id);
+    int64_t one;
+    int rc = fm_dbq_int(c, "SELECT 1 FROM instances WHERE id = ? AND tenant_id = ?", &one, "ss", id, fm_req_tenant(r));
+    hist_ctx_t h = { offset, limit, 0, cJSON_CreateArray() };
+    if (rc == FM_OK)
+        rc = fm_dbq_each(c, "SELECT entries, first_seq FROM history WHERE instance_id = ? ORDER BY first_seq",
+                         hist_row, &h, "s", id);
+    fm_dbq_reader_done(c);
+    if (rc != FM_OK) {
+        cJSON_Delete(h.items);
+        return rc == FM_ENOTFOUND ? not_found(r, "execution", id) : rc;
     }
-    cJSON *items = cJSON_CreateArray();
-    int total = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT entries, first_seq FROM history WHERE instance_id = ? ORDER BY first_seq", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ex_hist_expand((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), offset, limit,
-                           &total, items);
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
-    return fm_reply_page(r, items, offset, total);
+    return fm_reply_page(r, h.items, offset, h.total);
 }
 
 /* ---- messages ---- */
@@ -417,27 +364,19 @@ static int signal(fm_req_t *r)
 
 /* ---- jobs ---- */
 
-#define JOB_COLS "id, type, instance_id, element, state, retries, headers, error, created_at, due_ms, token_id"
+/* The API's columns; due_ms and token_id are left out of the object. */
+#define JOB_COLS "id, type, instance_id AS executionId, element AS elementId, state, retries, " \
+                 "headers AS customHeaders, error AS errorMessage, created_at AS createdAt, due_ms, token_id"
+#define JOB_HINTS "sssssiJss--"
 
-static cJSON *job_json(fm_req_t *r, sqlite3_stmt *st)
+static cJSON *job_json(const fm_dbrow_t *st, void *arg)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));
-    cJSON_AddStringToObject(o, "type", (const char *)sqlite3_column_text(st, 1));
-    const char *inst = (const char *)sqlite3_column_text(st, 2);
-    cJSON_AddStringToObject(o, "executionId", inst);
-    cJSON_AddStringToObject(o, "elementId", (const char *)sqlite3_column_text(st, 3));
-    cJSON_AddStringToObject(o, "state", (const char *)sqlite3_column_text(st, 4));
-    cJSON_AddNumberToObject(o, "retries", sqlite3_column_int(st, 5));
-    cJSON *h = cJSON_Parse((const char *)sqlite3_column_text(st, 6));
-    cJSON_AddItemToObject(o, "customHeaders", h ? h : cJSON_CreateObject());
-    if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-        cJSON_AddStringToObject(o, "errorMessage", (const char *)sqlite3_column_text(st, 7));
-    else
-        cJSON_AddNullToObject(o, "errorMessage");
-    cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 8));
+    fm_req_t *r = arg;
+    cJSON *o = fm_dbrow_object(st, JOB_HINTS);
+    if (!o)
+        return NULL;
     cJSON *vars = NULL;
-    ex_store_token_vars(db_of(r), fm_req_tenant(r), inst, sqlite3_column_int(st, 10), &vars);
+    ex_store_token_vars(db_of(r), fm_req_tenant(r), fm_dbrow_str(st, 2), (int)fm_dbrow_int(st, 10), &vars);
     cJSON_AddItemToObject(o, "variables", vars ? vars : cJSON_CreateObject());
     return o;
 }
@@ -448,36 +387,36 @@ static int jobs_list(fm_req_t *r)
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     char type[200], inst[80], state[32];
-    filters_t f = { fm_req_tenant(r), { fm_req_query(r, "state", state, sizeof(state)),
-                                        fm_req_query(r, "type", type, sizeof(type)),
-                                        fm_req_query(r, "executionId", inst, sizeof(inst)) }, 3,
-                    fm_time_unix_ms() };
-    if (!f.v[0])
-        f.v[0] = "activatable";
-    if (strcmp(f.v[0], "activatable") && strcmp(f.v[0], "failed") && strcmp(f.v[0], "completed"))
+    const char *s = fm_req_query(r, "state", state, sizeof(state)), *t = fm_req_query(r, "type", type, sizeof(type)),
+               *x = fm_req_query(r, "executionId", inst, sizeof(inst));
+    if (!s)
+        s = "activatable";
+    if (strcmp(s, "activatable") && strcmp(s, "failed") && strcmp(s, "completed"))
         return fm_reply_invalid(r, "state", "must be activatable, failed or completed");
-    return reply_rows(r, JOB_COLS,
-                      "jobs WHERE tenant_id = ?1 AND state = ?2 AND (?3 IS NULL OR type = ?3) AND "
-                      "(?4 IS NULL OR instance_id = ?4) AND (state != 'activatable' OR due_ms <= ?5)",
-                      "rowid", 5, bind_filters, &f, job_json, limit, offset);
+#define JOB_WHERE "jobs WHERE tenant_id = ?1 AND state = ?2 AND (?3 IS NULL OR type = ?3) AND " \
+                  "(?4 IS NULL OR instance_id = ?4) AND (state != 'activatable' OR due_ms <= ?5)"
+    return reply_rows(r, "SELECT COUNT(*) FROM " JOB_WHERE,
+                      "SELECT " JOB_COLS " FROM " JOB_WHERE " ORDER BY rowid LIMIT ?6 OFFSET ?7", job_json, limit,
+                      offset, "ssssI", fm_req_tenant(r), s, t, x, fm_time_unix_ms());
+}
+
+typedef struct { fm_req_t *r; cJSON *o; } job_ctx_t;
+
+static int job_row(const fm_dbrow_t *row, void *arg)
+{
+    job_ctx_t *j = arg;
+    j->o = job_json(row, j->r);
+    return j->o ? FM_OK : FM_ENOMEM;
 }
 
 static int reply_job(fm_req_t *r, const char *id)
 {
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    cJSON *o = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT " JOB_COLS " FROM jobs WHERE id = ? AND tenant_id = ?", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            o = job_json(r, st);
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
+    job_ctx_t j = { r, NULL };
+    int rc = fm_dbq_read_one(db_of(r), "SELECT " JOB_COLS " FROM jobs WHERE id = ? AND tenant_id = ?", job_row, &j,
+                             "ss", id, fm_req_tenant(r));
+    if (rc != FM_OK && rc != FM_ENOTFOUND)
+        return rc;
+    cJSON *o = j.o;
     if (!o) {     /* a job whose activity was left another way is gone */
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", id);
@@ -552,25 +491,14 @@ static int job_error(fm_req_t *r)
 
 /* ---- incidents ---- */
 
-#define INC_COLS "id, instance_id, element, type, message, state, job_id, created_at, resolved_at"
+#define INC_COLS "id, instance_id AS executionId, element AS elementId, type, message, state, job_id AS jobId, " \
+                 "created_at AS createdAt, resolved_at AS resolvedAt"
+#define INC_HINTS "sssssssss"
 
-static cJSON *incident_json(sqlite3_stmt *st)
-{
-    cJSON *o = cJSON_CreateObject();
-    static const char *const names[] = { "id", "executionId", "elementId", "type", "message", "state", "jobId",
-                                         "createdAt", "resolvedAt" };
-    for (int i = 0; i < 9; i++)
-        if (sqlite3_column_type(st, i) == SQLITE_NULL)
-            cJSON_AddNullToObject(o, names[i]);
-        else
-            cJSON_AddStringToObject(o, names[i], (const char *)sqlite3_column_text(st, i));
-    return o;
-}
-
-static cJSON *incident_row(fm_req_t *r, sqlite3_stmt *st)
+static cJSON *incident_row(const fm_dbrow_t *st, void *r)
 {
     (void)r;
-    return incident_json(st);
+    return fm_dbrow_object(st, INC_HINTS);
 }
 
 static int incidents_list(fm_req_t *r)
@@ -579,17 +507,34 @@ static int incidents_list(fm_req_t *r)
     if (fm_req_page_offset(r, 50, &limit, &offset))
         return FM_OK;
     char inst[80], state[32];
-    filters_t f = { fm_req_tenant(r), { fm_req_query(r, "state", state, sizeof(state)),
-                                        fm_req_query(r, "executionId", inst, sizeof(inst)) }, 2, 0 };
-    if (f.v[0] && strcmp(f.v[0], "open") && strcmp(f.v[0], "resolved"))
+    const char *s = fm_req_query(r, "state", state, sizeof(state)),
+               *x = fm_req_query(r, "executionId", inst, sizeof(inst));
+    if (s && strcmp(s, "open") && strcmp(s, "resolved"))
         return fm_reply_invalid(r, "state", "must be open or resolved");
-    return reply_rows(r, INC_COLS,
-                      "incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR instance_id = ?3)",
-                      "rowid", 3, bind_filters, &f, incident_row, limit, offset);
+#define INC_WHERE "incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR instance_id = ?3)"
+    return reply_rows(r, "SELECT COUNT(*) FROM " INC_WHERE,
+                      "SELECT " INC_COLS " FROM " INC_WHERE " ORDER BY rowid LIMIT ?4 OFFSET ?5", incident_row, limit,
+                      offset, "sss", fm_req_tenant(r), s, x);
 }
 
 static const char SQL_INC_GET[] =
     "SELECT instance_id, token_id, element, state, job_id FROM incidents WHERE id = ? AND tenant_id = ?";
+
+typedef struct { char inst[48], el[200], state[16], job[48]; int token; } inc_t;
+
+static int inc_row(const fm_dbrow_t *st, void *arg)
+{
+    inc_t *g = arg;
+    fm_dbrow_copy(st, 0, g->inst, sizeof(g->inst));
+    g->token = (int)fm_dbrow_int(st, 1);
+    fm_dbrow_copy(st, 2, g->el, sizeof(g->el));
+    fm_dbrow_copy(st, 3, g->state, sizeof(g->state));
+    fm_dbrow_copy(st, 4, g->job, sizeof(g->job));
+    return FM_OK;
+}
+
+static const char SQL_JOB_AGAIN[] = "UPDATE jobs SET state = 'activatable', retries = MAX(retries, 1), "
+                                    "due_ms = 0, updated_at = ? WHERE id = ? AND state = 'failed'";
 
 static int incident_resolve(fm_req_t *r)
 {
@@ -598,24 +543,10 @@ static int incident_resolve(fm_req_t *r)
     int rc = ex_tx_begin(&tx, db_of(r));
     if (rc != FM_OK)
         return rc;
-    char inst[48] = "", el[200] = "", state[16] = "", job[48] = "";
-    int token = 0;
-    sqlite3_stmt *st = ex_stmt(&tx, SQL_INC_GET);
-    rc = FM_ENOTFOUND;
-    if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(inst, sizeof(inst), "%s", sqlite3_column_text(st, 0));
-            token = sqlite3_column_int(st, 1);
-            snprintf(el, sizeof(el), "%s", sqlite3_column_text(st, 2));
-            snprintf(state, sizeof(state), "%s", sqlite3_column_text(st, 3));
-            if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-                snprintf(job, sizeof(job), "%s", sqlite3_column_text(st, 4));
-            rc = FM_OK;
-        }
-        sqlite3_reset(st);
-    }
+    inc_t g = { "", "", "", "", 0 };
+    rc = fm_dbq_wone(tx.w, SQL_INC_GET, inc_row, &g, "ss", id, fm_req_tenant(r));
+    const char *inst = g.inst, *el = g.el, *state = g.state, *job = g.job;
+    int token = g.token;
     char why[800] = "";
     if (rc == FM_OK && strcmp(state, "open")) {
         snprintf(why, sizeof(why), "incident '%s' is already resolved", id);
@@ -646,15 +577,9 @@ static int incident_resolve(fm_req_t *r)
         cJSON_AddStringToObject(e, "incidentId", id);
         ex_event(&tx, in, "execution.incident.resolved", node, token, e);
         if (job[0]) {
-            sqlite3_stmt *u = ex_stmt(&tx, "UPDATE jobs SET state = 'activatable', retries = MAX(retries, 1), "
-                                           "due_ms = 0, updated_at = ? WHERE id = ? AND state = 'failed'");
-            if (u) {
-                sqlite3_bind_text(u, 1, tx.now, -1, SQLITE_STATIC);
-                sqlite3_bind_text(u, 2, job, -1, SQLITE_STATIC);
-                sqlite3_step(u);
-                sqlite3_reset(u);
-            }
-            rc = ex_incident_retry_job(&tx, in, token, job);
+            rc = fm_dbq_wrun(tx.w, SQL_JOB_AGAIN, "ss", tx.now, job);
+            if (rc == FM_OK)
+                rc = ex_incident_retry_job(&tx, in, token, job);
         } else
             rc = ex_incident_retry(&tx, in, token);
     }
@@ -665,19 +590,9 @@ static int incident_resolve(fm_req_t *r)
         return conflict(r, why);
     if (rc != FM_OK)
         return rc;
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
     cJSON *o = NULL;
-    st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT " INC_COLS " FROM incidents WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            o = incident_json(st);
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
-    return o ? fm_reply_json(r, 200, o) : FM_EDB;
+    rc = fm_dbq_read_obj(db_of(r), "SELECT " INC_COLS " FROM incidents WHERE id = ?", INC_HINTS, &o, "s", id);
+    return rc == FM_OK ? fm_reply_json(r, 200, o) : FM_EDB;
 }
 
 /* ---- the module ---- */
