@@ -394,7 +394,8 @@ def test_webhook_retries_order_signature(bus):
         assert node in (True, None), "the Node recipe did not verify"
         if node is not None:
             assert _verify_node("wrong-secret-0000000", hd["x-flowmaster-signature"], body) is False
-        st = _status(bus, sub["id"], h)
+        st = wait_until(lambda: (lambda j: j if j["lastDeliveredOffset"] == 6 else None)(
+            _status(bus, sub["id"], h)), timeout=20, what="the last delivery recorded")
         assert st["lastDeliveredOffset"] == 6 and st["lag"] == 0 and st["consecutiveFailures"] == 0, st
         assert st["delivered"] == 5 and st["deadLetters"] == 0, st
     finally:
@@ -431,7 +432,9 @@ def test_webhook_dead_letters_redeliver_pause(bus):
         wait_until(lambda: len(rcv.delivered()) == 4, timeout=20, what="redelivery and the rest")
         # dead letters first (oldest first), then the log
         assert [json.loads(b) for hd, b in rcv.delivered()] == [2, 0, 1, 3]
-        st = _status(bus, sub["id"], h)
+        # the receiver answers before the server records the delivery: wait for the record
+        st = wait_until(lambda: (lambda j: j if j["lastDeliveredOffset"] == 4 else None)(
+            _status(bus, sub["id"], h)), timeout=20, what="the last delivery recorded")
         assert st["deadLetters"] == 0 and st["lastDeliveredOffset"] == 4 and st["lag"] == 0, st
         # delete
         assert bus.req("DELETE", 9013, "/subscriptions/" + sub["id"], headers=h).status == 204
