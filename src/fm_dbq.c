@@ -496,6 +496,20 @@ int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *in
     return rc;
 }
 
+int fm_dbq_read_int(fm_db_t *db, const char *sql, int64_t *out, const char *fmt, ...)
+{
+    *out = 0;
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = exec_va(c, sql, M_ONE, int_row, out, NULL, 0, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
 int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, ...)
 {
     *out = NULL;

@@ -131,6 +131,7 @@ int fm_dbq_read_one(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, c
 int fm_dbq_read_each(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
 int fm_dbq_read_obj(fm_db_t *db, const char *sql, const char *hints, cJSON **out, const char *fmt, ...);
 int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *into, const char *fmt, ...);
+int fm_dbq_read_int(fm_db_t *db, const char *sql, int64_t *out, const char *fmt, ...);
 int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, ...);
 int fm_dbq_read_page(fm_db_t *db, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...);
 

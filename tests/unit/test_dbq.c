@@ -279,6 +279,14 @@ static void errors_map_once(void **state)
     assert_int_equal(fm_dbq_run(c, "DELETE FROM t", ""), FM_EDB);
     assert_int_equal(bus_outbox_put(c, "/t", "t.x", "s", "default", "{}"), FM_EINVAL);
     fm_dbq_reader_done(c);
+    /* one value on a reader borrowed for the call, given back on every path */
+    n = -1;
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, "s", "dup"), FM_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, "s", "none"), FM_ENOTFOUND);
+    assert_int_equal(n, 0);
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, ""), FM_EDB);
+    assert_int_equal(fm_db_readers_lent(t->db), 0);
 }
 
 static void rollback_keeps_nothing(void **state)
