@@ -86,6 +86,11 @@ int fm_dbq_run(fm_dbc_t *c, const char *sql, const char *fmt, ...);
 /* Rows changed by the last fm_dbq_run on c. */
 int64_t fm_dbq_changes(fm_dbc_t *c);
 
+/* One statement in a write transaction of its own (begin, run, end): FM_ENOTFOUND when
+ * it changed no row (and nothing is kept), else as fm_dbq_write_end. For a handler whose
+ * change is one UPDATE or DELETE. */
+int fm_dbq_write(fm_db_t *db, const char *sql, const char *fmt, ...);
+
 /* Row callback: return FM_OK to go on; anything else stops and is returned. */
 typedef int (*fm_dbq_row_fn)(const fm_dbrow_t *row, void *arg);
 
