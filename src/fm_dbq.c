@@ -441,6 +441,22 @@ int fm_dbq_page(fm_dbc_t *c, const fm_dbq_page_t *p, cJSON *into, int *total, co
     return rc;
 }
 
+/* ---- a write of its own ---- */
+
+int fm_dbq_write(fm_db_t *db, const char *sql, const char *fmt, ...)
+{
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = exec_va(w, sql, M_RUN, NULL, NULL, NULL, 0, fmt, &ap);
+    va_end(ap);
+    if (rc == FM_OK && fm_dbq_changes(w) == 0)
+        rc = FM_ENOTFOUND;
+    return fm_dbq_write_end(w, rc);
+}
+
 /* ---- on a reader borrowed for the one call ---- */
 
 int fm_dbq_read_one(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...)
@@ -491,6 +507,20 @@ int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *in
     va_list ap;
     va_start(ap, fmt);
     int rc = array_va(c, sql, hints, into, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    return rc;
+}
+
+int fm_dbq_read_int(fm_db_t *db, const char *sql, int64_t *out, const char *fmt, ...)
+{
+    *out = 0;
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = exec_va(c, sql, M_ONE, int_row, out, NULL, 0, fmt, &ap);
     va_end(ap);
     fm_dbq_reader_done(c);
     return rc;

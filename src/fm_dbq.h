@@ -87,6 +87,11 @@ int fm_dbq_run(fm_dbc_t *c, const char *sql, const char *fmt, ...);
 /* Rows changed by the last fm_dbq_run on c. */
 int64_t fm_dbq_changes(fm_dbc_t *c);
 
+/* One statement in a write transaction of its own (begin, run, end): FM_ENOTFOUND when
+ * it changed no row (and nothing is kept), else as fm_dbq_write_end. For a handler whose
+ * change is one UPDATE or DELETE. */
+int fm_dbq_write(fm_db_t *db, const char *sql, const char *fmt, ...);
+
 /* Row callback: return FM_OK to go on; anything else stops and is returned. */
 typedef int (*fm_dbq_row_fn)(const fm_dbrow_t *row, void *arg);
 
@@ -132,6 +137,7 @@ int fm_dbq_read_one(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, c
 int fm_dbq_read_each(fm_db_t *db, const char *sql, fm_dbq_row_fn fn, void *arg, const char *fmt, ...);
 int fm_dbq_read_obj(fm_db_t *db, const char *sql, const char *hints, cJSON **out, const char *fmt, ...);
 int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *into, const char *fmt, ...);
+int fm_dbq_read_int(fm_db_t *db, const char *sql, int64_t *out, const char *fmt, ...);
 int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, ...);
 int fm_dbq_read_page(fm_db_t *db, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...);
 

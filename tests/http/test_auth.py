@@ -354,6 +354,30 @@ def test_users_crud(srv):
     assert_problem(call(srv, "DELETE", "/auth/users/" + me, plat), 409)
 
 
+def test_text_that_looks_like_json_stays_text(srv):
+    """A user named "[1]", a role and a group described "{}": only the JSON columns
+    (roles, grants) come back parsed; every other text comes back as the string stored."""
+    plat = admin(srv)
+    email = unique_name("brackets") + "@example.test"
+    u = assert_json(post(srv, "/auth/users", {"email": email, "password": "long-enough-pw",
+                                              "name": "[1]", "roles": ["viewer"]}, plat), 201)
+    assert u["name"] == "[1]" and u["roles"] == ["viewer"], u
+    got = assert_json(call(srv, "GET", "/auth/users/" + u["id"], plat))
+    assert got["name"] == "[1]" and got["roles"] == ["viewer"], got
+    listed = [x for x in assert_json(call(srv, "GET", "/auth/users", plat))["items"] if x["id"] == u["id"]]
+    assert listed[0]["name"] == "[1]", listed
+    up = assert_json(call(srv, "PATCH", "/auth/users/" + u["id"], plat, {"name": '{"a": 1}'}))
+    assert up["name"] == '{"a": 1}', up
+    role = unique_name("brackets")
+    assert_json(post(srv, "/auth/roles", {"name": role, "description": "[2]",
+                                          "grants": ["tasks:read"]}, plat), 201)
+    r = assert_json(call(srv, "GET", "/auth/roles/" + role, plat))
+    assert r["description"] == "[2]" and r["grants"] == ["tasks:read"], r
+    group = unique_name("brackets")
+    g = assert_json(post(srv, "/auth/groups", {"name": group, "description": "{}"}, plat), 201)
+    assert g["description"] == "{}" and g["members"] == 0, g
+
+
 def test_custom_role_with_condition(srv):
     plat = admin(srv)
     name = unique_name("own-work")

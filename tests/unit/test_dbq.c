@@ -279,6 +279,24 @@ static void errors_map_once(void **state)
     assert_int_equal(fm_dbq_run(c, "DELETE FROM t", ""), FM_EDB);
     assert_int_equal(bus_outbox_put(c, "/t", "t.x", "s", "default", "{}"), FM_EINVAL);
     fm_dbq_reader_done(c);
+    /* one value on a reader borrowed for the call, given back on every path */
+    n = -1;
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, "s", "dup"), FM_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, "s", "none"), FM_ENOTFOUND);
+    assert_int_equal(n, 0);
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, ""), FM_EDB);
+    assert_int_equal(fm_db_readers_lent(t->db), 0);
+    /* one statement in a write of its own: no row changed is FM_ENOTFOUND */
+    assert_int_equal(fm_dbq_write(t->db, "UPDATE t SET i = ? WHERE id = ?", "is", 7, "dup"), FM_OK);
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, "s", "dup"), FM_OK);
+    assert_int_equal(n, 7);
+    assert_int_equal(fm_dbq_write(t->db, "UPDATE t SET i = ? WHERE id = ?", "is", 8, "none"), FM_ENOTFOUND);
+    assert_int_equal(fm_dbq_write(t->db, INS, "siIdbnjiI", "dup", 1, (int64_t)0, 0.0, NULL, (size_t)0, NULL, 0,
+                                  (int64_t)0), FM_ECONFLICT);
+    assert_int_equal(fm_dbq_write(t->db, "DELETE FROM t WHERE id = ?", "s", "dup"), FM_OK);
+    assert_int_equal(fm_dbq_read_int(t->db, "SELECT count(*) FROM t", &n, ""), FM_OK);
+    assert_int_equal(n, 0);
 }
 
 static void rollback_keeps_nothing(void **state)

@@ -61,6 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fix_t *f = *state;
+    assert_int_equal(fm_db_readers_lent(f->db.db), 0);   /* every store call gave its reader back */
     fm_test_loop_done(&f->loop);
     fm_test_db_close(&f->db);
     cJSON_Delete(f->events);

@@ -9,6 +9,7 @@
 #include "auth_module.h"
 
 #include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 
@@ -28,90 +29,26 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Runs a SELECT with text parameters and returns its rows as objects (columns by name). */
-static int query(fm_db_t *db, const char *sql, const char *const *args, int n, cJSON **rows)
-{
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    *rows = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        for (int i = 0; i < n; i++)
-            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-        int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            cJSON *o = cJSON_CreateObject();
-            for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const char *name = sqlite3_column_name(st, i);
-                const char *v = (const char *)sqlite3_column_text(st, i);
-                cJSON *parsed = v && (v[0] == '[' || v[0] == '{') ? cJSON_Parse(v) : NULL;
-                cJSON_AddItemToObject(o, name, parsed ? parsed : v ? cJSON_CreateString(v) : cJSON_CreateNull());
-            }
-            cJSON_AddItemToArray(*rows, o);
-        }
-        rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
-}
-
-/* Runs a write statement; FM_ENOTFOUND when it changed no row, FM_ECONFLICT on a
- * constraint. */
-static int change(fm_db_t *db, const char *sql, const char *const *args, int n)
-{
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK) {
-        for (int i = 0; i < n; i++)
-            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? (sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND)
-           : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    int end = fm_db_write_end(db, rc == FM_OK ? FM_OK : FM_EDB);
-    return rc == FM_OK ? end : rc;
-}
-
-/* change() where a NULL argument binds SQL NULL (PATCH: coalesce keeps the column). */
-static int change_opt(fm_db_t *db, const char *sql, const char *const *args, int n)
-{
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK) {
-        for (int i = 0; i < n; i++)
-            if (args[i])
-                sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? (sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND)
-           : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    int end = fm_db_write_end(db, rc == FM_OK ? FM_OK : FM_EDB);
-    return rc == FM_OK ? end : rc;
-}
-
 static int list_reply(fm_req_t *r, cJSON *rows)
 {
     return fm_reply_page(r, rows, 0, cJSON_GetArraySize(rows));   /* one page: all of them */
 }
 
-static int one_reply(fm_req_t *r, cJSON *rows, const char *what, const char *id)
+/* Every row of a read as an object (fm_dbq_read_array), or the error. */
+static int list_or(fm_req_t *r, int rc, cJSON *rows)
 {
-    cJSON *first = cJSON_DetachItemFromArray(rows, 0);
+    if (rc == FM_OK)
+        return list_reply(r, rows);
     cJSON_Delete(rows);
-    if (!first)
+    return rc;
+}
+
+/* The row of fm_dbq_read_obj, or a 404 naming it. */
+static int one_reply(fm_req_t *r, int rc, cJSON *item, const char *what, const char *id)
+{
+    if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no %s '%s'", what, id);
-    return fm_reply_json(r, 200, first);
+    return rc == FM_OK ? fm_reply_json(r, 200, item) : rc;
 }
 
 static bool password_ok(fm_req_t *r, const char *pw);
@@ -148,9 +85,10 @@ int auth_tenants_list(fm_req_t *r)
 {
     if (!platform_admin(r))
         return FM_OK;
-    cJSON *rows;
-    int rc = query(db_of(r), "SELECT id, name, created_at AS createdAt FROM tenants ORDER BY id", NULL, 0, &rows);
-    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+    cJSON *rows = cJSON_CreateArray();
+    int rc = fm_dbq_read_array(db_of(r), "SELECT id, name, created_at AS \"createdAt\" FROM tenants ORDER BY id",
+                               "sss", rows, "");
+    return list_or(r, rc, rows);
 }
 
 static const fm_field_t tenant_fields[] = {
@@ -174,8 +112,8 @@ int auth_tenants_create(fm_req_t *r)
         return apw ? FM_OK : fm_reply_invalid(r, "admin", "needs a 'password'");
     char now[32];
     fm_time_rfc3339(now);
-    const char *args[] = { str(j, "id"), str(j, "id"), str(j, "name"), now };
-    int rc = change(db_of(r), "INSERT INTO tenants(id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)", args, 4);
+    int rc = fm_dbq_write(db_of(r), "INSERT INTO tenants(id, tenant_id, name, created_at) VALUES (?1, ?1, ?2, ?3)",
+                          "sss", str(j, "id"), str(j, "name"), now);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "tenant '%s' exists", str(j, "id"));
     if (rc != FM_OK)
@@ -203,32 +141,33 @@ int auth_tenants_get(fm_req_t *r)
     if (!platform_admin(r))
         return FM_OK;
     const char *id = fm_req_param(r, "id");
-    const char *args[] = { id };
-    cJSON *rows;
-    int rc = query(db_of(r), "SELECT id, name, created_at AS createdAt FROM tenants WHERE id = ?", args, 1, &rows);
-    return rc == FM_OK ? one_reply(r, rows, "tenant", id) : (cJSON_Delete(rows), rc);
+    cJSON *o = NULL;
+    int rc = fm_dbq_read_obj(db_of(r), "SELECT id, name, created_at AS \"createdAt\" FROM tenants WHERE id = ?",
+                             "sss", &o, "s", id);
+    return one_reply(r, rc, o, "tenant", id);
 }
 
 /* ---- users ---- */
 
-#define USER_SELECT "SELECT id, tenant_id AS tenant, email, name, status, roles, created_at AS createdAt, " \
-                    "updated_at AS updatedAt FROM users "
+#define USER_SELECT "SELECT id, tenant_id AS tenant, email, name, status, roles, created_at AS \"createdAt\", " \
+                    "updated_at AS \"updatedAt\" FROM users "
+#define USER_HINTS "sssssjss"       /* roles is the one JSON column */
 
 int auth_users_list(fm_req_t *r)
 {
-    const char *args[] = { fm_req_tenant(r) };
-    cJSON *rows;
-    int rc = query(db_of(r), USER_SELECT "WHERE tenant_id = ? ORDER BY email", args, 1, &rows);
-    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+    cJSON *rows = cJSON_CreateArray();
+    int rc = fm_dbq_read_array(db_of(r), USER_SELECT "WHERE tenant_id = ? ORDER BY email", USER_HINTS, rows, "s",
+                               fm_req_tenant(r));
+    return list_or(r, rc, rows);
 }
 
 int auth_users_get(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "id");
-    const char *args[] = { fm_req_tenant(r), id };
-    cJSON *rows;
-    int rc = query(db_of(r), USER_SELECT "WHERE tenant_id = ? AND id = ?", args, 2, &rows);
-    return rc == FM_OK ? one_reply(r, rows, "user", id) : (cJSON_Delete(rows), rc);
+    cJSON *o = NULL;
+    int rc = fm_dbq_read_obj(db_of(r), USER_SELECT "WHERE tenant_id = ? AND id = ?", USER_HINTS, &o, "ss",
+                             fm_req_tenant(r), id);
+    return one_reply(r, rc, o, "user", id);
 }
 
 static bool password_ok(fm_req_t *r, const char *pw)
@@ -332,21 +271,18 @@ static int user_change(fm_req_t *r)
         auth_user_release(&u);
         return FM_ENOMEM;
     }
-    char *roles_json = cJSON_PrintUnformatted(roles ? roles : u.roles);
     fm_time_rfc3339(now);
-    const char *args[] = { str(j, "name") ? str(j, "name") : u.name, roles_json,
-                           status ? status : u.status, str(j, "password") ? hash : u.hash, now,
-                           fm_req_tenant(r), id };
-    rc = change(db_of(r), "UPDATE users SET name = ?, roles = ?, status = ?, password_hash = ?, updated_at = ? "
-                          "WHERE tenant_id = ? AND id = ?", args, 7);
-    cJSON_free(roles_json);
+    rc = fm_dbq_write(db_of(r), "UPDATE users SET name = ?, roles = ?, status = ?, password_hash = ?, updated_at = ? "
+                                "WHERE tenant_id = ? AND id = ?",
+                      "sjsssss", str(j, "name") ? str(j, "name") : u.name, roles ? roles : u.roles,
+                      status ? status : u.status, str(j, "password") ? hash : u.hash, now, fm_req_tenant(r), id);
     auth_user_release(&u);
     if (rc != FM_OK)
         return rc;
     /* A disabled account or a new password ends every session. */
     if ((status && !strcmp(status, "disabled")) || str(j, "password")) {
-        const char *a[] = { fm_req_tenant(r), id };
-        change(db_of(r), "UPDATE refresh_tokens SET revoked = 1 WHERE tenant_id = ? AND user_id = ?", a, 2);
+        fm_dbq_write(db_of(r), "UPDATE refresh_tokens SET revoked = 1 WHERE tenant_id = ? AND user_id = ?", "ss",
+                     fm_req_tenant(r), id);
     }
     return auth_users_get(r);
 }
@@ -357,14 +293,13 @@ int auth_users_delete(fm_req_t *r)
     const fm_principal_t *p = fm_req_principal(r);
     if (p && !strcmp(p->sub, id))
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "you cannot delete your own account");
-    const char *args[] = { fm_req_tenant(r), id };
-    int rc = change(db_of(r), "DELETE FROM users WHERE tenant_id = ? AND id = ?", args, 2);
+    int rc = fm_dbq_write(db_of(r), "DELETE FROM users WHERE tenant_id = ? AND id = ?", "ss", fm_req_tenant(r), id);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no user '%s'", id);
     if (rc != FM_OK)
         return rc;
-    change(db_of(r), "DELETE FROM refresh_tokens WHERE tenant_id = ? AND user_id = ?", args, 2);
-    change(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND user_id = ?", args, 2);
+    fm_dbq_write(db_of(r), "DELETE FROM refresh_tokens WHERE tenant_id = ? AND user_id = ?", "ss", fm_req_tenant(r), id);
+    fm_dbq_write(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND user_id = ?", "ss", fm_req_tenant(r), id);
     return fm_reply_status(r, 204);
 }
 
@@ -383,13 +318,14 @@ static cJSON *builtin_json(const char *name)
     return o;
 }
 
-#define ROLE_SELECT "SELECT name, description, grants, created_at AS createdAt FROM roles "
+#define ROLE_SELECT "SELECT name, description, grants, created_at AS \"createdAt\" FROM roles "
+#define ROLE_HINTS "ssjs"           /* grants is the one JSON column */
 
 int auth_roles_list(fm_req_t *r)
 {
-    const char *args[] = { fm_req_tenant(r) };
-    cJSON *rows;
-    int rc = query(db_of(r), ROLE_SELECT "WHERE tenant_id = ? ORDER BY name", args, 1, &rows);
+    cJSON *rows = cJSON_CreateArray();
+    int rc = fm_dbq_read_array(db_of(r), ROLE_SELECT "WHERE tenant_id = ? ORDER BY name", ROLE_HINTS, rows, "s",
+                               fm_req_tenant(r));
     if (rc != FM_OK) {
         cJSON_Delete(rows);
         return rc;
@@ -411,10 +347,10 @@ int auth_roles_get(fm_req_t *r)
     const char *name = fm_req_param(r, "name");
     if (fm_role_builtin(name))
         return fm_reply_json(r, 200, builtin_json(name));
-    const char *args[] = { fm_req_tenant(r), name };
-    cJSON *rows;
-    int rc = query(db_of(r), ROLE_SELECT "WHERE tenant_id = ? AND name = ?", args, 2, &rows);
-    return rc == FM_OK ? one_reply(r, rows, "role", name) : (cJSON_Delete(rows), rc);
+    cJSON *o = NULL;
+    int rc = fm_dbq_read_obj(db_of(r), ROLE_SELECT "WHERE tenant_id = ? AND name = ?", ROLE_HINTS, &o, "ss",
+                             fm_req_tenant(r), name);
+    return one_reply(r, rc, o, "role", name);
 }
 
 static const fm_field_t role_fields[] = {
@@ -458,19 +394,16 @@ static int role_write(fm_req_t *r, bool create)
     const cJSON *grants = cJSON_GetObjectItemCaseSensitive(j, "grants");
     if (!grants_ok(r, grants))
         return FM_OK;
-    char *gj = cJSON_PrintUnformatted(grants), now[32];
+    char now[32];
     fm_time_rfc3339(now);
     const char *desc = str(j, "description") ? str(j, "description") : "";
     int rc;
-    if (create) {
-        const char *args[] = { fm_req_tenant(r), name, desc, gj, now };
-        rc = change(db_of(r), "INSERT INTO roles(tenant_id, name, description, grants, created_at) "
-                              "VALUES (?, ?, ?, ?, ?)", args, 5);
-    } else {
-        const char *args[] = { desc, gj, fm_req_tenant(r), name };
-        rc = change(db_of(r), "UPDATE roles SET description = ?, grants = ? WHERE tenant_id = ? AND name = ?", args, 4);
-    }
-    cJSON_free(gj);
+    if (create)
+        rc = fm_dbq_write(db_of(r), "INSERT INTO roles(tenant_id, name, description, grants, created_at) "
+                                    "VALUES (?, ?, ?, ?, ?)", "sssjs", fm_req_tenant(r), name, desc, grants, now);
+    else
+        rc = fm_dbq_write(db_of(r), "UPDATE roles SET description = ?, grants = ? WHERE tenant_id = ? AND name = ?",
+                          "sjss", desc, grants, fm_req_tenant(r), name);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "role '%s' exists", name);
     if (rc == FM_ENOTFOUND)
@@ -519,11 +452,10 @@ int auth_roles_patch(fm_req_t *r)
     const cJSON *grants = cJSON_GetObjectItemCaseSensitive(j, "grants");
     if (grants && !grants_ok(r, grants))
         return FM_OK;
-    char *gj = grants ? cJSON_PrintUnformatted(grants) : NULL;
-    const char *args[] = { str(j, "description"), gj, fm_req_tenant(r), name };
-    int rc = change_opt(db_of(r), "UPDATE roles SET description = coalesce(?, description), "
-                                  "grants = coalesce(?, grants) WHERE tenant_id = ? AND name = ?", args, 4);
-    cJSON_free(gj);
+    /* a field not sent binds NULL: coalesce keeps the column */
+    int rc = fm_dbq_write(db_of(r), "UPDATE roles SET description = coalesce(?, description), "
+                                    "grants = coalesce(?, grants) WHERE tenant_id = ? AND name = ?",
+                          "sjss", str(j, "description"), grants, fm_req_tenant(r), name);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no role '%s'", name);
     return rc == FM_OK ? auth_roles_get(r) : rc;
@@ -534,8 +466,7 @@ int auth_roles_delete(fm_req_t *r)
     const char *name = fm_req_param(r, "name");
     if (fm_role_builtin(name))
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "'%s' is a built-in role", name);
-    const char *args[] = { fm_req_tenant(r), name };
-    int rc = change(db_of(r), "DELETE FROM roles WHERE tenant_id = ? AND name = ?", args, 2);
+    int rc = fm_dbq_write(db_of(r), "DELETE FROM roles WHERE tenant_id = ? AND name = ?", "ss", fm_req_tenant(r), name);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no role '%s'", name);
     return rc == FM_OK ? fm_reply_status(r, 204) : rc;
@@ -545,11 +476,10 @@ int auth_roles_delete(fm_req_t *r)
 
 int auth_accounts_list(fm_req_t *r)
 {
-    const char *args[] = { fm_req_tenant(r) };
-    cJSON *rows;
-    int rc = query(db_of(r), "SELECT id, name, roles, created_at AS createdAt FROM service_accounts "
-                             "WHERE tenant_id = ? ORDER BY name", args, 1, &rows);
-    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+    cJSON *rows = cJSON_CreateArray();
+    int rc = fm_dbq_read_array(db_of(r), "SELECT id, name, roles, created_at AS \"createdAt\" FROM service_accounts "
+                                         "WHERE tenant_id = ? ORDER BY name", "ssjs", rows, "s", fm_req_tenant(r));
+    return list_or(r, rc, rows);
 }
 
 static const fm_field_t account_fields[] = {
@@ -578,11 +508,9 @@ int auth_accounts_create(fm_req_t *r)
     auth_sha256_hex(key, hash);
     fm_id_random("sa", id, sizeof(id));
     fm_time_rfc3339(now);
-    char *rj = cJSON_PrintUnformatted(roles);
-    const char *args[] = { id, fm_req_tenant(r), str(j, "name"), hash, rj, now };
-    int rc = change(db_of(r), "INSERT INTO service_accounts(id, tenant_id, name, key_hash, roles, created_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?)", args, 6);
-    cJSON_free(rj);
+    int rc = fm_dbq_write(db_of(r), "INSERT INTO service_accounts(id, tenant_id, name, key_hash, roles, created_at) "
+                                    "VALUES (?, ?, ?, ?, ?, ?)", "ssssjs", id, fm_req_tenant(r), str(j, "name"), hash,
+                          roles, now);
     if (rc != FM_OK) {
         cJSON_Delete(roles);
         if (rc == FM_ECONFLICT)
@@ -605,8 +533,8 @@ int auth_accounts_create(fm_req_t *r)
 int auth_accounts_delete(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "id");
-    const char *args[] = { fm_req_tenant(r), id };
-    int rc = change(db_of(r), "DELETE FROM service_accounts WHERE tenant_id = ? AND id = ?", args, 2);
+    int rc = fm_dbq_write(db_of(r), "DELETE FROM service_accounts WHERE tenant_id = ? AND id = ?", "ss",
+                          fm_req_tenant(r), id);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no service account '%s'", id);
     return rc == FM_OK ? fm_reply_status(r, 204) : rc;
@@ -614,49 +542,29 @@ int auth_accounts_delete(fm_req_t *r)
 
 /* ---- groups and their members ---- */
 
-#define GROUP_SELECT "SELECT g.name, g.description, g.created_at AS createdAt, " \
+#define GROUP_SELECT "SELECT g.name, g.description, g.created_at AS \"createdAt\", " \
                      "(SELECT count(*) FROM group_members m WHERE m.tenant_id = g.tenant_id " \
                      "AND m.group_name = g.name) AS members FROM user_groups g "
+#define GROUP_HINTS "sssi"
 #define MAX_GROUPS_PER_TENANT 10000
-
-/* query() gives every column as text: the member count as a number. */
-static void members_number(cJSON *row)
-{
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(row, "members");
-    if (cJSON_IsString(members))
-        cJSON_ReplaceItemInObjectCaseSensitive(row, "members", cJSON_CreateNumber(atof(members->valuestring)));
-}
 
 int auth_groups_list(fm_req_t *r)
 {
-    const char *args[] = { fm_req_tenant(r) };
-    cJSON *rows, *row;
-    int rc = query(db_of(r), GROUP_SELECT "WHERE g.tenant_id = ? ORDER BY g.name", args, 1, &rows);
-    if (rc != FM_OK) {
-        cJSON_Delete(rows);
-        return rc;
-    }
-    cJSON_ArrayForEach(row, rows)
-        members_number(row);
-    return list_reply(r, rows);
+    cJSON *rows = cJSON_CreateArray();
+    int rc = fm_dbq_read_array(db_of(r), GROUP_SELECT "WHERE g.tenant_id = ? ORDER BY g.name", GROUP_HINTS, rows,
+                               "s", fm_req_tenant(r));
+    return list_or(r, rc, rows);
 }
 
 /* The group as GET shows it, or a 404 naming it. */
 static int group_reply(fm_req_t *r, const char *name, int status)
 {
-    const char *args[] = { fm_req_tenant(r), name };
-    cJSON *rows;
-    int rc = query(db_of(r), GROUP_SELECT "WHERE g.tenant_id = ? AND g.name = ?", args, 2, &rows);
-    if (rc != FM_OK) {
-        cJSON_Delete(rows);
-        return rc;
-    }
-    cJSON *first = cJSON_DetachItemFromArray(rows, 0);
-    cJSON_Delete(rows);
-    if (!first)
+    cJSON *o = NULL;
+    int rc = fm_dbq_read_obj(db_of(r), GROUP_SELECT "WHERE g.tenant_id = ? AND g.name = ?", GROUP_HINTS, &o, "ss",
+                             fm_req_tenant(r), name);
+    if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
-    members_number(first);
-    return fm_reply_json(r, status, first);
+    return rc == FM_OK ? fm_reply_json(r, status, o) : rc;
 }
 
 int auth_groups_get(fm_req_t *r)
@@ -677,22 +585,18 @@ int auth_groups_create(fm_req_t *r)
     const char *name = str(j, "name");
     if (!strcmp(name, "me"))
         return fm_reply_invalid(r, "name", "'me' stands for the caller in task filters; pick another name");
-    const char *targs[] = { fm_req_tenant(r) };
-    cJSON *count;
-    int rc = query(db_of(r), "SELECT count(*) AS n FROM user_groups WHERE tenant_id = ?", targs, 1, &count);
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(count, 0), "n");
-    bool full = rc == FM_OK && cJSON_IsString(n) && atoi(n->valuestring) >= MAX_GROUPS_PER_TENANT;
-    cJSON_Delete(count);
+    int64_t n = 0;
+    int rc = fm_dbq_read_int(db_of(r), "SELECT count(*) FROM user_groups WHERE tenant_id = ?", &n, "s",
+                             fm_req_tenant(r));
     if (rc != FM_OK)
         return rc;
-    if (full)
+    if (n >= MAX_GROUPS_PER_TENANT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "this tenant has %d groups, the most it may have",
                                 MAX_GROUPS_PER_TENANT);
     char now[32];
     fm_time_rfc3339(now);
-    const char *args[] = { fm_req_tenant(r), name, str(j, "description") ? str(j, "description") : "", now };
-    rc = change(db_of(r), "INSERT INTO user_groups(tenant_id, name, description, created_at) VALUES (?, ?, ?, ?)",
-                args, 4);
+    rc = fm_dbq_write(db_of(r), "INSERT INTO user_groups(tenant_id, name, description, created_at) VALUES (?, ?, ?, ?)",
+                      "ssss", fm_req_tenant(r), name, str(j, "description") ? str(j, "description") : "", now);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "group '%s' exists", name);
     if (rc != FM_OK)
@@ -717,9 +621,9 @@ int auth_groups_patch(fm_req_t *r)
     if (fm_req_check(r, group_fields + 1, 1))
         return FM_OK;
     const char *name = fm_req_param(r, "name");
-    const char *args[] = { str(fm_req_json(r), "description"), fm_req_tenant(r), name };
-    int rc = change_opt(db_of(r), "UPDATE user_groups SET description = coalesce(?, description) "
-                                  "WHERE tenant_id = ? AND name = ?", args, 3);
+    int rc = fm_dbq_write(db_of(r), "UPDATE user_groups SET description = coalesce(?, description) "
+                                    "WHERE tenant_id = ? AND name = ?",
+                          "sss", str(fm_req_json(r), "description"), fm_req_tenant(r), name);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
     return rc == FM_OK ? group_reply(r, name, 200) : rc;
@@ -728,13 +632,14 @@ int auth_groups_patch(fm_req_t *r)
 int auth_groups_delete(fm_req_t *r)
 {
     const char *name = fm_req_param(r, "name");
-    const char *args[] = { fm_req_tenant(r), name };
-    int rc = change(db_of(r), "DELETE FROM user_groups WHERE tenant_id = ? AND name = ?", args, 2);
+    int rc = fm_dbq_write(db_of(r), "DELETE FROM user_groups WHERE tenant_id = ? AND name = ?", "ss", fm_req_tenant(r),
+                          name);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
     if (rc != FM_OK)
         return rc;
-    change(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND group_name = ?", args, 2);
+    fm_dbq_write(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND group_name = ?", "ss", fm_req_tenant(r),
+                 name);
     return fm_reply_status(r, 204);
 }
 
@@ -742,12 +647,10 @@ int auth_groups_delete(fm_req_t *r)
 static bool group_exists(fm_req_t *r, int *rc)
 {
     const char *name = fm_req_param(r, "name");
-    const char *args[] = { fm_req_tenant(r), name };
-    cJSON *rows;
-    *rc = query(db_of(r), "SELECT 1 AS x FROM user_groups WHERE tenant_id = ? AND name = ?", args, 2, &rows);
-    bool found = *rc == FM_OK && cJSON_GetArraySize(rows) > 0;
-    cJSON_Delete(rows);
-    if (*rc == FM_OK && !found)
+    *rc = fm_dbq_read_one(db_of(r), "SELECT 1 FROM user_groups WHERE tenant_id = ? AND name = ?", NULL, NULL, "ss",
+                          fm_req_tenant(r), name);
+    bool found = *rc == FM_OK;
+    if (*rc == FM_ENOTFOUND)
         *rc = fm_reply_problem(r, 404, NULL, NULL, NULL, "no group '%s'", name);
     return found;
 }
@@ -757,12 +660,12 @@ int auth_members_list(fm_req_t *r)
     int rc;
     if (!group_exists(r, &rc))
         return rc;
-    const char *args[] = { fm_req_tenant(r), fm_req_param(r, "name") };
-    cJSON *rows;
-    rc = query(db_of(r), "SELECT u.id, u.email, u.name, m.added_at AS addedAt FROM group_members m "
-                         "JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id "
-                         "WHERE m.tenant_id = ? AND m.group_name = ? ORDER BY u.email", args, 2, &rows);
-    return rc == FM_OK ? list_reply(r, rows) : (cJSON_Delete(rows), rc);
+    cJSON *rows = cJSON_CreateArray();
+    rc = fm_dbq_read_array(db_of(r), "SELECT u.id, u.email, u.name, m.added_at AS \"addedAt\" FROM group_members m "
+                                     "JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id "
+                                     "WHERE m.tenant_id = ? AND m.group_name = ? ORDER BY u.email",
+                           "ssss", rows, "ss", fm_req_tenant(r), fm_req_param(r, "name"));
+    return list_or(r, rc, rows);
 }
 
 static const fm_field_t member_fields[] = {
@@ -802,9 +705,9 @@ int auth_members_add(fm_req_t *r)
     if (!already) {
         char now[32];
         fm_time_rfc3339(now);
-        const char *args[] = { fm_req_tenant(r), name, uid, now };
-        rc = change(db_of(r), "INSERT OR IGNORE INTO group_members(tenant_id, group_name, user_id, added_at) "
-                              "VALUES (?, ?, ?, ?)", args, 4);
+        rc = fm_dbq_write(db_of(r), "INSERT INTO group_members(tenant_id, group_name, user_id, added_at) "
+                                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          "ssss", fm_req_tenant(r), name, uid, now);
         if (rc != FM_OK && rc != FM_ENOTFOUND)
             return rc;
         char loc[200];
@@ -823,9 +726,8 @@ int auth_members_remove(fm_req_t *r)
     if (!group_exists(r, &rc))
         return rc;
     const char *uid = fm_req_param(r, "userId");
-    const char *args[] = { fm_req_tenant(r), fm_req_param(r, "name"), uid };
-    rc = change(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND group_name = ? AND user_id = ?",
-                args, 3);
+    rc = fm_dbq_write(db_of(r), "DELETE FROM group_members WHERE tenant_id = ? AND group_name = ? AND user_id = ?",
+                      "sss", fm_req_tenant(r), fm_req_param(r, "name"), uid);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "'%s' is not a member of group '%s'", uid,
                                 fm_req_param(r, "name"));

@@ -14,6 +14,7 @@
 
 #include "../../fm_cli.h"
 #include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_embed.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
@@ -152,27 +153,19 @@ const fm_cmd_t fm_cmd_keys = {
 };
 
 /* Finds or creates service account `name` of `tenant` (role service); its roles into *roles. */
+static int roles_row(const fm_dbrow_t *r, void *roles)
+{
+    *(cJSON **)roles = fm_dbrow_json(r, 0);
+    return FM_OK;
+}
+
 static int service_account(fm_db_t *db, const char *tenant, const char *name, cJSON **roles)
 {
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "SELECT roles FROM service_accounts WHERE tenant_id = ? AND name = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *roles = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            rc = FM_OK;
-        } else if (step == SQLITE_DONE) {
-            rc = FM_ENOTFOUND;
-        }
-    }
-    sqlite3_finalize(st);
-    st = NULL;
+    int rc = fm_dbq_one(w, "SELECT roles FROM service_accounts WHERE tenant_id = ? AND name = ?", roles_row, roles,
+                        "ss", tenant, name);
     if (rc == FM_ENOTFOUND) {
         /* Its API key is never shown: this account exists for CLI-minted tokens. */
         unsigned char raw[32];
@@ -182,20 +175,11 @@ static int service_account(fm_db_t *db, const char *tenant, const char *name, cJ
         auth_sha256_hex(key, hash);
         fm_id_random("sa", id, sizeof(id));
         fm_time_rfc3339(now);
-        rc = FM_EDB;
-        if (sqlite3_prepare_v2(w, "INSERT INTO service_accounts(id, tenant_id, name, key_hash, roles, created_at) "
-                                  "VALUES (?, ?, ?, ?, '[\"service\"]', ?)", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
-        sqlite3_finalize(st);
+        rc = fm_dbq_run(w, "INSERT INTO service_accounts(id, tenant_id, name, key_hash, roles, created_at) "
+                           "VALUES (?, ?, ?, ?, '[\"service\"]', ?)", "sssss", id, tenant, name, hash, now);
         *roles = cJSON_Parse("[\"service\"]");
     }
-    return fm_db_write_end(db, rc);
+    return fm_dbq_write_end(w, rc);
 }
 
 static int run_token(const fm_cli_opts_t *o)

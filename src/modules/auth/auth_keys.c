@@ -12,6 +12,7 @@
 #include "auth_module.h"
 
 #include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
 #include "../../fm_server.h"
@@ -28,43 +29,41 @@
 static fm_db_t *_Atomic kid_db;     /* the running server's auth database, for the hook */
 static _Atomic int64_t kid_last_ms;
 
+typedef struct { fm_key_t keys[16]; size_t n; char active[64]; } ring_t;
+
+/* A key row; one whose key blobs are not 32 and 64 bytes is skipped. */
+static int key_row(const fm_dbrow_t *r, void *arg)
+{
+    ring_t *g = arg;
+    size_t npk = 0, nsk = 0;
+    const void *pk = fm_dbrow_blob(r, 1, &npk), *sk = fm_dbrow_blob(r, 2, &nsk);
+    if (g->n == 16 || npk != 32 || nsk != 64)
+        return FM_OK;
+    fm_key_t *k = &g->keys[g->n++];
+    memset(k, 0, sizeof(*k));
+    fm_dbrow_copy(r, 0, k->kid, sizeof(k->kid));
+    memcpy(k->pk, pk, 32);
+    memcpy(k->sk, sk, 64);
+    k->has_sk = true;
+    k->not_after = fm_dbrow_int(r, 3);     /* 0 for NULL: still signing */
+    if (!g->active[0] && !k->not_after)
+        memcpy(g->active, k->kid, sizeof(g->active));
+    return FM_OK;
+}
+
 int auth_keys_load(fm_db_t *db)
 {
-    fm_key_t keys[16];
-    size_t n = 0;
-    char active[64] = "";
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
+    ring_t g;
+    g.n = 0;
+    g.active[0] = 0;
     int64_t now = fm_time_unix_ms() / 1000;
-    int rc = FM_EDB;
     /* Newest first: it signs. */
-    if (sqlite3_prepare_v2(c, "SELECT kid, public_key, secret_key, not_after FROM signing_keys "
-                              "WHERE not_after IS NULL OR not_after >= ? ORDER BY created_at DESC, rowid DESC LIMIT 16",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, now);
-        while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
-            fm_key_t *k = &keys[n];
-            memset(k, 0, sizeof(*k));
-            snprintf(k->kid, sizeof(k->kid), "%s", sqlite3_column_text(st, 0));
-            if (sqlite3_column_bytes(st, 1) != 32 || sqlite3_column_bytes(st, 2) != 64)
-                continue;
-            memcpy(k->pk, sqlite3_column_blob(st, 1), 32);
-            memcpy(k->sk, sqlite3_column_blob(st, 2), 64);
-            k->has_sk = true;
-            k->not_after = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
-            if (!active[0] && !k->not_after)
-                memcpy(active, k->kid, sizeof(active));
-            n++;
-        }
-        rc = FM_OK;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    int rc = fm_dbq_read_each(db, "SELECT kid, public_key, secret_key, not_after FROM signing_keys "
+                                  "WHERE not_after IS NULL OR not_after >= ? ORDER BY created_at DESC, rowid DESC "
+                                  "LIMIT 16", key_row, &g, "I", now);
     if (rc == FM_OK)
-        rc = fm_keyring_set(keys, n, active[0] ? active : NULL);
-    sodium_memzero(keys, sizeof(keys));
+        rc = fm_keyring_set(g.keys, g.n, g.active[0] ? g.active : NULL);
+    sodium_memzero(&g, sizeof(g));
     return rc;
 }
 
@@ -74,28 +73,15 @@ int auth_keys_rotate(fm_db_t *db, char kid_out[64])
     fm_key_generate(&k);
     int64_t now = fm_time_unix_ms() / 1000;
     const fm_config_t *c = fm_cfg();
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = FM_EDB;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, "UPDATE signing_keys SET not_after = ? WHERE not_after IS NULL", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, now + c->auth_access_ttl_s + c->auth_leeway_s);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (rc == FM_OK && sqlite3_prepare_v2(w, "INSERT INTO signing_keys(kid, public_key, secret_key, created_at) "
-                                             "VALUES (?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, k.kid, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, k.pk, 32, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, k.sk, 64, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    rc = fm_db_write_end(db, rc);
+    int rc = fm_dbq_run(w, "UPDATE signing_keys SET not_after = ? WHERE not_after IS NULL", "I",
+                        now + c->auth_access_ttl_s + c->auth_leeway_s);
+    if (rc == FM_OK)
+        rc = fm_dbq_run(w, "INSERT INTO signing_keys(kid, public_key, secret_key, created_at) VALUES (?, ?, ?, ?)",
+                        "sbbI", k.kid, k.pk, (size_t)32, k.sk, (size_t)64, now);
+    rc = fm_dbq_write_end(w, rc);
     if (rc == FM_OK && kid_out)
         snprintf(kid_out, 64, "%s", k.kid);
     sodium_memzero(&k, sizeof(k));
@@ -104,14 +90,7 @@ int auth_keys_rotate(fm_db_t *db, char kid_out[64])
 
 static bool have_key(fm_db_t *db)
 {
-    sqlite3 *c = fm_db_reader(db);
-    bool yes = false;
-    sqlite3_stmt *st = NULL;
-    if (c && sqlite3_prepare_v2(c, "SELECT 1 FROM signing_keys WHERE not_after IS NULL", -1, &st, NULL) == SQLITE_OK)
-        yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return yes;
+    return fm_dbq_read_one(db, "SELECT 1 FROM signing_keys WHERE not_after IS NULL", NULL, NULL, "") == FM_OK;
 }
 
 /* Loop thread, once every port is bound (fm_on_bound): a start that fails on a taken
@@ -172,19 +151,8 @@ static bool unknown_kid(const char *kid)
     if (!db || strlen(kid) >= 64 || now - last < KID_LOOKUP_GAP_MS ||
         !atomic_compare_exchange_strong(&kid_last_ms, &last, now))
         return false;
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return false;
-    bool known = false;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT 1 FROM signing_keys WHERE kid = ? AND (not_after IS NULL OR not_after >= ?)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now / 1000);
-        known = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    bool known = fm_dbq_read_one(db, "SELECT 1 FROM signing_keys WHERE kid = ? AND "
+                                     "(not_after IS NULL OR not_after >= ?)", NULL, NULL, "sI", kid, now / 1000) == FM_OK;
     return known && auth_keys_load(db) == FM_OK;
 }
 

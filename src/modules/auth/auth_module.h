@@ -47,7 +47,8 @@ typedef struct auth_subject {
 /* A signed access token for subject; caller frees. */
 char *auth_access_token(fm_db_t *db, const auth_subject_t *s);
 /* A new refresh token in `family` (NULL: a new family) for a user, written with w. */
-int auth_refresh_issue(sqlite3 *w, const char *tenant, const char *user_id, const char *family,
+typedef struct fm_dbc fm_dbc_t;     /* fm_dbq.h */
+int auth_refresh_issue(fm_dbc_t *w, const char *tenant, const char *user_id, const char *family,
                        char out[64]);
 void auth_sha256_hex(const char *s, char out[65]);
 

@@ -4,17 +4,12 @@
  */
 #include "auth_module.h"
 
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? s : "";
-}
 
 void auth_user_release(auth_user_t *u)
 {
@@ -24,53 +19,35 @@ void auth_user_release(auth_user_t *u)
 
 #define USER_COLS "id, tenant_id, email, name, status, password_hash, roles"
 
-static void user_from_row(sqlite3_stmt *st, auth_user_t *u)
+static int user_row(const fm_dbrow_t *r, void *arg)
 {
-    snprintf(u->id, sizeof(u->id), "%s", col(st, 0));
-    snprintf(u->tenant, sizeof(u->tenant), "%s", col(st, 1));
-    snprintf(u->email, sizeof(u->email), "%s", col(st, 2));
-    snprintf(u->name, sizeof(u->name), "%s", col(st, 3));
-    snprintf(u->status, sizeof(u->status), "%s", col(st, 4));
-    snprintf(u->hash, sizeof(u->hash), "%s", col(st, 5));
-    u->roles = cJSON_Parse(col(st, 6));
+    auth_user_t *u = arg;
+    fm_dbrow_copy(r, 0, u->id, sizeof(u->id));
+    fm_dbrow_copy(r, 1, u->tenant, sizeof(u->tenant));
+    fm_dbrow_copy(r, 2, u->email, sizeof(u->email));
+    fm_dbrow_copy(r, 3, u->name, sizeof(u->name));
+    fm_dbrow_copy(r, 4, u->status, sizeof(u->status));
+    fm_dbrow_copy(r, 5, u->hash, sizeof(u->hash));
+    u->roles = fm_dbrow_json(r, 6);
     if (!cJSON_IsArray(u->roles)) {
         cJSON_Delete(u->roles);
         u->roles = cJSON_CreateArray();
     }
-}
-
-static int user_select(fm_db_t *db, const char *sql, const char *tenant, const char *key, auth_user_t *u)
-{
-    memset(u, 0, sizeof(*u));
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            user_from_row(st, u);
-            rc = FM_OK;
-        } else {
-            rc = step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    return FM_OK;
 }
 
 int auth_user_by_email(fm_db_t *db, const char *tenant, const char *email, auth_user_t *u)
 {
-    return user_select(db, "SELECT " USER_COLS " FROM users WHERE tenant_id = ? AND email = ?", tenant, email, u);
+    memset(u, 0, sizeof(*u));
+    return fm_dbq_read_one(db, "SELECT " USER_COLS " FROM users WHERE tenant_id = ? AND email = ?", user_row, u,
+                           "ss", tenant, email);
 }
 
 int auth_user_by_id(fm_db_t *db, const char *tenant, const char *id, auth_user_t *u)
 {
-    return user_select(db, "SELECT " USER_COLS " FROM users WHERE tenant_id = ? AND id = ?", tenant, id, u);
+    memset(u, 0, sizeof(*u));
+    return fm_dbq_read_one(db, "SELECT " USER_COLS " FROM users WHERE tenant_id = ? AND id = ?", user_row, u, "ss",
+                           tenant, id);
 }
 
 cJSON *auth_user_json(const auth_user_t *u)
@@ -87,31 +64,7 @@ cJSON *auth_user_json(const auth_user_t *u)
 
 int auth_tenant_exists(fm_db_t *db, const char *id)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT 1 FROM tenants WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_ROW ? FM_OK : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
-}
-
-static int exec_bind(sqlite3 *w, const char *sql, const char *const *args, int n)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    for (int i = 0; i < n; i++)
-        sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return step == SQLITE_DONE ? FM_OK : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
+    return fm_dbq_read_one(db, "SELECT 1 FROM tenants WHERE id = ?", NULL, NULL, "s", id);
 }
 
 int auth_user_create(fm_db_t *db, const char *tenant, const char *email, const char *name,
@@ -122,26 +75,18 @@ int auth_user_create(fm_db_t *db, const char *tenant, const char *email, const c
         return FM_ENOMEM;
     fm_id_random("usr", id, sizeof(id));
     fm_time_rfc3339(now);
-    char *roles_json = cJSON_PrintUnformatted(roles);
-    if (!roles_json)
-        return FM_ENOMEM;
-    sqlite3 *w = fm_db_write_begin(db);
-    int rc = FM_EDB;
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
-        goto done;
-    if (create_tenant) {
-        const char *t[] = { tenant, tenant, tenant, now };
-        rc = exec_bind(w, "INSERT OR IGNORE INTO tenants(id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)", t, 4);
-        if (rc != FM_OK)
-            goto end;
-    }
-    const char *u[] = { id, tenant, email, name ? name : "", hash, roles_json, now, now };
-    rc = exec_bind(w, "INSERT INTO users(id, tenant_id, email, name, password_hash, roles, created_at, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", u, 8);
-end:
-    rc = fm_db_write_end(db, rc);
-done:
-    cJSON_free(roles_json);
+        return FM_EDB;
+    int rc = FM_OK;
+    if (create_tenant)
+        rc = fm_dbq_run(w, "INSERT INTO tenants(id, tenant_id, name, created_at) VALUES (?1, ?1, ?1, ?2) "
+                           "ON CONFLICT DO NOTHING", "ss", tenant, now);
+    if (rc == FM_OK)
+        rc = fm_dbq_run(w, "INSERT INTO users(id, tenant_id, email, name, password_hash, roles, created_at, "
+                           "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                        "sssssjs", id, tenant, email, name ? name : "", hash, roles, now);
+    rc = fm_dbq_write_end(w, rc);
     if (rc == FM_OK && out)
         rc = auth_user_by_id(db, tenant, id, out);
     return rc;
@@ -156,6 +101,17 @@ static void add_unique(cJSON *into, const char *grant)
     cJSON_AddItemToArray(into, cJSON_CreateString(grant));
 }
 
+static int grants_row(const fm_dbrow_t *r, void *into)
+{
+    cJSON *grants = fm_dbrow_json(r, 0);
+    const cJSON *g;
+    cJSON_ArrayForEach(g, grants)
+        if (cJSON_IsString(g))
+            add_unique(into, g->valuestring);
+    cJSON_Delete(grants);
+    return FM_OK;
+}
+
 void auth_role_grants(fm_db_t *db, const char *tenant, const char *role, cJSON *into)
 {
     const char *const *b = fm_role_builtin(role);
@@ -164,24 +120,8 @@ void auth_role_grants(fm_db_t *db, const char *tenant, const char *role, cJSON *
             add_unique(into, *b);
         return;
     }
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT grants FROM roles WHERE tenant_id = ? AND name = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *grants = cJSON_Parse(col(st, 0));
-            const cJSON *g;
-            cJSON_ArrayForEach(g, grants)
-                if (cJSON_IsString(g))
-                    add_unique(into, g->valuestring);
-            cJSON_Delete(grants);
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    fm_dbq_read_one(db, "SELECT grants FROM roles WHERE tenant_id = ? AND name = ?", grants_row, into, "ss", tenant,
+                    role);     /* none (or an error): no grants */
 }
 
 const char *auth_roles_unknown(fm_db_t *db, const char *tenant, const cJSON *roles)
@@ -202,24 +142,14 @@ const char *auth_roles_unknown(fm_db_t *db, const char *tenant, const cJSON *rol
     return NULL;
 }
 
+static int name_row(const fm_dbrow_t *r, void *into)
+{
+    cJSON_AddItemToArray(into, cJSON_CreateString(fm_dbrow_str(r, 0)));
+    return FM_OK;
+}
+
 int auth_user_groups(fm_db_t *db, const char *tenant, const char *user_id, cJSON *into)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT group_name FROM group_members WHERE tenant_id = ? AND user_id = ? "
-                              "ORDER BY group_name LIMIT ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, FM_GROUPS_MAX);
-        int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW)
-            cJSON_AddItemToArray(into, cJSON_CreateString(col(st, 0)));
-        rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    return fm_dbq_read_each(db, "SELECT group_name FROM group_members WHERE tenant_id = ? AND user_id = ? "
+                                "ORDER BY group_name LIMIT ?", name_row, into, "ssi", tenant, user_id, FM_GROUPS_MAX);
 }

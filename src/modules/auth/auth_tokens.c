@@ -14,6 +14,7 @@
 #include "auth_module.h"
 
 #include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 
@@ -75,7 +76,7 @@ char *auth_access_token(fm_db_t *db, const auth_subject_t *s)
     return tok;
 }
 
-int auth_refresh_issue(sqlite3 *w, const char *tenant, const char *user_id, const char *family, char out[64])
+int auth_refresh_issue(fm_dbc_t *w, const char *tenant, const char *user_id, const char *family, char out[64])
 {
     unsigned char raw[32];
     char hash[65], fam[48], now[32];
@@ -87,20 +88,9 @@ int auth_refresh_issue(sqlite3 *w, const char *tenant, const char *user_id, cons
         family = fam;
     }
     fm_time_rfc3339(now);
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "INSERT INTO refresh_tokens(hash, tenant_id, user_id, family, expires_at, created_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, family, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, fm_time_unix_ms() / 1000 + fm_cfg()->auth_refresh_ttl_s);
-        sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return fm_dbq_run(w, "INSERT INTO refresh_tokens(hash, tenant_id, user_id, family, expires_at, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", "ssssIs", hash, tenant, user_id, family,
+                      fm_time_unix_ms() / 1000 + fm_cfg()->auth_refresh_ttl_s, now);
 }
 
 static int reply_tokens(fm_req_t *r, char *access, const char *refresh)
@@ -252,10 +242,8 @@ int auth_login(fm_req_t *r)
     }
     auth_throttle_clear(acct);
     char refresh[64];
-    sqlite3 *w = fm_db_write_begin(db);
-    rc = w ? auth_refresh_issue(w, u.tenant, u.id, NULL, refresh) : FM_EDB;
-    if (w)
-        rc = fm_db_write_end(db, rc);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    rc = w ? fm_dbq_write_end(w, auth_refresh_issue(w, u.tenant, u.id, NULL, refresh)) : FM_EDB;
     if (rc != FM_OK) {
         auth_user_release(&u);
         return rc;
@@ -268,50 +256,46 @@ int auth_login(fm_req_t *r)
 
 static const fm_field_t refresh_fields[] = { { "refreshToken", FM_F_STRING, true, 1, 256, NULL } };
 
+/* A refresh token's row: whose it is, and whether it may be used (outcome 1), was used
+ * or revoked already (3, reuse), or has expired (2). */
+typedef struct { char tenant[72], user_id[48], family[48]; int outcome; } refresh_row_t;
+
+static int refresh_row(const fm_dbrow_t *r, void *arg)
+{
+    refresh_row_t *x = arg;
+    fm_dbrow_copy(r, 0, x->tenant, sizeof(x->tenant));
+    fm_dbrow_copy(r, 1, x->user_id, sizeof(x->user_id));
+    fm_dbrow_copy(r, 2, x->family, sizeof(x->family));
+    bool used = fm_dbrow_int(r, 3), revoked = fm_dbrow_int(r, 4);
+    bool expired = fm_dbrow_int(r, 5) < fm_time_unix_ms() / 1000;
+    x->outcome = used || revoked ? 3 : expired ? 2 : 1;
+    return FM_OK;
+}
+
 int auth_refresh(fm_req_t *r)
 {
     if (fm_req_check(r, refresh_fields, 1))
         return FM_OK;
     fm_db_t *db = fm_req_mod(r)->db;
-    char hash[65], tenant[72] = "", user_id[48] = "", family[48] = "", fresh[64];
+    char hash[65], fresh[64];
     auth_sha256_hex(str(fm_req_json(r), "refreshToken"), hash);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB, outcome = 0;    /* 1 ok, 2 unknown/expired, 3 reuse */
-    if (sqlite3_prepare_v2(w, "SELECT tenant_id, user_id, family, used, revoked, expires_at FROM refresh_tokens "
-                              "WHERE hash = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            snprintf(tenant, sizeof(tenant), "%s", sqlite3_column_text(st, 0));
-            snprintf(user_id, sizeof(user_id), "%s", sqlite3_column_text(st, 1));
-            snprintf(family, sizeof(family), "%s", sqlite3_column_text(st, 2));
-            bool used = sqlite3_column_int(st, 3), revoked = sqlite3_column_int(st, 4);
-            bool expired = sqlite3_column_int64(st, 5) < fm_time_unix_ms() / 1000;
-            outcome = used || revoked ? 3 : expired ? 2 : 1;
-            rc = FM_OK;
-        } else if (step == SQLITE_DONE) {
-            outcome = 2;
-            rc = FM_OK;
-        }
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (rc == FM_OK && outcome != 2) {
-        const char *sql = outcome == 3 ? "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?"
-                                       : "UPDATE refresh_tokens SET used = 1 WHERE hash = ?";
-        rc = FM_EDB;
-        if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, outcome == 3 ? family : hash, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
-        sqlite3_finalize(st);
-        if (rc == FM_OK && outcome == 1)
-            rc = auth_refresh_issue(w, tenant, user_id, family, fresh);
-    }
-    rc = fm_db_write_end(db, rc);
+    refresh_row_t row = { "", "", "", 0 };
+    const char *tenant = row.tenant, *user_id = row.user_id, *family = row.family;
+    int rc = fm_dbq_one(w, "SELECT tenant_id, user_id, family, used, revoked, expires_at FROM refresh_tokens "
+                           "WHERE hash = ?", refresh_row, &row, "s", hash);
+    int outcome = rc == FM_ENOTFOUND ? 2 : row.outcome;    /* 1 ok, 2 unknown/expired, 3 reuse */
+    if (rc == FM_ENOTFOUND)
+        rc = FM_OK;
+    if (rc == FM_OK && outcome == 3)
+        rc = fm_dbq_run(w, "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?", "s", family);
+    else if (rc == FM_OK && outcome == 1)
+        rc = fm_dbq_run(w, "UPDATE refresh_tokens SET used = 1 WHERE hash = ?", "s", hash);
+    if (rc == FM_OK && outcome == 1)
+        rc = auth_refresh_issue(w, tenant, user_id, family, fresh);
+    rc = fm_dbq_write_end(w, rc);
     if (rc != FM_OK)
         return rc;
     if (outcome == 3) {
@@ -344,23 +328,15 @@ int auth_logout(fm_req_t *r)
     fm_db_t *db = fm_req_mod(r)->db;
     char hash[65];
     auth_sha256_hex(str(fm_req_json(r), "refreshToken"), hash);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
     /* Only the caller's own sessions: someone else's token is "not found". */
-    if (sqlite3_prepare_v2(w, "UPDATE refresh_tokens SET revoked = 1 WHERE family = "
-                              "(SELECT family FROM refresh_tokens WHERE hash = ? AND tenant_id = ? AND user_id = ?)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, p->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, p->sub, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? (sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND) : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    bool none = rc == FM_ENOTFOUND;
-    if (fm_db_write_end(db, none ? FM_OK : rc) != FM_OK || (rc != FM_OK && !none))
+    int rc = fm_dbq_run(w, "UPDATE refresh_tokens SET revoked = 1 WHERE family = "
+                           "(SELECT family FROM refresh_tokens WHERE hash = ? AND tenant_id = ? AND user_id = ?)",
+                        "sss", hash, p->tenant, p->sub);
+    bool none = rc == FM_OK && fm_dbq_changes(w) == 0;
+    if (fm_dbq_write_end(w, rc) != FM_OK)
         return FM_EDB;
     if (none)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no session of yours with this refresh token");
@@ -380,6 +356,21 @@ int auth_validate(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
+typedef struct { fm_db_t *db; char *access; } exchange_t;
+
+/* A service account's row: its access token (x->access, NULL when no key signs). */
+static int exchange_row(const fm_dbrow_t *r, void *arg)
+{
+    exchange_t *x = arg;
+    char sub[128];
+    snprintf(sub, sizeof(sub), "svc:%s", fm_dbrow_str(r, 1));
+    cJSON *roles = fm_dbrow_json(r, 2);
+    auth_subject_t s = { sub, fm_dbrow_str(r, 0), NULL, fm_dbrow_str(r, 1), roles };
+    x->access = auth_access_token(x->db, &s);
+    cJSON_Delete(roles);
+    return FM_OK;
+}
+
 static const fm_field_t exchange_fields[] = { { "apiKey", FM_F_STRING, true, 16, 256, NULL } };
 
 int auth_token_exchange(fm_req_t *r)
@@ -394,28 +385,13 @@ int auth_token_exchange(fm_req_t *r)
     fm_db_t *db = fm_req_mod(r)->db;
     char hash[65];
     auth_sha256_hex(str(fm_req_json(r), "apiKey"), hash);
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    char *access = NULL;
-    bool found = false;
-    if (sqlite3_prepare_v2(c, "SELECT tenant_id, name, roles FROM service_accounts WHERE key_hash = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            found = true;
-            char sub[128];
-            snprintf(sub, sizeof(sub), "svc:%s", sqlite3_column_text(st, 1));
-            cJSON *roles = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
-            auth_subject_t s = { sub, (const char *)sqlite3_column_text(st, 0), NULL,
-                                 (const char *)sqlite3_column_text(st, 1), roles };
-            access = auth_access_token(db, &s);
-            cJSON_Delete(roles);
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    exchange_t x = { db, NULL };
+    int rc = fm_dbq_read_one(db, "SELECT tenant_id, name, roles FROM service_accounts WHERE key_hash = ?",
+                             exchange_row, &x, "s", hash);
+    if (rc != FM_OK && rc != FM_ENOTFOUND)
+        return rc;
+    bool found = rc == FM_OK;
+    char *access = x.access;
     if (!found) {
         auth_throttle_fail(ip);
         return fm_reply_problem(r, 401, NULL, NULL, NULL, "unknown API key");

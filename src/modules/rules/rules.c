@@ -388,21 +388,18 @@ static int list(fm_req_t *r)
     }
     const char *qq = fm_req_query(r, "q", q, sizeof(q));
     cJSON *items = cJSON_CreateArray();
-    bool more = false;
-    int rc = rules_list(db_of(r), fm_req_tenant(r), qq && *qq ? qq : NULL, after_name, after_id, limit, items, &more);
+    char next[200];
+    int rc = rules_list(db_of(r), fm_req_tenant(r), qq && *qq ? qq : NULL, after_name, after_id, limit, items, next,
+                        sizeof(next));
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "items", items);
-    int n = cJSON_GetArraySize(items);
-    if (more && n > 0) {
-        cJSON *last = cJSON_GetArrayItem(items, n - 1);
-        char raw[200], enc[300];
-        snprintf(raw, sizeof(raw), "%s\x1f%s", cJSON_GetObjectItem(last, "name")->valuestring,
-                 cJSON_GetObjectItem(last, "id")->valuestring);
-        hex_encode(raw, enc, sizeof(enc));
+    if (*next) {
+        char enc[300];
+        hex_encode(next, enc, sizeof(enc));
         cJSON_AddStringToObject(o, "nextCursor", enc);
     } else {
         cJSON_AddNullToObject(o, "nextCursor");

@@ -9,7 +9,7 @@
  */
 #include "rules_int.h"
 
-#include "../../bus/bus.h"
+#include "../../fm_dbq.h"
 #include "../../fm_log.h"
 
 #include <pthread.h>
@@ -35,43 +35,19 @@ static struct {
     bool running, stopping;
 } q = { .mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER, .committed = PTHREAD_COND_INITIALIZER };
 
-static int insert(fm_db_t *db, sqlite3 *w, sqlite3_stmt *st, const item_t *it, const char *now)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_text(st, 1, it->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, it->rule_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, it->version);
-    if (it->decision)
-        sqlite3_bind_text(st, 4, it->decision, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, it->inputs, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, it->outputs, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, it->matched, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, it->warnings, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return FM_EDB;
-    return bus_outbox_add(db, w, RULES_SOURCE, RULES_EVALUATED, it->rule_id, it->tenant, it->event);
-}
-
 /* One transaction for the whole batch; FM_OK or the first error (all roll back). */
 static int write_batch(fm_db_t *db, item_t *batch)
 {
     char now[32];
     fm_time_rfc3339(now);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "INSERT INTO rule_audit(tenant_id, rule_id, version, decision, inputs, outputs, "
-                              "matched, warnings, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
-        rc = FM_OK;
-        for (item_t *it = batch; it && rc == FM_OK; it = it->next)
-            rc = insert(db, w, st, it, now);
-    }
-    sqlite3_finalize(st);
-    return fm_db_write_end(db, rc);
+    int rc = FM_OK;
+    for (item_t *it = batch; it && rc == FM_OK; it = it->next)
+        rc = rules_audit_put(w, it->tenant, it->rule_id, it->version, it->decision, it->inputs, it->outputs,
+                             it->matched, it->warnings, it->event, now);
+    return fm_dbq_write_end(w, rc);
 }
 
 static void *writer(void *arg)

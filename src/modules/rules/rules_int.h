@@ -40,13 +40,21 @@ int rules_latest(fm_db_t *db, const char *tenant, const char *id, int *version);
 /* version 0: the latest */
 int rules_get(fm_db_t *db, const char *tenant, const char *id, int version, rules_version_t *out);
 /* Items are summaries {id, name, version, createdAt, updatedAt}; q: name substring or NULL. */
+/* Keyset paging on (name, id): next gets "name\x1fid" of the page's last item when more
+ * follow, else "". */
 int rules_list(fm_db_t *db, const char *tenant, const char *q, const char *after_name, const char *after_id,
-               int limit, cJSON *into, bool *more);
+               int limit, cJSON *into, char *next, size_t next_len);
 int rules_versions(fm_db_t *db, const char *tenant, const char *id, cJSON *into);
 /* One audit row plus the event in the same transaction. */
 int rules_audit(fm_db_t *db, const char *tenant, const char *rule_id, int version, const char *decision,
                 const char *inputs, const char *outputs, const char *matched, const char *warnings,
                 const char *event_json);
+/* The same row and event inside a write the caller holds (rules_audit.c batches them);
+ * now: the row's time, RFC 3339. */
+typedef struct fm_dbc fm_dbc_t;
+int rules_audit_put(fm_dbc_t *w, const char *tenant, const char *rule_id, int version, const char *decision,
+                    const char *inputs, const char *outputs, const char *matched, const char *warnings,
+                    const char *event_json, const char *now);
 
 /* rules_audit.c: group commit of audit rows; submit waits until its row committed. */
 int rules_audit_start(fm_db_t *db);     /* loop thread, module start */
