@@ -46,22 +46,18 @@ static void upload_clear(upload_t *u)
     memset(u, 0, sizeof(*u));
 }
 
-static bool ctype_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    return ct && !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Reads a POST/PUT body into u and parses the model; on any problem it answers
  * (400 malformed, 415, 422 invalid) and returns FM_REPLIED. */
 static int read_upload(fm_req_t *r, upload_t *u)
 {
     size_t len = 0;
     const char *body = fm_req_body(r, &len);
-    const char *ct = fm_req_header(r, "Content-Type");
     char qname[256];
     memset(u, 0, sizeof(*u));
-    if (ctype_is(ct, "application/xml") || ctype_is(ct, "text/xml")) {
+    bool xml_body;
+    if (fm_req_body_kind(r, &xml_body) != FM_OK)
+        return FM_REPLIED;
+    if (xml_body) {
         u->format = "dmn";
         u->source = malloc(len + 1);
         if (!u->source)
@@ -77,10 +73,10 @@ static int read_upload(fm_req_t *r, upload_t *u)
         const char *qt = fm_req_query(r, "versionTag", qname, sizeof(qname));
         if (qt && *qt)
             u->version_tag = strdup(qt);
-    } else if (!ct || ctype_is(ct, "application/json")) {
-        cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+    } else {
+        cJSON *j = fm_req_parse_json(r);
         if (!j)
-            return fm_reply_problem(r, 400, MALFORMED_JSON, "Malformed JSON", NULL, "the body is not a JSON document");
+            return FM_REPLIED;
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
         const cJSON *dmn = cJSON_GetObjectItemCaseSensitive(j, "dmn");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
@@ -105,9 +101,6 @@ static int read_upload(fm_req_t *r, upload_t *u)
         cJSON_Delete(j);
         if (!u->source)
             return FM_ENOMEM;
-    } else {
-        return fm_reply_problem(r, 415, NULL, NULL, NULL,
-                                "send DMN XML as application/xml or a JSON body as application/json");
     }
     dmn_err_t err;
     if (rules_parse(u->format, u->source, u->len, &u->model, &err) != FM_OK) {
@@ -245,7 +238,7 @@ static int get(fm_req_t *r)
     return rc;
 }
 
-/* ETag "<id>.vN" (weak or strong, possibly a list: any match counts) → N, or -1. */
+/* ETag "<id>.vN" (strong, possibly a list: any match counts) → N, or -1. */
 static int if_match_version(const char *h, const char *id)
 {
     char want[96];
@@ -266,7 +259,9 @@ static int if_match_version(const char *h, const char *id)
 static int put(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "id");
-    const char *im = fm_req_header(r, "If-Match");
+    const char *im;
+    if (fm_req_if_match(r, &im) != FM_OK)
+        return FM_OK;
     int latest;
     int rc = rules_latest(db_of(r), fm_req_tenant(r), id, &latest);
     if (rc == FM_ENOTFOUND)
