@@ -405,6 +405,43 @@ static int list(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
+/* GET /rules/{id}/audit: what evaluations of the rule set were logged, newest first. */
+static int audit_list(fm_req_t *r)
+{
+    int limit, latest;
+    char cursor[64];
+    if (fm_req_page(r, 50, &limit, cursor, sizeof(cursor)))
+        return FM_OK;
+    char *end = cursor;
+    long long before = *cursor ? strtoll(cursor, &end, 10) : 0;
+    if (*end || before < 0)
+        return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
+    const char *id = fm_req_param(r, "id");
+    int rc = rules_latest(db_of(r), fm_req_tenant(r), id, &latest);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no rule set '%s'", id);
+    if (rc != FM_OK)
+        return rc;
+    cJSON *items = cJSON_CreateArray();
+    bool more = false;
+    rc = rules_audit_list(db_of(r), fm_req_tenant(r), id, before, limit, items, &more);
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
+    }
+    cJSON *o = cJSON_CreateObject();
+    int n = cJSON_GetArraySize(items);
+    cJSON_AddItemToObject(o, "items", items);
+    if (more && n > 0) {
+        char next[32];
+        snprintf(next, sizeof(next), "%.0f", cJSON_GetObjectItem(cJSON_GetArrayItem(items, n - 1), "id")->valuedouble);
+        cJSON_AddStringToObject(o, "nextCursor", next);
+    } else {
+        cJSON_AddNullToObject(o, "nextCursor");
+    }
+    return fm_reply_json(r, 200, o);
+}
+
 static const fm_field_t eval_fields[] = {
     { "decision", FM_F_STRING, false, 1, 500, NULL },
     { "version", FM_F_INT, false, 1, 1000000000, NULL },
@@ -671,6 +708,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/rules/{id}/versions", versions, 0, "rules:read" },
     { FM_GET, "/rules/{id}/versions/{n}", version, 0, "rules:read" },
     { FM_POST, "/rules/{id}/evaluate", evaluate, FM_R_JSON, "rules:evaluate" },
+    { FM_GET, "/rules/{id}/audit", audit_list, 0, "rules:read" },
     { FM_POST, "/rules/expression", expression, FM_R_JSON, "rules:evaluate" },
     { FM_POST, "/rules/decisions/{decisionId}/evaluate", evaluate_decision, FM_R_JSON, "rules:evaluate" },
 };
