@@ -121,6 +121,26 @@ static void reply_bad_json(fm_req_t *r, const char *end)
                          line, col, off);
 }
 
+/* The parse of a route that reads its JSON body itself (XML-or-JSON routes, optional
+ * bodies): one document, nothing after it but whitespace; otherwise the same 400 as an
+ * FM_R_JSON route (line, column, offset) and NULL. */
+cJSON *fm_req_parse_json(fm_req_t *r)
+{
+    const char *end = NULL;
+    cJSON *j = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0) : NULL;
+    if (j && end) {
+        while (end < r->body + r->body_len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+            end++;
+        if (end < r->body + r->body_len) {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
+    if (!j)
+        reply_bad_json(r, end ? end : cJSON_GetErrorPtr());
+    return j;
+}
+
 /* Decodes the query string once for fm_req_query ('+' is a space, as in forms; a part
  * without '=' is not a parameter). FM_OK, FM_ENOMEM, or answered 422 naming a parameter
  * longer than FM_QUERY_MAX, which used to be dropped without a word. */

@@ -34,13 +34,20 @@ const char *fm__reason(int status)
     case 202: return "Accepted";
     case 204: return "No Content";
     case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
     case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
@@ -49,8 +56,12 @@ const char *fm__reason(int status)
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 504: return "Gateway Timeout";
+    default:    /* the class names of RFC 9110 §15 */
+        return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : status >= 300 ? "Redirection"
+                                                                            : "Success";
     }
 }
 

@@ -48,6 +48,79 @@ const char *fm_req_header(const fm_req_t *r, const char *name)
     return NULL;
 }
 
+/* Media type of Content-Type without parameters: ct == want, or the structured suffix
+ * ("application/vnd.x+json" for "+json"). */
+static bool media_is(const char *ct, size_t n, const char *want)
+{
+    size_t w = strlen(want);
+    if (*want == '+')
+        return n > w && !strncasecmp(ct + n - w, want, w);
+    return n == w && !strncasecmp(ct, want, w);
+}
+
+int fm_req_body_kind(fm_req_t *r, bool *xml)
+{
+    const char *ct = fm_req_header(r, "Content-Type");
+    size_t n = 0;
+    while (ct && ct[n] && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t')
+        n++;
+    if (ct && n && !media_is(ct, n, "application/x-www-form-urlencoded") && !media_is(ct, n, "application/json") &&
+        !media_is(ct, n, "+json") && !media_is(ct, n, "application/xml") && !media_is(ct, n, "text/xml") &&
+        !media_is(ct, n, "+xml")) {
+        cJSON *ext = cJSON_CreateObject();
+        cJSON *acc = cJSON_AddArrayToObject(ext, "accepted");
+        static const char *const types[] = { "application/json", "application/xml", "text/xml",
+                                             "application/x-www-form-urlencoded" };
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+            cJSON_AddItemToArray(acc, cJSON_CreateString(types[i]));
+        fm_reply_problem(r, 415, NULL, NULL, ext,
+                         "Content-Type %.*s is not accepted here: send XML or JSON as application/xml, text/xml or "
+                         "application/json (a missing Content-Type or curl -d's application/x-www-form-urlencoded is "
+                         "read by the body's first character)", (int)(n > 100 ? 100 : n), ct);
+        return FM_REPLIED;
+    }
+    size_t i = 0;
+    while (i < r->body_len && (r->body[i] == ' ' || r->body[i] == '\t' || r->body[i] == '\n' || r->body[i] == '\r'))
+        i++;
+    *xml = i < r->body_len && r->body[i] == '<';
+    return FM_OK;
+}
+
+int fm_req_if_match(fm_req_t *r, const char **etag)
+{
+    const char *h = fm_req_header(r, "If-Match");
+    *etag = h;
+    if (!h || !strcmp(h, "*"))
+        return FM_OK;
+    size_t n = strlen(h);
+    const char *why = NULL;
+    for (const char *p = h; *p && !why;) {      /* a list: every member strong */
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *q = p[0] == '"' ? strchr(p + 1, '"') : NULL;
+        if (!strncmp(p, "W/", 2))
+            why = "is a weak ETag; these writes compare strongly: send the ETag as the server gave it out";
+        else if (!q)
+            why = "is not a quoted ETag; send it as the server gave it out, with its double quotes";
+        else {
+            p = q + 1;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p && *p != ',')
+                why = "is not a quoted ETag; send it as the server gave it out, with its double quotes";
+        }
+    }
+    if (!why)
+        return FM_OK;
+    cJSON *ext = cJSON_CreateObject();
+    cJSON_AddStringToObject(ext, "ifMatch", n > 200 ? "(too long)" : h);
+    fm_reply_problem(r, 412, NULL, NULL, ext, "If-Match %.*s %s (e.g. If-Match: \"r3\")", (int)(n > 100 ? 100 : n), h,
+                     why);
+    return FM_REPLIED;
+}
+
 cJSON *fm_req_json(const fm_req_t *r) { return r->json; }
 const char *fm_req_tenant(const fm_req_t *r) { return r->tenant; }
 const char *fm_req_id(const fm_req_t *r) { return r->rid; }

@@ -32,6 +32,20 @@ fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; 
 int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
 const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
 
+/* Routes that read their body themselves (docs/core.md "Request bodies").
+ * fm_req_parse_json: the body as one JSON document, or NULL after answering 400
+ * Malformed JSON with line, column and offset, as every FM_R_JSON route does.
+ * fm_req_body_kind: for routes taking XML or JSON, the Content-Type may be missing,
+ * application/x-www-form-urlencoded (curl -d), a JSON or an XML type; the body's first
+ * non-blank byte decides ('<' XML, else JSON). Any other type: 415 naming the accepted
+ * ones, and FM_REPLIED. *xml tells which; an empty body is JSON.
+ * fm_req_if_match: *etag = NULL (no If-Match), "*", or a strong ETag with its quotes;
+ * a weak (W/"…") or unquoted value is answered 412 saying why (RFC 9110 §13.1.1: these
+ * writes compare strongly), FM_REPLIED. */
+cJSON *fm_req_parse_json(fm_req_t *r);
+int fm_req_body_kind(fm_req_t *r, bool *xml);
+int fm_req_if_match(fm_req_t *r, const char **etag);
+
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);
 int fm_reply_json(fm_req_t *r, int status, cJSON *body);   /* takes body */

@@ -292,7 +292,7 @@ def test_publish_versions_and_event(srv):
     assert_problem(srv.get(9003, "/processes/%s/bpmn?version=0" % pid), 422)
     assert_problem(srv.get(9003, "/processes/proc_nope/versions"), 404)
     assert_problem(srv.req("POST", 9003, "/processes/proc_nope/publish"), 404)
-    assert_problem(srv.req("POST", 9003, "/processes/%s/publish" % pid, body="[1]"), 400)
+    assert_problem(srv.req("POST", 9003, "/processes/%s/publish" % pid, body="[1]"), 422)
     assert_problem(srv.req("POST", 9003, "/processes/%s/publish" % pid, body={"fromVersion": 7}), 422)
     # rollback: version 1 published again as version 3
     v3 = assert_json(srv.req("POST", 9003, "/processes/%s/publish" % pid, body={"fromVersion": 1}), 201)

@@ -92,10 +92,13 @@ static int read_input(fm_req_t *r, input_t *in)
     size_t i = 0;
     while (body && i < len && isspace((unsigned char)body[i]))
         i++;
+    bool xml_body;
+    if (fm_req_body_kind(r, &xml_body) != FM_OK)
+        return FM_REPLIED;
     if (!body || i == len)
         return fm_reply_invalid(r, "", "a BPMN 2.0 XML document or its JSON form is required"), FM_REPLIED;
     char err[300], q[512];
-    if (body[i] == '<') {
+    if (xml_body) {
         in->m = bpmn_parse(body, len, err, sizeof(err));
         if (!in->m)
             return bad_xml(r, err), FM_REPLIED;
@@ -108,16 +111,13 @@ static int read_input(fm_req_t *r, input_t *in)
             tags_from_csv(v, &in->tags);
         return check_meta(r, in);
     }
-    if (body[i] != '{')
-        return fm_reply_problem(r, 415, NULL, "Unsupported Media Type", NULL,
-                                "send BPMN 2.0 XML or a JSON object (docs/bpmn.md)"), FM_REPLIED;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!j) {
-        cJSON *ext = cJSON_CreateObject();
-        cJSON_AddNumberToObject(ext, "position", end ? (double)(end - body) : 0);
-        return fm_reply_problem(r, 400, NULL, "Malformed JSON", ext, "the body is not valid JSON (near byte %ld)",
-                                end ? (long)(end - body) : 0L), FM_REPLIED;
+    cJSON *j = fm_req_parse_json(r);
+    if (!j)
+        return FM_REPLIED;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return fm_reply_invalid(r, "", "a BPMN 2.0 XML document or a JSON object (docs/bpmn.md) is required"),
+               FM_REPLIED;
     }
     int rc = FM_OK;
     in->name = jdup(j, "name");
@@ -321,8 +321,9 @@ static int get(fm_req_t *r)
     if (rc != FM_OK)
         return rc;
     cJSON *o = design_row_json(&row);
-    char err[300];
-    bpmn_model_t *m = bpmn_parse(row.xml, strlen(row.xml), err, sizeof(err));
+    char err[300], mq[8];
+    const char *with = fm_req_query(r, "model", mq, sizeof(mq));   /* ?model=false: metadata only */
+    bpmn_model_t *m = with && !strcmp(with, "false") ? NULL : bpmn_parse(row.xml, strlen(row.xml), err, sizeof(err));
     if (m) {
         cJSON *problems = cJSON_CreateArray();
         int nerr = bpmn_validate(m, problems);
@@ -339,13 +340,12 @@ static int get(fm_req_t *r)
 
 int design_if_match(fm_req_t *r)
 {
-    const char *h = fm_req_header(r, "If-Match");
-    if (!h)
+    const char *h;
+    if (fm_req_if_match(r, &h) != FM_OK)
+        return -2;
+    if (!h || !strcmp(h, "*"))
         return 0;
-    if (!strncmp(h, "W/", 2))
-        h += 2;
-    if (*h == '"')
-        h++;
+    h++;
     if (*h != 'r')
         return -1;
     char *end;
@@ -358,6 +358,8 @@ int design_if_match(fm_req_t *r)
 static int update(fm_req_t *r)
 {
     int rev = design_if_match(r);
+    if (rev == -2)
+        return FM_OK;
     if (rev < 0)
         return fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
                                 "If-Match must be an ETag this server gave out (\"r<revision>\")");
@@ -482,11 +484,11 @@ static int publish(fm_req_t *r)
     const char *note = NULL;
     int from = 0;
     if (body && len) {
-        j = cJSON_ParseWithLength(body, len);
+        if (!(j = fm_req_parse_json(r)))
+            return FM_OK;
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
-            return fm_reply_problem(r, 400, NULL, "Malformed JSON", NULL,
-                                    "the body of a publish is empty or a JSON object {\"note\",\"fromVersion\"}");
+            return fm_reply_invalid(r, "", "the body of a publish is empty or a JSON object {\"note\",\"fromVersion\"}");
         }
         const cJSON *n = cJSON_GetObjectItem(j, "note"), *f = cJSON_GetObjectItem(j, "fromVersion");
         if (n && (!cJSON_IsString(n) || strlen(n->valuestring) > 2000)) {

@@ -225,6 +225,8 @@ int design_form_get(fm_req_t *r)
 int design_form_update(fm_req_t *r)
 {
     int rev = design_if_match(r);
+    if (rev == -2)
+        return FM_OK;
     if (rev < 0)
         return fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
                                 "If-Match must be an ETag this server gave out (\"r<revision>\")");
@@ -275,11 +277,11 @@ int design_form_publish(fm_req_t *r)
     cJSON *j = NULL;
     const char *note = "", *tag = NULL;
     if (body && len) {
-        j = cJSON_ParseWithLength(body, len);
+        if (!(j = fm_req_parse_json(r)))
+            return FM_OK;
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
-            return fm_reply_problem(r, 400, NULL, "Malformed JSON", NULL,
-                                    "the body of a publish is empty or a JSON object {\"note\",\"versionTag\"}");
+            return fm_reply_invalid(r, "", "the body of a publish is empty or a JSON object {\"note\",\"versionTag\"}");
         }
         const cJSON *n = cJSON_GetObjectItem(j, "note"), *t = cJSON_GetObjectItem(j, "versionTag");
         if (n && (!cJSON_IsString(n) || strlen(n->valuestring) > 2000)) {

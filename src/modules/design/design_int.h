@@ -45,7 +45,8 @@ int design_versions(fm_db_t *db, const char *tenant, const char *id, int offset,
 /* *xml (caller frees), and the version's metadata as JSON in *meta (caller frees). */
 int design_version_get(fm_db_t *db, const char *tenant, const char *id, int n, char **xml, cJSON **meta);
 
-/* If-Match: "r3", W/"r3" or r3; returns the revision, 0 when absent, -1 when junk. */
+/* If-Match: "r3" (strong, quoted: fm_req_if_match); returns the revision, 0 when absent
+ * or "*", -1 when junk, -2 when answered 412 already (weak or unquoted). */
 int design_if_match(fm_req_t *r);
 
 /* The form store's routes (design_forms.c, docs/tasks.md "The form store"). */

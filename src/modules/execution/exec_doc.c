@@ -671,6 +671,7 @@ void ex_inst_free(ex_inst_t *in)
     free(in->toks);
     cJSON_Delete(in->vars);
     cJSON_Delete(in->hist);
+    cJSON_Delete(in->held);
     free(in->business_key);
     free(in->idem_key);
     free(in->saved_doc);

@@ -184,6 +184,8 @@ typedef struct ex_inst {
     char *saved_doc;                    /* a large document as this transaction stored it (exec_store.c) */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
+    cJSON *held;                        /* messages that came while paused: [[kind, token, scope,
+                                         * element, vars], …], delivered on resume (NULL: none) */
 } ex_inst_t;
 
 /* Things to do after the commit (exec_work.c performs them). */

@@ -713,6 +713,21 @@ int ex_set_state(ex_tx_t *tx, ex_inst_t *in, int state)
     snprintf(e, sizeof(e), "execution.instance.%s", w);
     ex_hist(tx, in, h, -1, 0, NULL);
     ex_event(tx, in, e, -1, 0, NULL);
+    if (state == I_ACTIVE && in->held) {   /* messages that came while paused (exec_work.c) */
+        cJSON *held = in->held;
+        in->held = NULL;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, held)
+        {
+            const cJSON *v = cJSON_GetArrayItem(m, 4);
+            ex_trigger(tx, in, cJSON_GetStringValue(cJSON_GetArrayItem(m, 0)),
+                       (int)cJSON_GetNumberValue(cJSON_GetArrayItem(m, 1)),
+                       (int)cJSON_GetNumberValue(cJSON_GetArrayItem(m, 2)),
+                       cJSON_GetStringValue(cJSON_GetArrayItem(m, 3)), cJSON_IsObject(v) ? v : NULL);
+        }
+        cJSON_Delete(held);
+        in->dirty = true;
+    }
     if (state == I_ACTIVE)
         ex_run_all(tx);
     return FM_OK;

@@ -7,7 +7,8 @@
  *
  * Document (instances.doc): {"n": next id, "v": root variables,
  *   "t": [[id, node, scope, wait, flow, flags, ref], ...],
- *   "s": [{"i","p","n","o","k","v","mn","md","mx","mi","mo","x"}, ...]}
+ *   "s": [{"i","p","n","o","k","v","mn","md","mx","mi","mo","x"}, ...],
+ *   "hm": [[kind, token, scope, element, vars], ...] messages held while paused}
  */
 #include "exec_int.h"
 
@@ -145,6 +146,8 @@ static char *doc_of(ex_inst_t *in)
             cJSON_AddItemToArray(s, o);
         }
     }
+    if (in->held && in->held->child)
+        cJSON_AddItemReferenceToObject(d, "hm", in->held);
     char *text = cJSON_PrintUnformatted(d);
     cJSON_Delete(d);
     return text;
@@ -202,6 +205,7 @@ static int doc_load(ex_inst_t *in, const char *text)
         c->mi_out = cJSON_DetachItemFromObjectCaseSensitive(a, "mo");
         c->interrupting = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "x"));
     }
+    in->held = cJSON_DetachItemFromObjectCaseSensitive(d, "hm");
     cJSON_Delete(d);
     return FM_OK;
 }

@@ -212,6 +212,33 @@ static void delivered(cJSON *list, const char *inst, const char *el, bool starte
     cJSON_AddItemToArray(list, o);
 }
 
+/* A message for a wait of a paused instance is kept in its document (in->held) and
+ * delivered when it is resumed. One per wait (a second one goes to the next waiting
+ * instance, or is not correlated), at most EX_MAX_HELD per instance. */
+#define EX_MAX_HELD 64
+
+static bool hold(ex_inst_t *in, const subrow_t *r, const cJSON *vars)
+{
+    if (!in->held)
+        in->held = cJSON_CreateArray();
+    if (cJSON_GetArraySize(in->held) >= EX_MAX_HELD)
+        return false;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, in->held)
+    if ((int)cJSON_GetNumberValue(cJSON_GetArrayItem(h, 1)) == r->token &&
+        !strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(h, 3)), r->el))
+        return false;
+    cJSON *m = cJSON_CreateArray();
+    cJSON_AddItemToArray(m, cJSON_CreateString(r->kind));
+    cJSON_AddItemToArray(m, cJSON_CreateNumber(r->token));
+    cJSON_AddItemToArray(m, cJSON_CreateNumber(r->scope));
+    cJSON_AddItemToArray(m, cJSON_CreateString(r->el));
+    cJSON_AddItemToArray(m, vars ? cJSON_Duplicate(vars, true) : cJSON_CreateNull());
+    cJSON_AddItemToArray(in->held, m);
+    in->dirty = true;
+    return true;
+}
+
 int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *key, const cJSON *vars,
                  char *inst_out, size_t inst_len, char *el_out, size_t el_len, bool *started,
                  const char *skip_instance, cJSON *list)
@@ -230,6 +257,14 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
         ex_inst_t *in;
         if (ex_load(tx, tenant, r->inst, &in) != FM_OK)
             continue;
+        if (in->state == I_PAUSED) {    /* kept for the resume (ex_set_state), one per wait */
+            if (!hold(in, r, vars))
+                continue;
+            delivered(list, r->inst, r->el, false, inst_out, inst_len, el_out, el_len, started);
+            if (list)
+                cJSON_AddTrueToObject(cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1), "held");
+            break;
+        }
         if (in->state != I_ACTIVE)
             continue;
         int rc = ex_trigger(tx, in, r->kind, r->token, r->scope, r->el, vars);

@@ -83,6 +83,31 @@ static bool idem_lookup(fm_req_t *r, const char *key, char *id, size_t len)
     return found;
 }
 
+/* An archived process starts no new instance (docs/execution.md): Process Design's
+ * status, read without the model, decides. Answered 422 naming the state: true. */
+static bool archived_or_reply(fm_req_t *r, const char *pid)
+{
+    char path[300], *out = NULL;
+    int status = 0;
+    snprintf(path, sizeof(path), "/processes/%s?model=false", pid);
+    bool archived = false;
+    if (fm_call_system(fm_req_tenant(r), FM_GET, path, NULL, &status, &out) == FM_OK && status == 200) {
+        cJSON *p = cJSON_Parse(out);
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(p, "status"));
+        archived = st && !strcmp(st, "archived");
+        cJSON_Delete(p);
+    }
+    free(out);
+    if (archived) {
+        cJSON *ext = cJSON_CreateObject();
+        cJSON_AddStringToObject(ext, "processId", pid);
+        cJSON_AddStringToObject(ext, "state", "archived");
+        fm_reply_problem(r, 422, "urn:flowmaster:problem:process-archived", "Process Archived", ext,
+                         "process '%s' is archived: it starts no new instances (running ones go on)", pid);
+    }
+    return archived;
+}
+
 static int start(fm_req_t *r)
 {
     static const fm_field_t fields[] = {
@@ -111,6 +136,8 @@ static int start(fm_req_t *r)
         return fm_reply_invalid(r, field, why);
     if (rc != FM_OK)
         return rc;
+    if (archived_or_reply(r, def->process_id))
+        return FM_OK;
     ex_tx_t tx;
     if ((rc = ex_tx_begin(&tx, db_of(r))) != FM_OK)
         return rc;

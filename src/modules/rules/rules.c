@@ -46,22 +46,18 @@ static void upload_clear(upload_t *u)
     memset(u, 0, sizeof(*u));
 }
 
-static bool ctype_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    return ct && !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Reads a POST/PUT body into u and parses the model; on any problem it answers
  * (400 malformed, 415, 422 invalid) and returns FM_REPLIED. */
 static int read_upload(fm_req_t *r, upload_t *u)
 {
     size_t len = 0;
     const char *body = fm_req_body(r, &len);
-    const char *ct = fm_req_header(r, "Content-Type");
     char qname[256];
     memset(u, 0, sizeof(*u));
-    if (ctype_is(ct, "application/xml") || ctype_is(ct, "text/xml")) {
+    bool xml_body;
+    if (fm_req_body_kind(r, &xml_body) != FM_OK)
+        return FM_REPLIED;
+    if (xml_body) {
         u->format = "dmn";
         u->source = malloc(len + 1);
         if (!u->source)
@@ -77,10 +73,10 @@ static int read_upload(fm_req_t *r, upload_t *u)
         const char *qt = fm_req_query(r, "versionTag", qname, sizeof(qname));
         if (qt && *qt)
             u->version_tag = strdup(qt);
-    } else if (!ct || ctype_is(ct, "application/json")) {
-        cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+    } else {
+        cJSON *j = fm_req_parse_json(r);
         if (!j)
-            return fm_reply_problem(r, 400, MALFORMED_JSON, "Malformed JSON", NULL, "the body is not a JSON document");
+            return FM_REPLIED;
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
         const cJSON *dmn = cJSON_GetObjectItemCaseSensitive(j, "dmn");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
@@ -105,9 +101,6 @@ static int read_upload(fm_req_t *r, upload_t *u)
         cJSON_Delete(j);
         if (!u->source)
             return FM_ENOMEM;
-    } else {
-        return fm_reply_problem(r, 415, NULL, NULL, NULL,
-                                "send DMN XML as application/xml or a JSON body as application/json");
     }
     dmn_err_t err;
     if (rules_parse(u->format, u->source, u->len, &u->model, &err) != FM_OK) {
@@ -245,7 +238,7 @@ static int get(fm_req_t *r)
     return rc;
 }
 
-/* ETag "<id>.vN" (weak or strong, possibly a list: any match counts) → N, or -1. */
+/* ETag "<id>.vN" (strong, possibly a list: any match counts) → N, or -1. */
 static int if_match_version(const char *h, const char *id)
 {
     char want[96];
@@ -266,7 +259,9 @@ static int if_match_version(const char *h, const char *id)
 static int put(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "id");
-    const char *im = fm_req_header(r, "If-Match");
+    const char *im;
+    if (fm_req_if_match(r, &im) != FM_OK)
+        return FM_OK;
     int latest;
     int rc = rules_latest(db_of(r), fm_req_tenant(r), id, &latest);
     if (rc == FM_ENOTFOUND)
@@ -401,6 +396,43 @@ static int list(fm_req_t *r)
         char enc[300];
         hex_encode(next, enc, sizeof(enc));
         cJSON_AddStringToObject(o, "nextCursor", enc);
+    } else {
+        cJSON_AddNullToObject(o, "nextCursor");
+    }
+    return fm_reply_json(r, 200, o);
+}
+
+/* GET /rules/{id}/audit: what evaluations of the rule set were logged, newest first. */
+static int audit_list(fm_req_t *r)
+{
+    int limit, latest;
+    char cursor[64];
+    if (fm_req_page(r, 50, &limit, cursor, sizeof(cursor)))
+        return FM_OK;
+    char *end = cursor;
+    long long before = *cursor ? strtoll(cursor, &end, 10) : 0;
+    if (*end || before < 0)
+        return fm_reply_invalid(r, "cursor", "is not a cursor this server gave out");
+    const char *id = fm_req_param(r, "id");
+    int rc = rules_latest(db_of(r), fm_req_tenant(r), id, &latest);
+    if (rc == FM_ENOTFOUND)
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no rule set '%s'", id);
+    if (rc != FM_OK)
+        return rc;
+    cJSON *items = cJSON_CreateArray();
+    bool more = false;
+    rc = rules_audit_list(db_of(r), fm_req_tenant(r), id, before, limit, items, &more);
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
+    }
+    cJSON *o = cJSON_CreateObject();
+    int n = cJSON_GetArraySize(items);
+    cJSON_AddItemToObject(o, "items", items);
+    if (more && n > 0) {
+        char next[32];
+        snprintf(next, sizeof(next), "%.0f", cJSON_GetObjectItem(cJSON_GetArrayItem(items, n - 1), "id")->valuedouble);
+        cJSON_AddStringToObject(o, "nextCursor", next);
     } else {
         cJSON_AddNullToObject(o, "nextCursor");
     }
@@ -673,6 +705,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/rules/{id}/versions", versions, 0, "rules:read" },
     { FM_GET, "/rules/{id}/versions/{n}", version, 0, "rules:read" },
     { FM_POST, "/rules/{id}/evaluate", evaluate, FM_R_JSON, "rules:evaluate" },
+    { FM_GET, "/rules/{id}/audit", audit_list, 0, "rules:read" },
     { FM_POST, "/rules/expression", expression, FM_R_JSON, "rules:evaluate" },
     { FM_POST, "/rules/decisions/{decisionId}/evaluate", evaluate_decision, FM_R_JSON, "rules:evaluate" },
 };

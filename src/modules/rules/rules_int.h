@@ -56,6 +56,12 @@ int rules_audit_put(fm_dbc_t *w, const char *tenant, const char *rule_id, int ve
                     const char *inputs, const char *outputs, const char *matched, const char *warnings,
                     const char *event_json, const char *now);
 
+/* rules_audit.c: the audit rows of a rule set, newest first, ids below `before` (0: from
+ * the newest); items {id, ruleId, version, decision, inputs, outputs, matchedRules,
+ * warnings, at}; *more when rows remain. */
+int rules_audit_list(fm_db_t *db, const char *tenant, const char *rule_id, int64_t before, int limit, cJSON *into,
+                     bool *more);
+
 /* rules_audit.c: group commit of audit rows; submit waits until its row committed. */
 int rules_audit_start(fm_db_t *db);     /* loop thread, module start */
 void rules_audit_stop(void);            /* loop thread, module stop: drains the queue */

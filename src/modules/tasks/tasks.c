@@ -159,6 +159,8 @@ static const fm_field_t create_fields[] = {
     { "elementId", FM_F_STRING, false, 1, ID_MAX, NULL },
 };
 
+static void set_etag(fm_req_t *r, const cJSON *item);
+
 static int create(fm_req_t *r)
 {
     if (fm_req_check(r, create_fields, sizeof(create_fields) / sizeof(create_fields[0])))
@@ -200,6 +202,7 @@ static int create(fm_req_t *r)
         char loc[96];
         snprintf(loc, sizeof(loc), "/tasks/%s", str_of(item, "id"));
         fm_reply_header(r, "Location", loc);
+        set_etag(r, item);
         rc = fm_reply_json(r, replayed ? 200 : 201, item);
     }
 cleanup:
@@ -423,12 +426,14 @@ static bool is_assignee(const fm_req_t *r, const cJSON *t)
 /* If-Match, when sent, must name the task's current version (412 otherwise). */
 static int check_if_match(fm_req_t *r, const cJSON *t)
 {
-    const char *im = fm_req_header(r, "If-Match");
+    const char *im;
+    if (fm_req_if_match(r, &im) != FM_OK)
+        return FM_REPLIED;
     if (!im || !strcmp(im, "*"))
         return FM_OK;
     char etag[32];
     snprintf(etag, sizeof(etag), "\"%.0f\"", cJSON_GetObjectItem(t, "version")->valuedouble);
-    if (strcmp(im, etag) && strcmp(im + (strncmp(im, "W/", 2) ? 0 : 2), etag)) {
+    if (strcmp(im, etag)) {
         fm_reply_problem(r, 412, NULL, NULL, NULL, "the task is at version %s", etag);
         return FM_REPLIED;
     }

@@ -276,17 +276,22 @@ static bpmn_model_t *body_model(fm_req_t *r)
         return NULL;
     }
     bpmn_model_t *m = NULL;
-    if (b[i] == '<') {
+    bool xml_body;
+    if (fm_req_body_kind(r, &xml_body) != FM_OK)
+        return NULL;
+    if (xml_body) {
         m = bpmn_parse(b, len, err, sizeof(err));
         if (!m)
             fm_reply_problem(r, 400, "urn:flowmaster:problem:malformed-xml", "Malformed XML", NULL,
                              "the BPMN document was refused: %s", err);
         return m;
     }
-    cJSON *j = cJSON_ParseWithLength(b, len);
+    cJSON *j = fm_req_parse_json(r);
+    if (!j)
+        return NULL;
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        fm_reply_problem(r, 400, NULL, "Malformed JSON", NULL, "the body is neither BPMN XML nor a JSON object");
+        fm_reply_invalid(r, "", "a BPMN 2.0 XML document or a JSON object is required");
         return NULL;
     }
     const cJSON *x = cJSON_GetObjectItem(j, "xml"), *mo = cJSON_GetObjectItem(j, "model");
