@@ -508,7 +508,7 @@ static int pick_process(const bpmn_model_t *m, const char *bpmn_id)
     return exec >= 0 ? exec : first;
 }
 
-ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen)
+static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen)
 {
     err[0] = 0;
     bpmn_model_t *m = bpmn_parse(xml, len, err, errlen);
@@ -711,6 +711,42 @@ fail:
     else
         bpmn_free(m);
     return NULL;
+}
+
+/* A compile parses every FEEL expression of the process (and JUEL translated to FEEL);
+ * the FEEL parser's stack guard measures what is left of the calling thread's stack,
+ * and a CivetWeb worker has only ~100 KiB (fixed in Debian's build), less again under
+ * AddressSanitizer. Compiles are rare (one per published version, then cached), so each
+ * runs on a short-lived thread of its own with a roomy stack; if no thread can be made,
+ * it runs here. */
+typedef struct {
+    const char *xml, *bpmn_id;
+    size_t len, errlen;
+    char *err;
+    ex_def_t *out;
+} compile_job_t;
+
+static void *compile_thread(void *arg)
+{
+    compile_job_t *j = arg;
+    j->out = compile_here(j->xml, j->len, j->bpmn_id, j->err, j->errlen);
+    return NULL;
+}
+
+ex_def_t *ex_def_compile(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen)
+{
+    compile_job_t j = { xml, bpmn_id, len, errlen, err, NULL };
+    pthread_attr_t a;
+    pthread_t t;
+    if (pthread_attr_init(&a) == 0) {
+        int ok = pthread_attr_setstacksize(&a, 8u << 20) == 0 && pthread_create(&t, &a, compile_thread, &j) == 0;
+        pthread_attr_destroy(&a);
+        if (ok) {
+            pthread_join(t, NULL);
+            return j.out;
+        }
+    }
+    return compile_here(xml, len, bpmn_id, err, errlen);
 }
 
 /* ---- the cache ---- */
