@@ -220,6 +220,29 @@ static int bind_va(fm_dbc_t *c, sqlite3_stmt *st, const char *fmt, va_list *ap, 
 enum { M_RUN, M_ONE, M_EACH };
 
 /* Prepares (cached), binds fmt then `extra` ints, steps per mode, gives back. */
+/* Steps a bound statement: every row to fn (M_EACH), the first one (M_ONE: none is
+ * FM_ENOTFOUND) or none (M_RUN: the changed-row count is kept for fm_dbq_changes). */
+static int step_rows(fm_dbc_t *c, sqlite3_stmt *st, int mode, fm_dbq_row_fn fn, void *arg)
+{
+    int step, rc;
+    bool any = false;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        any = true;
+        if (mode == M_RUN)
+            continue;
+        if (fn && (rc = fn(ROW(st), arg)) != FM_OK)
+            return rc;
+        if (mode == M_ONE)
+            return FM_OK;
+    }
+    rc = map_err(c, step);
+    if (rc == FM_OK && mode == M_RUN)
+        c->changes = sqlite3_changes(c->c);
+    if (rc == FM_OK && mode == M_ONE && !any)
+        rc = FM_ENOTFOUND;
+    return rc;
+}
+
 static int exec_va(fm_dbc_t *c, const char *sql, int mode, fm_dbq_row_fn fn, void *arg,
                    const int *extra, int nextra, const char *fmt, va_list *ap)
 {
@@ -235,22 +258,7 @@ static int exec_va(fm_dbc_t *c, const char *sql, int mode, fm_dbq_row_fn fn, voi
             rc = FM_EDB;
     if (rc != FM_OK)
         goto out;
-    int step;
-    bool any = false;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        any = true;
-        if (mode == M_RUN)
-            continue;
-        if (fn && (rc = fn(ROW(st), arg)) != FM_OK)
-            goto out;
-        if (mode == M_ONE)
-            goto out;
-    }
-    rc = map_err(c, step);
-    if (rc == FM_OK && mode == M_RUN)
-        c->changes = sqlite3_changes(c->c);
-    if (rc == FM_OK && mode == M_ONE && !any)
-        rc = FM_ENOTFOUND;
+    rc = step_rows(c, st, mode, fn, arg);
 out:
     stmt_put(c, st, slot);
     return rc;
@@ -694,22 +702,7 @@ static int wexec_va(fm_dbc_t *w, const char *sql, int mode, fm_dbq_row_fn fn, vo
     int rc = bind_va(w, st, fmt, ap, 0);
     if (rc != FM_OK)
         goto out;
-    int step;
-    bool any = false;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        any = true;
-        if (mode == M_RUN)
-            continue;
-        if (fn && (rc = fn(ROW(st), arg)) != FM_OK)
-            goto out;
-        if (mode == M_ONE)
-            goto out;
-    }
-    rc = map_err(w, step);
-    if (rc == FM_OK && mode == M_RUN)
-        w->changes = sqlite3_changes(w->c);
-    if (rc == FM_OK && mode == M_ONE && !any)
-        rc = FM_ENOTFOUND;
+    rc = step_rows(w, st, mode, fn, arg);
 out:
     sqlite3_reset(st);
     return rc;

@@ -200,17 +200,10 @@ static void violation(fctx_t *c, const char *ptr, const char *fmt, ...) __attrib
 
 static void violation(fctx_t *c, const char *ptr, const char *fmt, ...)
 {
-    if (c->n++ >= TASKS_SCHEMA_MAX_ERRORS)
-        return;
-    char detail[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    tasks_schema_violation(c->errors, &c->n, ptr, fmt, ap);
     va_end(ap);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "pointer", *ptr ? ptr : "/");
-    cJSON_AddStringToObject(e, "detail", detail);
-    cJSON_AddItemToArray(c->errors, e);
 }
 
 /* Follows a dotted key path from scope; out gets ptr + its JSON Pointer tokens (RFC

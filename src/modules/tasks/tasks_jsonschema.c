@@ -168,21 +168,26 @@ typedef struct vctx {
     int n;
 } vctx_t;
 
+void tasks_schema_violation(cJSON *errors, int *n, const char *ptr, const char *fmt, va_list ap)
+{
+    if ((*n)++ >= TASKS_SCHEMA_MAX_ERRORS)
+        return;
+    char detail[300];
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "pointer", *ptr ? ptr : "/");
+    cJSON_AddStringToObject(e, "detail", detail);
+    cJSON_AddItemToArray(errors, e);
+}
+
 static void violation(vctx_t *c, const char *ptr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void violation(vctx_t *c, const char *ptr, const char *fmt, ...)
 {
-    if (c->n++ >= TASKS_SCHEMA_MAX_ERRORS)
-        return;
-    char detail[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    tasks_schema_violation(c->errors, &c->n, ptr, fmt, ap);
     va_end(ap);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "pointer", *ptr ? ptr : "/");
-    cJSON_AddStringToObject(e, "detail", detail);
-    cJSON_AddItemToArray(c->errors, e);
 }
 
 /* ptr + "/" + token escaped per RFC 6901 (~ → ~0, / → ~1). */

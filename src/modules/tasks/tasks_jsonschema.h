@@ -10,6 +10,7 @@
 #define TASKS_JSONSCHEMA_H
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Most violations reported for one document; the rest are counted but not listed. */
@@ -29,5 +30,10 @@ int tasks_schema_validate(const cJSON *schema, const cJSON *doc, const char *bas
  * it matches somewhere, 0 when not, -1 when the pattern does not compile or a limit
  * stopped the match. Shared with the form-js validator (tasks_formjs.c). */
 int tasks_schema_match(const char *pattern, const char *s);
+
+/* Appends {pointer, detail} to errors (an array) and counts it in *n; past
+ * TASKS_SCHEMA_MAX_ERRORS it only counts. Shared by the JSON Schema and form-js checks,
+ * so both answer the same 422 shape. */
+void tasks_schema_violation(cJSON *errors, int *n, const char *ptr, const char *fmt, va_list ap);
 
 #endif
