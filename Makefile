@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus bench-mcp install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus bench-mcp bench-entities install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -163,6 +163,14 @@ build/bench/mcp_bench: bench/mcp_bench.c | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 bench-mcp: build/.deps-bench build/flowmaster build/bench/mcp_bench
 	bash bench/mcp_bench.sh
+
+# Legal Entity Service: the UBO solver on a 10,000-entity graph, then UBO over HTTP.
+build/bench/entities_bench: bench/entities_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-entities: build/flowmaster build/bench/entities_bench
+	build/bench/entities_bench 10000
+	python3 bench/entities_http_bench.py build/flowmaster
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
