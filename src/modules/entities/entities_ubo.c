@@ -87,6 +87,8 @@ static int reaching(int n, const ent_edge_t *e, size_t ne, int target, unsigned 
 static int solve_set(const int *nodes, int k, const csr_t *out, const ent_edge_t *e, const int *loc, double *x,
                      char *why, size_t wl)
 {
+    if (k <= 0)
+        return FM_OK;
     double *c = calloc((size_t)k, sizeof(double));
     if (!c)
         return FM_ENOMEM;
@@ -101,7 +103,8 @@ static int solve_set(const int *nodes, int k, const csr_t *out, const ent_edge_t
     int rc = FM_OK;
     if (k <= ENT_UBO_DENSE) {
         /* (I - A) x = c by Gaussian elimination with partial pivoting. */
-        double *m = calloc((size_t)k * (size_t)k, sizeof(double));
+        size_t kk = (size_t)k;
+        double *m = calloc(kk * kk, sizeof(double));
         if (!m) {
             free(c);
             return FM_ENOMEM;

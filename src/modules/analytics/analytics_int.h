@@ -1,0 +1,58 @@
+/*
+ * analytics_int.h — private to Process Analytics (9014): ingestion of ended instances
+ * from the engine's events and history, with a resumable backfill (analytics_ingest.c),
+ * the statistics read from the module's tables (analytics_stats.c), and the routes
+ * (analytics.c). docs/analytics.md is the contract.
+ */
+#ifndef ANALYTICS_INT_H
+#define ANALYTICS_INT_H
+
+#include "../modules.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* History entries read for one instance; a longer history is cut there (and said so in
+ * the instance's path). */
+#define AN_HISTORY_MAX 20000
+/* Instances and element visits one statistics answer reads; past that the answer says
+ * "sampled": the newest are used. */
+#define AN_READ_MAX 200000
+
+/* ---- analytics_ingest.c ---- */
+int an_ingest_start(fm_mod_t *m);
+void an_ingest_stop(fm_mod_t *m);
+/* The ingestion's state for GET /analytics/status: queue depth, backfill done, dropped. */
+cJSON *an_ingest_status(void);
+/* 'YYYY-MM-DDTHH:MM:SS[.fff](Z|±hh:mm)' → epoch ms; -1 when it is not one. */
+int64_t an_parse_time(const char *s);
+/* Ingests one instance's history (the engine's GET /executions/{id}/history entries):
+ * visits, path, duration, incidents, state. Public for the unit test and the bench. */
+int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, const char *process, int version,
+                      const cJSON *entries);
+
+/* ---- analytics_stats.c ---- */
+typedef struct an_window {
+    const char *tenant, *process;
+    int64_t from_ms, to_ms;     /* started within [from, to) */
+    int version;                /* 0: all */
+} an_window_t;
+
+/* GET /analytics/processes/{id}: counts, durations, SLA, series, versions, elements. */
+int an_process_metrics(fm_db_t *db, const an_window_t *w, int64_t period_ms, cJSON **out);
+/* Elements ranked by share of cycle time, with the numbers behind the ranking. */
+int an_bottlenecks(fm_db_t *db, const an_window_t *w, int limit, cJSON **out);
+/* Path variants with counts and durations. */
+int an_paths(fm_db_t *db, const an_window_t *w, int limit, cJSON **out);
+/* Per-element visit counts or mean durations (ms) for the heatmap. */
+int an_element_values(fm_db_t *db, const an_window_t *w, bool durations, cJSON **out);
+int an_dashboard(fm_db_t *db, const char *tenant, int64_t from_ms, int64_t to_ms, cJSON **out);
+/* Rows of a report: kind "instances" or "elements". */
+int an_report_rows(fm_db_t *db, const an_window_t *w, const char *kind, cJSON *rows);
+int an_sla_set(fm_db_t *db, const char *tenant, const char *process, int64_t target_ms);
+
+/* Percentile p (0..100) of n sorted values, nearest rank. */
+double an_percentile(const int64_t *sorted, size_t n, double p);
+
+#endif

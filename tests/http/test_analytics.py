@@ -1,0 +1,184 @@
+"""Process Analytics on 9014 (docs/analytics.md): numbers checked against instances run
+by the test with controlled durations (a timer of known length, a user task answered
+after a known wait), a bottleneck whose slow element is known, path variants through a
+gateway, SLA breaches, incidents, the heatmap, dashboard, CSV/JSON reports, backfill
+giving the same numbers as live ingestion, tenants and bad input."""
+
+import os
+import time
+
+from exec_support import bpmn, chain, deploy, start, wait_state, wait_task, respond
+from harness import Server, assert_json, assert_problem, wait_until
+
+P = 9014
+FIXTURES = {"solo": lambda: Server()}
+
+
+def timed_process(srv, pid, headers=None):
+    """start -> timer 0.6 s (slow) -> script (fast) -> end"""
+    body = ('<bpmn:startEvent id="s"/>'
+            '<bpmn:intermediateCatchEvent id="slow"><bpmn:timerEventDefinition>'
+            '<bpmn:timeDuration>PT0.6S</bpmn:timeDuration></bpmn:timerEventDefinition>'
+            '</bpmn:intermediateCatchEvent>'
+            '<bpmn:scriptTask id="fast"><bpmn:extensionElements><zeebe:script expression="=1" '
+            'resultVariable="x"/></bpmn:extensionElements></bpmn:scriptTask>'
+            '<bpmn:endEvent id="e"/>' + chain("s", "slow", "fast", "e"))
+    return deploy(srv, bpmn(pid, body), headers=headers)
+
+
+def branching_process(srv, pid):
+    """start -> gateway: n > 1 goes through big, else small -> end"""
+    body = ('<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="gw" default="f_gw_small"/>'
+            '<bpmn:scriptTask id="big"><bpmn:extensionElements><zeebe:script expression="=1" '
+            'resultVariable="y"/></bpmn:extensionElements></bpmn:scriptTask>'
+            '<bpmn:scriptTask id="small"><bpmn:extensionElements><zeebe:script expression="=2" '
+            'resultVariable="y"/></bpmn:extensionElements></bpmn:scriptTask>'
+            '<bpmn:exclusiveGateway id="join"/><bpmn:endEvent id="e"/>'
+            '<bpmn:sequenceFlow id="f_s_gw" sourceRef="s" targetRef="gw"/>'
+            '<bpmn:sequenceFlow id="f_gw_big" sourceRef="gw" targetRef="big">'
+            '<bpmn:conditionExpression>=n &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>'
+            '<bpmn:sequenceFlow id="f_gw_small" sourceRef="gw" targetRef="small"/>'
+            + chain("big", "join") + chain("small", "join") + chain("join", "e"))
+    return deploy(srv, bpmn(pid, body))
+
+
+def metrics(srv, proc, query="", headers=None):
+    return assert_json(srv.req("GET", P, "/analytics/processes/%s%s" % (proc, query), headers=headers))
+
+
+def wait_ingested(srv, proc, n, headers=None):
+    """Ingestion is asynchronous (bus -> worker -> the engine's history)."""
+    def done():
+        m = metrics(srv, proc, headers=headers)
+        ended = m["instances"]["completed"] + m["instances"]["failed"] + m["instances"]["cancelled"]
+        return m if ended >= n else None
+    return wait_until(done, 20, what="%d ended instances of %s in analytics" % (n, proc))
+
+
+def element(m, eid):
+    return next(e for e in m["elements"] if e["elementId"] == eid)
+
+
+def test_durations_elements_and_bottleneck(srv):
+    p = timed_process(srv, "an_timed")
+    ids = [start(srv, p["id"])["id"] for _ in range(4)]
+    for i in ids:
+        wait_state(srv, i, "completed")
+    m = wait_ingested(srv, p["id"], 4)
+    assert m["instances"]["started"] == 4 and m["instances"]["completed"] == 4, m
+    d = m["duration"]
+    assert d["count"] == 4 and 600 <= d["p50Ms"] <= d["p90Ms"] <= d["maxMs"] < 10000, d
+    slow, fast = element(m, "slow"), element(m, "fast")
+    assert slow["count"] == 4 and slow["p50Ms"] >= 600 and slow["elementType"] == "intermediateCatchEvent", slow
+    assert fast["p50Ms"] < slow["p50Ms"], (fast, slow)
+    assert slow["shareOfCycleTime"] > 0.5, slow
+    assert m["versions"][0]["version"] == p["version"] and m["versions"][0]["started"] == 4, m
+    assert m["incidentRate"] == 0 and sum(x["started"] for x in m["series"]) == 4, m
+    b = assert_json(srv.get(P, "/analytics/processes/%s/bottlenecks" % p["id"]))
+    assert b["items"][0]["elementId"] == "slow" and b["items"][0]["rank"] == 1, b
+    assert b["items"][0]["totalMs"] >= 2400 and b["cycleTimeTotalMs"] >= b["items"][0]["totalMs"], b
+    paths = assert_json(srv.get(P, "/analytics/processes/%s/paths" % p["id"]))
+    assert paths["items"] == [{"path": ["s", "slow", "fast", "e"], "count": 4,
+                               "meanMs": paths["items"][0]["meanMs"], "minMs": paths["items"][0]["minMs"],
+                               "maxMs": paths["items"][0]["maxMs"]}], paths
+    svg = srv.get(P, "/analytics/processes/%s/heatmap" % p["id"])
+    assert svg.status == 200 and svg.headers["content-type"].startswith("image/svg+xml"), svg
+    assert "highlight" in svg.text, svg.text[:300]
+
+
+def test_path_variants(srv):
+    p = branching_process(srv, "an_branch")
+    ids = [start(srv, p["id"], {"n": n})["id"] for n in (5, 7, 9, 0)]
+    for i in ids:
+        wait_state(srv, i, "completed")
+    wait_ingested(srv, p["id"], 4)
+    v = assert_json(srv.get(P, "/analytics/processes/%s/paths" % p["id"]))["items"]
+    assert [(x["path"], x["count"]) for x in v] == [(["s", "gw", "big", "join", "e"], 3),
+                                                   (["s", "gw", "small", "join", "e"], 1)], v
+
+
+def test_user_task_wait_sla_and_incidents(srv):
+    body = ('<bpmn:startEvent id="s"/><bpmn:userTask id="review"/><bpmn:endEvent id="e"/>'
+            + chain("s", "review", "e"))
+    p = deploy(srv, bpmn("an_review", body))
+    quick = start(srv, p["id"])["id"]
+    respond(srv, wait_task(srv, quick, "review"), {})
+    slow = start(srv, p["id"])["id"]
+    tid = wait_task(srv, slow, "review")
+    time.sleep(1.2)
+    assert respond(srv, tid, {}).status == 200
+    wait_state(srv, slow, "completed")
+    # a third that fails a script and is cancelled: an incident, then cancelled
+    assert_json(srv.req("PUT", P, "/analytics/processes/%s/sla" % p["id"], body={"targetSeconds": 1}))
+    m = wait_ingested(srv, p["id"], 2)
+    r = element(m, "review")
+    assert r["count"] == 2 and r["maxMs"] >= 1200, r
+    assert m["sla"] == {"targetMs": 1000, "breachedCompleted": 1, "breachedActive": 0, "breachRate": 0.5}, m["sla"]
+    bad = ('<bpmn:startEvent id="s"/><bpmn:scriptTask id="boom"><bpmn:extensionElements>'
+           '<zeebe:script expression="=1 + &quot;a&quot;" resultVariable="x"/></bpmn:extensionElements>'
+           '</bpmn:scriptTask><bpmn:endEvent id="e"/>' + chain("s", "boom", "e"))
+    pb = deploy(srv, bpmn("an_boom", bad))
+    eid = start(srv, pb["id"])["id"]
+    wait_until(lambda: assert_json(srv.get(9005, "/incidents?executionId=" + eid))["items"], 10,
+               what="an incident")
+    assert srv.req("PUT", 9005, "/executions/%s/cancel" % eid, body={}).status in (200, 204)
+    m = wait_ingested(srv, pb["id"], 1)
+    assert m["instances"]["cancelled"] == 1 and m["incidentRate"] == 1, m
+
+
+def test_dashboard_reports_and_tenants(srv):
+    p = timed_process(srv, "an_dash")
+    eid = start(srv, p["id"])["id"]
+    wait_state(srv, eid, "completed")
+    wait_ingested(srv, p["id"], 1)
+    d = assert_json(srv.get(P, "/analytics/dashboard"))
+    assert d["throughput"]["completed"] >= 1 and isinstance(d["overdueTasks"], int), d
+    assert any(x["processId"] == p["id"] and x["completed"] == 1 for x in d["processes"]), d
+    assert d["topBottlenecks"] and all("totalMs" in x for x in d["topBottlenecks"]), d
+    csv = srv.req("POST", P, "/analytics/reports", body={"format": "csv", "processId": p["id"]})
+    assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv"), csv
+    lines = csv.text.strip().split("\r\n")
+    assert lines[0] == "instanceId,processId,version,state,startedAt,endedAt,durationMs,incidents", lines
+    assert len(lines) == 2 and lines[1].startswith(eid + "," + p["id"] + ",1,completed,"), lines
+    js = assert_json(srv.req("POST", P, "/analytics/reports", body={"kind": "elements", "processId": p["id"]}))
+    assert js["count"] == 4 and {r["elementId"] for r in js["rows"]} == {"s", "slow", "fast", "e"}, js
+    other = srv.tenant_headers("analyticsb")
+    assert metrics(srv, p["id"], headers=other)["instances"]["started"] == 0
+    od = assert_json(srv.req("GET", P, "/analytics/dashboard", headers=other))
+    assert od["processes"] == [] and od["throughput"]["started"] == 0, od
+    rows = assert_json(srv.req("POST", P, "/analytics/reports", body={}, headers=other))
+    assert rows["count"] == 0, rows
+
+
+def test_backfill_equals_live(solo):
+    p = timed_process(solo, "an_backfill")
+    ids = [start(solo, p["id"])["id"] for _ in range(3)]
+    for i in ids:
+        wait_state(solo, i, "completed")
+    live = wait_ingested(solo, p["id"], 3)
+    assert solo.stop() == 0
+    for suffix in ("", "-wal", "-shm"):
+        path = os.path.join(solo.data_dir, "analytics.db" + suffix)
+        if os.path.exists(path):
+            os.remove(path)
+    solo.start()
+    back = wait_ingested(solo, p["id"], 3)
+    for k in ("instances", "duration", "elements", "versions", "incidentRate"):
+        assert back[k] == live[k], "%s: backfill %r, live %r" % (k, back[k], live[k])
+
+
+def test_bad_input(srv):
+    for q, field in (("?from=yesterday", "from"), ("?to=2020-01-01T00:00:00Z&from=2021-01-01T00:00:00Z", "to"),
+                     ("?period=month", "period"), ("?version=0", "version"),
+                     ("?period=hour&from=2000-01-01T00:00:00Z", "period")):
+        pr = assert_problem(srv.get(P, "/analytics/processes/proc_x" + q), 422)
+        assert pr["errors"][0]["pointer"] == "/" + field, (q, pr)
+    assert_problem(srv.get(P, "/analytics/processes/proc_x/heatmap?metric=colour"), 422)
+    assert_problem(srv.get(P, "/analytics/processes/proc_x/bottlenecks?limit=0"), 422)
+    for body, field in (({"format": "xlsx"}, "format"), ({"kind": "tasks"}, "kind"), ({"from": "x"}, "from")):
+        pr = assert_problem(srv.req("POST", P, "/analytics/reports", body=body), 422)
+        assert pr["errors"][0]["pointer"] == "/" + field, (body, pr)
+    assert_problem(srv.req("PUT", P, "/analytics/processes/proc_x/sla", body={"targetSeconds": 0}), 422)
+    # a process with no instances: zeros, not an error
+    m = metrics(srv, "proc_nothing")
+    assert m["instances"]["started"] == 0 and m["duration"]["count"] == 0 and m["elements"] == [], m
