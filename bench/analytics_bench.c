@@ -99,6 +99,11 @@ int main(int argc, char **argv)
                    "duration_ms, ingested) VALUES ('t', ?, ?, 1, ?, ?, ?, ?, 1)",
                    "sssIII", id, proc, done ? "completed" : "active", st, done ? st + 1000 + i % 5000 : st,
                    (int64_t)(done ? 1000 + i % 5000 : 0));
+        fm_dbq_run(w,
+                   "INSERT INTO daily(tenant_id, process_id, day_ms, started, completed, duration_ms) VALUES "
+                   "('t', ?1, ?2, 1, ?3, ?4) ON CONFLICT(tenant_id, day_ms, process_id) DO UPDATE SET "
+                   "started = started + 1, completed = completed + ?3, duration_ms = duration_ms + ?4",
+                   "sIiI", proc, st - st % 86400000LL, done, (int64_t)(done ? 1000 + i % 5000 : 0));
     }
     fm_dbq_write_end(w, FM_OK);
     double lat[20], lp[20];

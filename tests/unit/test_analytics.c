@@ -87,6 +87,12 @@ static void ingest_one_history(void **state)
     assert_int_equal(fm_test_db_int(&t, "SELECT count(*) FROM element_visits"), 6);
     assert_int_equal(fm_test_db_int(&t, "SELECT duration_ms FROM instances WHERE id = 'exe_1'"), 5000);
     assert_int_equal(fm_test_db_int(&t, "SELECT incidents FROM instances WHERE id = 'exe_1'"), 1);
+    /* the rollups count the instance once although it was ingested twice */
+    assert_int_equal(fm_test_db_int(&t, "SELECT started FROM daily"), 1);
+    assert_int_equal(fm_test_db_int(&t, "SELECT completed FROM daily"), 1);
+    assert_int_equal(fm_test_db_int(&t, "SELECT duration_ms FROM daily"), 5000);
+    assert_int_equal(fm_test_db_int(&t, "SELECT visits FROM element_daily WHERE element_id = 'x'"), 2);
+    assert_int_equal(fm_test_db_int(&t, "SELECT total_ms FROM element_daily WHERE element_id = 'b'"), 3000);
     assert_int_equal(fm_test_db_int(&t, "SELECT duration_ms FROM element_visits WHERE element_id = 'b'"), 3000);
     assert_int_equal(fm_test_db_int(&t, "SELECT sum(duration_ms) FROM element_visits WHERE element_id = 'x'"), 1000);
     an_window_t w = { "t1", "proc_1", 0, INT64_MAX / 2, 0 };

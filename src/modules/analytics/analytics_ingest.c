@@ -87,6 +87,34 @@ typedef struct visit {
     int64_t entered, left;
 } visit_t;
 
+#define DAY_MS 86400000LL
+
+/* The dashboard's rollup of one instance's start and end (analytics_stats.c reads it). */
+static int roll(fm_dbc_t *w, const char *tenant, const char *process, int64_t started_ms, int started, const char *end,
+                int64_t duration)
+{
+    int c = end && !strcmp(end, "completed"), f = end && !strcmp(end, "failed"), x = end && !strcmp(end, "cancelled");
+    return fm_dbq_run(w,
+                      "INSERT INTO daily(tenant_id, process_id, day_ms, started, completed, failed, cancelled, duration_ms) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tenant_id, day_ms, process_id) DO UPDATE SET "
+                      "started = started + ?4, completed = completed + ?5, failed = failed + ?6, "
+                      "cancelled = cancelled + ?7, duration_ms = duration_ms + ?8",
+                      "ssIiiiiI", tenant, process, started_ms - started_ms % DAY_MS, started, c, f, x,
+                      c ? duration : (int64_t)0);
+}
+
+typedef struct prior {
+    bool exists, ingested;
+} prior_t;
+
+static int prior_row(const fm_dbrow_t *row, void *arg)
+{
+    prior_t *p = arg;
+    p->exists = true;
+    p->ingested = fm_dbrow_int(row, 0) != 0;
+    return FM_OK;
+}
+
 int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, const char *process, int version,
                       const cJSON *entries)
 {
@@ -151,7 +179,27 @@ int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, con
         free(v);
         return FM_EDB;
     }
-    int rc = fm_dbq_run(w, "DELETE FROM element_visits WHERE tenant_id = ? AND instance_id = ?", "ss", tenant,
+    prior_t prior = { false, false };
+    int rc = fm_dbq_one(w, "SELECT ingested FROM instances WHERE tenant_id = ? AND id = ?", prior_row, &prior, "ss",
+                        tenant, instance);
+    if (rc == FM_ENOTFOUND)
+        rc = FM_OK;
+    /* Rollups count an instance once: its start when first seen, its end when first
+     * ingested; ingesting it again changes only its own rows. */
+    if (rc == FM_OK && !prior.ingested && ended >= 0) {
+        rc = roll(w, tenant, process, started, prior.exists ? 0 : 1, state, ended - started);
+        for (int k = 0; k < nv && rc == FM_OK; k++)
+            if (v[k].left >= 0)
+                rc = fm_dbq_run(w,
+                                "INSERT INTO element_daily(tenant_id, process_id, element_id, element_type, day_ms, "
+                                "visits, total_ms) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tenant_id, day_ms, "
+                                "process_id, element_id) DO UPDATE SET visits = visits + 1, total_ms = total_ms + ?6",
+                                "ssssII", tenant, process, v[k].element, v[k].type,
+                                v[k].entered - v[k].entered % DAY_MS, v[k].left - v[k].entered);
+    } else if (rc == FM_OK && !prior.exists)
+        rc = roll(w, tenant, process, started, 1, NULL, 0);
+    if (rc == FM_OK)
+        rc = fm_dbq_run(w, "DELETE FROM element_visits WHERE tenant_id = ? AND instance_id = ?", "ss", tenant,
                         instance);
     for (int k = 0; k < nv && rc == FM_OK; k++) {
         if (v[k].left >= 0)
@@ -401,11 +449,18 @@ static void on_event(const bus_event_t *ev, void *arg)
 static void handle(item_t *it)
 {
     if (!strcmp(it->type, "started")) {
-        if (fm_dbq_write(G.db,
-                         "INSERT INTO instances(tenant_id, id, process_id, version, state, started_ms) "
-                         "VALUES (?, ?, ?, ?, 'active', ?) ON CONFLICT(tenant_id, id) DO NOTHING",
-                         "sssiI", it->tenant, it->instance, it->process, it->version,
-                         it->at_ms > 0 ? it->at_ms : fm_time_unix_ms()) == FM_EDB)
+        int64_t at = it->at_ms > 0 ? it->at_ms : fm_time_unix_ms();
+        fm_dbc_t *w = fm_dbq_write_begin(G.db);
+        int rc = w ? fm_dbq_run(w,
+                                "INSERT INTO instances(tenant_id, id, process_id, version, state, started_ms) "
+                                "VALUES (?, ?, ?, ?, 'active', ?) ON CONFLICT(tenant_id, id) DO NOTHING",
+                                "sssiI", it->tenant, it->instance, it->process, it->version, at)
+                   : FM_EDB;
+        if (rc == FM_OK && fm_dbq_changes(w) == 1)
+            rc = roll(w, it->tenant, it->process, at, 1, NULL, 0);
+        if (w)
+            rc = fm_dbq_write_end(w, rc);
+        if (rc != FM_OK)
             fm_log_msg(FM_LOG_WARN, "analytics: could not record an instance start", it->instance);
         return;
     }

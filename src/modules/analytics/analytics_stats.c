@@ -384,55 +384,50 @@ int an_element_values(fm_db_t *db, const an_window_t *w, bool durations, cJSON *
     return rc;
 }
 
+/* From the rollups: whole UTC days overlapping [from, to). */
 int an_dashboard(fm_db_t *db, const char *tenant, int64_t from_ms, int64_t to_ms, cJSON **out)
 {
+    int64_t day = 86400000LL, d0 = from_ms - from_ms % day;
     fm_dbc_t *c = fm_dbq_reader(db);
     if (!c)
         return FM_EDB;
     cJSON *o = cJSON_CreateObject();
     char a[32], b[32];
-    fm_time_rfc3339_at(from_ms, a);
+    fm_time_rfc3339_at(d0, a);
     fm_time_rfc3339_at(to_ms, b);
     cJSON_AddStringToObject(o, "from", a);
     cJSON_AddStringToObject(o, "to", b);
-    cJSON *tp = cJSON_AddObjectToObject(o, "throughput");
-    cJSON *states = cJSON_CreateObject();
-    int rc = fm_dbq_each(c,
-                         "SELECT state, count(*) FROM instances WHERE tenant_id = ? AND started_ms >= ? AND started_ms < ? "
-                         "GROUP BY state",
-                         count_row, states, "sII", tenant, from_ms, to_ms);
-    const char *names[] = { "active", "completed", "failed", "cancelled" };
-    double started = 0;
-    for (int i = 0; i < 4; i++) {
-        const cJSON *v = cJSON_GetObjectItem(states, names[i]);
-        double n = cJSON_IsNumber(v) ? v->valuedouble : 0;
-        started += n;
-        cJSON_AddNumberToObject(tp, names[i], n);
-    }
-    cJSON_AddNumberToObject(tp, "started", started);
-    cJSON_Delete(states);
+    cJSON *tp = NULL;
+    int rc = fm_dbq_obj(c,
+                        "SELECT coalesce(sum(started), 0) AS started, coalesce(sum(completed), 0) AS completed, "
+                        "coalesce(sum(failed), 0) AS failed, coalesce(sum(cancelled), 0) AS cancelled, "
+                        "coalesce(sum(started - completed - failed - cancelled), 0) AS active FROM daily "
+                        "WHERE tenant_id = ? AND day_ms >= ? AND day_ms < ?",
+                        "iiiii", &tp, "sII", tenant, d0, to_ms);
+    if (rc == FM_OK)
+        cJSON_AddItemToObject(o, "throughput", tp);
     int64_t backlog = 0;
     if (rc == FM_OK)
-        rc = fm_dbq_int(c, "SELECT count(*) FROM instances WHERE tenant_id = ? AND state = 'active'", &backlog, "s",
-                        tenant);
+        rc = fm_dbq_int(c, "SELECT coalesce(sum(started - completed - failed - cancelled), 0) FROM daily "
+                           "WHERE tenant_id = ?", &backlog, "s", tenant);
     cJSON_AddNumberToObject(o, "backlog", (double)backlog);
     if (rc == FM_OK)
         rc = fm_dbq_array(c,
-                          "SELECT process_id AS \"processId\", count(*) AS \"started\", sum(state = 'completed') AS "
-                          "\"completed\", sum(state = 'failed') AS \"failed\", sum(state = 'active') AS \"active\", "
-                          "round(avg(CASE WHEN state = 'completed' THEN duration_ms END)) AS \"meanMs\" FROM instances "
-                          "WHERE tenant_id = ? AND started_ms >= ? AND started_ms < ? GROUP BY process_id "
-                          "ORDER BY count(*) DESC, process_id LIMIT 50",
-                          "siiiia", cJSON_AddArrayToObject(o, "processes"), "sII", tenant, from_ms, to_ms);
+                          "SELECT process_id AS \"processId\", sum(started) AS \"started\", sum(completed) AS "
+                          "\"completed\", sum(failed) AS \"failed\", sum(started - completed - failed - cancelled) AS "
+                          "\"active\", CASE WHEN sum(completed) > 0 THEN round(1.0 * sum(duration_ms) / sum(completed)) "
+                          "END AS \"meanMs\" FROM daily WHERE tenant_id = ? AND day_ms >= ? AND day_ms < ? "
+                          "GROUP BY process_id ORDER BY sum(started) DESC, process_id LIMIT 50",
+                          "siiiia", cJSON_AddArrayToObject(o, "processes"), "sII", tenant, d0, to_ms);
     if (rc == FM_OK)
         rc = fm_dbq_array(c,
                           "SELECT process_id AS \"processId\", element_id AS \"elementId\", element_type AS "
-                          "\"elementType\", count(*) AS \"visits\", sum(duration_ms) AS \"totalMs\", "
-                          "round(avg(duration_ms)) AS \"meanMs\" FROM element_visits WHERE tenant_id = ? AND "
-                          "entered_ms >= ? AND entered_ms < ? AND duration_ms IS NOT NULL AND element_type NOT IN "
+                          "\"elementType\", sum(visits) AS \"visits\", sum(total_ms) AS \"totalMs\", "
+                          "round(1.0 * sum(total_ms) / sum(visits)) AS \"meanMs\" FROM element_daily WHERE tenant_id = ? "
+                          "AND day_ms >= ? AND day_ms < ? AND element_type NOT IN "
                           "('subProcess', 'transaction', 'adHocSubProcess', 'process') "
-                          "GROUP BY process_id, element_id ORDER BY sum(duration_ms) DESC LIMIT 5",
-                          "sssiii", cJSON_AddArrayToObject(o, "topBottlenecks"), "sII", tenant, from_ms, to_ms);
+                          "GROUP BY process_id, element_id ORDER BY sum(total_ms) DESC LIMIT 5",
+                          "sssiii", cJSON_AddArrayToObject(o, "topBottlenecks"), "sII", tenant, d0, to_ms);
     fm_dbq_reader_done(c);
     if (rc != FM_OK) {
         cJSON_Delete(o);
