@@ -58,8 +58,12 @@ int main(int argc, char **argv)
         return 1;
     apply(db, "migrations/analytics/0001_init.sql");
 
-    /* (1) ingestion */
-    int hist = 2000;
+    /* (1) ingestion, 64 instances per transaction as the worker batches them */
+    int hist = 2048;
+    an_history_t batch[64];
+    cJSON *keep[64];
+    char ids[64][40];
+    int nb = 0;
     double t0 = now_s();
     for (int i = 0; i < hist; i++) {
         cJSON *h = cJSON_CreateArray();
@@ -77,12 +81,18 @@ int main(int argc, char **argv)
             cJSON_AddNumberToObject(e, "tokenId", 1);
             cJSON_AddItemToArray(h, e);
         }
-        snprintf(id, sizeof(id), "exe_%d", i);
-        an_ingest_history(db, "bench", id, "proc_ingest", 1, h);
-        cJSON_Delete(h);
+        snprintf(ids[nb], sizeof(ids[nb]), "exe_%d", i);
+        batch[nb] = (an_history_t){ "bench", ids[nb], "proc_ingest", 1, h };
+        keep[nb++] = h;
+        if (nb == 64) {
+            an_ingest_histories(db, batch, nb);
+            for (int k = 0; k < nb; k++)
+                cJSON_Delete(keep[k]);
+            nb = 0;
+        }
     }
     double dt = now_s() - t0;
-    printf("ingestion: %d instances (20 history events each) in %.2f s: %.0f instances/s, %.0f events/s\n", hist,
+    printf("ingestion (64 per transaction): %d instances (20 history events each) in %.2f s: %.0f instances/s, %.0f events/s\n", hist,
            dt, hist / dt, hist * 20 / dt);
 
     /* (2) N instances over 50 processes and 30 days, written directly */

@@ -115,8 +115,9 @@ static int prior_row(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
-int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, const char *process, int version,
-                      const cJSON *entries)
+/* One instance inside the caller's write transaction. */
+static int ingest_in(fm_dbc_t *w, const char *tenant, const char *instance, const char *process, int version,
+                     const cJSON *entries)
 {
     int n = cJSON_GetArraySize(entries);
     visit_t *v = calloc((size_t)n + 1, sizeof(visit_t));
@@ -174,11 +175,6 @@ int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, con
         free(v);
         return FM_EINVAL;
     }
-    fm_dbc_t *w = fm_dbq_write_begin(db);
-    if (!w) {
-        free(v);
-        return FM_EDB;
-    }
     prior_t prior = { false, false };
     int rc = fm_dbq_one(w, "SELECT ingested FROM instances WHERE tenant_id = ? AND id = ?", prior_row, &prior, "ss",
                         tenant, instance);
@@ -231,11 +227,34 @@ int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, con
                             "sssiIis", tenant, instance, process, version, started, incidents, path);
     }
     free(v);
+    return rc;
+}
+
+int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, const char *process, int version,
+                      const cJSON *entries)
+{
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    return fm_dbq_write_end(w, ingest_in(w, tenant, instance, process, version, entries));
+}
+
+int an_ingest_histories(fm_db_t *db, const an_history_t *h, int n)
+{
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    int rc = FM_OK;
+    for (int i = 0; i < n && rc == FM_OK; i++) {
+        rc = ingest_in(w, h[i].tenant, h[i].instance, h[i].process, h[i].version, h[i].entries);
+        if (rc == FM_EINVAL)
+            rc = FM_OK;     /* a history without a start is skipped, not the batch */
+    }
     return fm_dbq_write_end(w, rc);
 }
 
-/* Reads the history of one instance from the engine and ingests it. */
-static int ingest_instance(const char *tenant, const char *instance, const char *process, int version)
+/* Reads the history of one instance from the engine (all pages, up to AN_HISTORY_MAX). */
+static int fetch_history(const char *tenant, const char *instance, cJSON **out)
 {
     cJSON *all = cJSON_CreateArray();
     char cursor[64] = "";
@@ -245,10 +264,10 @@ static int ingest_instance(const char *tenant, const char *instance, const char 
         snprintf(path, sizeof(path), "/executions/%s/history?limit=500%s%s", instance, *cursor ? "&cursor=" : "",
                  cursor);
         int status = 0;
-        char *out = NULL;
-        rc = fm_call_system(tenant, FM_GET, path, NULL, &status, &out);
-        cJSON *j = rc == FM_OK && status == 200 ? cJSON_Parse(out) : NULL;
-        free(out);
+        char *out_txt = NULL;
+        rc = fm_call_system(tenant, FM_GET, path, NULL, &status, &out_txt);
+        cJSON *j = rc == FM_OK && status == 200 ? cJSON_Parse(out_txt) : NULL;
+        free(out_txt);
         if (!j) {
             rc = rc == FM_OK ? (status == 404 ? FM_ENOTFOUND : FM_EIO) : rc;
             break;
@@ -262,6 +281,18 @@ static int ingest_instance(const char *tenant, const char *instance, const char 
         if (!*cursor)
             break;
     }
+    if (rc != FM_OK) {
+        cJSON_Delete(all);
+        all = NULL;
+    }
+    *out = all;
+    return rc;
+}
+
+static int ingest_instance(const char *tenant, const char *instance, const char *process, int version)
+{
+    cJSON *all = NULL;
+    int rc = fetch_history(tenant, instance, &all);
     if (rc == FM_OK)
         rc = an_ingest_history(G.db, tenant, instance, process, version, all);
     cJSON_Delete(all);
@@ -462,11 +493,7 @@ static void handle(item_t *it)
             rc = fm_dbq_write_end(w, rc);
         if (rc != FM_OK)
             fm_log_msg(FM_LOG_WARN, "analytics: could not record an instance start", it->instance);
-        return;
     }
-    int rc = ingest_instance(it->tenant, it->instance, it->process, it->version);
-    if (rc != FM_OK && rc != FM_ENOTFOUND)
-        fm_log_msg(FM_LOG_WARN, "analytics: instance not ingested; the next start retries it", it->instance);
 }
 
 static void *worker(void *arg)
@@ -489,15 +516,41 @@ static void *worker(void *arg)
         }
         if (G.stop)
             break;
-        item_t *it = G.head;
-        G.head = it->next;
+        /* Up to BATCH items at once: starts are recorded one by one, the ends' histories
+         * are read first and written in one transaction. */
+        enum { BATCH = 64 };
+        item_t *batch[BATCH];
+        int nb = 0;
+        while (G.head && nb < BATCH) {
+            batch[nb++] = G.head;
+            G.head = G.head->next;
+            G.depth--;
+        }
         if (!G.head)
             G.tail = NULL;
-        G.depth--;
         G.busy = true;
         pthread_mutex_unlock(&G.mu);
-        handle(it);
-        item_free(it);
+        an_history_t hs[BATCH];
+        cJSON *entries[BATCH];
+        int nh = 0;
+        for (int i = 0; i < nb; i++) {
+            if (!strcmp(batch[i]->type, "started")) {
+                handle(batch[i]);
+                continue;
+            }
+            if (fetch_history(batch[i]->tenant, batch[i]->instance, &entries[nh]) == FM_OK) {
+                hs[nh] = (an_history_t){ batch[i]->tenant, batch[i]->instance, batch[i]->process, batch[i]->version,
+                                         entries[nh] };
+                nh++;
+            }
+        }
+        if (nh && an_ingest_histories(G.db, hs, nh) != FM_OK)
+            fm_log_msg(FM_LOG_WARN, "analytics: a batch of ended instances was not ingested; the next start retries it",
+                       NULL);
+        for (int i = 0; i < nh; i++)
+            cJSON_Delete(entries[i]);
+        for (int i = 0; i < nb; i++)
+            item_free(batch[i]);
         pthread_mutex_lock(&G.mu);
     }
     pthread_mutex_unlock(&G.mu);

@@ -31,6 +31,14 @@ int64_t an_parse_time(const char *s);
  * visits, path, duration, incidents, state. Public for the unit test and the bench. */
 int an_ingest_history(fm_db_t *db, const char *tenant, const char *instance, const char *process, int version,
                       const cJSON *entries);
+/* Several in one transaction (the worker batches ends that arrive together); a history
+ * without a start is skipped. */
+typedef struct an_history {
+    const char *tenant, *instance, *process;
+    int version;
+    const cJSON *entries;
+} an_history_t;
+int an_ingest_histories(fm_db_t *db, const an_history_t *h, int n);
 
 /* ---- analytics_stats.c ---- */
 typedef struct an_window {
