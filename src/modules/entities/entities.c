@@ -278,6 +278,27 @@ static int reply_identifier_taken(fm_req_t *r, const char *conflict)
 
 /* ---- entities ---- */
 
+/* The answer of a store call that gives an entity back: the entity with its ETag, or
+ * the problem for its error. */
+static int reply_entity(fm_req_t *r, int rc, const char *id, cJSON *item, const char *conflict, int status)
+{
+    if (rc == FM_ENOTFOUND)
+        return reply_no_entity(r, id);
+    if (rc == FM_ESTALE)
+        return reply_stale(r);
+    if (rc == FM_ECONFLICT)
+        return reply_identifier_taken(r, conflict);
+    if (rc != FM_OK)
+        return rc;
+    if (status == 201) {
+        char loc[128];
+        snprintf(loc, sizeof(loc), "/entities/%s", cJSON_GetObjectItem(item, "id")->valuestring);
+        fm_reply_header(r, "Location", loc);
+    }
+    etag(r, item);
+    return fm_reply_json(r, status, item);
+}
+
 static int create(fm_req_t *r)
 {
     cJSON *j = fm_req_json(r);
@@ -286,15 +307,7 @@ static int create(fm_req_t *r)
     cJSON *item = NULL;
     char conflict[100] = "";
     int rc = ent_insert(db_of(r), fm_req_tenant(r), actor_of(r), j, &item, conflict, sizeof(conflict));
-    if (rc == FM_ECONFLICT)
-        return reply_identifier_taken(r, conflict);
-    if (rc != FM_OK)
-        return rc;
-    char loc[128];
-    snprintf(loc, sizeof(loc), "/entities/%s", cJSON_GetObjectItem(item, "id")->valuestring);
-    fm_reply_header(r, "Location", loc);
-    etag(r, item);
-    return fm_reply_json(r, 201, item);
+    return reply_entity(r, rc, NULL, item, conflict, 201);
 }
 
 static int list(fm_req_t *r)
@@ -330,12 +343,7 @@ static int get(fm_req_t *r)
 {
     cJSON *item = NULL;
     int rc = ent_get(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"), &item);
-    if (rc == FM_ENOTFOUND)
-        return reply_no_entity(r, fm_req_param(r, "id"));
-    if (rc != FM_OK)
-        return rc;
-    etag(r, item);
-    return fm_reply_json(r, 200, item);
+    return reply_entity(r, rc, fm_req_param(r, "id"), item, NULL, 200);
 }
 
 static int update(fm_req_t *r)
@@ -350,16 +358,7 @@ static int update(fm_req_t *r)
     char conflict[100] = "";
     const char *id = fm_req_param(r, "id");
     int rc = ent_replace(db_of(r), fm_req_tenant(r), actor_of(r), id, rev, j, &item, conflict, sizeof(conflict));
-    if (rc == FM_ENOTFOUND)
-        return reply_no_entity(r, id);
-    if (rc == FM_ESTALE)
-        return reply_stale(r);
-    if (rc == FM_ECONFLICT)
-        return reply_identifier_taken(r, conflict);
-    if (rc != FM_OK)
-        return rc;
-    etag(r, item);
-    return fm_reply_json(r, 200, item);
+    return reply_entity(r, rc, id, item, conflict, 200);
 }
 
 static int delete_(fm_req_t *r)
