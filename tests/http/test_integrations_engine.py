@@ -393,3 +393,25 @@ def test_integration_task_private_address_policy_and_bad_models(srv):
     pid = process(srv, integ_task("no-such-connector", [("path", "/echo")]), "call")
     _, inc = wait_incident(srv, start(srv, pid, {})["id"], "call")
     assert "no stored connector 'no-such-connector'" in inc["message"], inc
+
+
+def test_docs_example_model(srv):
+    """The Camunda Modeler model of docs/integrations.md, as written there (the
+    receiver's address in place of 127.0.0.1:8080)."""
+    from harness import REPO
+    with open(os.path.join(REPO, "docs", "integrations.md"), encoding="utf-8") as f:
+        doc = f.read()
+    at = doc.index("`test_docs_example_model`")
+    xml = doc[doc.index("```xml\n", at) + 7:doc.index("```", doc.index("```xml\n", at) + 7)]
+    rv = recv()
+    xml = xml.replace("http://127.0.0.1:8080", rv.url)
+    r = srv.req("POST", 9003, "/processes", body=xml.encode(), headers={"Content-Type": "application/xml"})
+    p = assert_json(r, 201)
+    assert not [w for w in p.get("warnings", []) if w["code"] == "connector-not-honoured"], p["warnings"]
+    assert srv.req("POST", 9003, "/processes/%s/publish" % p["id"], body={}).status == 201
+    inst = start(srv, "order_lookup", {"orderId": "o-1", "apiToken": TOKEN})
+    v = wait_state(srv, inst["id"], "completed")["variables"]
+    assert v["orderPath"] == "/orders/o-1" and v["orderStatus"] == 200, v
+    sent = v["orderResponse"]["body"]
+    assert sent["headers"]["authorization"] == "Bearer " + TOKEN and sent["headers"]["x-request-id"] == "o-1", sent
+    assert sent["query"] == {"fields": "status,total"}, sent
