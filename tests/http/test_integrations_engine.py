@@ -32,6 +32,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.tokens = 0
         self.valid = None
+        self.gate_closed = True
         rec = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -74,6 +75,8 @@ class Receiver:
                     if self.headers.get("Authorization") != "Bearer %s" % rec.valid:
                         return self._answer(401, {"error": "invalid_token"})
                     return self._answer(200, {"ok": True, "token": rec.valid})
+                if u.path == "/gate":
+                    return self._answer(503 if rec.gate_closed else 200, {"open": not rec.gate_closed})
                 m = re.match(r"^/status/(\d{3})$", u.path)
                 if m:
                     return self._answer(int(m.group(1)), {"failed": True, "status": int(m.group(1))})
@@ -415,3 +418,42 @@ def test_docs_example_model(srv):
     sent = v["orderResponse"]["body"]
     assert sent["headers"]["authorization"] == "Bearer " + TOKEN and sent["headers"]["x-request-id"] == "o-1", sent
     assert sent["query"] == {"fields": "status,total"}, sent
+
+
+def test_rest_connector_private_address_policy(srv):
+    """A tenant other than the operator's may not reach loopback through the REST
+    connector either (the same [integrations] allow_private rule as stored connectors)."""
+    rv = recv()
+    h = srv.tenant_headers("acme")
+    n0 = len(rv.hits("/echo"))
+    task = rest_task([("noAuth", "authentication.type"), ("GET", "method"), (rv.url + "/echo", "url")], retries=1)
+    pid = process(srv, task, "rest", headers=h)
+    _, inc = wait_incident(srv, start(srv, pid, {}, headers=h)["id"], "rest", headers=h)
+    assert "loopback, private or link-local" in inc["message"], inc
+    assert len(rv.hits("/echo")) == n0
+
+
+def test_connector_job_left_activatable_runs_again_at_start():
+    """A REST connector job that failed once and waits out a long retryBackoff when the
+    server stops is sent again when it starts (as type="http" jobs are)."""
+    import shutil
+    import tempfile
+    rv = recv()
+    path = tempfile.mkdtemp(prefix="fm-integ-engine-")
+    try:
+        with Server(data_dir=path) as s:
+            task = rest_task([("noAuth", "authentication.type"), ("GET", "method"), (rv.url + "/gate", "url")],
+                             [("retryBackoff", "PT1H"), ("resultVariable", "r")])
+            pid = process(s, task, "rest")
+            n0 = len(rv.hits("/gate"))
+            eid = start(s, pid, {})["id"]
+            # answered 503: the job waits an hour (or, stopped before the answer was
+            # recorded, still holds all its retries); either way it is left activatable
+            wait_until(lambda: len(rv.hits("/gate")) > n0, what="the first attempt")
+        rv.gate_closed = False
+        with Server(data_dir=path) as s:
+            inst = wait_state(s, eid, "completed")
+            assert inst["variables"]["r"]["body"] == {"open": True}, inst
+    finally:
+        rv.gate_closed = True
+        shutil.rmtree(path, ignore_errors=True)
