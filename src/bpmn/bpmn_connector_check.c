@@ -84,6 +84,14 @@ static int check_task(cJSON *out, const bpmn_el_t *e, const char *type)
                   "authentication.type '%s' of '%s' is not supported (noAuth, basic, bearer, apiKey, "
                   "oauth-client-credentials-flow): the job fails with an incident", src, e->id);
     }
+    bool has_url = false;
+    for (size_t i = 0; io && i < io->nkids; i++)
+        has_url = has_url || (bpmn_is(io->kids[i], ZEEBE, "input") && bpmn_attr(io->kids[i], "target") &&
+                              !strcmp(bpmn_attr(io->kids[i], "target"), "url"));
+    if (rest && !has_url)
+        entry(out, e->id, "connector-no-url", true,
+              "the REST connector task '%s' has no input 'url': unless a variable 'url' is set when it runs, the "
+              "job fails with an incident", e->id);
     const char *connector = NULL;
     for (size_t i = 0; th && i < th->nkids; i++) {
         const bpmn_node_t *k = th->kids[i];

@@ -288,6 +288,15 @@ def test_rest_connector_publish_warnings_and_refusals(srv):
     _, inc = wait_incident(srv, start(srv, pid, {})["id"], "rest")
     assert "{{secrets" in inc["message"] and "type=\"integration\"" in inc["message"], inc
     assert len(rv.hits("/echo")) == n0
+    # no url input: a warning at publish, an incident when it runs
+    task = rest_task([("noAuth", "authentication.type"), ("GET", "method")], retries=1)
+    pid = unique_name("conn")
+    xml = bpmn(pid, '<bpmn:startEvent id="s"/>%s<bpmn:endEvent id="e"/>%s' % (task, chain("s", "rest", "e")))
+    p = assert_json(srv.req("POST", 9003, "/processes", body=xml, headers={"Content-Type": "application/xml"}), 201)
+    assert [w for w in p["warnings"] if w["code"] == "connector-no-url"], p["warnings"]
+    assert srv.req("POST", 9003, "/processes/%s/publish" % p["id"], body={}).status == 201
+    _, inc = wait_incident(srv, start(srv, pid, {})["id"], "rest")
+    assert "input 'url' is missing" in inc["message"], inc
     # an unsupported authentication type: an incident, nothing sent
     task = rest_task([("digest", "authentication.type"), ("GET", "method"), (rv.url + "/echo", "url")])
     pid = process(srv, task, "rest")
