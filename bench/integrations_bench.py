@@ -10,6 +10,12 @@ Server). wrk drives, 100 connections (100 calls in flight):
      Every call is logged (one SQLite write each), as in production.
   3. inbound: POST /hooks/{id} (static-token webhook) that starts a process
      (start → end) per delivery                             → webhooks/s, p50, p99
+  4. engine:  POST /executions of a process start → serviceTask → end whose task is
+     `type="integration"` (the stored connector, logged) and then
+     `type="io.camunda:http-json:1"` (Camunda REST connector inputs): wrk starts
+     instances for the section's seconds, then the bench waits until every started
+     instance has completed → connector calls/s from the engine (started / (start
+     seconds + drain seconds)), and the drain time after the last start.
 It reports, it does not judge: exit 0 whether or not a target (≥ 5,000 calls/s) is met;
 1 when something failed to run; 3 when answers were wrong (non-2xx), which voids a number.
 
@@ -72,6 +78,43 @@ def lua(tmp, name, path, body, headers):
     return p
 
 
+def engine_integration_task():
+    return ('<bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="integration" />'
+            '<zeebe:taskHeaders><zeebe:header key="connector" value="bench" /><zeebe:header key="path" value="/" />'
+            '<zeebe:header key="resultExpression" value="={status: response.status}" />'
+            '</zeebe:taskHeaders></bpmn:extensionElements></bpmn:serviceTask>')
+
+
+def engine_rest_task(port):
+    return ('<bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="io.camunda:http-json:1" />'
+            '<zeebe:ioMapping><zeebe:input source="noAuth" target="authentication.type" />'
+            '<zeebe:input source="GET" target="method" />'
+            '<zeebe:input source="http://127.0.0.1:%d/" target="url" /></zeebe:ioMapping>'
+            '<zeebe:taskHeaders><zeebe:header key="resultExpression" value="={status: response.status}" />'
+            '</zeebe:taskHeaders></bpmn:extensionElements></bpmn:serviceTask>' % port)
+
+
+def engine_calls(s, tmp, auth, pid, task):
+    """Starts instances of start → task → end with wrk for SECS seconds, then waits until
+    all have completed. (calls/s, drain seconds, instances, instances not completed)."""
+    deploy(s, bpmn(pid, '<bpmn:startEvent id="s"/>%s<bpmn:endEvent id="e"/>' % task + chain("s", "t", "e")))
+    sc = lua(tmp, pid + ".lua", "/executions", json.dumps({"processId": pid}), auth)
+    t0 = time.monotonic()
+    wrk("http://127.0.0.1:%d" % (9005 + s.offset), sc)
+    t1 = time.monotonic()
+
+    def total(state=None):
+        q = "/executions?processId=%s&limit=1%s" % (pid, "&state=" + state if state else "")
+        return assert_json(s.get(9005, q))["total"]
+    started, done = total(), total("completed")
+    deadline = time.monotonic() + 300
+    while done < started and time.monotonic() < deadline:
+        time.sleep(0.2)
+        started, done = total(), total("completed")   # starts in flight when wrk stopped count too
+    t2 = time.monotonic()
+    return started / (t2 - t0), t2 - t1, started, started - done
+
+
 def main():
     if not shutil.which("wrk"):
         print("wrk is not installed (scripts/deps.sh bench)")
@@ -109,7 +152,14 @@ def main():
                      {"X-Webhook-Token": TOKEN, "Content-Type": "application/json"})
             w = wrk("http://127.0.0.1:%d" % (9015 + s.offset), sh)
             print("3. POST /hooks/{id} (starts)    %9.0f hooks/s p50 %7.2f ms   p99 %7.2f ms" % w[:3])
-            for name, r in (("direct", d), ("execute", e), ("hooks", w)):
+            bad = [("direct", d), ("execute", e), ("hooks", w)]
+            for n, (kind, task) in enumerate((("integration", engine_integration_task()),
+                                              ("http-json", engine_rest_task(port)))):
+                rate, drain, started, nb = engine_calls(s, tmp, auth, "bench_engine_%d" % n, task)
+                print("%d. engine %-22s %9.0f calls/s (%d instances, drained %.1f s after the last start)"
+                      % (4 + n, kind, rate, started, drain))
+                bad.append(("engine " + kind, (0, 0, 0, nb)))
+            for name, r in bad:
                 if r[3]:
                     print("   %s: %d answers were not 2xx: that number is void" % (name, r[3]))
                     status = 3

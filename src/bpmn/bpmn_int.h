@@ -35,5 +35,8 @@ bool bpmn__tracked(const bpmn_node_t *n);
 /* Warnings for Camunda 7 (camunda:) extensions the engine does not honour
  * (bpmn_camunda7.c), appended to out as bpmn_validate's entries. */
 void bpmn__camunda7_warnings(const bpmn_model_t *m, cJSON *out);
+/* Checks of the engine's connector tasks (bpmn_connector_check.c): warnings for inputs
+ * and headers not honoured, errors (returned: how many) for what cannot run. */
+int bpmn__connector_checks(const bpmn_model_t *m, cJSON *out);
 
 #endif

@@ -372,6 +372,7 @@ int bpmn_validate(const bpmn_model_t *m, cJSON *out)
             add(out, &errors, m->edges[i].element, "broken-di-reference", true,
                 "diagram edge for '%s', which does not exist", m->edges[i].element);
     bpmn__camunda7_warnings(m, out);
+    errors += bpmn__connector_checks(m, out);
     free(ohead);
     free(onext);
     free(ihead);

@@ -283,7 +283,9 @@ static void maps_of(ex_node_t *x, const bpmn_node_t *n, char *err, size_t errlen
         ex_map_t *mp = &a[(*cnt)++];
         memset(mp, 0, sizeof(*mp));
         const char *src = bpmn_attr(k, "source");
-        mp->source.feel = feel_of(src ? src : "null", "mapping source", x->id, err, errlen);
+        mp->source.feel = in ? ex_conn_static_source(x->job_type, src) : NULL;    /* connector inputs */
+        if (!mp->source.feel)
+            mp->source.feel = feel_of(src ? src : "null", "mapping source", x->id, err, errlen);
         mp->target = dup(bpmn_attr(k, "target"));
         if (in)
             x->has_ins = true;

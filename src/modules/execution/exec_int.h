@@ -394,6 +394,19 @@ int ex_job_fail(fm_db_t *db, const char *tenant, const char *id, const char *msg
  * mappings see them, else its scope gets them); without, merged for the next attempt. */
 int ex_job_fail_vars(fm_db_t *db, const char *tenant, const char *id, const char *msg, int retries,
                      int64_t backoff, const char *code, const cJSON *vars, char *why, size_t wl);
+/* Runs fn(arg) on the engine's worker thread (any thread); FM_EBUSY when it is not running. */
+int ex_work_post(void (*fn)(void *), void *arg);
+
+/* ---- connector jobs the engine runs itself (exec_connector.c) ---- */
+
+/* type is io.camunda:http-json:1 (Camunda REST connector) or integration (a stored connector). */
+bool ex_conn_is(const char *type);
+/* A zeebe:input source of such a task without '=' is a static value (Camunda 8): a FEEL
+ * string literal of it; NULL for FEEL sources and other tasks. */
+feel_expr_t *ex_conn_static_source(const char *job_type, const char *src);
+/* Worker thread: sends the connector job `job` when it is one (true), else false. */
+bool ex_conn_run(fm_db_t *db, const char *job);
+
 /* Before a message or signal from outside is delivered: publications committed before
  * the request (Process Design answered publish) have their start events registered. */
 void ex_sync_publications(void);

@@ -26,12 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { Q_TIMERS, Q_TASK, Q_HTTP, Q_DEPLOY, Q_RECONCILE, Q_HTTP_RUN, Q_CANCEL, Q_SIGNAL };
+enum { Q_TIMERS, Q_TASK, Q_HTTP, Q_DEPLOY, Q_RECONCILE, Q_HTTP_RUN, Q_CANCEL, Q_SIGNAL, Q_FN };
 
 typedef struct qitem {
     int kind;
     char *a, *b, *c, *d;    /* tenant, id, payload, one more (the connector's result variable) */
     long status;
+    void (*fn)(void *);     /* Q_FN: ex_work_post */
+    void *arg;
     struct qitem *next;
 } qitem_t;
 
@@ -84,6 +86,27 @@ static void qfree(qitem_t *q)
     free(q->c);
     free(q->d);
     free(q);
+}
+
+int ex_work_post(void (*fn)(void *), void *arg)
+{
+    if (!W.running)
+        return FM_EBUSY;
+    qitem_t *q = calloc(1, sizeof(*q));
+    if (!q)
+        return FM_ENOMEM;
+    q->kind = Q_FN;
+    q->fn = fn;
+    q->arg = arg;
+    pthread_mutex_lock(&W.mu);
+    if (W.tail)
+        W.tail->next = q;
+    else
+        W.head = q;
+    W.tail = q;
+    pthread_cond_signal(&W.cv);
+    pthread_mutex_unlock(&W.mu);
+    return FM_OK;
 }
 
 /* ---- the loop timer ---- */
@@ -419,7 +442,7 @@ int ex_job_fail_vars(fm_db_t *db, const char *tenant, const char *id, const char
         snprintf(why, wl, "job '%s' is no longer awaited", id);
         rc = FM_ECONFLICT;
     }
-    bool again = rc == FM_OK && !code && !strcmp(j.type, "http") && (retries >= 0 ? retries : j.retries - 1) > 0;
+    bool again = rc == FM_OK && !code && (!strcmp(j.type, "http") || ex_conn_is(j.type)) && (retries >= 0 ? retries : j.retries - 1) > 0;
     rc = ex_tx_end(&tx, rc);
     if (rc == FM_OK && again && W.running)
         enqueue(Q_HTTP_RUN, NULL, id, NULL, backoff);   /* run again after the back-off */
@@ -463,6 +486,8 @@ static int httpjob_row(const fm_dbrow_t *st, void *arg)
 
 static void http_run(const char *job)
 {
+    if (ex_conn_run(W.db, job))     /* io.camunda:http-json:1, integration (exec_connector.c) */
+        return;
     httpjob_t hj = { "", "", NULL };
     fm_dbq_read_one(W.db, "SELECT tenant_id, instance_id, headers FROM jobs WHERE id = ? AND state = 'activatable'",
                     httpjob_row, &hj, "s", job);
@@ -1004,8 +1029,8 @@ static void *worker(void *arg)
         deploy();
         ex_signal_drain(W.db);
         /* connector jobs left by the previous run */
-        fm_dbq_read_each(W.db, "SELECT id FROM jobs WHERE type = 'http' AND state = 'activatable'", http_job_row,
-                         NULL, "");
+        fm_dbq_read_each(W.db, "SELECT id FROM jobs WHERE type IN ('http', 'io.camunda:http-json:1', 'integration') "
+                         "AND state = 'activatable'", http_job_row, NULL, "");
     }
     for (;;) {
         pthread_mutex_lock(&W.mu);
@@ -1050,6 +1075,9 @@ static void *worker(void *arg)
         case Q_SIGNAL:
             ex_signal_drain(W.db);
             break;
+        case Q_FN:
+            q->fn(q->arg);
+            break;
         }
         qfree(q);
     }
@@ -1087,6 +1115,8 @@ void ex_work_stop(fm_mod_t *m)
     while (W.head) {
         qitem_t *q = W.head;
         W.head = q->next;
+        if (q->kind == Q_FN)    /* a connector's answer: recorded now rather than lost */
+            q->fn(q->arg);
         qfree(q);
     }
     W.tail = NULL;

@@ -534,3 +534,21 @@ int integ_execute(fm_db_t *db, const integ_rec_t *c, const integ_call_t *call, i
     fm_buf_release(&shown);
     return FM_OK;
 }
+
+/* ---- for the engine's calls (integ_engine.c): the same token cache and header parsing ---- */
+
+char *integ_token_cached(const integ_rec_t *c)
+{
+    return tok_get(c);
+}
+
+void integ_token_keep(const integ_rec_t *c, const char *token, long ttl_s)
+{
+    long margin = ttl_s > 60 ? 30 : ttl_s / 10;
+    tok_put(c, token, fm_time_unix_ms() + (ttl_s - margin) * 1000);
+}
+
+cJSON *integ_headers_parse(const char *raw)
+{
+    return parse_headers(raw);
+}

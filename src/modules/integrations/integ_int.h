@@ -83,6 +83,12 @@ int integ_execute(fm_db_t *db, const integ_rec_t *c, const integ_call_t *call, i
 void integ_redact(const integ_rec_t *c, char *s);
 void integ_oauth_forget(const char *connector_id);
 bool integ_private_allowed(const char *tenant);
+/* The OAuth token cache of integ_execute, for the engine's calls (integ_engine.c):
+ * a cached unexpired token (caller frees) or NULL; keep one for ttl_s seconds. */
+char *integ_token_cached(const integ_rec_t *c);
+void integ_token_keep(const integ_rec_t *c, const char *token, long ttl_s);
+/* Raw response header lines → {lower-case name: value} (the first of each name). */
+cJSON *integ_headers_parse(const char *raw);
 
 /* ---- integ_hooks.c ---- */
 int integ_hook_receive(fm_req_t *r);
