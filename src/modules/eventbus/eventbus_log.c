@@ -16,6 +16,7 @@
 #include "eventbus_int.h"
 
 #include "../../bus/bus.h"
+#include "../../fm_config.h"
 #include "../../fm_dbq.h"
 #include "../../fm_log.h"
 
@@ -391,8 +392,7 @@ int evlog_prepare(fm_db_t *db)
 /* ---- the bus side ---- */
 
 typedef struct pending {
-    bus_event_t **v;    /* copies of what this batch delivered */
-    evlog_rec_t *recs;
+    evlog_rec_t *recs;      /* pointers into the batch's events (valid until on_batch) */
     size_t n, cap;
 } pending_t;
 
@@ -417,39 +417,7 @@ static void on_event(const bus_event_t *ev, void *arg)
         p->recs = r;
         p->cap = cap;
     }
-    char *json = strdup(ev->json);
-    char *buf = malloc(strlen(ev->id) + strlen(ev->source) + strlen(ev->type) + strlen(ev->tenant) +
-                       strlen(ev->time) + (ev->subject ? strlen(ev->subject) : 0) + 6);
-    if (!json || !buf) {
-        free(json);
-        free(buf);
-        fm_log_msg(FM_LOG_ERROR, "eventbus: out of memory; event not logged", ev->id);
-        return;
-    }
-    /* One allocation for the small strings; json separately (it may be large). */
-    evlog_rec_t *r = &p->recs[p->n++];
-    char *q = buf;
-#define TAKE(field, s) do { size_t l_ = strlen(s); memcpy(q, s, l_ + 1); r->field = q; q += l_ + 1; } while (0)
-    TAKE(tenant, ev->tenant);
-    TAKE(id, ev->id);
-    TAKE(source, ev->source);
-    TAKE(type, ev->type);
-    if (ev->subject)
-        TAKE(subject, ev->subject);
-    else
-        r->subject = NULL;
-    TAKE(time, ev->time);
-#undef TAKE
-    r->json = json;
-}
-
-static void pending_clear(void)
-{
-    for (size_t i = 0; i < L.p.n; i++) {
-        free((char *)L.p.recs[i].tenant);
-        free((char *)L.p.recs[i].json);
-    }
-    L.p.n = 0;
+    p->recs[p->n++] = (evlog_rec_t){ ev->tenant, ev->id, ev->source, ev->type, ev->subject, ev->time, ev->json };
 }
 
 static bool on_batch(void *arg)
@@ -458,15 +426,15 @@ static bool on_batch(void *arg)
     if (L.p.n == 0)
         return true;
     int rc = evlog_append(L.m->db, L.p.recs, L.p.n, NULL);
+    size_t n = L.p.n;
+    L.p.n = 0;
     if (rc != FM_OK) {
         /* The outbox rows stay; events published straight to the bus are lost for the
          * log (they were never durable anywhere). */
         fm_log_msg(FM_LOG_ERROR, "eventbus: log append failed; outbox rows kept", NULL);
-        pending_clear();
         return false;
     }
-    atomic_fetch_add(&L.appended, L.p.n);
-    pending_clear();
+    atomic_fetch_add(&L.appended, n);
     hooks_kick(false);
     return true;
 }
@@ -474,9 +442,14 @@ static bool on_batch(void *arg)
 int evlog_attach(fm_mod_t *m)
 {
     L.m = m;
-    L.sub = bus_subscribe(">", on_event, NULL);
-    if (L.sub < 0)
+    /* [eventbus] log_skip: types left out of the log, and so not written to an outbox
+     * for the log's sake (bus_wants): by default the engine's per-step events. */
+    const char *skip = fm_cfg()->eventbus_log_skip;
+    L.sub = bus_subscribe_except(">", *skip ? skip : NULL, on_event, NULL);
+    if (L.sub < 0) {
+        fm_log_msg(FM_LOG_ERROR, "eventbus: [eventbus] log_skip is not an event type pattern", skip);
         return L.sub;
+    }
     bus_on_batch(on_batch, NULL);
     return FM_OK;
 }
@@ -489,7 +462,6 @@ void evlog_detach(void)
     bus_on_batch(NULL, NULL);
     if (L.sub > 0)
         bus_unsubscribe(L.sub);
-    pending_clear();
     free(L.p.recs);
     memset(&L.p, 0, sizeof(L.p));
     L.m = NULL;
