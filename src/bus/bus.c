@@ -170,13 +170,14 @@ void bus__event_free(bus_event_t *ev)
     free(ev);   /* one block: the struct and every string (bus__event_new) */
 }
 
-/* True when s needs no JSON escaping (bus_event_json would copy it as is). */
+/* True when s needs no JSON escaping (bus_event_json would copy it as is); *len is
+ * its length either way. */
 static bool plain(const char *s, size_t *len)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
         p++;
-    *len = (size_t)((const char *)p - s);
+    *len = (size_t)((const char *)p - s) + strlen((const char *)p);
     return *p == 0;
 }
 

@@ -143,6 +143,7 @@ typedef struct rec {
     char types[MAXREC][64];
     char data[MAXREC][64];
     char ids[MAXREC][40];
+    char subjects[MAXREC][64];
     bool json_ok[MAXREC];
 } rec_t;
 
@@ -153,12 +154,16 @@ static void record(const bus_event_t *ev, void *arg)
         snprintf(r->types[r->n], sizeof(r->types[0]), "%s", ev->type);
         snprintf(r->data[r->n], sizeof(r->data[0]), "%s", ev->data);
         snprintf(r->ids[r->n], sizeof(r->ids[0]), "%s", ev->id);
+        snprintf(r->subjects[r->n], sizeof(r->subjects[0]), "%s", ev->subject ? ev->subject : "");
         /* the envelope carries the same fields */
         cJSON *o = cJSON_Parse(ev->json);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+        const cJSON *subject = cJSON_GetObjectItemCaseSensitive(o, "subject");
         r->json_ok[r->n] = o && cJSON_IsString(id) && !strcmp(id->valuestring, ev->id) &&
-                           cJSON_IsString(type) && !strcmp(type->valuestring, ev->type);
+                           cJSON_IsString(type) && !strcmp(type->valuestring, ev->type) &&
+                           (ev->subject ? cJSON_IsString(subject) && !strcmp(subject->valuestring, ev->subject)
+                                        : !subject);
         cJSON_Delete(o);
     }
     r->n++;
@@ -325,6 +330,7 @@ static void test_unsubscribe_from_callback(void **state)
     assert_int_equal(victim.n, 0);
     assert_int_equal(last.n, 2);
     assert_true(last.json_ok[0] && last.json_ok[1]);
+    assert_string_equal(last.subjects[0], "sub\"ject\\\n");
     assert_string_equal(last.data[0], "{\"q\":\"\\\"\"}");
 }
 
