@@ -687,8 +687,10 @@ void bus_shutdown(void)
     uv_close((uv_handle_t *)&bus.deletes, NULL);
     bus.pace_armed = false;
     bus__outbox_free_all();
-    for (size_t i = 0; i < bus.nsubs; i++)
+    for (size_t i = 0; i < bus.nsubs; i++) {
         free(bus.subs[i].pattern);
+        free(bus.subs[i].except);
+    }
     free(bus.subs);
     bus.subs = NULL;
     bus.nsubs = bus.subcap = 0;
