@@ -8,7 +8,7 @@
  *   3. publish → durable log: the Event Bus's `>` subscriber and batch hook (what `serve`
  *      runs), events published from a thread until every one is committed to the log.
  *
- *   bus_bench [events, default 200000; half of that for the log]
+ *   bus_bench [events, default 200000; half of that for the log] [memory: section 1 only]
  *
  * Prints one "result NAME rate=… n=…" line per measure. Exit 0 measured, 1 could not run.
  */
@@ -162,6 +162,10 @@ int main(int argc, char **argv)
     bus_unsubscribe(sub);
     bus_shutdown();
     uv_run(loop, UV_RUN_NOWAIT);    /* the bus's async handle closes */
+    if (argc > 2 && !strcmp(argv[2], "memory")) {
+        rmdir(dir);
+        return 0;
+    }
 
     printf("== 2. durable log: evlog_append, 1000 events per transaction (synchronous=NORMAL, WAL)\n");
     fm_db_t *db = NULL;

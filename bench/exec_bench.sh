@@ -176,8 +176,15 @@ if want http; then
         echo "  first POST /executions answered $first: $(head -c 300 "$tmp/first.json")"
       fi
       rc=0
+      cpu0=$(awk '{ print $14 + $15 }' "/proc/$srv/stat" 2>/dev/null || echo 0)
       build/bench/exec_http_bench closed "$EXE_PORT" "$token" "$pid" "$CONNS" "$SECS" 1 >"$tmp/h.txt" || rc=$?
+      cpu1=$(awk '{ print $14 + $15 }' "/proc/$srv/stat" 2>/dev/null || echo 0)
       grep -v '^result ' "$tmp/h.txt" | sed 's/^/  /' || true
+      # the server's CPU per answer (warm-up included): steadier than the rate on a shared machine
+      answers=$(grep -oE '[0-9]+ answers' "$tmp/h.txt" | head -1 | cut -d' ' -f1)
+      [ -n "$answers" ] && [ "$answers" -gt 0 ] && \
+        echo "  server CPU per instance: $(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$answers" \
+                                           'BEGIN { printf "%.3f ms", t * 1000 / hz / n }')"
       note_rc $rc
       [ $rc = 0 ] && H_RATE=$(kv rate "$tmp/h.txt")
       rc=0

@@ -78,6 +78,7 @@ static const cfg_key_t keys[] = {
     INT("eventbus", "webhook_max_attempts", eventbus_webhook_max_attempts, 1, 100),
     INT("eventbus", "webhook_backoff_ms", eventbus_webhook_backoff_ms, 1, 3600000),
     INT("eventbus", "webhook_backoff_max_ms", eventbus_webhook_backoff_max_ms, 1, 86400000),
+    STR("eventbus", "log_skip", eventbus_log_skip),
     STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
     STR("mcp", "anonymous_role", mcp_anonymous_role),
 };
@@ -131,6 +132,7 @@ void fm_config_defaults(fm_config_t *c)
     c->eventbus_webhook_max_attempts = 8;
     c->eventbus_webhook_backoff_ms = 1000;
     c->eventbus_webhook_backoff_max_ms = 300000;
+    snprintf(c->eventbus_log_skip, sizeof(c->eventbus_log_skip), "%s", "execution.element.>");
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

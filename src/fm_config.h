@@ -74,6 +74,7 @@ typedef struct fm_config {
     int eventbus_webhook_max_attempts;  /* then the event becomes a dead letter */
     int eventbus_webhook_backoff_ms;    /* first retry delay; doubles, with jitter */
     int eventbus_webhook_backoff_max_ms;
+    char eventbus_log_skip[256];        /* pattern of types not logged ("" none) */
     /* [mcp] */
     char mcp_anonymous_tenant[72];      /* "" = off; loopback listeners only */
     char mcp_anonymous_role[64];

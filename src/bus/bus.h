@@ -66,12 +66,17 @@ int bus_publish_ce(const char *id, const char *time, const char *source, const c
 
 /* Loop thread: fn(arg) runs after every subscriber has seen a delivery batch and before
  * the outbox rows of that batch are deleted; a subscriber that buffers (the durable
- * log) makes the batch durable there. false keeps the rows for a later batch. One hook. */
+ * log) makes the batch durable there. false keeps the rows for a later batch. One hook.
+ * The batch's events (the bus_event_t a subscriber got) stay valid until fn returns, so
+ * such a subscriber may keep pointers to them instead of copies. */
 void bus_on_batch(bool (*fn)(void *arg), void *arg);
 
 /* Any thread. Returns a subscription id (> 0) or FM_EINVAL for a bad pattern.
  * After bus_unsubscribe returns on the loop thread, fn is not called again. */
 int bus_subscribe(const char *pattern, bus_fn fn, void *arg);
+/* The same, leaving out the types that match `except` (a pattern; NULL: none): they are
+ * not delivered to fn, and bus_wants does not count this subscription for them. */
+int bus_subscribe_except(const char *pattern, const char *except, bus_fn fn, void *arg);
 void bus_unsubscribe(int id);
 
 /* Any thread: does any subscription match this type now? Modules that announce at a

@@ -26,8 +26,12 @@ typedef struct bus_outbox {
     int64_t last_read;      /* loop thread: highest id enqueued */
     int64_t delivered_max;  /* loop thread: highest id whose delivery finished */
     int64_t deleted_max;    /* loop thread: highest id deleted */
+    uint64_t deleted_ms;    /* loop thread: when (monotonic) */
+    int64_t durable_max;    /* loop thread: delivered and past the batch hook: deletable */
     struct bus_outbox *next;
 } bus_outbox_t;
+
+#define DELETE_MS 100       /* delivered rows wait at most this long to be deleted */
 
 static bus_outbox_t *outboxes;     /* loop thread only */
 static atomic_uint_fast64_t drained;
@@ -61,8 +65,7 @@ int bus_outbox_add(fm_db_t *db, sqlite3 *w, const char *source, const char *type
     if (!source || !*source || !bus_type_valid(type) || !tenant || !*tenant)
         return FM_EINVAL;
     char id[37], ts[32];
-    fm_uuid7(id);
-    fm_time_rfc3339(ts);
+    bus__stamp(id, ts);
     char *json = bus_event_json(id, source, type, subject, tenant, ts, data_json);
     if (!json)
         return FM_ENOMEM;
@@ -95,71 +98,115 @@ int bus_outbox_put(fm_dbc_t *w, const char *source, const char *type, const char
 static char *dup_field(const cJSON *root, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
-    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The fields of a row as bus_event_json wrote it, read in place into `buf` (NUL-ended
+ * copies); false when the text is not in that exact shape or a value has an escape
+ * (then cJSON reads it). f: id, source, type, time, subject (NULL), tenant, data. */
+static bool fast_fields(const char *t, char *buf, size_t cap, const char *f[6], const char **data, size_t *dlen)
+{
+    static const char *const keys[] = { "{\"specversion\":\"1.0\",\"id\":\"", "\",\"source\":\"", "\",\"type\":\"",
+                                        "\",\"time\":\"" };
+    size_t used = 0;
+    for (int k = 0; k < 6; k++) {
+        const char *key = k < 4 ? keys[k] : k == 4 ? "\",\"subject\":\"" : "\",\"tenantid\":\"";
+        size_t kl = strlen(key);
+        if (k == 4 && strncmp(t, key, kl)) {    /* no subject */
+            f[4] = NULL;
+            continue;
+        }
+        if (k == 5 && f[4] == NULL && !strncmp(t, key, kl)) {
+        } else if (strncmp(t, key, kl)) {
+            return false;
+        }
+        t += kl;
+        const char *end = t;
+        while (*end && *end != '"' && *end != '\\')
+            end++;
+        if (*end != '"' || used + (size_t)(end - t) + 1 > cap)
+            return false;
+        memcpy(buf + used, t, (size_t)(end - t));
+        buf[used + (size_t)(end - t)] = 0;
+        f[k] = buf + used;
+        used += (size_t)(end - t) + 1;
+        t = end;
+    }
+    static const char tail[] = "\",\"datacontenttype\":\"application/json\",\"data\":";
+    if (strncmp(t, tail, sizeof(tail) - 1))
+        return false;
+    t += sizeof(tail) - 1;
+    size_t n = strlen(t);
+    if (n < 2 || t[n - 1] != '}')
+        return false;
+    *data = t;
+    *dlen = n - 1;
+    return true;
 }
 
 /* Rebuilds the in-memory event from a stored row; NULL if the row is unusable. */
 static bus_event_t *event_from_row(bus_outbox_t *ob, int64_t id, const char *text)
 {
-    cJSON *root = cJSON_Parse(text);
-    bus_event_t *ev = calloc(1, sizeof(*ev));
-    if (!root || !ev)
-        goto fail;
-    ev->id = dup_field(root, "id");
-    ev->source = dup_field(root, "source");
-    ev->type = dup_field(root, "type");
-    ev->subject = dup_field(root, "subject");
-    ev->tenant = dup_field(root, "tenantid");
-    ev->time = dup_field(root, "time");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    ev->data = data ? cJSON_PrintUnformatted(data) : strdup("null");
-    ev->json = strdup(text);
-    if (!ev->id || !ev->source || !ev->type || !ev->tenant || !ev->time || !ev->data || !ev->json)
-        goto fail;
+    char buf[2048];
+    const char *f[6], *data = NULL;
+    size_t dlen = 0;
+    bus_event_t *ev = NULL;
+    if (text && fast_fields(text, buf, sizeof(buf), f, &data, &dlen)) {
+        ev = bus__event_new(f[0], f[1], f[2], f[4], f[5], f[3], data, dlen, text);
+    } else {
+        cJSON *root = cJSON_Parse(text);
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "data");
+        char *dj = d ? cJSON_PrintUnformatted(d) : NULL;
+        const char *eid = dup_field(root, "id"), *src = dup_field(root, "source"), *type = dup_field(root, "type"),
+                   *tenant = dup_field(root, "tenantid"), *time = dup_field(root, "time");
+        if (root && eid && src && type && tenant && time && (!d || dj))
+            ev = bus__event_new(eid, src, type, dup_field(root, "subject"), tenant, time, dj, dj ? strlen(dj) : 0,
+                                text);
+        cJSON_free(dj);
+        cJSON_Delete(root);
+    }
+    if (!ev)
+        return NULL;
     ev->outbox = ob;
     ev->outbox_id = id;
-    cJSON_Delete(root);
     return ev;
-fail:
-    cJSON_Delete(root);
-    bus__event_free(ev);
-    return NULL;
+}
+
+typedef struct draining {
+    bus_outbox_t *ob;
+    size_t n;
+} draining_t;
+
+static int drain_row(const fm_dbrow_t *r, void *arg)
+{
+    draining_t *d = arg;
+    bus_outbox_t *ob = d->ob;
+    int64_t id = fm_dbrow_int(r, 0);
+    bus_event_t *ev = event_from_row(ob, id, fm_dbrow_text(r, 1));
+    ob->last_read = id;
+    d->n++;
+    if (ev) {
+        bus__enqueue_nowait(ev);
+        atomic_fetch_add(&drained, 1);
+    } else {
+        fm_log_t l;
+        fm_log_begin(&l, FM_LOG_ERROR, "outbox row unreadable, dropped");
+        fm_log_str(&l, "source", ob->source);
+        fm_log_int(&l, "id", id);
+        fm_log_end(&l);
+        if (id > ob->delivered_max)
+            ob->delivered_max = id;
+    }
+    return FM_OK;
 }
 
 /* Enqueues up to `room` rows of ob; returns how many rows it read. */
 static size_t drain_one(bus_outbox_t *ob, size_t room)
 {
-    sqlite3 *c = fm_db_reader(ob->db);
-    if (!c)
-        return 0;
-    sqlite3_stmt *st = NULL;
-    size_t n = 0;
-    if (sqlite3_prepare_v2(c, "SELECT id, event FROM fm_outbox WHERE id > ? ORDER BY id LIMIT ?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, ob->last_read);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)room);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(st, 0);
-            bus_event_t *ev = event_from_row(ob, id, (const char *)sqlite3_column_text(st, 1));
-            ob->last_read = id;
-            n++;
-            if (ev) {
-                bus__enqueue_nowait(ev);
-                atomic_fetch_add(&drained, 1);
-            } else {
-                fm_log_t l;
-                fm_log_begin(&l, FM_LOG_ERROR, "outbox row unreadable, dropped");
-                fm_log_str(&l, "source", ob->source);
-                fm_log_int(&l, "id", id);
-                fm_log_end(&l);
-                if (id > ob->delivered_max)
-                    ob->delivered_max = id;
-            }
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(ob->db, c);
-    return n;
+    draining_t d = { ob, 0 };
+    fm_dbq_read_each(ob->db, "SELECT id, event FROM fm_outbox WHERE id > ? ORDER BY id LIMIT ?", drain_row, &d,
+                     "II", ob->last_read, (int64_t)room);
+    return d.n;
 }
 
 bool bus__outbox_drain(void)
@@ -190,25 +237,37 @@ void bus__outbox_delivered(const bus_event_t *ev)
         ob->delivered_max = ev->outbox_id;
 }
 
-void bus__outbox_commit_deletes(void)
+void bus__outbox_durable(void)
 {
+    for (bus_outbox_t *ob = outboxes; ob; ob = ob->next)
+        ob->durable_max = ob->delivered_max;
+}
+
+bool bus__outbox_commit_deletes(bool force)
+{
+    bool left = false;
     for (bus_outbox_t *ob = outboxes; ob; ob = ob->next) {
-        if (ob->delivered_max <= ob->deleted_max)
+        if (ob->durable_max <= ob->deleted_max)
             continue;
-        sqlite3 *w = fm_db_write_begin(ob->db);
+        /* At most one delete transaction per DELETE_MS per database (it takes the
+         * module's writer lock, which its own requests wait for); a crash before it
+         * delivers those rows again, with their ids, which the durable log recognises. */
+        uint64_t now = uv_hrtime() / 1000000;
+        if (!force && now - ob->deleted_ms < DELETE_MS) {
+            left = true;
+            continue;
+        }
+        fm_dbc_t *w = fm_dbq_write_begin(ob->db);
         if (!w)
             continue;
-        sqlite3_stmt *st = NULL;
-        int rc = FM_EDB;
-        if (sqlite3_prepare_v2(w, "DELETE FROM fm_outbox WHERE id <= ?", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, ob->delivered_max);
-            if (sqlite3_step(st) == SQLITE_DONE)
-                rc = FM_OK;
+        int64_t upto = ob->durable_max;
+        int rc = fm_dbq_run(w, "DELETE FROM fm_outbox WHERE id <= ?", "I", upto);
+        if (fm_dbq_write_end(w, rc) == FM_OK) {
+            ob->deleted_max = upto;
+            ob->deleted_ms = now;
         }
-        sqlite3_finalize(st);
-        if (fm_db_write_end(ob->db, rc) == FM_OK)
-            ob->deleted_max = ob->delivered_max;
     }
+    return left;
 }
 
 void bus__outbox_free_all(void)

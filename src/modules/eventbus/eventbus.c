@@ -9,6 +9,7 @@
 
 #include "../../bus/bus.h"
 #include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
@@ -54,26 +55,27 @@ static int reply_errors(fm_req_t *r, cJSON *errs, const char *what)
 /* ---- schemas ---- */
 
 /* The latest schema of the type for the tenant (parsed), or NULL. */
+typedef struct schema_row {
+    cJSON *schema;
+    int version;
+} schema_row_t;
+
+static int latest_row(const fm_dbrow_t *row, void *arg)
+{
+    schema_row_t *sr = arg;
+    sr->schema = fm_dbrow_json(row, 0);
+    sr->version = (int)fm_dbrow_int(row, 1);
+    return FM_OK;
+}
+
 static cJSON *latest_schema(fm_db_t *db, const char *tenant, const char *type, int *version)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return NULL;
-    sqlite3_stmt *st = NULL;
-    cJSON *s = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT schema, version FROM schemas WHERE tenant_id = ? AND type = ? "
-                              "ORDER BY version DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            s = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            if (version)
-                *version = sqlite3_column_int(st, 1);
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return s;
+    schema_row_t sr = { NULL, 0 };
+    fm_dbq_read_one(db, "SELECT schema, version FROM schemas WHERE tenant_id = ? AND type = ? "
+                        "ORDER BY version DESC LIMIT 1", latest_row, &sr, "ss", tenant, type);
+    if (version)
+        *version = sr.version;
+    return sr.schema;
 }
 
 static int schema_create(fm_req_t *r)
@@ -109,38 +111,25 @@ static int schema_create(fm_req_t *r)
         cJSON_free(text);
         return fm_reply_invalid(r, "schema", "must be at most 65536 bytes as JSON");
     }
-    fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    char now[32];
+    fm_time_rfc3339(now);
+    int64_t version = 0;
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w) {
         cJSON_free(text);
         return FM_EDB;
     }
-    static const char sql[] =
-        "INSERT INTO schemas(tenant_id, type, version, schema, created_at) "
-        "SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4 FROM schemas WHERE tenant_id = ?1 AND type = ?2 "
-        "RETURNING version";
-    sqlite3_stmt *st = fm_db_stmt(db, sql);
-    char now[32];
-    fm_time_rfc3339(now);
-    int rc = FM_EDB, version = 0;
-    if (st) {
-        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, type->valuestring, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            version = sqlite3_column_int(st, 0);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
-        sqlite3_reset(st);
-    }
-    rc = fm_db_write_end(db, rc);
+    int rc = fm_dbq_int(w, "INSERT INTO schemas(tenant_id, type, version, schema, created_at) "
+                           "SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4 FROM schemas "
+                           "WHERE tenant_id = ?1 AND type = ?2 RETURNING version",
+                        &version, "ssss", fm_req_tenant(r), type->valuestring, text, now);
+    rc = fm_dbq_write_end(w, rc);
     cJSON_free(text);
     if (rc != FM_OK)
         return rc;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", type->valuestring);
-    cJSON_AddNumberToObject(o, "version", version);
+    cJSON_AddNumberToObject(o, "version", (double)version);
     cJSON_AddItemToObject(o, "schema", cJSON_Duplicate(schema, true));
     cJSON_AddStringToObject(o, "createdAt", now);
     char loc[300];
@@ -151,23 +140,14 @@ static int schema_create(fm_req_t *r)
 
 static int schema_list(fm_req_t *r)
 {
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
     cJSON *items = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c, "SELECT type, MAX(version) FROM schemas WHERE tenant_id = ? "
-                              "GROUP BY type ORDER BY type LIMIT 1000", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "type", (const char *)sqlite3_column_text(st, 0));
-            cJSON_AddNumberToObject(o, "latestVersion", sqlite3_column_int(st, 1));
-            cJSON_AddItemToArray(items, o);
-        }
+    int rc = fm_dbq_read_array(db_of(r), "SELECT type, MAX(version) AS \"latestVersion\" FROM schemas "
+                                         "WHERE tenant_id = ? GROUP BY type ORDER BY type LIMIT 1000",
+                               "si", items, "s", fm_req_tenant(r));
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
     }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "items", items);
     return fm_reply_json(r, 200, o);
@@ -176,28 +156,13 @@ static int schema_list(fm_req_t *r)
 static int schema_get(fm_req_t *r)
 {
     const char *type = fm_req_param(r, "type");
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
     cJSON *versions = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c, "SELECT version, schema, created_at FROM schemas WHERE tenant_id = ? "
-                              "AND type = ? ORDER BY version LIMIT 1000", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "version", sqlite3_column_int(st, 0));
-            cJSON_AddItemToObject(o, "schema", cJSON_Parse((const char *)sqlite3_column_text(st, 1)));
-            cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 2));
-            cJSON_AddItemToArray(versions, o);
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
-    if (cJSON_GetArraySize(versions) == 0) {
+    int rc = fm_dbq_read_array(db_of(r), "SELECT version, schema, created_at AS \"createdAt\" FROM schemas "
+                                         "WHERE tenant_id = ? AND type = ? ORDER BY version LIMIT 1000",
+                               "ijs", versions, "ss", fm_req_tenant(r), type);
+    if (rc != FM_OK || cJSON_GetArraySize(versions) == 0) {
         cJSON_Delete(versions);
-        return fm_reply_problem(r, 404, NULL, NULL, NULL, "no schema is registered for type '%s'", type);
+        return rc != FM_OK ? rc : fm_reply_problem(r, 404, NULL, NULL, NULL, "no schema is registered for type '%s'", type);
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", type);
@@ -472,17 +437,20 @@ static int replay(fm_req_t *r)
     const char *lim = fm_req_query(r, "limit", b5, sizeof(b5));
     const char *tenant = fm_req_tenant(r);
     int64_t start = 1, limit = 100;
-    if (from && off)
-        return fm_reply_invalid(r, "offset", "give either from or offset, not both");
+    int64_t since = -1;
     if (off && !parse_i64(off, 1, INT64_MAX / 2, &start))
         return fm_reply_invalid(r, "offset", "must be an offset (an integer ≥ 1)");
     if (from) {
-        int64_t ms = eventbus_parse_time(from);
-        if (ms < 0)
+        /* By the events' own `time`; with offset too, the offset is where the
+         * previous page stopped (its `next`) and from stays the filter. */
+        if ((since = eventbus_parse_time(from)) < 0)
             return fm_reply_invalid(r, "from", "must be an RFC 3339 timestamp");
-        int rc = evlog_offset_at(db_of(r), tenant, ms, &start);
+        int64_t first = 1;
+        int rc = evlog_offset_at(db_of(r), tenant, since, &first);
         if (rc != FM_OK)
             return rc;
+        if (first > start)
+            start = first;
     }
     if (lim && !parse_i64(lim, 1, 1000, &limit))
         return fm_reply_invalid(r, "limit", "must be an integer from 1 to 1000");
@@ -490,7 +458,7 @@ static int replay(fm_req_t *r)
         return fm_reply_invalid(r, "types", "must be an event type pattern: segments, '*' for one, '>' (last) for the rest");
     if (subject && strlen(subject) > 1024)
         return fm_reply_invalid(r, "subject", "must be at most 1024 characters");
-    evlog_filter_t f = { types, subject };
+    evlog_filter_t f = { types, subject, since };
     collect_t c = { cJSON_CreateArray() };
     int64_t next = start;
     int rc = evlog_read(db_of(r), tenant, start, &f, (int)limit, (int)limit * 10 + 1000, collect_one, &c, &next);
@@ -519,54 +487,42 @@ static int event_get(fm_req_t *r)
 
 /* ---- subscriptions ---- */
 
-static const char SUB_COLS[] =
-    "SELECT id, kind, url, types, state, acked, delivered, failures, last_error, last_delivered_at, "
-    "created_at, (SELECT COUNT(*) FROM dead_letters d WHERE d.subscription_id = s.id) FROM subscriptions s ";
+#define SUB_COLS                                                                                         \
+    "SELECT id, kind, url, types, state, acked, delivered, failures, last_error, last_delivered_at, "  \
+    "created_at, (SELECT COUNT(*) FROM dead_letters d WHERE d.subscription_id = s.id) FROM subscriptions s "
 
-static cJSON *sub_row(sqlite3_stmt *st)
+static cJSON *sub_row(const fm_dbrow_t *row, void *arg)
 {
+    (void)arg;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));
-    cJSON_AddStringToObject(o, "kind", (const char *)sqlite3_column_text(st, 1));
-    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-        cJSON_AddStringToObject(o, "url", (const char *)sqlite3_column_text(st, 2));
-    cJSON_AddStringToObject(o, "types", (const char *)sqlite3_column_text(st, 3));
-    cJSON_AddStringToObject(o, "state", (const char *)sqlite3_column_text(st, 4));
-    cJSON_AddNumberToObject(o, "lastDeliveredOffset", (double)sqlite3_column_int64(st, 5));
-    cJSON_AddNumberToObject(o, "delivered", (double)sqlite3_column_int64(st, 6));
-    cJSON_AddNumberToObject(o, "consecutiveFailures", (double)sqlite3_column_int64(st, 7));
-    if (sqlite3_column_type(st, 8) != SQLITE_NULL)
-        cJSON_AddStringToObject(o, "lastError", (const char *)sqlite3_column_text(st, 8));
-    if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-        cJSON_AddStringToObject(o, "lastDeliveredAt", (const char *)sqlite3_column_text(st, 9));
-    cJSON_AddStringToObject(o, "createdAt", (const char *)sqlite3_column_text(st, 10));
-    cJSON_AddNumberToObject(o, "deadLetters", (double)sqlite3_column_int64(st, 11));
+    cJSON_AddStringToObject(o, "id", fm_dbrow_str(row, 0));
+    cJSON_AddStringToObject(o, "kind", fm_dbrow_str(row, 1));
+    if (!fm_dbrow_null(row, 2))
+        cJSON_AddStringToObject(o, "url", fm_dbrow_text(row, 2));
+    cJSON_AddStringToObject(o, "types", fm_dbrow_str(row, 3));
+    cJSON_AddStringToObject(o, "state", fm_dbrow_str(row, 4));
+    cJSON_AddNumberToObject(o, "lastDeliveredOffset", (double)fm_dbrow_int(row, 5));
+    cJSON_AddNumberToObject(o, "delivered", (double)fm_dbrow_int(row, 6));
+    cJSON_AddNumberToObject(o, "consecutiveFailures", (double)fm_dbrow_int(row, 7));
+    if (!fm_dbrow_null(row, 8))
+        cJSON_AddStringToObject(o, "lastError", fm_dbrow_text(row, 8));
+    if (!fm_dbrow_null(row, 9))
+        cJSON_AddStringToObject(o, "lastDeliveredAt", fm_dbrow_text(row, 9));
+    cJSON_AddStringToObject(o, "createdAt", fm_dbrow_str(row, 10));
+    cJSON_AddNumberToObject(o, "deadLetters", (double)fm_dbrow_int(row, 11));
     return o;
+}
+
+static int sub_one(const fm_dbrow_t *row, void *arg)
+{
+    *(cJSON **)arg = sub_row(row, NULL);
+    return FM_OK;
 }
 
 static int sub_load(fm_db_t *db, const char *tenant, const char *id, cJSON **out)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    char sql[600];
-    snprintf(sql, sizeof(sql), "%sWHERE tenant_id = ? AND id = ?", SUB_COLS);
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *out = sub_row(st);
-            rc = FM_OK;
-        } else if (step == SQLITE_DONE) {
-            rc = FM_ENOTFOUND;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    *out = NULL;
+    return fm_dbq_read_one(db, SUB_COLS "WHERE tenant_id = ? AND id = ?", sub_one, out, "ss", tenant, id);
 }
 
 static int not_found(fm_req_t *r)
@@ -636,41 +592,20 @@ static int sub_create(fm_req_t *r)
         sodium_bin2hex(gen, sizeof(gen), raw, sizeof(raw));
     }
     fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    static const char count_sql[] = "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ?";
-    static const char ins[] =
-        "INSERT INTO subscriptions(id, tenant_id, kind, url, secret, types, acked, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    sqlite3_stmt *st = fm_db_stmt(db, count_sql);
-    rc = FM_EDB;
-    int count = 0;
-    if (st) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            count = sqlite3_column_int(st, 0);
-            rc = FM_OK;
-        }
-        sqlite3_reset(st);
-    }
+    int64_t count = 0;
+    rc = fm_dbq_int(w, "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ?", &count, "s", tenant);
     if (rc == FM_OK && count >= MAX_SUBS_PER_TENANT)
         rc = FM_ECONFLICT;
-    if (rc == FM_OK && (st = fm_db_stmt(db, ins))) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, webhook ? "webhook" : "internal", -1, SQLITE_STATIC);
-        if (webhook) {
-            sqlite3_bind_text(st, 4, url->valuestring, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, secret ? secret->valuestring : gen, -1, SQLITE_STATIC);
-        }
-        sqlite3_bind_text(st, 6, types ? types->valuestring : ">", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 7, acked < 0 ? 0 : acked);
-        sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        sqlite3_reset(st);
-    }
-    rc = fm_db_write_end(db, rc);
+    if (rc == FM_OK)
+        rc = fm_dbq_run(w, "INSERT INTO subscriptions(id, tenant_id, kind, url, secret, types, acked, created_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "ssssssIs", id, tenant, webhook ? "webhook" : "internal", webhook ? url->valuestring : NULL,
+                        webhook ? (secret ? secret->valuestring : gen) : NULL, types ? types->valuestring : ">",
+                        acked < 0 ? (int64_t)0 : acked, now);
+    rc = fm_dbq_write_end(w, rc);
     if (rc == FM_ECONFLICT)
         return fm_reply_problem(r, 409, NULL, NULL, NULL, "a tenant has at most %d subscriptions", MAX_SUBS_PER_TENANT);
     if (rc != FM_OK)
@@ -692,29 +627,18 @@ static int sub_list(fm_req_t *r)
     int limit, offset;
     if (fm_req_page_offset(r, 100, &limit, &offset))
         return FM_OK;
-    sqlite3 *c = fm_db_reader(db_of(r));
-    if (!c)
-        return FM_EDB;
-    char sql[700];
-    snprintf(sql, sizeof(sql), "%sWHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?", SUB_COLS);
-    sqlite3_stmt *st = NULL;
+    fm_dbq_page_t p = {
+        .count_sql = "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ?",
+        .rows_sql = SUB_COLS "WHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+        .item = sub_row, .offset = offset, .limit = limit,
+    };
     cJSON *items = cJSON_CreateArray();
     int total = 0;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, limit);
-        sqlite3_bind_int(st, 3, offset);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            cJSON_AddItemToArray(items, sub_row(st));
+    int rc = fm_dbq_read_page(db_of(r), &p, items, &total, "s", fm_req_tenant(r));
+    if (rc != FM_OK) {
+        cJSON_Delete(items);
+        return rc;
     }
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(c, "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, fm_req_tenant(r), -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db_of(r), c);
     return fm_reply_page(r, items, offset, total);
 }
 
@@ -741,54 +665,30 @@ static int sub_status(fm_req_t *r)
     cJSON_AddNumberToObject(o, "lastOffset", (double)last);
     cJSON_AddNumberToObject(o, "lag", (double)(last > acked ? last - acked : 0));
     cJSON *dl = cJSON_AddArrayToObject(o, "deadLetterList");
-    sqlite3 *c = fm_db_reader(db_of(r));
-    sqlite3_stmt *st = NULL;
-    if (c && sqlite3_prepare_v2(c, "SELECT seq, attempts, last_error, dead_at, redeliver FROM dead_letters "
-                                   "WHERE subscription_id = ? ORDER BY seq LIMIT 100", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, fm_req_param(r, "id"), -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *d = cJSON_CreateObject();
-            cJSON_AddNumberToObject(d, "offset", (double)sqlite3_column_int64(st, 0));
-            cJSON_AddNumberToObject(d, "attempts", sqlite3_column_int(st, 1));
-            cJSON_AddStringToObject(d, "lastError", (const char *)sqlite3_column_text(st, 2));
-            cJSON_AddStringToObject(d, "deadAt", (const char *)sqlite3_column_text(st, 3));
-            cJSON_AddBoolToObject(d, "redeliveryPending", sqlite3_column_int(st, 4));
-            cJSON_AddItemToArray(dl, d);
-        }
+    rc = fm_dbq_read_array(db_of(r), "SELECT seq AS \"offset\", attempts, last_error AS \"lastError\", "
+                                     "dead_at AS \"deadAt\", redeliver AS \"redeliveryPending\" FROM dead_letters "
+                                     "WHERE subscription_id = ? ORDER BY seq LIMIT 100",
+                           "iissb", dl, "s", fm_req_param(r, "id"));
+    if (rc != FM_OK) {
+        cJSON_Delete(o);
+        return rc;
     }
-    sqlite3_finalize(st);
-    if (c)
-        fm_db_reader_done(db_of(r), c);
     return fm_reply_json(r, 200, o);
 }
 
 /* One UPDATE/DELETE on the tenant's subscription: FM_OK, FM_ENOTFOUND or FM_EDB. */
 static int sub_write(fm_req_t *r, const char *sql, const char *arg)
 {
-    fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = fm_db_stmt(db, sql);
-    int rc = FM_EDB;
-    if (st) {
-        sqlite3_bind_text(st, 1, fm_req_param(r, "id"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, fm_req_tenant(r), -1, SQLITE_STATIC);
-        if (arg)
-            sqlite3_bind_text(st, 3, arg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            rc = sqlite3_changes(w) ? FM_OK : FM_ENOTFOUND;
-        sqlite3_reset(st);
-    }
-    if (rc == FM_OK && sql[0] == 'D') {     /* a deleted subscription takes its dead letters */
-        static const char dl[] = "DELETE FROM dead_letters WHERE subscription_id = ?";
-        if ((st = fm_db_stmt(db, dl))) {
-            sqlite3_bind_text(st, 1, fm_req_param(r, "id"), -1, SQLITE_STATIC);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-            sqlite3_reset(st);
-        }
-    }
-    int erc = fm_db_write_end(db, rc == FM_ENOTFOUND ? FM_OK : rc);
+    int rc = arg ? fm_dbq_run(w, sql, "sss", fm_req_param(r, "id"), fm_req_tenant(r), arg)
+                 : fm_dbq_run(w, sql, "ss", fm_req_param(r, "id"), fm_req_tenant(r));
+    if (rc == FM_OK && fm_dbq_changes(w) == 0)
+        rc = FM_ENOTFOUND;
+    if (rc == FM_OK && sql[0] == 'D')   /* a deleted subscription takes its dead letters */
+        rc = fm_dbq_run(w, "DELETE FROM dead_letters WHERE subscription_id = ?", "s", fm_req_param(r, "id"));
+    int erc = fm_dbq_write_end(w, rc == FM_ENOTFOUND ? FM_OK : rc);
     if (erc != FM_OK)
         return erc;
     if (rc == FM_OK)
@@ -833,27 +733,17 @@ static int sub_redeliver(fm_req_t *r)
     if (rc != FM_OK)
         return rc;
     cJSON_Delete(o);
-    fm_db_t *db = db_of(r);
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db_of(r));
     if (!w)
         return FM_EDB;
-    static const char sql[] = "UPDATE dead_letters SET redeliver = 1 WHERE subscription_id = ? AND redeliver = 0";
-    sqlite3_stmt *st = fm_db_stmt(db, sql);
-    int n = 0;
-    rc = FM_EDB;
-    if (st) {
-        sqlite3_bind_text(st, 1, fm_req_param(r, "id"), -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE) {
-            n = sqlite3_changes(w);
-            rc = FM_OK;
-        }
-        sqlite3_reset(st);
-    }
-    if ((rc = fm_db_write_end(db, rc)) != FM_OK)
+    rc = fm_dbq_run(w, "UPDATE dead_letters SET redeliver = 1 WHERE subscription_id = ? AND redeliver = 0", "s",
+                    fm_req_param(r, "id"));
+    int64_t n = rc == FM_OK ? fm_dbq_changes(w) : 0;
+    if ((rc = fm_dbq_write_end(w, rc)) != FM_OK)
         return rc;
     hooks_kick(true);
     cJSON *res = cJSON_CreateObject();
-    cJSON_AddNumberToObject(res, "redelivering", n);
+    cJSON_AddNumberToObject(res, "redelivering", (double)n);
     return fm_reply_json(r, 202, res);
 }
 

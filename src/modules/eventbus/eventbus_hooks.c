@@ -18,6 +18,7 @@
 
 #include "../../bus/bus.h"
 #include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_fetch.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
@@ -78,55 +79,54 @@ static void sub_free(hsub_t *s)
     free(s);
 }
 
+static int reload_row(const fm_dbrow_t *r, void *arg)
+{
+    (void)arg;
+    const char *id = fm_dbrow_str(r, 0);
+    int64_t acked = fm_dbrow_int(r, 5);
+    hsub_t *s = find(id);
+    if (!s) {
+        if (H.n == MAX_SUBS || !(s = calloc(1, sizeof(*s))))
+            return FM_OK;
+        fm_dbrow_copy(r, 0, s->id, sizeof(s->id));
+        fm_dbrow_copy(r, 1, s->tenant, sizeof(s->tenant));
+        s->url = strdup(fm_dbrow_str(r, 2));
+        s->secret = strdup(fm_dbrow_str(r, 3));
+        if (!s->url || !s->secret) {
+            sub_free(s);
+            return FM_OK;
+        }
+        s->acked = acked;
+        H.subs[H.n++] = s;
+    } else if (!s->in_flight && acked != s->acked) {
+        s->acked = acked;       /* moved by the API (ack of an internal, or reset) */
+        s->attempts = 0;
+    }
+    fm_dbrow_copy(r, 4, s->types, sizeof(s->types));
+    s->redeliveries = true;     /* looked up on its next turn */
+    s->idle = false;
+    s->seen = true;
+    s->gone = false;
+    return FM_OK;
+}
+
 static void reload(void)
 {
-    sqlite3 *c = fm_db_reader(H.m->db);
+    if (!H.subs && !(H.subs = calloc(MAX_SUBS, sizeof(*H.subs))))
+        return;
+    for (size_t i = 0; i < H.n; i++)
+        H.subs[i]->seen = true;     /* kept when the read fails */
+    fm_dbc_t *c = fm_dbq_reader(H.m->db);
     if (!c)
         return;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT id, tenant_id, url, secret, types, acked FROM subscriptions "
-                              "WHERE kind = 'webhook' AND state = 'active' LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fm_db_reader_done(H.m->db, c);
-        return;
-    }
-    sqlite3_bind_int(st, 1, MAX_SUBS);
     for (size_t i = 0; i < H.n; i++)
         H.subs[i]->seen = false;
-    if (!H.subs && !(H.subs = calloc(MAX_SUBS, sizeof(*H.subs)))) {
-        sqlite3_finalize(st);
-        fm_db_reader_done(H.m->db, c);
+    int rc = fm_dbq_each(c, "SELECT id, tenant_id, url, secret, types, acked FROM subscriptions "
+                            "WHERE kind = 'webhook' AND state = 'active' LIMIT ?",
+                         reload_row, NULL, "i", MAX_SUBS);
+    fm_dbq_reader_done(c);
+    if (rc != FM_OK)
         return;
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        int64_t acked = sqlite3_column_int64(st, 5);
-        hsub_t *s = find(id);
-        if (!s) {
-            if (H.n == MAX_SUBS || !(s = calloc(1, sizeof(*s))))
-                continue;
-            snprintf(s->id, sizeof(s->id), "%s", id);
-            snprintf(s->tenant, sizeof(s->tenant), "%s", (const char *)sqlite3_column_text(st, 1));
-            s->url = strdup((const char *)sqlite3_column_text(st, 2));
-            s->secret = strdup((const char *)sqlite3_column_text(st, 3));
-            if (!s->url || !s->secret) {
-                sub_free(s);
-                continue;
-            }
-            s->acked = acked;
-            H.subs[H.n++] = s;
-        } else if (!s->in_flight && acked != s->acked) {
-            s->acked = acked;       /* moved by the API (ack of an internal, or reset) */
-            s->attempts = 0;
-        }
-        snprintf(s->types, sizeof(s->types), "%s", (const char *)sqlite3_column_text(st, 4));
-        s->redeliveries = true;     /* looked up on its next turn */
-        s->idle = false;
-        s->seen = true;
-        s->gone = false;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(H.m->db, c);
     /* Deleted or paused: dropped now unless a request is out (its callback drops it). */
     for (size_t i = 0; i < H.n;) {
         hsub_t *s = H.subs[i];
@@ -150,63 +150,32 @@ static void reload(void)
 static void store_result(hsub_t *s, int64_t offset, bool ok, bool dead, bool redeliver,
                          const char *event, const char *error)
 {
-    fm_db_t *db = H.m->db;
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(H.m->db);
     if (!w)
         return;
-    int rc = FM_OK;
+    int rc;
     char now[32];
     fm_time_rfc3339(now);
-    static const char ok_sql[] =
-        "UPDATE subscriptions SET acked = MAX(acked, ?), failures = 0, last_error = NULL, "
-        "delivered = delivered + 1, last_delivered_at = ? WHERE id = ?";
-    static const char ok_re_sql[] =
-        "UPDATE subscriptions SET failures = 0, last_error = NULL, delivered = delivered + 1, "
-        "last_delivered_at = ? WHERE id = ?";
-    static const char fail_sql[] =
-        "UPDATE subscriptions SET failures = failures + 1, last_error = ?, acked = MAX(acked, ?) WHERE id = ?";
-    static const char undead_sql[] = "DELETE FROM dead_letters WHERE subscription_id = ? AND seq = ?";
-    static const char dead_sql[] =
-        "INSERT INTO dead_letters(subscription_id, seq, event, attempts, last_error, dead_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(subscription_id, seq) DO UPDATE SET "
-        "attempts = attempts + excluded.attempts, last_error = excluded.last_error, "
-        "dead_at = excluded.dead_at, redeliver = 0";
-    sqlite3_stmt *st;
-    if (ok) {
-        st = fm_db_stmt(db, redeliver ? ok_re_sql : ok_sql);
-        if (st) {
-            int k = 1;
-            if (!redeliver)
-                sqlite3_bind_int64(st, k++, offset);
-            sqlite3_bind_text(st, k++, now, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, k, s->id, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
-        if (rc == FM_OK && redeliver && (st = fm_db_stmt(db, undead_sql))) {
-            sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, offset);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
+    if (ok && redeliver) {
+        rc = fm_dbq_run(w, "UPDATE subscriptions SET failures = 0, last_error = NULL, delivered = delivered + 1, "
+                           "last_delivered_at = ? WHERE id = ?", "ss", now, s->id);
+        if (rc == FM_OK)
+            rc = fm_dbq_run(w, "DELETE FROM dead_letters WHERE subscription_id = ? AND seq = ?", "sI", s->id, offset);
+    } else if (ok) {
+        rc = fm_dbq_run(w, "UPDATE subscriptions SET acked = MAX(acked, ?), failures = 0, last_error = NULL, "
+                           "delivered = delivered + 1, last_delivered_at = ? WHERE id = ?", "Iss", offset, now, s->id);
     } else {
-        st = fm_db_stmt(db, fail_sql);
-        if (st) {
-            sqlite3_bind_text(st, 1, error, -1, SQLITE_STATIC);
-            /* A dead letter of the log moves the cursor past it; a redelivery does not. */
-            sqlite3_bind_int64(st, 2, dead && !redeliver ? offset : 0);
-            sqlite3_bind_text(st, 3, s->id, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
-        if (rc == FM_OK && dead && (st = fm_db_stmt(db, dead_sql))) {
-            sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, offset);
-            sqlite3_bind_text(st, 3, event ? event : "null", -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 4, s->attempts);
-            sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-        }
+        /* A dead letter of the log moves the cursor past it; a redelivery does not. */
+        rc = fm_dbq_run(w, "UPDATE subscriptions SET failures = failures + 1, last_error = ?, acked = MAX(acked, ?) "
+                           "WHERE id = ?", "sIs", error, dead && !redeliver ? offset : (int64_t)0, s->id);
+        if (rc == FM_OK && dead)
+            rc = fm_dbq_run(w, "INSERT INTO dead_letters(subscription_id, seq, event, attempts, last_error, dead_at) "
+                               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(subscription_id, seq) DO UPDATE SET "
+                               "attempts = attempts + excluded.attempts, last_error = excluded.last_error, "
+                               "dead_at = excluded.dead_at, redeliver = 0",
+                            "sIsiss", s->id, offset, event ? event : "null", s->attempts, error, now);
     }
-    if (fm_db_write_end(db, rc) != FM_OK)
+    if (fm_dbq_write_end(w, rc) != FM_OK)
         fm_log_msg(FM_LOG_ERROR, "eventbus: storing a delivery result failed", s->id);
 }
 
@@ -412,25 +381,19 @@ static bool take_first(const evlog_entry_t *e, void *arg)
 }
 
 /* A dead letter marked for redelivery, oldest first: 1 found, 0 none. */
+static int redelivery_row(const fm_dbrow_t *r, void *arg)
+{
+    found_t *f = arg;
+    f->offset = fm_dbrow_int(r, 0);
+    f->json = fm_dbrow_dup(r, 1);
+    return f->json ? FM_OK : FM_ENOMEM;
+}
+
 static int next_redelivery(hsub_t *s, found_t *f)
 {
-    sqlite3 *c = fm_db_reader(H.m->db);
-    if (!c)
-        return 0;
-    sqlite3_stmt *st = NULL;
-    int got = 0;
-    if (sqlite3_prepare_v2(c, "SELECT seq, event FROM dead_letters WHERE subscription_id = ? "
-                              "AND redeliver = 1 ORDER BY seq LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            f->offset = sqlite3_column_int64(st, 0);
-            f->json = strdup((const char *)sqlite3_column_text(st, 1));
-            got = f->json != NULL;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(H.m->db, c);
-    return got;
+    return fm_dbq_read_one(H.m->db, "SELECT seq, event FROM dead_letters WHERE subscription_id = ? "
+                                    "AND redeliver = 1 ORDER BY seq LIMIT 1",
+                           redelivery_row, f, "s", s->id) == FM_OK;
 }
 
 static void pump_one(hsub_t *s, int64_t now)
@@ -445,7 +408,7 @@ static void pump_one(hsub_t *s, int64_t now)
         uint64_t gen = evlog_generation();
         if (s->idle && s->idle_gen == gen)
             return;     /* nothing appended since it last reached the end */
-        evlog_filter_t filt = { s->types, NULL };
+        evlog_filter_t filt = { s->types, NULL, -1 };
         int64_t next = s->acked + 1;
         if (evlog_read(H.m->db, s->tenant, s->acked + 1, &filt, 1, SCAN, take_first, &f, &next) != FM_OK)
             return;

@@ -25,6 +25,7 @@ typedef struct evlog_rec {
 typedef struct evlog_filter {
     const char *types;          /* bus pattern or NULL */
     const char *subject;        /* exact or NULL */
+    int64_t since_ms;           /* events whose own `time` is at or after it; -1 all */
 } evlog_filter_t;
 
 /* One stored event as the reader sees it. */
@@ -50,7 +51,8 @@ typedef bool (*evlog_fn)(const evlog_entry_t *e, void *arg);
 int evlog_read(fm_db_t *db, const char *tenant, int64_t from, const evlog_filter_t *f,
                int limit, int scan, evlog_fn fn, void *arg, int64_t *next);
 
-/* The first offset appended at or after unix_ms (the next offset when none). */
+/* The first offset whose event's own `time` is at or after unix_ms (the next offset
+ * when none). */
 int evlog_offset_at(fm_db_t *db, const char *tenant, int64_t unix_ms, int64_t *offset);
 /* The last offset handed out to the tenant (0 when none). */
 int evlog_last(fm_db_t *db, const char *tenant, int64_t *last);

@@ -16,6 +16,8 @@
 #include "eventbus_int.h"
 
 #include "../../bus/bus.h"
+#include "../../fm_config.h"
+#include "../../fm_dbq.h"
 #include "../../fm_log.h"
 
 #include <stdatomic.h>
@@ -107,7 +109,15 @@ int64_t eventbus_parse_time(const char *s)
 
 /* ---- append ---- */
 
-static seq_slot_t *seq_slot(fm_db_t *db, const char *tenant)
+static int last_row(const fm_dbrow_t *r, void *arg)
+{
+    *(int64_t *)arg = fm_dbrow_int(r, 0);
+    return FM_OK;
+}
+
+static const char SQL_SEQ_LAST[] = "SELECT last FROM tenant_offsets WHERE tenant_id = ?";
+
+static seq_slot_t *seq_slot(fm_dbc_t *w, const char *tenant)
 {
     for (int i = 0; i < nseqs; i++)
         if (!strcmp(seqs[i].tenant, tenant))
@@ -122,102 +132,69 @@ static seq_slot_t *seq_slot(fm_db_t *db, const char *tenant)
         if (i < 0)
             return NULL;
     }
-    static const char sql[] = "SELECT last FROM tenant_offsets WHERE tenant_id = ?";
-    sqlite3_stmt *st = fm_db_stmt(db, sql);
-    if (!st)
+    int64_t last = 0;
+    int rc = fm_dbq_wone(w, SQL_SEQ_LAST, last_row, &last, "s", tenant);
+    if (rc != FM_OK && rc != FM_ENOTFOUND) {
+        if (i == nseqs - 1)
+            nseqs--;
         return NULL;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return NULL;
+    }
     snprintf(seqs[i].tenant, sizeof(seqs[i].tenant), "%s", tenant);
     seqs[i].last = last;
     seqs[i].dirty = false;
     return &seqs[i];
 }
 
-static int64_t existing_offset(fm_db_t *db, const evlog_rec_t *r)
-{
-    static const char sql[] = "SELECT seq FROM events WHERE tenant_id = ? AND id = ? AND source = ?";
-    sqlite3_stmt *st = fm_db_stmt(db, sql);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, r->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->source, -1, SQLITE_STATIC);
-    int64_t seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
-    return seq;
-}
+static const char SQL_EXISTING[] = "SELECT seq FROM events WHERE tenant_id = ? AND id = ? AND source = ?";
+static const char SQL_APPEND[] =
+    "INSERT OR IGNORE INTO events(tenant_id, seq, id, source, type, subject, logged_ms, time_ms, event) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_SEQ_SAVE[] =
+    "INSERT INTO tenant_offsets(tenant_id, last) VALUES (?, ?) "
+    "ON CONFLICT(tenant_id) DO UPDATE SET last = excluded.last";
 
 int evlog_append(fm_db_t *db, const evlog_rec_t *recs, size_t n, int64_t *offsets)
 {
     if (n == 0)
         return FM_OK;
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    static const char ins[] =
-        "INSERT OR IGNORE INTO events(tenant_id, seq, id, source, type, subject, logged_ms, event) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    static const char upd[] =
-        "INSERT INTO tenant_offsets(tenant_id, last) VALUES (?, ?) "
-        "ON CONFLICT(tenant_id) DO UPDATE SET last = excluded.last";
     int64_t now = fm_time_unix_ms();
     int rc = FM_OK;
     for (size_t i = 0; i < n && rc == FM_OK; i++) {
         const evlog_rec_t *r = &recs[i];
-        seq_slot_t *s = seq_slot(db, r->tenant);
-        sqlite3_stmt *st = s ? fm_db_stmt(db, ins) : NULL;
-        if (!st) {
+        seq_slot_t *s = seq_slot(w, r->tenant);
+        if (!s) {
             rc = FM_EDB;
             break;
         }
         int64_t seq = s->last + 1;
-        sqlite3_bind_text(st, 1, r->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, seq);
-        sqlite3_bind_text(st, 3, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, r->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->type, -1, SQLITE_STATIC);
-        if (r->subject)
-            sqlite3_bind_text(st, 6, r->subject, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 7, now);
-        sqlite3_bind_text(st, 8, r->json, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE) {
-            rc = FM_EDB;
-        } else if (sqlite3_changes(w) == 1) {
+        /* The event's own time (replay ?from=); the append time when it has none. */
+        int64_t t = r->time ? eventbus_parse_time(r->time) : -1;
+        rc = fm_dbq_wrun(w, SQL_APPEND, "sIssssIIs", r->tenant, seq, r->id, r->source, r->type, r->subject, now,
+                         t >= 0 ? t : now, r->json);
+        if (rc != FM_OK)
+            break;
+        if (fm_dbq_changes(w) == 1) {
             s->last = seq;
             s->dirty = true;
             if (offsets)
                 offsets[i] = seq;
         } else if (offsets) {           /* already logged: a repeat of an outbox row */
-            offsets[i] = existing_offset(db, r);
+            offsets[i] = -1;
+            rc = fm_dbq_wone(w, SQL_EXISTING, last_row, &offsets[i], "sss", r->tenant, r->id, r->source);
         }
     }
-    for (int i = 0; i < nseqs && rc == FM_OK; i++) {
-        if (!seqs[i].dirty)
-            continue;
-        sqlite3_stmt *st = fm_db_stmt(db, upd);
-        if (!st) {
-            rc = FM_EDB;
-            break;
-        }
-        sqlite3_bind_text(st, 1, seqs[i].tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, seqs[i].last);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = FM_EDB;
-        sqlite3_reset(st);
-    }
+    for (int i = 0; i < nseqs && rc == FM_OK; i++)
+        if (seqs[i].dirty)
+            rc = fm_dbq_wrun(w, SQL_SEQ_SAVE, "sI", seqs[i].tenant, seqs[i].last);
     if (rc == FM_OK)
         for (int i = 0; i < nseqs; i++)
             seqs[i].dirty = false;
     else
         nseqs = 0;      /* rolled back: what the cache says is no longer true */
-    rc = fm_db_write_end(db, rc);
+    rc = fm_dbq_write_end(w, rc);
     if (rc != FM_OK)
         nseqs = 0;
     else
@@ -227,76 +204,54 @@ int evlog_append(fm_db_t *db, const evlog_rec_t *recs, size_t n, int64_t *offset
 
 /* ---- read ---- */
 
+typedef struct reading {
+    const evlog_filter_t *f;
+    int limit, taken;
+    evlog_fn fn;
+    void *arg;
+    int64_t *next;
+} reading_t;
+
+#define READ_STOP 1     /* a row callback's "enough", not an error */
+
+static int read_row(const fm_dbrow_t *r, void *arg)
+{
+    reading_t *rd = arg;
+    if (rd->taken >= rd->limit)
+        return READ_STOP;
+    evlog_entry_t e = {
+        fm_dbrow_int(r, 0), fm_dbrow_int(r, 1), fm_dbrow_text(r, 2), fm_dbrow_text(r, 3), fm_dbrow_text(r, 4),
+    };
+    int64_t time_ms = fm_dbrow_int(r, 5);
+    const evlog_filter_t *f = rd->f;
+    bool pass = (!f || !f->types || bus_pattern_match(f->types, e.type)) &&
+                (!f || !f->subject || (e.subject && !strcmp(f->subject, e.subject))) &&
+                (!f || f->since_ms < 0 || time_ms >= f->since_ms);
+    if (pass) {
+        if (!rd->fn(&e, rd->arg))
+            return READ_STOP;
+        rd->taken++;
+    }
+    *rd->next = e.offset + 1;
+    return FM_OK;
+}
+
 int evlog_read(fm_db_t *db, const char *tenant, int64_t from, const evlog_filter_t *f,
                int limit, int scan, evlog_fn fn, void *arg, int64_t *next)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_OK;
     *next = from;
-    if (sqlite3_prepare_v2(c, "SELECT seq, logged_ms, type, subject, event FROM events "
-                              "WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fm_db_reader_done(db, c);
-        return FM_EDB;
-    }
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int(st, 3, scan);
-    int taken = 0, step;
-    while (taken < limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        evlog_entry_t e = {
-            sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-            (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-            (const char *)sqlite3_column_text(st, 4),
-        };
-        bool pass = (!f || !f->types || bus_pattern_match(f->types, e.type)) &&
-                    (!f || !f->subject || (e.subject && !strcmp(f->subject, e.subject)));
-        if (pass) {
-            if (!fn(&e, arg))
-                break;
-            taken++;
-        }
-        *next = e.offset + 1;
-    }
-    if (taken < limit && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = FM_EDB;
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
-}
-
-static int one_int64(fm_db_t *db, const char *sql, const char *tenant, int64_t bind2,
-                     bool has2, int64_t *out, int64_t dflt)
-{
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        if (has2)
-            sqlite3_bind_int64(st, 2, bind2);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            *out = sqlite3_column_int64(st, 0);
-            rc = FM_OK;
-        } else if (step == SQLITE_ROW || step == SQLITE_DONE) {
-            *out = dflt;
-            rc = FM_OK;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    reading_t rd = { f, limit, 0, fn, arg, next };
+    int rc = fm_dbq_read_each(db, "SELECT seq, logged_ms, type, subject, event, time_ms FROM events "
+                                  "WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                              read_row, &rd, "sIi", tenant, from, scan);
+    return rc == READ_STOP ? FM_OK : rc;
 }
 
 int evlog_last(fm_db_t *db, const char *tenant, int64_t *last)
 {
-    return one_int64(db, "SELECT last FROM tenant_offsets WHERE tenant_id = ?", tenant, 0, false, last, 0);
+    *last = 0;
+    int rc = fm_dbq_read_int(db, "SELECT last FROM tenant_offsets WHERE tenant_id = ?", last, "s", tenant);
+    return rc == FM_ENOTFOUND ? FM_OK : rc;
 }
 
 int evlog_offset_at(fm_db_t *db, const char *tenant, int64_t unix_ms, int64_t *offset)
@@ -305,54 +260,41 @@ int evlog_offset_at(fm_db_t *db, const char *tenant, int64_t unix_ms, int64_t *o
     int rc = evlog_last(db, tenant, &last);
     if (rc != FM_OK)
         return rc;
-    return one_int64(db, "SELECT MIN(seq) FROM events WHERE tenant_id = ? AND logged_ms >= ?",
-                     tenant, unix_ms, true, offset, last + 1);
+    /* By the events' own time (index events_evtime covers it): the first offset whose
+     * event is at or after unix_ms; later offsets may still hold earlier times, which
+     * the reader's since_ms filter leaves out. */
+    rc = fm_dbq_read_int(db, "SELECT COALESCE(MIN(seq), ?) FROM events WHERE tenant_id = ? AND time_ms >= ?",
+                         offset, "IsI", last + 1, tenant, unix_ms);
+    return rc;
+}
+
+typedef struct got {
+    cJSON *item;
+} got_t;
+
+static int get_row(const fm_dbrow_t *r, void *arg)
+{
+    got_t *g = arg;
+    g->item = fm_dbrow_json(r, 1);
+    if (!g->item)
+        return FM_EDB;
+    cJSON_AddNumberToObject(g->item, "offset", (double)fm_dbrow_int(r, 0));
+    return FM_OK;
 }
 
 int evlog_get(fm_db_t *db, const char *tenant, const char *id, cJSON **item)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT seq, event FROM events WHERE tenant_id = ? AND id = ? "
-                              "ORDER BY seq LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *item = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
-            if (*item) {
-                cJSON_AddNumberToObject(*item, "offset", (double)sqlite3_column_int64(st, 0));
-                rc = FM_OK;
-            }
-        } else if (step == SQLITE_DONE) {
-            rc = FM_ENOTFOUND;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    got_t g = { NULL };
+    int rc = fm_dbq_read_one(db, "SELECT seq, event FROM events WHERE tenant_id = ? AND id = ? ORDER BY seq LIMIT 1",
+                             get_row, &g, "ss", tenant, id);
+    *item = g.item;
     return rc;
 }
 
 int evlog_ack(fm_db_t *db, const char *tenant, const char *sub_id, int64_t offset)
 {
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return FM_EDB;
-    static const char sql[] = "UPDATE subscriptions SET acked = MAX(acked, ?) WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = fm_db_stmt(db, sql);
-    int rc = FM_EDB;
-    if (st) {
-        sqlite3_bind_int64(st, 1, offset);
-        sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, tenant, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            rc = sqlite3_changes(w) == 1 ? FM_OK : FM_ENOTFOUND;
-        sqlite3_reset(st);
-    }
-    return fm_db_write_end(db, rc == FM_ENOTFOUND ? FM_OK : rc) == FM_OK ? rc : FM_EDB;
+    return fm_dbq_write(db, "UPDATE subscriptions SET acked = MAX(acked, ?) WHERE id = ? AND tenant_id = ?", "Iss",
+                        offset, sub_id, tenant);
 }
 
 /* ---- retention ---- */
@@ -362,20 +304,16 @@ int evlog_ack(fm_db_t *db, const char *tenant, const char *sub_id, int64_t offse
 static int64_t pages_used(fm_db_t *db)
 {
     int64_t pc = 0, ps = 0, fl = 0;
-    sqlite3 *c = fm_db_reader(db);
+    fm_dbc_t *c = fm_dbq_reader(db);
     if (!c)
         return -1;
-    sqlite3_stmt *st = NULL;
-    const char *q[3] = { "PRAGMA page_count", "PRAGMA page_size", "PRAGMA freelist_count" };
-    int64_t *v[3] = { &pc, &ps, &fl };
-    for (int i = 0; i < 3; i++) {
-        if (sqlite3_prepare_v2(c, q[i], -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-            *v[i] = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        st = NULL;
-    }
-    fm_db_reader_done(db, c);
-    return (pc - fl) * ps;
+    int rc = fm_dbq_int(c, "PRAGMA page_count", &pc, "");
+    if (rc == FM_OK)
+        rc = fm_dbq_int(c, "PRAGMA page_size", &ps, "");
+    if (rc == FM_OK)
+        rc = fm_dbq_int(c, "PRAGMA freelist_count", &fl, "");
+    fm_dbq_reader_done(c);
+    return rc == FM_OK ? (pc - fl) * ps : -1;
 }
 
 int evlog_retain(fm_db_t *db, int retain_days, int retain_mb, int *deleted)
@@ -389,44 +327,33 @@ int evlog_retain(fm_db_t *db, int retain_days, int retain_mb, int *deleted)
         /* Over the size: about as many of the oldest rows as the excess holds (rows
          * estimated from the span of pos), at least one, at most a chunk. */
         int64_t span = 0, by_size_rows = 1;
-        if (over && one_int64(db, "SELECT MAX(pos) - MIN(pos) + 1 FROM events WHERE ? IS NOT NULL",
-                              "x", 0, false, &span, 0) == FM_OK && span > 0)
+        if (over && fm_dbq_read_int(db, "SELECT COALESCE(MAX(pos) - MIN(pos) + 1, 0) FROM events", &span, "") == FM_OK &&
+            span > 0)
             by_size_rows = (used - limit_bytes) / (used / span + 1) + 1;
         if (by_size_rows > RETAIN_CHUNK)
             by_size_rows = RETAIN_CHUNK;
-        sqlite3 *w = fm_db_write_begin(db);
+        fm_dbc_t *w = fm_dbq_write_begin(db);
         if (!w)
             return FM_EDB;
-        int rc = FM_OK, n = 0;
-        static const char by_age[] =
-            "DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE logged_ms < ? ORDER BY pos LIMIT ?)";
-        static const char by_size[] =
-            "DELETE FROM events WHERE pos IN (SELECT pos FROM events ORDER BY pos LIMIT ?)";
-        sqlite3_stmt *st = NULL;
-        if (cutoff >= 0 && (st = fm_db_stmt(db, by_age))) {
-            sqlite3_bind_int64(st, 1, cutoff);
-            sqlite3_bind_int(st, 2, RETAIN_CHUNK);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-            n += sqlite3_changes(w);
-            sqlite3_reset(st);
+        int rc = FM_OK;
+        int64_t n = 0;
+        if (cutoff >= 0) {
+            rc = fm_dbq_run(w, "DELETE FROM events WHERE pos IN "
+                               "(SELECT pos FROM events WHERE logged_ms < ? ORDER BY pos LIMIT ?)",
+                            "Ii", cutoff, RETAIN_CHUNK);
+            n += rc == FM_OK ? fm_dbq_changes(w) : 0;
         }
-        if (rc == FM_OK && n == 0 && over && (st = fm_db_stmt(db, by_size))) {
-            sqlite3_bind_int64(st, 1, by_size_rows);
-            rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-            n += sqlite3_changes(w);
-            sqlite3_reset(st);
+        if (rc == FM_OK && n == 0 && over) {
+            rc = fm_dbq_run(w, "DELETE FROM events WHERE pos IN (SELECT pos FROM events ORDER BY pos LIMIT ?)", "I",
+                            by_size_rows);
+            n += rc == FM_OK ? fm_dbq_changes(w) : 0;
         }
-        if (rc == FM_OK && n > 0) {
-            /* Free what the delete left on the freelist, a bounded number of pages. */
-            sqlite3_stmt *v = NULL;
-            if (sqlite3_prepare_v2(w, "PRAGMA incremental_vacuum(4000)", -1, &v, NULL) == SQLITE_OK)
-                while (sqlite3_step(v) == SQLITE_ROW) {
-                }
-            sqlite3_finalize(v);
-        }
-        if (fm_db_write_end(db, rc) != FM_OK)
+        /* Free what the delete left on the freelist, a bounded number of pages. */
+        if (rc == FM_OK && n > 0)
+            rc = fm_dbq_run(w, "PRAGMA incremental_vacuum(4000)", "");
+        if (fm_dbq_write_end(w, rc) != FM_OK)
             return FM_EDB;
-        *deleted += n;
+        *deleted += (int)n;
         if (n == 0)
             break;
     }
@@ -435,6 +362,8 @@ int evlog_retain(fm_db_t *db, int retain_days, int retain_mb, int *deleted)
 
 int evlog_prepare(fm_db_t *db)
 {
+    /* Raw sqlite3 here: switching auto_vacuum needs VACUUM, which cannot run inside the
+     * helper's BEGIN IMMEDIATE transactions, so a connection of its own does it. */
     sqlite3 *c = NULL;
     if (sqlite3_open_v2(fm_db_path(db), &c, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         sqlite3_close(c);
@@ -463,8 +392,7 @@ int evlog_prepare(fm_db_t *db)
 /* ---- the bus side ---- */
 
 typedef struct pending {
-    bus_event_t **v;    /* copies of what this batch delivered */
-    evlog_rec_t *recs;
+    evlog_rec_t *recs;      /* pointers into the batch's events (valid until on_batch) */
     size_t n, cap;
 } pending_t;
 
@@ -489,39 +417,7 @@ static void on_event(const bus_event_t *ev, void *arg)
         p->recs = r;
         p->cap = cap;
     }
-    char *json = strdup(ev->json);
-    char *buf = malloc(strlen(ev->id) + strlen(ev->source) + strlen(ev->type) + strlen(ev->tenant) +
-                       (ev->subject ? strlen(ev->subject) : 0) + 5);
-    if (!json || !buf) {
-        free(json);
-        free(buf);
-        fm_log_msg(FM_LOG_ERROR, "eventbus: out of memory; event not logged", ev->id);
-        return;
-    }
-    /* One allocation for the small strings; json separately (it may be large). */
-    evlog_rec_t *r = &p->recs[p->n++];
-    char *q = buf;
-#define TAKE(field, s) do { size_t l_ = strlen(s); memcpy(q, s, l_ + 1); r->field = q; q += l_ + 1; } while (0)
-    TAKE(tenant, ev->tenant);
-    TAKE(id, ev->id);
-    TAKE(source, ev->source);
-    TAKE(type, ev->type);
-    if (ev->subject)
-        TAKE(subject, ev->subject);
-    else
-        r->subject = NULL;
-#undef TAKE
-    r->time = NULL;
-    r->json = json;
-}
-
-static void pending_clear(void)
-{
-    for (size_t i = 0; i < L.p.n; i++) {
-        free((char *)L.p.recs[i].tenant);
-        free((char *)L.p.recs[i].json);
-    }
-    L.p.n = 0;
+    p->recs[p->n++] = (evlog_rec_t){ ev->tenant, ev->id, ev->source, ev->type, ev->subject, ev->time, ev->json };
 }
 
 static bool on_batch(void *arg)
@@ -530,15 +426,15 @@ static bool on_batch(void *arg)
     if (L.p.n == 0)
         return true;
     int rc = evlog_append(L.m->db, L.p.recs, L.p.n, NULL);
+    size_t n = L.p.n;
+    L.p.n = 0;
     if (rc != FM_OK) {
         /* The outbox rows stay; events published straight to the bus are lost for the
          * log (they were never durable anywhere). */
         fm_log_msg(FM_LOG_ERROR, "eventbus: log append failed; outbox rows kept", NULL);
-        pending_clear();
         return false;
     }
-    atomic_fetch_add(&L.appended, L.p.n);
-    pending_clear();
+    atomic_fetch_add(&L.appended, n);
     hooks_kick(false);
     return true;
 }
@@ -546,9 +442,14 @@ static bool on_batch(void *arg)
 int evlog_attach(fm_mod_t *m)
 {
     L.m = m;
-    L.sub = bus_subscribe(">", on_event, NULL);
-    if (L.sub < 0)
+    /* [eventbus] log_skip: types left out of the log, and so not written to an outbox
+     * for the log's sake (bus_wants): by default the engine's per-step events. */
+    const char *skip = fm_cfg()->eventbus_log_skip;
+    L.sub = bus_subscribe_except(">", *skip ? skip : NULL, on_event, NULL);
+    if (L.sub < 0) {
+        fm_log_msg(FM_LOG_ERROR, "eventbus: [eventbus] log_skip is not an event type pattern", skip);
         return L.sub;
+    }
     bus_on_batch(on_batch, NULL);
     return FM_OK;
 }
@@ -561,7 +462,6 @@ void evlog_detach(void)
     bus_on_batch(NULL, NULL);
     if (L.sub > 0)
         bus_unsubscribe(L.sub);
-    pending_clear();
     free(L.p.recs);
     memset(&L.p, 0, sizeof(L.p));
     L.m = NULL;
