@@ -164,6 +164,35 @@ def test_webhook_and_event_actions(srv):
         httpd.shutdown()
 
 
+def test_webhook_private_address_rule(srv):
+    """[integrations] allow_private (off by default) holds for schedule webhooks too: a tenant
+    other than the operator's does not reach a loopback target; the run fails saying why."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/private" % httpd.server_address[1]
+        h = srv.tenant_headers("acme")
+        body = {"name": "p", "cron": "0 0 1 1 *", "enabled": False,
+                "action": {"kind": "webhook", "url": url, "body": {"x": 1}}}
+        s = assert_json(srv.req("POST", 9008, "/schedules", body, headers=h), 201)
+        srv.req("POST", 9008, "/schedules/%s/execute" % s["id"], headers=h)
+        done = lambda: [x for x in assert_json(srv.get(9008, "/schedules/%s/runs" % s["id"], headers=h))["items"]
+                        if x["status"] != "firing"]
+        wait_until(done, what="refused webhook run")
+        run = done()[0]
+        assert run["status"] == "failed" and "loopback, private or link-local" in run["detail"], run
+        assert "allow_private" in run["detail"], run
+        assert not [g for g in Receiver.got if g[0] == "/private"], "the private target was reached"
+        # the operator's tenant may
+        ok = create(srv, cron="0 0 1 1 *", enabled=False, action={"kind": "webhook", "url": url, "body": {"x": 2}})
+        srv.req("POST", 9008, "/schedules/%s/execute" % ok["id"])
+        wait_until(lambda: runs(srv, ok["id"])[0]["status"] != "firing", what="operator webhook run")
+        assert runs(srv, ok["id"])[0]["status"] == "succeeded", runs(srv, ok["id"])
+        assert [g for g in Receiver.got if g[0] == "/private"], Receiver.got
+    finally:
+        httpd.shutdown()
+
+
 def test_process_action_carries_schedule_id(srv):
     p = simple_process(srv, "sched_proc_vars")
     s = create(srv, cron="0 0 1 1 *", enabled=False,

@@ -3,10 +3,10 @@
  * integrations/), their call and delivery logs, and the delivery keys a webhook has
  * seen. Every query filters on tenant_id except the public hook route's lookup by id.
  * Secrets are sealed here on the way in and opened on the way out; the public form of
- * a record (integ_rec_json) names which secrets are set, never their values. Opened
- * secrets are kept in memory per record id and version (the call path reads a record
- * per call); a write or delete of the record drops its entry. Log entries are written
- * by group commit: concurrent callers' entries share one transaction.
+ * a record (integ_rec_json) names which secrets are set, never their values. Records
+ * read are kept in memory with their secrets opened (the call path reads its connector
+ * per call); a write or delete of the record drops it. Log entries are written by group
+ * commit: concurrent callers' entries share one transaction.
  */
 #include "integ_int.h"
 
@@ -16,13 +16,14 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOG_KEEP 1000       /* entries kept per connector or webhook (the trim below) */
 #define LOG_BATCH 256       /* entries per group-commit transaction at the most */
-#define OPENED_MAX 256      /* records whose opened secrets are kept */
+#define KEPT_MAX 256        /* records kept in memory with their secrets opened */
 
 /* The same statement on the connectors or the webhooks table. */
 #define BY_KIND(k, head, tail) ((k) == INTEG_CONNECTOR ? head "connectors" tail : head "webhooks" tail)
@@ -51,68 +52,85 @@ cJSON *integ_rec_json(const integ_rec_t *r)
     return o;
 }
 
-/* ---- opened secrets, per record id and version ---- */
+/* ---- records read, secrets opened, kept in memory ----
+ * The call path reads its connector on every call; a record is kept here once read (its
+ * secrets opened) and dropped when this process writes or deletes it (every write goes
+ * through this file). `gen` counts drops: a reader that started before a drop does not
+ * put back what it read (it may be the old row). */
 
-typedef struct opened {
-    char id[40];
-    int version;
-    cJSON *secrets;
-} opened_t;
+typedef struct kept {
+    integ_kind_t kind;
+    integ_rec_t rec;        /* rec.config NULL: a free slot */
+} kept_t;
 
-static pthread_mutex_t opened_mu = PTHREAD_MUTEX_INITIALIZER;
-static opened_t opened[OPENED_MAX];
-static int opened_next;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static kept_t kept[KEPT_MAX];
+static int kept_next;
+static uint64_t kept_gen;
 
-static void opened_wipe(opened_t *o)
+static void rec_wipe(integ_rec_t *r)
 {
     cJSON *x;
-    cJSON_ArrayForEach(x, o->secrets) if (cJSON_IsString(x))
+    cJSON_ArrayForEach(x, r->secrets) if (cJSON_IsString(x))
         sodium_memzero(x->valuestring, strlen(x->valuestring));
-    cJSON_Delete(o->secrets);
-    memset(o, 0, sizeof(*o));
+    integ_rec_clear(r);
 }
 
-/* A copy of the secrets opened for (id, version), or NULL. */
-static cJSON *opened_get(const char *id, int version)
+static int rec_copy(const integ_rec_t *from, integ_rec_t *to)
 {
-    cJSON *s = NULL;
-    pthread_mutex_lock(&opened_mu);
-    for (int i = 0; i < OPENED_MAX && !s; i++)
-        if (opened[i].secrets && opened[i].version == version && !strcmp(opened[i].id, id))
-            s = cJSON_Duplicate(opened[i].secrets, true);
-    pthread_mutex_unlock(&opened_mu);
-    return s;
+    *to = *from;
+    to->config = cJSON_Duplicate(from->config, true);
+    to->secrets = cJSON_Duplicate(from->secrets, true);
+    if (to->config && to->secrets)
+        return FM_OK;
+    integ_rec_clear(to);
+    return FM_ENOMEM;
 }
 
-static void opened_put(const char *id, int version, const cJSON *secrets)
+/* A copy of the kept record (tenant NULL: any tenant); FM_ENOTFOUND when not kept. */
+static int kept_get(integ_kind_t k, const char *tenant, const char *id, integ_rec_t *out, uint64_t *gen)
 {
-    cJSON *copy = cJSON_Duplicate(secrets, true);
-    if (!copy)
+    int rc = FM_ENOTFOUND;
+    pthread_mutex_lock(&kept_mu);
+    *gen = kept_gen;
+    for (int i = 0; i < KEPT_MAX && rc == FM_ENOTFOUND; i++)
+        if (kept[i].rec.config && kept[i].kind == k && !strcmp(kept[i].rec.id, id))
+            rc = !tenant || !strcmp(kept[i].rec.tenant, tenant) ? rec_copy(&kept[i].rec, out) : FM_EINVAL;
+    pthread_mutex_unlock(&kept_mu);
+    return rc == FM_EINVAL ? FM_ENOTFOUND : rc;
+}
+
+static void kept_put(integ_kind_t k, const integ_rec_t *r, uint64_t gen)
+{
+    integ_rec_t copy;
+    if (rec_copy(r, &copy) != FM_OK)
         return;
-    pthread_mutex_lock(&opened_mu);
-    int at = -1;
-    for (int i = 0; i < OPENED_MAX && at < 0; i++)
-        if (opened[i].secrets && !strcmp(opened[i].id, id))
-            at = i;             /* an older version of the same record */
-    if (at < 0) {
-        at = opened_next;
-        opened_next = (opened_next + 1) % OPENED_MAX;
+    pthread_mutex_lock(&kept_mu);
+    if (gen == kept_gen) {
+        int at = kept_next;
+        for (int i = 0; i < KEPT_MAX; i++)
+            if (kept[i].rec.config && kept[i].kind == k && !strcmp(kept[i].rec.id, r->id))
+                at = i;
+        if (at == kept_next)
+            kept_next = (kept_next + 1) % KEPT_MAX;
+        rec_wipe(&kept[at].rec);
+        kept[at].kind = k;
+        kept[at].rec = copy;
+        copy.config = copy.secrets = NULL;
     }
-    opened_wipe(&opened[at]);
-    snprintf(opened[at].id, sizeof(opened[at].id), "%s", id);
-    opened[at].version = version;
-    opened[at].secrets = copy;
-    pthread_mutex_unlock(&opened_mu);
+    pthread_mutex_unlock(&kept_mu);
+    rec_wipe(&copy);
 }
 
-/* A record was written or deleted: its opened secrets are dropped. */
-static void opened_drop(const char *id)
+/* This process changed or deleted the record: what is kept of it goes. */
+static void kept_drop(const char *id)
 {
-    pthread_mutex_lock(&opened_mu);
-    for (int i = 0; i < OPENED_MAX; i++)
-        if (opened[i].secrets && !strcmp(opened[i].id, id))
-            opened_wipe(&opened[i]);
-    pthread_mutex_unlock(&opened_mu);
+    pthread_mutex_lock(&kept_mu);
+    kept_gen++;
+    for (int i = 0; i < KEPT_MAX; i++)
+        if (kept[i].rec.config && !strcmp(kept[i].rec.id, id))
+            rec_wipe(&kept[i].rec);
+    pthread_mutex_unlock(&kept_mu);
 }
 
 /* A row of REC_COLS into *arg (an integ_rec_t); FM_EIO when the secrets do not open. */
@@ -124,24 +142,21 @@ static int row_rec(const fm_dbrow_t *st, void *arg)
     fm_dbrow_copy(st, 1, r->tenant, sizeof(r->tenant));
     fm_dbrow_copy(st, 2, r->name, sizeof(r->name));
     r->config = cJSON_Parse(fm_dbrow_str(st, 3));
-    r->version = (int)fm_dbrow_int(st, 5);
     size_t blen = 0;
     const void *blob = fm_dbrow_blob(st, 4, &blen);
-    r->secrets = blob ? opened_get(r->id, r->version) : cJSON_CreateObject();
-    if (blob && !r->secrets) {
-        char *plain = integ_unseal(blob, blen);
-        if (!plain) {
-            fm_log_msg(FM_LOG_ERROR, "integrations: secrets do not open with the configured key", r->id);
-            cJSON_Delete(r->config);
-            r->config = NULL;
-            return FM_EIO;
-        }
-        r->secrets = cJSON_Parse(plain);
+    char *plain = blob ? integ_unseal(blob, blen) : NULL;
+    if (blob && !plain) {
+        fm_log_msg(FM_LOG_ERROR, "integrations: secrets do not open with the configured key", r->id);
+        cJSON_Delete(r->config);
+        r->config = NULL;
+        return FM_EIO;
+    }
+    r->secrets = plain ? cJSON_Parse(plain) : cJSON_CreateObject();
+    if (plain) {
         sodium_memzero(plain, strlen(plain));
         free(plain);
-        if (r->secrets)
-            opened_put(r->id, r->version, r->secrets);
     }
+    r->version = (int)fm_dbrow_int(st, 5);
     fm_dbrow_copy(st, 6, r->created, sizeof(r->created));
     fm_dbrow_copy(st, 7, r->updated, sizeof(r->updated));
     if (!r->config || !r->secrets) {
@@ -153,9 +168,15 @@ static int row_rec(const fm_dbrow_t *st, void *arg)
 
 int integ_get(fm_db_t *db, integ_kind_t k, const char *tenant, const char *id, integ_rec_t *out)
 {
-    return fm_dbq_read_one(db, BY_KIND(k, "SELECT " REC_COLS " FROM ", " WHERE id = ?1 AND (?2 IS NULL OR "
+    uint64_t gen;
+    if (kept_get(k, tenant, id, out, &gen) == FM_OK)
+        return FM_OK;
+    int rc = fm_dbq_read_one(db, BY_KIND(k, "SELECT " REC_COLS " FROM ", " WHERE id = ?1 AND (?2 IS NULL OR "
                                                                        "tenant_id = ?2)"),
-                           row_rec, out, "ss", id, tenant);
+                             row_rec, out, "ss", id, tenant);
+    if (rc == FM_OK)
+        kept_put(k, out, gen);
+    return rc;
 }
 
 /* config as text and the secrets sealed (caller frees both); FM_OK or why not. */
@@ -197,7 +218,7 @@ static int write_rec(fm_db_t *db, const char *sql, integ_rec_t *r, const char *a
     }
     cJSON_free(cfg);
     free(box);
-    opened_drop(r->id);
+    kept_drop(r->id);
     return rc;
 }
 
@@ -245,7 +266,7 @@ int integ_delete(fm_db_t *db, integ_kind_t k, const char *tenant, const char *id
     if (rc == FM_OK && k == INTEG_WEBHOOK)
         rc = fm_dbq_run(w, "DELETE FROM hook_seen WHERE webhook_id = ?", "s", id);
     rc = fm_dbq_write_end(w, rc);
-    opened_drop(id);
+    kept_drop(id);
     return rc;
 }
 

@@ -14,6 +14,8 @@
  */
 #include "sched_int.h"
 
+#include "../integrations/integ_int.h"
+
 #include "../../bus/bus.h"
 #include "../../fm_dbq.h"
 #include "../../fm_fetch.h"
@@ -137,7 +139,10 @@ static void webhook_done(const fm_fetch_result_t *res, void *arg)
     if (atomic_load(&running_db) == j->db) {
         char detail[400];
         bool ok = res->status >= 200 && res->status < 300;
-        if (res->error)
+        if (res->refused_address)
+            snprintf(detail, sizeof(detail), "webhook refused: %s ([integrations] allow_private is off and the "
+                     "schedule's tenant is not the operator's)", res->error ? res->error : "private target");
+        else if (res->error)
             snprintf(detail, sizeof(detail), "webhook failed: %s", res->error);
         else
             snprintf(detail, sizeof(detail), "webhook answered HTTP %ld", res->status);
@@ -180,7 +185,9 @@ static void dispatch(fm_db_t *db, const char *run_id, const char *tenant, const 
         fm_fetch_req_t req = { .method = str_of(a, "method") ? str_of(a, "method") : "POST",
                                .url = str_of(a, "url"), .body = text,
                                .content_type = cJSON_IsString(body) ? "text/plain" : "application/json",
-                               .timeout_ms = 10000 };
+                               .timeout_ms = 10000,
+                               /* the External Integration module's private-address rule */
+                               .no_private = !integ_private_allowed(tenant) };
         if (fm_fetch(&req, webhook_done, j) != FM_OK) {
             finish_run(db, run_id, false, NULL, "webhook could not be started");
             job_free(j);
