@@ -120,4 +120,15 @@ void sched_fire_rearm(void);
 /* Any thread: records a manual run of r now and starts its action; *run gets the run. */
 int sched_fire_now(fm_db_t *db, const sched_row_t *r, cJSON **run);
 
+/* ---- sched_ptimer.c: timer start events of published processes (read-only) ---- */
+
+#define SCHED_PTIMER_PREFIX "process-timer:"
+bool sched_ptimer_is(const char *id);
+/* The engine's start timers of the tenant as `process-timer` entries (an empty array
+ * when the engine does not answer). Worker threads (fm_call). */
+cJSON *sched_ptimers(const char *tenant);
+cJSON *sched_ptimer_find(const char *tenant, const char *id);   /* NULL: none */
+/* 409 problem: the entry comes from its process (404 when there is no such entry). */
+int sched_ptimer_refuse(fm_req_t *r);
+
 #endif
