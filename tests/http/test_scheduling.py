@@ -222,6 +222,7 @@ def test_process_timers_listed_read_only(srv):
     pid = "sched_ptimer_proc"
     timer = ('<bpmn:startEvent id="tick"><bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">'
              'R/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="e"/>')
+    create(srv, name="zz-stored", cron="0 0 1 1 *", enabled=False)
     p = deploy(srv, bpmn(pid, timer + chain("tick", "e")))
     sid = "process-timer:%s:tick" % p["id"]
 
@@ -241,7 +242,10 @@ def test_process_timers_listed_read_only(srv):
     assert kinds == sorted(kinds, key=lambda k: k == "process-timer"), kinds
     assert page["total"] == len(page["items"]), page["total"]
     stored = kinds.count("schedule")
-    tail = assert_json(srv.get(9008, "/schedules?limit=500&offset=%d" % stored))["items"]
+    first = assert_json(srv.get(9008, "/schedules?limit=%d" % stored))
+    assert [x["kind"] for x in first["items"]] == ["schedule"] * stored and first["nextCursor"], first
+    tail = assert_json(srv.get(9008, "/schedules?limit=500&cursor=" + first["nextCursor"]))["items"]
+    assert first["total"] == page["total"], first
     assert tail and all(x["kind"] == "process-timer" for x in tail) and sid in [x["id"] for x in tail], tail
     # filters: they are enabled and start a process
     assert not [x for x in assert_json(srv.get(9008, "/schedules?enabled=false&limit=500"))["items"]

@@ -245,30 +245,11 @@ typedef struct due_rows {
 static int due_row(const fm_dbrow_t *st, void *arg)
 {
     due_rows_t *d = arg;
-    if (d->n >= BATCH)
-        return FM_OK;
-    sched_row_t *r = &d->rows[d->n++];
-    memset(r, 0, sizeof(*r));
-    fm_dbrow_copy(st, 0, r->id, sizeof(r->id));
-    fm_dbrow_copy(st, 1, r->tenant, sizeof(r->tenant));
-    r->cron = fm_dbrow_dup(st, 2);
-    r->interval = fm_dbrow_dup(st, 3);
-    r->at = fm_dbrow_dup(st, 4);
-    fm_dbrow_copy(st, 5, r->zone, sizeof(r->zone));
-    r->action_json = fm_dbrow_dup(st, 6);
-    fm_dbrow_copy(st, 7, r->misfire, sizeof(r->misfire));
-    r->misfire_max = (int)fm_dbrow_int(st, 8);
-    r->start_ms = fm_dbrow_int(st, 9);
-    r->end_ms = fm_dbrow_int(st, 10);
-    r->anchor_ms = fm_dbrow_int(st, 11);
-    r->next_ms = fm_dbrow_int(st, 12);
-    return r->action_json ? FM_OK : FM_ENOMEM;
+    return d->n < BATCH ? sched_row_read(st, &d->rows[d->n++]) : FM_OK;
 }
 
-static const char SQL_DUE[] =
-    "SELECT id, tenant_id, cron, interval, at, timezone, action, misfire, misfire_max, start_ms, end_ms, "
-    "anchor_ms, next_ms FROM schedules WHERE enabled = 1 AND next_ms IS NOT NULL AND next_ms <= ? "
-    "ORDER BY next_ms LIMIT ?";
+static const char SQL_DUE[] = "SELECT " SCHED_COLS " FROM schedules WHERE enabled = 1 AND next_ms IS NOT NULL "
+                               "AND next_ms <= ? ORDER BY next_ms LIMIT ?";
 static const char SQL_NEXT[] = "UPDATE schedules SET next_ms = CASE WHEN ?1 > 0 THEN ?1 END WHERE id = ?2";
 
 /* Fires (or, after downtime, applies the misfire policy to) up to BATCH schedules due

@@ -96,6 +96,10 @@ typedef struct sched_row {
 } sched_row_t;
 
 void sched_row_free(sched_row_t *r);
+#define SCHED_COLS "id, tenant_id, name, cron, interval, at, timezone, action, misfire, misfire_max, enabled, " \
+                   "start_ms, end_ms, anchor_ms, next_ms, revision, created_at, updated_at"
+/* A row of SCHED_COLS into *arg (a sched_row_t; free it with sched_row_free). */
+int sched_row_read(const fm_dbrow_t *row, void *arg);
 /* The when-part of a stored row (it was validated when written). */
 int sched_row_when(const sched_row_t *r, sched_when_t *w);
 cJSON *sched_row_json(const sched_row_t *r);

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLS "id, tenant_id, name, cron, interval, at, timezone, action, misfire, misfire_max, enabled, " \
-             "start_ms, end_ms, anchor_ms, next_ms, revision, created_at, updated_at"
+#define COLS SCHED_COLS
 
 void sched_row_free(sched_row_t *r)
 {
@@ -25,8 +24,7 @@ void sched_row_free(sched_row_t *r)
     r->cron = r->interval = r->at = r->action_json = NULL;
 }
 
-/* A row of COLS into *arg (a sched_row_t). */
-static int row_read(const fm_dbrow_t *st, void *arg)
+int sched_row_read(const fm_dbrow_t *st, void *arg)
 {
     sched_row_t *r = arg;
     memset(r, 0, sizeof(*r));
@@ -48,7 +46,7 @@ static int row_read(const fm_dbrow_t *st, void *arg)
     r->revision = (int)fm_dbrow_int(st, 15);
     fm_dbrow_copy(st, 16, r->created_at, sizeof(r->created_at));
     fm_dbrow_copy(st, 17, r->updated_at, sizeof(r->updated_at));
-    return FM_OK;
+    return r->action_json ? FM_OK : FM_ENOMEM;
 }
 
 int sched_row_when(const sched_row_t *r, sched_when_t *w)
@@ -193,7 +191,7 @@ int sched_update(fm_db_t *db, sched_row_t *r, int if_rev)
 
 int sched_get(fm_db_t *db, const char *tenant, const char *id, sched_row_t *r)
 {
-    return fm_dbq_read_one(db, "SELECT " COLS " FROM schedules WHERE tenant_id = ? AND id = ?", row_read, r, "ss",
+    return fm_dbq_read_one(db, "SELECT " COLS " FROM schedules WHERE tenant_id = ? AND id = ?", sched_row_read, r, "ss",
                            tenant, id);
 }
 
@@ -215,7 +213,7 @@ static cJSON *list_item(const fm_dbrow_t *st, void *arg)
 {
     (void)arg;
     sched_row_t r;
-    row_read(st, &r);
+    sched_row_read(st, &r);
     cJSON *o = sched_row_json(&r);
     sched_row_free(&r);
     return o;
