@@ -68,6 +68,13 @@ def wrk(url, script=None):
     return rps, pct(50), pct(99), int(bad.group(1)) if bad else 0
 
 
+def cpu_seconds(pid):
+    """user + system CPU seconds the process has used so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def lua(tmp, name, path, body, headers):
     p = os.path.join(tmp, name)
     with open(p, "w") as f:
@@ -139,9 +146,14 @@ def main():
             d = wrk("http://127.0.0.1:%d/" % port)
             print("1. direct GET /                 %9.0f req/s   p50 %7.2f ms   p99 %7.2f ms" % d[:3])
             sc = lua(tmp, "exec.lua", "/integrations/%s/execute" % c["id"], '{"path": "/"}', auth)
+            cpu0 = cpu_seconds(s.proc.pid)
             e = wrk("http://127.0.0.1:%d" % (9015 + s.offset), sc)
+            cpu = cpu_seconds(s.proc.pid) - cpu0
             print("2. POST …/execute               %9.0f calls/s p50 %7.2f ms   p99 %7.2f ms   (target ≥ 5000/s)"
                   % e[:3])
+            if cpu > 0:
+                print("   server CPU %.1f s in %d s: %.0f calls per server CPU-second"
+                      % (cpu, SECS, e[0] * SECS / cpu))
             print("   added over direct            p50 %+7.2f ms   p99 %+7.2f ms" % (e[1] - d[1], e[2] - d[2]))
             pid = "bench_hook"
             deploy(s, bpmn(pid, '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")))

@@ -5,6 +5,7 @@ policy), secrets never in answers, logs or the database file; inbound webhooks w
 GitHub, Stripe and token verification starting processes, replays refused; tenants."""
 
 import base64
+import concurrent.futures
 import glob
 import hashlib
 import hmac
@@ -164,6 +165,28 @@ def test_connector_crud_if_match_and_secrets_hidden(srv):
     assert_problem(srv.req("DELETE", 9015, "/integrations/" + c["id"], headers={"If-Match": etag}), 412)
     assert srv.req("DELETE", 9015, "/integrations/" + c["id"]).status == 204
     assert_problem(srv.get(9015, "/integrations/" + c["id"]), 404)
+
+
+def test_new_secret_used_at_once_and_concurrent_calls_all_logged(srv):
+    """The call path keeps connectors in memory with their secrets opened: a PUT with a new
+    secret is used by the very next call, a DELETE stops calls. Log entries of concurrent
+    calls share transactions (group commit) and each call's entry is there when it answers."""
+    c = create(srv, conn(auth={"type": "bearer", "token": "first-" + SECRET_BEARER}))
+    j = assert_json(execute(srv, c["id"], {"path": "/echo"}))
+    assert j["body"]["headers"]["authorization"] == "Bearer first-" + SECRET_BEARER, j
+    etag = srv.get(9015, "/integrations/" + c["id"]).headers.get("etag")
+    body = conn(c["name"], auth={"type": "bearer", "token": "second-" + SECRET_BEARER})
+    assert_json(srv.req("PUT", 9015, "/integrations/" + c["id"], body=body, headers={"If-Match": etag}))
+    j = assert_json(execute(srv, c["id"], {"path": "/echo"}))
+    assert j["body"]["headers"]["authorization"] == "Bearer second-" + SECRET_BEARER, j
+    # 24 calls at once: every one answers 200 and is in the log right away
+    with concurrent.futures.ThreadPoolExecutor(12) as ex:
+        answers = list(ex.map(lambda i: execute(srv, c["id"], {"path": "/echo", "query": {"n": i}}), range(24)))
+    ids = {assert_json(a)["callId"] for a in answers}
+    calls = assert_json(srv.get(9015, "/integrations/%s/calls?limit=500" % c["id"]))
+    assert calls["total"] == 26 and ids <= {x["id"] for x in calls["items"]}, (len(ids), calls["total"])
+    assert srv.req("DELETE", 9015, "/integrations/" + c["id"]).status == 204
+    assert_problem(execute(srv, c["id"], {"path": "/echo"}), 404)
 
 
 def test_every_auth_kind_reaches_the_receiver(srv):

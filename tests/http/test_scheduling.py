@@ -164,6 +164,35 @@ def test_webhook_and_event_actions(srv):
         httpd.shutdown()
 
 
+def test_webhook_private_address_rule(srv):
+    """[integrations] allow_private (off by default) holds for schedule webhooks too: a tenant
+    other than the operator's does not reach a loopback target; the run fails saying why."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/private" % httpd.server_address[1]
+        h = srv.tenant_headers("acme")
+        body = {"name": "p", "cron": "0 0 1 1 *", "enabled": False,
+                "action": {"kind": "webhook", "url": url, "body": {"x": 1}}}
+        s = assert_json(srv.req("POST", 9008, "/schedules", body, headers=h), 201)
+        srv.req("POST", 9008, "/schedules/%s/execute" % s["id"], headers=h)
+        done = lambda: [x for x in assert_json(srv.get(9008, "/schedules/%s/runs" % s["id"], headers=h))["items"]
+                        if x["status"] != "firing"]
+        wait_until(done, what="refused webhook run")
+        run = done()[0]
+        assert run["status"] == "failed" and "loopback, private or link-local" in run["detail"], run
+        assert "allow_private" in run["detail"], run
+        assert not [g for g in Receiver.got if g[0] == "/private"], "the private target was reached"
+        # the operator's tenant may
+        ok = create(srv, cron="0 0 1 1 *", enabled=False, action={"kind": "webhook", "url": url, "body": {"x": 2}})
+        srv.req("POST", 9008, "/schedules/%s/execute" % ok["id"])
+        wait_until(lambda: runs(srv, ok["id"])[0]["status"] != "firing", what="operator webhook run")
+        assert runs(srv, ok["id"])[0]["status"] == "succeeded", runs(srv, ok["id"])
+        assert [g for g in Receiver.got if g[0] == "/private"], Receiver.got
+    finally:
+        httpd.shutdown()
+
+
 def test_process_action_carries_schedule_id(srv):
     p = simple_process(srv, "sched_proc_vars")
     s = create(srv, cron="0 0 1 1 *", enabled=False,
@@ -185,6 +214,56 @@ def test_process_action_carries_schedule_id(srv):
     u = create(srv, cron="0 0 1 1 *", enabled=False, action={"kind": "process", "processId": "no_such_process"})
     r = assert_json(srv.req("POST", 9008, "/schedules/%s/execute" % u["id"]), 201)
     assert r["status"] == "failed" and "422" in r["detail"], r
+
+
+def test_process_timers_listed_read_only(srv):
+    """Timer start events of published processes are read-only `process-timer` entries of
+    GET /schedules (after the stored schedules, counted in total); changing one is a 409."""
+    pid = "sched_ptimer_proc"
+    timer = ('<bpmn:startEvent id="tick"><bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">'
+             'R/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="e"/>')
+    create(srv, name="zz-stored", cron="0 0 1 1 *", enabled=False)
+    p = deploy(srv, bpmn(pid, timer + chain("tick", "e")))
+    sid = "process-timer:%s:tick" % p["id"]
+
+    def entry():
+        items = assert_json(srv.get(9008, "/schedules?limit=500"))["items"]
+        return [x for x in items if x["id"] == sid]
+    wait_until(entry, what="the process timer listed")
+    e = entry()[0]
+    assert e["kind"] == "process-timer" and e["readOnly"] is True and e["enabled"] is True, e
+    assert e["process"]["bpmnProcessId"] == pid and e["process"]["elementId"] == "tick", e
+    assert e["action"] == {"kind": "process", "processId": p["id"]}, e
+    assert e["nextFireAt"] and e["nextFireAt"].endswith("Z"), e
+    assert assert_json(srv.get(9008, "/schedules/" + sid)) == e
+    # stored schedules first, the process timers after them, all counted
+    page = assert_json(srv.get(9008, "/schedules?limit=500"))
+    kinds = [x["kind"] for x in page["items"]]
+    assert kinds == sorted(kinds, key=lambda k: k == "process-timer"), kinds
+    assert page["total"] == len(page["items"]), page["total"]
+    stored = kinds.count("schedule")
+    first = assert_json(srv.get(9008, "/schedules?limit=%d" % stored))
+    assert [x["kind"] for x in first["items"]] == ["schedule"] * stored and first["nextCursor"], first
+    tail = assert_json(srv.get(9008, "/schedules?limit=500&cursor=" + first["nextCursor"]))["items"]
+    assert first["total"] == page["total"], first
+    assert tail and all(x["kind"] == "process-timer" for x in tail) and sid in [x["id"] for x in tail], tail
+    # filters: they are enabled and start a process
+    assert not [x for x in assert_json(srv.get(9008, "/schedules?enabled=false&limit=500"))["items"]
+                if x["kind"] == "process-timer"]
+    assert not [x for x in assert_json(srv.get(9008, "/schedules?actionKind=event&limit=500"))["items"]
+                if x["kind"] == "process-timer"]
+    # read-only: every change is a 409 problem saying where the entry comes from
+    for method, path, body in (("PUT", "", {"name": "x", "cron": "* * * * *", "action": EVENT}),
+                               ("DELETE", "", None), ("POST", "/pause", None), ("POST", "/execute", None)):
+        r = srv.req(method, 9008, "/schedules/" + sid + path, body)
+        assert_problem(r, 409, title="Read-only Schedule")
+        assert r.json["type"] == "urn:flowmaster:problem:schedule-read-only", r.json
+        assert "timer start event 'tick'" in r.json["detail"] and p["id"] in r.json["detail"], r.json
+    assert_problem(srv.req("DELETE", 9008, "/schedules/process-timer:%s:nope" % p["id"]), 404)
+    # another tenant does not see them
+    other = srv.tenant_headers("ptimer-other")
+    items = assert_json(srv.get(9008, "/schedules?limit=500", headers=other))["items"]
+    assert not [x for x in items if x["kind"] == "process-timer"], items
 
 
 def test_misfire_policies_after_restart():

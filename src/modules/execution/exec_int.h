@@ -385,6 +385,7 @@ void ex_work_set_db(fm_db_t *db);               /* standalone use (bench) */
 void ex_work_resumed(const char *instance_id);  /* after a resume commits */
 void ex_on_published(const bus_event_t *ev, void *arg);     /* bus, loop thread */
 void ex_on_archived(const bus_event_t *ev, void *arg);     /* bus, loop thread */
+int ex_start_timers_list(fm_req_t *r);     /* exec_start_timers.c: GET /executions/start-timers */
 void ex_on_task_completed(const bus_event_t *ev, void *arg);
 /* Job outcomes in their own transaction: FM_ENOTFOUND, FM_ECONFLICT (why says). */
 int ex_job_complete(fm_db_t *db, const char *tenant, const char *id, const cJSON *vars, char *why, size_t wl);

@@ -3,29 +3,31 @@
  * integrations/), their call and delivery logs, and the delivery keys a webhook has
  * seen. Every query filters on tenant_id except the public hook route's lookup by id.
  * Secrets are sealed here on the way in and opened on the way out; the public form of
- * a record (integ_rec_json) names which secrets are set, never their values.
+ * a record (integ_rec_json) names which secrets are set, never their values. Records
+ * read are kept in memory with their secrets opened (the call path reads its connector
+ * per call); a write or delete of the record drops it. Log entries are written by group
+ * commit: concurrent callers' entries share one transaction.
  */
 #include "integ_int.h"
 
+#include "../../fm_dbq.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
 
+#include <pthread.h>
+#include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_KEEP 1000   /* entries kept per connector or webhook (the DELETE below) */
+#define LOG_KEEP 1000       /* entries kept per connector or webhook (the trim below) */
+#define LOG_BATCH 256       /* entries per group-commit transaction at the most */
+#define KEPT_MAX 256        /* records kept in memory with their secrets opened */
 
-static const char *table(integ_kind_t k)
-{
-    return k == INTEG_CONNECTOR ? "connectors" : "webhooks";
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? s : "";
-}
+/* The same statement on the connectors or the webhooks table. */
+#define BY_KIND(k, head, tail) ((k) == INTEG_CONNECTOR ? head "connectors" tail : head "webhooks" tail)
+#define REC_COLS "id, tenant_id, name, config, secrets, version, created_at, updated_at"
 
 void integ_rec_clear(integ_rec_t *r)
 {
@@ -50,16 +52,99 @@ cJSON *integ_rec_json(const integ_rec_t *r)
     return o;
 }
 
-static int row_rec(sqlite3_stmt *st, integ_rec_t *r)
+/* ---- records read, secrets opened, kept in memory ----
+ * The call path reads its connector on every call; a record is kept here once read (its
+ * secrets opened) and dropped when this process writes or deletes it (every write goes
+ * through this file). `gen` counts drops: a reader that started before a drop does not
+ * put back what it read (it may be the old row). */
+
+typedef struct kept {
+    integ_kind_t kind;
+    integ_rec_t rec;        /* rec.config NULL: a free slot */
+} kept_t;
+
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static kept_t kept[KEPT_MAX];
+static int kept_next;
+static uint64_t kept_gen;
+
+static void rec_wipe(integ_rec_t *r)
 {
+    cJSON *x;
+    cJSON_ArrayForEach(x, r->secrets) if (cJSON_IsString(x))
+        sodium_memzero(x->valuestring, strlen(x->valuestring));
+    integ_rec_clear(r);
+}
+
+static int rec_copy(const integ_rec_t *from, integ_rec_t *to)
+{
+    *to = *from;
+    to->config = cJSON_Duplicate(from->config, true);
+    to->secrets = cJSON_Duplicate(from->secrets, true);
+    if (to->config && to->secrets)
+        return FM_OK;
+    integ_rec_clear(to);
+    return FM_ENOMEM;
+}
+
+/* A copy of the kept record (tenant NULL: any tenant); FM_ENOTFOUND when not kept. */
+static int kept_get(integ_kind_t k, const char *tenant, const char *id, integ_rec_t *out, uint64_t *gen)
+{
+    int rc = FM_ENOTFOUND;
+    pthread_mutex_lock(&kept_mu);
+    *gen = kept_gen;
+    for (int i = 0; i < KEPT_MAX && rc == FM_ENOTFOUND; i++)
+        if (kept[i].rec.config && kept[i].kind == k && !strcmp(kept[i].rec.id, id))
+            rc = !tenant || !strcmp(kept[i].rec.tenant, tenant) ? rec_copy(&kept[i].rec, out) : FM_EINVAL;
+    pthread_mutex_unlock(&kept_mu);
+    return rc == FM_EINVAL ? FM_ENOTFOUND : rc;
+}
+
+static void kept_put(integ_kind_t k, const integ_rec_t *r, uint64_t gen)
+{
+    integ_rec_t copy;
+    if (rec_copy(r, &copy) != FM_OK)
+        return;
+    pthread_mutex_lock(&kept_mu);
+    if (gen == kept_gen) {
+        int at = kept_next;
+        for (int i = 0; i < KEPT_MAX; i++)
+            if (kept[i].rec.config && kept[i].kind == k && !strcmp(kept[i].rec.id, r->id))
+                at = i;
+        if (at == kept_next)
+            kept_next = (kept_next + 1) % KEPT_MAX;
+        rec_wipe(&kept[at].rec);
+        kept[at].kind = k;
+        kept[at].rec = copy;
+        copy.config = copy.secrets = NULL;
+    }
+    pthread_mutex_unlock(&kept_mu);
+    rec_wipe(&copy);
+}
+
+/* This process changed or deleted the record: what is kept of it goes. */
+static void kept_drop(const char *id)
+{
+    pthread_mutex_lock(&kept_mu);
+    kept_gen++;
+    for (int i = 0; i < KEPT_MAX; i++)
+        if (kept[i].rec.config && !strcmp(kept[i].rec.id, id))
+            rec_wipe(&kept[i].rec);
+    pthread_mutex_unlock(&kept_mu);
+}
+
+/* A row of REC_COLS into *arg (an integ_rec_t); FM_EIO when the secrets do not open. */
+static int row_rec(const fm_dbrow_t *st, void *arg)
+{
+    integ_rec_t *r = arg;
     memset(r, 0, sizeof(*r));
-    snprintf(r->id, sizeof(r->id), "%s", col(st, 0));
-    snprintf(r->tenant, sizeof(r->tenant), "%s", col(st, 1));
-    snprintf(r->name, sizeof(r->name), "%s", col(st, 2));
-    r->config = cJSON_Parse(col(st, 3));
-    const void *blob = sqlite3_column_blob(st, 4);
-    int blen = sqlite3_column_bytes(st, 4);
-    char *plain = blob ? integ_unseal(blob, (size_t)blen) : NULL;
+    fm_dbrow_copy(st, 0, r->id, sizeof(r->id));
+    fm_dbrow_copy(st, 1, r->tenant, sizeof(r->tenant));
+    fm_dbrow_copy(st, 2, r->name, sizeof(r->name));
+    r->config = cJSON_Parse(fm_dbrow_str(st, 3));
+    size_t blen = 0;
+    const void *blob = fm_dbrow_blob(st, 4, &blen);
+    char *plain = blob ? integ_unseal(blob, blen) : NULL;
     if (blob && !plain) {
         fm_log_msg(FM_LOG_ERROR, "integrations: secrets do not open with the configured key", r->id);
         cJSON_Delete(r->config);
@@ -68,12 +153,12 @@ static int row_rec(sqlite3_stmt *st, integ_rec_t *r)
     }
     r->secrets = plain ? cJSON_Parse(plain) : cJSON_CreateObject();
     if (plain) {
-        memset(plain, 0, strlen(plain));
+        sodium_memzero(plain, strlen(plain));
         free(plain);
     }
-    r->version = sqlite3_column_int(st, 5);
-    snprintf(r->created, sizeof(r->created), "%s", col(st, 6));
-    snprintf(r->updated, sizeof(r->updated), "%s", col(st, 7));
+    r->version = (int)fm_dbrow_int(st, 5);
+    fm_dbrow_copy(st, 6, r->created, sizeof(r->created));
+    fm_dbrow_copy(st, 7, r->updated, sizeof(r->updated));
     if (!r->config || !r->secrets) {
         integ_rec_clear(r);
         return FM_ENOMEM;
@@ -83,46 +168,58 @@ static int row_rec(sqlite3_stmt *st, integ_rec_t *r)
 
 int integ_get(fm_db_t *db, integ_kind_t k, const char *tenant, const char *id, integ_rec_t *out)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT id, tenant_id, name, config, secrets, version, created_at, updated_at "
-                               "FROM %s WHERE id = ?1 AND (?2 IS NULL OR tenant_id = ?2)", table(k));
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (tenant)
-            sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_ROW ? row_rec(st, out) : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    uint64_t gen;
+    if (kept_get(k, tenant, id, out, &gen) == FM_OK)
+        return FM_OK;
+    int rc = fm_dbq_read_one(db, BY_KIND(k, "SELECT " REC_COLS " FROM ", " WHERE id = ?1 AND (?2 IS NULL OR "
+                                                                       "tenant_id = ?2)"),
+                             row_rec, out, "ss", id, tenant);
+    if (rc == FM_OK)
+        kept_put(k, out, gen);
     return rc;
 }
 
-/* Binds name, config, secrets (sealed) at 1, 2, 3. */
-static int bind_body(sqlite3_stmt *st, const integ_rec_t *r, unsigned char **box)
+/* config as text and the secrets sealed (caller frees both); FM_OK or why not. */
+static int seal_body(const integ_rec_t *r, char **cfg, unsigned char **box, size_t *blen)
 {
-    char *cfg = cJSON_PrintUnformatted(r->config);
+    *cfg = cJSON_PrintUnformatted(r->config);
     char *sec = cJSON_PrintUnformatted(r->secrets);
-    size_t blen = 0;
-    int rc = cfg && sec ? integ_seal(sec, box, &blen) : FM_ENOMEM;
+    int rc = *cfg && sec ? integ_seal(sec, box, blen) : FM_ENOMEM;
     if (sec) {
-        memset(sec, 0, strlen(sec));
+        sodium_memzero(sec, strlen(sec));
         cJSON_free(sec);
     }
-    if (rc != FM_OK) {
-        cJSON_free(cfg);
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, cfg, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 3, *box, (int)blen, SQLITE_STATIC);
-    cJSON_free(cfg);
+    return rc;
+}
+
+static int rev_row(const fm_dbrow_t *st, void *arg)
+{
+    integ_rec_t *r = arg;
+    r->version = (int)fm_dbrow_int(st, 0);
+    fm_dbrow_copy(st, 1, r->created, sizeof(r->created));
     return FM_OK;
+}
+
+/* Runs the INSERT or UPDATE of a record: ?1 name, ?2 config, ?3 sealed secrets, ?4 the
+ * time, ?5 id, ?6 tenant, ?7 the expected version (the INSERT's first); the RETURNING
+ * row (version, created_at) goes into r. */
+static int write_rec(fm_db_t *db, const char *sql, integ_rec_t *r, const char *at, int expect)
+{
+    char *cfg = NULL;
+    unsigned char *box = NULL;
+    size_t blen = 0;
+    int rc = seal_body(r, &cfg, &box, &blen);
+    fm_dbc_t *w = rc == FM_OK ? fm_dbq_write_begin(db) : NULL;
+    if (rc == FM_OK && !w)
+        rc = FM_EDB;
+    if (w) {
+        rc = fm_dbq_one(w, sql, rev_row, r, "ssbsssi", r->name, cfg, box, blen, at, r->id, r->tenant, expect);
+        rc = fm_dbq_write_end(w, rc);
+    }
+    cJSON_free(cfg);
+    free(box);
+    kept_drop(r->id);
+    return rc;
 }
 
 int integ_insert(fm_db_t *db, integ_kind_t k, integ_rec_t *r)
@@ -131,153 +228,107 @@ int integ_insert(fm_db_t *db, integ_kind_t k, integ_rec_t *r)
     fm_time_rfc3339(r->created);
     memcpy(r->updated, r->created, sizeof(r->updated));
     r->version = 1;
-    char sql[256];
-    snprintf(sql, sizeof(sql), "INSERT INTO %s(name, config, secrets, id, tenant_id, version, created_at, "
-                               "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)", table(k));
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    unsigned char *box = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK && (rc = bind_body(st, r, &box)) == FM_OK) {
-        sqlite3_bind_text(st, 4, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r->created, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? FM_OK : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    free(box);
-    return fm_db_write_end(db, rc);
+    return write_rec(db, BY_KIND(k, "INSERT INTO ", "(name, config, secrets, id, tenant_id, version, created_at, "
+                                    "updated_at) VALUES (?1, ?2, ?3, ?5, ?6, ?7, ?4, ?4) "
+                                    "RETURNING version, created_at"), r, r->created, 1);
 }
 
 int integ_update(fm_db_t *db, integ_kind_t k, integ_rec_t *r, int expect)
 {
     fm_time_rfc3339(r->updated);
-    char sql[256];
-    snprintf(sql, sizeof(sql), "UPDATE %s SET name = ?1, config = ?2, secrets = ?3, version = version + 1, "
-                               "updated_at = ?4 WHERE id = ?5 AND tenant_id = ?6 AND version = ?7 "
-                               "RETURNING version, created_at", table(k));
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    unsigned char *box = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK && (rc = bind_body(st, r, &box)) == FM_OK) {
-        sqlite3_bind_text(st, 4, r->updated, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 7, expect);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            r->version = sqlite3_column_int(st, 0);
-            snprintf(r->created, sizeof(r->created), "%s", col(st, 1));
-            rc = FM_OK;
-        } else {
-            rc = step == SQLITE_DONE ? FM_ESTALE : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-        }
-    }
-    sqlite3_finalize(st);
-    free(box);
-    return fm_db_write_end(db, rc);
+    int rc = write_rec(db, BY_KIND(k, "UPDATE ", " SET name = ?1, config = ?2, secrets = ?3, version = version + 1, "
+                                       "updated_at = ?4 WHERE id = ?5 AND tenant_id = ?6 AND version = ?7 "
+                                       "RETURNING version, created_at"), r, r->updated, expect);
+    return rc == FM_ENOTFOUND ? FM_ESTALE : rc;
 }
 
 int integ_version(fm_db_t *db, integ_kind_t k, const char *tenant, const char *id, int *version)
 {
-    char sql[160];
-    snprintf(sql, sizeof(sql), "SELECT version FROM %s WHERE id = ? AND tenant_id = ?", table(k));
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW)
-            *version = sqlite3_column_int(st, 0);
-        rc = step == SQLITE_ROW ? FM_OK : step == SQLITE_DONE ? FM_ENOTFOUND : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    int64_t v = 0;
+    int rc = fm_dbq_read_int(db, BY_KIND(k, "SELECT version FROM ", " WHERE id = ? AND tenant_id = ?"), &v, "ss", id,
+                             tenant);
+    if (rc == FM_OK)
+        *version = (int)v;
     return rc;
-}
-
-static int exec_bind2(sqlite3 *w, const char *sql, const char *a, const char *b)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-    if (b)
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return step == SQLITE_DONE ? FM_OK : FM_EDB;
 }
 
 int integ_delete(fm_db_t *db, integ_kind_t k, const char *tenant, const char *id, int expect)
 {
-    char sql[200];
-    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1 AND tenant_id = ?2 AND (?3 < 0 OR version = ?3)",
-             table(k));
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, expect);
-        rc = sqlite3_step(st) == SQLITE_DONE ? (sqlite3_changes(w) ? FM_OK : FM_ESTALE) : FM_EDB;
-    }
-    sqlite3_finalize(st);
+    int rc = fm_dbq_run(w, BY_KIND(k, "DELETE FROM ", " WHERE id = ?1 AND tenant_id = ?2 AND (?3 < 0 OR "
+                                                      "version = ?3)"), "ssi", id, tenant, expect);
+    if (rc == FM_OK && !fm_dbq_changes(w))
+        rc = FM_ESTALE;
     if (rc == FM_OK)
-        rc = exec_bind2(w, "DELETE FROM log_entries WHERE owner_id = ?", id, NULL);
+        rc = fm_dbq_run(w, "DELETE FROM log_entries WHERE owner_id = ?", "s", id);
     if (rc == FM_OK && k == INTEG_WEBHOOK)
-        rc = exec_bind2(w, "DELETE FROM hook_seen WHERE webhook_id = ?", id, NULL);
-    return fm_db_write_end(db, rc);
+        rc = fm_dbq_run(w, "DELETE FROM hook_seen WHERE webhook_id = ?", "s", id);
+    rc = fm_dbq_write_end(w, rc);
+    kept_drop(id);
+    return rc;
+}
+
+static cJSON *rec_item(const fm_dbrow_t *st, void *arg)
+{
+    integ_rec_t r;
+    if ((*(int *)arg = row_rec(st, &r)) != FM_OK)
+        return NULL;
+    cJSON *o = integ_rec_json(&r);
+    integ_rec_clear(&r);
+    return o;
 }
 
 int integ_list(fm_db_t *db, integ_kind_t k, const char *tenant, int offset, int limit, cJSON *into, int *total)
 {
-    char sql[300];
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
+    int bad = FM_OK;
+    fm_dbq_page_t p = {
+        .count_sql = BY_KIND(k, "SELECT count(*) FROM ", " WHERE tenant_id = ?"),
+        .rows_sql = BY_KIND(k, "SELECT " REC_COLS " FROM ", " WHERE tenant_id = ? ORDER BY name, id LIMIT ? OFFSET ?"),
+        .item = rec_item, .arg = &bad, .offset = offset, .limit = limit,
+    };
+    int rc = fm_dbq_read_page(db, &p, into, total, "s", tenant);
+    return rc == FM_OK ? bad : rc;
+}
+
+/* ---- the call and delivery logs: group commit ---- */
+
+typedef struct log_item {
+    fm_db_t *db;
+    const char *id, *tenant, *owner, *text;
+    int rc;
+    bool done;
+    struct log_item *next;
+} log_item_t;
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
+static log_item_t *log_head;
+static bool log_flushing;
+
+/* One transaction for a batch: each entry, then the newest LOG_KEEP of each owner kept
+ * (the index makes the trim a short range scan; once per owner per batch). */
+static int log_write(fm_db_t *db, log_item_t **batch, int n)
+{
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB, step;
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE tenant_id = ?", table(k));
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto done;
-    *total = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    snprintf(sql, sizeof(sql), "SELECT id, tenant_id, name, config, secrets, version, created_at, updated_at "
-                               "FROM %s WHERE tenant_id = ? ORDER BY name, id LIMIT ? OFFSET ?", table(k));
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, limit);
-    sqlite3_bind_int(st, 3, offset);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        integ_rec_t r;
-        if ((rc = row_rec(st, &r)) != FM_OK)
-            goto done;
-        cJSON_AddItemToArray(into, integ_rec_json(&r));
-        integ_rec_clear(&r);
+    int rc = FM_OK;
+    for (int i = 0; i < n && rc == FM_OK; i++)
+        rc = fm_dbq_run(w, "INSERT INTO log_entries(id, tenant_id, owner_id, entry) "
+                           "VALUES (?, ?, ?, ?)",
+                        "ssss", batch[i]->id, batch[i]->tenant, batch[i]->owner, batch[i]->text);
+    for (int i = 0; i < n && rc == FM_OK; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(batch[j]->owner, batch[i]->owner);
+        if (!seen)
+            rc = fm_dbq_run(w, "DELETE FROM log_entries WHERE owner_id = ?1 AND seq <= (SELECT seq FROM "
+                               "log_entries WHERE owner_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                            "si", batch[i]->owner, LOG_KEEP);
     }
-    rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-done:
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    return fm_dbq_write_end(w, rc);
 }
 
 int integ_log_add(fm_db_t *db, const char *tenant, const char *owner, cJSON *entry)
@@ -289,91 +340,73 @@ int integ_log_add(fm_db_t *db, const char *tenant, const char *owner, cJSON *ent
     char *text = cJSON_PrintUnformatted(entry);
     if (!text)
         return FM_ENOMEM;
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w) {
-        cJSON_free(text);
-        return FM_EDB;
+    log_item_t me = { .db = db, .id = id, .tenant = tenant, .owner = owner, .text = text };
+    pthread_mutex_lock(&log_mu);
+    me.next = log_head;
+    log_head = &me;
+    while (!me.done) {
+        if (log_flushing) {
+            pthread_cond_wait(&log_cv, &log_mu);
+            continue;
+        }
+        /* this caller commits every queued entry of its database, its own among them */
+        log_item_t *batch[LOG_BATCH];
+        int n = 0;
+        for (log_item_t **p = &log_head; *p && n < LOG_BATCH;) {
+            if ((*p)->db == db) {
+                batch[n++] = *p;
+                *p = (*p)->next;
+            } else {
+                p = &(*p)->next;
+            }
+        }
+        log_flushing = true;
+        pthread_mutex_unlock(&log_mu);
+        int rc = log_write(db, batch, n);
+        pthread_mutex_lock(&log_mu);
+        for (int i = 0; i < n; i++) {
+            batch[i]->rc = rc;
+            batch[i]->done = true;
+        }
+        log_flushing = false;
+        pthread_cond_broadcast(&log_cv);
     }
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "INSERT INTO log_entries(id, tenant_id, owner_id, entry) VALUES (?, ?, ?, ?)", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    /* keep the newest LOG_KEEP of this owner (the index makes this a short range scan) */
-    if (rc == FM_OK)
-        rc = exec_bind2(w, "DELETE FROM log_entries WHERE owner_id = ?1 AND seq <= (SELECT seq FROM log_entries "
-                           "WHERE owner_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET 1000)",
-                        owner, NULL);
+    pthread_mutex_unlock(&log_mu);
     cJSON_free(text);
-    return fm_db_write_end(db, rc);
+    return me.rc;
+}
+
+static cJSON *entry_item(const fm_dbrow_t *st, void *arg)
+{
+    (void)arg;
+    return fm_dbrow_json(st, 0);
 }
 
 int integ_log_list(fm_db_t *db, const char *tenant, const char *owner, int offset, int limit, cJSON *into,
                    int *total)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB, step;
-    if (sqlite3_prepare_v2(c, "SELECT count(*) FROM log_entries WHERE owner_id = ? AND tenant_id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto done;
-    *total = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(c, "SELECT entry FROM log_entries WHERE owner_id = ? AND tenant_id = ? "
-                              "ORDER BY seq DESC LIMIT ? OFFSET ?", -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    sqlite3_bind_int(st, 4, offset);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *e = cJSON_Parse(col(st, 0));
-        if (e)
-            cJSON_AddItemToArray(into, e);
-    }
-    rc = step == SQLITE_DONE ? FM_OK : FM_EDB;
-done:
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    fm_dbq_page_t p = {
+        .count_sql = "SELECT count(*) FROM log_entries WHERE owner_id = ? AND tenant_id = ?",
+        .rows_sql = "SELECT entry FROM log_entries WHERE owner_id = ? AND tenant_id = ? "
+                    "ORDER BY seq DESC LIMIT ? OFFSET ?",
+        .item = entry_item, .offset = offset, .limit = limit,
+    };
+    return fm_dbq_read_page(db, &p, into, total, "ss", owner, tenant);
 }
 
 int integ_seen_add(fm_db_t *db, const char *webhook, const char *key)
 {
-    sqlite3 *w = fm_db_write_begin(db);
+    /* FM_ECONFLICT from the primary key: the key was seen */
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "INSERT INTO hook_seen(webhook_id, key, at_ms) VALUES (?, ?, ?)", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, webhook, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, fm_time_unix_ms());
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? FM_OK : step == SQLITE_CONSTRAINT ? FM_ECONFLICT : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    return fm_db_write_end(db, rc);
+    int rc = fm_dbq_run(w, "INSERT INTO hook_seen(webhook_id, key, at_ms) VALUES (?, ?, ?)", "ssI", webhook, key,
+                        fm_time_unix_ms());
+    return fm_dbq_write_end(w, rc);
 }
 
 int integ_seen_drop(fm_db_t *db, const char *webhook, const char *key)
 {
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return FM_EDB;
-    int rc = exec_bind2(w, "DELETE FROM hook_seen WHERE webhook_id = ?1 AND key = ?2", webhook, key);
-    return fm_db_write_end(db, rc);
+    int rc = fm_dbq_write(db, "DELETE FROM hook_seen WHERE webhook_id = ?1 AND key = ?2", "ss", webhook, key);
+    return rc == FM_ENOTFOUND ? FM_OK : rc;
 }

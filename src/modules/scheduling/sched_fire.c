@@ -14,7 +14,10 @@
  */
 #include "sched_int.h"
 
+#include "../integrations/integ_int.h"
+
 #include "../../bus/bus.h"
+#include "../../fm_dbq.h"
 #include "../../fm_fetch.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
@@ -26,7 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH 256
+#define BATCH 1024          /* schedules per fire transaction */
+#define TICK_BUDGET_MS 200  /* a tick fires batch after batch for this long, then yields the loop */
 
 typedef struct sched_loop {
     fm_mod_t *m;
@@ -57,24 +61,9 @@ static const char *str_of(const cJSON *o, const char *k)
 /* Records how a run ended (only while it is still 'firing': a run finishes once). */
 static void finish_run(fm_db_t *db, const char *run_id, bool ok, const char *instance_id, const char *detail)
 {
-    sqlite3 *w = fm_db_write_begin(db);
-    if (!w)
-        return;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB;
-    if (sqlite3_prepare_v2(w, "UPDATE runs SET status = ?, instance_id = ?, detail = ?, finished_ms = ? "
-                              "WHERE id = ? AND status = 'firing'", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, ok ? "succeeded" : "failed", -1, SQLITE_STATIC);
-        if (instance_id)
-            sqlite3_bind_text(st, 2, instance_id, -1, SQLITE_STATIC);
-        if (detail)
-            sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, fm_time_unix_ms());
-        sqlite3_bind_text(st, 5, run_id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    }
-    sqlite3_finalize(st);
-    fm_db_write_end(db, rc);
+    fm_dbq_write(db, "UPDATE runs SET status = ?, instance_id = ?, detail = ?, finished_ms = ? "
+                     "WHERE id = ? AND status = 'firing'",
+                 "sssIs", ok ? "succeeded" : "failed", instance_id, detail, fm_time_unix_ms(), run_id);
 }
 
 /* ---- process actions: POST /executions in-process, off the loop ---- */
@@ -151,7 +140,10 @@ static void webhook_done(const fm_fetch_result_t *res, void *arg)
     if (atomic_load(&running_db) == j->db) {
         char detail[400];
         bool ok = res->status >= 200 && res->status < 300;
-        if (res->error)
+        if (res->refused_address)
+            snprintf(detail, sizeof(detail), "webhook refused: %s ([integrations] allow_private is off and the "
+                     "schedule's tenant is not the operator's)", res->error ? res->error : "private target");
+        else if (res->error)
             snprintf(detail, sizeof(detail), "webhook failed: %s", res->error);
         else
             snprintf(detail, sizeof(detail), "webhook answered HTTP %ld", res->status);
@@ -194,7 +186,9 @@ static void dispatch(fm_db_t *db, const char *run_id, const char *tenant, const 
         fm_fetch_req_t req = { .method = str_of(a, "method") ? str_of(a, "method") : "POST",
                                .url = str_of(a, "url"), .body = text,
                                .content_type = cJSON_IsString(body) ? "text/plain" : "application/json",
-                               .timeout_ms = 10000 };
+                               .timeout_ms = 10000,
+                               /* the External Integration module's private-address rule */
+                               .no_private = !integ_private_allowed(tenant) };
         if (fm_fetch(&req, webhook_done, j) != FM_OK) {
             finish_run(db, run_id, false, NULL, "webhook could not be started");
             job_free(j);
@@ -208,7 +202,11 @@ static void dispatch(fm_db_t *db, const char *run_id, const char *tenant, const 
 
 /* Inside a write transaction: one run row; an event action publishes through the
  * outbox in the same transaction, so it is done when the commit is. */
-static int insert_run(fm_db_t *db, sqlite3 *w, const sched_row_t *r, int64_t due_ms, const char *trigger,
+static const char SQL_RUN_INSERT[] =
+    "INSERT INTO runs(id, schedule_id, tenant_id, due_ms, fired_ms, trigger, status, action, detail, finished_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?7 = 'firing' THEN NULL ELSE ?5 END)";
+
+static int insert_run(fm_dbc_t *w, const sched_row_t *r, int64_t due_ms, const char *trigger,
                       const char *skipped_detail, char run_id[40], bool *pending)
 {
     fm_id_random("run", run_id, 40);
@@ -220,31 +218,15 @@ static int insert_run(fm_db_t *db, sqlite3 *w, const sched_row_t *r, int64_t due
     if (event && !skipped_detail) {
         cJSON *data = cJSON_GetObjectItem(a, "data");
         char *text = data ? cJSON_PrintUnformatted(data) : NULL;
-        rc = bus_outbox_add(db, w, SCHED_SOURCE, str_of(a, "type"), r->id, r->tenant, text ? text : "{}");
+        rc = bus_outbox_put(w, SCHED_SOURCE, str_of(a, "type"), r->id, r->tenant, text ? text : "{}");
         cJSON_free(text);
     }
     cJSON_Delete(a);
     if (rc != FM_OK)
         return rc;
     const char *status = skipped_detail ? "skipped" : event ? "succeeded" : "firing";
-    sqlite3_stmt *st = fm_db_stmt(db, "INSERT INTO runs(id, schedule_id, tenant_id, due_ms, fired_ms, trigger, "
-                                      "status, action, detail, finished_ms) VALUES (?,?,?,?,?,?,?,?,?,?)");
-    if (!st)
-        return FM_EDB;
-    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, due_ms);
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_text(st, 6, trigger, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, r->action_json, -1, SQLITE_STATIC);
-    if (skipped_detail)
-        sqlite3_bind_text(st, 9, skipped_detail, -1, SQLITE_STATIC);
-    if (strcmp(status, "firing"))
-        sqlite3_bind_int64(st, 10, now);
-    rc = sqlite3_step(st) == SQLITE_DONE ? FM_OK : FM_EDB;
-    sqlite3_reset(st);
+    rc = fm_dbq_wrun(w, SQL_RUN_INSERT, "sssIIssss", run_id, r->id, r->tenant, due_ms, now, trigger, status,
+                     r->action_json, skipped_detail);
     *pending = !strcmp(status, "firing");
     return rc;
 }
@@ -255,40 +237,20 @@ typedef struct pending_run {
     int row;
 } pending_run_t;
 
-static int read_due(sqlite3 *w, int64_t now, sched_row_t *rows, int *n)
+typedef struct due_rows {
+    sched_row_t *rows;
+    int n;
+} due_rows_t;
+
+static int due_row(const fm_dbrow_t *st, void *arg)
 {
-    sqlite3_stmt *st = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v2(w, "SELECT id, tenant_id, name, cron, interval, at, timezone, action, misfire, "
-                              "misfire_max, enabled, start_ms, end_ms, anchor_ms, next_ms, revision, created_at, "
-                              "updated_at FROM schedules WHERE enabled = 1 AND next_ms IS NOT NULL AND next_ms <= ? "
-                              "ORDER BY next_ms LIMIT ?", -1, &st, NULL) != SQLITE_OK)
-        return FM_EDB;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int(st, 2, BATCH);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < BATCH) {
-        sched_row_t *r = &rows[(*n)++];
-        memset(r, 0, sizeof(*r));
-        snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(r->tenant, sizeof(r->tenant), "%s", (const char *)sqlite3_column_text(st, 1));
-        for (int i = 3; i <= 5; i++) {
-            const char *v = (const char *)sqlite3_column_text(st, i);
-            char **dst = i == 3 ? &r->cron : i == 4 ? &r->interval : &r->at;
-            *dst = v ? strdup(v) : NULL;
-        }
-        snprintf(r->zone, sizeof(r->zone), "%s", (const char *)sqlite3_column_text(st, 6));
-        r->action_json = strdup((const char *)sqlite3_column_text(st, 7));
-        snprintf(r->misfire, sizeof(r->misfire), "%s", (const char *)sqlite3_column_text(st, 8));
-        r->misfire_max = sqlite3_column_int(st, 9);
-        r->start_ms = sqlite3_column_int64(st, 11);
-        r->end_ms = sqlite3_column_int64(st, 12);
-        r->anchor_ms = sqlite3_column_int64(st, 13);
-        r->next_ms = sqlite3_column_int64(st, 14);
-    }
-    sqlite3_finalize(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? FM_OK : FM_EDB;
+    due_rows_t *d = arg;
+    return d->n < BATCH ? sched_row_read(st, &d->rows[d->n++]) : FM_OK;
 }
+
+static const char SQL_DUE[] = "SELECT " SCHED_COLS " FROM schedules WHERE enabled = 1 AND next_ms IS NOT NULL "
+                               "AND next_ms <= ? ORDER BY next_ms LIMIT ?";
+static const char SQL_NEXT[] = "UPDATE schedules SET next_ms = CASE WHEN ?1 > 0 THEN ?1 END WHERE id = ?2";
 
 /* Fires (or, after downtime, applies the misfire policy to) up to BATCH schedules due
  * at `now`; *fired gets how many schedules it handled. */
@@ -298,13 +260,12 @@ static int fire_due(fm_db_t *db, int64_t now, bool misfire, int *handled)
     static pending_run_t pend[BATCH * 4];
     int n = 0, np = 0, rc;
     *handled = 0;
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    rc = read_due(w, now, rows, &n);
-    sqlite3_stmt *up = rc == FM_OK ? fm_db_stmt(db, "UPDATE schedules SET next_ms = ? WHERE id = ?") : NULL;
-    if (rc == FM_OK && !up)
-        rc = FM_EDB;
+    due_rows_t due = { rows, 0 };
+    rc = fm_dbq_weach(w, SQL_DUE, due_row, &due, "Ii", now, BATCH);
+    n = due.n;
     for (int i = 0; i < n && rc == FM_OK; i++) {
         sched_row_t *r = &rows[i];
         sched_when_t when;
@@ -320,7 +281,7 @@ static int fire_due(fm_db_t *db, int64_t now, bool misfire, int *handled)
         char run_id[40];
         bool pending = false;
         if (!misfire) {
-            rc = insert_run(db, w, r, dues[0], "schedule", NULL, run_id, &pending);
+            rc = insert_run(w, r, dues[0], "schedule", NULL, run_id, &pending);
             if (rc == FM_OK && pending && np < BATCH * 4) {
                 snprintf(pend[np].run_id, 40, "%s", run_id);
                 pend[np].due_ms = dues[0];
@@ -331,12 +292,12 @@ static int fire_due(fm_db_t *db, int64_t now, bool misfire, int *handled)
             sched_format_utc(dues[0], first);
             snprintf(detail, sizeof(detail), "skipped by misfire policy: %d%s fire time(s) from %s passed while the "
                      "server was down", nd, nd > SCHED_FIRE_ALL_MAX ? "+" : "", first);
-            rc = insert_run(db, w, r, dues[0], "misfire", detail, run_id, &pending);
+            rc = insert_run(w, r, dues[0], "misfire", detail, run_id, &pending);
         } else {
             bool all = !strcmp(r->misfire, "fire-all");
             int from = all ? 0 : nd - 1, to = all ? (nd < r->misfire_max ? nd : r->misfire_max) : nd;
             for (int k = from; k < to && rc == FM_OK; k++) {
-                rc = insert_run(db, w, r, dues[k], "misfire", NULL, run_id, &pending);
+                rc = insert_run(w, r, dues[k], "misfire", NULL, run_id, &pending);
                 if (rc == FM_OK && pending && np < BATCH * 4) {
                     snprintf(pend[np].run_id, 40, "%s", run_id);
                     pend[np].due_ms = dues[k];
@@ -347,18 +308,10 @@ static int fire_due(fm_db_t *db, int64_t now, bool misfire, int *handled)
         int64_t next = -1;
         if (rc == FM_OK && have_when && !sched_next_after(&when, now > r->next_ms ? now : r->next_ms, &next))
             next = -1;
-        if (rc == FM_OK) {
-            if (next > 0)
-                sqlite3_bind_int64(up, 1, next);
-            else
-                sqlite3_bind_null(up, 1);
-            sqlite3_bind_text(up, 2, r->id, -1, SQLITE_STATIC);
-            rc = sqlite3_step(up) == SQLITE_DONE ? FM_OK : FM_EDB;
-            sqlite3_reset(up);
-            sqlite3_clear_bindings(up);
-        }
+        if (rc == FM_OK)
+            rc = fm_dbq_wrun(w, SQL_NEXT, "Is", next, r->id);
     }
-    rc = fm_db_write_end(db, rc);
+    rc = fm_dbq_write_end(w, rc);
     if (rc == FM_OK) {
         *handled = n;
         for (int k = 0; k < np; k++) {
@@ -372,24 +325,27 @@ static int fire_due(fm_db_t *db, int64_t now, bool misfire, int *handled)
 }
 
 /* Runs left 'firing' by a previous process: start them again with the same key. */
+static int redispatch_row(const fm_dbrow_t *st, void *arg)
+{
+    dispatch(arg, fm_dbrow_str(st, 0), fm_dbrow_str(st, 1), fm_dbrow_str(st, 2), fm_dbrow_int(st, 3),
+             fm_dbrow_str(st, 4), false);
+    return FM_OK;
+}
+
 static void redispatch_firing(fm_db_t *db)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT id, tenant_id, schedule_id, due_ms, action FROM runs WHERE status = 'firing' "
-                              "LIMIT 10000", -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            dispatch(db, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-                     (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3),
-                     (const char *)sqlite3_column_text(st, 4), false);
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    fm_dbq_read_each(db, "SELECT id, tenant_id, schedule_id, due_ms, action FROM runs WHERE status = 'firing' "
+                         "LIMIT 10000", redispatch_row, db, "");
 }
 
 static void tick(void *arg);
+
+/* min(next_ms) into *arg, -1 when NULL (nothing to fire). */
+static int min_row(const fm_dbrow_t *st, void *arg)
+{
+    *(int64_t *)arg = fm_dbrow_null(st, 0) ? -1 : fm_dbrow_int(st, 0);
+    return FM_OK;
+}
 
 static void arm(sched_loop_t *s, int64_t floor_delay)
 {
@@ -398,18 +354,10 @@ static void arm(sched_loop_t *s, int64_t floor_delay)
         s->timer = NULL;
     }
     int64_t next = -1;
-    sqlite3 *c = fm_db_reader(s->m->db);
-    if (c) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c, "SELECT min(next_ms) FROM schedules WHERE enabled = 1 AND next_ms IS NOT NULL",
-                               -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            next = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        fm_db_reader_done(s->m->db, c);
-    } else {
+    /* a bare min() so that SQLite reads it off the schedules_due index (one step) */
+    if (fm_dbq_read_one(s->m->db, "SELECT min(next_ms) FROM schedules WHERE enabled = 1 AND next_ms IS NOT NULL",
+                        min_row, &next, "") != FM_OK)
         next = fm_time_unix_ms() + 1000;   /* try again in a second */
-    }
     if (next < 0)
         return;
     int64_t delay = next - fm_time_unix_ms();
@@ -431,11 +379,16 @@ static void tick(void *arg)
                 break;
         } while (handled == BATCH);
     }
-    if (fire_due(db, fm_time_unix_ms(), false, &handled) != FM_OK) {
-        fm_log_msg(FM_LOG_ERROR, "scheduling: firing due schedules failed; retrying in a second", NULL);
-        arm(s, 1000);
-        return;
-    }
+    /* a burst (thousands due at once) is fired in one go rather than one batch per turn
+     * of the loop, with the bus's outbox and the re-arm query between every two */
+    int64_t t0 = fm_time_unix_ms();
+    do {
+        if (fire_due(db, fm_time_unix_ms(), false, &handled) != FM_OK) {
+            fm_log_msg(FM_LOG_ERROR, "scheduling: firing due schedules failed; retrying in a second", NULL);
+            arm(s, 1000);
+            return;
+        }
+    } while (handled == BATCH && fm_time_unix_ms() - t0 < TICK_BUDGET_MS);
     arm(s, 0);
 }
 
@@ -481,33 +434,25 @@ void sched_fire_stop(fm_mod_t *m)
     m->state = NULL;
 }
 
+static int run_row(const fm_dbrow_t *st, void *arg)
+{
+    *(cJSON **)arg = sched_run_row_json(st);
+    return FM_OK;
+}
+
 int sched_fire_now(fm_db_t *db, const sched_row_t *r, cJSON **run)
 {
     char run_id[40];
     bool pending = false;
     int64_t now = fm_time_unix_ms();
-    sqlite3 *w = fm_db_write_begin(db);
+    fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = insert_run(db, w, r, now, "manual", NULL, run_id, &pending);
-    rc = fm_db_write_end(db, rc);
+    int rc = insert_run(w, r, now, "manual", NULL, run_id, &pending);
+    rc = fm_dbq_write_end(w, rc);
     if (rc != FM_OK)
         return rc;
     if (pending)
         dispatch(db, run_id, r->tenant, r->id, now, r->action_json, true);
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    rc = FM_EDB;
-    if (sqlite3_prepare_v2(c, "SELECT " SCHED_RUN_COLS " FROM runs WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *run = sched_run_json(st);
-            rc = FM_OK;
-        }
-    }
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
-    return rc;
+    return fm_dbq_read_one(db, "SELECT " SCHED_RUN_COLS " FROM runs WHERE id = ?", run_row, run, "s", run_id);
 }

@@ -7,6 +7,7 @@
 #define SCHED_INT_H
 
 #include "../modules.h"
+#include "../../fm_dbq.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -95,6 +96,10 @@ typedef struct sched_row {
 } sched_row_t;
 
 void sched_row_free(sched_row_t *r);
+#define SCHED_COLS "id, tenant_id, name, cron, interval, at, timezone, action, misfire, misfire_max, enabled, " \
+                   "start_ms, end_ms, anchor_ms, next_ms, revision, created_at, updated_at"
+/* A row of SCHED_COLS into *arg (a sched_row_t; free it with sched_row_free). */
+int sched_row_read(const fm_dbrow_t *row, void *arg);
 /* The when-part of a stored row (it was validated when written). */
 int sched_row_when(const sched_row_t *r, sched_when_t *w);
 cJSON *sched_row_json(const sched_row_t *r);
@@ -107,6 +112,7 @@ int sched_list(fm_db_t *db, const char *tenant, int enabled, const char *kind, i
                cJSON *into, int *total);
 #define SCHED_RUN_COLS "id, schedule_id, due_ms, fired_ms, trigger, status, instance_id, detail, finished_ms"
 cJSON *sched_run_json(sqlite3_stmt *st);     /* a row of SCHED_RUN_COLS */
+cJSON *sched_run_row_json(const fm_dbrow_t *row);   /* the same, from a helper row */
 int sched_runs(fm_db_t *db, const char *tenant, const char *id, int offset, int limit, cJSON *into, int *total);
 
 /* ---- sched_fire.c (loop thread unless said otherwise) ---- */
@@ -117,5 +123,16 @@ void sched_fire_stop(fm_mod_t *m);
 void sched_fire_rearm(void);
 /* Any thread: records a manual run of r now and starts its action; *run gets the run. */
 int sched_fire_now(fm_db_t *db, const sched_row_t *r, cJSON **run);
+
+/* ---- sched_ptimer.c: timer start events of published processes (read-only) ---- */
+
+#define SCHED_PTIMER_PREFIX "process-timer:"
+bool sched_ptimer_is(const char *id);
+/* The engine's start timers of the tenant as `process-timer` entries (an empty array
+ * when the engine does not answer). Worker threads (fm_call). */
+cJSON *sched_ptimers(const char *tenant);
+cJSON *sched_ptimer_find(const char *tenant, const char *id);   /* NULL: none */
+/* 409 problem: the entry comes from its process (404 when there is no such entry). */
+int sched_ptimer_refuse(fm_req_t *r);
 
 #endif

@@ -240,6 +240,10 @@ static int create(fm_req_t *r)
 
 static int get_or_404(fm_req_t *r, sched_row_t *row)
 {
+    if (sched_ptimer_is(fm_req_param(r, "id"))) {
+        sched_ptimer_refuse(r);
+        return FM_REPLIED;
+    }
     int rc = sched_get(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"), row);
     if (rc == FM_ENOTFOUND) {
         fm_reply_problem(r, 404, NULL, NULL, NULL, "no schedule '%s'", fm_req_param(r, "id"));
@@ -250,6 +254,11 @@ static int get_or_404(fm_req_t *r, sched_row_t *row)
 
 static int get(fm_req_t *r)
 {
+    if (sched_ptimer_is(fm_req_param(r, "id"))) {
+        cJSON *e = sched_ptimer_find(fm_req_tenant(r), fm_req_param(r, "id"));
+        return e ? fm_reply_json(r, 200, e)
+                 : fm_reply_problem(r, 404, NULL, NULL, NULL, "no schedule '%s'", fm_req_param(r, "id"));
+    }
     sched_row_t row;
     int rc = get_or_404(r, &row);
     if (rc != FM_OK)
@@ -259,6 +268,8 @@ static int get(fm_req_t *r)
 
 static int update(fm_req_t *r)
 {
+    if (sched_ptimer_is(fm_req_param(r, "id")))
+        return sched_ptimer_refuse(r);
     int rev = if_match(r);
     if (rev < 0)
         return reply_412(r);
@@ -279,6 +290,8 @@ static int update(fm_req_t *r)
 
 static int delete_(fm_req_t *r)
 {
+    if (sched_ptimer_is(fm_req_param(r, "id")))
+        return sched_ptimer_refuse(r);
     int rev = if_match(r);
     if (rev < 0)
         return reply_412(r);
@@ -340,6 +353,15 @@ static int list(fm_req_t *r)
     if (rc != FM_OK) {
         cJSON_Delete(items);
         return rc;
+    }
+    /* the process timers (always enabled, action kind process) follow the stored schedules */
+    if ((!en || !strcmp(en, "true")) && (!kind || !strcmp(kind, "process"))) {
+        cJSON *pt = sched_ptimers(fm_req_tenant(r));
+        int n = cJSON_GetArraySize(pt), from = offset > total ? offset - total : 0;
+        for (int i = from; i < n && cJSON_GetArraySize(items) < limit; i++)
+            cJSON_AddItemToArray(items, cJSON_Duplicate(cJSON_GetArrayItem(pt, i), true));
+        total += n;
+        cJSON_Delete(pt);
     }
     return fm_reply_page(r, items, offset, total);
 }
