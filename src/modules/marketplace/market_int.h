@@ -47,7 +47,6 @@ typedef struct market_version {
 /* version NULL: the latest. */
 int market_version_read(fm_db_t *db, const char *id, const char *version, market_version_t *out);
 int market_rate(fm_db_t *db, const char *id, const char *tenant, const char *user, int stars, const char *review);
-int market_downloaded(fm_db_t *db, const char *id);
 /* The tenant's install of a package: *objects (caller frees) and its version; FM_ENOTFOUND. */
 int market_install_get(fm_db_t *db, const char *tenant, const char *id, cJSON **objects, char *version, size_t vl);
 int market_install_put(fm_db_t *db, const char *tenant, const char *id, const char *version, const cJSON *objects);

@@ -241,11 +241,6 @@ int market_rate(fm_db_t *db, const char *id, const char *tenant, const char *use
     return fm_dbq_write_end(w, rc);
 }
 
-int market_downloaded(fm_db_t *db, const char *id)
-{
-    return fm_dbq_write(db, "UPDATE packages SET downloads = downloads + 1 WHERE id = ?", "s", id);
-}
-
 typedef struct inst {
     cJSON **objects;
     char *version;
