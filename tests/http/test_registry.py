@@ -133,7 +133,7 @@ def test_delete(srv):
     assert _register(srv, name).status == 201
     wait_until(lambda: (metric_values(srv.metrics(), "fm_bus_events_by_type_total",
                                       type="registry.service.deregistered") or [0])[0] >= 1,
-               timeout=2, what="fm_bus_events_by_type_total{type=registry.service.deregistered} >= 1")
+               timeout=5, what="fm_bus_events_by_type_total{type=registry.service.deregistered} >= 1")
 
 
 def test_ttl_expiry(fast):
@@ -148,7 +148,7 @@ def test_ttl_expiry(fast):
     assert_problem(fast.req("PUT", 8001, "/services/%s/heartbeat" % it["id"]), 404)
     wait_until(lambda: metric_values(fast.metrics(), "fm_bus_events_by_type_total",
                                      type="registry.service.expired"),
-               timeout=2, what="fm_bus_events_by_type_total{type=registry.service.expired}")
+               timeout=5, what="fm_bus_events_by_type_total{type=registry.service.expired}")
     m = fast.metrics()
     exp = metric_values(m, "fm_bus_events_by_type_total", type="registry.service.expired")
     reg = metric_values(m, "fm_bus_events_by_type_total", type="registry.service.registered")
