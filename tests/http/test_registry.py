@@ -4,7 +4,7 @@ import http.server
 import threading
 import time
 
-from harness import (Server, MODULES, MODULE_PORT, assert_json, assert_problem,
+from harness import (bind_low, Server, MODULES, MODULE_PORT, assert_json, assert_problem,
                      metric_values, parse_time, unique_name, wait_until)
 
 FIXTURES = {
@@ -193,7 +193,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
 
 def test_health_probes(fast):
     handler = type("H", (_Health,), {"code": 200})
-    hs = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    hs = bind_low(lambda a: http.server.ThreadingHTTPServer(a, handler))
     th = threading.Thread(target=hs.serve_forever, daemon=True)
     th.start()
     url = "http://127.0.0.1:%d/health" % hs.server_address[1]
