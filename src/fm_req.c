@@ -121,6 +121,23 @@ int fm_req_if_match(fm_req_t *r, const char **etag)
     return FM_REPLIED;
 }
 
+int fm_req_if_match_rev(fm_req_t *r, const char *what)
+{
+    const char *tag;
+    if (fm_req_if_match(r, &tag) != FM_OK)
+        return -1;
+    if (!tag || !strcmp(tag, "*"))
+        return 0;
+    char *end = NULL;
+    long n = tag[0] == '"' && tag[1] == 'r' ? strtol(tag + 2, &end, 10) : 0;
+    if (n < 1 || n > 1000000000 || strcmp(end, "\"")) {
+        fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
+                         "If-Match must be the %s's current ETag (\"r<revision>\"); read it again", what);
+        return -1;
+    }
+    return (int)n;
+}
+
 cJSON *fm_req_json(const fm_req_t *r) { return r->json; }
 const char *fm_req_tenant(const fm_req_t *r) { return r->tenant; }
 const char *fm_req_id(const fm_req_t *r) { return r->rid; }

@@ -45,6 +45,10 @@ const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_ca
 cJSON *fm_req_parse_json(fm_req_t *r);
 int fm_req_body_kind(fm_req_t *r, bool *xml);
 int fm_req_if_match(fm_req_t *r, const char **etag);
+/* If-Match for stores whose ETags are "r<revision>": 0 when absent or "*", else the
+ * revision; -1 after answering 412 (weak, unquoted, or not one of these ETags; `what`
+ * names the resource in the message: "schedule"). */
+int fm_req_if_match_rev(fm_req_t *r, const char *what);
 
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);

@@ -42,23 +42,6 @@ static void etag(fm_req_t *r, const cJSON *item)
     fm_reply_header(r, "ETag", e);
 }
 
-/* If-Match as a revision: 0 when absent or "*"; -1 after answering 412. */
-static int if_match_rev(fm_req_t *r)
-{
-    const char *tag;
-    if (fm_req_if_match(r, &tag) != FM_OK)
-        return -1;
-    if (!tag || !strcmp(tag, "*"))
-        return 0;
-    char *end;
-    long n = tag[0] == '"' && tag[1] == 'r' ? strtol(tag + 2, &end, 10) : 0;
-    if (n < 1 || n > 1000000000 || strcmp(end, "\"")) {
-        fm_reply_problem(r, 412, NULL, NULL, NULL, "If-Match must be the entity's current ETag (\"r<revision>\")");
-        return -1;
-    }
-    return (int)n;
-}
-
 static int reply_stale(fm_req_t *r)
 {
     return fm_reply_problem(r, 412, NULL, NULL, NULL,
@@ -348,7 +331,7 @@ static int get(fm_req_t *r)
 
 static int update(fm_req_t *r)
 {
-    int rev = if_match_rev(r);
+    int rev = fm_req_if_match_rev(r, "entity");
     if (rev < 0)
         return FM_OK;
     cJSON *j = fm_req_json(r);
@@ -363,7 +346,7 @@ static int update(fm_req_t *r)
 
 static int delete_(fm_req_t *r)
 {
-    int rev = if_match_rev(r);
+    int rev = fm_req_if_match_rev(r, "entity");
     if (rev < 0)
         return FM_OK;
     char cb[16];
