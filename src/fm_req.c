@@ -138,6 +138,27 @@ int fm_req_if_match_rev(fm_req_t *r, const char *what)
     return (int)n;
 }
 
+bool fm_req_members_known(fm_req_t *r, const cJSON *o, const char *where, const char *const *known,
+                          const char *doc)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, o)
+    {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = !strcmp(*k, x->string);
+        if (ok)
+            continue;
+        size_t w = strlen(where);
+        char f[200], d[200];
+        snprintf(f, sizeof(f), "%.120s%s%.60s", where, w && where[w - 1] != '/' ? "/" : "", x->string);
+        snprintf(d, sizeof(d), "unknown member '%.60s'%s%s", x->string, doc ? "; see " : "", doc ? doc : "");
+        fm_reply_invalid(r, f, d);
+        return false;
+    }
+    return true;
+}
+
 cJSON *fm_req_json(const fm_req_t *r) { return r->json; }
 const char *fm_req_tenant(const fm_req_t *r) { return r->tenant; }
 const char *fm_req_id(const fm_req_t *r) { return r->rid; }

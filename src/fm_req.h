@@ -49,6 +49,11 @@ int fm_req_if_match(fm_req_t *r, const char **etag);
  * revision; -1 after answering 412 (weak, unquoted, or not one of these ETags; `what`
  * names the resource in the message: "schedule"). */
 int fm_req_if_match_rev(fm_req_t *r, const char *what);
+/* True when every member of object o (NULL is fine) is named in the NULL-terminated
+ * `known`; else answers 422 naming the member's field (`where`/name) and, when doc is
+ * set, the page to read ("docs/entities.md"), and returns false. */
+bool fm_req_members_known(fm_req_t *r, const cJSON *o, const char *where, const char *const *known,
+                          const char *doc);
 
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);

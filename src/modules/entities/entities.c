@@ -117,21 +117,6 @@ static bool check_window(fm_req_t *r, const cJSON *o, const char *where)
     return true;
 }
 
-static bool known_members(fm_req_t *r, const cJSON *o, const char *where, const char *const *known)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, o)
-    {
-        if (one_of(x->string, known))
-            continue;
-        char f[160];
-        snprintf(f, sizeof(f), "%s%.60s", where, x->string);
-        fm_reply_invalid(r, f, "unknown member; see docs/entities.md for the fields of an entity");
-        return false;
-    }
-    return true;
-}
-
 static bool check_identifiers(fm_req_t *r, const cJSON *ids)
 {
     if (!ids)
@@ -151,7 +136,7 @@ static bool check_identifiers(fm_req_t *r, const cJSON *ids)
             f[strlen(f) - 1] = '\0';
             return fm_reply_invalid(r, f, "must be an object {\"scheme\", \"value\"}"), false;
         }
-        if (!known_members(r, x, f, known))
+        if (!fm_req_members_known(r, x, f, known, "docs/entities.md"))
             return false;
         const char *scheme = cJSON_GetStringValue(cJSON_GetObjectItem(x, "scheme"));
         const char *value = cJSON_GetStringValue(cJSON_GetObjectItem(x, "value"));
@@ -202,7 +187,7 @@ static bool check_addresses(fm_req_t *r, const cJSON *a)
             f[strlen(f) - 1] = '\0';
             return fm_reply_invalid(r, f, "must be an object"), false;
         }
-        if (!known_members(r, x, f, known))
+        if (!fm_req_members_known(r, x, f, known, "docs/entities.md"))
             return false;
         const cJSON *m;
         cJSON_ArrayForEach(m, x)
@@ -228,7 +213,7 @@ static bool check_entity(fm_req_t *r, const cJSON *j)
 {
     static const char *const known[] = { "type",  "name",      "country",  "identifiers", "addresses",
                                          "attributes", "validFrom", "validTo", NULL };
-    if (!known_members(r, j, "", known))
+    if (!fm_req_members_known(r, j, "", known, "docs/entities.md"))
         return false;
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
     if (!one_of(type, entity_types))
@@ -393,7 +378,7 @@ static int rel_create(fm_req_t *r)
 {
     cJSON *j = fm_req_json(r);
     static const char *const known[] = { "type", "ownerId", "percentage", "validFrom", "validTo", NULL };
-    if (!known_members(r, j, "", known))
+    if (!fm_req_members_known(r, j, "", known, "docs/entities.md"))
         return FM_OK;
     const char *id = fm_req_param(r, "id");
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
