@@ -22,6 +22,7 @@ import threading
 import time
 
 from harness import Server, Skip, assert_json, assert_problem, wait_until
+from exec_support import bpmn, chain, deploy, get, start, wait_for, wait_state, waiting
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smtp_sink.py")
@@ -114,7 +115,7 @@ class Env:
     def __init__(self):
         self.smtp = Smtp()
         self.sms = Receiver(plan=(500, 503, 200))
-        self.srv = Server(modules="auth,eventbus,notifications",
+        self.srv = Server(modules="auth,eventbus,notifications,design,execution",
                           env=env_for(self.smtp.port, self.sms.url("/sms"), "http://127.0.0.1:9/push"))
 
     def close(self):
@@ -348,3 +349,49 @@ def test_bad_input_is_problem_json_and_stores_nothing(env):
                            headers={"Content-Type": "application/json"}), 400)
     assert assert_json(srv.get(9009, "/notifications"))["total"] == before
     assert_problem(srv.req("POST", 9009, "/notifications/send", {"channel": "email"}, auth=False), 401)
+
+
+def note_task(tid, headers, kind="sendTask", retries=2, inputs=()):
+    hs = "".join('<zeebe:header key="%s" value="%s" />' % kv for kv in headers)
+    io = ("<zeebe:ioMapping>%s</zeebe:ioMapping>" % "".join(
+        '<zeebe:input source="%s" target="%s" />' % kv for kv in inputs)) if inputs else ""
+    inner = ('<bpmn:extensionElements><zeebe:taskDefinition type="notification" retries="%d" />%s'
+             '<zeebe:taskHeaders>%s</zeebe:taskHeaders></bpmn:extensionElements>' % (retries, io, hs))
+    if kind == "throw":
+        return ('<bpmn:intermediateThrowEvent id="%s">%s<bpmn:messageEventDefinition id="%s_m"/>'
+                '</bpmn:intermediateThrowEvent>' % (tid, inner, tid))
+    return '<bpmn:%s id="%s">%s</bpmn:%s>' % (kind, tid, inner, kind)
+
+
+def test_bpmn_notification_tasks_end_to_end(env):
+    srv, smtp = env.srv, env.smtp
+    assert_json(srv.req("POST", 9009, "/notifications/templates", {
+        "id": "shipped", "name": "Shipped", "strict": True,
+        "locales": {"en": {"subject": "Order {{orderId}} shipped", "text": "Hi {{customer.name}}, {{orderId}}."}}}),
+        201)
+    body = ('<bpmn:startEvent id="s"/>'
+            + note_task("mail", [("channel", "email"), ("to", "=customer.email"), ("template", "shipped"),
+                                 ("resultVariable", "mail")])
+            + note_task("sms", [("channel", "sms"), ("body", "Order {{orderId}} is on its way")], kind="throw",
+                        inputs=[("=customer.phone", "to")])
+            + '<bpmn:endEvent id="e"/>' + chain("s", "mail", "sms", "e"))
+    deploy(srv, bpmn("ntf_flow", body))
+    inst = start(srv, "ntf_flow", {"orderId": "A-17", "customer": {"name": "Ada", "email": "ada.bpmn@example.test",
+                                                                   "phone": "+4915100000001"}})
+    wait_state(srv, inst["id"], "completed")
+    v = get(srv, inst["id"])["variables"]
+    assert v["mail"]["id"].startswith("ntf") and v["mail"]["status"] in ("queued", "sending", "sent"), v
+    msg = parse(mail_for(smtp, "ada.bpmn@example.test")[0])
+    assert msg["Subject"] == "Order A-17 shipped" and msg.get_content() == "Hi Ada, A-17.", msg
+    sms = wait_until(lambda: [n for n in assert_json(srv.get(9009, "/notifications?channel=sms&to=%2B4915100000001"))[
+        "items"]], what="the sms")
+    assert sms[0]["text"] == "Order A-17 is on its way" and sms[0]["idempotencyKey"].startswith("job-"), sms
+    # a refusal (strict template, variable missing) is an incident at once, nothing sent
+    deploy(srv, bpmn("ntf_bad", '<bpmn:startEvent id="s"/>' + note_task(
+        "mail", [("channel", "email"), ("to", "=customer.email"), ("template", "shipped")], kind="serviceTask")
+        + '<bpmn:endEvent id="e"/>' + chain("s", "mail", "e")))
+    bad = start(srv, "ntf_bad", {"customer": {"name": "Bo", "email": "bo@example.test"}})
+    wait_for(srv, bad["id"], lambda i: waiting(i, "mail", "incident"), what="an incident at mail")
+    incs = assert_json(srv.get(9005, "/incidents?executionId=%s" % bad["id"]))["items"]
+    assert "422" in incs[0]["message"] and "orderId" in incs[0]["message"], incs
+    assert assert_json(srv.get(9009, "/notifications?to=bo@example.test"))["total"] == 0
