@@ -45,10 +45,18 @@ typedef struct job {
     int attempt;
     char *recipient, *subject, *text, *html, *template_id;
     char message_id[128];
+    /* the outcome, recorded by finish and written by flush */
+    bool ok;
+    long status;
+    char *answer, *provider_id, *error;
+    struct job *next;
 } job_t;
 
 static void job_free(job_t *j)
 {
+    free(j->answer);
+    free(j->provider_id);
+    free(j->error);
     free(j->recipient);
     free(j->subject);
     free(j->text);
@@ -93,50 +101,100 @@ static char *event_data(const job_t *j, const char *status, const char *provider
     return s;
 }
 
-/* Loop thread: records the attempt's outcome and the message's next state. */
-static void finish(job_t *j, bool ok, long status, const char *answer, size_t answer_len, const char *provider_id,
-                   const char *error)
+/* Outcomes wait here until the loop turns, then go to the database in one transaction
+ * (a burst of answers is one commit, not one each). Loop thread. */
+static job_t *pending, **pending_tail = &pending;
+static fm_timer_t *flush_timer;
+
+static char *dup_n(const char *s, size_t n)
 {
-    sender_t *s = S;
-    if (atomic_load(&running_db) != j->db || !s) {
-        job_free(j);    /* stopping: the row stays 'sending' and is queued again at the next start */
-        return;
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
     }
-    s->inflight--;
-    int64_t now = fm_time_unix_ms();
-    char ans[NOTIF_ANSWER_MAX + 1];
-    size_t n = answer_len > NOTIF_ANSWER_MAX ? NOTIF_ANSWER_MAX : answer_len;
-    if (answer && n)
-        memcpy(ans, answer, n);
-    ans[n] = '\0';
-    bool last = !ok && j->attempt >= fm_cfg()->notify_max_attempts;
-    const char *state = ok ? "sent" : last ? "failed" : "queued";
-    fm_dbc_t *w = fm_dbq_write_begin(j->db);
-    int rc = w ? FM_OK : FM_EDB;
-    if (rc == FM_OK)
-        rc = fm_dbq_run(w, "UPDATE attempts SET finished_ms = ?, ok = ?, status = ?, answer = ?, error = ? "
+    return d;
+}
+
+static int write_outcome(fm_dbc_t *w, job_t *j, int64_t now)
+{
+    bool last = !j->ok && j->attempt >= fm_cfg()->notify_max_attempts;
+    const char *state = j->ok ? "sent" : last ? "failed" : "queued";
+    int rc = fm_dbq_run(w, "UPDATE attempts SET finished_ms = ?, ok = ?, status = ?, answer = ?, error = ? "
                            "WHERE notification_id = ? AND n = ?",
-                        "IiIsssi", now, (int)ok, (int64_t)status, n ? ans : NULL, error, j->id,
-                        j->attempt);
+                        "IiIsssi", now, (int)j->ok, (int64_t)j->status, j->answer, j->error, j->id, j->attempt);
     if (rc == FM_OK)
         rc = fm_dbq_run(w, "UPDATE notifications SET status = ?1, next_ms = NULLIF(?2, -1), error = ?3, "
                            "provider_id = coalesce(?4, provider_id), message_id = coalesce(?5, message_id), "
                            "sent_ms = NULLIF(?6, 0), updated_ms = ?7 WHERE id = ?8",
-                        "sIsssIIs", state, ok || last ? (int64_t)-1 : now + backoff_ms(j->attempt),
-                        ok ? NULL : error, provider_id, j->message_id[0] ? j->message_id : NULL,
-                        ok ? now : (int64_t)0, now, j->id);
-    if (rc == FM_OK && (ok || last)) {
-        char *data = event_data(j, state, provider_id, error);
-        rc = data ? bus_outbox_put(w, NOTIF_SOURCE, ok ? NOTIF_EV_SENT : NOTIF_EV_FAILED, j->id, j->tenant, data)
+                        "sIsssIIs", state, j->ok || last ? (int64_t)-1 : now + backoff_ms(j->attempt),
+                        j->ok ? NULL : j->error, j->provider_id, j->message_id[0] ? j->message_id : NULL,
+                        j->ok ? now : (int64_t)0, now, j->id);
+    if (rc == FM_OK && (j->ok || last)) {
+        char *data = event_data(j, state, j->provider_id, j->error);
+        rc = data ? bus_outbox_put(w, NOTIF_SOURCE, j->ok ? NOTIF_EV_SENT : NOTIF_EV_FAILED, j->id, j->tenant, data)
                   : FM_ENOMEM;
         cJSON_free(data);
     }
+    return rc;
+}
+
+static void flush(void *arg)
+{
+    (void)arg;
+    fm_timer_stop(flush_timer);
+    flush_timer = NULL;
+    job_t *list = pending;
+    pending = NULL;
+    pending_tail = &pending;
+    sender_t *s = S;
+    if (!list || !s || atomic_load(&running_db) != list->db) {
+        /* stopping: the rows stay 'sending' and are queued again at the next start */
+        while (list) {
+            job_t *n = list->next;
+            job_free(list);
+            list = n;
+        }
+        return;
+    }
+    int64_t now = fm_time_unix_ms();
+    fm_dbc_t *w = fm_dbq_write_begin(list->db);
+    int rc = w ? FM_OK : FM_EDB;
+    for (job_t *j = list; j && rc == FM_OK; j = j->next)
+        rc = write_outcome(w, j, now);
     if (w)
         rc = fm_dbq_write_end(w, rc);
     if (rc != FM_OK)
-        fm_log_msg(FM_LOG_ERROR, "notifications: could not record a delivery attempt", NULL);
-    job_free(j);
+        fm_log_msg(FM_LOG_ERROR, "notifications: could not record delivery attempts (their messages stay "
+                                 "'sending' until the next start)", NULL);
+    while (list) {
+        job_t *n = list->next;
+        s->inflight--;
+        job_free(list);
+        list = n;
+    }
     arm(s);
+}
+
+/* Loop thread: the attempt's outcome, written with the others of this turn of the loop. */
+static void finish(job_t *j, bool ok, long status, const char *answer, size_t answer_len, const char *provider_id,
+                   const char *error)
+{
+    if (atomic_load(&running_db) != j->db || !S) {
+        job_free(j);    /* stopping: the row stays 'sending' and is queued again at the next start */
+        return;
+    }
+    j->ok = ok;
+    j->status = status;
+    size_t n = answer_len > NOTIF_ANSWER_MAX ? NOTIF_ANSWER_MAX : answer_len;
+    j->answer = answer && n ? dup_n(answer, n) : NULL;
+    j->provider_id = provider_id ? strdup(provider_id) : NULL;
+    j->error = error ? strdup(error) : NULL;
+    j->next = NULL;
+    *pending_tail = j;
+    pending_tail = &j->next;
+    if (!flush_timer)
+        flush_timer = fm_timer_start(0, 0, flush, NULL);
 }
 
 /* ---- channels ---- */
@@ -451,6 +509,8 @@ void notif_send_stop(fm_mod_t *m)
     if (!s)
         return;
     atomic_store(&running_db, NULL);
+    if (flush_timer)
+        flush(NULL);    /* frees what is pending; the rows are queued again at the next start */
     if (s->timer)
         fm_timer_stop(s->timer);
     S = NULL;
