@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(build-essential pkg-config libcivetweb-dev libcjson-dev libsqlite3-dev
        libsodium-dev libuv1-dev libpcre2-dev libexpat1-dev libcurl4-openssl-dev)
-test=(libcmocka-dev curl python3)
+test=(libcmocka-dev curl python3 python3-aiosmtpd)
 bench=(wrk)
 
 want=("${build[@]}")
