@@ -82,9 +82,9 @@ void ws_close(ws_client_t *c, int code, const char *reason)
     fm_log_int(&l, "code", code);
     fm_log_str(&l, "reason", reason);
     fm_log_end(&l);
-    lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
-    /* a client that never reads never makes us writable: cut it after 5 s */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    /* a client that never reads never makes us writable: cut it after 10 s */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 10);
     lws_callback_on_writable(c->wsi);
 }
 
@@ -356,14 +356,18 @@ static int on_receive(ws_client_t *c, struct lws *wsi, const void *in, size_t le
 {
     if (c->closing)
         return 0;
-    if (c->rxlen + len > WS_MSG_MAX) {
+    bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    if (c->rx_skip || c->rxlen + len > WS_MSG_MAX) {
+        /* read the rest of it before closing: closing with unread bytes makes the
+         * kernel reset the connection, and the client would never see why */
         free(c->rx);
         c->rx = NULL;
         c->rxlen = 0;
-        ws_close(c, WS_CLOSE_TOOBIG, "message larger than 65536 bytes");
+        c->rx_skip = !whole;
+        if (whole)
+            ws_close(c, WS_CLOSE_TOOBIG, "message larger than 65536 bytes");
         return 0;
     }
-    bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (whole && !c->rx) {
         ws_proto_message(c, in, len);
         return 0;
@@ -387,8 +391,23 @@ static int on_receive(ws_client_t *c, struct lws *wsi, const void *in, size_t le
 
 static int on_writable(ws_client_t *c, struct lws *wsi)
 {
-    if (c->closing && (!c->qlen || c->close_code == WS_CLOSE_SLOW))
-        return -1;      /* lws sends the close frame with the reason set in ws_close */
+    if (c->closing && (!c->qlen || c->close_code == WS_CLOSE_SLOW)) {
+        if (c->close_sent)
+            return 0;
+        /* The close frame is written here: returning -1 after lws_close_reason (the
+         * documented way) closed the socket without it with lws 4.1.6 and the libuv
+         * plugin. Then lws waits for the client's close (at most 5 s). */
+        unsigned char b[LWS_PRE + 2 + sizeof(c->close_reason)];
+        size_t rl = strlen(c->close_reason);
+        b[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+        b[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+        memcpy(b + LWS_PRE + 2, c->close_reason, rl);
+        c->close_sent = true;
+        if (lws_write(wsi, b + LWS_PRE, 2 + rl, (enum lws_write_protocol)4 /* close, internal */) < 0)
+            return -1;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
+        return 0;
+    }
     if (!c->qlen)
         return 0;
     ws_msg_t *m = c->q[c->qhead];

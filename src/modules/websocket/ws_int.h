@@ -49,8 +49,9 @@ typedef struct ws_client {
     struct ws_client *prev, *next;
     uint64_t serial;            /* connection id, shown in presence */
     ws_proto_t proto;
-    bool established, closing, sio_open;
+    bool established, closing, close_sent, sio_open;
     int close_code;
+    char close_reason[64];
     char tenant[72];
     char sub[128];
     bool may_publish;
@@ -62,6 +63,7 @@ typedef struct ws_client {
     size_t qhead, qlen, qcap, qbytes;
     char *rx;                   /* a message arriving in fragments */
     size_t rxlen;
+    bool rx_skip;               /* the rest of an oversized message is read and dropped */
     uint64_t rate_sec;          /* inbound messages: at most WS_RATE_MAX a second */
     int rate_n;
 } ws_client_t;
