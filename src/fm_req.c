@@ -167,6 +167,7 @@ const char *fm_req_path(const fm_req_t *r) { return r->path; }
 fm_mod_t *fm_req_mod(const fm_req_t *r) { return r->route ? r->route->mod : NULL; }
 int fm_req_port(const fm_req_t *r) { return r->port ? r->port->port : 0; }
 bool fm_replied(const fm_req_t *r) { return r->replied; }
+bool fm_req_upgrading(const fm_req_t *r) { return r->upgrade; }
 
 const char *fm_req_client_ip(const fm_req_t *r)
 {
@@ -209,7 +210,7 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
             len = flen;
         }
     }
-    if (r->capture) {
+    if (r->capture && !r->capture_whole) {
         fm_buf_add(r->capture, body, len);
         r->bytes_out = len;
         free(fixed);
@@ -229,7 +230,9 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
     fm_buf_adds(&out, "\r\n");
     if (r->method != FM_HEAD)
         fm_buf_add(&out, body, len);
-    if (!out.oom)
+    if (r->capture_whole)
+        fm_buf_add(r->capture, out.data, out.len);
+    else if (!out.oom)
         mg_write(r->conn, out.data, out.len);
     r->bytes_out = len;
     fm_buf_release(&out);

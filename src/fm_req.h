@@ -30,7 +30,10 @@ fm_method_t fm_req_method(const fm_req_t *r);
 const char *fm_req_path(const fm_req_t *r);
 fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; NULL for core */
 int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
-const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
+const char *fm_req_client_ip(const fm_req_t *r);
+/* The request asks to become a WebSocket (only on a port its module serves itself,
+ * FM_M_OWNPORT): its handler agrees by answering 101 with no body. */
+bool fm_req_upgrading(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
 
 /* Routes that read their body themselves (docs/core.md "Request bodies").
  * fm_req_parse_json: the body as one JSON document, or NULL after answering 400
