@@ -6,7 +6,10 @@ HTTP so every protocol rule is visible — initialize and version negotiation, s
 that act exactly like the HTTP routes they call (tenants, permissions, problem details).
 The official SDK client drives it too: test_mcp_sdk.py."""
 
+import http.client
 import json
+import threading
+import time
 
 from harness import assert_problem as _assert_problem, http_request, wait_until
 from exec_support import bpmn, chain
@@ -86,8 +89,11 @@ def test_sessions_headers_and_delete(srv):
     other = srv.tenant_headers("default", roles=("designer",), email="mcp-other@default.test")
     r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session=sid, headers=other)
     assert_problem(r, 404)
-    r = srv.req("GET", 9000, "/mcp", headers={"Mcp-Session-Id": sid})
-    assert r.status == 405 and "POST" in r.headers.get("allow", ""), r
+    r = srv.req("GET", 9000, "/mcp", headers={"Mcp-Session-Id": sid, "Accept": "application/json"})
+    assert_problem(r, 406, "Not Acceptable")    # GET /mcp is the SSE stream only
+    r = srv.req("GET", 9000, "/mcp", headers={"Mcp-Session-Id": "mcp_nosuchsession000000",
+                                              "Accept": "text/event-stream"})
+    assert_problem(r, 404)
     r = srv.req("DELETE", 9000, "/mcp", headers={"Mcp-Session-Id": sid})
     assert r.status == 204, r
     r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session=sid)
@@ -315,3 +321,177 @@ def test_keep_alive_outlives_an_agents_think_time(srv):
                 time.sleep(1.5)     # the think time between two calls, not a timed assertion
     finally:
         c.close()
+
+
+# ---- SSE: progress, cancellation, the GET stream (resource updates, log messages) ----
+
+class Sse:
+    """An SSE reply read event by event (JSON-RPC messages; comments and empty data skipped)."""
+
+    def __init__(self, srv, method, msg=None, session=None, timeout=20):
+        token = srv.admin_token()
+        self.conn = http.client.HTTPConnection("127.0.0.1", srv.port(9000), timeout=timeout)
+        h = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": LATEST,
+             "Authorization": "Bearer " + token, "X-Tenant-Id": "default", "Content-Type": "application/json"}
+        if session:
+            h["Mcp-Session-Id"] = session
+        self.conn.request(method, "/mcp", body=json.dumps(msg) if msg is not None else None, headers=h)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.ctype = self.resp.getheader("Content-Type", "")
+
+    def next(self):
+        """The next JSON-RPC message, or None at the end of the stream."""
+        data = []
+        while True:
+            line = self.resp.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\r\n")
+            if line.startswith("data:"):
+                data.append(line[5:].strip())
+            elif not line and data:
+                text = "".join(data)
+                data = []
+                if text:
+                    return json.loads(text)
+
+    def close(self):
+        self.conn.close()
+
+
+def start_waiting_instance(srv, sid, name):
+    xml = bpmn(name, '<bpmn:startEvent id="s"/><bpmn:userTask id="ut" name="Wait"/>'
+               '<bpmn:endEvent id="e"/>' + chain("s", "ut", "e")).decode()
+    p = tool(srv, sid, "create_process", {"name": name, "xml": xml})["structuredContent"]
+    assert not tool(srv, sid, "publish_process", {"processId": p["id"]}).get("isError")
+    return p, tool(srv, sid, "start_execution", {"processId": p["id"]})["structuredContent"]
+
+
+def test_progress_token_answers_with_an_sse_stream(srv):
+    """A tools/call with _meta.progressToken: text/event-stream with notifications/progress
+    carrying the caller's token, then the response; without a token, plain JSON."""
+    sid, _ = init(srv)
+    _, ex = start_waiting_instance(srv, sid, "mcp_sse_progress")
+    msg = {"jsonrpc": "2.0", "id": 41, "method": "tools/call",
+           "params": {"name": "wait_for_execution", "_meta": {"progressToken": "tok-1"},
+                      "arguments": {"executionId": ex["id"], "timeoutSeconds": 1}}}
+    s = Sse(srv, "POST", msg, session=sid)
+    assert s.status == 200 and s.ctype.startswith("text/event-stream"), (s.status, s.ctype)
+    got = []
+    while True:
+        m = s.next()
+        if m is None:
+            break
+        got.append(m)
+    s.close()
+    prog = [m for m in got if m.get("method") == "notifications/progress"]
+    assert prog and all(m["params"]["progressToken"] == "tok-1" for m in prog), got
+    assert [m["params"]["progress"] for m in prog] == sorted(m["params"]["progress"] for m in prog)
+    assert got[-1]["id"] == 41 and got[-1]["result"]["isError"] is True, got[-1]
+    assert "still active" in got[-1]["result"]["content"][0]["text"]
+    # a token that is neither string nor number names the field
+    bad = dict(msg, params=dict(msg["params"], _meta={"progressToken": {"x": 1}}))
+    e = post(srv, bad, session=sid).json["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params._meta.progressToken", e
+    # the instance ends: the wait answers it (no token: application/json)
+    task = [t for t in tool(srv, sid, "list_tasks", {})["structuredContent"]["items"]
+            if t.get("processInstanceId") == ex["id"]][0]
+    assert not tool(srv, sid, "respond_task", {"taskId": task["id"], "response": {}}).get("isError")
+    res = tool(srv, sid, "wait_for_execution", {"executionId": ex["id"], "timeoutSeconds": 10})
+    assert res["structuredContent"]["state"] == "completed", res
+    res = tool(srv, sid, "wait_for_execution", {"executionId": "exe_nosuch", "timeoutSeconds": 1})
+    assert res["isError"] and "HTTP 404" in res["content"][0]["text"], res
+
+
+def test_cancelled_stops_a_running_call(srv):
+    """notifications/cancelled for a running wait: it stops within a fraction of a second
+    and its stream ends without a response."""
+    sid, _ = init(srv)
+    _, ex = start_waiting_instance(srv, sid, "mcp_sse_cancel")
+    msg = {"jsonrpc": "2.0", "id": "w-1", "method": "tools/call",
+           "params": {"name": "wait_for_execution", "_meta": {"progressToken": 5},
+                      "arguments": {"executionId": ex["id"], "timeoutSeconds": 60}}}
+    s = Sse(srv, "POST", msg, session=sid)
+    first = s.next()
+    assert first["method"] == "notifications/progress" and first["params"]["progressToken"] == 5, first
+    t0 = time.monotonic()
+    r = post(srv, {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                   "params": {"requestId": "w-1", "reason": "user"}}, session=sid)
+    assert r.status == 202, r
+    rest = []
+    while True:
+        m = s.next()
+        if m is None:
+            break
+        rest.append(m)
+    s.close()
+    assert time.monotonic() - t0 < 5
+    assert not [m for m in rest if m.get("id") == "w-1"], rest
+    # a cancel for an unknown request, or of another session, changes nothing
+    other, _ = init(srv)
+    assert post(srv, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 12345}},
+                session=other).status == 202
+
+
+def test_get_stream_carries_resource_updates_and_log_messages(srv):
+    sid, _ = init(srv)
+    xml = bpmn("mcp_sse_sub", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
+    p = tool(srv, sid, "create_process", {"name": "sub", "xml": xml})["structuredContent"]
+    uri = "flowmaster://processes/%s" % p["id"]
+    assert call(srv, sid, "resources/subscribe", {"uri": uri})["result"] == {}
+    assert call(srv, sid, "logging/setLevel", {"level": "debug"})["result"] == {}
+    s = Sse(srv, "GET", session=sid)
+    assert s.status == 200 and s.ctype.startswith("text/event-stream"), s.status
+    assert not tool(srv, sid, "publish_process", {"processId": p["id"]}).get("isError")
+    seen = []
+    while not any(m.get("method") == "notifications/resources/updated" for m in seen):
+        m = s.next()
+        assert m is not None, seen
+        seen.append(m)
+    upd = [m for m in seen if m.get("method") == "notifications/resources/updated"][0]
+    assert upd["params"]["uri"] == uri, upd
+    logs = [m for m in seen if m.get("method") == "notifications/message"]
+    assert logs and logs[0]["params"]["level"] == "debug" and "publish_process" in logs[0]["params"]["data"], seen
+    # unsubscribed: the next publish says nothing (a log line at warning does come)
+    assert call(srv, sid, "resources/unsubscribe", {"uri": uri})["result"] == {}
+    assert call(srv, sid, "logging/setLevel", {"level": "warning"})["result"] == {}
+    assert tool(srv, sid, "get_process", {"processId": "proc_nosuch"})["isError"]
+    m = s.next()
+    assert m["method"] == "notifications/message" and m["params"]["level"] == "warning", m
+    # a second GET of the session replaces the first, whose stream ends
+    s2 = Sse(srv, "GET", session=sid)
+    assert s2.status == 200
+    assert s.next() is None
+    s.close()
+    # DELETE ends the session and its stream
+    assert srv.req("DELETE", 9000, "/mcp", headers={"Mcp-Session-Id": sid}).status == 204
+    assert s2.next() is None
+    s2.close()
+    # subscriptions are bounded per session
+    sid, _ = init(srv)
+    for i in range(64):
+        assert "result" in call(srv, sid, "resources/subscribe", {"uri": "flowmaster://processes/p%d" % i})
+    e = call(srv, sid, "resources/subscribe", {"uri": "flowmaster://processes/one-more"})["error"]
+    assert e["code"] == -32600 and "64" in e["message"], e
+    e = call(srv, sid, "resources/subscribe", {"uri": "x" * 600})["error"]
+    assert e["code"] == -32602 and e["data"]["field"] == "params.uri", e
+
+
+def test_get_streams_are_bounded(srv):
+    """At most 32 GET streams in all (each holds a worker): the 33rd is 503 with Retry-After."""
+    streams = []
+    try:
+        for i in range(32):
+            sid, _ = init(srv)
+            s = Sse(srv, "GET", session=sid)
+            assert s.status == 200, (i, s.status)
+            streams.append(s)
+        sid, _ = init(srv)
+        r = srv.req("GET", 9000, "/mcp", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream",
+                                                  "MCP-Protocol-Version": LATEST})
+        assert_problem(r, 503, "Service Unavailable")
+        assert r.headers.get("retry-after"), r
+    finally:
+        for s in streams:
+            s.close()

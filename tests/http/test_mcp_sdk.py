@@ -65,20 +65,25 @@ def test_sdk_client_over_stdio(srv):
 
 
 def test_stdio_writes_only_json_rpc(srv):
-    """flowmaster mcp: one answer line per request, nothing for notifications, the
+    """flowmaster mcp: one answer line per request (also when the server streams it as
+    SSE), nothing for notifications, the
     server's refusal (no token) as a JSON-RPC error of that id, logs on stderr."""
     url = "http://127.0.0.1:%d" % srv.port(9000)
     lines = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
              {"jsonrpc": "2.0", "method": "notifications/initialized"},
              {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "evaluate_feel",
-                                                                        "arguments": {"expression": "2 * 21"}}}]
+                                                                        "arguments": {"expression": "2 * 21"}}},
+             # a progress token: the server answers an SSE stream, stdout still gets one line
+             {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+                 "name": "evaluate_feel", "arguments": {"expression": "1 + 1"}, "_meta": {"progressToken": "p"}}}]
     text = "\n".join(json.dumps(m) for m in lines) + "\n\n"
     env = dict(os.environ, FLOWMASTER_MCP_TOKEN=srv.admin_token())
     r = subprocess.run([binary(), "mcp", "--url", url, "--tenant", "default"], input=text, env=env,
                        capture_output=True, text=True, timeout=30)
     out = [json.loads(x) for x in r.stdout.splitlines()]
-    assert r.returncode == 0 and [m["id"] for m in out] == [1, 2], (r.returncode, r.stdout, r.stderr)
+    assert r.returncode == 0 and [m["id"] for m in out] == [1, 2, 3], (r.returncode, r.stdout, r.stderr)
+    assert out[2]["result"]["structuredContent"]["result"] == 2, out[2]
     assert out[0]["result"]["protocolVersion"] == "2025-06-18"
     assert out[1]["result"]["structuredContent"]["result"] == 42, out[1]
     assert "forwarding" in r.stderr

@@ -105,6 +105,33 @@ static void emit(const char *json)
     fflush(stdout);
 }
 
+/* Each event's data of an SSE body, one JSON-RPC message a line (events without data,
+ * comments and the priming event are skipped). */
+static void emit_sse(char *body)
+{
+    buf_t ev = { 0 };
+    for (char *line = body; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\r')
+            line[--n] = 0;
+        if (!strncmp(line, "data:", 5)) {
+            const char *d = line + 5 + (line[5] == ' ');
+            buf_add(&ev, d, strlen(d));
+        } else if (!n) {
+            if (ev.len)
+                emit(ev.p);
+            ev.len = 0;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (ev.len)
+        emit(ev.p);
+    free(ev.p);
+}
+
 static void emit_error(const cJSON *id, int code, const char *message)
 {
     cJSON *o = cJSON_CreateObject();
@@ -176,6 +203,8 @@ static int run(const fm_cli_opts_t *o)
             rc = 1;
         } else if (status == 202) {
             /* a notification or response was taken */
+        } else if (status == 200 && out.len && out.p[0] != '{' && out.p[0] != '[') {
+            emit_sse(out.p);    /* a streamed answer: progress, log messages, the response */
         } else if (out.len && out.p[0] != '{' && out.p[0] != '[') {
             fprintf(stderr, "flowmaster mcp: HTTP %ld: %.300s\n", status, out.p);
         } else if (status == 200 || (out.len && strstr(out.p, "\"jsonrpc\""))) {
