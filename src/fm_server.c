@@ -91,6 +91,15 @@ fm_mod_t *fm_mods_at(size_t i) { return i < S.n ? &S.mods[i] : NULL; }
 double fm_uptime(void) { return S.t0 ? fm_time_mono() - S.t0 : 0; }
 bool fm_serving(void) { return atomic_load(&S.serving); }
 int fm_listen_port(int canonical) { return canonical + fm_cfg()->port_offset; }
+
+void fm_local_url(int canonical, const char *path, char *out, size_t len)
+{
+    const char *l = fm_cfg()->listen;
+    bool any = !*l || !strcmp(l, "0.0.0.0") || !strcmp(l, "::");
+    bool v6 = !any && strchr(l, ':') && *l != '[';
+    snprintf(out, len, "http://%s%s%s:%d%s", v6 ? "[" : "", any ? "127.0.0.1" : l, v6 ? "]" : "",
+             fm_listen_port(canonical), path);
+}
 static const fm_routing_t *active;     /* what fm_call dispatches on */
 const fm_routing_t *fm__routing(void) { return active; }
 void fm__routing_set(const fm_routing_t *r) { active = r; }

@@ -6,12 +6,19 @@ HTTP so every protocol rule is visible — initialize and version negotiation, s
 that act exactly like the HTTP routes they call (tenants, permissions, problem details).
 The official SDK client drives it too: test_mcp_sdk.py."""
 
+import base64
+import hashlib
+import html
 import http.client
 import json
+import re
+import secrets
+import urllib.parse
 import threading
 import time
 
-from harness import assert_problem as _assert_problem, http_request, wait_until
+from harness import (ADMIN_EMAIL, ADMIN_PASSWORD, Server, assert_problem as _assert_problem, http_request,
+                     wait_until)
 from exec_support import bpmn, chain
 
 LATEST = "2025-11-25"
@@ -495,3 +502,145 @@ def test_get_streams_are_bounded(srv):
     finally:
         for s in streams:
             s.close()
+
+
+# ---- OAuth the MCP way: RFC 8414 metadata, RFC 7591 registration, RFC 8707 audience ----
+
+REDIRECT = "http://127.0.0.1:9/cb"
+
+
+def register(srv, meta):
+    return http_request(srv.port(8002), "POST", "/sso/register", body=meta)
+
+
+def code_flow(srv, client_id, resource):
+    """Authorization code + PKCE as a browser and a client would do it; the token answer."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    q = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": "openid",
+         "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"}
+    if resource:
+        q["resource"] = resource
+    page = http_request(srv.port(8002), "GET", "/sso/authorize?" + urllib.parse.urlencode(q))
+    assert page.status == 200, page
+    fields = {k: html.unescape(v) for k, v in
+              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)}
+    cookie = page.headers.get("set-cookie", "").split(";")[0]
+    fields.update(email=ADMIN_EMAIL, password=ADMIN_PASSWORD, tenant="default")
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port(8002), timeout=10)
+    conn.request("POST", "/sso/authorize", body=urllib.parse.urlencode(fields),
+                 headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    r.read()
+    loc = r.getheader("Location") or ""
+    conn.close()
+    assert r.status in (302, 303) and loc.startswith(REDIRECT), (r.status, loc)
+    code = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
+            "code_verifier": verifier}
+    if resource:
+        form["resource"] = resource
+    return token_request(srv, form)
+
+
+def token_request(srv, form):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port(8002), timeout=10)
+    conn.request("POST", "/sso/token", body=urllib.parse.urlencode(form),
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    out = (r.status, json.loads(r.read() or b"{}"))
+    conn.close()
+    return out
+
+
+def claims(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def test_authorization_server_metadata_and_registration(srv):
+    meta = http_request(srv.port(8002), "GET", "/.well-known/oauth-authorization-server")
+    assert meta.status == 200, meta
+    oidc = http_request(srv.port(8002), "GET", "/.well-known/openid-configuration").json
+    m = meta.json
+    assert m["issuer"] == oidc["issuer"] and m["registration_endpoint"] == oidc["registration_endpoint"]
+    assert m["registration_endpoint"].endswith("/sso/register") and m["code_challenge_methods_supported"] == ["S256"]
+    assert "none" in m["token_endpoint_auth_methods_supported"] and "userinfo_endpoint" not in m
+    r = register(srv, {"client_name": "agent", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+                       "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]})
+    assert r.status == 201 and r.json["client_id"].startswith("cli_"), r
+    assert r.json["token_endpoint_auth_method"] == "none" and r.json["redirect_uris"] == [REDIRECT]
+    assert "client_secret" not in r.json
+    # the platform's admin sees it among the clients
+    got = srv.req("GET", 8002, "/sso/clients/%s" % r.json["client_id"])
+    assert got.status == 200 and got.json["confidential"] is False, got
+    # bad metadata: RFC 7591 errors, nothing stored
+    before = srv.req("GET", 8002, "/sso/clients").json["total"]
+    for meta_, err, word in (
+            ({}, "invalid_redirect_uri", "redirect_uris"),
+            ({"redirect_uris": []}, "invalid_redirect_uri", "1 to 5"),
+            ({"redirect_uris": [REDIRECT] * 6}, "invalid_redirect_uri", "1 to 5"),
+            ({"redirect_uris": ["http://evil.example/cb"]}, "invalid_redirect_uri", "redirect_uris[0]"),
+            ({"redirect_uris": ["https://ok.example/cb#frag"]}, "invalid_redirect_uri", "redirect_uris[0]"),
+            ({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic"},
+             "invalid_client_metadata", "public clients only"),
+            ({"redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]}, "invalid_client_metadata",
+             "grant_types"),
+            ({"redirect_uris": [REDIRECT], "client_name": "x" * 129}, "invalid_client_metadata", "client_name")):
+        r = register(srv, meta_)
+        assert r.status == 400 and r.json["error"] == err and word in r.json["error_description"], (meta_, r)
+    r = http_request(srv.port(8002), "POST", "/sso/register", raw=None, body="[1, 2]")
+    assert r.status == 400 and r.json["error"] == "invalid_client_metadata", r
+    assert srv.req("GET", 8002, "/sso/clients").json["total"] == before
+
+
+def test_resource_indicator_puts_mcp_in_the_audience(srv):
+    mcp = "http://127.0.0.1:%d/mcp" % srv.port(9000)
+    cid = register(srv, {"redirect_uris": [REDIRECT]}).json["client_id"]
+    status, tok = code_flow(srv, cid, mcp)
+    assert status == 200, tok
+    assert claims(tok["access_token"])["aud"] == ["flowmaster", mcp]
+    h = {"Authorization": "Bearer " + tok["access_token"]}
+    sid, _ = init(srv, headers=h)
+    assert "tools" in call(srv, sid, "tools/list", headers=h)["result"]
+    # the refresh grant keeps the resource when asked again
+    status, ref = token_request(srv, {"grant_type": "refresh_token", "refresh_token": tok["refresh_token"],
+                                      "client_id": cid, "resource": mcp})
+    assert status == 200 and claims(ref["access_token"])["aud"] == ["flowmaster", mcp], ref
+    # a resource that is not ours: invalid_target, at the token endpoint and on the redirect
+    status, e = token_request(srv, {"grant_type": "refresh_token", "refresh_token": ref["refresh_token"],
+                                    "client_id": cid, "resource": "https://other.example/mcp"})
+    assert status == 400 and e["error"] == "invalid_target", e
+    q = {"response_type": "code", "client_id": cid, "redirect_uri": REDIRECT, "scope": "openid",
+         "code_challenge": "a" * 43, "code_challenge_method": "S256", "resource": "https://other.example/mcp"}
+    r = http_request(srv.port(8002), "GET", "/sso/authorize?" + urllib.parse.urlencode(q))
+    assert r.status in (302, 303) and "error=invalid_target" in r.headers.get("location", ""), r
+    # without a resource: a platform token, as before
+    status, plain = code_flow(srv, cid, None)
+    assert status == 200 and claims(plain["access_token"])["aud"] == "flowmaster", plain
+
+
+def test_mcp_refuses_a_token_for_another_resource():
+    """A token issued for the MCP server at another address (same keys and issuer: the
+    same data directory served again on other ports) is 401 at /mcp with
+    WWW-Authenticate error="invalid_token"; the platform API still takes it."""
+    env = {"FLOWMASTER_AUTH_ISSUER": "https://issuer.flowmaster.test"}
+    a = Server(env=env)
+    try:
+        mcp_a = "http://127.0.0.1:%d/mcp" % a.port(9000)
+        cid = register(a, {"redirect_uris": [REDIRECT]}).json["client_id"]
+        status, tok = code_flow(a, cid, mcp_a)
+        assert status == 200, tok
+        a.stop()
+        b = Server(env=env, data_dir=a.data_dir)
+        assert b.offset != a.offset
+        h = {"Authorization": "Bearer " + tok["access_token"]}
+        r = post(b, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": LATEST}},
+                 headers=h, version=None)
+        assert_problem(r, 401, "Unauthorized")
+        assert 'error="invalid_token"' in r.headers["www-authenticate"] and mcp_a in r.json["detail"], r
+        assert "resource_metadata=" in r.headers["www-authenticate"]
+        assert b.req("GET", 9003, "/processes", headers=dict(h, **{"X-Tenant-Id": "default"})).status == 200
+        b.stop()
+    finally:
+        a.stop()

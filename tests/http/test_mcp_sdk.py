@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 
 from exec_support import bpmn, chain
-from harness import binary
+from harness import ADMIN_EMAIL, ADMIN_PASSWORD, binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NODE_DIR = os.path.join(REPO, "tests", "mcp_node")
@@ -92,3 +92,19 @@ def test_stdio_writes_only_json_rpc(srv):
                        capture_output=True, text=True, timeout=30)
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert len(out) == 1 and out[0]["id"] == 1 and "HTTP 401" in out[0]["error"]["message"], r.stdout
+
+
+def test_oauth_flow_of_an_mcp_client(srv):
+    """The SDK's own OAuth client: 401 → RFC 9728 → RFC 8414 → RFC 7591 registration →
+    code + PKCE with resource=<our /mcp> (sign-in page driven by oauth.mjs) → token whose
+    audience names the MCP resource → tools/list."""
+    node = npm_ci()
+    url = "http://127.0.0.1:%d/mcp" % srv.port(9000)
+    r = subprocess.run([node, os.path.join(NODE_DIR, "oauth.mjs"), url, ADMIN_EMAIL, ADMIN_PASSWORD, "default"],
+                       capture_output=True, text=True, timeout=60)
+    lines = r.stdout.strip().splitlines()
+    out = json.loads(lines[-1]) if lines else {}
+    assert r.returncode == 0 and out.get("ok"), "node: rc=%s out=%r stderr=%s" % (r.returncode, out, r.stderr[-800:])
+    assert out["seen"][:3] == ["registered", "authorize", "token"], out["seen"]
+    assert out["resource"] == url and out["aud"] == ["flowmaster", url], out
+    assert out["tools"] >= 20 and out["clientId"].startswith("cli_"), out

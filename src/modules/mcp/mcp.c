@@ -95,12 +95,10 @@ static int forbid_foreign(fm_req_t *r)
     return FM_OK;
 }
 
-/* The RFC 9728 document's URL on this server (http://<listen>:<9000 + offset>). */
+/* A URL on this server's 9000 (the RFC 9728 document, the resource itself). */
 static void resource_url(char *out, size_t len, const char *suffix)
 {
-    const char *l = fm_cfg()->listen;
-    bool any = !*l || !strcmp(l, "0.0.0.0") || !strcmp(l, "::");
-    snprintf(out, len, "http://%s:%d%s", any ? "127.0.0.1" : l, fm_listen_port(9000), suffix);
+    fm_local_url(9000, suffix, out, len);
 }
 
 /* The caller: the token's principal (tenant, sub, grants), and in the anonymous mode
@@ -202,6 +200,19 @@ static int authenticate(fm_req_t *r, who_t *w)
         fm_reply_header(r, "WWW-Authenticate", h);
         fm_reply_problem(r, 401, NULL, NULL, NULL, "authentication required: %s",
                          sent ? "the bearer token is invalid or expired" : "no bearer token");
+        return FM_REPLIED;
+    }
+    char mine[200];
+    resource_url(mine, sizeof(mine), "/mcp");
+    if (p->resource[0] && strcmp(p->resource, mine)) {
+        /* RFC 8707: a token issued for another resource is not for us */
+        char meta[200], h[400];
+        resource_url(meta, sizeof(meta), "/.well-known/oauth-protected-resource");
+        snprintf(h, sizeof(h), "Bearer resource_metadata=\"%s\", error=\"invalid_token\", "
+                 "error_description=\"the token was issued for another resource\"", meta);
+        fm_reply_header(r, "WWW-Authenticate", h);
+        fm_reply_problem(r, 401, NULL, NULL, NULL, "authentication required: this token was issued for the "
+                         "resource '%.200s', not for %s", p->resource, mine);
         return FM_REPLIED;
     }
     const char *asked = fm_req_header(r, "X-Tenant-Id");
