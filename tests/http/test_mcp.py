@@ -11,6 +11,7 @@ import hashlib
 import html
 import http.client
 import json
+import os
 import re
 import secrets
 import urllib.parse
@@ -632,6 +633,7 @@ def test_mcp_refuses_a_token_for_another_resource():
         status, tok = code_flow(a, cid, mcp_a)
         assert status == 200, tok
         a.stop()
+        assert not os.path.exists(os.path.join(a.data_dir, "serve.json"))     # gone after a clean stop
         b = Server(env=env, data_dir=a.data_dir)
         assert b.offset != a.offset
         h = {"Authorization": "Bearer " + tok["access_token"]}
@@ -644,3 +646,57 @@ def test_mcp_refuses_a_token_for_another_resource():
         b.stop()
     finally:
         a.stop()
+
+
+# ---- the tools of the Event Bus, Scheduling, Process Views and Analytics ----
+
+def test_event_schedule_view_and_analytics_tools(srv):
+    sid, _ = init(srv)
+    names = [t["name"] for t in call(srv, sid, "tools/list")["result"]["tools"]]
+    for n in ("publish_event", "replay_events", "list_schedules", "create_schedule", "trigger_schedule",
+              "render_process_svg", "process_metrics", "process_bottlenecks", "wait_for_execution"):
+        assert n in names, (n, names)
+    # events: publish, then replay from its offset
+    ev = tool(srv, sid, "publish_event", {"type": "mcp.test.done", "source": "/tests/mcp", "subject": "s-1",
+                                          "data": {"n": 7}})
+    assert not ev.get("isError"), ev
+    off = ev["structuredContent"]["offset"]
+    rep = tool(srv, sid, "replay_events", {"offset": off, "types": "mcp.test.*"})["structuredContent"]
+    assert [e["data"] for e in rep["items"]] == [{"n": 7}], rep
+    bad = tool(srv, sid, "publish_event", {"type": "no spaces allowed", "source": "/x"})
+    assert bad["isError"] and "HTTP 4" in bad["content"][0]["text"], bad
+    # another tenant replays nothing of ours
+    other = srv.tenant_headers("mcp-tools-b", roles=("admin",))
+    sid_b, _ = init(srv, headers=other)
+    rep_b = tool(srv, sid_b, "replay_events", {"types": "mcp.test.*"}, headers=other)["structuredContent"]
+    assert rep_b["items"] == [], rep_b
+    # a process to draw, measure and schedule
+    xml = bpmn("mcp_tools_p", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + chain("s", "e")).decode()
+    p = tool(srv, sid, "create_process", {"name": "tools", "xml": xml})["structuredContent"]
+    assert not tool(srv, sid, "publish_process", {"processId": p["id"]}).get("isError")
+    img = tool(srv, sid, "render_process_svg", {"processId": p["id"], "highlight": "s:3"})
+    c = img["content"][0]
+    assert c["type"] == "image" and c["mimeType"] == "image/svg+xml", img
+    svg = base64.b64decode(c["data"]).decode()
+    assert svg.startswith("<svg") or "<svg" in svg[:200], svg[:200]
+    assert img["structuredContent"]["bytes"] == len(svg.encode())
+    missing = tool(srv, sid, "render_process_svg", {"processId": "proc_nosuch"})
+    assert missing["isError"] and "HTTP 404" in missing["content"][0]["text"], missing
+    # schedules: create (process action), list, run now
+    sc = tool(srv, sid, "create_schedule", {"name": "mcp nightly", "cron": "30 2 * * *",
+                                            "action": {"kind": "process", "processId": p["id"]}})
+    assert not sc.get("isError"), sc
+    sched = sc["structuredContent"]
+    listed = tool(srv, sid, "list_schedules", {"actionKind": "process"})["structuredContent"]["items"]
+    assert sched["id"] in [x["id"] for x in listed], listed
+    run = tool(srv, sid, "trigger_schedule", {"scheduleId": sched["id"]})
+    assert not run.get("isError") and run["structuredContent"]["trigger"] == "manual", run
+    bad = tool(srv, sid, "create_schedule", {"name": "x", "action": {"kind": "process", "processId": p["id"]}})
+    assert bad["isError"] and "HTTP 422" in bad["content"][0]["text"], bad    # no cron/interval/at
+    # analytics of the process (the instance the schedule started)
+    m = tool(srv, sid, "process_metrics", {"processId": p["id"]})
+    assert not m.get("isError") and "instances" in m["structuredContent"], m
+    b = tool(srv, sid, "process_bottlenecks", {"processId": p["id"], "limit": 5})
+    assert not b.get("isError"), b
+    e = tool(srv, sid, "process_metrics", {"processId": p["id"], "period": "year"})
+    assert e["isError"] and "period" in e["content"][0]["text"], e

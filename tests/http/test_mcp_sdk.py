@@ -108,3 +108,28 @@ def test_oauth_flow_of_an_mcp_client(srv):
     assert out["seen"][:3] == ["registered", "authorize", "token"], out["seen"]
     assert out["resource"] == url and out["aud"] == ["flowmaster", url], out
     assert out["tools"] >= 20 and out["clientId"].startswith("cli_"), out
+
+
+def test_stdio_finds_the_server_of_its_data_dir(srv):
+    """flowmaster mcp --data-dir: the server serving that directory (its serve.json), and a
+    token it signs itself (service account mcp-stdio) when none is given."""
+    with open(os.path.join(srv.data_dir, "serve.json")) as f:
+        run = json.load(f)
+    assert run["portOffset"] == srv.offset and run["pid"] == srv.proc.pid, run
+    lines = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+             {"jsonrpc": "2.0", "method": "notifications/initialized"},
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+              "params": {"name": "list_processes", "arguments": {"limit": 1}}}]
+    env = {k: v for k, v in os.environ.items() if k != "FLOWMASTER_MCP_TOKEN"}
+    r = subprocess.run([binary(), "mcp", "--data-dir", srv.data_dir], input="\n".join(json.dumps(m) for m in lines),
+                       env=env, capture_output=True, text=True, timeout=30)
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert r.returncode == 0 and [m["id"] for m in out] == [1, 2], (r.stdout, r.stderr)
+    assert "items" in out[1]["result"]["structuredContent"], out[1]
+    assert "127.0.0.1:%d/mcp" % srv.port(9000) in r.stderr
+    # a directory nobody serves: exit 1, the reason on stderr, nothing on stdout
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([binary(), "mcp", "--data-dir", d], input=json.dumps(lines[0]) + "\n", env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and not r.stdout and "no server is serving" in r.stderr, (r.returncode, r.stderr)

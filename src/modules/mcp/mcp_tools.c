@@ -11,6 +11,7 @@
 #include "../../fm_buf.h"
 #include "../../fm_log.h"
 
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ typedef struct mcp_tool {
 } mcp_tool_t;
 
 static cJSON *wait_for_execution(mcp_ctx_t *c, const cJSON *args);
+static cJSON *render_process(mcp_ctx_t *c, const cJSON *args);
 
 #define PAGE_PROPS "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":500,\"description\":\"page size\"}," \
                    "\"cursor\":{\"type\":\"string\",\"description\":\"nextCursor of the previous page\"}"
@@ -69,6 +71,12 @@ static const mcp_tool_t tools[] = {
       "Publishes the draft as the next version, so it can be started.",
       FM_POST, "/processes/{processId}/publish", "", "*",
       "{\"processId\":" STR("proc_… id") ",\"note\":" STR("release note") "}", ",processId,", 0, NULL, NULL },
+    { "render_process_svg", "Draw a process as SVG", "views",
+      "The process diagram (the draft, or a published version) as an SVG image (image content, "
+      "image/svg+xml); highlight marks elements with counts (\"id:count,id:count\", an id alone counts 1).",
+      FM_GET, "/views/{processId}.svg", ",version,highlight,", NULL,
+      "{\"processId\":" STR("proc_… id") ",\"version\":{\"type\":\"integer\",\"minimum\":1},"
+      "\"highlight\":" STR("id:count,id:count,…") "}", ",processId,", RO | IDEMPOTENT, NULL, render_process },
     { "start_execution", "Start a process instance", "execution",
       "Starts an instance of a published process; answers the instance as it stands at its first wait states.",
       FM_POST, "/executions", "", "*",
@@ -129,6 +137,51 @@ static const mcp_tool_t tools[] = {
       "Answers a task with a response validated against its form; the process moves on.",
       FM_PUT, "/tasks/{taskId}/respond", "", "*",
       "{\"taskId\":" STR("task id") ",\"response\":{\"type\":\"object\"}}", ",taskId,response,", 0, NULL, NULL },
+    { "publish_event", "Publish an event", "eventbus",
+      "Publishes one CloudEvent to the tenant's durable event log (the Event Bus): answered with the "
+      "stored event and its offset. The same id and source again is the same event.",
+      FM_POST, "/events", "", "*",
+      "{\"type\":" STR("dotted event type, e.g. order.created") ",\"source\":" STR("who publishes, e.g. /agents/me")
+      ",\"subject\":{\"type\":\"string\"},\"id\":" STR("optional event id (idempotency)")
+      ",\"time\":" STR("RFC 3339; now when absent") ",\"data\":{\"description\":\"any JSON value\"}}",
+      ",type,source,", IDEMPOTENT, NULL, NULL },
+    { "replay_events", "Replay events", "eventbus",
+      "The tenant's event log from an offset (inclusive) or a time, filtered by type pattern and subject: "
+      "{items, next, more, lastOffset}.",
+      FM_GET, "/events/replay", ",offset,from,types,subject,limit,", NULL,
+      "{\"offset\":{\"type\":\"integer\",\"minimum\":1},\"from\":" STR("RFC 3339 time")
+      ",\"types\":" STR("type pattern: order.*, order.>") ",\"subject\":{\"type\":\"string\"},"
+      "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000}}", "", RO | IDEMPOTENT, NULL, NULL },
+    { "list_schedules", "List schedules", "scheduling",
+      "Schedules of the tenant (and the timer starts of published processes, read-only), by name, paged.",
+      FM_GET, "/schedules", ",enabled,actionKind,limit,cursor,", NULL,
+      "{\"enabled\":{\"type\":\"boolean\"},\"actionKind\":{\"type\":\"string\",\"enum\":[\"process\",\"event\","
+      "\"webhook\"]}," PAGE_PROPS "}", "", RO | IDEMPOTENT, NULL, NULL },
+    { "create_schedule", "Create a schedule", "scheduling",
+      "A schedule that starts a process, publishes an event or calls a webhook: exactly one of cron, "
+      "interval (ISO 8601, PT15M) or at (RFC 3339). action: {kind: process, processId, variables} | "
+      "{kind: event, type, data} | {kind: webhook, url, method, body}.",
+      FM_POST, "/schedules", "", "*",
+      "{\"name\":{\"type\":\"string\"},\"cron\":" STR("5-field cron") ",\"interval\":" STR("ISO 8601 duration")
+      ",\"at\":" STR("RFC 3339 time") ",\"timezone\":" STR("IANA name, default UTC")
+      ",\"action\":{\"type\":\"object\"},\"misfirePolicy\":{\"type\":\"string\"},"
+      "\"enabled\":{\"type\":\"boolean\"},\"startDate\":{\"type\":\"string\"},\"endDate\":{\"type\":\"string\"}}",
+      ",name,action,", 0, NULL, NULL },
+    { "trigger_schedule", "Run a schedule now", "scheduling",
+      "Runs the schedule's action now, recorded as a manual run.",
+      FM_POST, "/schedules/{scheduleId}/execute", "", NULL,
+      "{\"scheduleId\":" STR("schedule id") "}", ",scheduleId,", 0, NULL, NULL },
+    { "process_metrics", "Process metrics", "analytics",
+      "Instances by state, durations (p50/p90/p99), incident rate, SLA, a series per period, per version "
+      "and per element.",
+      FM_GET, "/analytics/processes/{processId}", ",period,", NULL,
+      "{\"processId\":" STR("proc_… id") ",\"period\":{\"type\":\"string\",\"enum\":[\"hour\",\"day\",\"week\"]}}",
+      ",processId,", RO | IDEMPOTENT, NULL, NULL },
+    { "process_bottlenecks", "Process bottlenecks", "analytics",
+      "Elements ranked by their share of the completed instances' cycle time.",
+      FM_GET, "/analytics/processes/{processId}/bottlenecks", ",limit,", NULL,
+      "{\"processId\":" STR("proc_… id") ",\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100}}",
+      ",processId,", RO | IDEMPOTENT, NULL, NULL },
     { "list_rules", "List rule sets", "rules", "DMN rule sets of the tenant, paged.",
       FM_GET, "/rules", ",limit,cursor,", NULL, "{" PAGE_PROPS "}", "", RO | IDEMPOTENT, NULL, NULL },
     { "evaluate_rules", "Evaluate a rule set", "rules",
@@ -484,5 +537,60 @@ static cJSON *wait_for_execution(mcp_ctx_t *c, const cJSON *args)
     }
     fm_buf_release(&path);
     atomic_fetch_sub(&waits, 1);
+    return res;
+}
+
+/* render_process_svg: the route's SVG as MCP image content (base64), and its size in
+ * structuredContent (the drawing itself is the image, not repeated as text). */
+static cJSON *render_process(mcp_ctx_t *c, const cJSON *args)
+{
+    const mcp_tool_t *t = NULL;
+    for (size_t i = 0; i < NTOOLS && !t; i++)
+        if (tools[i].fn == render_process)
+            t = &tools[i];
+    fm_buf_t path = FM_BUF_INIT;
+    fm_buf_adds(&path, "/views/");
+    mcp_add_encoded(&path, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "processId")));
+    fm_buf_adds(&path, ".svg");
+    char sep = '?';
+    const cJSON *a;
+    cJSON_ArrayForEach(a, args) {
+        if (strcmp(a->string, "processId")) {
+            fm_buf_addf(&path, "%c%s=", sep, a->string);
+            add_value(&path, a);
+            sep = '&';
+        }
+    }
+    int status = 0;
+    char *out = NULL;
+    int rc = path.oom ? FM_ENOMEM : mcp_route_call(c, FM_GET, path.data, NULL, &status, &out);
+    fm_buf_release(&path);
+    mcp_log(c, rc == FM_OK && status < 400 ? 0 : 3, "%s: GET /views/{processId}.svg answered HTTP %d", t->name,
+            status);
+    if (rc != FM_OK || status >= 400 || !out) {
+        cJSON *res = route_result(t, rc, status, out);
+        free(out);
+        return res;
+    }
+    size_t n = strlen(out);
+    size_t b64len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(b64len);
+    if (!b64) {
+        free(out);
+        return text_result("out of memory", true);
+    }
+    sodium_bin2base64(b64, b64len, (const unsigned char *)out, n, sodium_base64_VARIANT_ORIGINAL);
+    free(out);
+    cJSON *res = cJSON_CreateObject();
+    cJSON *content = cJSON_AddArrayToObject(res, "content");
+    cJSON *img = cJSON_CreateObject();
+    cJSON_AddStringToObject(img, "type", "image");
+    cJSON_AddStringToObject(img, "data", b64);
+    cJSON_AddStringToObject(img, "mimeType", "image/svg+xml");
+    cJSON_AddItemToArray(content, img);
+    free(b64);
+    cJSON *sc = cJSON_AddObjectToObject(res, "structuredContent");
+    cJSON_AddStringToObject(sc, "mimeType", "image/svg+xml");
+    cJSON_AddNumberToObject(sc, "bytes", (double)n);
     return res;
 }
