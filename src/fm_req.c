@@ -240,6 +240,53 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
     return FM_OK;
 }
 
+int fm_reply_stream_begin(fm_req_t *r, int status, const char *content_type)
+{
+    if (r->replied) {
+        fm_log_msg(FM_LOG_ERROR, "handler answered twice", r->route ? r->route->def->pattern : r->path);
+        return FM_EINVAL;
+    }
+    r->replied = true;
+    r->status = status;
+    if (r->capture)
+        return FM_OK;
+    fm_buf_t out = FM_BUF_INIT;
+    fm_buf_addf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+                      "Cache-Control: no-cache\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n",
+                status, fm__reason(status), content_type, r->rid);
+    if (r->hdrs.len)
+        fm_buf_add(&out, r->hdrs.data, r->hdrs.len);
+    fm_buf_adds(&out, "\r\n");
+    int rc = !out.oom && mg_write(r->conn, out.data, out.len) > 0 ? FM_OK : FM_EIO;
+    fm_buf_release(&out);
+    return rc;
+}
+
+int fm_reply_stream_write(fm_req_t *r, const void *data, size_t len)
+{
+    if (!len)
+        return FM_OK;
+    r->bytes_out += len;
+    if (r->capture) {
+        fm_buf_add(r->capture, data, len);
+        return FM_OK;
+    }
+    fm_buf_t out = FM_BUF_INIT;
+    fm_buf_addf(&out, "%zx\r\n", len);
+    fm_buf_add(&out, data, len);
+    fm_buf_adds(&out, "\r\n");
+    int rc = !out.oom && mg_write(r->conn, out.data, out.len) > 0 ? FM_OK : FM_EIO;
+    fm_buf_release(&out);
+    return rc;
+}
+
+int fm_reply_stream_end(fm_req_t *r)
+{
+    if (r->capture)
+        return FM_OK;
+    return mg_write(r->conn, "0\r\n\r\n", 5) > 0 ? FM_OK : FM_EIO;
+}
+
 int fm_reply_json(fm_req_t *r, int status, cJSON *body)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;

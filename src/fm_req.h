@@ -71,6 +71,17 @@ int fm_reply_problem(fm_req_t *r, int status, const char *type, const char *titl
 int fm_reply_error(fm_req_t *r, int code, const char *detail);
 bool fm_replied(const fm_req_t *r);
 
+/* Streamed replies (Server-Sent Events and the like), for a handler that answers over
+ * time: begin writes the status line and headers (with the fm_reply_header ones) and
+ * `Transfer-Encoding: chunked`, so the connection stays usable afterwards; each write
+ * sends one chunk at once and returns FM_EIO when the client is gone (the handler then
+ * stops); end sends the last chunk. Exactly one begin … end instead of another fm_reply_*.
+ * Under fm_call the chunks are captured as the body. A stream holds its worker thread:
+ * the caller bounds how many it keeps open. */
+int fm_reply_stream_begin(fm_req_t *r, int status, const char *content_type);
+int fm_reply_stream_write(fm_req_t *r, const void *data, size_t len);
+int fm_reply_stream_end(fm_req_t *r);
+
 /* Field checks for JSON bodies ("OrReply" style): on any problem, answers 422 with one
  * `errors[]` entry per field and returns FM_REPLIED; otherwise FM_OK. */
 typedef enum { FM_F_STRING, FM_F_INT, FM_F_BOOL, FM_F_OBJECT, FM_F_ARRAY, FM_F_URL } fm_ftype_t;
