@@ -73,17 +73,20 @@ def chromium_ok():
 
 
 def npm_ci():
+    """npm ci into tests/browser/node_modules unless every locked package is installed at
+    its locked version; returns the path of node."""
     node, npm = shutil.which("node"), shutil.which("npm")
     assert node and npm, "node and npm are needed for this test (scripts/deps.sh test installs them)"
     with open(os.path.join(BROWSER_DIR, "package-lock.json")) as f:
-        want = json.load(f)["packages"]["node_modules/playwright-core"]["version"]
-    have = None
-    try:
-        with open(os.path.join(BROWSER_DIR, "node_modules", "playwright-core", "package.json")) as f:
-            have = json.load(f)["version"]
-    except (OSError, ValueError, KeyError):
-        pass
-    if have != want:
+        want = {k: v["version"] for k, v in json.load(f)["packages"].items() if k.startswith("node_modules/")}
+    stale = False
+    for key, version in want.items():
+        try:
+            with open(os.path.join(BROWSER_DIR, key, "package.json")) as f:
+                stale = stale or json.load(f)["version"] != version
+        except (OSError, ValueError, KeyError):
+            stale = True
+    if stale:
         r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                            cwd=BROWSER_DIR, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, "npm ci failed: %s" % (r.stderr or r.stdout)[-800:]
