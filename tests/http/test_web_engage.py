@@ -1,6 +1,8 @@
 """Engage (3001) in a real browser (issue 18): tests/browser/engage_journey.mjs drives
 Debian's Chromium with playwright-core against a server this test starts — sign in
-through the real OIDC page (8002), claim the task a started process made, submit its
+through the real OIDC page (8002), reach the task a started process made and claim it
+with the keyboard alone (its process diagram shows it highlighted), axe-core on the inbox
+and the task (no serious violation), submit its
 form-js form with an invalid value (form-js's error) and a valid one, refresh the tokens, answer a JSON
 Schema task the server refuses with a 422 shown beside the field, comment, sign out (the refresh token is refused after).
 The instance is then checked completed through the API. Screenshots are kept in a

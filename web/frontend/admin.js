@@ -5,7 +5,7 @@
 // accounts (API keys), and the service registry with each module's health. Every call
 // goes through the same-origin /api/ with the signed-in user's token (common/auth.js);
 // a problem+json answer is shown at the field its errors[].pointer names.
-import { api, signIn, signOut, start, user } from '/common/auth.js';
+import { api, diagramUrl, signIn, signOut, start, user } from '/common/auth.js';
 
 const $ = id => document.getElementById(id);
 const enc = encodeURIComponent;
@@ -306,20 +306,12 @@ async function diagram(x, hist, incs) {
   for (const h of hist) if (h.type === 'element.entered' && h.elementId) counts[h.elementId] = (counts[h.elementId] || 0) + 1;
   for (const i of incs) if (i.elementId) counts[i.elementId] ||= 1;
   const hl = Object.entries(counts).slice(0, 2000).map(([k, n]) => k + ':' + n).join(',');
-  const r = await fetchSvg('/views/' + enc(x.processId) + '.svg?' + (x.version ? 'version=' + x.version + '&' : '') +
+  const r = await diagramUrl('/views/' + enc(x.processId) + '.svg?' + (x.version ? 'version=' + x.version + '&' : '') +
                            (hl ? 'highlight=' + enc(hl) : ''));
   if (!r) return el('p', { class: 'muted' }, 'The diagram is not available.');
   const names = Object.keys(counts);
   return el('div', { class: 'diagram' }, el('img', { src: r, alt: 'Process diagram; elements this instance reached: ' +
     (names.length ? names.join(', ') : 'none') }));
-}
-
-async function fetchSvg(path) {
-  const s = JSON.parse(sessionStorage.getItem('fm.session') || 'null');
-  if (!s) return null;
-  const r = await fetch('/api' + path, { headers: { Authorization: 'Bearer ' + s.access, 'X-Tenant-Id': s.user.tenant } });
-  if (!r.ok) return null;
-  return URL.createObjectURL(new Blob([await r.text()], { type: 'image/svg+xml' }));
 }
 
 function incidentTable(items) {
