@@ -67,6 +67,8 @@ static const cfg_key_t keys[] = {
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
     INT("execution", "mi_max_items", execution_mi_max_items, 1, 10000000),
     INT("execution", "timer_min_cycle_ms", execution_timer_min_cycle_ms, 1, 86400000),
+    INT("execution", "message_buffer_max", execution_message_buffer_max, 0, 10000000),
+    INT("execution", "message_buffer_max_kib", execution_message_buffer_max_kib, 1, 1 << 24),
     STR("integrations", "key", integrations_key),
     BOOL("integrations", "allow_private", integrations_allow_private),
     INT("integrations", "log_body_bytes", integrations_log_body_bytes, 0, 1 << 20),
@@ -123,6 +125,8 @@ void fm_config_defaults(fm_config_t *c)
     c->tasks_escalation_interval_ms = 10000;
     c->execution_mi_max_items = 100000;
     c->execution_timer_min_cycle_ms = 1000;
+    c->execution_message_buffer_max = 10000;
+    c->execution_message_buffer_max_kib = 65536;
     c->integrations_log_body_bytes = 2048;
     c->eventbus_log = true;
     c->eventbus_retain_days = 7;

@@ -61,6 +61,8 @@ typedef struct fm_config {
     /* [execution] */
     int execution_mi_max_items;             /* multi-instance: most iterations of one activity */
     int execution_timer_min_cycle_ms;       /* shortest timer cycle of a start event or boundary */
+    int execution_message_buffer_max;       /* buffered messages (timeToLive) kept per tenant */
+    int execution_message_buffer_max_kib;   /* ... and their variables' bytes per tenant */
     /* [integrations] */
     char integrations_key[128];         /* 64 hex digits; "" = <data-dir>/integrations.key */
     bool integrations_allow_private;    /* tenants other than the operator's may reach private addresses */

@@ -75,6 +75,7 @@ int ex_tx_end(ex_tx_t *tx, int rc)
     if (rc == FM_OK)
         ex_work_after(&tx->after);
     ex_after_free(&tx->after);
+    ex_msgbuf_tx_free(tx);
     return rc;
 }
 
@@ -528,8 +529,11 @@ static const char SQL_MSG_ADD[] =
 int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
                const char *name, const char *key)
 {
-    return fm_dbq_wrun(tx->w, SQL_MSG_ADD, "ssssiiss", in->tenant, name ? name : "", key ? key : "", in->id, token,
-                       scope, element, kind);
+    int rc = fm_dbq_wrun(tx->w, SQL_MSG_ADD, "ssssiiss", in->tenant, name ? name : "", key ? key : "", in->id, token,
+                         scope, element, kind);
+    if (rc == FM_OK)
+        ex_msgbuf_wish(tx, in, token, scope, element, kind, name, key);
+    return rc;
 }
 
 static const char SQL_T_DROP_TOK[] = "DELETE FROM timers WHERE instance_id = ? AND token_id = ?";
