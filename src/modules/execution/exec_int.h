@@ -100,6 +100,7 @@ typedef struct ex_def {
     int *evsubs, nevsubs;           /* top-level event subprocesses */
     uint64_t *reach;                /* nnodes × words: nodes reachable from each node */
     int words;
+    int64_t hist_ttl_ms;            /* historyTimeToLive of the process; -1: the global policy */
 } ex_def_t;
 
 /* Compiles the executable process (bpmn_id, or the first executable one) of xml. */
@@ -434,6 +435,17 @@ int ex_msgbuf_put(ex_tx_t *tx, const char *tenant, const char *name, const char 
 int ex_msgbuf_sweep(fm_db_t *db, int batch, int *removed);
 /* An ISO 8601 duration (PT10S, P1DT2H) in ms; false when it is not one. */
 bool ex_duration_ms(const char *iso, int64_t *ms);
+
+/* ---- history retention (exec_retention.c) ---- */
+
+/* The process's own historyTimeToLive (camunda:historyTimeToLive, days or an ISO 8601
+ * duration; or a zeebe:property of that name): ms, -1 when it has none, -2 when it is
+ * not a duration (why says). */
+int64_t ex_retention_of(const struct bpmn_node *proc, char *why, size_t wl);
+/* Loop thread: starts and stops the sweep timer (messages and history). */
+void ex_retention_start(fm_db_t *db);
+void ex_retention_stop(void);
+int ex_retention_get(fm_req_t *r);     /* GET /executions/retention */
 
 /* ---- signals (exec_signal.c) ---- */
 

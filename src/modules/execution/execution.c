@@ -697,6 +697,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/incidents", incidents_list, 0, "execution:read" },
     { FM_PUT, "/incidents/{id}/resolve", incident_resolve, 0, "execution:control" },
     { FM_GET, "/executions/start-timers", ex_start_timers_list, 0, "execution:read" },
+    { FM_GET, "/executions/retention", ex_retention_get, 0, "execution:read" },
 };
 
 static const fm_sub_t subs[] = {
