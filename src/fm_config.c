@@ -67,6 +67,11 @@ static const cfg_key_t keys[] = {
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
     INT("execution", "mi_max_items", execution_mi_max_items, 1, 10000000),
     INT("execution", "timer_min_cycle_ms", execution_timer_min_cycle_ms, 1, 86400000),
+    INT("execution", "message_buffer_max", execution_message_buffer_max, 0, 10000000),
+    INT("execution", "message_buffer_max_kib", execution_message_buffer_max_kib, 1, 1 << 24),
+    INT("execution", "history_retention_days", execution_history_retention_days, 0, 36500),
+    INT("execution", "retention_interval_ms", execution_retention_interval_ms, 10, 86400000),
+    INT("execution", "retention_batch", execution_retention_batch, 1, 100000),
     STR("integrations", "key", integrations_key),
     BOOL("integrations", "allow_private", integrations_allow_private),
     INT("integrations", "log_body_bytes", integrations_log_body_bytes, 0, 1 << 20),
@@ -142,6 +147,10 @@ void fm_config_defaults(fm_config_t *c)
     c->tasks_escalation_interval_ms = 10000;
     c->execution_mi_max_items = 100000;
     c->execution_timer_min_cycle_ms = 1000;
+    c->execution_message_buffer_max = 10000;
+    c->execution_message_buffer_max_kib = 65536;
+    c->execution_retention_interval_ms = 60000;
+    c->execution_retention_batch = 500;
     c->integrations_log_body_bytes = 2048;
     c->eventbus_log = true;
     c->eventbus_retain_days = 7;
