@@ -81,6 +81,9 @@ static const cfg_key_t keys[] = {
     STR("eventbus", "log_skip", eventbus_log_skip),
     STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
     STR("mcp", "anonymous_role", mcp_anonymous_role),
+    INT("documents", "max_upload_mb", documents_max_upload_mb, 1, 1024),
+    STR("documents", "pdftotext", documents_pdftotext),
+    INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -133,6 +136,9 @@ void fm_config_defaults(fm_config_t *c)
     c->eventbus_webhook_backoff_ms = 1000;
     c->eventbus_webhook_backoff_max_ms = 300000;
     snprintf(c->eventbus_log_skip, sizeof(c->eventbus_log_skip), "%s", "execution.element.>");
+    c->documents_max_upload_mb = 20;
+    snprintf(c->documents_pdftotext, sizeof(c->documents_pdftotext), "pdftotext");
+    c->documents_pdf_timeout_ms = 10000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)
