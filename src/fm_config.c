@@ -105,6 +105,9 @@ static const cfg_key_t keys[] = {
     STR("notifications", "webhook_secret", notify_webhook_secret),
     STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
     STR("mcp", "anonymous_role", mcp_anonymous_role),
+    INT("documents", "max_upload_mb", documents_max_upload_mb, 1, 1024),
+    STR("documents", "pdftotext", documents_pdftotext),
+    INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -170,6 +173,9 @@ void fm_config_defaults(fm_config_t *c)
     c->notify_backoff_max_ms = 300000;
     c->notify_concurrency = 64;
     snprintf(c->notify_sms_format, sizeof(c->notify_sms_format), "json");
+    c->documents_max_upload_mb = 20;
+    snprintf(c->documents_pdftotext, sizeof(c->documents_pdftotext), "pdftotext");
+    c->documents_pdf_timeout_ms = 10000;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

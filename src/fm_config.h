@@ -103,6 +103,10 @@ typedef struct fm_config {
     /* [mcp] */
     char mcp_anonymous_tenant[72];      /* "" = off; loopback listeners only */
     char mcp_anonymous_role[64];
+    /* [documents] */
+    int documents_max_upload_mb;        /* body limit of POST /documents/upload */
+    char documents_pdftotext[256];      /* the pdftotext program (poppler-utils) */
+    int documents_pdf_timeout_ms;       /* pdftotext is killed after this long */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);
