@@ -81,6 +81,7 @@ static const cfg_key_t keys[] = {
     STR("eventbus", "log_skip", eventbus_log_skip),
     STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
     STR("mcp", "anonymous_role", mcp_anonymous_role),
+    ENUM("knowledge", "embeddings", knowledge_embeddings, "|off|hash|"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -133,6 +134,7 @@ void fm_config_defaults(fm_config_t *c)
     c->eventbus_webhook_backoff_ms = 1000;
     c->eventbus_webhook_backoff_max_ms = 300000;
     snprintf(c->eventbus_log_skip, sizeof(c->eventbus_log_skip), "%s", "execution.element.>");
+    snprintf(c->knowledge_embeddings, sizeof(c->knowledge_embeddings), "off");
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

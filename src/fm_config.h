@@ -78,6 +78,8 @@ typedef struct fm_config {
     /* [mcp] */
     char mcp_anonymous_tenant[72];      /* "" = off; loopback listeners only */
     char mcp_anonymous_role[64];
+    /* [knowledge] */
+    char knowledge_embeddings[16];      /* "off" or "hash" (docs/knowledge.md) */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

@@ -350,7 +350,7 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 52);   /* + [rules] 2, [execution] 2, [integrations] 3, [eventbus] 9, [mcp] 2 */
+    assert_int_equal(e.n, 53);   /* + [rules] 2, [execution] 2, [integrations] 3, [eventbus] 9, [mcp] 2, [knowledge] 1 */
     bool threads = false, requests = false, audit = false;
     for (int i = 0; i < e.n && i < 64; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");
