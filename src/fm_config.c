@@ -108,6 +108,7 @@ static const cfg_key_t keys[] = {
     INT("documents", "max_upload_mb", documents_max_upload_mb, 1, 1024),
     STR("documents", "pdftotext", documents_pdftotext),
     INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
+    ENUM("knowledge", "embeddings", knowledge_embeddings, "|off|hash|"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -176,6 +177,7 @@ void fm_config_defaults(fm_config_t *c)
     c->documents_max_upload_mb = 20;
     snprintf(c->documents_pdftotext, sizeof(c->documents_pdftotext), "pdftotext");
     c->documents_pdf_timeout_ms = 10000;
+    snprintf(c->knowledge_embeddings, sizeof(c->knowledge_embeddings), "off");
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

@@ -107,6 +107,8 @@ typedef struct fm_config {
     int documents_max_upload_mb;        /* body limit of POST /documents/upload */
     char documents_pdftotext[256];      /* the pdftotext program (poppler-utils) */
     int documents_pdf_timeout_ms;       /* pdftotext is killed after this long */
+    /* [knowledge] */
+    char knowledge_embeddings[16];      /* "off" or "hash" (docs/knowledge.md) */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);
