@@ -119,8 +119,6 @@ def test_422_validation(srv):
 CATALOGUE = [
     # method, path, own port, module, route
     ("POST", "/agents/x/invoke", 9007, "orchestration", "POST /agents/{id}/invoke"),
-    ("POST", "/agents/x/learn", 9016, "agents", "POST /agents/{id}/learn"),
-    ("GET", "/agents/x/skills", 9016, "agents", "GET /agents/{id}/skills"),
 ]
 
 
@@ -143,7 +141,7 @@ def test_gateway_disambiguation(srv):
     r = srv.req("POST", 9000, "/agents/abc/invoke", body={})
     assert assert_problem(r, 501).get("module") == "orchestration"
     r = srv.req("POST", 9000, "/agents/abc/learn", body={})
-    assert assert_problem(r, 501).get("module") == "agents"
+    assert "no agent 'abc'" in assert_problem(r, 404)["detail"]   # the Agent Service answered
     # a module's port serves only its own routes
     r = srv.req("POST", 9016, "/agents/abc/invoke", body={})
     assert r.status in (404, 405), "invoke on 9016 (agents) answered %r" % (r,)

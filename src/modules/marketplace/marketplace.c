@@ -11,8 +11,8 @@
 #include "../../auth/fm_auth.h"
 #include "../../bpmn/bpmn.h"
 #include "../../dmn/dmn.h"
+#include "../../fm_fts.h"
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,19 +192,8 @@ static int search(fm_req_t *r)
         return fm_reply_invalid(r, "sort", "must be relevance, rating, downloads or recent");
     /* The words of q as FTS5 prefix terms ("inv"* "appr"*): no operator of the query
      * syntax reaches FTS5 from a user. */
-    char match[700] = "";
-    size_t o = 0;
-    int words = 0;
-    for (const char *p = q ? q : ""; *p && words < 10;) {
-        while (*p && !isalnum((unsigned char)*p) && !((unsigned char)*p & 0x80))
-            p++;
-        const char *s = p;
-        while (*p && (isalnum((unsigned char)*p) || ((unsigned char)*p & 0x80)))
-            p++;
-        if (p > s && o + (size_t)(p - s) + 6 < sizeof(match)) {
-            o += (size_t)snprintf(match + o, sizeof(match) - o, "%s\"%.*s\"*", words++ ? " " : "", (int)(p - s), s);
-        }
-    }
+    char match[700];
+    int words = fm_fts_match(q, true, false, 10, match, sizeof(match));
     market_query_t mq = { words ? match : NULL, tag, sort, offset, limit };
     cJSON *items = cJSON_CreateArray();
     int rc = market_search(db_of(r), &mq, items, &total);
