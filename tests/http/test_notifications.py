@@ -395,3 +395,32 @@ def test_bpmn_notification_tasks_end_to_end(env):
     incs = assert_json(srv.get(9005, "/incidents?executionId=%s" % bad["id"]))["items"]
     assert "422" in incs[0]["message"] and "orderId" in incs[0]["message"], incs
     assert assert_json(srv.get(9009, "/notifications?to=bo@example.test"))["total"] == 0
+
+
+def test_twilio_compatible_sms_form_post(env):
+    import urllib.parse
+    rec = Receiver()
+    e = env_for(env.smtp.port, rec.url("/2010-04-01/Accounts/AC1/Messages.json"))
+    e["FLOWMASTER_NOTIFICATIONS_SMS_FORMAT"] = "twilio"
+    e["FLOWMASTER_NOTIFICATIONS_SMS_AUTH"] = "Basic QUMxOnRva2Vu"
+    try:
+        with Server(modules="auth,notifications", env=e) as srv:
+            n = send(srv, channel="sms", to="+14155550100", body="Grüße & more")
+            done = wait_status(srv, n["id"], "sent")
+            assert done["providerMessageId"] == "SM0001", done
+            [g] = rec.got
+            assert g["headers"]["Content-Type"] == "application/x-www-form-urlencoded", g
+            assert g["headers"]["Authorization"] == "Basic QUMxOnRva2Vu", g
+            assert urllib.parse.parse_qs(g["body"]) == {"To": ["+14155550100"], "Body": ["Grüße & more"]}, g
+    finally:
+        rec.close()
+
+
+def test_webhook_channel_private_address_rule(env):
+    srv = env.srv
+    other = srv.tenant_headers("ntf-private")
+    n = send(srv, headers=other, channel="webhook", to="http://127.0.0.1:9/x", body="b")
+    done = wait_until(lambda: (lambda d: d if d["status"] == "failed" else None)(
+        assert_json(srv.req("GET", 9009, "/notifications/" + n["id"], headers=other))), timeout=15,
+        what="failed")
+    assert "loopback, private or link-local" in done["attempts"][0]["error"], done
