@@ -3,7 +3,7 @@
 # Build dependencies (Debian 12 packages) are installed by scripts/deps.sh when missing.
 
 CC       ?= cc
-PKGS     := libcjson libuv sqlite3 libsodium libpcre2-8 expat libcurl
+PKGS     := libcjson libuv sqlite3 libsodium libpcre2-8 expat libcurl libwebsockets zlib
 CFLAGS   ?= -O2 -g
 # pkg-config runs when first needed (after scripts/deps.sh may have installed the
 # packages on a fresh machine), once: the $(eval) memoizes the answer.

@@ -67,6 +67,11 @@ static const cfg_key_t keys[] = {
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
     INT("execution", "mi_max_items", execution_mi_max_items, 1, 10000000),
     INT("execution", "timer_min_cycle_ms", execution_timer_min_cycle_ms, 1, 86400000),
+    INT("execution", "message_buffer_max", execution_message_buffer_max, 0, 10000000),
+    INT("execution", "message_buffer_max_kib", execution_message_buffer_max_kib, 1, 1 << 24),
+    INT("execution", "history_retention_days", execution_history_retention_days, 0, 36500),
+    INT("execution", "retention_interval_ms", execution_retention_interval_ms, 10, 86400000),
+    INT("execution", "retention_batch", execution_retention_batch, 1, 100000),
     STR("integrations", "key", integrations_key),
     BOOL("integrations", "allow_private", integrations_allow_private),
     INT("integrations", "log_body_bytes", integrations_log_body_bytes, 0, 1 << 20),
@@ -100,6 +105,10 @@ static const cfg_key_t keys[] = {
     STR("notifications", "webhook_secret", notify_webhook_secret),
     STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
     STR("mcp", "anonymous_role", mcp_anonymous_role),
+    INT("documents", "max_upload_mb", documents_max_upload_mb, 1, 1024),
+    STR("documents", "pdftotext", documents_pdftotext),
+    INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
+    ENUM("knowledge", "embeddings", knowledge_embeddings, "|off|hash|"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -142,6 +151,10 @@ void fm_config_defaults(fm_config_t *c)
     c->tasks_escalation_interval_ms = 10000;
     c->execution_mi_max_items = 100000;
     c->execution_timer_min_cycle_ms = 1000;
+    c->execution_message_buffer_max = 10000;
+    c->execution_message_buffer_max_kib = 65536;
+    c->execution_retention_interval_ms = 60000;
+    c->execution_retention_batch = 500;
     c->integrations_log_body_bytes = 2048;
     c->eventbus_log = true;
     c->eventbus_retain_days = 7;
@@ -161,6 +174,10 @@ void fm_config_defaults(fm_config_t *c)
     c->notify_backoff_max_ms = 300000;
     c->notify_concurrency = 64;
     snprintf(c->notify_sms_format, sizeof(c->notify_sms_format), "json");
+    c->documents_max_upload_mb = 20;
+    snprintf(c->documents_pdftotext, sizeof(c->documents_pdftotext), "pdftotext");
+    c->documents_pdf_timeout_ms = 10000;
+    snprintf(c->knowledge_embeddings, sizeof(c->knowledge_embeddings), "off");
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

@@ -61,6 +61,11 @@ typedef struct fm_config {
     /* [execution] */
     int execution_mi_max_items;             /* multi-instance: most iterations of one activity */
     int execution_timer_min_cycle_ms;       /* shortest timer cycle of a start event or boundary */
+    int execution_message_buffer_max;       /* buffered messages (timeToLive) kept per tenant */
+    int execution_message_buffer_max_kib;   /* ... and their variables' bytes per tenant */
+    int execution_history_retention_days;   /* ended instances and history kept; 0 = for ever */
+    int execution_retention_interval_ms;    /* how often the retention sweep runs */
+    int execution_retention_batch;          /* instances removed per sweep transaction */
     /* [integrations] */
     char integrations_key[128];         /* 64 hex digits; "" = <data-dir>/integrations.key */
     bool integrations_allow_private;    /* tenants other than the operator's may reach private addresses */
@@ -98,6 +103,12 @@ typedef struct fm_config {
     /* [mcp] */
     char mcp_anonymous_tenant[72];      /* "" = off; loopback listeners only */
     char mcp_anonymous_role[64];
+    /* [documents] */
+    int documents_max_upload_mb;        /* body limit of POST /documents/upload */
+    char documents_pdftotext[256];      /* the pdftotext program (poppler-utils) */
+    int documents_pdf_timeout_ms;       /* pdftotext is killed after this long */
+    /* [knowledge] */
+    char knowledge_embeddings[16];      /* "off" or "hash" (docs/knowledge.md) */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

@@ -1097,6 +1097,7 @@ int ex_work_start(fm_mod_t *m)
         W.running = false;
         return FM_ENOMEM;
     }
+    ex_retention_start(m->db);
     return FM_OK;
 }
 
@@ -1105,6 +1106,7 @@ void ex_work_stop(fm_mod_t *m)
     (void)m;
     if (!W.running)
         return;
+    ex_retention_stop();
     pthread_mutex_lock(&W.mu);
     W.stop = true;
     pthread_cond_broadcast(&W.cv);
