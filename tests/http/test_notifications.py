@@ -424,3 +424,36 @@ def test_webhook_channel_private_address_rule(env):
         assert_json(srv.req("GET", 9009, "/notifications/" + n["id"], headers=other))), timeout=15,
         what="failed")
     assert "loopback, private or link-local" in done["attempts"][0]["error"], done
+
+
+def test_kill_9_keeps_held_and_requeues_interrupted_deliveries(env):
+    import sqlite3
+    smtp = Smtp()
+    try:
+        srv = Server(modules="auth,notifications", env=env_for(smtp.port))
+        with srv:
+            now = time.time()
+            assert_json(srv.req("PUT", 9009, "/notifications/preferences/u-k9", {"quietHours": {
+                "start": time.strftime("%H:%M:%S", time.gmtime(now - 60)),
+                "end": time.strftime("%H:%M:%S", time.gmtime(now + 4)), "timezone": "UTC"}}))
+            held = send(srv, channel="email", to="k9-held@example.test", userId="u-k9", subject="H", body="held")
+            assert held["status"] == "held", held
+            mid = send(srv, channel="email", to="k9-mid@example.test", subject="M", body="mid")
+            wait_status(srv, mid["id"], "sent")
+            srv.kill()
+            # the crash point made certain: a delivery started and never recorded
+            db = sqlite3.connect(os.path.join(srv.data_dir, "notifications.db"))
+            db.execute("UPDATE notifications SET status = 'sending', sent_ms = NULL WHERE id = ?", (mid["id"],))
+            db.execute("UPDATE attempts SET finished_ms = NULL, ok = 0 WHERE notification_id = ?", (mid["id"],))
+            db.commit()
+            db.close()
+            srv.start()
+            again = wait_status(srv, mid["id"], "sent")
+            a = again["attempts"]
+            assert len(a) == 2 and "interrupted" in a[0]["error"] and a[1]["ok"] is True, a
+            assert assert_json(srv.get(9009, "/notifications/" + held["id"]))["status"] in ("held", "sent")
+            wait_status(srv, held["id"], "sent", timeout=10)
+            assert len(mail_for(smtp, "k9-held@example.test")) == 1
+            assert len(mail_for(smtp, "k9-mid@example.test")) == 2     # at least once: sent again
+    finally:
+        smtp.close()
