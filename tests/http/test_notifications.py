@@ -198,6 +198,15 @@ def test_inline_text_only_and_list_filters(env):
     wait_status(srv, n["id"], "sent")
     msg = parse(mail_for(smtp, "list@example.test")[0])
     assert msg.get_content_type() == "text/plain" and msg.get_content() == "only text 1", msg
+    # a long non-ASCII subject: several encoded-words, folded, none cutting a UTF-8 sequence
+    long_subject = "Überweisung für Ihre Bestellung Nr. 4711 – Zahlungsbestätigung ✓ " * 3
+    n3 = send(srv, channel="email", to="long@example.test", subject=long_subject.strip(), html="<p>x</p>")
+    wait_status(srv, n3["id"], "sent")
+    m3 = mail_for(smtp, "long@example.test")[0]
+    msg3 = parse(m3)
+    assert msg3["Subject"] == long_subject.strip() and msg3.get_content_type() == "text/html", msg3["Subject"]
+    head = m3["data"].split("\r\n\r\n", 1)[0]
+    assert all(len(ln) <= 78 for ln in head.split("\r\n")), head
     lst = assert_json(srv.get(9009, "/notifications?to=list@example.test&status=sent&channel=email"))
     assert lst["total"] == 1 and lst["items"][0]["id"] == n["id"], lst
     assert assert_json(srv.get(9009, "/notifications?to=list@example.test&status=failed"))["total"] == 0
