@@ -198,6 +198,15 @@ def test_inline_text_only_and_list_filters(env):
     wait_status(srv, n["id"], "sent")
     msg = parse(mail_for(smtp, "list@example.test")[0])
     assert msg.get_content_type() == "text/plain" and msg.get_content() == "only text 1", msg
+    # a long non-ASCII subject: several encoded-words, folded, none cutting a UTF-8 sequence
+    long_subject = "Überweisung für Ihre Bestellung Nr. 4711 – Zahlungsbestätigung ✓ " * 3
+    n3 = send(srv, channel="email", to="long@example.test", subject=long_subject.strip(), html="<p>x</p>")
+    wait_status(srv, n3["id"], "sent")
+    m3 = mail_for(smtp, "long@example.test")[0]
+    msg3 = parse(m3)
+    assert msg3["Subject"] == long_subject.strip() and msg3.get_content_type() == "text/html", msg3["Subject"]
+    head = m3["data"].split("\r\n\r\n", 1)[0]
+    assert all(len(ln) <= 78 for ln in head.split("\r\n")), head
     lst = assert_json(srv.get(9009, "/notifications?to=list@example.test&status=sent&channel=email"))
     assert lst["total"] == 1 and lst["items"][0]["id"] == n["id"], lst
     assert assert_json(srv.get(9009, "/notifications?to=list@example.test&status=failed"))["total"] == 0
@@ -395,3 +404,65 @@ def test_bpmn_notification_tasks_end_to_end(env):
     incs = assert_json(srv.get(9005, "/incidents?executionId=%s" % bad["id"]))["items"]
     assert "422" in incs[0]["message"] and "orderId" in incs[0]["message"], incs
     assert assert_json(srv.get(9009, "/notifications?to=bo@example.test"))["total"] == 0
+
+
+def test_twilio_compatible_sms_form_post(env):
+    import urllib.parse
+    rec = Receiver()
+    e = env_for(env.smtp.port, rec.url("/2010-04-01/Accounts/AC1/Messages.json"))
+    e["FLOWMASTER_NOTIFICATIONS_SMS_FORMAT"] = "twilio"
+    e["FLOWMASTER_NOTIFICATIONS_SMS_AUTH"] = "Basic QUMxOnRva2Vu"
+    try:
+        with Server(modules="auth,notifications", env=e) as srv:
+            n = send(srv, channel="sms", to="+14155550100", body="Grüße & more")
+            done = wait_status(srv, n["id"], "sent")
+            assert done["providerMessageId"] == "SM0001", done
+            [g] = rec.got
+            assert g["headers"]["Content-Type"] == "application/x-www-form-urlencoded", g
+            assert g["headers"]["Authorization"] == "Basic QUMxOnRva2Vu", g
+            assert urllib.parse.parse_qs(g["body"]) == {"To": ["+14155550100"], "Body": ["Grüße & more"]}, g
+    finally:
+        rec.close()
+
+
+def test_webhook_channel_private_address_rule(env):
+    srv = env.srv
+    other = srv.tenant_headers("ntf-private")
+    n = send(srv, headers=other, channel="webhook", to="http://127.0.0.1:9/x", body="b")
+    done = wait_until(lambda: (lambda d: d if d["status"] == "failed" else None)(
+        assert_json(srv.req("GET", 9009, "/notifications/" + n["id"], headers=other))), timeout=15,
+        what="failed")
+    assert "loopback, private or link-local" in done["attempts"][0]["error"], done
+
+
+def test_kill_9_keeps_held_and_requeues_interrupted_deliveries(env):
+    import sqlite3
+    smtp = Smtp()
+    try:
+        srv = Server(modules="auth,notifications", env=env_for(smtp.port))
+        with srv:
+            now = time.time()
+            assert_json(srv.req("PUT", 9009, "/notifications/preferences/u-k9", {"quietHours": {
+                "start": time.strftime("%H:%M:%S", time.gmtime(now - 60)),
+                "end": time.strftime("%H:%M:%S", time.gmtime(now + 4)), "timezone": "UTC"}}))
+            held = send(srv, channel="email", to="k9-held@example.test", userId="u-k9", subject="H", body="held")
+            assert held["status"] == "held", held
+            mid = send(srv, channel="email", to="k9-mid@example.test", subject="M", body="mid")
+            wait_status(srv, mid["id"], "sent")
+            srv.kill()
+            # the crash point made certain: a delivery started and never recorded
+            db = sqlite3.connect(os.path.join(srv.data_dir, "notifications.db"))
+            db.execute("UPDATE notifications SET status = 'sending', sent_ms = NULL WHERE id = ?", (mid["id"],))
+            db.execute("UPDATE attempts SET finished_ms = NULL, ok = 0 WHERE notification_id = ?", (mid["id"],))
+            db.commit()
+            db.close()
+            srv.start()
+            again = wait_status(srv, mid["id"], "sent")
+            a = again["attempts"]
+            assert len(a) == 2 and "interrupted" in a[0]["error"] and a[1]["ok"] is True, a
+            assert assert_json(srv.get(9009, "/notifications/" + held["id"]))["status"] in ("held", "sent")
+            wait_status(srv, held["id"], "sent", timeout=10)
+            assert len(mail_for(smtp, "k9-held@example.test")) == 1
+            assert len(mail_for(smtp, "k9-mid@example.test")) == 2     # at least once: sent again
+    finally:
+        smtp.close()

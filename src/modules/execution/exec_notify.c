@@ -8,8 +8,8 @@
  * value "=a.b" reads that variable; a missing header falls back to the variable of the
  * same name (a zeebe:ioMapping input). The message's data is the task's variables, and
  * its idempotency key is the job id, so a retried or re-run job sends one message.
- * A refusal (4xx: bad address, template error, channel turned off) is an incident at
- * once; anything else (the service down, 5xx) fails the job into its retries with the
+ * A refusal (4xx but 404/408/429: bad address, template error, channel turned off) is an
+ * incident at once; anything else (the module not running, 5xx) fails the job into its retries with the
  * engine's back-off. docs/notifications.md ("In processes") is the reference.
  */
 #include "exec_int.h"
@@ -142,8 +142,9 @@ bool ex_notify_run(fm_db_t *db, const char *job)
         const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "detail"));
         snprintf(msg, sizeof(msg), "notification task '%.100s': POST /notifications/send answered %d: %.400s",
                  j.element, status, detail ? detail : "no answer");
-        /* a refusal will not change by retrying: an incident now; else the job's retries */
-        bool refused = status >= 400 && status < 500 && status != 408 && status != 429;
+        /* a refusal will not change by retrying: an incident now; else the job's retries
+         * (a 404 is the module not running in this process, which a restart may change) */
+        bool refused = status >= 400 && status < 500 && status != 404 && status != 408 && status != 429;
         ex_job_fail(db, j.tenant, job, msg, refused ? 0 : -1, -1, NULL, why, sizeof(why));
     }
     cJSON_Delete(ans);

@@ -27,17 +27,18 @@ char *notif_mail_encode_header(const char *value)
 {
     if (ascii_printable(value))
         return strdup(value);
-    /* encoded-words of at most 45 bytes each (60 base64 characters, 72 with the frame),
-     * cut between UTF-8 sequences, folded onto continuation lines */
+    /* encoded-words of at most 45 bytes each (60 base64 characters, 72 with the frame;
+     * the first 39, so that "Subject: " and it stay within 76 characters as RFC 2047
+     * asks), cut between UTF-8 sequences, folded onto continuation lines */
     fm_buf_t b = FM_BUF_INIT;
     size_t n = strlen(value), i = 0;
     char enc[128];
     while (i < n) {
-        size_t take = n - i > 45 ? 45 : n - i;
+        size_t max = i ? 45 : 39, take = n - i > max ? max : n - i;
         while (take > 0 && i + take < n && ((unsigned char)value[i + take] & 0xC0) == 0x80)
             take--;
         if (take == 0)
-            take = n - i > 45 ? 45 : n - i;
+            take = n - i > max ? max : n - i;
         sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)value + i, take, sodium_base64_VARIANT_ORIGINAL);
         if (i)
             fm_buf_adds(&b, "\r\n ");

@@ -4,13 +4,16 @@
  * message. A tick claims due messages in one transaction (status 'sending', a new
  * attempt row) up to [notifications] concurrency in flight, and hands each to the
  * libcurl driver (fm_fetch.h): SMTP for e-mail, a provider webhook for SMS and push, a
- * signed POST for webhooks. The answer finishes the attempt in one transaction: sent,
+ * signed POST for webhooks (under External Integration's private-address rule, like
+ * scheduled webhooks). The answer finishes the attempt in one transaction: sent,
  * or queued again after an exponential back-off with jitter, or failed after
  * max_attempts; sent and failed are announced through the outbox in that transaction
  * (notification.sent / notification.failed). A message found 'sending' at start (the
  * server stopped mid-delivery) is queued again: delivery is at least once.
  */
 #include "notif_int.h"
+
+#include "../integrations/integ_int.h"
 
 #include "../../bus/bus.h"
 #include "../../fm_config.h"
@@ -354,7 +357,10 @@ static const char *send_http(job_t *j)
     }
     hdrs[nh++] = "Expect:";
     fm_fetch_req_t req = { .method = "POST", .url = url, .body = body, .content_type = ctype,
-                           .timeout_ms = c->notify_timeout_ms, .headers = hdrs, .max_response = 64 * 1024 };
+                           .timeout_ms = c->notify_timeout_ms, .headers = hdrs, .max_response = 64 * 1024,
+                           /* a webhook target is the sender's choice: External Integration's
+                            * private-address rule applies, as to scheduled webhooks */
+                           .no_private = !strcmp(j->channel, "webhook") && !integ_private_allowed(j->tenant) };
     int rc = fm_fetch(&req, http_done, j);
     free(body);
     return rc == FM_OK ? NULL : "the request could not be started";
