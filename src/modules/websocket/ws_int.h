@@ -23,6 +23,7 @@ struct lws;
 #define WS_MSG_MAX (64 * 1024)  /* largest message a client may send */
 #define WS_QUEUE_MAX 1024       /* messages waiting for one client */
 #define WS_QUEUE_BYTES (4u << 20)   /* bytes waiting for one client */
+#define WS_PRESENCE_PUSH_MAX 256    /* members past which join/leave are not pushed */
 #define WS_RATE_MAX 500         /* messages a client may send per second */
 
 /* Close codes (RFC 6455 §7.4.1). */
