@@ -10,12 +10,17 @@ subscribed to one channel through GET /channels/bench/subscribe. Then:
   2. fan-out: BENCH_WS_ROUNDS (default 200) rounds of one message published to the
      channel by another client; per round the time from the publish until the last (and
      the first) client has it, measured in the client process → p50, p99, max.
-The target (issue 14) is p99 < 50 ms for 1,000 clients. It reports, it does not judge:
+  3. the alternative: the same N idle WebSockets held by a CivetWeb context with
+     FlowMaster's options (build/bench/ws_civetweb_probe, N + 16 worker threads, as a
+     separate CivetWeb context for 9010 would need) → KiB and threads per connection.
+The target (issue 14) is p99 < 50 ms for 1,000 clients. Latencies are measured in one
+Node process on the same 2-core machine, so they include the clients' own work. It reports, it does not judge:
 exit 0 whether or not the target is met; 1 when something failed to run.
 """
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -48,6 +53,43 @@ def cpu_ms(pid):
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def free_port():
+    for port in range(21000, 32000, 7):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port")
+
+
+def civetweb_idle(node, n):
+    """RSS and threads of the CivetWeb probe before and with n idle WebSockets."""
+    port = free_port()
+    probe = subprocess.Popen([os.path.join(ROOT, "build", "bench", "ws_civetweb_probe"), str(port), str(n + 16)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        before = status(probe.pid)
+        p = subprocess.Popen([node, os.path.join(ROOT, "bench", "ws_fanout.mjs"), "ws://127.0.0.1:%d" % port,
+                              "x", str(n), "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = json.loads(p.stdout.readline())
+        assert line.get("connected") == n, line
+        time.sleep(1.0)
+        idle = status(probe.pid)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        p.wait(timeout=60)
+        return before, idle
+    finally:
+        probe.kill()
+        probe.wait()
 
 
 def main():
@@ -90,6 +132,10 @@ def main():
               % ((c1 - c0) / len(last), (n1 - n0) / len(last)))
     finally:
         srv.stop()
+    before, idle = civetweb_idle(node, n)
+    print("CivetWeb WebSockets idle (num_threads = clients + 16, started up front): %d connections: "
+          "RSS %d → %d KiB (%.1f KiB per connection), threads %d → %d (%.3f per connection)" % (n, before["VmRSS"], idle["VmRSS"], (idle["VmRSS"] - before["VmRSS"]) / float(n),
+                                     before["Threads"], idle["Threads"], (idle["Threads"] - before["Threads"]) / float(n)))
     return 0
 
 

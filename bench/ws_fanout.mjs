@@ -1,6 +1,6 @@
 // ws_fanout.mjs — the client side of `make bench-ws` (bench/ws_bench.py): N idle WebSocket
 // clients in one channel, then R rounds of one published message fanned out to all of them.
-// Args: base-url token N R. Prints {"connected": N} once all are in, waits for a line on
+// Args: base-url token N R [path]. R = 0: only connect and hold (the CivetWeb probe). Prints {"connected": N} once all are in, waits for a line on
 // stdin (the bench measures the idle server meanwhile), runs the rounds, prints one JSON
 // line {"last": [ms...], "first": [ms...]} (per round: time from the publish until the
 // last / first client had it) and exits. Uses tests/ws_node's pinned `ws` package.
@@ -17,10 +17,11 @@ let roundDone = null;
 function open() {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
+    let welcomed = false;
     ws.on('message', (d) => {
-      const m = JSON.parse(d);
-      if (m.type === 'welcome') return resolve(ws);
-      if (m.type === 'message' && m.data && m.data.round === round) {
+      if (!welcomed) { welcomed = true; return resolve(ws); }   // the first frame is the welcome
+      // no JSON.parse per frame: the clients' own CPU is part of what is timed
+      if (d.includes(`"round":${round}}`)) {
         const now = performance.now();
         if (!got) first = now - t0;
         if (++got === N) { last.push(now - t0); firsts.push(first); roundDone(); }
@@ -35,7 +36,7 @@ for (let i = 0; i < N; i += 100) {
   for (let j = i; j < Math.min(N, i + 100); j++) batch.push(open());
   clients.push(...await Promise.all(batch));
 }
-const pub = await new Promise((resolve, reject) => {
+const pub = R === 0 ? null : await new Promise((resolve, reject) => {
   const ws = new WebSocket(`${base}/connect?access_token=${token}`);
   ws.on('message', (d) => { if (JSON.parse(d).type === 'welcome') resolve(ws); });
   ws.on('error', reject);

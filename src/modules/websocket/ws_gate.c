@@ -487,7 +487,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    { "flowmaster", callback, 0, 16384, 0, NULL, 0 },
+    /* rx_buffer_size is allocated per connection: 4 KiB keeps an idle socket small;
+     * bigger messages arrive in fragments and are put together (on_receive) */
+    { "flowmaster", callback, 0, 4096, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
