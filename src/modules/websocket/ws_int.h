@@ -83,6 +83,9 @@ void ws_msg_unref(ws_msg_t *m);
 ws_client_t *ws_clients(void);      /* the list's head */
 size_t ws_client_count(void);
 
+/* ---- websocket.c ---- */
+void ws_clients_changed(size_t n);  /* subscribes to the bus while n > 0 */
+
 /* ---- ws_proto.c (protocol) ---- */
 void ws_proto_open(ws_client_t *c);                 /* established: welcome, first channel */
 void ws_proto_message(ws_client_t *c, const char *text, size_t len);
