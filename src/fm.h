@@ -53,6 +53,8 @@ enum {
     FM_R_BODY = 1u << 3,    /* body is read (any type) and handed over raw */
     FM_R_ABAC = 1u << 4,    /* a conditional grant may pass: the handler decides with
                                fm_req_authz on the resource (auth/fm_auth.h) */
+    FM_R_UPLOAD = 1u << 5,  /* with FM_R_BODY: the body limit is documents.max_upload_mb,
+                               not server.body_limit (file uploads) */
 };
 
 typedef struct fm_route {

@@ -55,12 +55,27 @@ static void allow_header(fm_req_t *r, unsigned allow)
     fm_reply_header(r, "Allow", buf);
 }
 
-/* Reads the whole body from the connection, up to the configured limit. */
+/* The body limit of a route: server.body_limit, or documents.max_upload_mb for
+ * FM_R_UPLOAD routes; the edge (on_request) lets the larger of the two through. */
+static long route_body_limit(const fm_req_t *r)
+{
+    if (r->route && (r->route->def->flags & FM_R_UPLOAD))
+        return (long)fm_cfg()->documents_max_upload_mb << 20;
+    return fm_cfg()->body_limit;
+}
+
+static long edge_body_limit(void)
+{
+    long up = (long)fm_cfg()->documents_max_upload_mb << 20;
+    return up > fm_cfg()->body_limit ? up : fm_cfg()->body_limit;
+}
+
+/* Reads the whole body from the connection, up to the route's limit. */
 static int read_body(fm_req_t *r)
 {
     if (!r->conn)
         return FM_OK;
-    long limit = fm_cfg()->body_limit;
+    long limit = route_body_limit(r);
     fm_buf_t b = FM_BUF_INIT;
     char chunk[16384];
     int n;
@@ -80,13 +95,12 @@ static int read_body(fm_req_t *r)
     return r->body ? FM_OK : FM_ENOMEM;
 }
 
-static void reply_too_large(fm_req_t *r)
+static void reply_too_large(fm_req_t *r, long limit)
 {
     cJSON *ext = cJSON_CreateObject();
-    cJSON_AddNumberToObject(ext, "limit", (double)fm_cfg()->body_limit);
+    cJSON_AddNumberToObject(ext, "limit", (double)limit);
     fm_reply_header(r, "Connection", "close");
-    fm_reply_problem(r, 413, NULL, NULL, ext, "request body exceeds the limit of %ld bytes",
-                     fm_cfg()->body_limit);
+    fm_reply_problem(r, 413, NULL, NULL, ext, "request body exceeds the limit of %ld bytes", limit);
 }
 
 static void line_col(const fm_req_t *r, size_t off, int *line, int *col)
@@ -294,7 +308,7 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
     if (def->flags & (FM_R_JSON | FM_R_BODY)) {
         int rc = read_body(r);
         if (rc == FM_ETOOBIG) {
-            reply_too_large(r);
+            reply_too_large(r, route_body_limit(r));
             goto done;
         }
         if (rc != FM_OK) {
@@ -382,9 +396,9 @@ static int on_request(struct mg_connection *conn)
         return 500;
     }
     if (req_identity(&r) == FM_OK && fm__guard_edge(&r, ri->remote_addr) == FM_OK) {
-        if (ri->content_length > fm_cfg()->body_limit) {
+        if (ri->content_length > edge_body_limit()) {
             double t0 = fm_time_mono();
-            reply_too_large(&r);
+            reply_too_large(&r, edge_body_limit());
             fm_route_stats_add(&unmatched_stats, r.status);
             log_request(&r, (fm_time_mono() - t0) * 1000.0);
         } else {
