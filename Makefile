@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-mcp bench-entities bench-analytics install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -160,6 +160,15 @@ build/bench/bus_bench: bench/bus_bench.c build/libfm.a | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-bus: build/.deps-bench build/flowmaster build/bench/bus_bench build/bench/exec_http_bench
 	bash bench/bus_bench.sh
+
+# WebSocket Gateway: fan-out of one message to 1,000 loopback clients, idle cost per
+# connection (bench/ws_bench.py; Node clients from tests/ws_node), and the same idle
+# sockets held by a CivetWeb WebSocket server for comparison (bench/ws_civetweb_probe.c).
+build/bench/ws_civetweb_probe: bench/ws_civetweb_probe.c | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lcivetweb -lpthread
+bench-ws: build/.deps-bench build/flowmaster build/bench/ws_civetweb_probe
+	python3 bench/ws_bench.py
 
 # MCP Server: tools/call round trips over Streamable HTTP (bench/mcp_bench.sh).
 build/bench/mcp_bench: bench/mcp_bench.c | $(DEPS)

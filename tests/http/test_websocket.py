@@ -262,3 +262,20 @@ def test_bad_frames_get_error_messages(srv):
                  raw=[json.dumps({"type": "publish", "channel": "big", "data": "y" * 70000})]).result()
     assert big["close"] and big["close"]["code"] == 1009, big
     assert srv.req("GET", 9010, "/health").status == 200
+
+
+def test_stop_with_clients_connected():
+    """SIGTERM while clients are connected and subscribed: they are closed, exit code 0."""
+    s = Server(modules="auth,websocket,gateway")
+    try:
+        c = Client(s, token=s.admin_token(), timeout_ms=15000,
+                   send=[{"type": "subscribe", "events": ">", "id": 1}, {"type": "subscribe", "channel": "a", "id": 2}])
+        d = Client(s, token=s.admin_token(), proto="sio", timeout_ms=15000, send=[["subscribe", {"channel": "a"}]])
+        assert c.ready() and d.ready()
+        assert s.stop() == 0
+        res = c.result()
+        assert res["close"] and res["close"].get("code") == 1001, res["close"]
+        assert d.result()["close"], "the Socket.IO client was not disconnected"
+    finally:
+        if s.alive():
+            s.kill()

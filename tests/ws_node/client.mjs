@@ -57,7 +57,7 @@ if (spec.proto === 'sio') {
   for (const ev of ['event', 'message', 'presence', 'error'])
     s.on(ev, (p) => note(ev, ev === 'event' ? p : p));
   s.on('connect_error', (e) => { httpStatus = e.message || 'connect_error'; finish(); });
-  s.on('disconnect', (reason) => { closeInfo = { reason }; });
+  s.on('disconnect', (reason) => { closeInfo = { reason }; finish(); });
 } else {
   const ws = new WebSocket(spec.url, { headers: spec.headers || {}, maxPayload: 8 << 20 });
   let pending = 0, readySent = false;

@@ -56,6 +56,24 @@ static void on_ping(void *arg)
     ws_proto_sio_ping();
 }
 
+/* The bus subscription exists while a client is connected: with none, bus_wants stays
+ * as it was without this module, so the engine does not write events for nobody (the
+ * `bench-exec` numbers with the event log off stay what they were). Every event a
+ * client could see, less the engine's per-step ones that the event log leaves out too
+ * ([eventbus] log_skip). Loop thread. */
+void ws_clients_changed(size_t n)
+{
+    if (n && bus_sub <= 0) {
+        const char *skip = fm_cfg()->eventbus_log_skip;
+        bus_sub = bus_subscribe_except(">", *skip ? skip : NULL, ws_proto_event, NULL);
+        if (bus_sub < 0)
+            fm_log_msg(FM_LOG_ERROR, "websocket: cannot subscribe to the bus ([eventbus] log_skip?)", skip);
+    } else if (!n && bus_sub > 0) {
+        bus_unsubscribe(bus_sub);
+        bus_sub = 0;
+    }
+}
+
 static int start(fm_mod_t *m)
 {
     char err[256];
@@ -64,15 +82,6 @@ static int start(fm_mod_t *m)
         fprintf(stderr, "flowmaster: %s\n", err);
         return FM_EIO;
     }
-    /* Every event a client could see, less the engine's per-step ones that the event
-     * log leaves out too ([eventbus] log_skip): subscribing to those would make the
-     * engine write them for nobody (bus_wants). */
-    const char *skip = fm_cfg()->eventbus_log_skip;
-    bus_sub = bus_subscribe_except(">", *skip ? skip : NULL, ws_proto_event, NULL);
-    if (bus_sub < 0) {
-        ws_gate_stop();
-        return bus_sub;
-    }
     sio_ping = fm_timer_start(25000, 25000, on_ping, NULL);
     return FM_OK;
 }
@@ -80,9 +89,7 @@ static int start(fm_mod_t *m)
 static void stop(fm_mod_t *m)
 {
     (void)m;
-    if (bus_sub > 0)
-        bus_unsubscribe(bus_sub);
-    bus_sub = 0;
+    ws_clients_changed(0);
     fm_timer_stop(sio_ping);
     sio_ping = NULL;
     ws_gate_stop();

@@ -13,7 +13,8 @@
  * Those handlers are small and never block (the loop runs them).
  *
  * Sending: one ws_msg_t per fan-out, shared by reference; each client has a bounded
- * ring of them and gets one frame per writable callback. When a client's ring is full
+ * ring of them: a frame goes out at once when nothing waits, else one per writable
+ * callback. When a client's ring is full
  * (it does not read), it is closed with 1013 and its queue dropped; others never wait.
  */
 #include "ws_int.h"
@@ -35,6 +36,7 @@ static ws_client_t *head;
 static size_t nclients;
 static uint64_t serials;
 static int canonical_port;
+static bool stopping;           /* the context is being destroyed: no more sends */
 
 ws_client_t *ws_clients(void) { return head; }
 size_t ws_client_count(void) { return nclients; }
@@ -90,8 +92,21 @@ void ws_close(ws_client_t *c, int code, const char *reason)
 
 bool ws_send(ws_client_t *c, ws_msg_t *m)
 {
-    if (!c->established || c->closing)
+    if (!c->established || c->closing || stopping)
         return false;
+    /* Nothing waiting: write now. Going through the writable callback costs two
+     * epoll_ctl calls and a loop turn per client, the bulk of a fan-out's time. A
+     * write the kernel cannot take whole is kept by lws and finished on POLLOUT;
+     * until then frames queue here. */
+    if (!c->qlen && !lws_partial_buffered(c->wsi)) {
+        if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < 0) {
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            return false;
+        }
+        if (lws_partial_buffered(c->wsi))
+            lws_callback_on_writable(c->wsi);
+        return true;
+    }
     if (c->qlen >= WS_QUEUE_MAX || c->qbytes + m->len > WS_QUEUE_BYTES) {
         ws_close(c, WS_CLOSE_SLOW, "send queue overflow: the client does not keep up");
         return false;
@@ -116,8 +131,7 @@ bool ws_send(ws_client_t *c, ws_msg_t *m)
     m->refs++;
     c->qlen++;
     c->qbytes += m->len;
-    if (c->qlen == 1)
-        lws_callback_on_writable(c->wsi);
+    lws_callback_on_writable(c->wsi);
     return true;
 }
 
@@ -389,21 +403,26 @@ static int on_receive(ws_client_t *c, struct lws *wsi, const void *in, size_t le
     return 0;
 }
 
+/* The close frame, written here: returning -1 after lws_close_reason (the documented
+ * way) closed the socket without it with lws 4.1.6 and the libuv plugin. lws then waits
+ * for the client's close. */
+static int write_close(ws_client_t *c)
+{
+    unsigned char b[LWS_PRE + 2 + sizeof(c->close_reason)];
+    size_t rl = strlen(c->close_reason);
+    b[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+    b[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(b + LWS_PRE + 2, c->close_reason, rl);
+    c->close_sent = true;
+    return lws_write(c->wsi, b + LWS_PRE, 2 + rl, (enum lws_write_protocol)4 /* close, internal */);
+}
+
 static int on_writable(ws_client_t *c, struct lws *wsi)
 {
     if (c->closing && (!c->qlen || c->close_code == WS_CLOSE_SLOW)) {
         if (c->close_sent)
             return 0;
-        /* The close frame is written here: returning -1 after lws_close_reason (the
-         * documented way) closed the socket without it with lws 4.1.6 and the libuv
-         * plugin. Then lws waits for the client's close (at most 5 s). */
-        unsigned char b[LWS_PRE + 2 + sizeof(c->close_reason)];
-        size_t rl = strlen(c->close_reason);
-        b[LWS_PRE] = (unsigned char)(c->close_code >> 8);
-        b[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
-        memcpy(b + LWS_PRE + 2, c->close_reason, rl);
-        c->close_sent = true;
-        if (lws_write(wsi, b + LWS_PRE, 2 + rl, (enum lws_write_protocol)4 /* close, internal */) < 0)
+        if (write_close(c) < 0)
             return -1;
         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
         return 0;
@@ -442,7 +461,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (head)
             head->prev = c;
         head = c;
-        nclients++;
+        if (++nclients == 1)
+            ws_clients_changed(nclients);
         ws_proto_open(c);
         return 0;
     case LWS_CALLBACK_RECEIVE:
@@ -459,7 +479,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             if (c->next)
                 c->next->prev = c->prev;
             nclients--;
-            ws_proto_closed(c);
+            if (!stopping)
+                ws_proto_closed(c);
+            if (!nclients)
+                ws_clients_changed(0);
         }
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
@@ -474,7 +497,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    { "flowmaster", callback, 0, 16384, 0, NULL, 0 },
+    /* rx_buffer_size is allocated per connection: 4 KiB keeps an idle socket small;
+     * bigger messages arrive in fragments and are put together (on_receive) */
+    { "flowmaster", callback, 0, 4096, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -522,8 +547,22 @@ void ws_gate_stop(void)
         return;
     /* with a foreign loop, lws closes its handles; their callbacks run when the loop
      * runs again (fm_loop_close) */
+    stopping = true;
+    /* 1001 going away to every client that can take it now (best effort) */
+    for (ws_client_t *c = head; c; c = c->next)
+        if (!c->close_sent && !lws_partial_buffered(c->wsi)) {
+            c->close_code = 1001;
+            snprintf(c->close_reason, sizeof(c->close_reason), "the server is stopping");
+            if (c->proto == WS_PROTO_SIO && c->sio_open) {
+                unsigned char b[LWS_PRE + 1];
+                b[LWS_PRE] = '1';       /* Engine.IO close */
+                lws_write(c->wsi, b + LWS_PRE, 1, LWS_WRITE_TEXT);
+            }
+            write_close(c);
+        }
     lws_context_destroy(lctx);
     lctx = NULL;
+    stopping = false;
     head = NULL;
     nclients = 0;
 }

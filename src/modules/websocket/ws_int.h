@@ -23,6 +23,7 @@ struct lws;
 #define WS_MSG_MAX (64 * 1024)  /* largest message a client may send */
 #define WS_QUEUE_MAX 1024       /* messages waiting for one client */
 #define WS_QUEUE_BYTES (4u << 20)   /* bytes waiting for one client */
+#define WS_PRESENCE_PUSH_MAX 256    /* members past which join/leave are not pushed */
 #define WS_RATE_MAX 500         /* messages a client may send per second */
 
 /* Close codes (RFC 6455 §7.4.1). */
@@ -81,6 +82,9 @@ ws_msg_t *ws_msg_new(const char *text, size_t len);
 void ws_msg_unref(ws_msg_t *m);
 ws_client_t *ws_clients(void);      /* the list's head */
 size_t ws_client_count(void);
+
+/* ---- websocket.c ---- */
+void ws_clients_changed(size_t n);  /* subscribes to the bus while n > 0 */
 
 /* ---- ws_proto.c (protocol) ---- */
 void ws_proto_open(ws_client_t *c);                 /* established: welcome, first channel */

@@ -130,8 +130,15 @@ static bool in_channel(const ws_client_t *c, const char *tenant, const char *cha
     return c->established && !c->closing && !strcmp(c->tenant, tenant) && find_sub(c, true, channel) >= 0;
 }
 
+/* Join and leave go to every other member: n members joining cost n² frames, so a
+ * channel past WS_PRESENCE_PUSH_MAX members stops pushing them (presence still lists). */
 static void presence_push(ws_client_t *c, const char *channel, const char *what)
 {
+    size_t n = 0;
+    for (ws_client_t *o = ws_clients(); o; o = o->next)
+        n += o != c && in_channel(o, c->tenant, channel);
+    if (n >= WS_PRESENCE_PUSH_MAX)
+        return;
     for (ws_client_t *o = ws_clients(); o; o = o->next) {
         if (o == c || !in_channel(o, c->tenant, channel))
             continue;
