@@ -700,3 +700,25 @@ def test_event_schedule_view_and_analytics_tools(srv):
     assert not b.get("isError"), b
     e = tool(srv, sid, "process_metrics", {"processId": p["id"], "period": "year"})
     assert e["isError"] and "period" in e["content"][0]["text"], e
+
+
+def test_task_form_and_instance_resources(srv):
+    """flowmaster://tasks/{id}/form (the form alone), flowmaster://executions/{id} (the
+    instance), both in resources/templates/list; completion suggests task ids."""
+    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    t = srv.req("POST", 9006, "/tasks", body={"name": "mcp form task", "form": form})
+    assert t.status == 201, t
+    sid, _ = init(srv)
+    tpl = [x["uriTemplate"] for x in call(srv, sid, "resources/templates/list")["result"]["resourceTemplates"]]
+    assert "flowmaster://tasks/{taskId}/form" in tpl and "flowmaster://executions/{executionId}" in tpl, tpl
+    res = call(srv, sid, "resources/read", {"uri": "flowmaster://tasks/%s/form" % t.json["id"]})["result"]
+    assert json.loads(res["contents"][0]["text"]) == form, res
+    assert res["contents"][0]["mimeType"] == "application/schema+json"
+    e = call(srv, sid, "resources/read", {"uri": "flowmaster://tasks/task_nosuch/form"})["error"]
+    assert e["code"] == -32002, e
+    _, ex = start_waiting_instance(srv, sid, "mcp_res_instance")
+    res = call(srv, sid, "resources/read", {"uri": "flowmaster://executions/%s" % ex["id"]})["result"]
+    assert json.loads(res["contents"][0]["text"])["state"] == "active", res
+    comp = call(srv, sid, "completion/complete", {"ref": {"type": "ref/resource", "uri": "flowmaster://tasks/{taskId}/form"},
+                                                  "argument": {"name": "taskId", "value": t.json["id"][:8]}})
+    assert t.json["id"] in comp["result"]["completion"]["values"], comp

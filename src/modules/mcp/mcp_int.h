@@ -123,7 +123,7 @@ cJSON *mcp_resource_templates(void);
 cJSON *mcp_resources_read(mcp_ctx_t *c, const char *uri, cJSON **err, const cJSON *id);
 cJSON *mcp_prompts_list(void);
 cJSON *mcp_prompts_get(mcp_ctx_t *c, const char *name, const cJSON *args, cJSON **err, const cJSON *id);
-/* completion/complete: ids (processId, executionId, ruleSetId) starting with prefix;
+/* completion/complete: ids (processId, executionId, ruleSetId, taskId) starting with prefix;
  * no values for any other argument. */
 cJSON *mcp_complete(mcp_ctx_t *c, const char *arg, const char *prefix);
 /* Appends s percent-encoded (everything but unreserved characters). */
