@@ -30,7 +30,10 @@ fm_method_t fm_req_method(const fm_req_t *r);
 const char *fm_req_path(const fm_req_t *r);
 fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; NULL for core */
 int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
-const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
+const char *fm_req_client_ip(const fm_req_t *r);
+/* The request asks to become a WebSocket (only on a port its module serves itself,
+ * FM_M_OWNPORT): its handler agrees by answering 101 with no body. */
+bool fm_req_upgrading(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
 
 /* Routes that read their body themselves (docs/core.md "Request bodies").
  * fm_req_parse_json: the body as one JSON document, or NULL after answering 400
@@ -45,6 +48,15 @@ const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_ca
 cJSON *fm_req_parse_json(fm_req_t *r);
 int fm_req_body_kind(fm_req_t *r, bool *xml);
 int fm_req_if_match(fm_req_t *r, const char **etag);
+/* If-Match for stores whose ETags are "r<revision>": 0 when absent or "*", else the
+ * revision; -1 after answering 412 (weak, unquoted, or not one of these ETags; `what`
+ * names the resource in the message: "schedule"). */
+int fm_req_if_match_rev(fm_req_t *r, const char *what);
+/* True when every member of object o (NULL is fine) is named in the NULL-terminated
+ * `known`; else answers 422 naming the member's field (`where`/name) and, when doc is
+ * set, the page to read ("docs/entities.md"), and returns false. */
+bool fm_req_members_known(fm_req_t *r, const cJSON *o, const char *where, const char *const *known,
+                          const char *doc);
 
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);

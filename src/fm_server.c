@@ -264,7 +264,7 @@ int fm_data_dir_prepare(const char *dir, char *err, size_t errlen)
 int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_t errlen)
 {
     const fm_config_t *c = fm_cfg();
-    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib, background };
+    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib, background, 0 };
     for (size_t i = 0; i < n; i++) {
         fm_mod_t *m = &mods[i];
         if (!(m->def->flags & FM_M_DB))
@@ -286,11 +286,15 @@ int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_
 
 #define WAL_CHECKPOINT_BYTES (1 << 20)
 
-typedef struct ckpt { uv_work_t w; fm_db_t *db; } ckpt_t;
+/* One job in the thread pool checkpoints, one after the other, every database whose
+ * WAL file is past the mark. */
+typedef struct ckpt { uv_work_t w; size_t n; fm_db_t *dbs[]; } ckpt_t;
 
 static void ckpt_work(uv_work_t *w)
 {
-    fm_db_checkpoint(((ckpt_t *)w)->db);
+    ckpt_t *c = (ckpt_t *)w;
+    for (size_t i = 0; i < c->n; i++)
+        fm_db_checkpoint(c->dbs[i]);
 }
 
 static void ckpt_done(uv_work_t *w, int status)
@@ -300,27 +304,32 @@ static void ckpt_done(uv_work_t *w, int status)
     free(w);
 }
 
-/* Loop thread, every second: closes idle readers, and checkpoints a database whose
- * WAL has grown, in the thread pool (one at a time per process is plenty). */
+/* Loop thread, every second: closes idle readers, and checkpoints the databases whose
+ * WAL has grown, in the thread pool (one job at a time per process is plenty). A WAL
+ * file keeps its size after a checkpoint (it is reused from its start), so the size
+ * only says it once grew: every such database gets its checkpoint in the same job,
+ * rather than the first one taking every turn while the others' WALs grow without end. */
 static void maintain_dbs(void *arg)
 {
     (void)arg;
+    ckpt_t *c = NULL;
     for (size_t i = 0; i < S.n; i++) {
         fm_db_t *db = S.mods[i].db;
         if (!db)
             continue;
         fm_db_trim(db, READER_IDLE_S);
         if (S.checkpoints == 0 && fm_db_wal_size(db) > WAL_CHECKPOINT_BYTES) {
-            ckpt_t *c = calloc(1, sizeof(*c));
-            if (!c)
+            if (!c && !(c = calloc(1, sizeof(*c) + S.n * sizeof(fm_db_t *))))
                 continue;
-            c->db = db;
-            if (uv_queue_work(fm_loop(), &c->w, ckpt_work, ckpt_done) == 0)
-                S.checkpoints++;
-            else
-                free(c);
+            c->dbs[c->n++] = db;
         }
     }
+    if (!c)
+        return;
+    if (uv_queue_work(fm_loop(), &c->w, ckpt_work, ckpt_done) == 0)
+        S.checkpoints++;
+    else
+        free(c);
 }
 
 /* ---- stopping ---- */

@@ -38,7 +38,7 @@ static fm_db_t *open_auth(const char *cmd)
         return NULL;
     }
     snprintf(path, sizeof(path), "%s/auth.db", c->data_dir);
-    fm_db_opts_t opts = { !strcmp(c->durability, "full"), 256, false };
+    fm_db_opts_t opts = { !strcmp(c->durability, "full"), 256, false, 0 };
     fm_db_t *db = NULL;
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) ||
         fm_migrate_apply(db, "auth", fm_migrations, fm_nmigrations, NULL, err, sizeof(err))) {
