@@ -1,10 +1,13 @@
 /*
  * mcp_tools.c — the MCP tools: each is one public route of another module (processes on
- * 9003, executions and messages on 9005, tasks on 9006, rules on 8018) called with the
- * client's token through fm_call_h. The table says how a tool's arguments become the
- * route's path, query and body; the answer becomes structuredContent (plus the same JSON
- * as text), a problem answer becomes a result with isError and the problem's detail.
- * A tool whose module is not running in this process is not listed.
+ * 9003, executions and messages on 9005, tasks on 9006, rules on 8018, views on 8019,
+ * events on 9013, schedules on 9008, analytics on 9014, notifications on 9009, knowledge
+ * on 8009) called with the client's token through fm_call_h. The table says how a tool's
+ * arguments become the route's path, query and body; the answer becomes
+ * structuredContent (plus the same JSON as text), a problem answer becomes a result with
+ * isError and the problem's detail. A tool whose module is not running in this process
+ * is not listed. Two tools are more than one call: wait_for_execution (polls, reports
+ * progress, stops when cancelled) and render_process_svg (the SVG as image content).
  */
 #include "mcp_int.h"
 
@@ -182,6 +185,23 @@ static const mcp_tool_t tools[] = {
       FM_GET, "/analytics/processes/{processId}/bottlenecks", ",limit,", NULL,
       "{\"processId\":" STR("proc_… id") ",\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100}}",
       ",processId,", RO | IDEMPOTENT, NULL, NULL },
+    { "send_notification", "Send a notification", "notifications",
+      "Sends (queues) one notification on a channel: email, sms, push or webhook; text (subject, body, "
+      "html) or a template (templateId, data, locale); answered with the notification and its status.",
+      FM_POST, "/notifications/send", "", "*",
+      "{\"channel\":{\"type\":\"string\",\"enum\":[\"email\",\"sms\",\"push\",\"webhook\"]},\"to\":"
+      STR("address: email, phone number, device token or URL") ",\"userId\":{\"type\":\"string\"},"
+      "\"templateId\":{\"type\":\"string\"},\"templateVersion\":{\"type\":\"integer\",\"minimum\":1},"
+      "\"locale\":{\"type\":\"string\"},\"subject\":{\"type\":\"string\"},\"body\":{\"type\":\"string\"},"
+      "\"html\":{\"type\":\"string\"},\"data\":{\"type\":\"object\"},\"idempotencyKey\":{\"type\":\"string\"},"
+      "\"urgent\":{\"type\":\"boolean\"}}", ",channel,to,", 0, NULL, NULL },
+    { "query_knowledge", "Ask the knowledge base", "knowledge",
+      "Retrieves the passages of the tenant's knowledge base that best answer a question (k of them, from "
+      "one collection, optionally one source).",
+      FM_POST, "/knowledge/query", "", "*",
+      "{\"question\":" STR("the question") ",\"k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50},"
+      "\"collection\":{\"type\":\"string\"},\"filters\":{\"type\":\"object\",\"description\":"
+      "\"{sourceId} or {source}\"}}", ",question,", RO | IDEMPOTENT, NULL, NULL },
     { "list_rules", "List rule sets", "rules", "DMN rule sets of the tenant, paged.",
       FM_GET, "/rules", ",limit,cursor,", NULL, "{" PAGE_PROPS "}", "", RO | IDEMPOTENT, NULL, NULL },
     { "evaluate_rules", "Evaluate a rule set", "rules",
