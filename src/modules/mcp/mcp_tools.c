@@ -14,6 +14,7 @@
 #include "../../fm_buf.h"
 #include "../../fm_log.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -218,6 +219,22 @@ static const mcp_tool_t tools[] = {
 };
 #define NTOOLS (sizeof(tools) / sizeof(tools[0]))
 
+/* Each tool's inputSchema properties, parsed once (read-only afterwards, any thread). */
+static cJSON *props_parsed[NTOOLS];
+static pthread_once_t props_once = PTHREAD_ONCE_INIT;
+
+static void parse_props(void)
+{
+    for (size_t i = 0; i < NTOOLS; i++)
+        props_parsed[i] = cJSON_Parse(tools[i].props);
+}
+
+static const cJSON *props_of(const mcp_tool_t *t)
+{
+    pthread_once(&props_once, parse_props);
+    return props_parsed[t - tools];
+}
+
 static bool in_list(const char *list, const char *name)
 {
     size_t n = strlen(name);
@@ -237,7 +254,7 @@ static cJSON *input_schema(const mcp_tool_t *t)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "type", "object");
-    cJSON_AddItemToObject(s, "properties", cJSON_Parse(t->props));
+    cJSON_AddItemToObject(s, "properties", cJSON_Duplicate(props_of(t), 1));
     cJSON *req = cJSON_AddArrayToObject(s, "required");
     char name[64];
     for (const char *p = t->required; *p;) {
@@ -314,7 +331,7 @@ static bool type_ok(const cJSON *v, const char *type)
 static void check_args(const mcp_tool_t *t, const cJSON *args, char *why, size_t len)
 {
     *why = 0;
-    cJSON *props = cJSON_Parse(t->props);
+    const cJSON *props = props_of(t);
     const cJSON *a;
     cJSON_ArrayForEach(a, args) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(props, a->string);
@@ -347,7 +364,6 @@ static void check_args(const mcp_tool_t *t, const cJSON *args, char *why, size_t
         if (!*why && in_list(t->required, p->string) && !cJSON_GetObjectItemCaseSensitive(args, p->string))
             snprintf(why, len, "argument '%s' is required", p->string);
     }
-    cJSON_Delete(props);
 }
 
 void mcp_add_encoded(fm_buf_t *b, const char *s)
