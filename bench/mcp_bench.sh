@@ -6,9 +6,11 @@
 # connection each, in a closed loop, on 127.0.0.1 only. Target: ≥ 10,000 calls/s.
 # It reports, it does not judge: exit 0 whether or not the target is met; 1 when something
 # failed to run; 3 when an answer was wrong (which voids the number).
-# The stdio transport (`flowmaster mcp`) forwards to this same endpoint; its own cost is not measured.
+# Then the same call over stdio: `flowmaster mcp --url …` fed BENCH_MCP_STDIO_CALLS
+# requests on stdin (one client, one at a time, as an MCP host drives it), timed end to end.
 #
-# Environment: BENCH_MCP_SESSIONS (default 8), BENCH_MCP_SECS (default 5).
+# Environment: BENCH_MCP_SESSIONS (default 8), BENCH_MCP_SECS (default 5),
+# BENCH_MCP_STDIO_CALLS (default 2000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SESSIONS=${BENCH_MCP_SESSIONS:-8}
@@ -58,3 +60,19 @@ if [ -z "$pid" ]; then echo "POST /processes failed: $(head -c 300 <<<"$created"
 echo "machine: $(nproc) cores; server and load generator share them"
 echo "== tools/call get_process($pid), $SESSIONS sessions, ${SECS}s (target ≥ 10,000 calls/s)"
 build/bench/mcp_bench "$((9000 + off))" "$token" "$pid" "$SESSIONS" "$SECS"
+
+N=${BENCH_MCP_STDIO_CALLS:-2000}
+echo "== the same call over stdio: flowmaster mcp --url, $N requests in a row, one client"
+{
+  echo '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
+  echo '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  for i in $(seq "$N"); do
+    echo "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"tools/call\",\"params\":{\"name\":\"get_process\",\"arguments\":{\"processId\":\"$pid\"}}}"
+  done
+} >"$tmp/stdio.in"
+t0=$(date +%s.%N)
+FLOWMASTER_MCP_TOKEN="$token" "$BIN" mcp --url "http://127.0.0.1:$((9000 + off))" <"$tmp/stdio.in" >"$tmp/stdio.out" 2>"$tmp/stdio.err"
+t1=$(date +%s.%N)
+got=$(grep -c '"structuredContent"' "$tmp/stdio.out" || true)
+if [ "$got" != "$N" ]; then echo "stdio: $got of $N answers were results"; tail -3 "$tmp/stdio.err"; exit 3; fi
+awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { s = b - a; printf "stdio: %d calls in %.2f s: %.0f calls/s, %.3f ms per call (including the process start and initialize)\n", n, s, n / s, s * 1000 / n }'

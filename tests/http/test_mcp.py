@@ -700,3 +700,56 @@ def test_event_schedule_view_and_analytics_tools(srv):
     assert not b.get("isError"), b
     e = tool(srv, sid, "process_metrics", {"processId": p["id"], "period": "year"})
     assert e["isError"] and "period" in e["content"][0]["text"], e
+
+
+def test_task_form_and_instance_resources(srv):
+    """flowmaster://tasks/{id}/form (the form alone), flowmaster://executions/{id} (the
+    instance), both in resources/templates/list; completion suggests task ids."""
+    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    t = srv.req("POST", 9006, "/tasks", body={"name": "mcp form task", "form": form})
+    assert t.status == 201, t
+    sid, _ = init(srv)
+    tpl = [x["uriTemplate"] for x in call(srv, sid, "resources/templates/list")["result"]["resourceTemplates"]]
+    assert "flowmaster://tasks/{taskId}/form" in tpl and "flowmaster://executions/{executionId}" in tpl, tpl
+    res = call(srv, sid, "resources/read", {"uri": "flowmaster://tasks/%s/form" % t.json["id"]})["result"]
+    assert json.loads(res["contents"][0]["text"]) == form, res
+    assert res["contents"][0]["mimeType"] == "application/schema+json"
+    e = call(srv, sid, "resources/read", {"uri": "flowmaster://tasks/task_nosuch/form"})["error"]
+    assert e["code"] == -32002, e
+    _, ex = start_waiting_instance(srv, sid, "mcp_res_instance")
+    res = call(srv, sid, "resources/read", {"uri": "flowmaster://executions/%s" % ex["id"]})["result"]
+    assert json.loads(res["contents"][0]["text"])["state"] == "active", res
+    comp = call(srv, sid, "completion/complete", {"ref": {"type": "ref/resource", "uri": "flowmaster://tasks/{taskId}/form"},
+                                                  "argument": {"name": "taskId", "value": t.json["id"][:8]}})
+    assert t.json["id"] in comp["result"]["completion"]["values"], comp
+
+
+def test_notification_and_knowledge_tools(srv):
+    """send_notification queues through POST /notifications/send (202 and its status);
+    query_knowledge answers from what POST /knowledge/ingest stored; bad input names the
+    argument or carries the route's problem; another tenant finds nothing."""
+    sid, _ = init(srv)
+    n = tool(srv, sid, "send_notification", {"channel": "email", "to": "ada@example.test",
+                                             "subject": "From an agent", "body": "hello"})
+    assert not n.get("isError") and n["structuredContent"]["id"], n
+    assert n["structuredContent"]["channel"] == "email", n
+    bad = tool(srv, sid, "send_notification", {"channel": "pigeon", "to": "x"})
+    assert bad["isError"] and "'channel'" in bad["content"][0]["text"], bad     # the inputSchema's enum
+    bad = tool(srv, sid, "send_notification", {"channel": "email", "to": "not-an-address", "body": "x"})
+    assert bad["isError"] and "HTTP 422" in bad["content"][0]["text"], bad
+    coll = "mcpkb"
+    assert srv.req("POST", 8009, "/knowledge/collections", body={"name": coll}).status == 201
+    r = srv.req("POST", 8009, "/knowledge/ingest", body={
+        "title": "Travel policy", "collection": coll,
+        "text": "Hotels may cost at most 150 euros per night.\n\nBusiness class needs the approval of a director."})
+    assert r.status == 201, r
+    q = tool(srv, sid, "query_knowledge", {"question": "What is the hotel limit per night?", "collection": coll,
+                                           "k": 1})
+    assert not q.get("isError") and "150 euros" in json.dumps(q["structuredContent"]), q
+    e = tool(srv, sid, "query_knowledge", {"question": "x", "k": 99})
+    assert e["isError"] and "'k'" in e["content"][0]["text"], e
+    other = srv.tenant_headers("mcp-kb-b", roles=("admin",))
+    sid_b, _ = init(srv, headers=other)
+    q = tool(srv, sid_b, "query_knowledge", {"question": "What is the hotel limit per night?", "collection": coll},
+             headers=other)
+    assert "150 euros" not in json.dumps(q), q

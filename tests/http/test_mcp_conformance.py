@@ -34,6 +34,7 @@ def test_conformance_suite_passes_outside_the_baseline(anon):
     assert r.returncode == 0, "conformance suite failed (rc=%d):\n%s" % (r.returncode, summary[-4000:])
     for must in ("server-initialize", "ping", "tools-list", "resources-list", "prompts-list",
                  "logging-set-level", "completion-complete", "server-sse-multiple-streams",
+                 "resources-subscribe", "resources-unsubscribe",
                  "dns-rebinding-protection"):
         assert "✓ %s:" % must in summary, "%s did not pass:\n%s" % (must, summary)
 

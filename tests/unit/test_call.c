@@ -43,7 +43,20 @@ static int b_local(fm_req_t *r)
     return fm_reply_status(r, 204);
 }
 
+/* a streamed reply (fm_reply_stream_*): under fm_call its chunks are the body */
+static int b_stream(fm_req_t *r)
+{
+    if (fm_reply_stream_begin(r, 200, "text/event-stream") != FM_OK)
+        return FM_OK;
+    fm_reply_stream_write(r, "data: 1\n\n", 9);
+    fm_reply_stream_write(r, "", 0);         /* nothing: no chunk (a zero chunk would end it) */
+    fm_reply_stream_write(r, "data: 2\n\n", 9);
+    fm_reply_stream_end(r);
+    return FM_OK;
+}
+
 static const fm_route_t b_routes[] = {
+    { FM_GET, "/b-stream", b_stream, 0, "b:read" },
     { FM_GET, "/b/{id}", b_get, 0, "b:read" },
     { FM_POST, "/b", b_post, FM_R_JSON, "b:write" },
     { FM_GET, "/b-local", b_local, FM_R_LOCAL, NULL },
@@ -155,6 +168,17 @@ static void test_call_carries_identity(void **state)
     cJSON_Delete(o);
 }
 
+static void test_call_captures_a_streamed_reply(void **state)
+{
+    (void)state;
+    int st = 0;
+    char *out = NULL;
+    assert_int_equal(fm_call(NULL, FM_GET, "/b-stream", NULL, &st, &out), FM_OK);
+    assert_int_equal(st, 200);
+    assert_string_equal(out, "data: 1\n\ndata: 2\n\n");
+    free(out);
+}
+
 static void test_call_json_body_and_errors(void **state)
 {
     (void)state;
@@ -252,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_call_carries_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_captures_a_streamed_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_json_body_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_json_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_long_query_value, setup, teardown),

@@ -374,12 +374,14 @@ static int post_as(fm_req_t *r, who_t *w)
         return FM_OK;
     }
     mcp_ctx_t c = { r, w->p.tenant, w->bearer[0] ? w->bearer : NULL, &s, NULL };
+    cJSON *bad = NULL;
     if (cJSON_IsObject(msg) && cJSON_IsString(m) && !strcmp(m->valuestring, "tools/call") &&
-        cJSON_GetObjectItemCaseSensitive(msg, "id")) {
+        mcp_rpc_kind(msg, &bad) == 'q') {
         int rc = tool_call(r, &c, msg);
         cJSON_Delete(msg);
         return rc;
     }
+    cJSON_Delete(bad);
     cJSON *out = NULL;
     int status = 200;
     if (cJSON_IsArray(msg)) {
@@ -456,8 +458,11 @@ static int get_stream_as(fm_req_t *r, who_t *w)
     while (rc == FM_OK) {
         if (mcp_stream_wait(slot, gen, MCP_STREAM_PING_S, msgs, 16, &n) != FM_OK)
             break;
-        if (!n) {
+        if (!n) {   /* quiet: a keep-alive, and the listening client keeps its session */
             static const char ping[] = ": keep-alive\n\n";
+            mcp_session_t again;
+            if (mcp_session_touch(s.id, w->p.tenant, w->p.sub, &again) != FM_OK)
+                break;
             rc = fm_reply_stream_write(r, ping, sizeof(ping) - 1);
         }
         for (size_t i = 0; i < n; i++) {
@@ -530,6 +535,12 @@ static const fm_route_t routes[] = {
     { FM_GET, "/.well-known/oauth-protected-resource/mcp", protected_resource, FM_R_PUBLIC, NULL },
 };
 
+static void stop(fm_mod_t *m)
+{
+    (void)m;
+    mcp_stream_stop();
+}
+
 const fm_module_t fm_mcp_module = {
-    "mcp", "FlowMaster MCP Server", 9000, 0, FM_ROUTES(routes), NULL, start, NULL,
+    "mcp", "FlowMaster MCP Server", 9000, 0, FM_ROUTES(routes), NULL, start, stop,
 };

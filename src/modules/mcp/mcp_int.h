@@ -61,6 +61,8 @@ int mcp_stream_wait(int slot, unsigned gen, int seconds, char **out, size_t max,
 void mcp_stream_close(int slot, unsigned gen);
 /* Queues a message (taken) on the session's GET stream; false when it has none. */
 bool mcp_stream_send(const char *session, cJSON *msg);
+/* Module stop: the bus subscriptions go (the bus is shut down next). */
+void mcp_stream_stop(void);
 /* DELETE or expiry: its stream ends and its subscriptions go. */
 void mcp_session_gone(const char *session);
 /* resources/subscribe (on) and unsubscribe. FM_EBUSY over 64 per session; FM_EINVAL
@@ -123,7 +125,7 @@ cJSON *mcp_resource_templates(void);
 cJSON *mcp_resources_read(mcp_ctx_t *c, const char *uri, cJSON **err, const cJSON *id);
 cJSON *mcp_prompts_list(void);
 cJSON *mcp_prompts_get(mcp_ctx_t *c, const char *name, const cJSON *args, cJSON **err, const cJSON *id);
-/* completion/complete: ids (processId, executionId, ruleSetId) starting with prefix;
+/* completion/complete: ids (processId, executionId, ruleSetId, taskId) starting with prefix;
  * no values for any other argument. */
 cJSON *mcp_complete(mcp_ctx_t *c, const char *arg, const char *prefix);
 /* Appends s percent-encoded (everything but unreserved characters). */

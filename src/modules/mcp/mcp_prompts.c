@@ -110,12 +110,13 @@ cJSON *mcp_prompts_get(mcp_ctx_t *c, const char *name, const cJSON *args, cJSON 
     return res;
 }
 
-/* Ids of the caller's processes / instances / rule sets starting with `prefix`. */
+/* Ids of the caller's processes / instances / rule sets / tasks starting with `prefix`. */
 cJSON *mcp_complete(mcp_ctx_t *c, const char *arg, const char *prefix)
 {
     const char *route = !strcmp(arg, "processId") ? "/processes?limit=100"
                       : !strcmp(arg, "executionId") ? "/executions?limit=100"
-                      : !strcmp(arg, "ruleSetId") ? "/rules?limit=100" : NULL;
+                      : !strcmp(arg, "ruleSetId") ? "/rules?limit=100"
+                      : !strcmp(arg, "taskId") ? "/tasks?limit=100" : NULL;
     cJSON *res = cJSON_CreateObject();
     cJSON *comp = cJSON_AddObjectToObject(res, "completion");
     cJSON *values = cJSON_AddArrayToObject(comp, "values");

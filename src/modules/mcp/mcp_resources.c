@@ -1,6 +1,6 @@
 /*
- * mcp_resources.c — MCP resources: a process's BPMN XML, an instance's history and a
- * rule set, each read through the owning module's public route with the caller's token
+ * mcp_resources.c — MCP resources: a process's BPMN XML, an instance and its history, a
+ * rule set and a task's form, each read through the owning module's public route with the caller's token
  * (so another tenant's ids are simply not found). resources/list pages over the tenant's
  * processes with the Process Design cursor.
  */
@@ -16,15 +16,22 @@ typedef struct mcp_template {
     const char *prefix, *suffix;    /* uri = prefix + id + suffix */
     const char *route_fmt;          /* the route, %s = id */
     const char *name, *title, *mime, *description;
+    const char *param;              /* the template's variable */
+    const char *field;              /* only this member of the route's JSON answer, or NULL */
 } mcp_template_t;
 
 static const mcp_template_t templates[] = {
     { "flowmaster://processes/", "", "/processes/%s/bpmn", "process-bpmn", "Process definition (BPMN XML)",
-      "application/xml", "The draft of a process as BPMN 2.0 XML" },
+      "application/xml", "The draft of a process as BPMN 2.0 XML", "processId", NULL },
     { "flowmaster://executions/", "/history", "/executions/%s/history?limit=500", "execution-history",
-      "Instance history", "application/json", "What happened in a process instance, oldest first (first 500 entries)" },
+      "Instance history", "application/json", "What happened in a process instance, oldest first (first 500 entries)",
+      "executionId", NULL },
+    { "flowmaster://executions/", "", "/executions/%s", "execution", "Process instance", "application/json",
+      "A process instance: state, variables, active elements, incidents", "executionId", NULL },
     { "flowmaster://rules/", "", "/rules/%s", "rule-set", "Rule set (DMN)", "application/json",
-      "A DMN rule set with its decisions" },
+      "A DMN rule set with its decisions", "ruleSetId", NULL },
+    { "flowmaster://tasks/", "/form", "/tasks/%s", "task-form", "Task form", "application/schema+json",
+      "The form of a human task (JSON Schema or a Camunda form-js schema)", "taskId", "form" },
 };
 #define NTEMPLATES (sizeof(templates) / sizeof(templates[0]))
 
@@ -34,8 +41,7 @@ cJSON *mcp_resource_templates(void)
     for (size_t i = 0; i < NTEMPLATES; i++) {
         const mcp_template_t *t = &templates[i];
         char uri[160];
-        snprintf(uri, sizeof(uri), "%s{%s}%s", t->prefix, i == 0 ? "processId" : i == 1 ? "executionId" : "ruleSetId",
-                 t->suffix);
+        snprintf(uri, sizeof(uri), "%s{%s}%s", t->prefix, t->param, t->suffix);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "uriTemplate", uri);
         cJSON_AddStringToObject(o, "name", t->name);
@@ -139,11 +145,19 @@ cJSON *mcp_resources_read(mcp_ctx_t *c, const char *uri, cJSON **err, const cJSO
         *err = mcp_rpc_error(id, status == 404 ? RPC_RESOURCE_NOT_FOUND : RPC_INTERNAL_ERROR, line, "params.uri");
         return NULL;
     }
+    char *part = NULL;
+    if (t->field) {     /* one member of the answer (a task's form: null when it has none) */
+        cJSON *j = cJSON_Parse(out ? out : "");
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, t->field);
+        part = cJSON_PrintUnformatted(f ? f : cJSON_GetObjectItemCaseSensitive(j, "no such member"));
+        cJSON_Delete(j);
+    }
     cJSON *res = cJSON_CreateObject();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "uri", uri);
     cJSON_AddStringToObject(o, "mimeType", t->mime);
-    cJSON_AddStringToObject(o, "text", out ? out : "");
+    cJSON_AddStringToObject(o, "text", part ? part : t->field ? "null" : out ? out : "");
+    cJSON_free(part);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(res, "contents"), o);
     free(out);
     return res;

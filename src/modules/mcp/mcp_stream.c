@@ -57,6 +57,7 @@ static call_t calls[CALLS_MAX];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool bus_on;
+static int bus_subs[2] = { -1, -1 };
 
 /* ---- streams ---- */
 
@@ -292,8 +293,28 @@ int mcp_subscribe(const char *session, const char *tenant, const char *uri, bool
         int b = bus_subscribe("execution.instance.*", on_event, NULL);
         if (a < 0 || b < 0)
             fm_log_msg(FM_LOG_ERROR, "mcp", "cannot subscribe to the event bus: no resource updates");
+        pthread_mutex_lock(&lock);
+        bus_subs[0] = a;
+        bus_subs[1] = b;
+        pthread_mutex_unlock(&lock);
     }
     return rc;
+}
+
+void mcp_stream_stop(void)
+{
+    pthread_mutex_lock(&lock);
+    int a = bus_subs[0], b = bus_subs[1];
+    bus_subs[0] = bus_subs[1] = -1;
+    bus_on = false;
+    for (size_t i = 0; i < SUBS_MAX; i++)
+        subs[i].session[0] = 0;
+    nsubs = 0;
+    pthread_mutex_unlock(&lock);
+    if (a >= 0)
+        bus_unsubscribe(a);
+    if (b >= 0)
+        bus_unsubscribe(b);
 }
 
 /* ---- running calls ---- */

@@ -1,16 +1,20 @@
 /*
  * mcp_tools.c — the MCP tools: each is one public route of another module (processes on
- * 9003, executions and messages on 9005, tasks on 9006, rules on 8018) called with the
- * client's token through fm_call_h. The table says how a tool's arguments become the
- * route's path, query and body; the answer becomes structuredContent (plus the same JSON
- * as text), a problem answer becomes a result with isError and the problem's detail.
- * A tool whose module is not running in this process is not listed.
+ * 9003, executions and messages on 9005, tasks on 9006, rules on 8018, views on 8019,
+ * events on 9013, schedules on 9008, analytics on 9014, notifications on 9009, knowledge
+ * on 8009) called with the client's token through fm_call_h. The table says how a tool's
+ * arguments become the route's path, query and body; the answer becomes
+ * structuredContent (plus the same JSON as text), a problem answer becomes a result with
+ * isError and the problem's detail. A tool whose module is not running in this process
+ * is not listed. Two tools are more than one call: wait_for_execution (polls, reports
+ * progress, stops when cancelled) and render_process_svg (the SVG as image content).
  */
 #include "mcp_int.h"
 
 #include "../../fm_buf.h"
 #include "../../fm_log.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -182,6 +186,23 @@ static const mcp_tool_t tools[] = {
       FM_GET, "/analytics/processes/{processId}/bottlenecks", ",limit,", NULL,
       "{\"processId\":" STR("proc_… id") ",\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100}}",
       ",processId,", RO | IDEMPOTENT, NULL, NULL },
+    { "send_notification", "Send a notification", "notifications",
+      "Sends (queues) one notification on a channel: email, sms, push or webhook; text (subject, body, "
+      "html) or a template (templateId, data, locale); answered with the notification and its status.",
+      FM_POST, "/notifications/send", "", "*",
+      "{\"channel\":{\"type\":\"string\",\"enum\":[\"email\",\"sms\",\"push\",\"webhook\"]},\"to\":"
+      STR("address: email, phone number, device token or URL") ",\"userId\":{\"type\":\"string\"},"
+      "\"templateId\":{\"type\":\"string\"},\"templateVersion\":{\"type\":\"integer\",\"minimum\":1},"
+      "\"locale\":{\"type\":\"string\"},\"subject\":{\"type\":\"string\"},\"body\":{\"type\":\"string\"},"
+      "\"html\":{\"type\":\"string\"},\"data\":{\"type\":\"object\"},\"idempotencyKey\":{\"type\":\"string\"},"
+      "\"urgent\":{\"type\":\"boolean\"}}", ",channel,to,", 0, NULL, NULL },
+    { "query_knowledge", "Ask the knowledge base", "knowledge",
+      "Retrieves the passages of the tenant's knowledge base that best answer a question (k of them, from "
+      "one collection, optionally one source).",
+      FM_POST, "/knowledge/query", "", "*",
+      "{\"question\":" STR("the question") ",\"k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50},"
+      "\"collection\":{\"type\":\"string\"},\"filters\":{\"type\":\"object\",\"description\":"
+      "\"{sourceId} or {source}\"}}", ",question,", RO | IDEMPOTENT, NULL, NULL },
     { "list_rules", "List rule sets", "rules", "DMN rule sets of the tenant, paged.",
       FM_GET, "/rules", ",limit,cursor,", NULL, "{" PAGE_PROPS "}", "", RO | IDEMPOTENT, NULL, NULL },
     { "evaluate_rules", "Evaluate a rule set", "rules",
@@ -197,6 +218,22 @@ static const mcp_tool_t tools[] = {
       RO | IDEMPOTENT, NULL, NULL },
 };
 #define NTOOLS (sizeof(tools) / sizeof(tools[0]))
+
+/* Each tool's inputSchema properties, parsed once (read-only afterwards, any thread). */
+static cJSON *props_parsed[NTOOLS];
+static pthread_once_t props_once = PTHREAD_ONCE_INIT;
+
+static void parse_props(void)
+{
+    for (size_t i = 0; i < NTOOLS; i++)
+        props_parsed[i] = cJSON_Parse(tools[i].props);
+}
+
+static const cJSON *props_of(const mcp_tool_t *t)
+{
+    pthread_once(&props_once, parse_props);
+    return props_parsed[t - tools];
+}
 
 static bool in_list(const char *list, const char *name)
 {
@@ -217,7 +254,7 @@ static cJSON *input_schema(const mcp_tool_t *t)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "type", "object");
-    cJSON_AddItemToObject(s, "properties", cJSON_Parse(t->props));
+    cJSON_AddItemToObject(s, "properties", cJSON_Duplicate(props_of(t), 1));
     cJSON *req = cJSON_AddArrayToObject(s, "required");
     char name[64];
     for (const char *p = t->required; *p;) {
@@ -294,7 +331,7 @@ static bool type_ok(const cJSON *v, const char *type)
 static void check_args(const mcp_tool_t *t, const cJSON *args, char *why, size_t len)
 {
     *why = 0;
-    cJSON *props = cJSON_Parse(t->props);
+    const cJSON *props = props_of(t);
     const cJSON *a;
     cJSON_ArrayForEach(a, args) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(props, a->string);
@@ -327,7 +364,6 @@ static void check_args(const mcp_tool_t *t, const cJSON *args, char *why, size_t
         if (!*why && in_list(t->required, p->string) && !cJSON_GetObjectItemCaseSensitive(args, p->string))
             snprintf(why, len, "argument '%s' is required", p->string);
     }
-    cJSON_Delete(props);
 }
 
 void mcp_add_encoded(fm_buf_t *b, const char *s)

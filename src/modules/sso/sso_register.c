@@ -84,14 +84,8 @@ int sso_register(fm_req_t *r)
         const cJSON *u;
         int i = 0;
         cJSON_ArrayForEach(u, uris) {
-            const char *bad = NULL;
-            if (!cJSON_IsString(u))
-                bad = "must be a string";
-            else if (!sso_redirect_uri_ok(u->valuestring, &bad))
-                ;
-            else
-                bad = NULL;
-            if (bad) {
+            const char *bad = "must be a string";
+            if (!cJSON_IsString(u) || !sso_redirect_uri_ok(u->valuestring, &bad)) {
                 err = "invalid_redirect_uri";
                 snprintf(desc, sizeof(desc), "redirect_uris[%d] %s", i, bad);
                 break;
