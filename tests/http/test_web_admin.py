@@ -38,10 +38,11 @@ DRAFT = bpmn("Process_draft", """
 """ + flows(("F", "S", "E")), name="Admin draft")
 
 
-def run_journey(web, name, cfg):
+def run_journey(web, name, cfg, budget=TEST_TIMEOUT):
+    """Runs tests/browser/<name> with cfg; its JSON line {ok, steps, …} when it passed."""
     node = npm_ci()
     r = subprocess.run([node, os.path.join(BROWSER_DIR, name), json.dumps(cfg)],
-                       cwd=BROWSER_DIR, capture_output=True, text=True, timeout=TEST_TIMEOUT - 20)
+                       cwd=BROWSER_DIR, capture_output=True, text=True, timeout=budget - 20)
     sys.stderr.write("%s screenshots: %s\n" % (name, cfg["artifacts"]))
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     out = json.loads(lines[-1]) if lines else {}
