@@ -80,4 +80,27 @@ await run(cfg.artifacts, async b => {
     throw new Error('the called process is not the one open');
   b.steps.push('call-activity-opened');
   await b.shot('d07-called-process');
+
+  // decisions: a new rule set saved from the DMN editor; a rule set opened, saved as a
+  // new version and tried, its matched rule highlighted in the table
+  await page.goto(cfg.designer + 'decisions.html');
+  await page.locator('#canvas .tjs-table, #canvas table').first().waitFor();
+  await page.getByLabel('Rule set name').fill('Journey decisions');
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved version 1.').waitFor();
+  await axe(b, 'decisions');
+  await page.getByRole('combobox', { name: 'Rule set', exact: true }).selectOption(cfg.rule.id);
+  await page.locator('#canvas td[data-row-id="r_adult"]').first().waitFor();
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved version 2.').waitFor();
+  await page.getByLabel('Inputs (JSON object)').fill('{"Applicant Age": 30, "Risk Category": "Low"');
+  await page.getByRole('button', { name: 'Evaluate the saved version' }).click();
+  await page.locator('#try-inputs-error').filter({ hasText: /not valid JSON/ }).waitFor();
+  await page.getByLabel('Inputs (JSON object)').fill('{"Applicant Age": 30, "Risk Category": "Low"}');
+  await page.getByRole('button', { name: 'Evaluate the saved version' }).click();
+  await page.locator('#try-outputs').filter({ hasText: '"Approved"' }).waitFor();
+  const hl = await page.locator('#canvas td.fm-matched[data-row-id="r_adult"]').count();
+  if (hl < 1) throw new Error('the matched rule is not highlighted');
+  b.steps.push('dmn-tried');
+  await b.shot('d08-dmn-tried');
 });

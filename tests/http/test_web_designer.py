@@ -5,7 +5,9 @@ save makes the next save a 412 conflict that is shown; a process whose condition
 parser refuses is refused at publish with the error listed and marked on its flow; the
 properties panel sets a user task's candidate groups (saved as zeebe:assignmentDefinition);
 version 1 compared with the draft marks the changed task; a call activity opens the
-process it calls; axe-core on the page. The
+process it calls; axe-core on the page; on the decisions page a new rule set is saved from
+dmn-js, another opened, saved as version 2 and tried (bad JSON shown at the field, then
+the matched rule highlighted). The
 API is then asked what the browser did. Screenshots as in test_web_engage."""
 
 import json
@@ -14,6 +16,7 @@ import subprocess
 import sys
 
 from harness import ADMIN_EMAIL, ADMIN_PASSWORD, Server, Skip, assert_json
+from test_rules import dmn
 from test_web_engage import BROWSER_DIR, artifacts_dir, chromium_ok, npm_ci
 
 FIXTURES = {"web": lambda: Server()}
@@ -99,12 +102,13 @@ def test_designer_journey_in_chromium(web):
     caller = assert_json(web.req("POST", 9003, "/processes", body=CALLER, headers=xml_h), 201)
     for p in (callee, caller):
         assert web.req("POST", 9003, "/processes/%s/publish" % p["id"], body={}).status == 201
+    rule = assert_json(web.req("POST", 8018, "/rules", body=dmn("Loan approval").encode(), headers=xml_h), 201)
 
     shots = artifacts_dir()
     cfg = {"designer": "http://127.0.0.1:%d/" % web.port(3002), "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
            "tenant": "default", "artifacts": shots,
            "broken": {"id": broken["id"], "flow": "Flow_big"},
-           "caller": {"id": caller["id"]}, "callee": {"id": callee["id"], "name": "Called checks"}}
+           "rule": {"id": rule["id"]}, "caller": {"id": caller["id"]}, "callee": {"id": callee["id"], "name": "Called checks"}}
     r = subprocess.run([node, os.path.join(BROWSER_DIR, "designer_journey.mjs"), json.dumps(cfg)],
                        cwd=BROWSER_DIR, capture_output=True, text=True, timeout=240)
     sys.stderr.write("designer screenshots: %s\n" % shots)
@@ -113,7 +117,7 @@ def test_designer_journey_in_chromium(web):
     assert r.returncode == 0 and out.get("ok"), "browser journey failed (screenshots in %s): %r\n%s" % (
         shots, out, r.stderr[-1500:])
     assert {"published", "conflict", "refused-and-marked", "properties-saved", "diff-marked",
-            "call-activity-opened"} <= set(out["steps"]), out
+            "call-activity-opened", "dmn-tried"} <= set(out["steps"]), out
 
     # what the browser did, seen through the API
     # (the other writer's rename stands: the conflicting save overwrote nothing)
@@ -126,3 +130,8 @@ def test_designer_journey_in_chromium(web):
     # the properties panel's edit is in the saved draft, as the engine reads it
     xml = web.get(9003, "/processes/%s/bpmn" % caller["id"]).text
     assert 'zeebe:assignmentDefinition' in xml and 'candidateGroups="clerks"' in xml, xml
+    # the DMN editor saved a new rule set and a second version of the opened one
+    assert assert_json(web.get(8018, "/rules/" + rule["id"]))["latestVersion"] == 2
+    made = [x for x in assert_json(web.get(8018, "/rules?q=Journey%20decisions"))["items"]]
+    assert len(made) == 1, made
+    assert assert_json(web.get(8018, "/rules/" + made[0]["id"]))["format"] == "dmn"
