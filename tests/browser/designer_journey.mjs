@@ -103,4 +103,22 @@ await run(cfg.artifacts, async b => {
   if (hl < 1) throw new Error('the matched rule is not highlighted');
   b.steps.push('dmn-tried');
   await b.shot('d08-dmn-tried');
+
+  // forms: a new form edited in the form-js editor (label, minimum length), saved, published
+  await page.goto(cfg.designer + 'forms.html');
+  await page.locator('#form-editor .fjs-editor-container, #form-editor .fjs-container').first().waitFor();
+  await page.getByLabel('Form id').fill('journey-form');
+  await page.getByLabel('Form name').fill('Journey form');
+  await page.locator('#form-editor .fjs-form-field-textfield').first().click();
+  const props = page.locator('#form-editor .fjs-properties-container');
+  await props.getByText('General', { exact: true }).click();
+  await props.getByLabel('Field label').fill('Customer name');
+  const validation = page.locator('#form-editor .fjs-properties-container').getByText('Validation', { exact: true });
+  await validation.click();
+  await page.locator('#form-editor .fjs-properties-container').getByLabel('Minimum length').fill('2');
+  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByText('Published version 1 of journey-form.').waitFor();
+  await axe(b, 'forms');
+  b.steps.push('form-published');
+  await b.shot('d09-form-published');
 });

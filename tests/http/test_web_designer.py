@@ -7,7 +7,9 @@ properties panel sets a user task's candidate groups (saved as zeebe:assignmentD
 version 1 compared with the draft marks the changed task; a call activity opens the
 process it calls; axe-core on the page; on the decisions page a new rule set is saved from
 dmn-js, another opened, saved as version 2 and tried (bad JSON shown at the field, then
-the matched rule highlighted). The
+the matched rule highlighted); on the forms page a new form is edited in the form-js
+editor (label, minimum length), published, and a task with it refuses a too short
+answer. The
 API is then asked what the browser did. Screenshots as in test_web_engage."""
 
 import json
@@ -20,7 +22,7 @@ from test_rules import dmn
 from test_web_engage import BROWSER_DIR, artifacts_dir, chromium_ok, npm_ci
 
 FIXTURES = {"web": lambda: Server()}
-TEST_TIMEOUT = 180
+TEST_TIMEOUT = 240   # five parts: processes, properties, versions, decisions, forms
 
 DI_NS = ('xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
          'xmlns:di="http://www.omg.org/spec/DD/20100524/DI"')
@@ -117,7 +119,7 @@ def test_designer_journey_in_chromium(web):
     assert r.returncode == 0 and out.get("ok"), "browser journey failed (screenshots in %s): %r\n%s" % (
         shots, out, r.stderr[-1500:])
     assert {"published", "conflict", "refused-and-marked", "properties-saved", "diff-marked",
-            "call-activity-opened", "dmn-tried"} <= set(out["steps"]), out
+            "call-activity-opened", "dmn-tried", "form-published"} <= set(out["steps"]), out
 
     # what the browser did, seen through the API
     # (the other writer's rename stands: the conflicting save overwrote nothing)
@@ -135,3 +137,13 @@ def test_designer_journey_in_chromium(web):
     made = [x for x in assert_json(web.get(8018, "/rules?q=Journey%20decisions"))["items"]]
     assert len(made) == 1, made
     assert assert_json(web.get(8018, "/rules/" + made[0]["id"]))["format"] == "dmn"
+    # the form-js editor's schema, published; a task with it takes the editor's bounds
+    f = assert_json(web.get(9003, "/forms/journey-form/versions/1"))
+    field = f["schema"]["components"][0]
+    assert field["label"] == "Customer name" and str(field["validate"]["minLength"]) == "2", field
+    t = assert_json(web.req("POST", 9006, "/tasks", body={"name": "Form check", "candidateGroups": ["admin"],
+                                                           "form": f["schema"]}), 201)
+    r = web.req("PUT", 9006, "/tasks/%s/claim" % t["id"], body={})
+    assert r.status == 200, r
+    r = web.req("PUT", 9006, "/tasks/%s/respond" % t["id"], body={"response": {"name": "A"}})
+    assert r.status == 422 and "minimum length of 2" in r.text, r
