@@ -26,7 +26,9 @@ files_dmn_js=(LICENSE dist/dmn-modeler.production.min.js dist/assets/diagram-js.
               dist/assets/dmn-js-decision-table.css dist/assets/dmn-js-decision-table-controls.css
               dist/assets/dmn-js-literal-expression.css dist/assets/dmn-js-boxed-expression.css
               dist/assets/dmn-js-boxed-expression-controls.css dist/assets/dmn-font/css/dmn-embedded.css)
-files_form_js=(LICENSE dist/form-viewer.umd.js dist/assets/form-js.css)
+files_form_js=(LICENSE dist/form-viewer.umd.js dist/assets/form-js.css
+               dist/form-editor.umd.js dist/assets/form-js-editor.css dist/assets/draggle.css
+               dist/assets/properties-panel.css)
 # the properties panel: its UMD bundle (it carries @bpmn-io/properties-panel's code; that
 # package gives the style sheet) and the zeebe: moddle extension it edits
 files_bpmn_js_properties_panel=(LICENSE dist/bpmn-js-properties-panel.umd.js)

@@ -4,9 +4,9 @@
 // registry's health; a draft process published and started with variables; an instance
 // stopped by an incident fixed (variables) and retried; a rule set evaluated; the
 // process archived; axe-core on every section. Then the new tenant's admin sees none of
-// the first tenant's data, here and in Engage.
+// the first tenant's data, here, in Engage and in the Designer.
 // Usage: node admin_journey.mjs CONFIG_JSON
-// CONFIG: {admin, engage, email, password, tenant, artifacts, draft: {id, name}, stuck, rule: {id, name}}
+// CONFIG: {admin, engage, designer, email, password, tenant, artifacts, draft: {id, name}, stuck, rule: {id, name}}
 import { axe, run, signIn } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
@@ -18,7 +18,7 @@ await run(cfg.artifacts, async b => {
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name, exact: true }).click();
     await heading(name);
   };
-  await signIn(b, cfg.admin, cfg.email, cfg.password, cfg.tenant, 'a01-oidc-sign-in');
+  await signIn(b, cfg.admin, cfg.email, cfg.password, cfg.tenant, 'a01-oidc-sign-in', true);
   await heading('Processes');
   await axe(b, 'processes');
   await b.shot('a02-processes');
@@ -174,5 +174,15 @@ await run(cfg.artifacts, async b => {
   await signIn(b, cfg.engage, 'boss@acme.example', 'acme admin password 1', 'acme');
   await page.getByRole('link', { name: 'All open' }).click();
   await page.getByText('0 tasks').waitFor();
+  // and the Designer lists none of the first tenant's processes, rule sets or forms
+  await signIn(b, cfg.designer, 'boss@acme.example', 'acme admin password 1', 'acme');
+  await page.locator('.djs-shape[data-element-id="StartEvent_1"]').waitFor();
+  const procs = await page.locator('#open option').allTextContents();
+  if (procs.length !== 1) throw new Error('acme sees processes in the designer: ' + procs.join(', '));
+  await page.goto(cfg.designer + 'decisions.html');
+  await page.getByRole('combobox', { name: 'Rule set', exact: true }).waitFor();
+  await page.locator('#canvas table').first().waitFor();
+  const rules = await page.locator('#open option').allTextContents();
+  if (rules.length !== 1) throw new Error('acme sees rule sets in the designer: ' + rules.join(', '));
   b.steps.push('wrong-tenant-sees-nothing');
 });

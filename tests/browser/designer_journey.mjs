@@ -80,4 +80,45 @@ await run(cfg.artifacts, async b => {
     throw new Error('the called process is not the one open');
   b.steps.push('call-activity-opened');
   await b.shot('d07-called-process');
+
+  // decisions: a new rule set saved from the DMN editor; a rule set opened, saved as a
+  // new version and tried, its matched rule highlighted in the table
+  await page.goto(cfg.designer + 'decisions.html');
+  await page.locator('#canvas .tjs-table, #canvas table').first().waitFor();
+  await page.getByLabel('Rule set name').fill('Journey decisions');
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved version 1.').waitFor();
+  await axe(b, 'decisions');
+  await page.getByRole('combobox', { name: 'Rule set', exact: true }).selectOption(cfg.rule.id);
+  await page.locator('#canvas td[data-row-id="r_adult"]').first().waitFor();
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved version 2.').waitFor();
+  await page.getByLabel('Inputs (JSON object)').fill('{"Applicant Age": 30, "Risk Category": "Low"');
+  await page.getByRole('button', { name: 'Evaluate the saved version' }).click();
+  await page.locator('#try-inputs-error').filter({ hasText: /not valid JSON/ }).waitFor();
+  await page.getByLabel('Inputs (JSON object)').fill('{"Applicant Age": 30, "Risk Category": "Low"}');
+  await page.getByRole('button', { name: 'Evaluate the saved version' }).click();
+  await page.locator('#try-outputs').filter({ hasText: '"Approved"' }).waitFor();
+  const hl = await page.locator('#canvas td.fm-matched[data-row-id="r_adult"]').count();
+  if (hl < 1) throw new Error('the matched rule is not highlighted');
+  b.steps.push('dmn-tried');
+  await b.shot('d08-dmn-tried');
+
+  // forms: a new form edited in the form-js editor (label, minimum length), saved, published
+  await page.goto(cfg.designer + 'forms.html');
+  await page.locator('#form-editor .fjs-editor-container, #form-editor .fjs-container').first().waitFor();
+  await page.getByLabel('Form id').fill('journey-form');
+  await page.getByLabel('Form name').fill('Journey form');
+  await page.locator('#form-editor .fjs-form-field-textfield').first().click();
+  const props = page.locator('#form-editor .fjs-properties-container');
+  await props.getByText('General', { exact: true }).click();
+  await props.getByLabel('Field label').fill('Customer name');
+  const validation = page.locator('#form-editor .fjs-properties-container').getByText('Validation', { exact: true });
+  await validation.click();
+  await page.locator('#form-editor .fjs-properties-container').getByLabel('Minimum length').fill('2');
+  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByText('Published version 1 of journey-form.').waitFor();
+  await axe(b, 'forms');
+  b.steps.push('form-published');
+  await b.shot('d09-form-published');
 });

@@ -7,7 +7,9 @@ a draft process published and started from its page with variables; an instance 
 by an incident, its variables fixed and the incident retried until it completes; a rule
 set evaluated; a process archived; axe-core on every section (no serious or critical
 violation). Then the new tenant's admin signs in and sees none of the first tenant's
-processes, instances, incidents, rules or users. The API is asked afterwards what the
+processes, instances, incidents, rules or users, no task in Engage and no process or
+rule set in the Designer. axe-core also checks the signed-out page and the OIDC
+provider's sign-in page. The API is asked afterwards what the
 browser did. Screenshots as in test_web_engage."""
 
 import json
@@ -38,10 +40,11 @@ DRAFT = bpmn("Process_draft", """
 """ + flows(("F", "S", "E")), name="Admin draft")
 
 
-def run_journey(web, name, cfg):
+def run_journey(web, name, cfg, budget=TEST_TIMEOUT):
+    """Runs tests/browser/<name> with cfg; its JSON line {ok, steps, …} when it passed."""
     node = npm_ci()
     r = subprocess.run([node, os.path.join(BROWSER_DIR, name), json.dumps(cfg)],
-                       cwd=BROWSER_DIR, capture_output=True, text=True, timeout=TEST_TIMEOUT - 20)
+                       cwd=BROWSER_DIR, capture_output=True, text=True, timeout=budget - 20)
     sys.stderr.write("%s screenshots: %s\n" % (name, cfg["artifacts"]))
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     out = json.loads(lines[-1]) if lines else {}
@@ -64,6 +67,7 @@ def test_admin_console_journey_in_chromium(web):
     rule = assert_json(web.req("POST", 8018, "/rules", body=dmn("Loan approval").encode(), headers=xml), 201)
 
     cfg = {"admin": "http://127.0.0.1:%d/" % web.port(3000), "engage": "http://127.0.0.1:%d/" % web.port(3001),
+           "designer": "http://127.0.0.1:%d/" % web.port(3002),
            "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "tenant": "default", "artifacts": artifacts_dir(),
            "draft": {"id": draft["id"], "name": "Admin draft"}, "stuck": stuck["id"],
            "rule": {"id": rule["id"], "name": "Loan approval"}}

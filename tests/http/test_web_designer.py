@@ -5,7 +5,11 @@ save makes the next save a 412 conflict that is shown; a process whose condition
 parser refuses is refused at publish with the error listed and marked on its flow; the
 properties panel sets a user task's candidate groups (saved as zeebe:assignmentDefinition);
 version 1 compared with the draft marks the changed task; a call activity opens the
-process it calls; axe-core on the page. The
+process it calls; axe-core on the page; on the decisions page a new rule set is saved from
+dmn-js, another opened, saved as version 2 and tried (bad JSON shown at the field, then
+the matched rule highlighted); on the forms page a new form is edited in the form-js
+editor (label, minimum length), published, and a task with it refuses a too short
+answer. The
 API is then asked what the browser did. Screenshots as in test_web_engage."""
 
 import json
@@ -14,10 +18,11 @@ import subprocess
 import sys
 
 from harness import ADMIN_EMAIL, ADMIN_PASSWORD, Server, Skip, assert_json
+from test_rules import dmn
 from test_web_engage import BROWSER_DIR, artifacts_dir, chromium_ok, npm_ci
 
 FIXTURES = {"web": lambda: Server()}
-TEST_TIMEOUT = 180
+TEST_TIMEOUT = 240   # five parts: processes, properties, versions, decisions, forms
 
 DI_NS = ('xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
          'xmlns:di="http://www.omg.org/spec/DD/20100524/DI"')
@@ -99,12 +104,13 @@ def test_designer_journey_in_chromium(web):
     caller = assert_json(web.req("POST", 9003, "/processes", body=CALLER, headers=xml_h), 201)
     for p in (callee, caller):
         assert web.req("POST", 9003, "/processes/%s/publish" % p["id"], body={}).status == 201
+    rule = assert_json(web.req("POST", 8018, "/rules", body=dmn("Loan approval").encode(), headers=xml_h), 201)
 
     shots = artifacts_dir()
     cfg = {"designer": "http://127.0.0.1:%d/" % web.port(3002), "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
            "tenant": "default", "artifacts": shots,
            "broken": {"id": broken["id"], "flow": "Flow_big"},
-           "caller": {"id": caller["id"]}, "callee": {"id": callee["id"], "name": "Called checks"}}
+           "rule": {"id": rule["id"]}, "caller": {"id": caller["id"]}, "callee": {"id": callee["id"], "name": "Called checks"}}
     r = subprocess.run([node, os.path.join(BROWSER_DIR, "designer_journey.mjs"), json.dumps(cfg)],
                        cwd=BROWSER_DIR, capture_output=True, text=True, timeout=240)
     sys.stderr.write("designer screenshots: %s\n" % shots)
@@ -113,7 +119,7 @@ def test_designer_journey_in_chromium(web):
     assert r.returncode == 0 and out.get("ok"), "browser journey failed (screenshots in %s): %r\n%s" % (
         shots, out, r.stderr[-1500:])
     assert {"published", "conflict", "refused-and-marked", "properties-saved", "diff-marked",
-            "call-activity-opened"} <= set(out["steps"]), out
+            "call-activity-opened", "dmn-tried", "form-published"} <= set(out["steps"]), out
 
     # what the browser did, seen through the API
     # (the other writer's rename stands: the conflicting save overwrote nothing)
@@ -126,3 +132,18 @@ def test_designer_journey_in_chromium(web):
     # the properties panel's edit is in the saved draft, as the engine reads it
     xml = web.get(9003, "/processes/%s/bpmn" % caller["id"]).text
     assert 'zeebe:assignmentDefinition' in xml and 'candidateGroups="clerks"' in xml, xml
+    # the DMN editor saved a new rule set and a second version of the opened one
+    assert assert_json(web.get(8018, "/rules/" + rule["id"]))["latestVersion"] == 2
+    made = [x for x in assert_json(web.get(8018, "/rules?q=Journey%20decisions"))["items"]]
+    assert len(made) == 1, made
+    assert assert_json(web.get(8018, "/rules/" + made[0]["id"]))["format"] == "dmn"
+    # the form-js editor's schema, published; a task with it takes the editor's bounds
+    f = assert_json(web.get(9003, "/forms/journey-form/versions/1"))
+    field = f["schema"]["components"][0]
+    assert field["label"] == "Customer name" and str(field["validate"]["minLength"]) == "2", field
+    t = assert_json(web.req("POST", 9006, "/tasks", body={"name": "Form check", "candidateGroups": ["admin"],
+                                                           "form": f["schema"]}), 201)
+    r = web.req("PUT", 9006, "/tasks/%s/claim" % t["id"], body={})
+    assert r.status == 200, r
+    r = web.req("PUT", 9006, "/tasks/%s/respond" % t["id"], body={"response": {"name": "A"}})
+    assert r.status == 422 and "minimum length of 2" in r.text, r

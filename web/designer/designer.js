@@ -17,6 +17,16 @@ const modeler = new window.BpmnJS({
   additionalModules: [PP.BpmnPropertiesPanelModule, PP.BpmnPropertiesProviderModule, PP.ZeebePropertiesProviderModule],
   moddleExtensions: { zeebe },
 });
+// A new diagram: bpmn-js's initial one, with isExecutable="true" (the engine runs only
+// executable processes; bpmn-js's default is false).
+const NEW_DIAGRAM = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="Process_1" isExecutable="true"><bpmn:startEvent id="StartEvent_1"/></bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_1"><bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_1">
+    <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1"><dc:Bounds x="173" y="102" width="36" height="36"/></bpmndi:BPMNShape>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>`;
 let proc = null;        // {id, etag} of the process open, null for a new one
 let marked = [];
 let diffMarked = [];
@@ -164,7 +174,7 @@ async function open(id) {
   if (!id) {
     proc = null;
     $('name').value = 'New process';
-    await modeler.createDiagram();
+    await modeler.importXML(NEW_DIAGRAM);   // bpmn-js's createDiagram, but executable
     showProblems([]);
     await loadVersions();
     return setState();

@@ -121,7 +121,7 @@ function showProblem(f, id, r, general) {
       input.setAttribute('aria-invalid', 'true');
       first ||= input;
     } else {
-      rest.push((e.pointer ? e.pointer + ': ' : '') + (e.detail || ''));
+      if (!r.json.detail || !r.json.detail.includes(e.detail || '')) rest.push((e.pointer ? e.pointer + ': ' : '') + (e.detail || ''));
     }
   }
   general.textContent = problemText(r) + (rest.length ? ' ' + rest.join('; ') : '');
