@@ -104,7 +104,7 @@ static ex_kind_t kind_of(const char *type, bool *ok)
         { "receiveTask", N_RECEIVE }, { "callActivity", N_CALL }, { "subProcess", N_SUB },
         { "transaction", N_SUB }, { "adHocSubProcess", N_SUB },
         { "exclusiveGateway", N_XOR }, { "parallelGateway", N_AND },
-        { "inclusiveGateway", N_OR }, { "eventBasedGateway", N_EVENTGW },
+        { "inclusiveGateway", N_OR }, { "eventBasedGateway", N_EVENTGW }, { "complexGateway", N_COMPLEX },
         { "intermediateCatchEvent", N_CATCH }, { "intermediateThrowEvent", N_THROW },
         { "boundaryEvent", N_BOUNDARY },
     };
@@ -133,6 +133,10 @@ static ex_ev_t ev_of(const char *d)
         return E_TERMINATE;
     if (!strcmp(d, "signal"))
         return E_SIGNAL;
+    if (!strcmp(d, "conditional"))
+        return E_CONDITIONAL;
+    if (!strcmp(d, "link"))
+        return E_LINK;
     return E_OTHER;
 }
 
@@ -205,6 +209,19 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
             snprintf(err, errlen, "signal event '%s' names no signal", x->id);
         break;
     }
+    case E_CONDITIONAL: {
+        bpmn_node_t *c = kid(ed, "condition");
+        if (c && c->text && *c->text)
+            x->condition = feel_of(c->text, "condition", x->id, err, errlen);
+        else if (!err[0])
+            snprintf(err, errlen, "conditional event '%s' has no condition", x->id);
+        break;
+    }
+    case E_LINK:
+        x->code = dup(bpmn_attr(ed, "name"));
+        if ((!x->code || !*x->code) && !err[0])
+            snprintf(err, errlen, "link event '%s' has no name", x->id);
+        break;
     case E_ESCALATION: {
         const bpmn_node_t *e = ref_el(m, bpmn_attr(ed, "escalationRef"));
         if (e)
@@ -393,8 +410,13 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
     /* zeebe:ioMapping: the child's variables on a call activity, the element's own
      * local variables (inputs) and what it hands back (outputs) elsewhere */
     if (x->kind != N_START && x->kind != N_END && x->kind != N_XOR &&
-        x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW)
+        x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW && x->kind != N_COMPLEX)
         maps_of(x, n, err, errlen);
+    if (x->kind == N_COMPLEX) {
+        bpmn_node_t *ac = kid(n, "activationCondition");
+        if (ac && ac->text && *ac->text)
+            x->condition = feel_of(ac->text, "activationCondition", x->id, err, errlen);
+    }
     /* multi-instance */
     bpmn_node_t *mi = kid(n, "multiInstanceLoopCharacteristics");
     if (mi) {
@@ -428,6 +450,7 @@ static void node_free(ex_node_t *x)
     free(x->bounds);
     free(x->starts);
     free(x->evsubs);
+    feel_expr_free(x->condition);
     expr_free(&x->timer);
     expr_free(&x->signal);
     free(x->msg_name);
@@ -508,6 +531,40 @@ static int pick_process(const bpmn_model_t *m, const char *bpmn_id)
             exec = (int)i;
     }
     return exec >= 0 ? exec : first;
+}
+
+/* What the engine cannot honour is refused (422 at start) rather than run differently:
+ * compensation (boundaries, handlers, throw events), cancel events of a transaction,
+ * event definitions it does not know, conditional events other than an intermediate
+ * catch, an interrupting boundary or an interrupting event subprocess start, and
+ * input/output mappings on link events. */
+static void unsupported(const ex_node_t *x, const bpmn_node_t *n, const char *def, char *err, size_t errlen)
+{
+    if (err[0])
+        return;
+    const char *fc = bpmn_attr(n, "isForCompensation");
+    if (fc && !strcmp(fc, "true")) {
+        snprintf(err, errlen, "'%s' is a compensation handler: compensation is not supported by the engine", x->id);
+        return;
+    }
+    if (def && x->ev == E_OTHER) {
+        snprintf(err, errlen, "%s '%s': %s events are not supported by the engine", x->type, x->id, def);
+        return;
+    }
+    if (x->ev == E_CONDITIONAL) {
+        bool ok = x->kind == N_CATCH || (x->kind == N_BOUNDARY && x->interrupting) ||
+                  (x->kind == N_START && x->container >= 0 && x->interrupting);
+        if (!ok)
+            snprintf(err, errlen, "%s '%s': conditional events are supported as intermediate catch events, "
+                     "interrupting boundary events and interrupting event subprocess starts only", x->type, x->id);
+        return;
+    }
+    if (x->ev == E_LINK) {
+        if (x->kind != N_THROW && x->kind != N_CATCH)
+            snprintf(err, errlen, "%s '%s': link events are intermediate throw or catch events", x->type, x->id);
+        else if (x->has_ins || x->has_outs)
+            snprintf(err, errlen, "link event '%s': input/output mappings are not supported on link events", x->id);
+    }
 }
 
 static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen)
@@ -594,18 +651,44 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
             x->attached = ai;
             x->container = d->nodes[ai].container;
         }
+        x->link = -1;
         if (x->kind == N_THROW && x->ev == E_MESSAGE)
             x->kind = N_SEND;
-        if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && x->ev != E_SIGNAL && !err[0])
-            snprintf(err, errlen, "intermediate catch event '%s': only message, timer and signal are supported",
-                     x->id);
+        if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && x->ev != E_SIGNAL &&
+            x->ev != E_CONDITIONAL && x->ev != E_LINK && !err[0])
+            snprintf(err, errlen, "intermediate catch event '%s': only message, timer, signal, conditional and link "
+                     "are supported", x->id);
         if (x->kind == N_START && x->ev == E_SIGNAL && x->container < 0 && x->signal.feel && !err[0])
             snprintf(err, errlen, "signal start event '%s': the signal name must be a literal", x->id);
         if (x->kind == N_CATCH && x->ev == E_MESSAGE)
             x->kind = N_RECEIVE;
         task_of(x, m, proc, n, err, errlen);
+        unsupported(x, n, m->els[ei].event_def, err, errlen);
+        if (x->ev == E_CONDITIONAL || (x->kind == N_COMPLEX && x->condition))
+            d->has_cond = true;
         if (err[0])
             goto fail;
+    }
+    /* link throws: the one link catch of that name in the same scope */
+    for (int i = 0; i < d->nnodes; i++) {
+        ex_node_t *x = &d->nodes[i];
+        if (x->kind != N_THROW || x->ev != E_LINK)
+            continue;
+        for (int j = 0; j < d->nnodes; j++) {
+            const ex_node_t *c = &d->nodes[j];
+            if (c->kind != N_CATCH || c->ev != E_LINK || c->container != x->container || strcmp(c->code, x->code))
+                continue;
+            if (x->link >= 0) {
+                snprintf(err, errlen, "link '%s' of '%s' has two link catch events in its scope ('%s', '%s')",
+                         x->code, x->id, d->nodes[x->link].id, c->id);
+                goto fail;
+            }
+            x->link = j;
+        }
+        if (x->link < 0) {
+            snprintf(err, errlen, "link throw event '%s': no link catch event named '%s' in its scope", x->id, x->code);
+            goto fail;
+        }
     }
     /* boundaries, starts, event subprocesses */
     for (int i = 0; i < d->nnodes; i++) {

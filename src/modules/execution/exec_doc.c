@@ -687,7 +687,7 @@ void ex_inst_free(ex_inst_t *in)
 
 static const char *const wait_names[] = {
     "ready", "task", "job", "message", "timer", "call", "join", "event", "incident", "mi", "subprocess", "signal",
-    "done",
+    "done", "condition",
 };
 
 cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars)
@@ -714,7 +714,7 @@ cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars)
         cJSON_AddStringToObject(a, "elementId", n->id);
         cJSON_AddStringToObject(a, "elementType", n->type);
         cJSON_AddNumberToObject(a, "tokenId", t->id);
-        cJSON_AddStringToObject(a, "waitingFor", t->wait >= 0 && t->wait <= W_DONE ? wait_names[t->wait] : "?");
+        cJSON_AddStringToObject(a, "waitingFor", t->wait >= 0 && t->wait <= W_COND ? wait_names[t->wait] : "?");
         const char *refname = t->wait == W_TASK ? "taskId" : t->wait == W_JOB ? "jobId"
                             : t->wait == W_CALL ? "childId" : t->wait == W_INCIDENT ? "incidentId" : NULL;
         if (refname && t->ref[0])

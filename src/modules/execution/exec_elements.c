@@ -520,11 +520,16 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_gateway_out(tx, in, tid);
         return;
     }
-    if (n->kind == N_OR && n->nin > 1) {
+    if (n->kind == N_COMPLEX && n->nin > 1 && n->condition) {
+        ex_tok(in, tid)->wait = W_JOIN;
+        ex_cx_arrive(tx, in, tid);
+        return;
+    }
+    if ((n->kind == N_OR || n->kind == N_COMPLEX) && n->nin > 1) {
         ex_tok(in, tid)->wait = W_JOIN;     /* ex_run() fires it when ready */
         return;
     }
-    if (n->kind == N_XOR || n->kind == N_OR || n->kind == N_AND) {
+    if (n->kind == N_XOR || n->kind == N_OR || n->kind == N_AND || n->kind == N_COMPLEX) {
         ex_gateway_out(tx, in, tid);
         return;
     }
@@ -543,6 +548,10 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_leave(tx, in, tid);
         break;
     case N_THROW:
+        if (n->ev == E_LINK) {
+            ex_link_jump(tx, in, tid);
+            break;
+        }
         if (n->ev == E_ESCALATION) {
             int sc = t->scope;
             ex_throw_escalation(tx, in, sc, n->code);
@@ -589,7 +598,11 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         do_wait_message(tx, in, tid);
         break;
     case N_CATCH:
-        if (n->ev == E_SIGNAL)
+        if (n->ev == E_LINK)
+            ex_leave(tx, in, tid);
+        else if (n->ev == E_CONDITIONAL)
+            ex_cond_catch(tx, in, tid);
+        else if (n->ev == E_SIGNAL)
             do_wait_signal(tx, in, tid);
         else
             do_timer(tx, in, tid);

@@ -29,9 +29,11 @@
 typedef enum {
     N_START, N_END, N_TASK, N_SCRIPT, N_RULE, N_JOB, N_USER, N_SEND, N_RECEIVE, N_CALL,
     N_SUB, N_XOR, N_AND, N_OR, N_EVENTGW, N_CATCH, N_THROW, N_BOUNDARY,
+    N_COMPLEX,
 } ex_kind_t;
 
-typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_SIGNAL, E_OTHER } ex_ev_t;
+typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_SIGNAL, E_OTHER,
+               E_CONDITIONAL, E_LINK } ex_ev_t;
 
 typedef struct ex_expr {            /* a FEEL expression, or a literal string */
     feel_expr_t *feel;
@@ -66,6 +68,8 @@ typedef struct ex_node {
     int *starts, nstarts;           /* subprocess/event subprocess: none/any start events */
     int *evsubs, nevsubs;           /* subprocess: event subprocesses directly inside */
     bool triggered;                 /* an event subprocess */
+    feel_expr_t *condition;         /* conditional event: its condition; complex gateway: activationCondition */
+    int link;                       /* link throw: the link catch it goes to, -1 */
     /* tasks */
     feel_expr_t *script;
     char *result_var;
@@ -98,6 +102,7 @@ typedef struct ex_def {
     int nflows;
     int *starts, nstarts;           /* top-level start events */
     int *evsubs, nevsubs;           /* top-level event subprocesses */
+    bool has_cond;                  /* conditional events: checked after each step (exec_cond.c) */
     uint64_t *reach;                /* nnodes × words: nodes reachable from each node */
     int words;
     int64_t hist_ttl_ms;            /* historyTimeToLive of the process; -1: the global policy */
@@ -138,7 +143,8 @@ void ex_defs_clear(void);
 /* ---- instances (exec_run.c) ---- */
 
 enum { W_READY, W_TASK, W_JOB, W_MSG, W_TIMER, W_CALL, W_JOIN, W_EVENT, W_INCIDENT, W_MI, W_SUB, W_SIGNAL,
-       W_DONE };
+       W_DONE,
+       W_COND };        /* stored in documents: new waits go last */
 enum { S_ROOT, S_SUB, S_MI_BODY, S_MI_ITER, S_EVSUB,
        S_IO };          /* an element's own variables (zeebe:ioMapping), owner: its token */
 enum { I_ACTIVE, I_PAUSED, I_COMPLETED, I_CANCELLED, I_FAILED };
@@ -257,7 +263,8 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
 
 /* ex_tok_t.flags: boundaries armed, entry recorded, stopped by the step limit (its
  * incident cannot be resolved until the variables change) */
-enum { TF_ARMED = 1, TF_SKIP_ENTER = 2, TF_STEP_LIMIT = 4 };
+enum { TF_ARMED = 1, TF_SKIP_ENTER = 2, TF_STEP_LIMIT = 4,
+       TF_CX_USED = 8 };    /* at a complex gateway that fired: absorbed until its round ends */
 
 /* tokens and scopes (exec_doc.c) */
 ex_tok_t *ex_tok(ex_inst_t *in, int id);
@@ -435,6 +442,20 @@ int ex_msgbuf_put(ex_tx_t *tx, const char *tenant, const char *name, const char 
 int ex_msgbuf_sweep(fm_db_t *db, int batch, int *removed);
 /* An ISO 8601 duration (PT10S, P1DT2H) in ms; false when it is not one. */
 bool ex_duration_ms(const char *iso, int64_t *ms);
+
+/* ---- conditional and link events (exec_cond.c) ---- */
+
+/* A token at a conditional catch: moves on when its condition is true, else waits. */
+void ex_cond_catch(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* After a step (no token READY): conditions of waiting catches, armed interrupting
+ * boundaries and event subprocess starts of active scopes; true when one fired. */
+bool ex_cond_check(ex_tx_t *tx, ex_inst_t *in);
+/* A token at a link throw goes on at its link catch. */
+void ex_link_jump(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* A token arrived at a joining complex gateway with an activationCondition. */
+void ex_cx_arrive(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* After a step: complex gateways whose round is over (true when one was). */
+bool ex_cx_check(ex_tx_t *tx, ex_inst_t *in);
 
 /* ---- history retention (exec_retention.c) ---- */
 

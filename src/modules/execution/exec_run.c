@@ -416,11 +416,15 @@ static int run_once(ex_tx_t *tx, ex_inst_t *in)
         int fired = 0;
         for (int i = 0; i < in->ntoks && !fired; i++) {
             ex_tok_t *x = &in->toks[i];
-            if (x->wait == W_JOIN && in->def->nodes[x->node].kind == N_OR)
+            const ex_node_t *xn = &in->def->nodes[x->node];
+            if (x->wait == W_JOIN && (xn->kind == N_OR || (xn->kind == N_COMPLEX && !xn->condition)))
                 fired = ex_or_join_ready(in, x->node, x->scope);
         }
-        if (!fired)
+        if (!fired) {
+            if (ex_cond_check(tx, in) || ex_cx_check(tx, in))     /* exec_cond.c */
+                continue;
             return FM_OK;
+        }
         ex_tok_t *t = ex_tok(in, fired);
         t->wait = W_READY;
         ex_gateway_out(tx, in, fired);
@@ -753,6 +757,8 @@ int ex_set_vars(ex_tx_t *tx, ex_inst_t *in, const cJSON *vars)
         }
         in->dirty = true;
         ex_hist(tx, in, "variables.changed", -1, 0, changed);
+        if (in->def->has_cond && in->state == I_ACTIVE)
+            ex_run_all(tx);     /* conditions are evaluated again (exec_cond.c) */
     }
     return FM_OK;
 }
