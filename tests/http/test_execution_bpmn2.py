@@ -1,9 +1,12 @@
 """The rest of BPMN (issue 19 item 1; docs/execution.md, "BPMN supported"): link events,
 conditional events (intermediate catch, interrupting boundary, interrupting event
-subprocess start; evaluated again after every step, PUT /variables included), and what
-the engine cannot honour refused at start with a 422 naming the element (compensation,
-transaction cancel events, the complex gateway, non-interrupting conditional events),
-never run differently. Each model is written as Camunda Modeler 5 writes it (bpmn:
+subprocess start; evaluated again after every step, PUT /variables included), the
+complex gateway (activationCondition), compensation (boundaries and handlers, throw and
+end events, per activity instance, newest first, subprocess contents, activityRef) and
+a transaction with a cancel end event and cancel boundary; what the engine cannot
+honour is refused at start with a 422 naming the element (non-interrupting conditional
+events, handlers without a boundary, cancel outside a transaction, ...), never run
+differently. Each model is written as Camunda Modeler 5 writes it (bpmn:
 prefix, incoming/outgoing, definition ids); each run is checked by its exact path in
 the history and its final variables."""
 
@@ -218,41 +221,134 @@ def test_conditional_after_a_step(srv):
 START = '<bpmn:startEvent id="start"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>'
 
 
-def test_compensation_refused(srv):
-    body = START + """
-    <bpmn:serviceTask id="book"><bpmn:extensionElements><zeebe:taskDefinition type="book" />
-      </bpmn:extensionElements><bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:boundaryEvent id="undo_book" attachedToRef="book">
-      <bpmn:compensateEventDefinition id="CompensateEventDefinition_1" /></bpmn:boundaryEvent>
-    <bpmn:serviceTask id="cancel_booking" isForCompensation="true"><bpmn:extensionElements>
-      <zeebe:taskDefinition type="unbook" /></bpmn:extensionElements></bpmn:serviceTask>
-    <bpmn:intermediateThrowEvent id="compensate"><bpmn:incoming>Flow_2</bpmn:incoming>
-      <bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:compensateEventDefinition id="CompensateEventDefinition_2" />
+def handler(id, expr, result):
+    return ('<bpmn:scriptTask id="%s" isForCompensation="true"><bpmn:extensionElements><zeebe:script '
+            'expression="%s" resultVariable="%s" /></bpmn:extensionElements></bpmn:scriptTask>'
+            % (id, escape(expr, {'"': "&quot;"}), result))
+
+
+def compensable(bid, activity, hid, n):
+    return ('<bpmn:boundaryEvent id="%s" attachedToRef="%s"><bpmn:compensateEventDefinition '
+            'id="CompensateEventDefinition_%d" /></bpmn:boundaryEvent>'
+            '<bpmn:association id="Association_%d" associationDirection="One" sourceRef="%s" targetRef="%s" />'
+            % (bid, activity, n, n, bid, hid))
+
+
+def test_compensation_in_reverse_order(srv):
+    """hotel, flight twice (a loop), a car inside a subprocess; the throw compensates
+    every completed activity instance, newest first, then goes on."""
+    body = START + script("hotel", '="booked"', "hotel", "Flow_1", "Flow_2") + \
+        script("flight", "=flights + 1", "flights", "Flow_2</bpmn:incoming><bpmn:incoming>Flow_again", "Flow_3") + """
+    <bpmn:exclusiveGateway id="more" default="Flow_4"><bpmn:incoming>Flow_3</bpmn:incoming>
+      <bpmn:outgoing>Flow_again</bpmn:outgoing><bpmn:outgoing>Flow_4</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:subProcess id="extras"><bpmn:incoming>Flow_4</bpmn:incoming><bpmn:outgoing>Flow_5</bpmn:outgoing>
+      <bpmn:startEvent id="extras_start"><bpmn:outgoing>Flow_e1</bpmn:outgoing></bpmn:startEvent>
+      """ + script("car", '="rented"', "car", "Flow_e1", "Flow_e2") + """
+      <bpmn:endEvent id="extras_end"><bpmn:incoming>Flow_e2</bpmn:incoming></bpmn:endEvent>
+      """ + seq("Flow_e1", "extras_start", "car") + seq("Flow_e2", "car", "extras_end") + \
+        compensable("car_comp", "car", "undo_car", 3) + handler("undo_car", '=append(undone, "car")', "undone") + """
+    </bpmn:subProcess>
+    <bpmn:intermediateThrowEvent id="compensate"><bpmn:incoming>Flow_5</bpmn:incoming>
+      <bpmn:outgoing>Flow_6</bpmn:outgoing><bpmn:compensateEventDefinition id="CompensateEventDefinition_9" />
     </bpmn:intermediateThrowEvent>
-    <bpmn:endEvent id="end"><bpmn:incoming>Flow_3</bpmn:incoming></bpmn:endEvent>
-    """ + seq("Flow_1", "start", "book") + seq("Flow_2", "book", "compensate") + \
-        seq("Flow_3", "compensate", "end") + \
-        '<bpmn:association id="Association_1" associationDirection="One" sourceRef="undo_book" ' \
-        'targetRef="cancel_booking" />'
-    p = refused(srv, model(unique_name("comp"), body), "", "not supported")
-    assert "compensat" in p["detail"], p
+    """ + script("after", "=count(undone)", "undoneCount", "Flow_6", "Flow_7") + """
+    <bpmn:endEvent id="end"><bpmn:incoming>Flow_7</bpmn:incoming></bpmn:endEvent>
+    """ + compensable("hotel_comp", "hotel", "undo_hotel", 1) + \
+        handler("undo_hotel", '=append(undone, "hotel")', "undone") + \
+        compensable("flight_comp", "flight", "undo_flight", 2) + \
+        handler("undo_flight", '=append(undone, "flight " + string(flights))', "undone") + \
+        seq("Flow_1", "start", "hotel") + seq("Flow_2", "hotel", "flight") + seq("Flow_3", "flight", "more") + \
+        seq("Flow_again", "more", "flight", "=flights &lt; 2") + seq("Flow_4", "more", "extras") + \
+        seq("Flow_5", "extras", "compensate") + seq("Flow_6", "compensate", "after") + seq("Flow_7", "after", "end")
+    _, i = run(srv, model(unique_name("comp"), body), {"flights": 0, "undone": []})
+    assert i["state"] == "completed", i
+    assert i["variables"]["undone"] == ["car", "flight 2", "flight 2", "hotel"], i
+    assert i["variables"]["undoneCount"] == 4, i
+    h = history(srv, i["id"])
+    e = entered_path(h)
+    assert e == ["start", "hotel", "flight", "more", "flight", "more", "extras", "extras_start", "car",
+                 "extras_end", "compensate", "undo_car", "undo_flight", "undo_flight", "undo_hotel", "after",
+                 "end"], e
+    thrown = [x for x in h if x["type"] == "compensation.thrown"]
+    assert len(thrown) == 1 and thrown[0]["elementId"] == "compensate" and thrown[0]["data"] == {"handlers": 4}, h
+    # nothing is compensated twice: a second throw would find no records (the instance ended)
 
 
-def test_transaction_cancel_refused(srv):
+def test_compensation_end_event_activity_ref_waits_for_a_job(srv):
+    jt = unique_name("undojob")
+    body = START + script("hotel", '="booked"', "hotel", "Flow_1", "Flow_2") + \
+        script("flight", '="booked"', "flight", "Flow_2", "Flow_3") + """
+    <bpmn:endEvent id="undo_hotel_only"><bpmn:incoming>Flow_3</bpmn:incoming>
+      <bpmn:compensateEventDefinition id="CompensateEventDefinition_9" activityRef="hotel" /></bpmn:endEvent>
+    <bpmn:serviceTask id="cancel_hotel" isForCompensation="true"><bpmn:extensionElements>
+      <zeebe:taskDefinition type="%s" /></bpmn:extensionElements></bpmn:serviceTask>
+    """ % jt + compensable("hotel_comp", "hotel", "cancel_hotel", 1) + \
+        compensable("flight_comp", "flight", "undo_flight", 2) + \
+        handler("undo_flight", '="cancelled"', "flight") + \
+        seq("Flow_1", "start", "hotel") + seq("Flow_2", "hotel", "flight") + seq("Flow_3", "flight", "undo_hotel_only")
+    _, i = run(srv, model(unique_name("compref"), body))
+    assert i["state"] == "active", i
+    assert sorted((a["elementId"], a["waitingFor"]) for a in i["activeElements"]) == [
+        ("cancel_hotel", "job"), ("undo_hotel_only", "compensation")], i
+    jb = [j for j in assert_json(srv.get(E, "/jobs?type=%s" % jt))["items"] if j["executionId"] == i["id"]]
+    assert_json(srv.req("POST", E, "/jobs/%s/complete" % jb[0]["id"], body={"variables": {"hotel": "cancelled"}}))
+    i = wait_state(srv, i["id"], "completed")
+    assert i["variables"] == {"hotel": "cancelled", "flight": "booked"}, i     # flight not compensated
+    assert entered_path(history(srv, i["id"])) == ["start", "hotel", "flight", "undo_hotel_only", "cancel_hotel"]
+
+
+def transaction_model(pid):
     body = START + """
-    <bpmn:transaction id="tx"><bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
+    <bpmn:transaction id="booking"><bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
       <bpmn:startEvent id="tx_start"><bpmn:outgoing>Flow_t1</bpmn:outgoing></bpmn:startEvent>
-      <bpmn:endEvent id="tx_cancel"><bpmn:incoming>Flow_t1</bpmn:incoming>
+      """ + script("reserve", '="reserved"', "seat", "Flow_t1", "Flow_t2") + """
+      <bpmn:exclusiveGateway id="paid" default="Flow_t4"><bpmn:incoming>Flow_t2</bpmn:incoming>
+        <bpmn:outgoing>Flow_t3</bpmn:outgoing><bpmn:outgoing>Flow_t4</bpmn:outgoing></bpmn:exclusiveGateway>
+      <bpmn:endEvent id="tx_end"><bpmn:incoming>Flow_t3</bpmn:incoming></bpmn:endEvent>
+      <bpmn:endEvent id="tx_cancel"><bpmn:incoming>Flow_t4</bpmn:incoming>
         <bpmn:cancelEventDefinition id="CancelEventDefinition_1" /></bpmn:endEvent>
-      """ + seq("Flow_t1", "tx_start", "tx_cancel") + """
+      """ + compensable("reserve_comp", "reserve", "release", 1) + \
+        handler("release", '="released"', "seat") + \
+        seq("Flow_t1", "tx_start", "reserve") + seq("Flow_t2", "reserve", "paid") + \
+        seq("Flow_t3", "paid", "tx_end", "=ok") + seq("Flow_t4", "paid", "tx_cancel") + """
     </bpmn:transaction>
-    <bpmn:boundaryEvent id="cancelled" attachedToRef="tx"><bpmn:outgoing>Flow_3</bpmn:outgoing>
+    <bpmn:boundaryEvent id="cancelled" attachedToRef="booking"><bpmn:outgoing>Flow_3</bpmn:outgoing>
       <bpmn:cancelEventDefinition id="CancelEventDefinition_2" /></bpmn:boundaryEvent>
     <bpmn:endEvent id="end"><bpmn:incoming>Flow_2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:endEvent id="end_cancelled"><bpmn:incoming>Flow_3</bpmn:incoming></bpmn:endEvent>
-    """ + seq("Flow_1", "start", "tx") + seq("Flow_2", "tx", "end") + seq("Flow_3", "cancelled", "end_cancelled")
-    refused(srv, model(unique_name("txn"), body), "", "cancel events are not supported")
+    """ + script("notify", '="sorry"', "message", "Flow_3", "Flow_4") + """
+    <bpmn:endEvent id="end_cancelled"><bpmn:incoming>Flow_4</bpmn:incoming></bpmn:endEvent>
+    """ + seq("Flow_1", "start", "booking") + seq("Flow_2", "booking", "end") + seq("Flow_3", "cancelled", "notify") + \
+        seq("Flow_4", "notify", "end_cancelled")
+    return model(pid, body)
+
+
+def test_transaction_cancel_compensates_and_takes_the_boundary(srv):
+    pid = deploy(srv, transaction_model(unique_name("txn")))["id"]
+    i = start(srv, pid, {"ok": False})
+    assert i["state"] == "completed", i
+    assert i["variables"] == {"ok": False, "seat": "released", "message": "sorry"}, i
+    h = history(srv, i["id"])
+    assert entered_path(h) == ["start", "booking", "tx_start", "reserve", "paid", "tx_cancel", "release",
+                               "cancelled", "notify", "end_cancelled"], entered_path(h)
+    assert [x["elementId"] for x in h if x["type"] == "transaction.cancelled"] == ["tx_cancel"], h
+    # paid: the transaction completes, nothing is compensated
+    j = start(srv, pid, {"ok": True})
+    assert j["state"] == "completed" and j["variables"] == {"ok": True, "seat": "reserved"}, j
+    assert entered_path(history(srv, j["id"])) == ["start", "booking", "tx_start", "reserve", "paid", "tx_end", "end"]
+
+
+def test_compensation_and_cancel_refusals(srv):
+    # a handler nobody points at, a cancel end outside a transaction, waitForCompletion=false
+    body = START + """<bpmn:endEvent id="end"><bpmn:incoming>Flow_1</bpmn:incoming></bpmn:endEvent>
+    """ + handler("orphan", "=1", "x") + seq("Flow_1", "start", "end")
+    refused(srv, model(unique_name("cr1"), body), "orphan", "no compensation boundary")
+    body = START + """<bpmn:endEvent id="stop"><bpmn:incoming>Flow_1</bpmn:incoming>
+      <bpmn:cancelEventDefinition id="CancelEventDefinition_1" /></bpmn:endEvent>""" + seq("Flow_1", "start", "stop")
+    refused(srv, model(unique_name("cr2"), body), "stop", "inside a transaction")
+    body = START + """<bpmn:endEvent id="undo"><bpmn:incoming>Flow_1</bpmn:incoming>
+      <bpmn:compensateEventDefinition id="C1" waitForCompletion="false" /></bpmn:endEvent>""" + \
+        seq("Flow_1", "start", "undo")
+    refused(srv, model(unique_name("cr3"), body), "undo", "waitForCompletion")
 
 
 def test_complex_gateway_activation_condition(srv):
@@ -332,3 +428,42 @@ def test_non_interrupting_conditional_refused(srv):
     pid = deploy(srv, model(unique_name("condstart"), body))["id"]
     r = start(srv, pid, {}, status=None)
     assert r.status == 422, r
+
+
+def test_compensation_survives_kill_9():
+    """The records and a thrower waiting for its handler's job are in the instance
+    document: after kill -9 the job completes and the remaining handler runs once."""
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="fm-exec-comp-")
+    servers = []
+    try:
+        s1 = harness.Server(data_dir=path)
+        servers.append(s1)
+        jt = unique_name("undojob")
+        body = START + script("hotel", '="booked"', "hotel", "Flow_1", "Flow_2") + \
+            script("flight", '="booked"', "flight", "Flow_2", "Flow_3") + """
+        <bpmn:endEvent id="undo_all"><bpmn:incoming>Flow_3</bpmn:incoming>
+          <bpmn:compensateEventDefinition id="CompensateEventDefinition_9" /></bpmn:endEvent>
+        <bpmn:serviceTask id="cancel_flight" isForCompensation="true"><bpmn:extensionElements>
+          <zeebe:taskDefinition type="%s" /></bpmn:extensionElements></bpmn:serviceTask>
+        """ % jt + compensable("flight_comp", "flight", "cancel_flight", 1) + \
+            compensable("hotel_comp", "hotel", "undo_hotel", 2) + \
+            handler("undo_hotel", '="cancelled"', "hotel") + \
+            seq("Flow_1", "start", "hotel") + seq("Flow_2", "hotel", "flight") + seq("Flow_3", "flight", "undo_all")
+        _, i = run(s1, model(unique_name("compkill"), body))
+        assert sorted(a["waitingFor"] for a in i["activeElements"]) == ["compensation", "job"], i
+        s1.kill()
+        s2 = harness.Server(data_dir=path)
+        servers.append(s2)
+        jb = [j for j in assert_json(s2.get(E, "/jobs?type=%s" % jt))["items"] if j["executionId"] == i["id"]]
+        assert len(jb) == 1, jb
+        assert_json(s2.req("POST", E, "/jobs/%s/complete" % jb[0]["id"], body={"variables": {"flight": "cancelled"}}))
+        i = wait_state(s2, i["id"], "completed")
+        assert i["variables"] == {"hotel": "cancelled", "flight": "cancelled"}, i
+        assert entered_path(history(s2, i["id"])) == ["start", "hotel", "flight", "undo_all", "cancel_flight",
+                                                      "undo_hotel"]
+    finally:
+        for s in servers:
+            s.close()
+        shutil.rmtree(path, ignore_errors=True)

@@ -137,6 +137,10 @@ static ex_ev_t ev_of(const char *d)
         return E_CONDITIONAL;
     if (!strcmp(d, "link"))
         return E_LINK;
+    if (!strcmp(d, "compensate"))
+        return E_COMPENSATE;
+    if (!strcmp(d, "cancel"))
+        return E_CANCEL;
     return E_OTHER;
 }
 
@@ -215,6 +219,14 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
             x->condition = feel_of(c->text, "condition", x->id, err, errlen);
         else if (!err[0])
             snprintf(err, errlen, "conditional event '%s' has no condition", x->id);
+        break;
+    }
+    case E_COMPENSATE: {     /* code: the activityRef (NULL: every completed activity of the scope) */
+        const char *wfc = bpmn_attr(ed, "waitForCompletion");
+        if (wfc && !strcmp(wfc, "false") && !err[0])
+            snprintf(err, errlen, "compensation event '%s': waitForCompletion=\"false\" is not supported (handlers "
+                     "always finish before the event goes on)", x->id);
+        x->code = dup(bpmn_attr(ed, "activityRef"));
         break;
     }
     case E_LINK:
@@ -534,19 +546,14 @@ static int pick_process(const bpmn_model_t *m, const char *bpmn_id)
 }
 
 /* What the engine cannot honour is refused (422 at start) rather than run differently:
- * compensation (boundaries, handlers, throw events), cancel events of a transaction,
- * event definitions it does not know, conditional events other than an intermediate
- * catch, an interrupting boundary or an interrupting event subprocess start, and
- * input/output mappings on link events. */
+ * event definitions it does not know, compensation on a multi-instance activity or as
+ * an event subprocess start, cancel events outside a transaction, conditional events
+ * other than an intermediate catch, an interrupting boundary or an interrupting event
+ * subprocess start, and input/output mappings on link events. */
 static void unsupported(const ex_node_t *x, const bpmn_node_t *n, const char *def, char *err, size_t errlen)
 {
     if (err[0])
         return;
-    const char *fc = bpmn_attr(n, "isForCompensation");
-    if (fc && !strcmp(fc, "true")) {
-        snprintf(err, errlen, "'%s' is a compensation handler: compensation is not supported by the engine", x->id);
-        return;
-    }
     if (def && x->ev == E_OTHER) {
         snprintf(err, errlen, "%s '%s': %s events are not supported by the engine", x->type, x->id, def);
         return;
@@ -559,11 +566,80 @@ static void unsupported(const ex_node_t *x, const bpmn_node_t *n, const char *de
                      "interrupting boundary events and interrupting event subprocess starts only", x->type, x->id);
         return;
     }
+    if (x->ev == E_COMPENSATE && x->kind != N_BOUNDARY && x->kind != N_THROW && x->kind != N_END) {
+        snprintf(err, errlen, "%s '%s': compensation events are supported as boundary, intermediate throw and end "
+                 "events only", x->type, x->id);
+        return;
+    }
+    if (x->ev == E_CANCEL && x->kind != N_BOUNDARY && x->kind != N_END) {
+        snprintf(err, errlen, "%s '%s': cancel events are end or boundary events of a transaction", x->type, x->id);
+        return;
+    }
     if (x->ev == E_LINK) {
         if (x->kind != N_THROW && x->kind != N_CATCH)
             snprintf(err, errlen, "%s '%s': link events are intermediate throw or catch events", x->type, x->id);
         else if (x->has_ins || x->has_outs)
             snprintf(err, errlen, "link event '%s': input/output mappings are not supported on link events", x->id);
+    }
+    (void)n;
+}
+
+static bool mi_inside(const ex_def_t *d, const ex_node_t *a)
+{
+    for (int c = a->container, guard = 0; c >= 0 && guard < 1000; c = d->nodes[c].container, guard++)
+        if (d->nodes[c].mi)
+            return true;
+    return false;
+}
+
+/* Compensation boundaries name their handler through an association; cancel events
+ * belong to a transaction with one cancel boundary. */
+static void compensation_links(ex_def_t *d, const bpmn_model_t *m, int pi, char *err, size_t errlen)
+{
+    for (int i = 0; i < d->nnodes && !err[0]; i++) {
+        ex_node_t *x = &d->nodes[i];
+        if (x->kind == N_BOUNDARY && x->ev == E_COMPENSATE) {
+            ex_node_t *a = &d->nodes[x->attached];
+            int h = -1;
+            for (size_t k = 0; k < m->nels; k++) {
+                const bpmn_el_t *e = &m->els[k];
+                if (e->kind == BPMN_K_ASSOCIATION && e->process == pi && e->source && !strcmp(e->source, x->id) &&
+                    e->target)
+                    h = ex_node_find(d, e->target);
+            }
+            const char *fc = h >= 0 ? bpmn_attr(m->els[bpmn_find(m, d->nodes[h].id)].node, "isForCompensation") : NULL;
+            if (h < 0 || !fc || strcmp(fc, "true"))
+                snprintf(err, errlen, "compensation boundary event '%s' is associated with no activity marked "
+                         "isForCompensation=\"true\"", x->id);
+            else if (a->mi || mi_inside(d, a))
+                snprintf(err, errlen, "compensation of '%s' (a multi-instance activity or inside one) is not "
+                         "supported", a->id);
+            else
+                a->comp = h;
+        }
+        if (x->kind == N_BOUNDARY && x->ev == E_CANCEL) {
+            if (!d->nodes[x->attached].is_tx)
+                snprintf(err, errlen, "cancel boundary event '%s' must be attached to a transaction", x->id);
+            else
+                d->nodes[x->attached].cancel_bound = i;
+        }
+        if ((x->kind == N_THROW || x->kind == N_END) && x->ev == E_COMPENSATE && x->code &&
+            ex_node_find(d, x->code) < 0)
+            snprintf(err, errlen, "compensation event '%s': activityRef '%s' is no activity of the process", x->id,
+                     x->code);
+    }
+    for (int i = 0; i < d->nnodes && !err[0]; i++) {
+        const ex_node_t *x = &d->nodes[i];
+        if (x->kind == N_END && x->ev == E_CANCEL &&
+            (x->container < 0 || !d->nodes[x->container].is_tx || d->nodes[x->container].cancel_bound < 0))
+            snprintf(err, errlen, "cancel end event '%s' must be directly inside a transaction with a cancel boundary "
+                     "event", x->id);
+        const char *fc = bpmn_attr(m->els[bpmn_find(m, x->id)].node, "isForCompensation");
+        bool handler = fc && !strcmp(fc, "true"), used = false;
+        for (int j = 0; j < d->nnodes && handler; j++)
+            used |= d->nodes[j].comp == i;
+        if (handler && !used)
+            snprintf(err, errlen, "compensation handler '%s' is associated with no compensation boundary event", x->id);
     }
 }
 
@@ -620,6 +696,8 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
         x->attached = -1;
         x->container = e->container;    /* els index for now; mapped below */
         x->interrupting = true;
+        x->comp = x->cancel_bound = x->link = -1;
+        x->is_tx = !strcmp(e->type, "transaction");
         elnode[i] = d->nnodes++;
     }
     for (int i = 0; i < d->nnodes; i++) {
@@ -651,7 +729,6 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
             x->attached = ai;
             x->container = d->nodes[ai].container;
         }
-        x->link = -1;
         if (x->kind == N_THROW && x->ev == E_MESSAGE)
             x->kind = N_SEND;
         if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && x->ev != E_SIGNAL &&
@@ -669,6 +746,9 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
         if (err[0])
             goto fail;
     }
+    compensation_links(d, m, pi, err, errlen);
+    if (err[0])
+        goto fail;
     /* link throws: the one link catch of that name in the same scope */
     for (int i = 0; i < d->nnodes; i++) {
         ex_node_t *x = &d->nodes[i];

@@ -459,6 +459,10 @@ static void do_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     const ex_node_t *n = &in->def->nodes[t->node];
     int sc = t->scope, node = t->node;
     switch (n->ev) {
+    case E_COMPENSATE:
+    case E_CANCEL:
+        ex_comp_throw(tx, in, tid);
+        return;
     case E_ERROR: {
         char msg[300];
         snprintf(msg, sizeof(msg), "error end event '%s'", n->id);
@@ -548,6 +552,10 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_leave(tx, in, tid);
         break;
     case N_THROW:
+        if (n->ev == E_COMPENSATE) {
+            ex_comp_throw(tx, in, tid);
+            break;
+        }
         if (n->ev == E_LINK) {
             ex_link_jump(tx, in, tid);
             break;

@@ -166,6 +166,8 @@ void ex_leave(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_mi_iter_done(tx, in, tid);
         return;
     }
+    if (in->def->nodes[t->node].comp >= 0)
+        ex_comp_record(in, tid);
     ex_mark(tx, in, t->node, tid, false);
     if (t->flags & TF_ARMED)
         ex_waits_drop(tx, in, tid, 0);
@@ -202,6 +204,8 @@ void ex_token_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     int sid = t->scope;
     ex_tok_remove(in, tid);
     ex_scope_check(tx, in, sid);
+    if (in->comp)
+        ex_comp_token_ended(tx, in, tid);
 }
 
 /* Scope sid may have finished: complete what owns it. */
@@ -219,6 +223,8 @@ void ex_scope_check(ex_tx_t *tx, ex_inst_t *in, int sid)
     int kind = s->kind, owner = s->owner, parent = s->parent, node = s->node;
     if (kind == S_SUB) {
         ex_waits_drop(tx, in, 0, sid);
+        if (in->comp)
+            ex_comp_scope_done(in, sid, parent, node);
         ex_scope_remove(in, sid);
         ex_leave(tx, in, owner);
     } else if (kind == S_EVSUB) {
