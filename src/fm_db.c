@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define READER_POOL 4   /* idle readers kept open per database */
+#define READER_POOL 16  /* idle readers kept open per database (closed after READER_IDLE_S idle) */
 
 #define FM_DB_WSTMTS 64
 

@@ -24,6 +24,7 @@
 #include "fm_migrate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -91,6 +92,58 @@ fm_mod_t *fm_mods_at(size_t i) { return i < S.n ? &S.mods[i] : NULL; }
 double fm_uptime(void) { return S.t0 ? fm_time_mono() - S.t0 : 0; }
 bool fm_serving(void) { return atomic_load(&S.serving); }
 int fm_listen_port(int canonical) { return canonical + fm_cfg()->port_offset; }
+
+/* <data-dir>/serve.json while serving: {pid, listen, portOffset}, so that a local tool
+ * given the data directory finds the server using it (`flowmaster mcp --data-dir`).
+ * Written to a temporary name and renamed (a reader sees all or nothing), mode 0600. */
+static void run_file_path(char *out, size_t len)
+{
+    snprintf(out, len, "%s/" FM_RUN_FILE, fm_cfg()->data_dir);
+}
+
+static void run_file_write(void)
+{
+    char path[600], tmp[620];
+    run_file_path(path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        fm_log_msg(FM_LOG_WARN, "cannot write the run file", path);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddStringToObject(o, "listen", fm_cfg()->listen);
+    cJSON_AddNumberToObject(o, "portOffset", fm_cfg()->port_offset);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    bool ok = text && fprintf(f, "%s\n", text) > 0;
+    cJSON_free(text);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        fm_log_msg(FM_LOG_WARN, "cannot write the run file", path);
+    }
+}
+
+static void run_file_remove(void)
+{
+    char path[600];
+    run_file_path(path, sizeof(path));
+    unlink(path);
+}
+
+void fm_local_url(int canonical, const char *path, char *out, size_t len)
+{
+    const char *l = fm_cfg()->listen;
+    bool any = !*l || !strcmp(l, "0.0.0.0") || !strcmp(l, "::");
+    bool v6 = !any && strchr(l, ':') && *l != '[';
+    snprintf(out, len, "http://%s%s%s:%d%s", v6 ? "[" : "", any ? "127.0.0.1" : l, v6 ? "]" : "",
+             fm_listen_port(canonical), path);
+}
 static const fm_routing_t *active;     /* what fm_call dispatches on */
 const fm_routing_t *fm__routing(void) { return active; }
 void fm__routing_set(const fm_routing_t *r) { active = r; }
@@ -452,8 +505,10 @@ int fm_serve(void)
     fm_log_num(&l, "startupMs", (fm_time_mono() - S.t0) * 1000.0);
     fm_log_end(&l);
     print_banner();
+    run_file_write();
 
     uv_run(fm_loop(), UV_RUN_DEFAULT);
+    run_file_remove();
     code = 0;
     goto cleanup;
 fail:

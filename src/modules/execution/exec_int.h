@@ -425,6 +425,12 @@ feel_expr_t *ex_conn_static_source(const char *job_type, const char *src);
 /* Worker thread: sends the connector job `job` when it is one (true), else false. */
 bool ex_conn_run(fm_db_t *db, const char *job);
 
+/* ---- notification tasks (exec_notify.c) ---- */
+
+bool ex_notify_is(const char *type);      /* type="notification" */
+/* Worker thread: sends the notification job `job` when it is one (true), else false. */
+bool ex_notify_run(fm_db_t *db, const char *job);
+
 /* Before a message or signal from outside is delivered: publications committed before
  * the request (Process Design answered publish) have their start events registered. */
 void ex_sync_publications(void);
