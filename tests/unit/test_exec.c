@@ -193,7 +193,10 @@ static void test_compile_refuses_what_it_cannot_run(void **state)
     (void)state;
     char err[400];
     static const char *bad[][2] = {
-        { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "c") "<complexGateway id=\"c\"/>" TAIL, "'c'" },
+        { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "c") "<endEvent id=\"c\"/>"
+          "<task id=\"h\" isForCompensation=\"true\"/>" TAIL, "'h'" },
+        { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "c") "<endEvent id=\"c\"><cancelEventDefinition/></endEvent>"
+          TAIL, "'c'" },
         { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "t") JOB("t", "x") "<serviceTask id=\"u\"/>" TAIL, "'u'" },
         { HEAD "<startEvent id=\"s\"/>" FLOW("f", "s", "a") SCRIPT("a", "=1 +", "x") TAIL, "'a'" },
         { HEAD "<task id=\"t\"/>" TAIL, "start event" },

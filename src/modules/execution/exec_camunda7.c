@@ -412,7 +412,8 @@ void ex_c7_node(ex_node_t *x, const bpmn_node_t *n, char *err, size_t errlen)
     /* input/output mappings */
     bpmn_node_t *io = ext(n, EX_CAMUNDA_NS, "inputOutput");
     if (io && !ext(n, ZEEBE_NS, "ioMapping") && x->kind != N_CALL && x->kind != N_START &&
-        x->kind != N_BOUNDARY && x->kind != N_XOR && x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW)
+        x->kind != N_BOUNDARY && x->kind != N_XOR && x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW &&
+        x->kind != N_COMPLEX)
         input_output(x, io, err, errlen);
     if (x->kind == N_CALL && !ext(n, ZEEBE_NS, "ioMapping") && c7_model(n))
         call_mappings(x, n, err, errlen);

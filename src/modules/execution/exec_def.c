@@ -104,7 +104,7 @@ static ex_kind_t kind_of(const char *type, bool *ok)
         { "receiveTask", N_RECEIVE }, { "callActivity", N_CALL }, { "subProcess", N_SUB },
         { "transaction", N_SUB }, { "adHocSubProcess", N_SUB },
         { "exclusiveGateway", N_XOR }, { "parallelGateway", N_AND },
-        { "inclusiveGateway", N_OR }, { "eventBasedGateway", N_EVENTGW },
+        { "inclusiveGateway", N_OR }, { "eventBasedGateway", N_EVENTGW }, { "complexGateway", N_COMPLEX },
         { "intermediateCatchEvent", N_CATCH }, { "intermediateThrowEvent", N_THROW },
         { "boundaryEvent", N_BOUNDARY },
     };
@@ -133,6 +133,14 @@ static ex_ev_t ev_of(const char *d)
         return E_TERMINATE;
     if (!strcmp(d, "signal"))
         return E_SIGNAL;
+    if (!strcmp(d, "conditional"))
+        return E_CONDITIONAL;
+    if (!strcmp(d, "link"))
+        return E_LINK;
+    if (!strcmp(d, "compensate"))
+        return E_COMPENSATE;
+    if (!strcmp(d, "cancel"))
+        return E_CANCEL;
     return E_OTHER;
 }
 
@@ -205,6 +213,27 @@ static void event_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *n, 
             snprintf(err, errlen, "signal event '%s' names no signal", x->id);
         break;
     }
+    case E_CONDITIONAL: {
+        bpmn_node_t *c = kid(ed, "condition");
+        if (c && c->text && *c->text)
+            x->condition = feel_of(c->text, "condition", x->id, err, errlen);
+        else if (!err[0])
+            snprintf(err, errlen, "conditional event '%s' has no condition", x->id);
+        break;
+    }
+    case E_COMPENSATE: {     /* code: the activityRef (NULL: every completed activity of the scope) */
+        const char *wfc = bpmn_attr(ed, "waitForCompletion");
+        if (wfc && !strcmp(wfc, "false") && !err[0])
+            snprintf(err, errlen, "compensation event '%s': waitForCompletion=\"false\" is not supported (handlers "
+                     "always finish before the event goes on)", x->id);
+        x->code = dup(bpmn_attr(ed, "activityRef"));
+        break;
+    }
+    case E_LINK:
+        x->code = dup(bpmn_attr(ed, "name"));
+        if ((!x->code || !*x->code) && !err[0])
+            snprintf(err, errlen, "link event '%s' has no name", x->id);
+        break;
     case E_ESCALATION: {
         const bpmn_node_t *e = ref_el(m, bpmn_attr(ed, "escalationRef"));
         if (e)
@@ -393,8 +422,13 @@ static void task_of(ex_node_t *x, const bpmn_model_t *m, const bpmn_node_t *proc
     /* zeebe:ioMapping: the child's variables on a call activity, the element's own
      * local variables (inputs) and what it hands back (outputs) elsewhere */
     if (x->kind != N_START && x->kind != N_END && x->kind != N_XOR &&
-        x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW)
+        x->kind != N_AND && x->kind != N_OR && x->kind != N_EVENTGW && x->kind != N_COMPLEX)
         maps_of(x, n, err, errlen);
+    if (x->kind == N_COMPLEX) {
+        bpmn_node_t *ac = kid(n, "activationCondition");
+        if (ac && ac->text && *ac->text)
+            x->condition = feel_of(ac->text, "activationCondition", x->id, err, errlen);
+    }
     /* multi-instance */
     bpmn_node_t *mi = kid(n, "multiInstanceLoopCharacteristics");
     if (mi) {
@@ -428,6 +462,7 @@ static void node_free(ex_node_t *x)
     free(x->bounds);
     free(x->starts);
     free(x->evsubs);
+    feel_expr_free(x->condition);
     expr_free(&x->timer);
     expr_free(&x->signal);
     free(x->msg_name);
@@ -510,6 +545,104 @@ static int pick_process(const bpmn_model_t *m, const char *bpmn_id)
     return exec >= 0 ? exec : first;
 }
 
+/* What the engine cannot honour is refused (422 at start) rather than run differently:
+ * event definitions it does not know, compensation on a multi-instance activity or as
+ * an event subprocess start, cancel events outside a transaction, conditional events
+ * other than an intermediate catch, an interrupting boundary or an interrupting event
+ * subprocess start, and input/output mappings on link events. */
+static void unsupported(const ex_node_t *x, const bpmn_node_t *n, const char *def, char *err, size_t errlen)
+{
+    if (err[0])
+        return;
+    if (def && x->ev == E_OTHER) {
+        snprintf(err, errlen, "%s '%s': %s events are not supported by the engine", x->type, x->id, def);
+        return;
+    }
+    if (x->ev == E_CONDITIONAL) {
+        bool ok = x->kind == N_CATCH || (x->kind == N_BOUNDARY && x->interrupting) ||
+                  (x->kind == N_START && x->container >= 0 && x->interrupting);
+        if (!ok)
+            snprintf(err, errlen, "%s '%s': conditional events are supported as intermediate catch events, "
+                     "interrupting boundary events and interrupting event subprocess starts only", x->type, x->id);
+        return;
+    }
+    if (x->ev == E_COMPENSATE && x->kind != N_BOUNDARY && x->kind != N_THROW && x->kind != N_END) {
+        snprintf(err, errlen, "%s '%s': compensation events are supported as boundary, intermediate throw and end "
+                 "events only", x->type, x->id);
+        return;
+    }
+    if (x->ev == E_CANCEL && x->kind != N_BOUNDARY && x->kind != N_END) {
+        snprintf(err, errlen, "%s '%s': cancel events are end or boundary events of a transaction", x->type, x->id);
+        return;
+    }
+    if (x->ev == E_LINK) {
+        if (x->kind != N_THROW && x->kind != N_CATCH)
+            snprintf(err, errlen, "%s '%s': link events are intermediate throw or catch events", x->type, x->id);
+        else if (x->has_ins || x->has_outs)
+            snprintf(err, errlen, "link event '%s': input/output mappings are not supported on link events", x->id);
+    }
+    (void)n;
+}
+
+static bool mi_inside(const ex_def_t *d, const ex_node_t *a)
+{
+    for (int c = a->container, guard = 0; c >= 0 && guard < 1000; c = d->nodes[c].container, guard++)
+        if (d->nodes[c].mi)
+            return true;
+    return false;
+}
+
+/* Compensation boundaries name their handler through an association; cancel events
+ * belong to a transaction with one cancel boundary. */
+static void compensation_links(ex_def_t *d, const bpmn_model_t *m, int pi, char *err, size_t errlen)
+{
+    for (int i = 0; i < d->nnodes && !err[0]; i++) {
+        ex_node_t *x = &d->nodes[i];
+        if (x->kind == N_BOUNDARY && x->ev == E_COMPENSATE) {
+            ex_node_t *a = &d->nodes[x->attached];
+            int h = -1;
+            for (size_t k = 0; k < m->nels; k++) {
+                const bpmn_el_t *e = &m->els[k];
+                if (e->kind == BPMN_K_ASSOCIATION && e->process == pi && e->source && !strcmp(e->source, x->id) &&
+                    e->target)
+                    h = ex_node_find(d, e->target);
+            }
+            const char *fc = h >= 0 ? bpmn_attr(m->els[bpmn_find(m, d->nodes[h].id)].node, "isForCompensation") : NULL;
+            if (h < 0 || !fc || strcmp(fc, "true"))
+                snprintf(err, errlen, "compensation boundary event '%s' is associated with no activity marked "
+                         "isForCompensation=\"true\"", x->id);
+            else if (a->mi || mi_inside(d, a))
+                snprintf(err, errlen, "compensation of '%s' (a multi-instance activity or inside one) is not "
+                         "supported", a->id);
+            else
+                a->comp = h;
+        }
+        if (x->kind == N_BOUNDARY && x->ev == E_CANCEL) {
+            if (!d->nodes[x->attached].is_tx)
+                snprintf(err, errlen, "cancel boundary event '%s' must be attached to a transaction", x->id);
+            else
+                d->nodes[x->attached].cancel_bound = i;
+        }
+        if ((x->kind == N_THROW || x->kind == N_END) && x->ev == E_COMPENSATE && x->code &&
+            ex_node_find(d, x->code) < 0)
+            snprintf(err, errlen, "compensation event '%s': activityRef '%s' is no activity of the process", x->id,
+                     x->code);
+    }
+    for (int i = 0; i < d->nnodes && !err[0]; i++) {
+        const ex_node_t *x = &d->nodes[i];
+        if (x->kind == N_END && x->ev == E_CANCEL &&
+            (x->container < 0 || !d->nodes[x->container].is_tx || d->nodes[x->container].cancel_bound < 0))
+            snprintf(err, errlen, "cancel end event '%s' must be directly inside a transaction with a cancel boundary "
+                     "event", x->id);
+        const char *fc = bpmn_attr(m->els[bpmn_find(m, x->id)].node, "isForCompensation");
+        bool handler = fc && !strcmp(fc, "true"), used = false;
+        for (int j = 0; j < d->nnodes && handler; j++)
+            used |= d->nodes[j].comp == i;
+        if (handler && !used)
+            snprintf(err, errlen, "compensation handler '%s' is associated with no compensation boundary event", x->id);
+    }
+}
+
 static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, char *err, size_t errlen)
 {
     err[0] = 0;
@@ -563,6 +696,8 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
         x->attached = -1;
         x->container = e->container;    /* els index for now; mapped below */
         x->interrupting = true;
+        x->comp = x->cancel_bound = x->link = -1;
+        x->is_tx = !strcmp(e->type, "transaction");
         elnode[i] = d->nnodes++;
     }
     for (int i = 0; i < d->nnodes; i++) {
@@ -596,16 +731,44 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
         }
         if (x->kind == N_THROW && x->ev == E_MESSAGE)
             x->kind = N_SEND;
-        if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && x->ev != E_SIGNAL && !err[0])
-            snprintf(err, errlen, "intermediate catch event '%s': only message, timer and signal are supported",
-                     x->id);
+        if (x->kind == N_CATCH && x->ev != E_MESSAGE && x->ev != E_TIMER && x->ev != E_SIGNAL &&
+            x->ev != E_CONDITIONAL && x->ev != E_LINK && !err[0])
+            snprintf(err, errlen, "intermediate catch event '%s': only message, timer, signal, conditional and link "
+                     "are supported", x->id);
         if (x->kind == N_START && x->ev == E_SIGNAL && x->container < 0 && x->signal.feel && !err[0])
             snprintf(err, errlen, "signal start event '%s': the signal name must be a literal", x->id);
         if (x->kind == N_CATCH && x->ev == E_MESSAGE)
             x->kind = N_RECEIVE;
         task_of(x, m, proc, n, err, errlen);
+        unsupported(x, n, m->els[ei].event_def, err, errlen);
+        if (x->ev == E_CONDITIONAL || (x->kind == N_COMPLEX && x->condition))
+            d->has_cond = true;
         if (err[0])
             goto fail;
+    }
+    compensation_links(d, m, pi, err, errlen);
+    if (err[0])
+        goto fail;
+    /* link throws: the one link catch of that name in the same scope */
+    for (int i = 0; i < d->nnodes; i++) {
+        ex_node_t *x = &d->nodes[i];
+        if (x->kind != N_THROW || x->ev != E_LINK)
+            continue;
+        for (int j = 0; j < d->nnodes; j++) {
+            const ex_node_t *c = &d->nodes[j];
+            if (c->kind != N_CATCH || c->ev != E_LINK || c->container != x->container || strcmp(c->code, x->code))
+                continue;
+            if (x->link >= 0) {
+                snprintf(err, errlen, "link '%s' of '%s' has two link catch events in its scope ('%s', '%s')",
+                         x->code, x->id, d->nodes[x->link].id, c->id);
+                goto fail;
+            }
+            x->link = j;
+        }
+        if (x->link < 0) {
+            snprintf(err, errlen, "link throw event '%s': no link catch event named '%s' in its scope", x->id, x->code);
+            goto fail;
+        }
     }
     /* boundaries, starts, event subprocesses */
     for (int i = 0; i < d->nnodes; i++) {

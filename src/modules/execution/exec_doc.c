@@ -287,6 +287,8 @@ void ex_scope_remove(ex_inst_t *in, int id)
         return;
     int i = (int)(s - in->scopes);
     int kind = s->kind, parent = s->parent;
+    if (in->comp)
+        ex_comp_scope_gone(in, id);
     scope_release(s);
     idx_del(&in->scope_idx, id);
     if (i != --in->nscopes) {
@@ -679,6 +681,7 @@ void ex_inst_free(ex_inst_t *in)
     cJSON_Delete(in->vars);
     cJSON_Delete(in->hist);
     cJSON_Delete(in->held);
+    cJSON_Delete(in->comp);
     free(in->business_key);
     free(in->idem_key);
     free(in->saved_doc);
@@ -687,7 +690,7 @@ void ex_inst_free(ex_inst_t *in)
 
 static const char *const wait_names[] = {
     "ready", "task", "job", "message", "timer", "call", "join", "event", "incident", "mi", "subprocess", "signal",
-    "done",
+    "done", "condition", "compensation",
 };
 
 cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars)
@@ -714,7 +717,7 @@ cJSON *ex_inst_json(const ex_inst_t *in, bool with_vars)
         cJSON_AddStringToObject(a, "elementId", n->id);
         cJSON_AddStringToObject(a, "elementType", n->type);
         cJSON_AddNumberToObject(a, "tokenId", t->id);
-        cJSON_AddStringToObject(a, "waitingFor", t->wait >= 0 && t->wait <= W_DONE ? wait_names[t->wait] : "?");
+        cJSON_AddStringToObject(a, "waitingFor", t->wait >= 0 && t->wait <= W_COMP ? wait_names[t->wait] : "?");
         const char *refname = t->wait == W_TASK ? "taskId" : t->wait == W_JOB ? "jobId"
                             : t->wait == W_CALL ? "childId" : t->wait == W_INCIDENT ? "incidentId" : NULL;
         if (refname && t->ref[0])

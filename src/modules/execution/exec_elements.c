@@ -459,6 +459,10 @@ static void do_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     const ex_node_t *n = &in->def->nodes[t->node];
     int sc = t->scope, node = t->node;
     switch (n->ev) {
+    case E_COMPENSATE:
+    case E_CANCEL:
+        ex_comp_throw(tx, in, tid);
+        return;
     case E_ERROR: {
         char msg[300];
         snprintf(msg, sizeof(msg), "error end event '%s'", n->id);
@@ -520,11 +524,16 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_gateway_out(tx, in, tid);
         return;
     }
-    if (n->kind == N_OR && n->nin > 1) {
+    if (n->kind == N_COMPLEX && n->nin > 1 && n->condition) {
+        ex_tok(in, tid)->wait = W_JOIN;
+        ex_cx_arrive(tx, in, tid);
+        return;
+    }
+    if ((n->kind == N_OR || n->kind == N_COMPLEX) && n->nin > 1) {
         ex_tok(in, tid)->wait = W_JOIN;     /* ex_run() fires it when ready */
         return;
     }
-    if (n->kind == N_XOR || n->kind == N_OR || n->kind == N_AND) {
+    if (n->kind == N_XOR || n->kind == N_OR || n->kind == N_AND || n->kind == N_COMPLEX) {
         ex_gateway_out(tx, in, tid);
         return;
     }
@@ -543,6 +552,14 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_leave(tx, in, tid);
         break;
     case N_THROW:
+        if (n->ev == E_COMPENSATE) {
+            ex_comp_throw(tx, in, tid);
+            break;
+        }
+        if (n->ev == E_LINK) {
+            ex_link_jump(tx, in, tid);
+            break;
+        }
         if (n->ev == E_ESCALATION) {
             int sc = t->scope;
             ex_throw_escalation(tx, in, sc, n->code);
@@ -589,7 +606,11 @@ void ex_execute(ex_tx_t *tx, ex_inst_t *in, int tid)
         do_wait_message(tx, in, tid);
         break;
     case N_CATCH:
-        if (n->ev == E_SIGNAL)
+        if (n->ev == E_LINK)
+            ex_leave(tx, in, tid);
+        else if (n->ev == E_CONDITIONAL)
+            ex_cond_catch(tx, in, tid);
+        else if (n->ev == E_SIGNAL)
             do_wait_signal(tx, in, tid);
         else
             do_timer(tx, in, tid);

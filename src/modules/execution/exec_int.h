@@ -29,9 +29,11 @@
 typedef enum {
     N_START, N_END, N_TASK, N_SCRIPT, N_RULE, N_JOB, N_USER, N_SEND, N_RECEIVE, N_CALL,
     N_SUB, N_XOR, N_AND, N_OR, N_EVENTGW, N_CATCH, N_THROW, N_BOUNDARY,
+    N_COMPLEX,
 } ex_kind_t;
 
-typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_SIGNAL, E_OTHER } ex_ev_t;
+typedef enum { E_NONE, E_MESSAGE, E_TIMER, E_ERROR, E_ESCALATION, E_TERMINATE, E_SIGNAL, E_OTHER,
+               E_CONDITIONAL, E_LINK, E_COMPENSATE, E_CANCEL } ex_ev_t;
 
 typedef struct ex_expr {            /* a FEEL expression, or a literal string */
     feel_expr_t *feel;
@@ -66,6 +68,11 @@ typedef struct ex_node {
     int *starts, nstarts;           /* subprocess/event subprocess: none/any start events */
     int *evsubs, nevsubs;           /* subprocess: event subprocesses directly inside */
     bool triggered;                 /* an event subprocess */
+    feel_expr_t *condition;         /* conditional event: its condition; complex gateway: activationCondition */
+    int link;                       /* link throw: the link catch it goes to, -1 */
+    int comp;                       /* activity: its compensation handler (compensation boundary), -1 */
+    int cancel_bound;               /* transaction: its cancel boundary, -1 */
+    bool is_tx;                     /* a transaction subprocess */
     /* tasks */
     feel_expr_t *script;
     char *result_var;
@@ -98,6 +105,7 @@ typedef struct ex_def {
     int nflows;
     int *starts, nstarts;           /* top-level start events */
     int *evsubs, nevsubs;           /* top-level event subprocesses */
+    bool has_cond;                  /* conditional events: checked after each step (exec_cond.c) */
     uint64_t *reach;                /* nnodes × words: nodes reachable from each node */
     int words;
     int64_t hist_ttl_ms;            /* historyTimeToLive of the process; -1: the global policy */
@@ -138,7 +146,9 @@ void ex_defs_clear(void);
 /* ---- instances (exec_run.c) ---- */
 
 enum { W_READY, W_TASK, W_JOB, W_MSG, W_TIMER, W_CALL, W_JOIN, W_EVENT, W_INCIDENT, W_MI, W_SUB, W_SIGNAL,
-       W_DONE };
+       W_DONE,
+       W_COND,
+       W_COMP };        /* stored in documents: new waits go last */
 enum { S_ROOT, S_SUB, S_MI_BODY, S_MI_ITER, S_EVSUB,
        S_IO };          /* an element's own variables (zeebe:ioMapping), owner: its token */
 enum { I_ACTIVE, I_PAUSED, I_COMPLETED, I_CANCELLED, I_FAILED };
@@ -185,6 +195,7 @@ typedef struct ex_inst {
     char *saved_doc;                    /* a large document as this transaction stored it (exec_store.c) */
     char created_at[32], updated_at[32], ended_at[32];
     char *idem_key;
+    cJSON *comp;                        /* compensation records (exec_comp.c), NULL: none */
     cJSON *held;                        /* messages that came while paused: [[kind, token, scope,
                                          * element, vars], …], delivered on resume (NULL: none) */
 } ex_inst_t;
@@ -257,7 +268,9 @@ int ex_correlate(ex_tx_t *tx, const char *tenant, const char *name, const char *
 
 /* ex_tok_t.flags: boundaries armed, entry recorded, stopped by the step limit (its
  * incident cannot be resolved until the variables change) */
-enum { TF_ARMED = 1, TF_SKIP_ENTER = 2, TF_STEP_LIMIT = 4 };
+enum { TF_ARMED = 1, TF_SKIP_ENTER = 2, TF_STEP_LIMIT = 4,
+       TF_CX_USED = 8,      /* at a complex gateway that fired: absorbed until its round ends */
+       TF_COMP_DONE = 16 }; /* a compensation throw whose handlers have run: goes on */
 
 /* tokens and scopes (exec_doc.c) */
 ex_tok_t *ex_tok(ex_inst_t *in, int id);
@@ -441,6 +454,33 @@ int ex_msgbuf_put(ex_tx_t *tx, const char *tenant, const char *name, const char 
 int ex_msgbuf_sweep(fm_db_t *db, int batch, int *removed);
 /* An ISO 8601 duration (PT10S, P1DT2H) in ms; false when it is not one. */
 bool ex_duration_ms(const char *iso, int64_t *ms);
+
+/* ---- conditional and link events (exec_cond.c) ---- */
+
+/* A token at a conditional catch: moves on when its condition is true, else waits. */
+void ex_cond_catch(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* After a step (no token READY): conditions of waiting catches, armed interrupting
+ * boundaries and event subprocess starts of active scopes; true when one fired. */
+bool ex_cond_check(ex_tx_t *tx, ex_inst_t *in);
+/* A token at a link throw goes on at its link catch. */
+void ex_link_jump(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* A token arrived at a joining complex gateway with an activationCondition. */
+void ex_cx_arrive(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* After a step: complex gateways whose round is over (true when one was). */
+bool ex_cx_check(ex_tx_t *tx, ex_inst_t *in);
+
+/* ---- compensation and transactions (exec_comp.c) ---- */
+
+/* Activity token tid completed: its compensation handler may be called later. */
+void ex_comp_record(ex_inst_t *in, int tid);
+/* Subprocess scope sid completed (node: the subprocess, parent: its scope): the records
+ * inside move to the parent, or go when the subprocess has a handler of its own. */
+void ex_comp_scope_done(ex_inst_t *in, int sid, int parent, int node);
+void ex_comp_scope_gone(ex_inst_t *in, int sid);   /* a scope removed: its records go */
+/* A token at a compensation throw/end event or a cancel end event. */
+void ex_comp_throw(ex_tx_t *tx, ex_inst_t *in, int tid);
+/* Token tid ended: when it ran a compensation handler, the next one starts. */
+void ex_comp_token_ended(ex_tx_t *tx, ex_inst_t *in, int tid);
 
 /* ---- history retention (exec_retention.c) ---- */
 

@@ -166,6 +166,8 @@ void ex_leave(ex_tx_t *tx, ex_inst_t *in, int tid)
         ex_mi_iter_done(tx, in, tid);
         return;
     }
+    if (in->def->nodes[t->node].comp >= 0)
+        ex_comp_record(in, tid);
     ex_mark(tx, in, t->node, tid, false);
     if (t->flags & TF_ARMED)
         ex_waits_drop(tx, in, tid, 0);
@@ -202,6 +204,8 @@ void ex_token_end(ex_tx_t *tx, ex_inst_t *in, int tid)
     int sid = t->scope;
     ex_tok_remove(in, tid);
     ex_scope_check(tx, in, sid);
+    if (in->comp)
+        ex_comp_token_ended(tx, in, tid);
 }
 
 /* Scope sid may have finished: complete what owns it. */
@@ -219,6 +223,8 @@ void ex_scope_check(ex_tx_t *tx, ex_inst_t *in, int sid)
     int kind = s->kind, owner = s->owner, parent = s->parent, node = s->node;
     if (kind == S_SUB) {
         ex_waits_drop(tx, in, 0, sid);
+        if (in->comp)
+            ex_comp_scope_done(in, sid, parent, node);
         ex_scope_remove(in, sid);
         ex_leave(tx, in, owner);
     } else if (kind == S_EVSUB) {
@@ -416,11 +422,15 @@ static int run_once(ex_tx_t *tx, ex_inst_t *in)
         int fired = 0;
         for (int i = 0; i < in->ntoks && !fired; i++) {
             ex_tok_t *x = &in->toks[i];
-            if (x->wait == W_JOIN && in->def->nodes[x->node].kind == N_OR)
+            const ex_node_t *xn = &in->def->nodes[x->node];
+            if (x->wait == W_JOIN && (xn->kind == N_OR || (xn->kind == N_COMPLEX && !xn->condition)))
                 fired = ex_or_join_ready(in, x->node, x->scope);
         }
-        if (!fired)
+        if (!fired) {
+            if (ex_cond_check(tx, in) || ex_cx_check(tx, in))     /* exec_cond.c */
+                continue;
             return FM_OK;
+        }
         ex_tok_t *t = ex_tok(in, fired);
         t->wait = W_READY;
         ex_gateway_out(tx, in, fired);
@@ -753,6 +763,8 @@ int ex_set_vars(ex_tx_t *tx, ex_inst_t *in, const cJSON *vars)
         }
         in->dirty = true;
         ex_hist(tx, in, "variables.changed", -1, 0, changed);
+        if (in->def->has_cond && in->state == I_ACTIVE)
+            ex_run_all(tx);     /* conditions are evaluated again (exec_cond.c) */
     }
     return FM_OK;
 }

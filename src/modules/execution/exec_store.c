@@ -8,7 +8,8 @@
  * Document (instances.doc): {"n": next id, "v": root variables,
  *   "t": [[id, node, scope, wait, flow, flags, ref], ...],
  *   "s": [{"i","p","n","o","k","v","mn","md","mx","mi","mo","x"}, ...],
- *   "hm": [[kind, token, scope, element, vars], ...] messages held while paused}
+ *   "hm": [[kind, token, scope, element, vars], ...] messages held while paused,
+ *   "cp": [[node, scope, seq, via, thrower, handler token], ...] compensation records}
  */
 #include "exec_int.h"
 
@@ -149,6 +150,8 @@ static char *doc_of(ex_inst_t *in)
     }
     if (in->held && in->held->child)
         cJSON_AddItemReferenceToObject(d, "hm", in->held);
+    if (in->comp && in->comp->child)
+        cJSON_AddItemReferenceToObject(d, "cp", in->comp);
     char *text = cJSON_PrintUnformatted(d);
     cJSON_Delete(d);
     return text;
@@ -207,6 +210,7 @@ static int doc_load(ex_inst_t *in, const char *text)
         c->interrupting = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "x"));
     }
     in->held = cJSON_DetachItemFromObjectCaseSensitive(d, "hm");
+    in->comp = cJSON_DetachItemFromObjectCaseSensitive(d, "cp");
     cJSON_Delete(d);
     return FM_OK;
 }
