@@ -584,6 +584,34 @@ static int run_custom(run_t *r, const doc_custom_t *c, char *why, size_t wl)
     return FM_OK;
 }
 
+static int cmp_start(const void *a, const void *b)
+{
+    double x = cJSON_GetObjectItem(*(cJSON *const *)a, "start")->valuedouble;
+    double y = cJSON_GetObjectItem(*(cJSON *const *)b, "start")->valuedouble;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* The entities in text order (they were found extractor by extractor). */
+static int sort_by_start(cJSON *arr, int n)
+{
+    if (n < 2)
+        return FM_OK;
+    cJSON **v = malloc((size_t)n * sizeof(*v));
+    if (!v)
+        return FM_ENOMEM;
+    int k = 0;
+    for (cJSON *c = arr->child; c && k < n; c = c->next)
+        v[k++] = c;
+    qsort(v, (size_t)k, sizeof(*v), cmp_start);
+    for (int i = 0; i < k; i++) {
+        v[i]->prev = i ? v[i - 1] : v[k - 1];   /* cJSON: the head's prev is the tail */
+        v[i]->next = i + 1 < k ? v[i + 1] : NULL;
+    }
+    arr->child = v[0];
+    free(v);
+    return FM_OK;
+}
+
 /* ---- classification ---- */
 
 void doc_types_free(doc_type_t *t, int n)
@@ -708,6 +736,9 @@ int doc_extract_run(const char *text, size_t len, const doc_custom_t *custom, in
     if (rc != FM_OK)
         goto cleanup;
     run_builtin(&r, E_KV);
+    rc = sort_by_start(r.entities, r.count);
+    if (rc != FM_OK)
+        goto cleanup;
     cJSON *o = cJSON_CreateObject();
     cJSON *cls = classify(&r, lower, types, ntypes);
     cJSON *stats = cJSON_CreateObject();
