@@ -77,6 +77,8 @@ enum {
     FM_M_GATEWAY = 1u << 1, /* its port serves the union of every module's routes */
     FM_M_WEBAPP = 1u << 2,  /* its port serves web/<name>/ and the API under /api */
     FM_M_NOSTORE = 1u << 3, /* responses carry Cache-Control: no-store (credentials) */
+    FM_M_OWNPORT = 1u << 4, /* serves its port itself (not CivetWeb); plain HTTP requests
+                               arriving there go through fm_http_port_dispatch */
 };
 
 typedef struct fm_module {
