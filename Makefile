@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall bench-documents \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -192,6 +192,13 @@ build/bench/analytics_bench: bench/analytics_bench.c build/libfm.a | $(DEPS)
 bench-analytics: build/bench/analytics_bench build/bench/entities_bench
 	build/bench/analytics_bench 1000000
 	build/bench/entities_bench 10000
+
+# Document Intelligence: text and entity extraction throughput (bench/documents_bench.c).
+build/bench/documents_bench: bench/documents_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-documents: build/bench/documents_bench
+	build/bench/documents_bench 8
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

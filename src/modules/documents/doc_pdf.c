@@ -140,9 +140,8 @@ int doc_pdf_text(const char *data, size_t len, char **text, size_t *tlen, doc_er
         fm_buf_release(&b);
         return FM_ENOMEM;
     }
-    /* pdftotext writes UTF-8; a broken byte (odd fonts) would make the text unusable
-     * as JSON later, so the text is cut to its valid prefix per line is not worth it:
-     * invalid bytes become '?'. Form feeds (page breaks) become newlines. */
+    /* pdftotext writes UTF-8, but odd fonts can yield broken bytes: each becomes '?' so
+     * the text stays valid UTF-8. Form feeds (page breaks) become newlines. */
     for (size_t i = 0; i < b.len;) {
         size_t k = fm_utf8_seq(b.data + i, b.len - i);
         if (k == 0 || b.data[i] == 0) {
