@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus bench-mcp bench-entities bench-analytics install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus bench-mcp bench-entities bench-analytics bench-knowledge install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -179,6 +179,13 @@ build/bench/analytics_bench: bench/analytics_bench.c build/libfm.a | $(DEPS)
 bench-analytics: build/bench/analytics_bench build/bench/entities_bench
 	build/bench/analytics_bench 1000000
 	build/bench/entities_bench 10000
+
+# Knowledge Hub: ingest MB/s and query p50/p99 at 10k and 100k chunks (bench/knowledge_bench.c).
+build/bench/knowledge_bench: bench/knowledge_bench.c build/libfm.a | $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
+bench-knowledge: build/bench/knowledge_bench
+	build/bench/knowledge_bench 10000 100000
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
