@@ -121,6 +121,7 @@ static int run(long target, bool embed)
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) != FM_OK)
         return 1;
     apply(db, "migrations/knowledge/0001_init.sql");
+    apply(db, "migrations/knowledge/0002_term_df.sql");
     cJSON *c = NULL;
     kn_coll_create(db, "bench", "docs", NULL, &c);
     cJSON_Delete(c);
@@ -178,7 +179,7 @@ static int run(long target, bool embed)
         const char *terms[KN_TERMS_MAX];
         double t0 = now_s();
         int nt = kn_terms(q, tbuf, sizeof(tbuf), terms, KN_TERMS_MAX);
-        kn_query_t kq = { "bench", "docs", NULL, NULL, terms, nt, 5, embed, q };
+        kn_query_t kq = { "bench", "docs", NULL, NULL, terms, nt, 5, embed, q, NULL };
         cJSON *into = cJSON_CreateArray();
         if (kn_search(db, &kq, into) != FM_OK)
             return 1;

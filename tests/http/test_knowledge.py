@@ -334,3 +334,26 @@ def test_ingest_a_document_from_document_intelligence(srv):
     assert "48 hours" in j["passages"][0]["text"], j
     other = srv.tenant_headers("knowledged")
     assert_problem(srv.req("POST", P, "/knowledge/ingest", headers=other, body={"documentId": doc["id"]}), 404)
+
+
+def test_very_common_terms_are_left_out_of_the_match(srv):
+    """docs/knowledge.md "Ranking": terms are matched from the rarest while the chunks they
+    are in stay within 4,000; the rarest is always matched. Counts are per tenant and
+    collection and go down when a source is deleted."""
+    coll = _coll(srv)
+    para = "".join("Common line %d.\n\n" % i for i in range(16000))
+    big = [_ingest(srv, coll, "Ledger %d" % i, para, chunkSize=200, overlap=0) for i in range(3)]
+    n = big[0]["chunks"]
+    assert 3 * n > 4000 and 2 * n < 4000, n
+    _ingest(srv, coll, "Needle", "The zeppelin entry is common knowledge.")
+    j = _query(srv, coll, "common zeppelin")
+    assert j["skippedTerms"] == ["common"] and j["passages"][0]["title"] == "Needle", j["skippedTerms"]
+    assert _query(srv, coll, "common")["skippedTerms"] == []          # the rarest stays
+    # another collection (and tenant) counts its own chunks
+    c2 = _coll(srv)
+    _ingest(srv, c2, "Small", "A common zeppelin.")
+    assert _query(srv, c2, "common zeppelin")["skippedTerms"] == []
+    assert srv.req("DELETE", P, "/knowledge/sources/" + big[0]["id"]).status == 204
+    j = _query(srv, coll, "common zeppelin")
+    assert j["skippedTerms"] == [] and j["passages"][0]["title"] == "Needle", j
+    assert len(j["passages"]) == 5 and j["passages"][1]["title"].startswith("Ledger"), j  # "common" matched again

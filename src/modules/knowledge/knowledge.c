@@ -373,8 +373,11 @@ static int query(fm_req_t *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "question", question);
     cJSON *passages = cJSON_AddArrayToObject(o, "passages");
+    cJSON *skipped = cJSON_CreateArray();
+    q.skipped = skipped;
     int rc = kn_search(db_of(r), &q, passages);
     if (rc != FM_OK) {
+        cJSON_Delete(skipped);
         cJSON_Delete(o);
         return rc;
     }
@@ -385,6 +388,7 @@ static int query(fm_req_t *r)
         texts[i] = str_of(cJSON_GetArrayItem(passages, i), "text");
     char *answer = kn_extract_answer(texts, na, terms, nterms, cited);
     if (!answer) {
+        cJSON_Delete(skipped);
         cJSON_Delete(o);
         return FM_ENOMEM;
     }
@@ -409,6 +413,7 @@ static int query(fm_req_t *r)
     cJSON *ta = cJSON_AddArrayToObject(o, "terms");
     for (int i = 0; i < nterms; i++)
         cJSON_AddItemToArray(ta, cJSON_CreateString(terms[i]));
+    cJSON_AddItemToObject(o, "skippedTerms", skipped);
     return fm_reply_json(r, 200, o);
 }
 

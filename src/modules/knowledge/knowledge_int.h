@@ -27,6 +27,7 @@
 #define KN_QUESTION_MAX 2000            /* bytes of a question */
 #define KN_K_MAX 50                     /* passages one query returns */
 #define KN_CANDIDATES 100               /* BM25 candidates re-ranked per query */
+#define KN_MATCH_BUDGET 4000            /* chunks the BM25 match may score (docs: "Ranking") */
 #define KN_FEEDBACK_WEIGHT_MAX 4        /* |weight| of one (chunk, term) */
 #define KN_FEEDBACK_STEP 0.25           /* score added per vote and matching term share */
 #define KN_VEC_DIMS 256
@@ -54,6 +55,20 @@ int kn_chunk_text(const char *text, size_t len, int target, int overlap, kn_chun
  * term once, at most max of them, each cut to KN_TERM_MAX - 1 bytes. Returns the count;
  * terms[i] point into buf (size len). */
 int kn_terms(const char *text, char *buf, size_t len, const char **terms, int max);
+
+/* Document frequencies of terms over a set of chunks (the terms as kn_terms makes
+ * them): an open-addressing map, each term counted once per chunk number `doc`. */
+typedef struct kn_df_entry {
+    char *term;
+    uint64_t hash;
+    int df, last;
+} kn_df_entry_t;
+typedef struct kn_df {
+    kn_df_entry_t *v;
+    size_t n, cap;
+} kn_df_t;
+int kn_df_add_text(kn_df_t *m, const char *text, int doc);
+void kn_df_release(kn_df_t *m);
 
 /* The 64-bit FNV-1a of a string, as 16 hex digits (the scope tokens). */
 void kn_scope_token(char prefix, const char *a, const char *b, char out[20]);
@@ -104,6 +119,7 @@ typedef struct kn_query {
     int k;
     bool vectors;                        /* hybrid with the hashed embeddings */
     const char *question;
+    cJSON *skipped;                      /* when set: the terms left out of the match */
 } kn_query_t;
 /* The ranked passages (docs/knowledge.md "Ranking") appended to `into`, at most k. */
 int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into);
