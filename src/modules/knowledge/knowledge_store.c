@@ -101,19 +101,27 @@ static void scope_of(const char *tenant, const char *coll, const char *src_id, c
     snprintf(out, len, "%s %s %s %s", t, c, s, u);
 }
 
-/* Adds (sign 1) or takes away (-1) the chunks' terms to the collection's counts. */
+/* Adds (sign 1) or takes away (-1) the chunks' terms to the collection's counts; adding
+ * is one statement taking the counts as one JSON object {term: chunks}. */
 static int df_write(fm_dbc_t *w, const char *tenant, const char *coll, kn_df_t *m, int sign)
 {
+    if (!m->n)
+        return FM_OK;
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; sign > 0 && i < m->cap; i++)
+        if (m->v[i].term)
+            cJSON_AddItemToObject(o, m->v[i].term, cJSON_CreateNumber(m->v[i].df));
     int rc = FM_OK;
-    for (size_t i = 0; i < m->cap && rc == FM_OK; i++) {
-        const kn_df_entry_t *e = &m->v[i];
-        if (!e->term)
-            continue;
-        if (sign > 0)
-            rc = fm_dbq_run(w, "INSERT INTO term_df(tenant_id, term, collection, df) VALUES (?, ?, ?, ?) "
-                               "ON CONFLICT DO UPDATE SET df = df + excluded.df",
-                            "sssi", tenant, e->term, coll, e->df);
-        else {
+    if (sign > 0)
+        rc = fm_dbq_run(w, "INSERT INTO term_df(tenant_id, term, collection, df) "
+                           "SELECT ?1, key, ?2, value FROM json_each(?3) WHERE true "
+                           "ON CONFLICT DO UPDATE SET df = df + excluded.df",
+                        "ssj", tenant, coll, o);
+    else    /* one indexed statement per term: a join with the JSON list would be planned as a scan */
+        for (size_t i = 0; i < m->cap && rc == FM_OK; i++) {
+            const kn_df_entry_t *e = &m->v[i];
+            if (!e->term)
+                continue;
             rc = fm_dbq_run(w, "UPDATE term_df SET df = df - ? WHERE tenant_id = ? AND term = ? AND collection = ?",
                             "isss", e->df, tenant, e->term, coll);
             if (rc == FM_OK)
@@ -121,7 +129,7 @@ static int df_write(fm_dbc_t *w, const char *tenant, const char *coll, kn_df_t *
                                    "AND df <= 0",
                                 "sss", tenant, e->term, coll);
         }
-    }
+    cJSON_Delete(o);
     return rc;
 }
 
