@@ -130,6 +130,7 @@ static int run(long target, bool embed)
         return 1;
     apply(db, "migrations/knowledge/0001_init.sql");
     apply(db, "migrations/knowledge/0002_term_df.sql");
+    apply(db, "migrations/knowledge/0003_chunk_vecs.sql");
     cJSON *c = NULL;
     kn_coll_create(db, "bench", "docs", NULL, &c);
     cJSON_Delete(c);

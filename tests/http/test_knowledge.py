@@ -307,12 +307,21 @@ def test_bad_input(srv):
 
 
 def test_hybrid_ranking_with_hashed_embeddings(hashed):
-    coll, _ = _corpus(hashed)
+    coll, ids = _corpus(hashed)
     for q, want in QUESTIONS:
         j = _query(hashed, coll, q, k=3)
         assert j["ranking"] == "bm25+hash-embeddings", j
         assert want in j["passages"][0]["text"], (q, [p["text"][:50] for p in j["passages"]])
         assert all(0 < p["score"] <= 1.0 + 1e-9 for p in j["passages"]), j["passages"]
+    # vectors go with their source; other tenants' vectors never rank
+    sid = ids["Security policy"]
+    assert hashed.req("DELETE", P, "/knowledge/sources/" + sid).status == 204
+    j = _query(hashed, coll, "How are passwords stored with argon2id?", k=50)
+    assert j["passages"] and all(p["sourceId"] != sid for p in j["passages"]), j
+    other = hashed.tenant_headers("knowledgeh")
+    j = assert_json(hashed.req("POST", P, "/knowledge/query", headers=other,
+                               body={"question": "When is payment due?", "k": 50}))
+    assert j["passages"] == [], j
 
 
 def test_ingest_a_document_from_document_intelligence(srv):

@@ -78,6 +78,10 @@ void kn_scope_token(char prefix, const char *a, const char *b, char out[20]);
  * L2-normalised (all zero for a text without words). */
 void kn_embed(const char *text, size_t len, float *v);
 float kn_dot(const float *a, const float *b);
+/* A unit vector as KN_VEC_DIMS signed bytes, scaled so its largest component is ±127;
+ * kn_cos_q8 is the cosine of a unit vector and such a quantised one. */
+void kn_quantize(const float *v, int8_t *q);
+float kn_cos_q8(const float *unit, const int8_t *q);
 
 /* The extractive answer: sentences of passages[0..n) scored by the question terms they
  * hold (each term once, weighted by the passage's rank), the best KN_ANSWER_SENTENCES

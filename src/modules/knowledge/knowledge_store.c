@@ -207,16 +207,21 @@ int kn_source_insert(fm_db_t *db, const kn_source_new_t *s, cJSON **out)
                         "ssssssIII", s->tenant, id, s->collection, s->title, s->source, s->document_id,
                         (int64_t)s->len, (int64_t)s->nchunks, now);
     float vec[KN_VEC_DIMS];
+    int8_t q8[KN_VEC_DIMS];
     for (size_t i = 0; i < s->nchunks && rc == FM_OK; i++) {
         const kn_chunk_t *c = &s->chunks[i];
         memcpy(buf, s->text + c->off, c->len);
         buf[c->len] = '\0';
-        if (s->embed)
+        rc = fm_dbq_run(w, "INSERT INTO chunks(tenant_id, collection, source_id, position, heading, text, scope) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "sssisss", s->tenant, s->collection, id, (int)i, c->heading, buf, scope);
+        if (rc == FM_OK && s->embed) {
             kn_embed(buf, c->len, vec);
-        rc = fm_dbq_run(w, "INSERT INTO chunks(tenant_id, collection, source_id, position, heading, text, scope, "
-                           "embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        "sssisssb", s->tenant, s->collection, id, (int)i, c->heading, buf, scope,
-                        s->embed ? (const void *)vec : NULL, s->embed ? sizeof(vec) : (size_t)0);
+            kn_quantize(vec, q8);
+            rc = fm_dbq_run(w, "INSERT INTO chunk_vecs(tenant_id, collection, id, scope, v) VALUES (?, ?, ?, ?, ?)",
+                            "ssIsb", s->tenant, s->collection, fm_dbq_last_id(w), scope, (const void *)q8,
+                            sizeof(q8));
+        }
     }
     free(buf);
     if (rc == FM_OK)
@@ -344,11 +349,9 @@ static int on_vector(const fm_dbrow_t *row, void *arg)
     vscan_t *s = arg;
     size_t len = 0;
     const void *b = fm_dbrow_blob(row, 1, &len);
-    if (len != KN_VEC_DIMS * sizeof(float))
+    if (len != KN_VEC_DIMS)
         return FM_OK;
-    float v[KN_VEC_DIMS];
-    memcpy(v, b, sizeof(v));
-    double cos = kn_dot(s->q, v);
+    double cos = kn_cos_q8(s->q, b);
     int64_t id = fm_dbrow_int(row, 0);
     cand_t *x = cand_find(s->c, id);
     if (x) {
@@ -530,9 +533,9 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
             s->c = &c;
             s->q = qv;
             rc = fm_dbq_each(r,
-                             "SELECT id, embedding FROM chunks WHERE tenant_id = ?1 AND (?2 IS NULL OR collection = ?2) "
+                             "SELECT id, v FROM chunk_vecs WHERE tenant_id = ?1 AND (?2 IS NULL OR collection = ?2) "
                              "AND (?3 IS NULL OR instr(scope, ?3) > 0) AND (?4 IS NULL OR instr(scope, ?4) > 0) "
-                             "AND embedding IS NOT NULL LIMIT ?5",
+                             "LIMIT ?5",
                              on_vector, s, "ssssi", q->tenant, q->collection, sfilt, ufilt, KN_VEC_SCAN_MAX);
             for (size_t i = 0; i < s->ntop; i++) {
                 cand_t *x = cand_add(&c, s->top[i].id);
