@@ -14,6 +14,9 @@ pkgs=(
   "bpmn-js@18.31.1 060ce3966426bcc8705140ec75626ffb51038d17f54b5dcd1a2f28d36bf797d6"
   "dmn-js@17.10.2 8d4c200e2f756699c9ef5920c8ccdf801dfcb933af0a8f9dcf82ebf798bbf086"
   "@bpmn-io/form-js@1.23.0 3093010d18c5fbaa152dfe72f20986dc43f922d56f6133b9ae676150bac57b56"
+  "bpmn-js-properties-panel@5.65.3 c3a6907be7ad61c1674def3af12fa1e7d93669c466eedfbcc6a5290b5904ca54"
+  "@bpmn-io/properties-panel@3.55.0 751aebdefe1333b1a598efc079d13b01b3c74bba01e8a6f5b947b1de2d0fd1ec"
+  "zeebe-bpmn-moddle@1.18.0 e14a88d57db5706bc6347b6e5e41c492ed5cff309bb54b663cf3bc84c5f0c714"
 )
 # files to copy, per package, relative to its package/ directory
 files_bpmn_js=(LICENSE dist/bpmn-modeler.production.min.js dist/assets/diagram-js.css
@@ -24,6 +27,11 @@ files_dmn_js=(LICENSE dist/dmn-modeler.production.min.js dist/assets/diagram-js.
               dist/assets/dmn-js-literal-expression.css dist/assets/dmn-js-boxed-expression.css
               dist/assets/dmn-js-boxed-expression-controls.css dist/assets/dmn-font/css/dmn-embedded.css)
 files_form_js=(LICENSE dist/form-viewer.umd.js dist/assets/form-js.css)
+# the properties panel: its UMD bundle (it carries @bpmn-io/properties-panel's code; that
+# package gives the style sheet) and the zeebe: moddle extension it edits
+files_bpmn_js_properties_panel=(LICENSE dist/bpmn-js-properties-panel.umd.js)
+files_properties_panel=(LICENSE dist/assets/properties-panel.css)
+files_zeebe_bpmn_moddle=(LICENSE resources/zeebe.json)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

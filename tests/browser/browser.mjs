@@ -6,6 +6,9 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 export async function launch(artifacts) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-chromium-'));
@@ -45,6 +48,20 @@ export async function signIn(b, appUrl, email, password, tenant, shotName) {
   await page.getByRole('button', { name: /sign in/i }).click();
   await page.waitForURL(u => new URL(u).port === new URL(appUrl).port);
   await page.getByText(email + ' · tenant ' + tenant).waitFor();
+}
+
+/**
+ * axe-core (pinned in package-lock.json) on the page as it stands: throws on any
+ * violation of impact serious or critical, records the rest as a step.
+ */
+export async function axe(b, label) {
+  const page = b.page;
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  const v = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] }))
+    .violations.map(x => ({ id: x.id, impact: x.impact, nodes: x.nodes.slice(0, 3).map(n => n.target.join(' ')) })));
+  const bad = v.filter(x => x.impact === 'serious' || x.impact === 'critical');
+  if (bad.length) throw new Error('axe on ' + label + ': ' + JSON.stringify(bad).slice(0, 1500));
+  b.steps.push('axe ' + label + ': ' + v.length + ' minor');
 }
 
 /** Runs the journey, prints one JSON line {ok, error, steps, blocked, pageErrors}, exits. */

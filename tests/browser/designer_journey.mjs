@@ -5,7 +5,7 @@
 // listed and marked on the flow it names.
 // Usage: node designer_journey.mjs CONFIG_JSON
 // CONFIG: {designer, email, password, tenant, artifacts, broken: {id, name, flow}}
-import { run, signIn } from './browser.mjs';
+import { axe, run, signIn } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 
@@ -13,7 +13,7 @@ await run(cfg.artifacts, async b => {
   const page = b.page;
   await signIn(b, cfg.designer, cfg.email, cfg.password, cfg.tenant);
   await page.locator('.djs-shape[data-element-id="StartEvent_1"]').waitFor();
-  await page.getByLabel('Name').fill('Designer journey');
+  await page.getByLabel('Process name').fill('Designer journey');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText(/^Saved with \d+ problems?/).waitFor();
   await page.locator('#problems').getByText('no-end-event', { exact: false }).or(
@@ -51,4 +51,33 @@ await run(cfg.artifacts, async b => {
   if (marked !== 1) throw new Error('the broken flow is not marked on the diagram');
   await b.shot('d04-publish-refused');
   b.steps.push('refused-and-marked');
+
+  // the properties panel: candidate groups on the user task (zeebe:assignmentDefinition)
+  await page.getByRole('combobox', { name: 'Process', exact: true }).selectOption(cfg.caller.id);
+  await page.locator('.djs-shape[data-element-id="Approve"]').waitFor();
+  await axe(b, 'designer');
+  await page.locator('.djs-shape[data-element-id="Approve"]').click();
+  await page.locator('#properties').getByText('Assignment', { exact: true }).click();
+  await page.locator('#properties').getByLabel('Candidate groups').fill('clerks');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(/^Saved/).waitFor();
+  b.steps.push('properties-saved');
+  await b.shot('d05-properties-panel');
+
+  // version history: version 1 against the draft, the changed task marked
+  await page.getByRole('button', { name: 'Compare version 1 with the draft' }).click();
+  await page.locator('#diff').getByText(/changed: Approve it \(Approve\)/).waitFor();
+  if (await page.locator('.djs-element.fm-changed[data-element-id="Approve"]').count() !== 1)
+    throw new Error('the changed task is not marked');
+  b.steps.push('diff-marked');
+  await b.shot('d06-diff');
+
+  // a call activity links to the process it calls
+  await page.locator('.djs-shape[data-element-id="Checks"]').click();
+  await page.getByRole('button', { name: 'Open the called process "' + cfg.callee.name + '"' }).click();
+  await page.locator('.djs-shape[data-element-id="CS"]').waitFor();
+  if (await page.getByRole('combobox', { name: 'Process', exact: true }).inputValue() !== cfg.callee.id)
+    throw new Error('the called process is not the one open');
+  b.steps.push('call-activity-opened');
+  await b.shot('d07-called-process');
 });

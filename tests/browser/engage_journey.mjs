@@ -6,7 +6,7 @@
 // artifacts directory. Usage: node engage_journey.mjs CONFIG_JSON
 // CONFIG: {engage, email, password, tenant, artifacts, processTask, schemaTask}
 // Prints one JSON line {ok, error, steps, blocked, pageErrors}; exit code 0 only when ok.
-import { run, signIn } from './browser.mjs';
+import { axe, run, signIn } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 
@@ -26,11 +26,37 @@ await run(cfg.artifacts, async b => {
   if (!refreshed) throw new Error('token refresh did not give a working new access token');
   b.steps.push('refreshed');
 
-  // the process's task is offered, not assigned: "Unassigned" lists it
-  await page.getByRole('navigation', { name: 'Task filters' }).getByRole('link', { name: 'Unassigned' }).click();
-  await page.getByRole('link', { name: new RegExp(cfg.processTask) }).click();
-  await page.getByRole('button', { name: 'Claim' }).click();
+  await axe(b, 'inbox');
+
+  // keyboard only: the process's task is offered, not assigned: "Unassigned" lists it
+  await page.reload();
+  await page.getByRole('heading', { name: 'My tasks' }).waitFor();
+  const focused = () => page.evaluate(() => (document.activeElement.textContent || '').trim());
+  const tabTo = async (re, max = 40) => {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      if (re.test(await focused())) return;
+    }
+    throw new Error('Tab never reached ' + re + ' (last: ' + (await focused()) + ')');
+  };
+  await page.keyboard.press('Tab');
+  if ((await focused()) !== 'Skip to content') throw new Error('the first Tab stop is not the skip link');
+  await page.keyboard.press('Enter');
+  await tabTo(/^Unassigned$/);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Unassigned' }).waitFor();
+  await tabTo(new RegExp('^' + cfg.processTask));
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: cfg.processTask }).waitFor();
+  await page.waitForFunction(() => document.activeElement.id === 'task-title');
+  await tabTo(/^Claim$/);
+  await page.keyboard.press('Enter');
   await page.getByRole('button', { name: 'Complete task' }).waitFor();
+  b.steps.push('keyboard-claim');
+  // the task's place in its process: the Views API's diagram, the task highlighted
+  await page.getByRole('img', { name: /this task \(Approve\) is highlighted/ }).waitFor();
+  await axe(b, 'task');
+  await b.shot('02b-task-claimed-diagram');
   await page.getByLabel('Amount approved').fill('9000');
   await page.getByLabel('Comment', { exact: false }).first().fill('looks fine');
   await page.getByRole('button', { name: 'Complete task' }).click();

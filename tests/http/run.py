@@ -8,6 +8,7 @@ A test that raises harness.Skip is reported as `skip NAME: reason`.
 Fixtures are passed by parameter name and shared by the tests of one file:
   srv      a Server with default settings
   NAME     any factory in the file's FIXTURES = {"NAME": lambda: Server(...)}
+A file may set TEST_TIMEOUT = seconds (per test) above the default FM_TEST_TIMEOUT.
 Shared servers are started on first use and killed when the file is done. After each
 test a shared server that died fails that test. Prints `ok NAME` / `FAIL NAME: reason`
 and, last, `N passed, M failed`; exits 1 when anything failed.
@@ -28,6 +29,9 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 TEST_TIMEOUT = int(os.environ.get("FM_TEST_TIMEOUT", "60"))  # seconds per test
+# A test file may raise its own: a module-level TEST_TIMEOUT (seconds per test of that
+# file), used when larger than the default (the browser journeys need minutes).
+_timeout = TEST_TIMEOUT
 
 
 class TestTimeout(Exception):
@@ -35,7 +39,7 @@ class TestTimeout(Exception):
 
 
 def _alarm(signum, frame):
-    raise TestTimeout("test exceeded %ds" % TEST_TIMEOUT)
+    raise TestTimeout("test exceeded %ds" % _timeout)
 
 
 def _term(signum, frame):
@@ -58,6 +62,7 @@ def reason(exc):
 
 
 def main(argv):
+    global _timeout
     filt = argv[1] if len(argv) > 1 else ""
     signal.signal(signal.SIGALRM, _alarm)
     signal.signal(signal.SIGTERM, _term)
@@ -84,6 +89,7 @@ def main(argv):
             tests = [(n, f) for n, f in tests if filt in "%s.%s" % (modname, n)]
             if not tests:
                 continue
+            _timeout = max(TEST_TIMEOUT, int(getattr(mod, "TEST_TIMEOUT", 0) or 0))
             factories = {"srv": lambda: harness.Server()}
             factories.update(getattr(mod, "FIXTURES", {}))
             shared = {}
@@ -92,7 +98,7 @@ def main(argv):
                     full = "%s.%s" % (modname, name)
                     ts = time.monotonic()
                     try:
-                        signal.alarm(TEST_TIMEOUT)
+                        signal.alarm(_timeout)
                         kwargs = {}
                         for p in inspect.signature(fn).parameters:
                             if p not in shared:

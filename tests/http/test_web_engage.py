@@ -1,6 +1,8 @@
 """Engage (3001) in a real browser (issue 18): tests/browser/engage_journey.mjs drives
 Debian's Chromium with playwright-core against a server this test starts — sign in
-through the real OIDC page (8002), claim the task a started process made, submit its
+through the real OIDC page (8002), reach the task a started process made and claim it
+with the keyboard alone (its process diagram shows it highlighted), axe-core on the inbox
+and the task (no serious violation), submit its
 form-js form with an invalid value (form-js's error) and a valid one, refresh the tokens, answer a JSON
 Schema task the server refuses with a 422 shown beside the field, comment, sign out (the refresh token is refused after).
 The instance is then checked completed through the API. Screenshots are kept in a
@@ -73,17 +75,20 @@ def chromium_ok():
 
 
 def npm_ci():
+    """npm ci into tests/browser/node_modules unless every locked package is installed at
+    its locked version; returns the path of node."""
     node, npm = shutil.which("node"), shutil.which("npm")
     assert node and npm, "node and npm are needed for this test (scripts/deps.sh test installs them)"
     with open(os.path.join(BROWSER_DIR, "package-lock.json")) as f:
-        want = json.load(f)["packages"]["node_modules/playwright-core"]["version"]
-    have = None
-    try:
-        with open(os.path.join(BROWSER_DIR, "node_modules", "playwright-core", "package.json")) as f:
-            have = json.load(f)["version"]
-    except (OSError, ValueError, KeyError):
-        pass
-    if have != want:
+        want = {k: v["version"] for k, v in json.load(f)["packages"].items() if k.startswith("node_modules/")}
+    stale = False
+    for key, version in want.items():
+        try:
+            with open(os.path.join(BROWSER_DIR, key, "package.json")) as f:
+                stale = stale or json.load(f)["version"] != version
+        except (OSError, ValueError, KeyError):
+            stale = True
+    if stale:
         r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                            cwd=BROWSER_DIR, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, "npm ci failed: %s" % (r.stderr or r.stdout)[-800:]

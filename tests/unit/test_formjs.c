@@ -208,6 +208,37 @@ static void test_list_conditions(void **state)
     cJSON_Delete(doc);
 }
 
+/* The form-js editor writes bounds typed into its properties panel as strings. */
+static void test_string_bounds(void **state)
+{
+    (void)state;
+    static const char *const F =
+        "{\"components\":[{\"label\":\"Qty\",\"type\":\"number\",\"id\":\"F1\",\"key\":\"qty\","
+        "\"validate\":{\"min\":\"1\",\"max\":\" 10.5 \"}},"
+        "{\"label\":\"Name\",\"type\":\"textfield\",\"id\":\"F2\",\"key\":\"name\","
+        "\"validate\":{\"minLength\":\"2\",\"maxLength\":\"4\"}},"
+        "{\"label\":\"Note\",\"type\":\"textfield\",\"id\":\"F3\",\"key\":\"note\","
+        "\"validate\":{\"min\":\"\",\"maxLength\":\"\"}}],\"type\":\"default\"}";
+    int n;
+    cJSON *errs = run(F, NULL, "{\"qty\":1,\"name\":\"Ann\",\"note\":\"a long note\"}", &n);
+    assert_int_equal(n, 0);
+    cJSON_Delete(errs);
+    errs = run(F, NULL, "{\"qty\":0,\"name\":\"A\"}", &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 0), "detail")->valuestring,
+                        "Field must have minimum value of 1.");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 1), "detail")->valuestring,
+                        "Field must have minimum length of 2.");
+    cJSON_Delete(errs);
+    errs = run(F, NULL, "{\"qty\":11,\"name\":\"Annabel\"}", &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 0), "detail")->valuestring,
+                        "Field must have maximum value of 10.5.");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(errs, 1), "detail")->valuestring,
+                        "Field must have maximum length of 4.");
+    cJSON_Delete(errs);
+}
+
 static void refused(const char *form, const char *why_part)
 {
     cJSON *f = cJSON_Parse(form);
@@ -229,8 +260,12 @@ static void test_check(void **state)
     refused("{\"type\":\"default\",\"components\":{}}", "/components: must be an array");
     refused("{\"type\":\"custom\",\"components\":[]}", "/type");
     refused("{\"components\":[{\"type\":\"textfield\"}]}", "/components/0/key: is required");
-    refused("{\"components\":[{\"type\":\"number\",\"key\":\"a\",\"validate\":{\"min\":\"1\"}}]}",
+    refused("{\"components\":[{\"type\":\"number\",\"key\":\"a\",\"validate\":{\"min\":\"one\"}}]}",
             "/components/0/validate/min: must be a number");
+    refused("{\"components\":[{\"type\":\"number\",\"key\":\"a\",\"validate\":{\"max\":\"1e999\"}}]}",
+            "/components/0/validate/max: must be a number");
+    refused("{\"components\":[{\"type\":\"textfield\",\"key\":\"a\",\"validate\":{\"minLength\":\"2.5\"}}]}",
+            "/components/0/validate/minLength: must be a non-negative integer");
     refused("{\"components\":[{\"type\":\"textfield\",\"key\":\"a\",\"validate\":{\"pattern\":\"(\"}}]}",
             "/components/0/validate/pattern: is not a valid regular expression");
     refused("{\"components\":[{\"type\":\"select\",\"key\":\"a\",\"values\":[\"x\"]}]}", "/components/0/values");
@@ -255,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_values_key_and_types),
         cmocka_unit_test(test_list_conditions),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_string_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

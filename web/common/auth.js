@@ -145,6 +145,17 @@ export async function signOut() {
   }
 }
 
+/**
+ * A process diagram from the Process Views API (`path`: /views/{processId}.svg?…) as an
+ * object URL for an <img>, so the server's SVG never enters the page's DOM; null when
+ * it cannot be had. The caller revokes it (URL.revokeObjectURL) when done.
+ */
+export async function diagramUrl(path) {
+  const r = await api('GET', path);
+  if (!r.ok || !r.text) return null;
+  return URL.createObjectURL(new Blob([r.text], { type: 'image/svg+xml' }));
+}
+
 export function user() {
   return session ? session.user : null;
 }

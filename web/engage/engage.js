@@ -2,7 +2,7 @@
 // claim/unclaim, its form (Camunda Forms with the vendored form-js viewer, or a JSON
 // Schema rendered here), completing it with the server's 422 errors shown beside their
 // fields, and comments. Talks to the Human Task Service through /api/tasks on this origin.
-import { api, signIn, signOut, start, user } from '/common/auth.js';
+import { api, diagramUrl, signIn, signOut, start, user } from '/common/auth.js';
 
 const $ = id => document.getElementById(id);
 const FILTERS = [
@@ -130,8 +130,31 @@ async function showTask(id) {
   $('unclaim').hidden = !open || !mine;
   $('submit').hidden = !open || !mine;
   await renderForm(t, open && mine);
+  await showDiagram(t);
   await loadComments(t.id);
   $('task-title').focus();
+}
+
+// The task's process diagram with the task's element highlighted: the instance gives the
+// process and version, the Process Views API draws it (GET /views/{processId}.svg).
+let diagramShown = null;
+async function showDiagram(t) {
+  const sec = $('diagram-section'), host = $('diagram');
+  if (diagramShown) { URL.revokeObjectURL(diagramShown); diagramShown = null; }
+  host.replaceChildren();
+  sec.hidden = true;
+  if (!t.processInstanceId || !t.elementId) return;
+  const x = await api('GET', '/executions/' + encodeURIComponent(t.processInstanceId));
+  if (!x.ok) return;
+  const url = await diagramUrl('/views/' + encodeURIComponent(x.json.processId) + '.svg?version=' +
+                               encodeURIComponent(x.json.version) + '&highlight=' + encodeURIComponent(t.elementId));
+  if (!url || current !== t) return;
+  diagramShown = url;
+  const img = document.createElement('img');
+  img.src = url;
+  img.alt = 'The process diagram; this task (' + t.elementId + ') is highlighted.';
+  host.append(img);
+  sec.hidden = false;
 }
 
 async function renderForm(t, editable) {

@@ -52,6 +52,33 @@ bool tasks_formjs_is(const cJSON *form)
     return cJSON_IsObject(form) && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(form, "components"));
 }
 
+/* A validation bound (min, max, minLength, maxLength): a number, or a numeric string
+ * as the form-js editor writes it ("1"); an empty string or null is no bound.
+ * 1 and *out set: a bound; 0: none; -1: not a number. */
+static int bound(const cJSON *x, double *out)
+{
+    if (!x || cJSON_IsNull(x))
+        return 0;
+    if (cJSON_IsNumber(x))
+        return *out = x->valuedouble, 1;
+    if (!cJSON_IsString(x))
+        return -1;
+    const char *s = x->valuestring;
+    while (*s == ' ')
+        s++;
+    if (!*s)
+        return 0;
+    if (strlen(s) > 32)
+        return -1;
+    char *end = NULL;
+    double d = strtod(s, &end);
+    while (end && *end == ' ')
+        end++;
+    if (end == s || (end && *end) || !isfinite(d))
+        return -1;
+    return *out = d, 1;
+}
+
 /* ---- checking a schema ---- */
 
 static int bad(char *why, size_t len, const char *ptr, const char *what)
@@ -77,15 +104,16 @@ static int check_rules(const cJSON *c, const char *ptr, char *why, size_t len)
         return snprintf(sub, sizeof(sub), "%s/validate", ptr), bad(why, len, sub, "must be an object");
     static const char *const nums[] = { "min", "max", NULL }, *const lens[] = { "minLength", "maxLength", NULL };
     for (int i = 0; nums[i]; i++) {
-        const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, nums[i]);
+        double d;
         snprintf(sub, sizeof(sub), "%s/validate/%s", ptr, nums[i]);
-        if (x && !cJSON_IsNumber(x) && !cJSON_IsNull(x))
+        if (bound(cJSON_GetObjectItemCaseSensitive(v, nums[i]), &d) < 0)
             return bad(why, len, sub, "must be a number");
     }
     for (int i = 0; lens[i]; i++) {
-        const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, lens[i]);
+        double d = 0;
         snprintf(sub, sizeof(sub), "%s/validate/%s", ptr, lens[i]);
-        if (x && !cJSON_IsNull(x) && (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble != floor(x->valuedouble)))
+        int b = bound(cJSON_GetObjectItemCaseSensitive(v, lens[i]), &d);
+        if (b < 0 || (b > 0 && (d < 0 || d != floor(d))))
             return bad(why, len, sub, "must be a non-negative integer");
     }
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(v, "pattern");
@@ -520,20 +548,19 @@ static void check_field(fctx_t *c, const cJSON *comp, const char *type, const cJ
     } else if (!strcmp(type, "checklist") || !strcmp(type, "taglist")) {
         check_options(c, comp, v, ptr, true);
     }
-    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(val, "min"), *mx = cJSON_GetObjectItemCaseSensitive(val, "max");
-    if (!isnan(num) && cJSON_IsNumber(mn) && num < mn->valuedouble)
-        violation(c, ptr, "Field must have minimum value of %g.", mn->valuedouble);
-    if (!isnan(num) && cJSON_IsNumber(mx) && num > mx->valuedouble)
-        violation(c, ptr, "Field must have maximum value of %g.", mx->valuedouble);
+    double mn, mx;
+    if (!isnan(num) && bound(cJSON_GetObjectItemCaseSensitive(val, "min"), &mn) > 0 && num < mn)
+        violation(c, ptr, "Field must have minimum value of %g.", mn);
+    if (!isnan(num) && bound(cJSON_GetObjectItemCaseSensitive(val, "max"), &mx) > 0 && num > mx)
+        violation(c, ptr, "Field must have maximum value of %g.", mx);
     if (!cJSON_IsString(v))
         return;
-    const cJSON *mnl = cJSON_GetObjectItemCaseSensitive(val, "minLength");
-    const cJSON *mxl = cJSON_GetObjectItemCaseSensitive(val, "maxLength");
+    double mnl, mxl;
     double len = (double)trimmed_chars(v->valuestring);
-    if (cJSON_IsNumber(mnl) && len < mnl->valuedouble)
-        violation(c, ptr, "Field must have minimum length of %g.", mnl->valuedouble);
-    if (cJSON_IsNumber(mxl) && len > mxl->valuedouble)
-        violation(c, ptr, "Field must have maximum length of %g.", mxl->valuedouble);
+    if (bound(cJSON_GetObjectItemCaseSensitive(val, "minLength"), &mnl) > 0 && len < mnl)
+        violation(c, ptr, "Field must have minimum length of %g.", mnl);
+    if (bound(cJSON_GetObjectItemCaseSensitive(val, "maxLength"), &mxl) > 0 && len > mxl)
+        violation(c, ptr, "Field must have maximum length of %g.", mxl);
     const char *pat = sval(val, "pattern"), *vt = sval(val, "validationType");
     if (pat && *pat) {
         int m = tasks_schema_match(pat, v->valuestring);
