@@ -124,7 +124,7 @@ static int run(long target, bool embed)
         return 1;
     snprintf(path, sizeof(path), "%s/knowledge.db", dir);
     fm_db_t *db = NULL;
-    fm_db_opts_t opts = { false, 8192, false };
+    fm_db_opts_t opts = { .cache_kib = 8192 };
     char err[200];
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) != FM_OK)
         return 1;
