@@ -337,6 +337,12 @@ static int on_feedback(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    const cand_t *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 typedef struct vscan {
     cands_t *c;
     const float *q;
@@ -353,7 +359,8 @@ static int on_vector(const fm_dbrow_t *row, void *arg)
         return FM_OK;
     double cos = kn_cos_q8(s->q, b);
     int64_t id = fm_dbrow_int(row, 0);
-    cand_t *x = cand_find(s->c, id);
+    cand_t key = { id, 0, 0, 0, 0 };
+    cand_t *x = bsearch(&key, s->c->v, s->c->n, sizeof(cand_t), by_id);    /* sorted before the scan */
     if (x) {
         x->cos = cos;
         return FM_OK;
@@ -530,6 +537,7 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
         if (!s)
             rc = FM_ENOMEM;
         if (s) {
+            qsort(c.v, c.n, sizeof(cand_t), by_id);
             s->c = &c;
             s->q = qv;
             rc = fm_dbq_each(r,
