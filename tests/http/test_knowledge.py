@@ -203,8 +203,16 @@ def test_feedback_moves_a_passage_by_the_documented_amount(srv):
     assert_json(srv.req("POST", P, "/api/v1/feedback", body={
         "question": q, "chunk": first["id"], "helpful": False,
         "correctedAnswer": "Payment is due within 30 days."}), 201)
-    now = _query(srv, coll, q, k=5)["passages"]
+    nowj = _query(srv, coll, q, k=5)
+    now = nowj["passages"]
     assert now[0]["id"] == second["id"], [(p["id"], p["score"]) for p in now]
+    # the corrected answer comes back with questions of the same terms, in any order and case
+    assert [c["answer"] for c in nowj["corrections"]] == ["Payment is due within 30 days."], nowj["corrections"]
+    assert nowj["corrections"][0]["passageId"] == first["id"]
+    again = _query(srv, coll, "Month, PAYMENT and the invoice?")
+    assert [c["answer"] for c in again["corrections"]] == ["Payment is due within 30 days."], again
+    assert _query(srv, coll, "invoice payment")["corrections"] == []
+    assert _query(srv, _coll(srv), q)["corrections"] == []
     assert abs({p["id"]: p["score"] for p in now}[first["id"]] - (first["score"] - 0.25)) < 1e-5
     # an unrelated question is untouched
     assert "argon2id" in _query(srv, coll, "How are passwords stored?")["passages"][0]["text"]

@@ -414,6 +414,16 @@ static int query(fm_req_t *r)
     for (int i = 0; i < nterms; i++)
         cJSON_AddItemToArray(ta, cJSON_CreateString(terms[i]));
     cJSON_AddItemToObject(o, "skippedTerms", skipped);
+    cJSON *corr = cJSON_AddArrayToObject(o, "corrections");
+    if (nterms > 0) {
+        char key[KN_KEY_MAX];
+        kn_terms_key(terms, nterms, key);
+        rc = kn_corrections(db_of(r), fm_req_tenant(r), coll, key, corr);
+        if (rc != FM_OK) {
+            cJSON_Delete(o);
+            return rc;
+        }
+    }
     return fm_reply_json(r, 200, o);
 }
 

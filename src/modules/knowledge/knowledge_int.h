@@ -133,6 +133,11 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into);
 int kn_feedback_add(fm_db_t *db, const char *tenant, const char *source_id, int position, const char *question,
                     const char *const *terms, int nterms, bool helpful, const char *corrected, const char *actor,
                     cJSON **out);
+/* The question's terms sorted and joined by spaces (out: at least KN_KEY_MAX bytes). */
+#define KN_KEY_MAX (KN_TERMS_MAX * KN_TERM_MAX + 1)
+void kn_terms_key(const char *const *terms, int nterms, char *out);
+/* The latest corrected answers (at most 3) given for questions with the same terms key. */
+int kn_corrections(fm_db_t *db, const char *tenant, const char *collection, const char *key, cJSON *into);
 int kn_feedback_list(fm_db_t *db, const char *tenant, const char *collection, int offset, int limit,
                      cJSON *items, int *total);
 

@@ -596,14 +596,15 @@ int kn_feedback_add(fm_db_t *db, const char *tenant, const char *source_id, int 
     fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    char *coll = NULL;
+    char *coll = NULL, key[KN_KEY_MAX];
+    kn_terms_key(terms, nterms, key);
     int rc = fm_dbq_str(w, "SELECT collection FROM chunks WHERE tenant_id = ? AND source_id = ? AND position = ?",
                         &coll, "ssi", tenant, source_id, position);
     if (rc == FM_OK)
         rc = fm_dbq_run(w, "INSERT INTO feedback(tenant_id, id, collection, source_id, position, question, helpful, "
-                           "corrected_answer, actor, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        "ssssisissI", tenant, id, coll, source_id, position, question, helpful ? 1 : 0, corrected,
-                        actor, fm_time_unix_ms());
+                           "corrected_answer, actor, created_ms, terms_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "ssssisissIs", tenant, id, coll, source_id, position, question, helpful ? 1 : 0, corrected,
+                        actor, fm_time_unix_ms(), key);
     for (int i = 0; i < nterms && rc == FM_OK; i++)
         rc = fm_dbq_run(w, "INSERT INTO feedback_terms(tenant_id, collection, term, source_id, position, weight) "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
@@ -623,6 +624,16 @@ int kn_feedback_add(fm_db_t *db, const char *tenant, const char *source_id, int 
         *out = NULL;
     }
     return rc;
+}
+
+int kn_corrections(fm_db_t *db, const char *tenant, const char *collection, const char *key, cJSON *into)
+{
+    return fm_dbq_read_array(db,
+                             "SELECT corrected_answer AS answer, question, source_id || ':' || position AS \"passageId\", "
+                             "created_ms AS \"createdAt\" FROM feedback WHERE tenant_id = ?1 AND terms_key = ?2 "
+                             "AND corrected_answer IS NOT NULL AND corrected_answer != '' "
+                             "AND (?3 IS NULL OR collection = ?3) ORDER BY created_ms DESC, id LIMIT 3",
+                             "ssst", into, "sss", tenant, key, collection);
 }
 
 int kn_feedback_list(fm_db_t *db, const char *tenant, const char *collection, int offset, int limit, cJSON *items,

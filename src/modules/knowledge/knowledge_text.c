@@ -321,6 +321,28 @@ int kn_terms(const char *text, char *buf, size_t len, const char **terms, int ma
     return n;
 }
 
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void kn_terms_key(const char *const *terms, int nterms, char *out)
+{
+    const char *v[KN_TERMS_MAX];
+    int n = nterms < KN_TERMS_MAX ? nterms : KN_TERMS_MAX;
+    memcpy(v, terms, (size_t)n * sizeof(v[0]));
+    qsort(v, (size_t)n, sizeof(v[0]), by_str);
+    size_t w = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        if (i)
+            out[w++] = ' ';
+        memcpy(out + w, v[i], l);
+        w += l;
+    }
+    out[w] = '\0';
+}
+
 /* ---- document frequencies ---- */
 
 static uint64_t hash_str(const char *s)
