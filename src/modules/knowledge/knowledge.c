@@ -367,7 +367,7 @@ static int query(fm_req_t *r)
     bool vectors = !strcmp(fm_cfg()->knowledge_embeddings, "hash");
     kn_query_t q = {
         .tenant = fm_req_tenant(r), .collection = coll, .source_id = str_of(filters, "sourceId"),
-        .title = str_of(filters, "source"), .terms = terms, .nterms = nterms, .k = k, .vectors = vectors,
+        .source = str_of(filters, "source"), .terms = terms, .nterms = nterms, .k = k, .vectors = vectors,
         .question = question,
     };
     cJSON *o = cJSON_CreateObject();

@@ -117,7 +117,7 @@ int kn_chunk_list(fm_db_t *db, const char *tenant, const char *source, int offse
 
 typedef struct kn_query {
     const char *tenant, *collection;    /* collection NULL: every collection of the tenant */
-    const char *source_id, *title;      /* filters (NULL: none) */
+    const char *source_id, *source;     /* filters (NULL: none) */
     const char *const *terms;
     int nterms;
     int k;

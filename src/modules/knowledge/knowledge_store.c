@@ -471,8 +471,8 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
         kn_scope_token('s', q->tenant, q->source_id, stok);
         sfilt = stok;
     }
-    if (q->title) {
-        kn_scope_token('u', q->tenant, q->title, utok);
+    if (q->source) {
+        kn_scope_token('u', q->tenant, q->source, utok);
         ufilt = utok;
     }
     if (q->collection)
