@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall bench-documents \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall bench-documents bench-knowledge \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -199,6 +199,10 @@ build/bench/documents_bench: bench/documents_bench.c build/libfm.a | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< build/libfm.a $(LDLIBS)
 bench-documents: build/bench/documents_bench
 	build/bench/documents_bench 8
+# Knowledge Hub: ingest MB/s and query p50/p99 at 10k and 100k chunks (bench/knowledge_bench.c).
+build/bench/knowledge_bench: bench/knowledge_bench.c build/libfm.a | $(DEPS)
+bench-knowledge: build/bench/knowledge_bench
+	build/bench/knowledge_bench 10000 100000
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -203,8 +203,16 @@ def test_feedback_moves_a_passage_by_the_documented_amount(srv):
     assert_json(srv.req("POST", P, "/api/v1/feedback", body={
         "question": q, "chunk": first["id"], "helpful": False,
         "correctedAnswer": "Payment is due within 30 days."}), 201)
-    now = _query(srv, coll, q, k=5)["passages"]
+    nowj = _query(srv, coll, q, k=5)
+    now = nowj["passages"]
     assert now[0]["id"] == second["id"], [(p["id"], p["score"]) for p in now]
+    # the corrected answer comes back with questions of the same terms, in any order and case
+    assert [c["answer"] for c in nowj["corrections"]] == ["Payment is due within 30 days."], nowj["corrections"]
+    assert nowj["corrections"][0]["passageId"] == first["id"]
+    again = _query(srv, coll, "Month, PAYMENT and the invoice?")
+    assert [c["answer"] for c in again["corrections"]] == ["Payment is due within 30 days."], again
+    assert _query(srv, coll, "invoice payment")["corrections"] == []
+    assert _query(srv, _coll(srv), q)["corrections"] == []
     assert abs({p["id"]: p["score"] for p in now}[first["id"]] - (first["score"] - 0.25)) < 1e-5
     # an unrelated question is untouched
     assert "argon2id" in _query(srv, coll, "How are passwords stored?")["passages"][0]["text"]
@@ -307,12 +315,21 @@ def test_bad_input(srv):
 
 
 def test_hybrid_ranking_with_hashed_embeddings(hashed):
-    coll, _ = _corpus(hashed)
+    coll, ids = _corpus(hashed)
     for q, want in QUESTIONS:
         j = _query(hashed, coll, q, k=3)
         assert j["ranking"] == "bm25+hash-embeddings", j
         assert want in j["passages"][0]["text"], (q, [p["text"][:50] for p in j["passages"]])
         assert all(0 < p["score"] <= 1.0 + 1e-9 for p in j["passages"]), j["passages"]
+    # vectors go with their source; other tenants' vectors never rank
+    sid = ids["Security policy"]
+    assert hashed.req("DELETE", P, "/knowledge/sources/" + sid).status == 204
+    j = _query(hashed, coll, "How are passwords stored with argon2id?", k=50)
+    assert j["passages"] and all(p["sourceId"] != sid for p in j["passages"]), j
+    other = hashed.tenant_headers("knowledgeh")
+    j = assert_json(hashed.req("POST", P, "/knowledge/query", headers=other,
+                               body={"question": "When is payment due?", "k": 50}))
+    assert j["passages"] == [], j
 
 
 def test_ingest_a_document_from_document_intelligence(srv):
@@ -334,3 +351,26 @@ def test_ingest_a_document_from_document_intelligence(srv):
     assert "48 hours" in j["passages"][0]["text"], j
     other = srv.tenant_headers("knowledged")
     assert_problem(srv.req("POST", P, "/knowledge/ingest", headers=other, body={"documentId": doc["id"]}), 404)
+
+
+def test_very_common_terms_are_left_out_of_the_match(srv):
+    """docs/knowledge.md "Ranking": terms are matched from the rarest while the chunks they
+    are in stay within 4,000; the rarest is always matched. Counts are per tenant and
+    collection and go down when a source is deleted."""
+    coll = _coll(srv)
+    para = "".join("Common line %d.\n\n" % i for i in range(16000))
+    big = [_ingest(srv, coll, "Ledger %d" % i, para, chunkSize=200, overlap=0) for i in range(3)]
+    n = big[0]["chunks"]
+    assert 3 * n > 4000 and 2 * n < 4000, n
+    _ingest(srv, coll, "Needle", "The zeppelin entry is common knowledge.")
+    j = _query(srv, coll, "common zeppelin")
+    assert j["skippedTerms"] == ["common"] and j["passages"][0]["title"] == "Needle", j["skippedTerms"]
+    assert _query(srv, coll, "common")["skippedTerms"] == []          # the rarest stays
+    # another collection (and tenant) counts its own chunks
+    c2 = _coll(srv)
+    _ingest(srv, c2, "Small", "A common zeppelin.")
+    assert _query(srv, c2, "common zeppelin")["skippedTerms"] == []
+    assert srv.req("DELETE", P, "/knowledge/sources/" + big[0]["id"]).status == 204
+    j = _query(srv, coll, "common zeppelin")
+    assert j["skippedTerms"] == [] and j["passages"][0]["title"] == "Needle", j
+    assert len(j["passages"]) == 5 and j["passages"][1]["title"].startswith("Ledger"), j  # "common" matched again

@@ -367,14 +367,17 @@ static int query(fm_req_t *r)
     bool vectors = !strcmp(fm_cfg()->knowledge_embeddings, "hash");
     kn_query_t q = {
         .tenant = fm_req_tenant(r), .collection = coll, .source_id = str_of(filters, "sourceId"),
-        .title = str_of(filters, "source"), .terms = terms, .nterms = nterms, .k = k, .vectors = vectors,
+        .source = str_of(filters, "source"), .terms = terms, .nterms = nterms, .k = k, .vectors = vectors,
         .question = question,
     };
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "question", question);
     cJSON *passages = cJSON_AddArrayToObject(o, "passages");
+    cJSON *skipped = cJSON_CreateArray();
+    q.skipped = skipped;
     int rc = kn_search(db_of(r), &q, passages);
     if (rc != FM_OK) {
+        cJSON_Delete(skipped);
         cJSON_Delete(o);
         return rc;
     }
@@ -385,6 +388,7 @@ static int query(fm_req_t *r)
         texts[i] = str_of(cJSON_GetArrayItem(passages, i), "text");
     char *answer = kn_extract_answer(texts, na, terms, nterms, cited);
     if (!answer) {
+        cJSON_Delete(skipped);
         cJSON_Delete(o);
         return FM_ENOMEM;
     }
@@ -409,6 +413,17 @@ static int query(fm_req_t *r)
     cJSON *ta = cJSON_AddArrayToObject(o, "terms");
     for (int i = 0; i < nterms; i++)
         cJSON_AddItemToArray(ta, cJSON_CreateString(terms[i]));
+    cJSON_AddItemToObject(o, "skippedTerms", skipped);
+    cJSON *corr = cJSON_AddArrayToObject(o, "corrections");
+    if (nterms > 0) {
+        char key[KN_KEY_MAX];
+        kn_terms_key(terms, nterms, key);
+        rc = kn_corrections(db_of(r), fm_req_tenant(r), coll, key, corr);
+        if (rc != FM_OK) {
+            cJSON_Delete(o);
+            return rc;
+        }
+    }
     return fm_reply_json(r, 200, o);
 }
 

@@ -27,6 +27,7 @@
 #define KN_QUESTION_MAX 2000            /* bytes of a question */
 #define KN_K_MAX 50                     /* passages one query returns */
 #define KN_CANDIDATES 100               /* BM25 candidates re-ranked per query */
+#define KN_MATCH_BUDGET 4000            /* chunks the BM25 match may score (docs: "Ranking") */
 #define KN_FEEDBACK_WEIGHT_MAX 4        /* |weight| of one (chunk, term) */
 #define KN_FEEDBACK_STEP 0.25           /* score added per vote and matching term share */
 #define KN_VEC_DIMS 256
@@ -55,6 +56,20 @@ int kn_chunk_text(const char *text, size_t len, int target, int overlap, kn_chun
  * terms[i] point into buf (size len). */
 int kn_terms(const char *text, char *buf, size_t len, const char **terms, int max);
 
+/* Document frequencies of terms over a set of chunks (the terms as kn_terms makes
+ * them): an open-addressing map, each term counted once per chunk number `doc`. */
+typedef struct kn_df_entry {
+    char *term;
+    uint64_t hash;
+    int df, last;
+} kn_df_entry_t;
+typedef struct kn_df {
+    kn_df_entry_t *v;
+    size_t n, cap;
+} kn_df_t;
+int kn_df_add_text(kn_df_t *m, const char *text, int doc);
+void kn_df_release(kn_df_t *m);
+
 /* The 64-bit FNV-1a of a string, as 16 hex digits (the scope tokens). */
 void kn_scope_token(char prefix, const char *a, const char *b, char out[20]);
 
@@ -63,6 +78,10 @@ void kn_scope_token(char prefix, const char *a, const char *b, char out[20]);
  * L2-normalised (all zero for a text without words). */
 void kn_embed(const char *text, size_t len, float *v);
 float kn_dot(const float *a, const float *b);
+/* A unit vector as KN_VEC_DIMS signed bytes, scaled so its largest component is ±127;
+ * kn_cos_q8 is the cosine of a unit vector and such a quantised one. */
+void kn_quantize(const float *v, int8_t *q);
+float kn_cos_q8(const float *unit, const int8_t *q);
 
 /* The extractive answer: sentences of passages[0..n) scored by the question terms they
  * hold (each term once, weighted by the passage's rank), the best KN_ANSWER_SENTENCES
@@ -98,12 +117,13 @@ int kn_chunk_list(fm_db_t *db, const char *tenant, const char *source, int offse
 
 typedef struct kn_query {
     const char *tenant, *collection;    /* collection NULL: every collection of the tenant */
-    const char *source_id, *title;      /* filters (NULL: none) */
+    const char *source_id, *source;     /* filters (NULL: none) */
     const char *const *terms;
     int nterms;
     int k;
     bool vectors;                        /* hybrid with the hashed embeddings */
     const char *question;
+    cJSON *skipped;                      /* when set: the terms left out of the match */
 } kn_query_t;
 /* The ranked passages (docs/knowledge.md "Ranking") appended to `into`, at most k. */
 int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into);
@@ -113,6 +133,11 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into);
 int kn_feedback_add(fm_db_t *db, const char *tenant, const char *source_id, int position, const char *question,
                     const char *const *terms, int nterms, bool helpful, const char *corrected, const char *actor,
                     cJSON **out);
+/* The question's terms sorted and joined by spaces (out: at least KN_KEY_MAX bytes). */
+#define KN_KEY_MAX (KN_TERMS_MAX * KN_TERM_MAX + 1)
+void kn_terms_key(const char *const *terms, int nterms, char *out);
+/* The latest corrected answers (at most 3) given for questions with the same terms key. */
+int kn_corrections(fm_db_t *db, const char *tenant, const char *collection, const char *key, cJSON *into);
 int kn_feedback_list(fm_db_t *db, const char *tenant, const char *collection, int offset, int limit,
                      cJSON *items, int *total);
 

@@ -73,6 +73,27 @@ float kn_dot(const float *a, const float *b)
     return s;
 }
 
+void kn_quantize(const float *v, int8_t *q)
+{
+    float mx = 0;
+    for (int i = 0; i < KN_VEC_DIMS; i++)
+        if (fabsf(v[i]) > mx)
+            mx = fabsf(v[i]);
+    for (int i = 0; i < KN_VEC_DIMS; i++)
+        q[i] = mx > 0 ? (int8_t)lrintf(v[i] / mx * 127.0f) : 0;
+}
+
+float kn_cos_q8(const float *unit, const int8_t *q)
+{
+    float dot = 0;
+    int32_t nn = 0;
+    for (int i = 0; i < KN_VEC_DIMS; i++) {
+        dot += unit[i] * q[i];
+        nn += q[i] * q[i];
+    }
+    return nn > 0 ? dot / sqrtf((float)nn) : 0;
+}
+
 /* ---- the extractive answer ---- */
 
 typedef struct sentence {

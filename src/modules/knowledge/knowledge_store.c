@@ -61,6 +61,7 @@ int kn_coll_delete(fm_db_t *db, const char *tenant, const char *name)
         "DELETE FROM sources WHERE tenant_id = ? AND collection = ?",
         "DELETE FROM feedback WHERE tenant_id = ? AND collection = ?",
         "DELETE FROM feedback_terms WHERE tenant_id = ? AND collection = ?",
+        "DELETE FROM term_df WHERE tenant_id = ? AND collection = ?",
     };
     for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == FM_OK; i++)
         rc = fm_dbq_run(w, sql[i], "ss", tenant, name);
@@ -100,6 +101,77 @@ static void scope_of(const char *tenant, const char *coll, const char *src_id, c
     snprintf(out, len, "%s %s %s %s", t, c, s, u);
 }
 
+/* Adds (sign 1) or takes away (-1) the chunks' terms to the collection's counts; adding
+ * is one statement taking the counts as one JSON object {term: chunks}. */
+static int df_write(fm_dbc_t *w, const char *tenant, const char *coll, kn_df_t *m, int sign)
+{
+    if (!m->n)
+        return FM_OK;
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; sign > 0 && i < m->cap; i++)
+        if (m->v[i].term)
+            cJSON_AddItemToObject(o, m->v[i].term, cJSON_CreateNumber(m->v[i].df));
+    int rc = FM_OK;
+    if (sign > 0)
+        rc = fm_dbq_run(w, "INSERT INTO term_df(tenant_id, term, collection, df) "
+                           "SELECT ?1, key, ?2, value FROM json_each(?3) WHERE true "
+                           "ON CONFLICT DO UPDATE SET df = df + excluded.df",
+                        "ssj", tenant, coll, o);
+    else    /* one indexed statement per term: a join with the JSON list would be planned as a scan */
+        for (size_t i = 0; i < m->cap && rc == FM_OK; i++) {
+            const kn_df_entry_t *e = &m->v[i];
+            if (!e->term)
+                continue;
+            rc = fm_dbq_run(w, "UPDATE term_df SET df = df - ? WHERE tenant_id = ? AND term = ? AND collection = ?",
+                            "isss", e->df, tenant, e->term, coll);
+            if (rc == FM_OK)
+                rc = fm_dbq_run(w, "DELETE FROM term_df WHERE tenant_id = ? AND term = ? AND collection = ? "
+                                   "AND df <= 0",
+                                "sss", tenant, e->term, coll);
+        }
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int df_apply(fm_dbc_t *w, const char *tenant, const char *coll, const char *text, const kn_chunk_t *c,
+                    size_t n, int sign)
+{
+    kn_df_t m = { 0 };
+    int rc = FM_OK;
+    char *buf = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < n && rc == FM_OK; i++) {
+        if (c[i].len + 1 > cap) {
+            cap = c[i].len + 1;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                rc = FM_ENOMEM;
+                break;
+            }
+            buf = nb;
+        }
+        memcpy(buf, text + c[i].off, c[i].len);
+        buf[c[i].len] = '\0';
+        rc = kn_df_add_text(&m, buf, (int)i);
+    }
+    free(buf);
+    if (rc == FM_OK)
+        rc = df_write(w, tenant, coll, &m, sign);
+    kn_df_release(&m);
+    return rc;
+}
+
+typedef struct df_rows {
+    kn_df_t m;
+    int n, rc;
+} df_rows_t;
+
+static int on_chunk_text(const fm_dbrow_t *row, void *arg)
+{
+    df_rows_t *d = arg;
+    return kn_df_add_text(&d->m, fm_dbrow_str(row, 0), d->n++);
+}
+
 int kn_source_insert(fm_db_t *db, const kn_source_new_t *s, cJSON **out)
 {
     *out = NULL;
@@ -135,18 +207,25 @@ int kn_source_insert(fm_db_t *db, const kn_source_new_t *s, cJSON **out)
                         "ssssssIII", s->tenant, id, s->collection, s->title, s->source, s->document_id,
                         (int64_t)s->len, (int64_t)s->nchunks, now);
     float vec[KN_VEC_DIMS];
+    int8_t q8[KN_VEC_DIMS];
     for (size_t i = 0; i < s->nchunks && rc == FM_OK; i++) {
         const kn_chunk_t *c = &s->chunks[i];
         memcpy(buf, s->text + c->off, c->len);
         buf[c->len] = '\0';
-        if (s->embed)
+        rc = fm_dbq_run(w, "INSERT INTO chunks(tenant_id, collection, source_id, position, heading, text, scope) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "sssisss", s->tenant, s->collection, id, (int)i, c->heading, buf, scope);
+        if (rc == FM_OK && s->embed) {
             kn_embed(buf, c->len, vec);
-        rc = fm_dbq_run(w, "INSERT INTO chunks(tenant_id, collection, source_id, position, heading, text, scope, "
-                           "embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        "sssisssb", s->tenant, s->collection, id, (int)i, c->heading, buf, scope,
-                        s->embed ? (const void *)vec : NULL, s->embed ? sizeof(vec) : (size_t)0);
+            kn_quantize(vec, q8);
+            rc = fm_dbq_run(w, "INSERT INTO chunk_vecs(tenant_id, collection, id, scope, v) VALUES (?, ?, ?, ?, ?)",
+                            "ssIsb", s->tenant, s->collection, fm_dbq_last_id(w), scope, (const void *)q8,
+                            sizeof(q8));
+        }
     }
     free(buf);
+    if (rc == FM_OK)
+        rc = df_apply(w, s->tenant, s->collection, s->text, s->chunks, s->nchunks, 1);
     if (rc == FM_OK)
         rc = fm_dbq_obj(w, SRC_SELECT "WHERE tenant_id = ? AND id = ?", SRC_HINTS, out, "ss", s->tenant, id);
     rc = fm_dbq_write_end(w, rc);
@@ -162,9 +241,18 @@ int kn_source_delete(fm_db_t *db, const char *tenant, const char *id)
     fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    int rc = fm_dbq_run(w, "DELETE FROM sources WHERE tenant_id = ? AND id = ?", "ss", tenant, id);
-    if (rc == FM_OK && fm_dbq_changes(w) == 0)
-        rc = FM_ENOTFOUND;
+    char *coll = NULL;
+    int rc = fm_dbq_str(w, "SELECT collection FROM sources WHERE tenant_id = ? AND id = ?", &coll, "ss", tenant, id);
+    df_rows_t d = { { 0 }, 0, FM_OK };
+    if (rc == FM_OK)
+        rc = fm_dbq_each(w, "SELECT text FROM chunks WHERE tenant_id = ? AND source_id = ? ORDER BY position",
+                         on_chunk_text, &d, "ss", tenant, id);
+    if (rc == FM_OK)
+        rc = df_write(w, tenant, coll, &d.m, -1);
+    kn_df_release(&d.m);
+    free(coll);
+    if (rc == FM_OK)
+        rc = fm_dbq_run(w, "DELETE FROM sources WHERE tenant_id = ? AND id = ?", "ss", tenant, id);
     static const char *const sql[] = {
         "DELETE FROM chunks WHERE tenant_id = ? AND source_id = ?",
         "DELETE FROM feedback WHERE tenant_id = ? AND source_id = ?",
@@ -249,6 +337,12 @@ static int on_feedback(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    const cand_t *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 typedef struct vscan {
     cands_t *c;
     const float *q;
@@ -261,13 +355,12 @@ static int on_vector(const fm_dbrow_t *row, void *arg)
     vscan_t *s = arg;
     size_t len = 0;
     const void *b = fm_dbrow_blob(row, 1, &len);
-    if (len != KN_VEC_DIMS * sizeof(float))
+    if (len != KN_VEC_DIMS)
         return FM_OK;
-    float v[KN_VEC_DIMS];
-    memcpy(v, b, sizeof(v));
-    double cos = kn_dot(s->q, v);
+    double cos = kn_cos_q8(s->q, b);
     int64_t id = fm_dbrow_int(row, 0);
-    cand_t *x = cand_find(s->c, id);
+    cand_t key = { id, 0, 0, 0, 0 };
+    cand_t *x = bsearch(&key, s->c->v, s->c->n, sizeof(cand_t), by_id);    /* sorted before the scan */
     if (x) {
         x->cos = cos;
         return FM_OK;
@@ -319,6 +412,55 @@ static int on_passage(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
+typedef struct term_dfs {
+    const char *const *terms;
+    int nterms;
+    int64_t df[KN_TERMS_MAX];
+} term_dfs_t;
+
+static int on_df(const fm_dbrow_t *row, void *arg)
+{
+    term_dfs_t *t = arg;
+    for (int i = 0; i < t->nterms; i++)
+        if (!strcmp(t->terms[i], fm_dbrow_str(row, 0)))
+            t->df[i] = fm_dbrow_int(row, 1);
+    return FM_OK;
+}
+
+/* Which terms the BM25 match takes: by rising frequency in the scope while the chunks
+ * they are in add up to at most KN_MATCH_BUDGET, and always the rarest. */
+static int match_terms(fm_dbc_t *r, const kn_query_t *q, const cJSON *jterms, bool *use)
+{
+    term_dfs_t t = { q->terms, q->nterms, { 0 } };
+    int rc = fm_dbq_each(r,
+                         "SELECT term, sum(df) FROM term_df WHERE tenant_id = ?1 "
+                         "AND term IN (SELECT value FROM json_each(?2)) AND (?3 IS NULL OR collection = ?3) "
+                         "GROUP BY term",
+                         on_df, &t, "sjs", q->tenant, jterms, q->collection);
+    if (rc != FM_OK)
+        return rc;
+    int order[KN_TERMS_MAX];
+    for (int i = 0; i < q->nterms; i++) {
+        order[i] = i;
+        use[i] = false;
+    }
+    for (int i = 1; i < q->nterms; i++)         /* insertion sort of at most 32 */
+        for (int j = i; j > 0 && t.df[order[j]] < t.df[order[j - 1]]; j--) {
+            int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    int64_t sum = 0;
+    for (int i = 0; i < q->nterms; i++) {
+        int k = order[i];
+        if (i > 0 && sum + t.df[k] > KN_MATCH_BUDGET)
+            continue;
+        sum += t.df[k];
+        use[k] = true;
+    }
+    return FM_OK;
+}
+
 int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
 {
     cand_t store[3 * KN_CANDIDATES];
@@ -329,8 +471,8 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
         kn_scope_token('s', q->tenant, q->source_id, stok);
         sfilt = stok;
     }
-    if (q->title) {
-        kn_scope_token('u', q->tenant, q->title, utok);
+    if (q->source) {
+        kn_scope_token('u', q->tenant, q->source, utok);
         ufilt = utok;
     }
     if (q->collection)
@@ -341,7 +483,13 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
     if (!r)
         return FM_EDB;
     int rc = FM_OK;
-    if (q->nterms > 0) {
+    cJSON *terms = cJSON_CreateArray();
+    for (int i = 0; i < q->nterms; i++)
+        cJSON_AddItemToArray(terms, cJSON_CreateString(q->terms[i]));
+    bool use[KN_TERMS_MAX];
+    if (q->nterms > 0)
+        rc = match_terms(r, q, terms, use);
+    if (rc == FM_OK && q->nterms > 0) {
         /* terms hold only letters and digits, so quoting them makes any question safe FTS5 */
         size_t cap = 128 + (size_t)q->nterms * (KN_TERM_MAX + 8);
         char *m = malloc(cap);
@@ -355,8 +503,14 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
         if (ufilt)
             w += snprintf(m + w, cap - (size_t)w, " AND scope : %s", ufilt);
         w += snprintf(m + w, cap - (size_t)w, " AND {text heading} : (");
-        for (int i = 0; i < q->nterms; i++)
-            w += snprintf(m + w, cap - (size_t)w, "%s\"%s\"", i ? " OR " : "", q->terms[i]);
+        for (int i = 0, n = 0; i < q->nterms; i++) {
+            if (!use[i]) {
+                if (q->skipped)
+                    cJSON_AddItemToArray(q->skipped, cJSON_CreateString(q->terms[i]));
+                continue;
+            }
+            w += snprintf(m + w, cap - (size_t)w, "%s\"%s\"", n++ ? " OR " : "", q->terms[i]);
+        }
         snprintf(m + w, cap - (size_t)w, ")");
         rc = fm_dbq_each(r,
                          "SELECT c.id, -m.r FROM (SELECT rowid AS id, bm25(chunks_fts, 1.0, 0.5, 0.0) AS r "
@@ -364,9 +518,6 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
                          "JOIN chunks c ON c.id = m.id WHERE c.tenant_id = ?3 AND (?4 IS NULL OR c.collection = ?4)",
                          on_fts, &c, "siss", m, KN_CANDIDATES, q->tenant, q->collection);
         free(m);
-        cJSON *terms = cJSON_CreateArray();
-        for (int i = 0; i < q->nterms; i++)
-            cJSON_AddItemToArray(terms, cJSON_CreateString(q->terms[i]));
         if (rc == FM_OK)
             rc = fm_dbq_each(r,
                              "SELECT c.id, sum(f.weight) AS w FROM feedback_terms f JOIN chunks c "
@@ -377,8 +528,8 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
                              "GROUP BY c.id ORDER BY w DESC, c.id LIMIT ?6",
                              on_feedback, &c, "sjsssi", q->tenant, terms, q->collection, sfilt, ufilt,
                              KN_CANDIDATES);
-        cJSON_Delete(terms);
     }
+    cJSON_Delete(terms);
     if (rc == FM_OK && q->vectors) {
         float qv[KN_VEC_DIMS];
         kn_embed(q->question, strlen(q->question), qv);
@@ -386,12 +537,13 @@ int kn_search(fm_db_t *db, const kn_query_t *q, cJSON *into)
         if (!s)
             rc = FM_ENOMEM;
         if (s) {
+            qsort(c.v, c.n, sizeof(cand_t), by_id);
             s->c = &c;
             s->q = qv;
             rc = fm_dbq_each(r,
-                             "SELECT id, embedding FROM chunks WHERE tenant_id = ?1 AND (?2 IS NULL OR collection = ?2) "
+                             "SELECT id, v FROM chunk_vecs WHERE tenant_id = ?1 AND (?2 IS NULL OR collection = ?2) "
                              "AND (?3 IS NULL OR instr(scope, ?3) > 0) AND (?4 IS NULL OR instr(scope, ?4) > 0) "
-                             "AND embedding IS NOT NULL LIMIT ?5",
+                             "LIMIT ?5",
                              on_vector, s, "ssssi", q->tenant, q->collection, sfilt, ufilt, KN_VEC_SCAN_MAX);
             for (size_t i = 0; i < s->ntop; i++) {
                 cand_t *x = cand_add(&c, s->top[i].id);
@@ -444,14 +596,15 @@ int kn_feedback_add(fm_db_t *db, const char *tenant, const char *source_id, int 
     fm_dbc_t *w = fm_dbq_write_begin(db);
     if (!w)
         return FM_EDB;
-    char *coll = NULL;
+    char *coll = NULL, key[KN_KEY_MAX];
+    kn_terms_key(terms, nterms, key);
     int rc = fm_dbq_str(w, "SELECT collection FROM chunks WHERE tenant_id = ? AND source_id = ? AND position = ?",
                         &coll, "ssi", tenant, source_id, position);
     if (rc == FM_OK)
         rc = fm_dbq_run(w, "INSERT INTO feedback(tenant_id, id, collection, source_id, position, question, helpful, "
-                           "corrected_answer, actor, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        "ssssisissI", tenant, id, coll, source_id, position, question, helpful ? 1 : 0, corrected,
-                        actor, fm_time_unix_ms());
+                           "corrected_answer, actor, created_ms, terms_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "ssssisissIs", tenant, id, coll, source_id, position, question, helpful ? 1 : 0, corrected,
+                        actor, fm_time_unix_ms(), key);
     for (int i = 0; i < nterms && rc == FM_OK; i++)
         rc = fm_dbq_run(w, "INSERT INTO feedback_terms(tenant_id, collection, term, source_id, position, weight) "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
@@ -471,6 +624,16 @@ int kn_feedback_add(fm_db_t *db, const char *tenant, const char *source_id, int 
         *out = NULL;
     }
     return rc;
+}
+
+int kn_corrections(fm_db_t *db, const char *tenant, const char *collection, const char *key, cJSON *into)
+{
+    return fm_dbq_read_array(db,
+                             "SELECT corrected_answer AS answer, question, source_id || ':' || position AS \"passageId\", "
+                             "created_ms AS \"createdAt\" FROM feedback WHERE tenant_id = ?1 AND terms_key = ?2 "
+                             "AND corrected_answer IS NOT NULL AND corrected_answer != '' "
+                             "AND (?3 IS NULL OR collection = ?3) ORDER BY created_ms DESC, id LIMIT 3",
+                             "ssst", into, "sss", tenant, key, collection);
 }
 
 int kn_feedback_list(fm_db_t *db, const char *tenant, const char *collection, int offset, int limit, cJSON *items,

@@ -266,16 +266,18 @@ static bool word_byte(unsigned char c)
     return c >= 0x80 || isalnum(c);
 }
 
-int kn_terms(const char *text, char *buf, size_t len, const char **terms, int max)
+/* The next term at *p (advanced past it) into out (KN_TERM_MAX bytes): its length, or 0
+ * at the end. Words of one byte and stop words are skipped. */
+static size_t next_term(const unsigned char **pp, char *out)
 {
-    int n = 0;
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)text;
-    while (*p && n < max) {
+    const unsigned char *p = *pp;
+    for (;;) {
         while (*p && !word_byte(*p))
             p++;
-        if (!*p)
-            break;
+        if (!*p) {
+            *pp = p;
+            return 0;
+        }
         const unsigned char *s = p;
         while (*p && word_byte(*p))
             p++;
@@ -285,23 +287,127 @@ int kn_terms(const char *text, char *buf, size_t len, const char **terms, int ma
             while (wl > 0 && (s[wl] & 0xC0) == 0x80)
                 wl--;
         }
-        if (wl < 2 || w + wl + 1 > len)
+        if (wl < 2)
             continue;
-        char *t = buf + w;
         for (size_t i = 0; i < wl; i++)
-            t[i] = (char)tolower(s[i]);
-        t[wl] = '\0';
-        if (is_stop(t))
+            out[i] = (char)tolower(s[i]);
+        out[wl] = '\0';
+        if (is_stop(out))
+            continue;
+        *pp = p;
+        return wl;
+    }
+}
+
+int kn_terms(const char *text, char *buf, size_t len, const char **terms, int max)
+{
+    int n = 0;
+    size_t w = 0;
+    const unsigned char *p = (const unsigned char *)text;
+    char t[KN_TERM_MAX];
+    size_t wl;
+    while (n < max && (wl = next_term(&p, t)) > 0) {
+        if (w + wl + 1 > len)
             continue;
         bool dup = false;
-        for (int j = 0; j < n && !dup; j++)
+        for (int j = 0; j < n && !dup; j++)     /* n <= KN_TERMS_MAX */
             dup = !strcmp(terms[j], t);
         if (dup)
             continue;
-        terms[n++] = t;
+        memcpy(buf + w, t, wl + 1);
+        terms[n++] = buf + w;
         w += wl + 1;
     }
     return n;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void kn_terms_key(const char *const *terms, int nterms, char *out)
+{
+    const char *v[KN_TERMS_MAX];
+    int n = nterms < KN_TERMS_MAX ? nterms : KN_TERMS_MAX;
+    memcpy(v, terms, (size_t)n * sizeof(v[0]));
+    qsort(v, (size_t)n, sizeof(v[0]), by_str);
+    size_t w = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        if (i)
+            out[w++] = ' ';
+        memcpy(out + w, v[i], l);
+        w += l;
+    }
+    out[w] = '\0';
+}
+
+/* ---- document frequencies ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int df_grow(kn_df_t *m)
+{
+    size_t nc = m->cap ? m->cap * 2 : 1024;
+    kn_df_entry_t *nv = calloc(nc, sizeof(*nv));
+    if (!nv)
+        return FM_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->v[i].term)
+            continue;
+        size_t j = m->v[i].hash & (nc - 1);
+        while (nv[j].term)
+            j = (j + 1) & (nc - 1);
+        nv[j] = m->v[i];
+    }
+    free(m->v);
+    m->v = nv;
+    m->cap = nc;
+    return FM_OK;
+}
+
+int kn_df_add_text(kn_df_t *m, const char *text, int doc)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    char t[KN_TERM_MAX];
+    size_t wl;
+    while ((wl = next_term(&p, t)) > 0) {
+        if ((m->n + 1) * 2 > m->cap && df_grow(m) != FM_OK)
+            return FM_ENOMEM;
+        uint64_t h = hash_str(t);
+        size_t j = h & (m->cap - 1);
+        while (m->v[j].term && (m->v[j].hash != h || strcmp(m->v[j].term, t)))
+            j = (j + 1) & (m->cap - 1);
+        kn_df_entry_t *e = &m->v[j];
+        if (!e->term) {
+            e->term = strdup(t);
+            if (!e->term)
+                return FM_ENOMEM;
+            e->hash = h;
+            e->last = -1;
+            m->n++;
+        }
+        if (e->last != doc) {       /* each term counts once per chunk */
+            e->last = doc;
+            e->df++;
+        }
+    }
+    return FM_OK;
+}
+
+void kn_df_release(kn_df_t *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->v[i].term);
+    free(m->v);
+    memset(m, 0, sizeof(*m));
 }
 
 void kn_scope_token(char prefix, const char *a, const char *b, char out[20])
