@@ -118,7 +118,6 @@ def test_422_validation(srv):
 
 CATALOGUE = [
     # method, path, own port, module, route
-    ("POST", "/agents/x/invoke", 9007, "orchestration", "POST /agents/{id}/invoke"),
     ("POST", "/agents/x/learn", 9016, "agents", "POST /agents/{id}/learn"),
     ("GET", "/agents/x/skills", 9016, "agents", "GET /agents/{id}/skills"),
 ]
@@ -141,7 +140,7 @@ def test_501_catalogue_endpoints(srv):
 
 def test_gateway_disambiguation(srv):
     r = srv.req("POST", 9000, "/agents/abc/invoke", body={})
-    assert assert_problem(r, 501).get("module") == "orchestration"
+    assert "no agent configuration" in assert_problem(r, 404)["detail"]    # orchestration's answer
     r = srv.req("POST", 9000, "/agents/abc/learn", body={})
     assert assert_problem(r, 501).get("module") == "agents"
     # a module's port serves only its own routes
