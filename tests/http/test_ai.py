@@ -77,6 +77,7 @@ def _openai_answer(model, body):
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass

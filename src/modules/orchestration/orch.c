@@ -16,6 +16,7 @@
 #include "../mcp/mcp_int.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@
 #define MAX_CONTENT (256 * 1024)
 #define MAX_TOOL_RESULT (16 * 1024)
 #define VALIDATION "urn:flowmaster:problem:validation"
+/* Invokes and streams in flight at once: each holds a worker thread while the provider
+ * answers (up to its timeout), so more wait as 503 + Retry-After instead. */
+#define INFLIGHT_MAX 64
+static atomic_int inflight;
 
 static fm_db_t *db_of(fm_req_t *r)
 {
@@ -837,14 +842,27 @@ cleanup:
     return rc == FM_REPLIED ? FM_OK : rc;
 }
 
+static int invoke_bounded(fm_req_t *r, bool stream)
+{
+    if (atomic_fetch_add(&inflight, 1) >= INFLIGHT_MAX) {
+        atomic_fetch_sub(&inflight, 1);
+        fm_reply_header(r, "Retry-After", "1");
+        return fm_reply_problem(r, 503, NULL, NULL, NULL, "%d agent calls are in flight already; retry shortly",
+                                INFLIGHT_MAX);
+    }
+    int rc = invoke_common(r, stream);
+    atomic_fetch_sub(&inflight, 1);
+    return rc;
+}
+
 static int invoke(fm_req_t *r)
 {
-    return invoke_common(r, false);
+    return invoke_bounded(r, false);
 }
 
 static int stream(fm_req_t *r)
 {
-    return invoke_common(r, true);
+    return invoke_bounded(r, true);
 }
 
 /* ---- usage and audit ---- */
