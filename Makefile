@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall bench-documents bench-knowledge \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-ws bench-mcp bench-entities bench-analytics install uninstall bench-documents bench-knowledge bench-ai \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -176,6 +176,11 @@ build/bench/mcp_bench: bench/mcp_bench.c | $(DEPS)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 bench-mcp: build/.deps-bench build/flowmaster build/bench/mcp_bench
 	bash bench/mcp_bench.sh
+
+# AI Agent Orchestration: overhead per invoke over a direct call to a local
+# OpenAI-compatible stand-in (p50/p99), SSE delay per chunk, cached invokes/s.
+bench-ai: build/flowmaster
+	python3 bench/ai_bench.py build/flowmaster
 
 # Legal Entity Service: the UBO solver on a 10,000-entity graph, then UBO over HTTP.
 build/bench/entities_bench: bench/entities_bench.c build/libfm.a | $(DEPS)

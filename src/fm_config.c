@@ -109,6 +109,11 @@ static const cfg_key_t keys[] = {
     STR("documents", "pdftotext", documents_pdftotext),
     INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
     ENUM("knowledge", "embeddings", knowledge_embeddings, "|off|hash|"),
+    BOOL("ai", "audit_content", ai_audit_content),
+    INT("ai", "cache_ttl_s", ai_cache_ttl_s, 0, 604800),
+    INT("ai", "max_steps", ai_max_steps, 1, 64),
+    INT("ai", "quota_tokens", ai_quota_tokens, 0, 2000000000),
+    INT("ai", "quota_window_s", ai_quota_window_s, 1, 31536000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -178,6 +183,11 @@ void fm_config_defaults(fm_config_t *c)
     snprintf(c->documents_pdftotext, sizeof(c->documents_pdftotext), "pdftotext");
     c->documents_pdf_timeout_ms = 10000;
     snprintf(c->knowledge_embeddings, sizeof(c->knowledge_embeddings), "off");
+    c->ai_audit_content = true;
+    c->ai_cache_ttl_s = 300;
+    c->ai_max_steps = 8;
+    c->ai_quota_tokens = 0;
+    c->ai_quota_window_s = 86400;
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)
@@ -272,6 +282,66 @@ static char *trim(char *s)
     return s;
 }
 
+/* A key of an [ai.provider.NAME] section (the one kind of named section). */
+static int set_provider(fm_config_t *c, const char *name, const char *key, const char *value,
+                        char *err, size_t errlen)
+{
+    fm_ai_provider_t *p = NULL;
+    for (int i = 0; i < c->ai_provider_count && !p; i++)
+        if (!strcmp(c->ai_providers[i].name, name))
+            p = &c->ai_providers[i];
+    if (!p) {
+        size_t n = strlen(name);
+        if (n < 1 || n > 31 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n) {
+            snprintf(err, errlen, "section 'ai.provider.%s': a provider name is 1-31 of [A-Za-z0-9_-]", name);
+            return -1;
+        }
+        if (c->ai_provider_count >= FM_AI_PROVIDERS_MAX) {
+            snprintf(err, errlen, "section 'ai.provider.%s': at most %d providers", name, FM_AI_PROVIDERS_MAX);
+            return -1;
+        }
+        p = &c->ai_providers[c->ai_provider_count++];
+        memset(p, 0, sizeof(*p));
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        snprintf(p->kind, sizeof(p->kind), "openai");
+        p->timeout_ms = 30000;
+    }
+    char *end = NULL;
+    if (!strcmp(key, "kind")) {
+        if (strcmp(value, "openai") && strcmp(value, "anthropic") && strcmp(value, "local")) {
+            snprintf(err, errlen, "key 'ai.provider.%s.kind': '%s' is not one of |openai|anthropic|local|", name, value);
+            return -1;
+        }
+        snprintf(p->kind, sizeof(p->kind), "%s", value);
+    } else if (!strcmp(key, "url") || !strcmp(key, "api_key") || !strcmp(key, "api_key_env")) {
+        char *dst = key[0] == 'u' ? p->url : !strcmp(key, "api_key") ? p->api_key : p->api_key_env;
+        size_t cap = key[0] == 'u' ? sizeof(p->url) : !strcmp(key, "api_key") ? sizeof(p->api_key) : sizeof(p->api_key_env);
+        if (strlen(value) >= cap) {
+            snprintf(err, errlen, "key 'ai.provider.%s.%s': value longer than %zu bytes", name, key, cap - 1);
+            return -1;
+        }
+        snprintf(dst, cap, "%s", value);
+    } else if (!strcmp(key, "timeout_ms")) {
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || v < 100 || v > 600000) {
+            snprintf(err, errlen, "key 'ai.provider.%s.timeout_ms': '%s' is not an integer in [100, 600000]", name, value);
+            return -1;
+        }
+        p->timeout_ms = (int)v;
+    } else if (!strcmp(key, "price_input") || !strcmp(key, "price_output")) {
+        double v = strtod(value, &end);
+        if (!*value || *end || !(v >= 0 && v < 1e9)) {
+            snprintf(err, errlen, "key 'ai.provider.%s.%s': '%s' is not a number >= 0", name, key, value);
+            return -1;
+        }
+        *(key[6] == 'i' ? &p->price_input : &p->price_output) = v;
+    } else {
+        snprintf(err, errlen, "key 'ai.provider.%s.%s': unknown key", name, key);
+        return -1;
+    }
+    return 0;
+}
+
 int fm_config_load_file(fm_config_t *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -300,7 +370,7 @@ int fm_config_load_file(fm_config_t *c, const char *path, char *err, size_t errl
             }
             *end = 0;
             snprintf(section, sizeof(section), "%s", trim(s + 1));
-            if (!section_known(section)) {
+            if (strncmp(section, "ai.provider.", 12) && !section_known(section)) {
                 snprintf(err, errlen, "%s:%d: section '%s': unknown section", path, lineno, section);
                 rc = -1;
                 break;
@@ -325,7 +395,8 @@ int fm_config_load_file(fm_config_t *c, const char *path, char *err, size_t errl
             rc = -1;
             break;
         }
-        if (fm_config_set(c, section, key, value, why, sizeof(why)) < 0) {
+        if (!strncmp(section, "ai.provider.", 12) ? set_provider(c, section + 12, key, value, why, sizeof(why)) < 0
+                                                  : fm_config_set(c, section, key, value, why, sizeof(why)) < 0) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
             rc = -1;
             break;

@@ -11,6 +11,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* One [ai.provider.NAME] section (docs/ai.md "Providers"). */
+#define FM_AI_PROVIDERS_MAX 8
+typedef struct fm_ai_provider {
+    char name[32];              /* [A-Za-z0-9_-]{1,31}; "local" is built in */
+    char kind[16];              /* openai | anthropic | local */
+    char url[512];              /* openai: base ending in /v1; anthropic: base before /v1 */
+    char api_key[256];          /* never logged or answered */
+    char api_key_env[64];       /* or: the environment variable holding it */
+    int timeout_ms;
+    double price_input, price_output;   /* cost per 1000 tokens */
+} fm_ai_provider_t;
+
 typedef struct fm_config {
     /* [server] */
     char listen[64];
@@ -109,6 +121,15 @@ typedef struct fm_config {
     int documents_pdf_timeout_ms;       /* pdftotext is killed after this long */
     /* [knowledge] */
     char knowledge_embeddings[16];      /* "off" or "hash" (docs/knowledge.md) */
+    /* [ai] (docs/ai.md) */
+    bool ai_audit_content;              /* false: the audit keeps hashes of prompt and answer */
+    int ai_cache_ttl_s;                 /* response cache lifetime; 0 = no cache */
+    int ai_max_steps;                   /* tool-calling steps of one invoke */
+    int ai_quota_tokens;                /* tokens per tenant per window; 0 = unlimited */
+    int ai_quota_window_s;
+    /* [ai.provider.NAME] sections */
+    fm_ai_provider_t ai_providers[FM_AI_PROVIDERS_MAX];
+    int ai_provider_count;
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

@@ -24,6 +24,7 @@
 typedef struct job {
     CURL *easy;
     fm_fetch_cb cb;
+    fm_fetch_chunk_cb on_chunk;
     void *arg;
     char *method, *url, *body, *ctype;
     long timeout_ms, connect_ms;
@@ -181,6 +182,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *u)
 {
     job_t *j = u;
     size_t len = size * n;
+    if (j->on_chunk) {
+        long code = 0;
+        curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && code < 300)
+            return j->on_chunk(p, len, j->arg) ? len : 0;
+    }
     if (j->resp.len + len > j->max_response) {
         j->too_big = true;
         return 0;   /* aborts the transfer: CURLE_WRITE_ERROR */
@@ -407,6 +414,7 @@ int fm_fetch(const fm_fetch_req_t *req, fm_fetch_cb cb, void *arg)
         return FM_ENOMEM;
     bool oom = false;
     j->cb = cb;
+    j->on_chunk = req->on_chunk;
     j->arg = arg;
     j->method = dup_or_null(req->method ? req->method : "GET", &oom);
     j->url = dup_or_null(req->url, &oom);

@@ -33,6 +33,10 @@ typedef struct fm_fetch_result {
 } fm_fetch_result_t;
 
 typedef void (*fm_fetch_cb)(const fm_fetch_result_t *res, void *arg);
+/* Streaming: each piece of a 2xx response body as it arrives (loop thread, borrowed for
+ * the call); return false to abort the transfer (the result then has an error). Pieces
+ * passed here are not kept in the result's body; a non-2xx body is kept as usual. */
+typedef bool (*fm_fetch_chunk_cb)(const char *data, size_t len, void *arg);
 
 typedef struct fm_fetch_req {
     const char *method;     /* "GET" when NULL */
@@ -53,6 +57,7 @@ typedef struct fm_fetch_req {
     const char *const *mail_rcpt;   /* NULL-terminated envelope recipients (RCPT TO) */
     const char *username, *password;
     int use_ssl;                    /* FM_FETCH_TLS_* */
+    fm_fetch_chunk_cb on_chunk;     /* streamed body (LLM providers); arg is fm_fetch's arg */
 } fm_fetch_req_t;
 
 enum { FM_FETCH_TLS_OFF = 0, FM_FETCH_TLS_TRY = 1, FM_FETCH_TLS_REQUIRED = 2 };

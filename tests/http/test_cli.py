@@ -121,7 +121,7 @@ def test_routes_json():
     assert {e["port"] for e in data} == set(PORTS), "ports differ from the 27 canonical ones"
     inv = [e for e in data if e["method"] == "POST" and e["pattern"] == "/agents/{id}/invoke"
            and e["port"] == 9007]
-    assert inv and inv[0]["module"] == "orchestration" and inv[0]["implemented"] is False, inv
+    assert inv and inv[0]["module"] == "orchestration" and inv[0]["implemented"] is True, inv
     learn = [e for e in data if e["method"] == "POST" and e["pattern"] == "/agents/{id}/learn"
              and e["port"] == 9016]
     assert learn and learn[0]["module"] == "agents", learn

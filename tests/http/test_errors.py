@@ -118,7 +118,8 @@ def test_422_validation(srv):
 
 CATALOGUE = [
     # method, path, own port, module, route
-    ("POST", "/agents/x/invoke", 9007, "orchestration", "POST /agents/{id}/invoke"),
+    ("POST", "/api/v1/analyze/t1", 9011, "dxg", "POST /api/v1/analyze/{task_id}"),
+    ("POST", "/api/v1/smart-form/t1", 9011, "dxg", "POST /api/v1/smart-form/{task_id}"),
 ]
 
 
@@ -139,7 +140,7 @@ def test_501_catalogue_endpoints(srv):
 
 def test_gateway_disambiguation(srv):
     r = srv.req("POST", 9000, "/agents/abc/invoke", body={})
-    assert assert_problem(r, 501).get("module") == "orchestration"
+    assert "no agent configuration" in assert_problem(r, 404)["detail"]    # orchestration's answer
     r = srv.req("POST", 9000, "/agents/abc/learn", body={})
     assert "no agent 'abc'" in assert_problem(r, 404)["detail"]   # the Agent Service answered
     # a module's port serves only its own routes

@@ -168,6 +168,33 @@ static void expect_error(cfg_fix_t *f, const char *text, int line, const char *n
         fail_msg("'%s' does not mention '%s'", f->err, needle2);
 }
 
+/* [ai.provider.NAME]: the one kind of named section (docs/ai.md "Providers"). */
+static void test_ai_provider_sections(void **state)
+{
+    cfg_fix_t *f = *state;
+    fm_config_t c;
+    int rc = load(f, &c, "[ai]\nquota_tokens = 50\n[ai.provider.ollama]\nurl = http://127.0.0.1:11434/v1\n"
+                         "price_input = 0.5\n[ai.provider.claude]\nkind = anthropic\napi_key_env = KEY\n"
+                         "timeout_ms = 5000\n[ai.provider.ollama]\nprice_output = 1.25\n");
+    if (rc != 0)
+        fail_msg("%s", f->err);
+    assert_int_equal(c.ai_quota_tokens, 50);
+    assert_int_equal(c.ai_provider_count, 2);
+    assert_string_equal(c.ai_providers[0].name, "ollama");
+    assert_string_equal(c.ai_providers[0].kind, "openai");
+    assert_string_equal(c.ai_providers[0].url, "http://127.0.0.1:11434/v1");
+    assert_true(c.ai_providers[0].price_input == 0.5 && c.ai_providers[0].price_output == 1.25);
+    assert_int_equal(c.ai_providers[0].timeout_ms, 30000);
+    assert_string_equal(c.ai_providers[1].kind, "anthropic");
+    assert_string_equal(c.ai_providers[1].api_key_env, "KEY");
+    assert_int_equal(c.ai_providers[1].timeout_ms, 5000);
+    expect_error(f, "[ai.provider.x]\nkind = gpt\n", 2, "'ai.provider.x.kind'", "openai");
+    expect_error(f, "[ai.provider.x]\ncolour = red\n", 2, "'ai.provider.x.colour'", "unknown key");
+    expect_error(f, "[ai.provider.x y]\nkind = local\n", 2, "provider name", NULL);
+    expect_error(f, "[ai.provider.x]\ntimeout_ms = 5\n", 2, "timeout_ms", "100");
+    expect_error(f, "[ai.provider.x]\nprice_input = -1\n", 2, "price_input", NULL);
+}
+
 static void test_error_unknown_key(void **state)
 {
     expect_error(*state, "[server]\nthreads = 8\nthreadz = 8\n", 3, "'server.threadz'", "unknown key");
@@ -350,7 +377,7 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 80);   /* + [rules] 2, [execution] 7, [integrations] 3, [eventbus] 9, [notifications] 19, [mcp] 2, [documents] 3, [knowledge] 1 */
+    assert_int_equal(e.n, 85);   /* + [ai] 5, [rules] 2, [execution] 7, [integrations] 3, [eventbus] 9, [notifications] 19, [mcp] 2, [documents] 3, [knowledge] 1 */
     bool threads = false, requests = false, audit = false;
     for (int i = 0; i < e.n && i < 128; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");
@@ -414,6 +441,7 @@ int main(void)
         T(test_no_trailing_newline_and_crlf),
         T(test_example_file_is_valid),
         T(test_missing_file),
+        T(test_ai_provider_sections),
         T(test_error_unknown_key),
         T(test_error_unknown_section),
         T(test_error_bad_int),
