@@ -15,8 +15,11 @@ from harness import assert_json, assert_problem, unique_name, wait_until
 
 E = 9005
 FIXTURES = {
+    # no rate limit: the steady-load test sends rounds of 150 starts as fast as it can
     "ret": lambda: harness.Server(env={"FLOWMASTER_EXECUTION_RETENTION_INTERVAL_MS": "200",
-                                       "FLOWMASTER_EXECUTION_RETENTION_BATCH": "50"}),
+                                       "FLOWMASTER_EXECUTION_RETENTION_BATCH": "50",
+                                       "FLOWMASTER_GATEWAY_RATE_PER_IP": "0",
+                                       "FLOWMASTER_GATEWAY_RATE_PER_TENANT": "0"}),
     "days": lambda: harness.Server(env={"FLOWMASTER_EXECUTION_HISTORY_RETENTION_DAYS": "1",
                                         "FLOWMASTER_EXECUTION_RETENTION_INTERVAL_MS": "200"}),
 }

@@ -220,7 +220,7 @@ typedef struct ex_tx {
     int64_t now_ms;
     char now[32];
     struct ex_msgwish *wishes;          /* subscriptions opened that may take a buffered message */
-    int nwishes;
+    int nwishes, capwishes;
     bool delivering;                    /* ex_msgbuf_deliver is on the stack */
 } ex_tx_t;
 

@@ -57,8 +57,14 @@ void ex_msgbuf_wish(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char
 {
     if (atomic_load(&waiting_hint) <= 0 || tx->nwishes >= EX_MSGBUF_WISHES)
         return;
-    if (!tx->wishes && !(tx->wishes = calloc(EX_MSGBUF_WISHES, sizeof(ex_msgwish_t))))
-        return;
+    if (tx->nwishes == tx->capwishes) {     /* grows 4, 8, ... up to EX_MSGBUF_WISHES */
+        int cap = tx->capwishes ? tx->capwishes * 2 : 4;
+        ex_msgwish_t *w = realloc(tx->wishes, sizeof(ex_msgwish_t) * (size_t)cap);
+        if (!w)
+            return;
+        tx->wishes = w;
+        tx->capwishes = cap;
+    }
     ex_msgwish_t *w = &tx->wishes[tx->nwishes++];
     snprintf(w->inst, sizeof(w->inst), "%s", in->id);
     snprintf(w->el, sizeof(w->el), "%s", element);
@@ -126,7 +132,7 @@ void ex_msgbuf_tx_free(ex_tx_t *tx)
 {
     free(tx->wishes);
     tx->wishes = NULL;
-    tx->nwishes = 0;
+    tx->nwishes = tx->capwishes = 0;
 }
 
 int ex_msgbuf_seen(ex_tx_t *tx, const char *tenant, const char *message_id)
