@@ -87,6 +87,8 @@ typedef struct zbuf {
 
 static void put(zbuf_t *b, const void *d, size_t n)
 {
+    if (n == 0)
+        return;
     if (b->n + n > b->cap) {
         b->cap = (b->n + n) * 2;
         b->p = realloc(b->p, b->cap);
