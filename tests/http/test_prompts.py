@@ -184,22 +184,25 @@ def test_test_runs_are_kept_with_the_version(srv):
     house_style(srv)
     p = mk(srv)
     url = "/prompts/%s" % p["id"]
-    r = srv.req("POST", P, url + "/test", body={"variables": VARS, "agentId": "no-such-agent"})
-    if r.status == 201:
-        t = r.json
-        assert t["status"] == "passed", t
-    else:
-        # no such agent (or no agent service): a 502 naming it, and the failed run is stored
-        pr = assert_problem(r, 502)
-        assert "no-such-agent" in pr["detail"] and pr["test"]["status"] == "failed", pr
-        t = pr["test"]
-    assert t["version"] == 1 and t["agentId"] == "no-such-agent" and t["rendered"].startswith("You are"), t
-    assert t["variables"] == VARS, t
+    # no such agent on 9007: a 502 naming it, and the failed run is stored
+    pr = assert_problem(srv.req("POST", P, url + "/test", body={"variables": VARS, "agentId": "no-such-agent"}), 502)
+    assert "no-such-agent" in pr["detail"] and pr["test"]["status"] == "failed", pr
+    bad = pr["test"]
+    assert bad["version"] == 1 and bad["rendered"].startswith("You are") and bad["variables"] == VARS, bad
+    # an agent configured on 9007 with the built-in local provider answers; the run is kept
+    agent = unique_name("clerk").lower()
+    r = srv.req("PUT", 9007, "/agents/%s/config" % agent, body={
+        "provider": "local", "local": {"rules": [{"when": "case c-17", "reply": "Summary of: {{input}}"}]}})
+    assert r.status in (200, 201), r
+    t = assert_json(srv.req("POST", P, url + "/test", body={"variables": VARS, "agentId": agent}), 201)
+    assert t["status"] == "passed" and t["httpStatus"] == 200, t
+    assert t["output"]["output"].startswith("Summary of: You are a careful assistant."), t
+    assert t["output"]["provider"] == "local", t
     runs = assert_json(srv.get(P, url + "/tests?version=1"))
-    assert runs["total"] == 1 and runs["items"][0]["id"] == t["id"], runs
+    assert [x["id"] for x in runs["items"]] == [t["id"], bad["id"]], runs
     assert assert_json(srv.get(P, url + "/tests?version=2"))["total"] == 0
     # a render error runs nothing and stores nothing
-    assert_problem(srv.req("POST", P, url + "/test", body={"variables": {}, "agentId": "a"}), 422)
+    assert_problem(srv.req("POST", P, url + "/test", body={"variables": {}, "agentId": agent}), 422)
     assert_problem(srv.req("POST", P, url + "/test", body={"variables": VARS}), 422)
     assert_problem(srv.req("POST", P, url + "/test", body={"variables": VARS, "agentId": "../x"}), 422)
-    assert assert_json(srv.get(P, url + "/tests"))["total"] == 1
+    assert assert_json(srv.get(P, url + "/tests"))["total"] == 2

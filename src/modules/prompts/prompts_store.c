@@ -356,7 +356,7 @@ int prompt_tests(fm_db_t *db, const char *tenant, const char *id, int version, i
                     "t.http_status AS httpStatus, t.output, t.detail, t.at_ms AS at "
                     "FROM prompt_tests t JOIN prompts p ON p.id = t.prompt_id "
                     "WHERE p.tenant_id = ?1 AND p.id = ?2 AND (?3 = 0 OR t.version = ?3) "
-                    "ORDER BY t.at_ms DESC, t.id LIMIT ?4 OFFSET ?5",
+                    "ORDER BY t.at_ms DESC, t.rowid DESC LIMIT ?4 OFFSET ?5",
         .hints = "sisjssijst", .offset = offset, .limit = limit,
     };
     return fm_dbq_read_page(db, &pg, items, total, "ssi", tenant, id, version);
