@@ -155,7 +155,7 @@ def test_task_with_form_js_form(srv):
     assert done["status"] == "completed" and done["response"] == GOOD, done
     # a form-js schema that cannot be used is refused at creation, at /form
     p = assert_problem(srv.req("POST", T, "/tasks", body={"name": "x", "form": {
-        "type": "default", "components": [{"type": "number", "key": "a", "validate": {"min": "1"}}]}}), 422)
+        "type": "default", "components": [{"type": "number", "key": "a", "validate": {"min": "one"}}]}}), 422)
     assert p["errors"][0]["pointer"] == "/form", p
     assert "/components/0/validate/min" in p["errors"][0]["detail"], p
 
