@@ -10,6 +10,7 @@
 #include "../modules.h"
 
 #include "../../fm_config.h"
+#include "../../fm_server.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
 #include "ws_int.h"
@@ -74,7 +75,9 @@ void ws_clients_changed(size_t n)
     }
 }
 
-static int start(fm_mod_t *m)
+/* After the core has bound every other port (fm_on_bound): a port that is taken is
+ * then the core's one line, and nothing of libwebsockets was started. */
+static int bind_gate(fm_mod_t *m)
 {
     char err[256];
     if (ws_gate_start(m->def->port, err, sizeof(err)) != FM_OK) {
@@ -84,6 +87,11 @@ static int start(fm_mod_t *m)
     }
     sio_ping = fm_timer_start(25000, 25000, on_ping, NULL);
     return FM_OK;
+}
+
+static int start(fm_mod_t *m)
+{
+    return fm_on_bound(bind_gate, m);
 }
 
 static void stop(fm_mod_t *m)
