@@ -279,3 +279,15 @@ def test_stop_with_clients_connected():
     finally:
         if s.alive():
             s.kill()
+
+
+def test_connection_ends_with_its_token():
+    """A socket does not outlive its access token: closed with 1008 soon after `exp`."""
+    s = Server(modules="auth,websocket,gateway", env={"FLOWMASTER_AUTH_ACCESS_TTL_S": "30"})
+    try:
+        c = Client(s, token=s.admin_token(), timeout_ms=45000, send=[{"type": "subscribe", "events": ">", "id": 1}])
+        assert c.ready()
+        res = c.result()
+        assert res["close"] and res["close"]["code"] == 1008 and "expired" in res["close"]["reason"], res["close"]
+    finally:
+        s.stop()
