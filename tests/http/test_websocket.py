@@ -127,7 +127,7 @@ def test_port_plain_http_goes_through_the_router(srv):
 
 
 def test_engine_events_arrive_with_their_types(srv):
-    c = Client(srv, token=srv.admin_token(), until=["task.created", "execution.instance.completed"],
+    c = Client(srv, token=srv.admin_token(), until=["task.created", "execution.instance.completed"], timeout_ms=30000,
                send=[{"type": "subscribe", "events": "execution.instance.*", "id": 1},
                      {"type": "subscribe", "events": "task.>", "id": "two"}])
     assert c.ready()
@@ -154,10 +154,10 @@ def test_tenants_are_isolated(srv):
     other = srv.tenant_headers("wsother")
     a = Client(srv, token=srv.admin_token(), until=["message"],
                send=[{"type": "subscribe", "events": ">", "id": 1}, {"type": "subscribe", "channel": "shared", "id": 2}])
-    b = Client(srv, token=token(other), timeout_ms=2500,
+    b = Client(srv, token=token(other), timeout_ms=4000,
                send=[{"type": "subscribe", "events": ">", "id": 1}, {"type": "subscribe", "channel": "shared", "id": 2}])
     assert a.ready() and b.ready()
-    p = Client(srv, token=srv.admin_token(), timeout_ms=1500,
+    p = Client(srv, token=srv.admin_token(), timeout_ms=20000, exit_when_ready=True,
                send=[{"type": "publish", "channel": "shared", "data": {"secret": "tenant-a"}, "id": 1}])
     assert p.ready()
     ex.deploy(srv, ex.bpmn("ws_iso", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + ex.chain("s", "e")))
@@ -172,7 +172,7 @@ def test_tenants_are_isolated(srv):
 
 def test_publish_needs_permission(srv):
     operator = srv.tenant_headers("default", roles=("operator",), email="operator@ws.test")
-    c = Client(srv, token=token(operator), timeout_ms=2000,
+    c = Client(srv, token=token(operator), timeout_ms=20000, exit_when_ready=True,
                send=[{"type": "publish", "channel": "ops", "data": 1, "id": "p1"}])
     assert c.ready()
     res = c.result()
@@ -183,10 +183,10 @@ def test_publish_needs_permission(srv):
 
 def test_presence_join_leave_and_list(srv):
     a = Client(srv, token=srv.admin_token(), path="/channels/room1/subscribe",
-               until=["presence:join", "presence:leave"], timeout_ms=8000, send=[])
+               until=["presence:join", "presence:leave"], timeout_ms=20000, send=[])
     assert a.ready()
     participant = srv.tenant_headers("default", roles=("participant",), email="part@ws.test")
-    b = Client(srv, token=token(participant), timeout_ms=1200,
+    b = Client(srv, token=token(participant), timeout_ms=20000, exit_when_ready=True, linger_ms=300,
                send=[{"type": "subscribe", "channel": "room1", "id": 1},
                      {"type": "presence", "channel": "room1", "id": 2}])
     assert b.ready()
@@ -224,6 +224,7 @@ def test_slow_client_closed_others_keep_receiving(srv):
 
 def test_socketio_client_receives_events(srv):
     c = Client(srv, token=srv.admin_token(), proto="sio", until=["execution.instance.completed", "message"],
+               timeout_ms=30000,
                send=[["subscribe", {"events": "execution.instance.>"}], ["subscribe", {"channel": "sio"}],
                      ["publish", {"channel": "sio", "data": {"hello": "socket.io"}}],
                      ["presence", {"channel": "sio"}], ["subscribe", {"events": "bad..pattern"}]])
@@ -244,7 +245,7 @@ def test_socketio_client_receives_events(srv):
 
 def test_bad_frames_get_error_messages(srv):
     deep = "[" * 40 + "]" * 40
-    c = Client(srv, token=srv.admin_token(), timeout_ms=2500, binary=True,
+    c = Client(srv, token=srv.admin_token(), timeout_ms=20000, binary=True, exit_when_ready=True,
                raw=["not json", "[1,2]", deep, '{"type": "subscribe", "events": "a..b"}',
                     '{"type": "nope"}', '{"type": "subscribe"}', '{"type": "publish", "channel": "x y"}',
                     '{"type": "ping", "id": {"no": 1}}', '{"a": 1} trailing'],
@@ -258,7 +259,7 @@ def test_bad_frames_get_error_messages(srv):
     assert any(p["id"] == "alive" for p in kinds(res, "pong")), res
     assert srv.req("GET", 9010, "/health").status == 200
     # a message over 64 KiB closes with 1009; the server goes on
-    big = Client(srv, token=srv.admin_token(), timeout_ms=3000,
+    big = Client(srv, token=srv.admin_token(), timeout_ms=20000,
                  raw=[json.dumps({"type": "publish", "channel": "big", "data": "y" * 70000})]).result()
     assert big["close"] and big["close"]["code"] == 1009, big
     assert srv.req("GET", 9010, "/health").status == 200
@@ -279,3 +280,15 @@ def test_stop_with_clients_connected():
     finally:
         if s.alive():
             s.kill()
+
+
+def test_connection_ends_with_its_token():
+    """A socket does not outlive its access token: closed with 1008 soon after `exp`."""
+    s = Server(modules="auth,websocket,gateway", env={"FLOWMASTER_AUTH_ACCESS_TTL_S": "30"})
+    try:
+        c = Client(s, token=s.admin_token(), timeout_ms=45000, send=[{"type": "subscribe", "events": ">", "id": 1}])
+        assert c.ready()
+        res = c.result()
+        assert res["close"] and res["close"]["code"] == 1008 and "expired" in res["close"]["reason"], res["close"]
+    finally:
+        s.stop()

@@ -78,11 +78,12 @@ if (spec.proto === 'sio') {
     res.on('end', () => { httpBody = body; finish(); });
   });
   ws.on('open', () => {
+    for (const f of spec.raw || []) ws.send(f);      // raw frames first: answers come in order
+    if (spec.binary) ws.send(Buffer.from([1, 2, 3]));
     for (const m of spec.send || []) {
       if (m.id !== undefined) pending++;
       ws.send(JSON.stringify(m));
     }
-    for (const f of spec.raw || []) ws.send(f);
     if (spec.flood) {   // {channel, n, size}: publishes with ids 0..n-1
       const blob = 'x'.repeat(spec.flood.size);
       for (let i = 0; i < spec.flood.n; i++) {
@@ -90,7 +91,6 @@ if (spec.proto === 'sio') {
         ws.send(JSON.stringify({ type: 'publish', channel: spec.flood.channel, data: { i, blob }, id: i }));
       }
     }
-    if (spec.binary) ws.send(Buffer.from([1, 2, 3]));
     ready();
   });
   ws.on('message', (data) => {

@@ -19,7 +19,7 @@
 #include <string.h>
 
 static int bus_sub;
-static fm_timer_t *sio_ping;
+static fm_timer_t *tick;
 
 static int upgrade(fm_req_t *r)
 {
@@ -54,7 +54,7 @@ static const fm_route_t routes[] = {
 static void on_ping(void *arg)
 {
     (void)arg;
-    ws_proto_sio_ping();
+    ws_proto_tick();
 }
 
 /* The bus subscription exists while a client is connected: with none, bus_wants stays
@@ -85,7 +85,7 @@ static int bind_gate(fm_mod_t *m)
         fprintf(stderr, "flowmaster: %s\n", err);
         return FM_EIO;
     }
-    sio_ping = fm_timer_start(25000, 25000, on_ping, NULL);
+    tick = fm_timer_start(WS_TICK_MS, WS_TICK_MS, on_ping, NULL);
     return FM_OK;
 }
 
@@ -98,8 +98,8 @@ static void stop(fm_mod_t *m)
 {
     (void)m;
     ws_clients_changed(0);
-    fm_timer_stop(sio_ping);
-    sio_ping = NULL;
+    fm_timer_stop(tick);
+    tick = NULL;
     ws_gate_stop();
 }
 

@@ -91,6 +91,9 @@ void ws_proto_open(ws_client_t *c);                 /* established: welcome, fir
 void ws_proto_message(ws_client_t *c, const char *text, size_t len);
 void ws_proto_closed(ws_client_t *c);               /* presence leave */
 void ws_proto_event(const bus_event_t *ev, void *arg);  /* the bus subscriber */
-void ws_proto_sio_ping(void);                       /* Engine.IO heartbeat to every client */
+/* Every WS_TICK_MS: clients whose token expired are closed with 1008; every 25 s,
+ * Engine.IO's ping to Socket.IO clients. */
+#define WS_TICK_MS 5000
+void ws_proto_tick(void);
 
 #endif

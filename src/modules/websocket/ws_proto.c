@@ -537,11 +537,20 @@ void ws_proto_closed(ws_client_t *c)
     c->nsubs = 0;
 }
 
-void ws_proto_sio_ping(void)
+void ws_proto_tick(void)
 {
-    for (ws_client_t *c = ws_clients(); c; c = c->next)
-        if (c->proto == WS_PROTO_SIO && c->sio_open && !c->closing)
+    static unsigned ticks;
+    bool ping = ++ticks % (SIO_PING_MS / WS_TICK_MS) == 0;
+    int64_t now = fm_time_unix_ms() / 1000;
+    for (ws_client_t *c = ws_clients(), *next; c; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        if (c->who->exp && c->who->exp <= now)     /* no event outlives its token */
+            ws_close(c, WS_CLOSE_POLICY, "the access token expired; connect again with a new one");
+        else if (ping && c->proto == WS_PROTO_SIO && c->sio_open)
             ws_send_text(c, "2", 1);
+    }
 }
 
 /* The read permission for events of this type: "<first segment>:read", with the few
