@@ -52,17 +52,37 @@ static bool buf_add(buf_t *b, const char *s, size_t n)
     return true;
 }
 
+static char session[128], version[32];
+static bool sse;    /* the answer being read is text/event-stream: written out as it comes */
+
+static void emit_sse(char *body);
+
 static size_t on_body(char *d, size_t s, size_t n, void *u)
 {
-    return buf_add(u, d, s * n) ? s * n : 0;
+    buf_t *b = u;
+    if (!buf_add(b, d, s * n))
+        return 0;
+    if (sse) {  /* each complete event now (progress must reach the client before the answer) */
+        char *end;
+        while ((end = strstr(b->p, "\n\n"))) {
+            size_t used = (size_t)(end - b->p) + 2;
+            char keep = b->p[used];
+            b->p[used] = 0;
+            emit_sse(b->p);
+            b->p[used] = keep;
+            memmove(b->p, b->p + used, b->len - used + 1);
+            b->len -= used;
+        }
+    }
+    return s * n;
 }
-
-static char session[128], version[32];
 
 static size_t on_header(char *d, size_t s, size_t n, void *u)
 {
     (void)u;
     size_t len = s * n;
+    if (len > 13 && !strncasecmp(d, "Content-Type:", 13))
+        sse = strstr(d, "text/event-stream") != NULL;
     if (len > 15 && !strncasecmp(d, "Mcp-Session-Id:", 15)) {
         const char *v = d + 15;
         while (*v == ' ')
@@ -90,6 +110,7 @@ static CURLcode post(CURL *e, const char *url, struct curl_slist *base, const ch
         h = curl_slist_append(h, line);
     }
     out->len = 0;
+    sse = false;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -253,8 +274,9 @@ static int run(const fm_cli_opts_t *o)
             rc = 1;
         } else if (status == 202) {
             /* a notification or response was taken */
-        } else if (status == 200 && out.len && out.p[0] != '{' && out.p[0] != '[') {
-            emit_sse(out.p);    /* a streamed answer: progress, log messages, the response */
+        } else if (sse) {
+            if (out.len)
+                emit_sse(out.p);    /* the last event, when the stream ended without a blank line */
         } else if (out.len && out.p[0] != '{' && out.p[0] != '[') {
             fprintf(stderr, "flowmaster mcp: HTTP %ld: %.300s\n", status, out.p);
         } else if (status == 200 || (out.len && strstr(out.p, "\"jsonrpc\""))) {
