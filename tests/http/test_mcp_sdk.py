@@ -133,3 +133,42 @@ def test_stdio_finds_the_server_of_its_data_dir(srv):
         r = subprocess.run([binary(), "mcp", "--data-dir", d], input=json.dumps(lines[0]) + "\n", env=env,
                            capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and not r.stdout and "no server is serving" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_stdio_passes_a_cancellation_while_a_call_runs(srv):
+    """stdin is read while a call is in flight: a notifications/cancelled for it goes out at
+    once, the call stops and gets no answer, the next request is answered; a cancel of a
+    request still waiting in line drops that request."""
+    sid_url = "http://127.0.0.1:%d" % srv.port(9000)
+    xml = bpmn("stdio_cancel", '<bpmn:startEvent id="s"/><bpmn:userTask id="ut"/><bpmn:endEvent id="e"/>'
+               + chain("s", "ut", "e")).decode()
+    import test_mcp
+    sid, _ = test_mcp.init(srv)
+    proc = test_mcp.tool(srv, sid, "create_process", {"name": "stdio-cancel", "xml": xml})["structuredContent"]
+    test_mcp.tool(srv, sid, "publish_process", {"processId": proc["id"]})
+    ex = test_mcp.tool(srv, sid, "start_execution", {"processId": proc["id"]})["structuredContent"]
+    env = dict(os.environ, FLOWMASTER_MCP_TOKEN=srv.admin_token())
+    proc_ = subprocess.Popen([binary(), "mcp", "--url", sid_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env, text=True)
+
+    def send(m):
+        proc_.stdin.write(json.dumps(m) + "\n")
+        proc_.stdin.flush()
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+          "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    assert json.loads(proc_.stdout.readline())["id"] == 1
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "wait_for_execution", "arguments": {"executionId": ex["id"], "timeoutSeconds": 60},
+        "_meta": {"progressToken": "p2"}}})
+    first = json.loads(proc_.stdout.readline())
+    assert first["method"] == "notifications/progress", first      # the call runs
+    send({"jsonrpc": "2.0", "id": 3, "method": "ping"})                # waits in line …
+    send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+    send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}})   # … dropped
+    send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}})   # stops the call
+    out, err = proc_.communicate(timeout=30)
+    ids = [json.loads(x).get("id") for x in out.splitlines()]
+    assert ids == [4], (ids, err)      # nothing for 2 (cancelled) nor 3 (dropped)
+    assert proc_.returncode == 0, err

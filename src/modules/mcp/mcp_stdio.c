@@ -7,7 +7,9 @@
  * it has to say goes to stderr. A transport refusal (401, 403, 404 …) for a request
  * becomes a JSON-RPC error for that id. At end of input it ends the session (DELETE).
  * With --data-dir instead of --url it finds the server serving that directory (its
- * run file) and, without a token, signs one from the directory's key ring.
+ * run file) and, without a token, signs one from the directory's key ring. A thread
+ * reads stdin meanwhile, so a cancellation reaches the server while its call runs, and
+ * SSE answers are written event by event as they arrive.
  */
 #include "../../fm_cli.h"
 #include "../../fm_config.h"
@@ -16,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,24 +55,58 @@ static bool buf_add(buf_t *b, const char *s, size_t n)
     return true;
 }
 
+static char session[128], version[32];     /* written by the main thread under `mu` */
+static bool sse;    /* the answer being read is text/event-stream: written out as it comes */
+
+/* stdin is read by a thread of its own into a bounded queue, so that a
+ * notifications/cancelled for the request in flight goes out at once (the main thread is
+ * waiting for that request's answer); one for a request still queued drops that request. */
+#define QUEUE_MAX 64
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static char *queue[QUEUE_MAX];      /* lines; TOO_LONG for one over the limit */
+static size_t qhead, qlen;
+static bool in_eof;
+static char inflight[96];           /* JSON text of the id of the request being answered */
+static const char TOO_LONG[] = "";
+
+static void emit_sse(char *body);
+
 static size_t on_body(char *d, size_t s, size_t n, void *u)
 {
-    return buf_add(u, d, s * n) ? s * n : 0;
+    buf_t *b = u;
+    if (!buf_add(b, d, s * n))
+        return 0;
+    if (sse) {  /* each complete event now (progress must reach the client before the answer) */
+        char *end;
+        while ((end = strstr(b->p, "\n\n"))) {
+            size_t used = (size_t)(end - b->p) + 2;
+            char keep = b->p[used];
+            b->p[used] = 0;
+            emit_sse(b->p);
+            b->p[used] = keep;
+            memmove(b->p, b->p + used, b->len - used + 1);
+            b->len -= used;
+        }
+    }
+    return s * n;
 }
-
-static char session[128], version[32];
 
 static size_t on_header(char *d, size_t s, size_t n, void *u)
 {
     (void)u;
     size_t len = s * n;
+    if (len > 13 && !strncasecmp(d, "Content-Type:", 13))
+        sse = strstr(d, "text/event-stream") != NULL;
     if (len > 15 && !strncasecmp(d, "Mcp-Session-Id:", 15)) {
         const char *v = d + 15;
         while (*v == ' ')
             v++;
         size_t vl = strcspn(v, "\r\n");
+        pthread_mutex_lock(&mu);
         if (vl < sizeof(session))
             snprintf(session, sizeof(session), "%.*s", (int)vl, v);
+        pthread_mutex_unlock(&mu);
     }
     return len;
 }
@@ -81,6 +118,7 @@ static CURLcode post(CURL *e, const char *url, struct curl_slist *base, const ch
     for (struct curl_slist *i = base; i; i = i->next)
         h = curl_slist_append(h, i->data);
     char line[200];
+    pthread_mutex_lock(&mu);
     if (*session) {
         snprintf(line, sizeof(line), "Mcp-Session-Id: %s", session);
         h = curl_slist_append(h, line);
@@ -89,7 +127,9 @@ static CURLcode post(CURL *e, const char *url, struct curl_slist *base, const ch
         snprintf(line, sizeof(line), "MCP-Protocol-Version: %s", version);
         h = curl_slist_append(h, line);
     }
+    pthread_mutex_unlock(&mu);
     out->len = 0;
+    sse = false;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -151,6 +191,130 @@ static void emit_error(const cJSON *id, int code, const char *message)
         emit(t);
     free(t);
     cJSON_Delete(o);
+}
+
+static size_t discard(char *d, size_t s, size_t n, void *u)
+{
+    (void)d;
+    (void)u;
+    return s * n;
+}
+
+typedef struct reader {
+    const char *url;
+    struct curl_slist *base;
+} reader_t;
+
+/* Reader thread: a cancel of the request in flight is posted now, on its own handle. */
+static void post_now(const reader_t *rd, const char *msg)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        return;
+    struct curl_slist *h = NULL;
+    for (struct curl_slist *i = rd->base; i; i = i->next)
+        h = curl_slist_append(h, i->data);
+    char line[200];
+    pthread_mutex_lock(&mu);
+    snprintf(line, sizeof(line), "Mcp-Session-Id: %s", session);
+    h = curl_slist_append(h, line);
+    if (*version) {
+        snprintf(line, sizeof(line), "MCP-Protocol-Version: %s", version);
+        h = curl_slist_append(h, line);
+    }
+    pthread_mutex_unlock(&mu);
+    curl_easy_setopt(e, CURLOPT_URL, rd->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, msg);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+    CURLcode rc = curl_easy_perform(e);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "flowmaster mcp: the cancellation did not go out: %s\n", curl_easy_strerror(rc));
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+}
+
+/* Locked. A line that cancels the request in flight (true: post it now), or one still
+ * queued (that request is dropped: it was never sent). */
+static bool cancels_inflight(const char *line, size_t len)
+{
+    cJSON *m = cJSON_ParseWithLength(line, len);
+    const char *method = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "method"));
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "params"), "requestId");
+    char *idt = method && !strcmp(method, "notifications/cancelled") && rid ? cJSON_PrintUnformatted(rid) : NULL;
+    bool now = false;
+    if (idt && *session) {
+        now = !strcmp(idt, inflight);
+        for (size_t i = 0; !now && i < qlen; i++) {
+            char **q = &queue[(qhead + i) % QUEUE_MAX];
+            if (*q == TOO_LONG)
+                continue;
+            cJSON *r = cJSON_Parse(*q);
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+            char *t = id && cJSON_GetObjectItemCaseSensitive(r, "method") ? cJSON_PrintUnformatted(id) : NULL;
+            if (t && !strcmp(t, idt)) {
+                free(*q);
+                *q = strdup("");    /* dropped: a blank line, which the main loop skips */
+            }
+            cJSON_free(t);
+            cJSON_Delete(r);
+        }
+    }
+    cJSON_free(idt);
+    cJSON_Delete(m);
+    return now;
+}
+
+static void *read_stdin(void *arg)
+{
+    const reader_t *rd = arg;
+    buf_t in = { 0 };
+    int c = 0;
+    while (c != EOF) {
+        in.len = 0;
+        in.over = false;
+        while ((c = getchar()) != EOF && c != '\n') {
+            char ch = (char)c;
+            buf_add(&in, &ch, 1);
+        }
+        if (!in.over && (!in.len || strspn(in.p, " \t\r") == in.len))
+            continue;
+        pthread_mutex_lock(&mu);
+        bool now = !in.over && cancels_inflight(in.p, in.len);
+        if (!now) {
+            while (qlen == QUEUE_MAX)
+                pthread_cond_wait(&cv, &mu);
+            queue[(qhead + qlen++) % QUEUE_MAX] = in.over ? (char *)TOO_LONG : strdup(in.p);
+            pthread_cond_broadcast(&cv);
+        }
+        pthread_mutex_unlock(&mu);
+        if (now)
+            post_now(rd, in.p);
+    }
+    pthread_mutex_lock(&mu);
+    in_eof = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    free(in.p);
+    return NULL;
+}
+
+/* Main thread: the next line (caller frees; TOO_LONG not), or NULL at end of input. */
+static char *next_line(void)
+{
+    pthread_mutex_lock(&mu);
+    while (!qlen && !in_eof)
+        pthread_cond_wait(&cv, &mu);
+    char *l = NULL;
+    if (qlen) {
+        l = queue[qhead];
+        qhead = (qhead + 1) % QUEUE_MAX;
+        qlen--;
+        pthread_cond_broadcast(&cv);
+    }
+    pthread_mutex_unlock(&mu);
+    return l;
 }
 
 /* Without --url: the server that serves the data directory, from its run file
@@ -223,29 +387,41 @@ static int run(const fm_cli_opts_t *o)
         base = curl_slist_append(base, line);
     }
     fprintf(stderr, "flowmaster mcp: forwarding stdin to %s\n", url);
-    buf_t in = { 0 }, out = { 0 };
-    int c, rc = 0;
-    bool eof = false;
-    while (!eof && e) {
-        in.len = 0;
-        in.over = false;
-        while ((c = getchar()) != EOF && c != '\n') {
-            char ch = (char)c;
-            buf_add(&in, &ch, 1);
-        }
-        eof = c == EOF;
-        if (in.over) {
+    buf_t out = { 0 };
+    int rc = 0;
+    reader_t rd = { url, base };
+    pthread_t reader;
+    bool started = e && pthread_create(&reader, NULL, read_stdin, &rd) == 0;
+    if (e && !started) {
+        fprintf(stderr, "flowmaster mcp: cannot start the stdin reader\n");
+        curl_easy_cleanup(e);
+        e = NULL;
+    }
+    char *l;
+    while (e && (l = next_line())) {
+        if (l == TOO_LONG) {
             emit_error(NULL, -32600, "message longer than 4 MiB: not sent");
             continue;
         }
-        if (!in.len || strspn(in.p, " \t\r") == in.len)
+        buf_t in = { l, strlen(l), strlen(l) + 1, false };
+        if (!in.len) {      /* a request dropped by its cancellation */
+            free(l);
             continue;
+        }
         cJSON *msg = cJSON_ParseWithLength(in.p, in.len);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
         const cJSON *method = cJSON_GetObjectItemCaseSensitive(msg, "method");
         bool request = cJSON_IsString(method) && id;
+        char *idt = request ? cJSON_PrintUnformatted(id) : NULL;
+        pthread_mutex_lock(&mu);
+        snprintf(inflight, sizeof(inflight), "%s", idt && strlen(idt) < sizeof(inflight) ? idt : "");
+        pthread_mutex_unlock(&mu);
+        cJSON_free(idt);
         long status = 0;
         CURLcode cr = post(e, url, base, in.p, &status, &out);
+        pthread_mutex_lock(&mu);
+        inflight[0] = 0;
+        pthread_mutex_unlock(&mu);
         if (cr != CURLE_OK) {
             fprintf(stderr, "flowmaster mcp: %s: %s\n", url, curl_easy_strerror(cr));
             if (request)
@@ -253,8 +429,9 @@ static int run(const fm_cli_opts_t *o)
             rc = 1;
         } else if (status == 202) {
             /* a notification or response was taken */
-        } else if (status == 200 && out.len && out.p[0] != '{' && out.p[0] != '[') {
-            emit_sse(out.p);    /* a streamed answer: progress, log messages, the response */
+        } else if (sse) {
+            if (out.len)
+                emit_sse(out.p);    /* the last event, when the stream ended without a blank line */
         } else if (out.len && out.p[0] != '{' && out.p[0] != '[') {
             fprintf(stderr, "flowmaster mcp: HTTP %ld: %.300s\n", status, out.p);
         } else if (status == 200 || (out.len && strstr(out.p, "\"jsonrpc\""))) {
@@ -262,8 +439,10 @@ static int run(const fm_cli_opts_t *o)
                 cJSON *res = cJSON_ParseWithLength(out.p, out.len);
                 const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                     cJSON_GetObjectItemCaseSensitive(res, "result"), "protocolVersion"));
+                pthread_mutex_lock(&mu);
                 if (v)
                     snprintf(version, sizeof(version), "%s", v);
+                pthread_mutex_unlock(&mu);
                 cJSON_Delete(res);
             }
             emit(out.p);
@@ -279,7 +458,10 @@ static int run(const fm_cli_opts_t *o)
             cJSON_Delete(p);
         }
         cJSON_Delete(msg);
+        free(l);
     }
+    if (started)
+        pthread_join(reader, NULL);
     if (*session && e) {    /* end the session */
         struct curl_slist *h = NULL;
         for (struct curl_slist *i = base; i; i = i->next)
@@ -296,7 +478,6 @@ static int run(const fm_cli_opts_t *o)
         curl_easy_perform(e);
         curl_slist_free_all(h);
     }
-    free(in.p);
     free(out.p);
     curl_slist_free_all(base);
     if (e)
