@@ -3,7 +3,7 @@
 # Build dependencies (Debian 12 packages) are installed by scripts/deps.sh when missing.
 
 CC       ?= cc
-PKGS     := libcjson libuv sqlite3 libsodium libpcre2-8 expat libcurl
+PKGS     := libcjson libuv sqlite3 libsodium libpcre2-8 expat libcurl libwebsockets zlib
 CFLAGS   ?= -O2 -g
 # pkg-config runs when first needed (after scripts/deps.sh may have installed the
 # packages on a fresh machine), once: the $(eval) memoizes the answer.
@@ -23,7 +23,7 @@ OBJ      := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/gen/fm_embed
 ASAN_OBJ := $(patsubst src/%.c,build/asan/%.o,$(CORE_SRC)) build/asan/gen/fm_embedded.o
 DEPS     := build/.deps-build
 
-.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-integrations bench-bus bench-mcp bench-entities bench-analytics install uninstall \
+.PHONY: all run test test-unit test-http test-asan bench bench-bpmn bench-rules bench-exec bench-feel-probe bench-exec-probe bench-sched bench-notify bench-integrations bench-bus bench-mcp bench-entities bench-analytics install uninstall \
         clean deps conformance
 all: build/flowmaster flowmaster
 
@@ -139,6 +139,10 @@ build/bench/exec_inproc_bench: bench/exec_inproc_bench.c build/libfm.a | $(DEPS)
 # Scheduling: fire delay of 10,000 schedules due at once (BENCH_SCHED_N to change).
 bench-sched: build/flowmaster
 	python3 bench/sched_bench.py build/flowmaster
+
+# Notifications: queued -> accepted by a local SMTP server (aiosmtpd) per second.
+bench-notify: build/.deps-test build/flowmaster
+	python3 bench/notify_bench.py build/flowmaster
 
 bench-exec: build/.deps-bench build/flowmaster build/bench/exec_http_bench \
             $(if $(wildcard src/modules/execution/exec.h),build/bench/exec_inproc_bench)

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
         return 1;
     snprintf(path, sizeof(path), "%s/analytics.db", dir);
     fm_db_t *db = NULL;
-    fm_db_opts_t opts = { false, 8192, false };
+    fm_db_opts_t opts = { false, 8192, false, 0 };
     char err[200];
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) != FM_OK)
         return 1;

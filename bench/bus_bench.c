@@ -131,7 +131,7 @@ static int open_log(const char *dir, fm_db_t **db)
 {
     char path[600], err[512];
     snprintf(path, sizeof(path), "%s/eventbus.db", dir);
-    fm_db_opts_t o = { false, 512, false };
+    fm_db_opts_t o = { false, 512, false, 0 };
     if (fm_db_open(db, path, &o, err, sizeof(err)) ||
         fm_migrate_apply(*db, "eventbus", fm_migrations, fm_nmigrations, NULL, err, sizeof(err)) ||
         evlog_prepare(*db)) {

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,20 +35,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
 os.environ.setdefault("FM_BIN", os.path.join(ROOT, "build", "flowmaster"))
 
-from harness import Server, assert_json  # noqa: E402
+from harness import Server, assert_json, free_low_port  # noqa: E402
 from exec_support import bpmn, chain, deploy  # noqa: E402
 
 SECS = int(os.environ.get("BENCH_INTEG_SECS", "5"))
 CONNS = int(os.environ.get("BENCH_INTEG_CONNS", "100"))
 TOKEN = "bench-static-token-0123456789"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wrk(url, script=None):
@@ -130,7 +121,7 @@ def main():
     hello = os.path.join(tmp, "hello")
     subprocess.run(["cc", "-std=c11", "-O2", "-o", hello, os.path.join(ROOT, "bench", "hello.c"),
                     "-lcivetweb", "-lpthread"], check=True)
-    port = free_port()
+    port = free_low_port()
     recv = subprocess.Popen([hello, str(port)])
     status = 0
     try:

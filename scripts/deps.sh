@@ -5,8 +5,9 @@
 set -euo pipefail
 
 build=(build-essential pkg-config libcivetweb-dev libcjson-dev libsqlite3-dev
-       libsodium-dev libuv1-dev libpcre2-dev libexpat1-dev libcurl4-openssl-dev)
-test=(libcmocka-dev curl python3)
+       libsodium-dev libuv1-dev libpcre2-dev libexpat1-dev libcurl4-openssl-dev
+       libwebsockets-dev libwebsockets-evlib-uv zlib1g-dev)
+test=(libcmocka-dev curl python3 python3-aiosmtpd poppler-utils)
 bench=(wrk)
 
 want=("${build[@]}")

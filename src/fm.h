@@ -53,6 +53,8 @@ enum {
     FM_R_BODY = 1u << 3,    /* body is read (any type) and handed over raw */
     FM_R_ABAC = 1u << 4,    /* a conditional grant may pass: the handler decides with
                                fm_req_authz on the resource (auth/fm_auth.h) */
+    FM_R_UPLOAD = 1u << 5,  /* with FM_R_BODY: the body limit is documents.max_upload_mb,
+                               not server.body_limit (file uploads) */
 };
 
 typedef struct fm_route {
@@ -75,6 +77,8 @@ enum {
     FM_M_GATEWAY = 1u << 1, /* its port serves the union of every module's routes */
     FM_M_WEBAPP = 1u << 2,  /* its port serves web/<name>/ and the API under /api */
     FM_M_NOSTORE = 1u << 3, /* responses carry Cache-Control: no-store (credentials) */
+    FM_M_OWNPORT = 1u << 4, /* serves its port itself (not CivetWeb); plain HTTP requests
+                               arriving there go through fm_http_port_dispatch */
 };
 
 typedef struct fm_module {

@@ -171,7 +171,7 @@ static int run_migrate(const fm_cli_opts_t *o)
     }
     if (o->status) {
         printf("%-14s %-5s %-32s %s\n", "MODULE", "VER", "NAME", "STATUS");
-        fm_db_opts_t opts = { false, 256, false };
+        fm_db_opts_t opts = { false, 256, false, 0 };
         for (size_t i = 0; i < n; i++) {
             if (!(mods[i].def->flags & FM_M_DB))
                 continue;

@@ -39,6 +39,10 @@ int fm_cli_run(const fm_cmd_t *cmd, int argc, char **argv);
 extern const fm_cmd_t fm_cmd_serve, fm_cmd_migrate, fm_cmd_routes, fm_cmd_smoke, fm_cmd_version;
 /* src/modules/auth/auth_cli.c */
 extern const fm_cmd_t fm_cmd_user, fm_cmd_keys, fm_cmd_token;
+/* An access token of service account `service` (role service; made on first use) of
+ * `tenant`, signed with the data directory's key ring, its issuer from the installed
+ * config; NULL after saying why on stderr (as "flowmaster <cmd>: …"). Caller frees. */
+char *fm_cli_service_token(const char *cmd, const char *tenant, const char *service);
 /* src/modules/mcp/mcp_stdio.c */
 extern const fm_cmd_t fm_cmd_mcp;
 

@@ -67,6 +67,11 @@ static const cfg_key_t keys[] = {
     INT("tasks", "escalation_interval_ms", tasks_escalation_interval_ms, 10, 86400000),
     INT("execution", "mi_max_items", execution_mi_max_items, 1, 10000000),
     INT("execution", "timer_min_cycle_ms", execution_timer_min_cycle_ms, 1, 86400000),
+    INT("execution", "message_buffer_max", execution_message_buffer_max, 0, 10000000),
+    INT("execution", "message_buffer_max_kib", execution_message_buffer_max_kib, 1, 1 << 24),
+    INT("execution", "history_retention_days", execution_history_retention_days, 0, 36500),
+    INT("execution", "retention_interval_ms", execution_retention_interval_ms, 10, 86400000),
+    INT("execution", "retention_batch", execution_retention_batch, 1, 100000),
     STR("integrations", "key", integrations_key),
     BOOL("integrations", "allow_private", integrations_allow_private),
     INT("integrations", "log_body_bytes", integrations_log_body_bytes, 0, 1 << 20),
@@ -79,8 +84,31 @@ static const cfg_key_t keys[] = {
     INT("eventbus", "webhook_backoff_ms", eventbus_webhook_backoff_ms, 1, 3600000),
     INT("eventbus", "webhook_backoff_max_ms", eventbus_webhook_backoff_max_ms, 1, 86400000),
     STR("eventbus", "log_skip", eventbus_log_skip),
+    STR("notifications", "smtp_host", notify_smtp_host),
+    INT("notifications", "smtp_port", notify_smtp_port, 1, 65535),
+    ENUM("notifications", "smtp_starttls", notify_smtp_starttls, "|off|try|required|"),
+    BOOL("notifications", "smtp_tls_insecure", notify_smtp_tls_insecure),
+    STR("notifications", "smtp_user", notify_smtp_user),
+    STR("notifications", "smtp_password", notify_smtp_password),
+    STR("notifications", "from", notify_from),
+    STR("notifications", "envelope_from", notify_envelope_from),
+    INT("notifications", "timeout_ms", notify_timeout_ms, 10, 600000),
+    INT("notifications", "max_attempts", notify_max_attempts, 1, 100),
+    INT("notifications", "backoff_ms", notify_backoff_ms, 1, 3600000),
+    INT("notifications", "backoff_max_ms", notify_backoff_max_ms, 1, 86400000),
+    INT("notifications", "concurrency", notify_concurrency, 1, 1024),
+    STR("notifications", "sms_url", notify_sms_url),
+    ENUM("notifications", "sms_format", notify_sms_format, "|json|twilio|"),
+    STR("notifications", "sms_auth", notify_sms_auth),
+    STR("notifications", "push_url", notify_push_url),
+    STR("notifications", "push_auth", notify_push_auth),
+    STR("notifications", "webhook_secret", notify_webhook_secret),
     STR("mcp", "anonymous_tenant", mcp_anonymous_tenant),
     STR("mcp", "anonymous_role", mcp_anonymous_role),
+    INT("documents", "max_upload_mb", documents_max_upload_mb, 1, 1024),
+    STR("documents", "pdftotext", documents_pdftotext),
+    INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
+    ENUM("knowledge", "embeddings", knowledge_embeddings, "|off|hash|"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -123,6 +151,10 @@ void fm_config_defaults(fm_config_t *c)
     c->tasks_escalation_interval_ms = 10000;
     c->execution_mi_max_items = 100000;
     c->execution_timer_min_cycle_ms = 1000;
+    c->execution_message_buffer_max = 10000;
+    c->execution_message_buffer_max_kib = 65536;
+    c->execution_retention_interval_ms = 60000;
+    c->execution_retention_batch = 500;
     c->integrations_log_body_bytes = 2048;
     c->eventbus_log = true;
     c->eventbus_retain_days = 7;
@@ -133,6 +165,19 @@ void fm_config_defaults(fm_config_t *c)
     c->eventbus_webhook_backoff_ms = 1000;
     c->eventbus_webhook_backoff_max_ms = 300000;
     snprintf(c->eventbus_log_skip, sizeof(c->eventbus_log_skip), "%s", "execution.element.>");
+    c->notify_smtp_port = 25;
+    snprintf(c->notify_smtp_starttls, sizeof(c->notify_smtp_starttls), "try");
+    snprintf(c->notify_from, sizeof(c->notify_from), "FlowMaster <flowmaster@localhost>");
+    c->notify_timeout_ms = 30000;
+    c->notify_max_attempts = 5;
+    c->notify_backoff_ms = 1000;
+    c->notify_backoff_max_ms = 300000;
+    c->notify_concurrency = 64;
+    snprintf(c->notify_sms_format, sizeof(c->notify_sms_format), "json");
+    c->documents_max_upload_mb = 20;
+    snprintf(c->documents_pdftotext, sizeof(c->documents_pdftotext), "pdftotext");
+    c->documents_pdf_timeout_ms = 10000;
+    snprintf(c->knowledge_embeddings, sizeof(c->knowledge_embeddings), "off");
 }
 
 static const cfg_key_t *find_key(const char *section, const char *key)

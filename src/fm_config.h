@@ -61,6 +61,11 @@ typedef struct fm_config {
     /* [execution] */
     int execution_mi_max_items;             /* multi-instance: most iterations of one activity */
     int execution_timer_min_cycle_ms;       /* shortest timer cycle of a start event or boundary */
+    int execution_message_buffer_max;       /* buffered messages (timeToLive) kept per tenant */
+    int execution_message_buffer_max_kib;   /* ... and their variables' bytes per tenant */
+    int execution_history_retention_days;   /* ended instances and history kept; 0 = for ever */
+    int execution_retention_interval_ms;    /* how often the retention sweep runs */
+    int execution_retention_batch;          /* instances removed per sweep transaction */
     /* [integrations] */
     char integrations_key[128];         /* 64 hex digits; "" = <data-dir>/integrations.key */
     bool integrations_allow_private;    /* tenants other than the operator's may reach private addresses */
@@ -75,9 +80,35 @@ typedef struct fm_config {
     int eventbus_webhook_backoff_ms;    /* first retry delay; doubles, with jitter */
     int eventbus_webhook_backoff_max_ms;
     char eventbus_log_skip[256];        /* pattern of types not logged ("" none) */
+    /* [notifications] (docs/notifications.md) */
+    char notify_smtp_host[256];         /* "" = e-mail is not configured: attempts fail */
+    int notify_smtp_port;
+    char notify_smtp_starttls[16];      /* off | try | required */
+    bool notify_smtp_tls_insecure;      /* skip certificate checks (test servers) */
+    char notify_smtp_user[256];
+    char notify_smtp_password[256];
+    char notify_from[320];              /* header From */
+    char notify_envelope_from[320];     /* MAIL FROM; "" = the address in `from` */
+    int notify_timeout_ms;
+    int notify_max_attempts;            /* then the message is failed */
+    int notify_backoff_ms;              /* first retry delay; doubles, with jitter */
+    int notify_backoff_max_ms;
+    int notify_concurrency;             /* deliveries in flight at once */
+    char notify_sms_url[1024];          /* provider webhook of the sms channel */
+    char notify_sms_format[16];         /* json | twilio */
+    char notify_sms_auth[512];          /* Authorization header value for the provider */
+    char notify_push_url[1024];         /* provider webhook of the push channel */
+    char notify_push_auth[512];
+    char notify_webhook_secret[256];    /* signs webhook-channel posts; "" = unsigned */
     /* [mcp] */
     char mcp_anonymous_tenant[72];      /* "" = off; loopback listeners only */
     char mcp_anonymous_role[64];
+    /* [documents] */
+    int documents_max_upload_mb;        /* body limit of POST /documents/upload */
+    char documents_pdftotext[256];      /* the pdftotext program (poppler-utils) */
+    int documents_pdf_timeout_ms;       /* pdftotext is killed after this long */
+    /* [knowledge] */
+    char knowledge_embeddings[16];      /* "off" or "hash" (docs/knowledge.md) */
 } fm_config_t;
 
 void fm_config_defaults(fm_config_t *c);

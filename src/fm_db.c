@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define READER_POOL 4   /* idle readers kept open per database */
+#define READER_POOL 16  /* idle readers kept open per database (closed after READER_IDLE_S idle) */
 
 #define FM_DB_WSTMTS 64
 
@@ -348,6 +348,17 @@ int fm_db_checkpoint(fm_db_t *db)
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
         fm_log_msg(FM_LOG_ERROR, "database checkpoint failed", sqlite3_errmsg(db->ckpt));
         return FM_EDB;
+    }
+    /* A large WAL stays large (it is reused, not shrunk): TRUNCATE waits for readers
+     * and the writer (busy timeout), copies the rest and empties the file. BUSY: a
+     * reader outlived the timeout, the next round tries again. */
+    int64_t limit = db->opts.wal_truncate_bytes > 0 ? db->opts.wal_truncate_bytes : FM_DB_WAL_TRUNCATE_BYTES;
+    if (fm_db_wal_size(db) > limit) {
+        rc = sqlite3_wal_checkpoint_v2(db->ckpt, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            fm_log_msg(FM_LOG_ERROR, "database checkpoint (truncate) failed", sqlite3_errmsg(db->ckpt));
+            return FM_EDB;
+        }
     }
     return FM_OK;
 }

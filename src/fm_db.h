@@ -25,7 +25,15 @@ typedef struct fm_db_opts {
     int cache_kib;      /* page cache of the writer; readers get a quarter */
     bool background_checkpoint;  /* no checkpoint inside commits: the owner calls
                                     fm_db_checkpoint off the request path */
+    int64_t wal_truncate_bytes;  /* fm_db_checkpoint truncates a WAL larger than this;
+                                    0: FM_DB_WAL_TRUNCATE_BYTES */
 } fm_db_opts_t;
+
+/* A WAL is only reused from its start after a checkpoint, never shrunk: one burst (or
+ * a long reader holding checkpoints back) leaves the file at its largest for good. Past
+ * this size fm_db_checkpoint runs a TRUNCATE checkpoint, which waits for readers and
+ * the writer (busy timeout) and leaves the WAL empty. */
+#define FM_DB_WAL_TRUNCATE_BYTES (64LL << 20)
 
 /* Opens (creating) path; err gets a one-line reason on failure. */
 int fm_db_open(fm_db_t **out, const char *path, const fm_db_opts_t *opts, char *err, size_t errlen);
@@ -48,7 +56,8 @@ int fm_db_readers_lent(fm_db_t *db);
  * keeps only its writer open (each connection costs ~100 KiB resident). */
 void fm_db_trim(fm_db_t *db, double idle_s);
 
-/* Bytes in the write-ahead log, and a PASSIVE checkpoint of it. A commit that
+/* Bytes in the write-ahead log, and a PASSIVE checkpoint of it (TRUNCATE when the WAL
+ * is past wal_truncate_bytes). A commit that
  * checkpoints must fsync the database, which under I/O pressure stalls that request
  * for seconds; `serve` therefore checkpoints from libuv's thread pool instead.
  * fm_db_checkpoint: any one thread at a time. */

@@ -32,6 +32,11 @@ typedef struct job {
     bool insecure, no_private, too_big, refused;
     char *ca_file;
     struct curl_slist *headers;
+    bool smtp;                  /* an SMTP upload of body */
+    char *mail_from, *username, *password;
+    struct curl_slist *rcpt;
+    int use_ssl;
+    size_t upload_pos;
     fm_buf_t resp, resp_headers;
     char errbuf[CURL_ERROR_SIZE];
     struct job *next;       /* list of live jobs, for shutdown */
@@ -52,6 +57,10 @@ static void job_free(job_t *j)
     if (j->easy)
         curl_easy_cleanup(j->easy);
     curl_slist_free_all(j->headers);
+    curl_slist_free_all(j->rcpt);
+    free(j->mail_from);
+    free(j->username);
+    free(j->password);
     fm_buf_release(&j->resp);
     fm_buf_release(&j->resp_headers);
     free(j->ca_file);
@@ -269,6 +278,32 @@ void fm_fetch_shutdown(void)
     }
 }
 
+static size_t on_upload(char *p, size_t size, size_t n, void *u)
+{
+    job_t *j = u;
+    size_t left = j->body ? strlen(j->body + j->upload_pos) : 0, want = size * n;
+    if (want > left)
+        want = left;
+    memcpy(p, j->body + j->upload_pos, want);
+    j->upload_pos += want;
+    return want;
+}
+
+/* The SMTP part of start_job: envelope, upload, STARTTLS, AUTH. */
+static void setup_smtp(job_t *j, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, j->mail_from);
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+    curl_easy_setopt(e, CURLOPT_READDATA, j);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(j->body ? strlen(j->body) : 0));
+    curl_easy_setopt(e, CURLOPT_USE_SSL, j->use_ssl == FM_FETCH_TLS_REQUIRED ? (long)CURLUSESSL_ALL
+                                         : j->use_ssl == FM_FETCH_TLS_TRY    ? (long)CURLUSESSL_TRY
+                                                                             : (long)CURLUSESSL_NONE);
+}
+
 /* Loop thread: the job becomes a live transfer. */
 static void start_job(void *arg)
 {
@@ -287,7 +322,14 @@ static void start_job(void *arg)
         return;
     }
     curl_easy_setopt(e, CURLOPT_URL, j->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (j->smtp)
+        setup_smtp(j, e);
+    else
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (j->username) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, j->username);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, j->password ? j->password : "");
+    }
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, j->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, j->connect_ms);
@@ -317,11 +359,13 @@ static void start_job(void *arg)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "flowmaster/" FM_VERSION);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
-    if (!strcmp(j->method, "HEAD"))
+    if (!j->smtp) {
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "flowmaster/" FM_VERSION);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
+    }
+    if (!j->smtp && !strcmp(j->method, "HEAD"))
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    if (j->body) {
+    if (j->body && !j->smtp) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
     }
@@ -354,7 +398,9 @@ static char *dup_or_null(const char *s, bool *oom)
 
 int fm_fetch(const fm_fetch_req_t *req, fm_fetch_cb cb, void *arg)
 {
-    if (!req->url || !cb || (strncmp(req->url, "http://", 7) && strncmp(req->url, "https://", 8)))
+    bool smtp = req->url && (!strncmp(req->url, "smtp://", 7) || !strncmp(req->url, "smtps://", 8));
+    if (!req->url || !cb || (!smtp && strncmp(req->url, "http://", 7) && strncmp(req->url, "https://", 8)) ||
+        (smtp && (!req->mail_from || !req->mail_rcpt || !req->mail_rcpt[0])))
         return FM_EINVAL;
     job_t *j = calloc(1, sizeof(*j));
     if (!j)
@@ -373,6 +419,18 @@ int fm_fetch(const fm_fetch_req_t *req, fm_fetch_cb cb, void *arg)
     j->insecure = req->tls_insecure;
     j->no_private = req->no_private;
     j->ca_file = dup_or_null(req->ca_file, &oom);
+    j->smtp = smtp;
+    j->mail_from = dup_or_null(req->mail_from, &oom);
+    j->username = dup_or_null(req->username, &oom);
+    j->password = dup_or_null(req->password, &oom);
+    j->use_ssl = req->use_ssl;
+    for (const char *const *r = smtp ? req->mail_rcpt : NULL; r && *r && !oom; r++) {
+        struct curl_slist *n = curl_slist_append(j->rcpt, *r);
+        if (n)
+            j->rcpt = n;
+        else
+            oom = true;
+    }
     for (const char *const *h = req->headers; h && *h && !oom; h++) {
         struct curl_slist *n = curl_slist_append(j->headers, *h);
         if (n)

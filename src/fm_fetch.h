@@ -7,6 +7,12 @@
  * Only http and https, redirects not followed, responses capped at 4 MiB, unless the
  * request asks otherwise with the fields after timeout_ms (connectors of the
  * integrations module use them; zero values keep the defaults above).
+ *
+ * Mail goes the same way: an smtp:// (or smtps://) URL with `mail_from` and `mail_rcpt`
+ * set uploads `body` (an RFC 5322 message, CRLF lines) to the server; `status` is then
+ * the server's last SMTP reply code (250 when accepted) and `body` of the result is
+ * empty. `use_ssl` asks for STARTTLS, `username`/`password` for AUTH (also HTTP basic
+ * auth on http URLs).
  */
 #ifndef FM_FETCH_H
 #define FM_FETCH_H
@@ -42,7 +48,14 @@ typedef struct fm_fetch_req {
     bool tls_insecure;              /* skip certificate and host verification */
     const char *ca_file;            /* PEM bundle to verify with instead of the system's */
     bool no_private;                /* refuse loopback, private, link-local targets */
+    /* SMTP (smtp:// and smtps:// URLs only): */
+    const char *mail_from;          /* envelope sender (MAIL FROM) */
+    const char *const *mail_rcpt;   /* NULL-terminated envelope recipients (RCPT TO) */
+    const char *username, *password;
+    int use_ssl;                    /* FM_FETCH_TLS_* */
 } fm_fetch_req_t;
+
+enum { FM_FETCH_TLS_OFF = 0, FM_FETCH_TLS_TRY = 1, FM_FETCH_TLS_REQUIRED = 2 };
 
 int fm_fetch_init(void);        /* loop thread */
 void fm_fetch_shutdown(void);   /* loop thread: aborts transfers (callbacks get an error) */

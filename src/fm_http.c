@@ -55,12 +55,27 @@ static void allow_header(fm_req_t *r, unsigned allow)
     fm_reply_header(r, "Allow", buf);
 }
 
-/* Reads the whole body from the connection, up to the configured limit. */
+/* The body limit of a route: server.body_limit, or documents.max_upload_mb for
+ * FM_R_UPLOAD routes; the edge (on_request) lets the larger of the two through. */
+static long route_body_limit(const fm_req_t *r)
+{
+    if (r->route && (r->route->def->flags & FM_R_UPLOAD))
+        return (long)fm_cfg()->documents_max_upload_mb << 20;
+    return fm_cfg()->body_limit;
+}
+
+static long edge_body_limit(void)
+{
+    long up = (long)fm_cfg()->documents_max_upload_mb << 20;
+    return up > fm_cfg()->body_limit ? up : fm_cfg()->body_limit;
+}
+
+/* Reads the whole body from the connection, up to the route's limit. */
 static int read_body(fm_req_t *r)
 {
     if (!r->conn)
         return FM_OK;
-    long limit = fm_cfg()->body_limit;
+    long limit = route_body_limit(r);
     fm_buf_t b = FM_BUF_INIT;
     char chunk[16384];
     int n;
@@ -80,13 +95,12 @@ static int read_body(fm_req_t *r)
     return r->body ? FM_OK : FM_ENOMEM;
 }
 
-static void reply_too_large(fm_req_t *r)
+static void reply_too_large(fm_req_t *r, long limit)
 {
     cJSON *ext = cJSON_CreateObject();
-    cJSON_AddNumberToObject(ext, "limit", (double)fm_cfg()->body_limit);
+    cJSON_AddNumberToObject(ext, "limit", (double)limit);
     fm_reply_header(r, "Connection", "close");
-    fm_reply_problem(r, 413, NULL, NULL, ext, "request body exceeds the limit of %ld bytes",
-                     fm_cfg()->body_limit);
+    fm_reply_problem(r, 413, NULL, NULL, ext, "request body exceeds the limit of %ld bytes", limit);
 }
 
 static void line_col(const fm_req_t *r, size_t off, int *line, int *col)
@@ -294,7 +308,7 @@ void fm__dispatch(fm_req_t *r, const fm_rtable_t *table)
     if (def->flags & (FM_R_JSON | FM_R_BODY)) {
         int rc = read_body(r);
         if (rc == FM_ETOOBIG) {
-            reply_too_large(r);
+            reply_too_large(r, route_body_limit(r));
             goto done;
         }
         if (rc != FM_OK) {
@@ -382,9 +396,9 @@ static int on_request(struct mg_connection *conn)
         return 500;
     }
     if (req_identity(&r) == FM_OK && fm__guard_edge(&r, ri->remote_addr) == FM_OK) {
-        if (ri->content_length > fm_cfg()->body_limit) {
+        if (ri->content_length > edge_body_limit()) {
             double t0 = fm_time_mono();
-            reply_too_large(&r);
+            reply_too_large(&r, edge_body_limit());
             fm_route_stats_add(&unmatched_stats, r.status);
             log_request(&r, (fm_time_mono() - t0) * 1000.0);
         } else {
@@ -489,6 +503,97 @@ static int call(const fm_req_t *caller, const char *system_tenant, fm_method_t m
     return *out ? FM_OK : FM_ENOMEM;
 }
 
+bool fm_port_own(const fm_port_t *p)
+{
+    if (!p->nmods)
+        return false;
+    for (size_t i = 0; i < p->nmods; i++)
+        if (!(p->mods[i]->def->flags & FM_M_OWNPORT))
+            return false;
+    return true;
+}
+
+/* "Bearer <token>" of an upgrade: the Authorization header, else ?access_token= (browsers
+ * cannot set headers on a WebSocket). The tenant is the token's when X-Tenant-Id is not
+ * sent. Writes into auth/tenant; false when there is no token at all. */
+static void upgrade_identity(fm_req_t *r, fm_hdr_t *hdrs, size_t *nh, char *auth, size_t alen,
+                             char *tenant, size_t tlen)
+{
+    const char *a = fm_req_header(r, "Authorization");
+    if (!a) {
+        const char *t = fm_req_query(r, "access_token", NULL, 0);
+        if (!t || strlen(t) + 8 > alen)
+            return;
+        snprintf(auth, alen, "Bearer %s", t);
+        hdrs[(*nh)++] = (fm_hdr_t){ "Authorization", auth };
+        a = auth;
+    }
+    if (fm_req_header(r, "X-Tenant-Id") || strncasecmp(a, "Bearer ", 7))
+        return;
+    fm_principal_t *p = malloc(sizeof(*p));
+    char why[96];
+    if (p && fm_principal_from_token(a + 7, p, why, sizeof(why)) == FM_OK) {
+        snprintf(tenant, tlen, "%s", p->tenant);
+        hdrs[(*nh)++] = (fm_hdr_t){ "X-Tenant-Id", tenant };
+    }
+    free(p);
+}
+
+int fm_http_port_dispatch(const fm_port_req_t *in, fm_port_res_t *out)
+{
+    const fm_routing_t *routing = fm__routing();
+    memset(out, 0, sizeof(*out));
+    const fm_port_t *port = routing ? fm_routing_port(routing, in->port) : NULL;
+    if (!port)
+        return FM_ENOTFOUND;
+    fm_hdr_t hdrs[FM_PORT_MAX_HEADERS + 2];
+    size_t nh = 0;
+    for (size_t i = 0; i < in->nheaders && nh < FM_PORT_MAX_HEADERS; i++)
+        hdrs[nh++] = (fm_hdr_t){ in->headers[i].name, in->headers[i].value };
+    fm_req_t r;
+    memset(&r, 0, sizeof(r));
+    fm_buf_t cap = FM_BUF_INIT;
+    r.capture = &cap;
+    r.capture_whole = true;
+    r.upgrade = in->upgrade;
+    r.method_text = in->method;
+    r.method = (fm_method_t)fm_method_parse(in->method);
+    r.path = in->path;
+    r.query = in->query;
+    r.port = port;
+    r.call_headers = hdrs;
+    r.ncall_headers = nh;
+    r.peer = in->peer;
+    char auth[4096 + 8], tenant[72];
+    int rc = FM_OK;
+    if (in->upgrade) {
+        /* the query is decoded by the dispatcher; decode it here once for the token */
+        rc = parse_query(&r);
+        if (rc == FM_OK) {
+            upgrade_identity(&r, hdrs, &nh, auth, sizeof(auth), tenant, sizeof(tenant));
+            r.ncall_headers = nh;
+            free(r.qv);
+            r.qv = NULL;
+            r.nq = 0;
+        }
+    }
+    if (rc == FM_OK && req_identity(&r) == FM_OK && fm__guard_edge(&r, in->peer) == FM_OK)
+        fm__dispatch(&r, fm_port_table(routing, port));
+    out->status = r.status;
+    if (r.has_principal) {
+        out->principal = r.principal;
+        out->has_principal = true;
+    }
+    snprintf(out->tenant, sizeof(out->tenant), "%s", r.tenant);
+    out->raw = fm_buf_detach(&cap, &out->len);
+    fm__req_release(&r);
+    if (rc == FM_REPLIED)
+        return FM_OK;
+    if (rc != FM_OK)
+        return rc;
+    return out->raw ? FM_OK : FM_ENOMEM;
+}
+
 static char bind_error[256];   /* CivetWeb's first "cannot bind" message, for the exit line */
 
 static int on_log(const struct mg_connection *conn, const char *message)
@@ -510,8 +615,9 @@ int fm_http_start(const fm_routing_t *routing, char *err, size_t errlen)
     const fm_config_t *c = fm_cfg();
     fm_buf_t ports = FM_BUF_INIT;
     for (size_t i = 0; i < routing->nports; i++)
-        fm_buf_addf(&ports, "%s%s:%d", i ? "," : "", c->listen,
-                    routing->ports[i].port + c->port_offset);
+        if (!fm_port_own(&routing->ports[i]))
+            fm_buf_addf(&ports, "%s%s:%d", ports.len ? "," : "", c->listen,
+                        routing->ports[i].port + c->port_offset);
     char threads[16], timeout[16];
     snprintf(threads, sizeof(threads), "%d", c->threads);
     snprintf(timeout, sizeof(timeout), "%d", c->request_timeout_ms);

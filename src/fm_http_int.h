@@ -40,6 +40,9 @@ struct fm_req {
     size_t bytes_out;
     bool replied;
     fm_buf_t *capture;              /* fm_call: the response body goes here */
+    bool capture_whole;             /* fm_http_port_dispatch: the whole response (status
+                                       line, headers, body) goes to capture */
+    bool upgrade;                   /* the client asks to upgrade to a WebSocket */
     fm_principal_t principal;       /* valid when has_principal */
     bool has_principal;
     bool internal;                  /* in-process call on the platform's own behalf */

@@ -30,6 +30,12 @@ bool fm_mod_ready(const fm_mod_t *m);   /* database open and fully migrated, sta
 size_t fm_mod_implemented(const fm_module_t *def);  /* routes with a handler */
 
 int fm_listen_port(int canonical);      /* canonical + the configured offset */
+/* The file `serve` keeps in its data directory while serving: {"pid", "listen",
+ * "portOffset"} (fm_server.c); gone after a clean stop. */
+#define FM_RUN_FILE "serve.json"
+/* "http://<server.listen, or 127.0.0.1 when it is a wildcard>:<port with offset><path>":
+ * how a local client reaches a port (the MCP resource URL, the audience of its tokens). */
+void fm_local_url(int canonical, const char *path, char *out, size_t len);
 double fm_uptime(void);                 /* seconds since serve started */
 bool fm_serving(void);                  /* false while starting and while stopping */
 

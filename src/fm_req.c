@@ -121,6 +121,44 @@ int fm_req_if_match(fm_req_t *r, const char **etag)
     return FM_REPLIED;
 }
 
+int fm_req_if_match_rev(fm_req_t *r, const char *what)
+{
+    const char *tag;
+    if (fm_req_if_match(r, &tag) != FM_OK)
+        return -1;
+    if (!tag || !strcmp(tag, "*"))
+        return 0;
+    char *end = NULL;
+    long n = tag[0] == '"' && tag[1] == 'r' ? strtol(tag + 2, &end, 10) : 0;
+    if (n < 1 || n > 1000000000 || strcmp(end, "\"")) {
+        fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
+                         "If-Match must be the %s's current ETag (\"r<revision>\"); read it again", what);
+        return -1;
+    }
+    return (int)n;
+}
+
+bool fm_req_members_known(fm_req_t *r, const cJSON *o, const char *where, const char *const *known,
+                          const char *doc)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, o)
+    {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = !strcmp(*k, x->string);
+        if (ok)
+            continue;
+        size_t w = strlen(where);
+        char f[200], d[200];
+        snprintf(f, sizeof(f), "%.120s%s%.60s", where, w && where[w - 1] != '/' ? "/" : "", x->string);
+        snprintf(d, sizeof(d), "unknown member '%.60s'%s%s", x->string, doc ? "; see " : "", doc ? doc : "");
+        fm_reply_invalid(r, f, d);
+        return false;
+    }
+    return true;
+}
+
 cJSON *fm_req_json(const fm_req_t *r) { return r->json; }
 const char *fm_req_tenant(const fm_req_t *r) { return r->tenant; }
 const char *fm_req_id(const fm_req_t *r) { return r->rid; }
@@ -129,6 +167,7 @@ const char *fm_req_path(const fm_req_t *r) { return r->path; }
 fm_mod_t *fm_req_mod(const fm_req_t *r) { return r->route ? r->route->mod : NULL; }
 int fm_req_port(const fm_req_t *r) { return r->port ? r->port->port : 0; }
 bool fm_replied(const fm_req_t *r) { return r->replied; }
+bool fm_req_upgrading(const fm_req_t *r) { return r->upgrade; }
 
 const char *fm_req_client_ip(const fm_req_t *r)
 {
@@ -171,7 +210,7 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
             len = flen;
         }
     }
-    if (r->capture) {
+    if (r->capture && !r->capture_whole) {
         fm_buf_add(r->capture, body, len);
         r->bytes_out = len;
         free(fixed);
@@ -191,12 +230,61 @@ int fm_reply_raw(fm_req_t *r, int status, const char *content_type, const void *
     fm_buf_adds(&out, "\r\n");
     if (r->method != FM_HEAD)
         fm_buf_add(&out, body, len);
-    if (!out.oom)
+    if (r->capture_whole)
+        fm_buf_add(r->capture, out.data, out.len);
+    else if (!out.oom)
         mg_write(r->conn, out.data, out.len);
     r->bytes_out = len;
     fm_buf_release(&out);
     free(fixed);
     return FM_OK;
+}
+
+int fm_reply_stream_begin(fm_req_t *r, int status, const char *content_type)
+{
+    if (r->replied) {
+        fm_log_msg(FM_LOG_ERROR, "handler answered twice", r->route ? r->route->def->pattern : r->path);
+        return FM_EINVAL;
+    }
+    r->replied = true;
+    r->status = status;
+    if (r->capture)
+        return FM_OK;
+    fm_buf_t out = FM_BUF_INIT;
+    fm_buf_addf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+                      "Cache-Control: no-cache\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n",
+                status, fm__reason(status), content_type, r->rid);
+    if (r->hdrs.len)
+        fm_buf_add(&out, r->hdrs.data, r->hdrs.len);
+    fm_buf_adds(&out, "\r\n");
+    int rc = !out.oom && mg_write(r->conn, out.data, out.len) > 0 ? FM_OK : FM_EIO;
+    fm_buf_release(&out);
+    return rc;
+}
+
+int fm_reply_stream_write(fm_req_t *r, const void *data, size_t len)
+{
+    if (!len)
+        return FM_OK;
+    r->bytes_out += len;
+    if (r->capture) {
+        fm_buf_add(r->capture, data, len);
+        return FM_OK;
+    }
+    fm_buf_t out = FM_BUF_INIT;
+    fm_buf_addf(&out, "%zx\r\n", len);
+    fm_buf_add(&out, data, len);
+    fm_buf_adds(&out, "\r\n");
+    int rc = !out.oom && mg_write(r->conn, out.data, out.len) > 0 ? FM_OK : FM_EIO;
+    fm_buf_release(&out);
+    return rc;
+}
+
+int fm_reply_stream_end(fm_req_t *r)
+{
+    if (r->capture)
+        return FM_OK;
+    return mg_write(r->conn, "0\r\n\r\n", 5) > 0 ? FM_OK : FM_EIO;
 }
 
 int fm_reply_json(fm_req_t *r, int status, cJSON *body)

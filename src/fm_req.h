@@ -30,7 +30,10 @@ fm_method_t fm_req_method(const fm_req_t *r);
 const char *fm_req_path(const fm_req_t *r);
 fm_mod_t *fm_req_mod(const fm_req_t *r);            /* module owning the route; NULL for core */
 int fm_req_port(const fm_req_t *r);                 /* canonical port it came in on, 0 under fm_call */
-const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
+const char *fm_req_client_ip(const fm_req_t *r);
+/* The request asks to become a WebSocket (only on a port its module serves itself,
+ * FM_M_OWNPORT): its handler agrees by answering 101 with no body. */
+bool fm_req_upgrading(const fm_req_t *r);    /* peer address; under fm_call the caller's, or "in-process" */
 
 /* Routes that read their body themselves (docs/core.md "Request bodies").
  * fm_req_parse_json: the body as one JSON document, or NULL after answering 400
@@ -45,6 +48,15 @@ const char *fm_req_client_ip(const fm_req_t *r);    /* peer address; under fm_ca
 cJSON *fm_req_parse_json(fm_req_t *r);
 int fm_req_body_kind(fm_req_t *r, bool *xml);
 int fm_req_if_match(fm_req_t *r, const char **etag);
+/* If-Match for stores whose ETags are "r<revision>": 0 when absent or "*", else the
+ * revision; -1 after answering 412 (weak, unquoted, or not one of these ETags; `what`
+ * names the resource in the message: "schedule"). */
+int fm_req_if_match_rev(fm_req_t *r, const char *what);
+/* True when every member of object o (NULL is fine) is named in the NULL-terminated
+ * `known`; else answers 422 naming the member's field (`where`/name) and, when doc is
+ * set, the page to read ("docs/entities.md"), and returns false. */
+bool fm_req_members_known(fm_req_t *r, const cJSON *o, const char *where, const char *const *known,
+                          const char *doc);
 
 /* Adds a response header before the reply ("Location", "/services/x"). */
 void fm_reply_header(fm_req_t *r, const char *name, const char *value);
@@ -58,6 +70,17 @@ int fm_reply_problem(fm_req_t *r, int status, const char *type, const char *titl
 /* The problem for an FM_E* code (fm_problem.c's table). */
 int fm_reply_error(fm_req_t *r, int code, const char *detail);
 bool fm_replied(const fm_req_t *r);
+
+/* Streamed replies (Server-Sent Events and the like), for a handler that answers over
+ * time: begin writes the status line and headers (with the fm_reply_header ones) and
+ * `Transfer-Encoding: chunked`, so the connection stays usable afterwards; each write
+ * sends one chunk at once and returns FM_EIO when the client is gone (the handler then
+ * stops); end sends the last chunk. Exactly one begin … end instead of another fm_reply_*.
+ * Under fm_call the chunks are captured as the body. A stream holds its worker thread:
+ * the caller bounds how many it keeps open. */
+int fm_reply_stream_begin(fm_req_t *r, int status, const char *content_type);
+int fm_reply_stream_write(fm_req_t *r, const void *data, size_t len);
+int fm_reply_stream_end(fm_req_t *r);
 
 /* Field checks for JSON bodies ("OrReply" style): on any problem, answers 422 with one
  * `errors[]` entry per field and returns FM_REPLIED; otherwise FM_OK. */

@@ -24,6 +24,7 @@
 #include "fm_migrate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -91,6 +92,58 @@ fm_mod_t *fm_mods_at(size_t i) { return i < S.n ? &S.mods[i] : NULL; }
 double fm_uptime(void) { return S.t0 ? fm_time_mono() - S.t0 : 0; }
 bool fm_serving(void) { return atomic_load(&S.serving); }
 int fm_listen_port(int canonical) { return canonical + fm_cfg()->port_offset; }
+
+/* <data-dir>/serve.json while serving: {pid, listen, portOffset}, so that a local tool
+ * given the data directory finds the server using it (`flowmaster mcp --data-dir`).
+ * Written to a temporary name and renamed (a reader sees all or nothing), mode 0600. */
+static void run_file_path(char *out, size_t len)
+{
+    snprintf(out, len, "%s/" FM_RUN_FILE, fm_cfg()->data_dir);
+}
+
+static void run_file_write(void)
+{
+    char path[600], tmp[620];
+    run_file_path(path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        fm_log_msg(FM_LOG_WARN, "cannot write the run file", path);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddStringToObject(o, "listen", fm_cfg()->listen);
+    cJSON_AddNumberToObject(o, "portOffset", fm_cfg()->port_offset);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    bool ok = text && fprintf(f, "%s\n", text) > 0;
+    cJSON_free(text);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        fm_log_msg(FM_LOG_WARN, "cannot write the run file", path);
+    }
+}
+
+static void run_file_remove(void)
+{
+    char path[600];
+    run_file_path(path, sizeof(path));
+    unlink(path);
+}
+
+void fm_local_url(int canonical, const char *path, char *out, size_t len)
+{
+    const char *l = fm_cfg()->listen;
+    bool any = !*l || !strcmp(l, "0.0.0.0") || !strcmp(l, "::");
+    bool v6 = !any && strchr(l, ':') && *l != '[';
+    snprintf(out, len, "http://%s%s%s:%d%s", v6 ? "[" : "", any ? "127.0.0.1" : l, v6 ? "]" : "",
+             fm_listen_port(canonical), path);
+}
 static const fm_routing_t *active;     /* what fm_call dispatches on */
 const fm_routing_t *fm__routing(void) { return active; }
 void fm__routing_set(const fm_routing_t *r) { active = r; }
@@ -211,7 +264,7 @@ int fm_data_dir_prepare(const char *dir, char *err, size_t errlen)
 int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_t errlen)
 {
     const fm_config_t *c = fm_cfg();
-    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib, background };
+    fm_db_opts_t opts = { !strcmp(c->durability, "full"), c->cache_kib, background, 0 };
     for (size_t i = 0; i < n; i++) {
         fm_mod_t *m = &mods[i];
         if (!(m->def->flags & FM_M_DB))
@@ -233,11 +286,15 @@ int fm_mods_open_dbs(fm_mod_t *mods, size_t n, bool background, char *err, size_
 
 #define WAL_CHECKPOINT_BYTES (1 << 20)
 
-typedef struct ckpt { uv_work_t w; fm_db_t *db; } ckpt_t;
+/* One job in the thread pool checkpoints, one after the other, every database whose
+ * WAL file is past the mark. */
+typedef struct ckpt { uv_work_t w; size_t n; fm_db_t *dbs[]; } ckpt_t;
 
 static void ckpt_work(uv_work_t *w)
 {
-    fm_db_checkpoint(((ckpt_t *)w)->db);
+    ckpt_t *c = (ckpt_t *)w;
+    for (size_t i = 0; i < c->n; i++)
+        fm_db_checkpoint(c->dbs[i]);
 }
 
 static void ckpt_done(uv_work_t *w, int status)
@@ -247,27 +304,32 @@ static void ckpt_done(uv_work_t *w, int status)
     free(w);
 }
 
-/* Loop thread, every second: closes idle readers, and checkpoints a database whose
- * WAL has grown, in the thread pool (one at a time per process is plenty). */
+/* Loop thread, every second: closes idle readers, and checkpoints the databases whose
+ * WAL has grown, in the thread pool (one job at a time per process is plenty). A WAL
+ * file keeps its size after a checkpoint (it is reused from its start), so the size
+ * only says it once grew: every such database gets its checkpoint in the same job,
+ * rather than the first one taking every turn while the others' WALs grow without end. */
 static void maintain_dbs(void *arg)
 {
     (void)arg;
+    ckpt_t *c = NULL;
     for (size_t i = 0; i < S.n; i++) {
         fm_db_t *db = S.mods[i].db;
         if (!db)
             continue;
         fm_db_trim(db, READER_IDLE_S);
         if (S.checkpoints == 0 && fm_db_wal_size(db) > WAL_CHECKPOINT_BYTES) {
-            ckpt_t *c = calloc(1, sizeof(*c));
-            if (!c)
+            if (!c && !(c = calloc(1, sizeof(*c) + S.n * sizeof(fm_db_t *))))
                 continue;
-            c->db = db;
-            if (uv_queue_work(fm_loop(), &c->w, ckpt_work, ckpt_done) == 0)
-                S.checkpoints++;
-            else
-                free(c);
+            c->dbs[c->n++] = db;
         }
     }
+    if (!c)
+        return;
+    if (uv_queue_work(fm_loop(), &c->w, ckpt_work, ckpt_done) == 0)
+        S.checkpoints++;
+    else
+        free(c);
 }
 
 /* ---- stopping ---- */
@@ -443,8 +505,10 @@ int fm_serve(void)
     fm_log_num(&l, "startupMs", (fm_time_mono() - S.t0) * 1000.0);
     fm_log_end(&l);
     print_banner();
+    run_file_write();
 
     uv_run(fm_loop(), UV_RUN_DEFAULT);
+    run_file_remove();
     code = 0;
     goto cleanup;
 fail:

@@ -313,6 +313,12 @@ int fm_principal_from_claims(const cJSON *claims, fm_principal_t *p)
     copy_str(p->jti, sizeof(p->jti), cJSON_GetObjectItemCaseSensitive(claims, "jti"));
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
     p->exp = cJSON_IsNumber(exp) ? (int64_t)exp->valuedouble : 0;
+    const cJSON *aud = cJSON_GetObjectItemCaseSensitive(claims, "aud"), *a;
+    cJSON_ArrayForEach(a, aud) {        /* a string aud has no children: a platform token */
+        if (cJSON_IsString(a) && strcmp(a->valuestring, FM_AUDIENCE) && !p->resource[0])
+            snprintf(p->resource, sizeof(p->resource), "%s", strlen(a->valuestring) < sizeof(p->resource)
+                     ? a->valuestring : "(too long)");
+    }
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(claims, "roles");
     const cJSON *perms = cJSON_GetObjectItemCaseSensitive(claims, "perms");
     p->nroles = pack(p->roles, sizeof(p->roles), roles);

@@ -32,6 +32,9 @@ typedef struct fm_principal {
     char service[64];       /* service account name, "" for people */
     char jti[64];
     int64_t exp;
+    /* RFC 8707: the resource the token was issued for (an "aud" entry besides
+     * FM_AUDIENCE, e.g. the MCP server's URL), "" for a platform token */
+    char resource[256];
     char roles[512];        /* NUL-separated */
     int nroles;
     char groups[FM_GROUPS_MAX * 65];   /* NUL-separated group names (claim "groups") */

@@ -115,6 +115,36 @@ def free_offset(ports=PORTS, tries=200):
     raise RuntimeError("no free port offset found")
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def bind_low(make, tries=200):
+    """A local receiver (HTTP, SMTP, ...) on a free port below the ephemeral range, never
+    on port 0 (which the kernel takes from that range): make((HOST, port)) is tried on
+    random ports until it binds. Returns what make returned."""
+    hi = _ephemeral_low() - 1
+    for _ in range(tries):
+        try:
+            return make((HOST, random.randint(10000, hi)))
+        except OSError:
+            continue
+    raise RuntimeError("no free port below %d" % hi)
+
+
+def free_low_port():
+    """A port below the ephemeral range that is free now (for a receiver run as a child)."""
+    def check(addr):
+        if not port_free(addr[1]):
+            raise OSError("in use")
+        return addr[1]
+    return bind_low(check)
+
+
 def parse_time(s):
     """RFC 3339 -> aware datetime (raises on junk)."""
     assert isinstance(s, str) and re.match(

@@ -118,7 +118,6 @@ def test_422_validation(srv):
 
 CATALOGUE = [
     # method, path, own port, module, route
-    ("POST", "/documents/upload", 9002, "documents", "POST /documents/upload"),
     ("POST", "/agents/x/invoke", 9007, "orchestration", "POST /agents/{id}/invoke"),
     ("POST", "/agents/x/learn", 9016, "agents", "POST /agents/{id}/learn"),
     ("GET", "/agents/x/skills", 9016, "agents", "GET /agents/{id}/skills"),

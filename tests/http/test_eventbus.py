@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from harness import Server, assert_json, assert_problem, wait_until
+from harness import bind_low, Server, assert_json, assert_problem, wait_until
 
 MODS = "auth,eventbus,registry"
 FAST = {"FLOWMASTER_EVENTBUS_WEBHOOK_TIMEOUT_MS": "400",
@@ -109,7 +109,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd = bind_low(lambda a: http.server.ThreadingHTTPServer(a, H))
         self.httpd.daemon_threads = True
         self.url = "http://127.0.0.1:%d/hook" % self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
 import harness
-from harness import assert_json, assert_problem, unique_name, wait_until
+from harness import bind_low, assert_json, assert_problem, unique_name, wait_until
 
 # the timer tests below use cycles of 0.2-0.3 s: below the default minimum
 # (execution.timer_min_cycle_ms = 1000), which test_execution_limits.py covers
@@ -1308,7 +1308,7 @@ class _Echo(http.server.BaseHTTPRequestHandler):
 
 
 def test_service_task_http_connector(srv):
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    web = bind_low(lambda a: http.server.ThreadingHTTPServer(a, _Echo))
     web.seen = []
     th = threading.Thread(target=web.serve_forever, daemon=True)
     th.start()

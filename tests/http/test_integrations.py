@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import Server, assert_json, assert_problem, unique_name
+from harness import bind_low, Server, assert_json, assert_problem, unique_name
 from exec_support import bpmn, chain, deploy, get, wait_state
 
 SECRET_BEARER = "bearer-SECRET-7f3a9c"
@@ -96,7 +96,7 @@ class Receiver:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd = bind_low(lambda a: http.server.ThreadingHTTPServer(a, H))
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port

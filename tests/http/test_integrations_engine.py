@@ -14,7 +14,7 @@ import threading
 import http.server
 import urllib.parse
 
-from harness import Server, assert_json, unique_name, wait_until
+from harness import bind_low, Server, assert_json, unique_name, wait_until
 from exec_support import bpmn, chain, deploy, get, start, wait_for, wait_state, waiting
 
 TOKEN = "bearer-SECRET-e1e1e1"
@@ -84,7 +84,7 @@ class Receiver:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd = bind_low(lambda a: http.server.ThreadingHTTPServer(a, H))
         self.httpd.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -255,7 +255,7 @@ def test_rest_connector_timeout_is_a_failure(srv):
     retries=1 the timeout is the incident's message."""
     import socket
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    bind_low(s.bind)
     s.listen(8)    # accepts connections, never answers
     try:
         url = "http://127.0.0.1:%d/hang" % s.getsockname()[1]

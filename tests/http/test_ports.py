@@ -153,9 +153,9 @@ def test_web_app_ports(srv):
     nb = sorted(i["name"] for i in b["items"])
     assert na == nb and len(na) >= 30, "/api/services on 3000 differs from /services on 8001"
     # the API under /api is the gateway's: a catalogue route answers 501 there too
-    r = srv.req("POST", 3002, "/api/documents/upload", body={})
+    r = srv.req("POST", 3002, "/api/agents/x/learn", body={})
     p = assert_problem(r, 501)
-    assert p.get("module") == "documents", p
+    assert p.get("module") == "agents", p
     # and a built one answers as on its own port
     r = srv.req("POST", 3002, "/api/processes", body={})
     assert_problem(r, 422)

@@ -4,7 +4,7 @@ import http.server
 import threading
 import time
 
-from harness import (Server, MODULES, MODULE_PORT, assert_json, assert_problem,
+from harness import (bind_low, Server, MODULES, MODULE_PORT, assert_json, assert_problem,
                      metric_values, parse_time, unique_name, wait_until)
 
 FIXTURES = {
@@ -133,7 +133,7 @@ def test_delete(srv):
     assert _register(srv, name).status == 201
     wait_until(lambda: (metric_values(srv.metrics(), "fm_bus_events_by_type_total",
                                       type="registry.service.deregistered") or [0])[0] >= 1,
-               timeout=2, what="fm_bus_events_by_type_total{type=registry.service.deregistered} >= 1")
+               timeout=5, what="fm_bus_events_by_type_total{type=registry.service.deregistered} >= 1")
 
 
 def test_ttl_expiry(fast):
@@ -148,7 +148,7 @@ def test_ttl_expiry(fast):
     assert_problem(fast.req("PUT", 8001, "/services/%s/heartbeat" % it["id"]), 404)
     wait_until(lambda: metric_values(fast.metrics(), "fm_bus_events_by_type_total",
                                      type="registry.service.expired"),
-               timeout=2, what="fm_bus_events_by_type_total{type=registry.service.expired}")
+               timeout=5, what="fm_bus_events_by_type_total{type=registry.service.expired}")
     m = fast.metrics()
     exp = metric_values(m, "fm_bus_events_by_type_total", type="registry.service.expired")
     reg = metric_values(m, "fm_bus_events_by_type_total", type="registry.service.registered")
@@ -193,7 +193,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
 
 def test_health_probes(fast):
     handler = type("H", (_Health,), {"code": 200})
-    hs = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    hs = bind_low(lambda a: http.server.ThreadingHTTPServer(a, handler))
     th = threading.Thread(target=hs.serve_forever, daemon=True)
     th.start()
     url = "http://127.0.0.1:%d/health" % hs.server_address[1]

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from harness import Server, assert_json, assert_problem, wait_until
+from harness import bind_low, Server, assert_json, assert_problem, wait_until
 from exec_support import bpmn, chain, deploy
 
 MODULES = "auth,design,execution,scheduling"
@@ -135,7 +135,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 
 def test_webhook_and_event_actions(srv):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    httpd = bind_low(lambda a: http.server.ThreadingHTTPServer(a, Receiver))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = "http://127.0.0.1:%d/hook" % httpd.server_address[1]
@@ -167,7 +167,7 @@ def test_webhook_and_event_actions(srv):
 def test_webhook_private_address_rule(srv):
     """[integrations] allow_private (off by default) holds for schedule webhooks too: a tenant
     other than the operator's does not reach a loopback target; the run fails saying why."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    httpd = bind_low(lambda a: http.server.ThreadingHTTPServer(a, Receiver))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = "http://127.0.0.1:%d/private" % httpd.server_address[1]

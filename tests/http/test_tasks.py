@@ -201,10 +201,10 @@ def test_respond_against_form(srv):
     assert_problem(put(srv, t["id"], "assign", {"assignee": "x"}), 409)
     j = assert_json(srv.get(9006, "/tasks?status=completed&limit=500"))
     assert t["id"] in [x["id"] for x in j["items"]]
-    # the events went out (outbox → bus)
-    m = srv.metrics()
+    # the events went out (outbox → bus); the outbox drains on the loop, so wait for them
     for typ in ("task.created", "task.assigned", "task.completed"):
-        assert sum(metric_values(m, "fm_bus_events_by_type_total", type=typ)) >= 1, typ
+        wait_until(lambda: sum(metric_values(srv.metrics(), "fm_bus_events_by_type_total",
+                                             type=typ)) >= 1, timeout=5, what=typ + " event")
 
 
 def test_cancel(srv):

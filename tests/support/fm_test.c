@@ -36,7 +36,7 @@ void fm_test_rmdir(const char *path)
 
 void fm_test_db_reopen(fm_test_db_t *t)
 {
-    fm_db_opts_t opts = { false, 256, false };
+    fm_db_opts_t opts = { false, 256, false, 0 };
     char err[512] = "";
     int rc = fm_db_open(&t->db, t->path, &opts, err, sizeof(err));
     if (rc != 0)

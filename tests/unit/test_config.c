@@ -326,7 +326,7 @@ static void test_set_direct(void **state)
     assert_string_equal(c.durability, "normal");
 }
 
-typedef struct { int n; char seen[64][48]; } each_t;
+typedef struct { int n; char seen[128][48]; } each_t;
 
 static void each_fn(const char *section, const char *key, const char *value, void *arg)
 {
@@ -337,7 +337,7 @@ static void each_fn(const char *section, const char *key, const char *value, voi
     /* every value fm_config_each prints is accepted back */
     if (fm_config_set(&c, section, key, value, err, sizeof(err)) != 0)
         fail_msg("%s.%s = %s: %s", section, key, value, err);
-    if (e->n < 64)
+    if (e->n < 128)
         snprintf(e->seen[e->n], sizeof(e->seen[0]), "%s.%s=%s", section, key, value);
     e->n++;
 }
@@ -350,9 +350,9 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 52);   /* + [rules] 2, [execution] 2, [integrations] 3, [eventbus] 9, [mcp] 2 */
+    assert_int_equal(e.n, 80);   /* + [rules] 2, [execution] 7, [integrations] 3, [eventbus] 9, [notifications] 19, [mcp] 2, [documents] 3, [knowledge] 1 */
     bool threads = false, requests = false, audit = false;
-    for (int i = 0; i < e.n && i < 64; i++) {
+    for (int i = 0; i < e.n && i < 128; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");
         requests |= !strcmp(e.seen[i], "log.requests=true");
         audit |= !strcmp(e.seen[i], "rules.audit=true");

@@ -1,6 +1,7 @@
 /*
  * test_db.c — the module database: writes behind the write lock, pooled readers that
- * idle out, and background checkpoints (no checkpoint inside a commit when asked).
+ * idle out, and background checkpoints (no checkpoint inside a commit when asked; a WAL
+ * past wal_truncate_bytes truncated to nothing).
  */
 #include "fm_test.h"
 
@@ -30,7 +31,7 @@ static void test_background_checkpoint(void **state)
     char dir[256], path[320], err[256];
     fm_test_tmpdir(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/bg.db", dir);
-    fm_db_opts_t opts = { false, 256, true };
+    fm_db_opts_t opts = { false, 256, true, 0 };
     fm_db_t *db = NULL;
     assert_int_equal(fm_db_open(&db, path, &opts, err, sizeof(err)), FM_OK);
     /* ~6 MB in many commits: SQLite would checkpoint at 1000 pages (4 MB) on its own */
@@ -49,6 +50,41 @@ static void test_background_checkpoint(void **state)
     assert_int_equal(sqlite3_column_int(st, 0), 1510);
     sqlite3_finalize(st);
     fm_db_reader_done(db, c);
+    fm_db_close(db);
+    fm_test_rmdir(dir);
+}
+
+static void test_large_wal_truncated(void **state)
+{
+    (void)state;
+    char dir[256], path[320], err[256];
+    fm_test_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/big.db", dir);
+    /* 4 MiB stands for the 64 MiB default (FM_DB_WAL_TRUNCATE_BYTES) */
+    fm_db_opts_t opts = { .cache_kib = 256, .background_checkpoint = true, .wal_truncate_bytes = 4 << 20 };
+    fm_db_t *db = NULL;
+    assert_int_equal(fm_db_open(&db, path, &opts, err, sizeof(err)), FM_OK);
+    fill(db, 500);                              /* ~2 MB: under the limit */
+    int64_t small = fm_db_wal_size(db);
+    assert_true(small > 1024 * 1024 && small < 4 << 20);
+    assert_int_equal(fm_db_checkpoint(db), FM_OK);
+    assert_int_equal(fm_db_wal_size(db), small);   /* PASSIVE only: the file stays */
+    for (int i = 0; i < 15; i++)                /* ~6 MB more: past it */
+        fill(db, 100);
+    assert_true(fm_db_wal_size(db) > 4 << 20);
+    /* a reader between transactions does not stop it */
+    sqlite3 *c = fm_db_reader(db);
+    assert_int_equal(fm_db_checkpoint(db), FM_OK);
+    assert_int_equal(fm_db_wal_size(db), 0);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(c, "SELECT count(*) FROM t", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2000);
+    sqlite3_finalize(st);
+    fm_db_reader_done(db, c);
+    /* writes go on in the emptied WAL */
+    fill(db, 10);
+    assert_true(fm_db_wal_size(db) > 0 && fm_db_wal_size(db) < 1024 * 1024);
     fm_db_close(db);
     fm_test_rmdir(dir);
 }
@@ -96,6 +132,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_background_checkpoint),
+        cmocka_unit_test(test_large_wal_truncated),
         cmocka_unit_test(test_default_checkpoints_itself),
         cmocka_unit_test(test_readers_idle_out),
     };

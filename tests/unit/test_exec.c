@@ -35,7 +35,9 @@ static int setup(void **state)
     (void)state;
     fm_test_db_open(&T, true);
     static const char *const files[] = { "migrations/execution/0001_init.sql",
-                                         "migrations/execution/0002_signals.sql" };
+                                         "migrations/execution/0002_signals.sql",
+                                         "migrations/execution/0003_msgbuf.sql",
+                                         "migrations/execution/0004_retention.sql" };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         FILE *fp = fopen(files[i], "rb");
         assert_non_null(fp);

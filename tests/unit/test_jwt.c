@@ -690,6 +690,16 @@ static void test_principal_claims(void **state)
     assert_int_equal(p.nroles, 1);                          /* non-strings skipped */
     assert_int_equal(p.nperms, 2);
     assert_string_equal(p.perms + 4, "c:d|resource.x == user.sub");
+    assert_string_equal(p.resource, "");                    /* no aud: a platform token */
+    cJSON_Delete(c);
+    /* RFC 8707: an audience besides "flowmaster" is the resource the token is for */
+    c = cJSON_Parse("{\"sub\":\"u\",\"tenant\":\"a\",\"aud\":[\"flowmaster\",\"http://127.0.0.1:9000/mcp\"]}");
+    assert_int_equal(fm_principal_from_claims(c, &p), FM_OK);
+    assert_string_equal(p.resource, "http://127.0.0.1:9000/mcp");
+    cJSON_Delete(c);
+    c = cJSON_Parse("{\"sub\":\"u\",\"tenant\":\"a\",\"aud\":\"flowmaster\"}");
+    assert_int_equal(fm_principal_from_claims(c, &p), FM_OK);
+    assert_string_equal(p.resource, "");
     cJSON_Delete(c);
     /* sub and tenant are required strings */
     static const char *const bad[] = { "{\"tenant\":\"acme\"}", "{\"sub\":\"u\"}", "{\"sub\":1,\"tenant\":\"a\"}" };

@@ -38,7 +38,7 @@ static fm_db_t *open_auth(const char *cmd)
         return NULL;
     }
     snprintf(path, sizeof(path), "%s/auth.db", c->data_dir);
-    fm_db_opts_t opts = { !strcmp(c->durability, "full"), 256, false };
+    fm_db_opts_t opts = { !strcmp(c->durability, "full"), 256, false, 0 };
     fm_db_t *db = NULL;
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) ||
         fm_migrate_apply(db, "auth", fm_migrations, fm_nmigrations, NULL, err, sizeof(err))) {
@@ -182,38 +182,42 @@ static int service_account(fm_db_t *db, const char *tenant, const char *name, cJ
     return fm_dbq_write_end(w, rc);
 }
 
+char *fm_cli_service_token(const char *cmd, const char *tenant, const char *service)
+{
+    fm_db_t *db = open_auth(cmd);
+    if (!db)
+        return NULL;
+    char *tok = NULL;
+    cJSON *roles = NULL;
+    if (auth_tenant_exists(db, tenant) != FM_OK) {
+        fprintf(stderr, "flowmaster %s: no tenant '%s' (start the server once, or add it)\n", cmd, tenant);
+    } else if (auth_keys_load(db) != FM_OK || !fm_keyring_ready()) {
+        fprintf(stderr, "flowmaster %s: no signing key yet: start the server once or run 'keys rotate'\n", cmd);
+    } else if (service_account(db, tenant, service, &roles) != FM_OK) {
+        fprintf(stderr, "flowmaster %s: cannot store the service account\n", cmd);
+    } else {
+        char sub[80];
+        snprintf(sub, sizeof(sub), "svc:%s", service);
+        auth_subject_t s = { sub, tenant, NULL, service, roles };
+        tok = auth_access_token(db, &s);
+    }
+    cJSON_Delete(roles);
+    fm_db_close(db);
+    return tok;
+}
+
 static int run_token(const fm_cli_opts_t *o)
 {
     if (!o->service || !*o->service || strlen(o->service) > 64) {
         fprintf(stderr, "usage: flowmaster token --service NAME [--tenant T]\n");
         return 2;
     }
-    const char *tenant = o->tenant ? o->tenant : AUTH_PLATFORM_TENANT;
-    fm_db_t *db = open_auth("token");
-    if (!db)
+    char *tok = fm_cli_service_token("token", o->tenant ? o->tenant : AUTH_PLATFORM_TENANT, o->service);
+    if (!tok)
         return 1;
-    int code = 1;
-    cJSON *roles = NULL;
-    if (auth_tenant_exists(db, tenant) != FM_OK) {
-        fprintf(stderr, "flowmaster token: no tenant '%s' (start the server once, or add it)\n", tenant);
-    } else if (auth_keys_load(db) != FM_OK || !fm_keyring_ready()) {
-        fprintf(stderr, "flowmaster token: no signing key yet: start the server once or run 'keys rotate'\n");
-    } else if (service_account(db, tenant, o->service, &roles) != FM_OK) {
-        fprintf(stderr, "flowmaster token: cannot store the service account\n");
-    } else {
-        char sub[80];
-        snprintf(sub, sizeof(sub), "svc:%s", o->service);
-        auth_subject_t s = { sub, tenant, NULL, o->service, roles };
-        char *tok = auth_access_token(db, &s);
-        if (tok) {
-            printf("%s\n", tok);
-            code = 0;
-        }
-        free(tok);
-    }
-    cJSON_Delete(roles);
-    fm_db_close(db);
-    return code;
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
 }
 
 const fm_cmd_t fm_cmd_token = {

@@ -338,31 +338,11 @@ static int get(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
-int design_if_match(fm_req_t *r)
-{
-    const char *h;
-    if (fm_req_if_match(r, &h) != FM_OK)
-        return -2;
-    if (!h || !strcmp(h, "*"))
-        return 0;
-    h++;
-    if (*h != 'r')
-        return -1;
-    char *end;
-    long n = strtol(h + 1, &end, 10);
-    if (end == h + 1 || n < 1 || n > 1000000000 || (*end && strcmp(end, "\"")))
-        return -1;
-    return (int)n;
-}
-
 static int update(fm_req_t *r)
 {
-    int rev = design_if_match(r);
-    if (rev == -2)
-        return FM_OK;
+    int rev = fm_req_if_match_rev(r, "draft");
     if (rev < 0)
-        return fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
-                                "If-Match must be an ETag this server gave out (\"r<revision>\")");
+        return FM_OK;
     input_t in;
     if (read_input(r, &in) != FM_OK)
         return FM_OK;

@@ -224,12 +224,9 @@ int design_form_get(fm_req_t *r)
 
 int design_form_update(fm_req_t *r)
 {
-    int rev = design_if_match(r);
-    if (rev == -2)
-        return FM_OK;
+    int rev = fm_req_if_match_rev(r, "form draft");
     if (rev < 0)
-        return fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
-                                "If-Match must be an ETag this server gave out (\"r<revision>\")");
+        return FM_OK;
     const char *id = fm_req_param(r, "id");
     form_in_t in;
     if (read_form(r, id, &in) != FM_OK)

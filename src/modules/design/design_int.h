@@ -47,7 +47,6 @@ int design_version_get(fm_db_t *db, const char *tenant, const char *id, int n, c
 
 /* If-Match: "r3" (strong, quoted: fm_req_if_match); returns the revision, 0 when absent
  * or "*", -1 when junk, -2 when answered 412 already (weak or unquoted). */
-int design_if_match(fm_req_t *r);
 
 /* The form store's routes (design_forms.c, docs/tasks.md "The form store"). */
 int design_form_create(fm_req_t *r);

@@ -42,23 +42,6 @@ static void etag(fm_req_t *r, const cJSON *item)
     fm_reply_header(r, "ETag", e);
 }
 
-/* If-Match as a revision: 0 when absent or "*"; -1 after answering 412. */
-static int if_match_rev(fm_req_t *r)
-{
-    const char *tag;
-    if (fm_req_if_match(r, &tag) != FM_OK)
-        return -1;
-    if (!tag || !strcmp(tag, "*"))
-        return 0;
-    char *end;
-    long n = tag[0] == '"' && tag[1] == 'r' ? strtol(tag + 2, &end, 10) : 0;
-    if (n < 1 || n > 1000000000 || strcmp(end, "\"")) {
-        fm_reply_problem(r, 412, NULL, NULL, NULL, "If-Match must be the entity's current ETag (\"r<revision>\")");
-        return -1;
-    }
-    return (int)n;
-}
-
 static int reply_stale(fm_req_t *r)
 {
     return fm_reply_problem(r, 412, NULL, NULL, NULL,
@@ -134,21 +117,6 @@ static bool check_window(fm_req_t *r, const cJSON *o, const char *where)
     return true;
 }
 
-static bool known_members(fm_req_t *r, const cJSON *o, const char *where, const char *const *known)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, o)
-    {
-        if (one_of(x->string, known))
-            continue;
-        char f[160];
-        snprintf(f, sizeof(f), "%s%.60s", where, x->string);
-        fm_reply_invalid(r, f, "unknown member; see docs/entities.md for the fields of an entity");
-        return false;
-    }
-    return true;
-}
-
 static bool check_identifiers(fm_req_t *r, const cJSON *ids)
 {
     if (!ids)
@@ -168,7 +136,7 @@ static bool check_identifiers(fm_req_t *r, const cJSON *ids)
             f[strlen(f) - 1] = '\0';
             return fm_reply_invalid(r, f, "must be an object {\"scheme\", \"value\"}"), false;
         }
-        if (!known_members(r, x, f, known))
+        if (!fm_req_members_known(r, x, f, known, "docs/entities.md"))
             return false;
         const char *scheme = cJSON_GetStringValue(cJSON_GetObjectItem(x, "scheme"));
         const char *value = cJSON_GetStringValue(cJSON_GetObjectItem(x, "value"));
@@ -219,7 +187,7 @@ static bool check_addresses(fm_req_t *r, const cJSON *a)
             f[strlen(f) - 1] = '\0';
             return fm_reply_invalid(r, f, "must be an object"), false;
         }
-        if (!known_members(r, x, f, known))
+        if (!fm_req_members_known(r, x, f, known, "docs/entities.md"))
             return false;
         const cJSON *m;
         cJSON_ArrayForEach(m, x)
@@ -245,7 +213,7 @@ static bool check_entity(fm_req_t *r, const cJSON *j)
 {
     static const char *const known[] = { "type",  "name",      "country",  "identifiers", "addresses",
                                          "attributes", "validFrom", "validTo", NULL };
-    if (!known_members(r, j, "", known))
+    if (!fm_req_members_known(r, j, "", known, "docs/entities.md"))
         return false;
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
     if (!one_of(type, entity_types))
@@ -348,7 +316,7 @@ static int get(fm_req_t *r)
 
 static int update(fm_req_t *r)
 {
-    int rev = if_match_rev(r);
+    int rev = fm_req_if_match_rev(r, "entity");
     if (rev < 0)
         return FM_OK;
     cJSON *j = fm_req_json(r);
@@ -363,7 +331,7 @@ static int update(fm_req_t *r)
 
 static int delete_(fm_req_t *r)
 {
-    int rev = if_match_rev(r);
+    int rev = fm_req_if_match_rev(r, "entity");
     if (rev < 0)
         return FM_OK;
     char cb[16];
@@ -410,7 +378,7 @@ static int rel_create(fm_req_t *r)
 {
     cJSON *j = fm_req_json(r);
     static const char *const known[] = { "type", "ownerId", "percentage", "validFrom", "validTo", NULL };
-    if (!known_members(r, j, "", known))
+    if (!fm_req_members_known(r, j, "", known, "docs/entities.md"))
         return FM_OK;
     const char *id = fm_req_param(r, "id");
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));

@@ -22,6 +22,7 @@
 #include "../../fm_fetch.h"
 #include "../../fm_log.h"
 #include "../../fm_loop.h"
+#include "../../fm_sign.h"
 
 #include <sodium.h>
 #include <stdatomic.h>
@@ -267,16 +268,6 @@ static void on_done(const fm_fetch_result_t *res, void *arg)
     }
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 /* The HTTP binary mode of CloudEvents: attributes as ce- headers, data as the body. */
 static int send_event(hsub_t *s, int64_t offset, const char *event_json, bool redeliver)
 {
@@ -309,23 +300,12 @@ static int send_event(hsub_t *s, int64_t offset, const char *event_json, bool re
         if ((lines[nh] = malloc(len)))
             snprintf(lines[nh++], len, "ce-%s: %s", a->string, val);
     }
-    char off[64], sig[200], tbuf[24];
+    char off[64], sig[200], val[160];
     snprintf(off, sizeof(off), "X-FlowMaster-Offset: %lld", (long long)offset);
     lines[nh++] = off;
     lines[nh++] = (char *)"Expect:";
-    int64_t t = fm_time_unix_ms() / 1000;
-    snprintf(tbuf, sizeof(tbuf), "%lld", (long long)t);
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state hs;
-    crypto_auth_hmacsha256_init(&hs, (const unsigned char *)s->secret, strlen(s->secret));
-    crypto_auth_hmacsha256_update(&hs, (const unsigned char *)tbuf, strlen(tbuf));
-    crypto_auth_hmacsha256_update(&hs, (const unsigned char *)".", 1);
-    if (body)
-        crypto_auth_hmacsha256_update(&hs, (const unsigned char *)body, strlen(body));
-    crypto_auth_hmacsha256_final(&hs, mac);
-    char machex[2 * sizeof(mac) + 1];
-    hex(mac, sizeof(mac), machex);
-    snprintf(sig, sizeof(sig), "X-FlowMaster-Signature: t=%s,v1=%s", tbuf, machex);
+    fm_sign_value(s->secret, body, fm_time_unix_ms() / 1000, val, sizeof(val));
+    snprintf(sig, sizeof(sig), FM_SIGN_HEADER ": %s", val);
     lines[nh++] = sig;
     lines[nh] = NULL;
 

@@ -35,7 +35,7 @@ int exec_bench_open(const char *data_dir)
 {
     char path[700], err[300];
     snprintf(path, sizeof(path), "%s/execution.db", data_dir);
-    fm_db_opts_t opts = { false, 8192, true };     /* as `serve`: checkpoints off the commit path */
+    fm_db_opts_t opts = { false, 8192, true, 0 };     /* as `serve`: checkpoints off the commit path */
     if (fm_db_open(&bench_db, path, &opts, err, sizeof(err)) != FM_OK ||
         fm_migrate_apply(bench_db, "execution", fm_migrations, fm_nmigrations, NULL, err, sizeof(err)) != FM_OK) {
         fprintf(stderr, "exec_bench_open: %s\n", err);

@@ -534,6 +534,9 @@ static ex_def_t *compile_here(const char *xml, size_t len, const char *bpmn_id, 
         snprintf(err, errlen, "process '%s' is not executable (isExecutable=\"false\")", d->bpmn_id);
         goto fail;
     }
+    d->hist_ttl_ms = ex_retention_of(proc, err, errlen);
+    if (d->hist_ttl_ms == -2)
+        goto fail;
     /* nodes */
     for (size_t i = 0; i < m->nels; i++) {
         elnode[i] = -1;

@@ -549,6 +549,13 @@ static bool dur_ms(feel_value_t *v, int64_t *ms)
     return false;
 }
 
+bool ex_duration_ms(const char *iso, int64_t *ms)
+{
+    feel_eval_t *ev = feel_eval_thread();
+    feel_value_t *v = ev && iso ? feel_temporal_parse(ev, FEEL_DTD, iso) : NULL;
+    return v && v->t == FEEL_DTD && dur_ms(v, ms);
+}
+
 /* A cycle shorter than execution.timer_min_cycle_ms (publish refuses literal ones; a
  * FEEL one is known only now): false with why on a boundary (its activity gets the
  * incident), raised to the minimum on a start event (no instance to hold an incident). */

@@ -100,6 +100,7 @@ typedef struct ex_def {
     int *evsubs, nevsubs;           /* top-level event subprocesses */
     uint64_t *reach;                /* nnodes × words: nodes reachable from each node */
     int words;
+    int64_t hist_ttl_ms;            /* historyTimeToLive of the process; -1: the global policy */
 } ex_def_t;
 
 /* Compiles the executable process (bpmn_id, or the first executable one) of xml. */
@@ -207,6 +208,9 @@ typedef struct ex_tx {
     ex_after_t after;
     int64_t now_ms;
     char now[32];
+    struct ex_msgwish *wishes;          /* subscriptions opened that may take a buffered message */
+    int nwishes;
+    bool delivering;                    /* ex_msgbuf_deliver is on the stack */
 } ex_tx_t;
 
 /* Starts an instance inside tx (runs it to its first wait states). vars may be NULL. */
@@ -408,9 +412,46 @@ feel_expr_t *ex_conn_static_source(const char *job_type, const char *src);
 /* Worker thread: sends the connector job `job` when it is one (true), else false. */
 bool ex_conn_run(fm_db_t *db, const char *job);
 
+/* ---- notification tasks (exec_notify.c) ---- */
+
+bool ex_notify_is(const char *type);      /* type="notification" */
+/* Worker thread: sends the notification job `job` when it is one (true), else false. */
+bool ex_notify_run(fm_db_t *db, const char *job);
+
 /* Before a message or signal from outside is delivered: publications committed before
  * the request (Process Design answered publish) have their start events registered. */
 void ex_sync_publications(void);
+
+/* ---- buffered messages (exec_msgbuf.c) ---- */
+
+/* A subscription was opened (ex_msg_add): it may take a buffered message. */
+void ex_msgbuf_wish(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
+                    const char *name, const char *key);
+/* Delivers buffered messages to the subscriptions wished for (ex_run_all, when every
+ * instance has stopped running). */
+void ex_msgbuf_deliver(ex_tx_t *tx);
+void ex_msgbuf_tx_free(ex_tx_t *tx);
+/* FM_ECONFLICT: a message with this messageId was published within its TTL. */
+int ex_msgbuf_seen(ex_tx_t *tx, const char *tenant, const char *message_id);
+/* Keeps a message for ttl_ms (taken_by NULL: waiting; else only its messageId is kept).
+ * FM_EBUSY: the tenant's buffer is full (why says). */
+int ex_msgbuf_put(ex_tx_t *tx, const char *tenant, const char *name, const char *key, const char *message_id,
+                  const cJSON *vars, int64_t ttl_ms, const char *taken_by, char *why, size_t wl);
+/* Removes at most batch expired messages in a transaction of its own. */
+int ex_msgbuf_sweep(fm_db_t *db, int batch, int *removed);
+/* An ISO 8601 duration (PT10S, P1DT2H) in ms; false when it is not one. */
+bool ex_duration_ms(const char *iso, int64_t *ms);
+
+/* ---- history retention (exec_retention.c) ---- */
+
+/* The process's own historyTimeToLive (camunda:historyTimeToLive, days or an ISO 8601
+ * duration; or a zeebe:property of that name): ms, -1 when it has none, -2 when it is
+ * not a duration (why says). */
+int64_t ex_retention_of(const struct bpmn_node *proc, char *why, size_t wl);
+/* Loop thread: starts and stops the sweep timer (messages and history). */
+void ex_retention_start(fm_db_t *db);
+void ex_retention_stop(void);
+int ex_retention_get(fm_req_t *r);     /* GET /executions/retention */
 
 /* ---- signals (exec_signal.c) ---- */
 

@@ -451,6 +451,8 @@ void ex_run_all(ex_tx_t *tx)
             for (int i = 0; i < tx->ninsts; i++)
                 if (tx->insts[i]->state == I_ACTIVE)
                     ex_run(tx, tx->insts[i]);
+            if (tx->nwishes)
+                ex_msgbuf_deliver(tx);     /* subscriptions opened now may take buffered messages */
             return;
         }
     }

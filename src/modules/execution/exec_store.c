@@ -75,6 +75,7 @@ int ex_tx_end(ex_tx_t *tx, int rc)
     if (rc == FM_OK)
         ex_work_after(&tx->after);
     ex_after_free(&tx->after);
+    ex_msgbuf_tx_free(tx);
     return rc;
 }
 
@@ -344,11 +345,11 @@ int ex_store_load(ex_tx_t *tx, const char *tenant, const char *id, ex_inst_t **o
 
 static const char SQL_INSERT[] =
     "INSERT INTO instances(id, tenant_id, process_id, bpmn_id, version, business_key, state, parent_id, "
-    "parent_token, doc, incidents, idem_key, hist_seq, created_at, updated_at, ended_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)";
+    "parent_token, doc, incidents, idem_key, hist_seq, created_at, updated_at, ended_at, purge_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, NULLIF(?16, 0))";
 static const char SQL_UPDATE[] =
     "UPDATE instances SET state = ?1, doc = ?2, incidents = ?3, hist_seq = ?4, updated_at = ?5, "
-    "ended_at = ?6, parent_token = ?7 WHERE id = ?8";
+    "ended_at = ?6, parent_token = ?7, purge_ms = NULLIF(?9, 0) WHERE id = ?8";
 static const char SQL_HIST[] = "INSERT INTO history(instance_id, first_seq, entries) VALUES (?, ?, ?)";
 
 int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
@@ -372,14 +373,16 @@ int ex_store_save(ex_tx_t *tx, ex_inst_t *in)
     if (!doc)
         return FM_ENOMEM;
     int rc;
+    /* an ended instance of a process with its own historyTimeToLive: when it goes */
+    int64_t purge = in->state >= I_COMPLETED && in->def && in->def->hist_ttl_ms >= 0 ? tx->now_ms + in->def->hist_ttl_ms : 0;
     if (in->is_new)
-        rc = fm_dbq_wrun(tx->w, SQL_INSERT, "ssssisssisisIss", in->id, in->tenant, in->process_id, in->bpmn_id,
+        rc = fm_dbq_wrun(tx->w, SQL_INSERT, "ssssisssisisIssI", in->id, in->tenant, in->process_id, in->bpmn_id,
                          in->version, in->business_key, ex_state_name(in->state),
                          in->parent_id[0] ? in->parent_id : NULL, in->parent_token, doc, in->incidents,
-                         in->idem_key, in->hist_seq, in->created_at, in->ended_at[0] ? in->ended_at : NULL);
+                         in->idem_key, in->hist_seq, in->created_at, in->ended_at[0] ? in->ended_at : NULL, purge);
     else
-        rc = fm_dbq_wrun(tx->w, SQL_UPDATE, "ssiIssis", ex_state_name(in->state), doc, in->incidents, in->hist_seq,
-                         tx->now, in->ended_at[0] ? in->ended_at : NULL, in->parent_token, in->id);
+        rc = fm_dbq_wrun(tx->w, SQL_UPDATE, "ssiIssisI", ex_state_name(in->state), doc, in->incidents, in->hist_seq,
+                         tx->now, in->ended_at[0] ? in->ended_at : NULL, in->parent_token, in->id, purge);
     if (rc == FM_OK && strlen(doc) >= EX_STASH_MIN) {
         free(in->saved_doc);
         in->saved_doc = doc;            /* ex_tx_end may keep the instance parsed */
@@ -528,8 +531,11 @@ static const char SQL_MSG_ADD[] =
 int ex_msg_add(ex_tx_t *tx, ex_inst_t *in, int token, int scope, const char *element, const char *kind,
                const char *name, const char *key)
 {
-    return fm_dbq_wrun(tx->w, SQL_MSG_ADD, "ssssiiss", in->tenant, name ? name : "", key ? key : "", in->id, token,
-                       scope, element, kind);
+    int rc = fm_dbq_wrun(tx->w, SQL_MSG_ADD, "ssssiiss", in->tenant, name ? name : "", key ? key : "", in->id, token,
+                         scope, element, kind);
+    if (rc == FM_OK)
+        ex_msgbuf_wish(tx, in, token, scope, element, kind, name, key);
+    return rc;
 }
 
 static const char SQL_T_DROP_TOK[] = "DELETE FROM timers WHERE instance_id = ? AND token_id = ?";
@@ -574,7 +580,7 @@ int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *
     cJSON_AddItemToObject(e, "customHeaders", h ? h : cJSON_CreateObject());
     int node = ex_node_find(in->def, n->id);
     ex_event(tx, in, "execution.job.created", node, token, e);
-    if (!strcmp(n->job_type, "http") || ex_conn_is(n->job_type))
+    if (!strcmp(n->job_type, "http") || ex_conn_is(n->job_type) || ex_notify_is(n->job_type))
         after_push(&tx->after.http_jobs, &tx->after.nhttp, id);
     return FM_OK;
 }

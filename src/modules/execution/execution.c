@@ -314,13 +314,34 @@ static int history(fm_req_t *r)
 
 /* ---- messages ---- */
 
+/* timeToLive: ISO 8601 duration text, or ms as a number (Camunda 8 REST); at most a year. */
+#define EX_TTL_MAX_MS (366LL * 86400000LL)
+
+static bool ttl_of(fm_req_t *r, const cJSON *t, int64_t *ms)
+{
+    *ms = 0;
+    if (!t || cJSON_IsNull(t))
+        return true;
+    if (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble <= (double)EX_TTL_MAX_MS &&
+        t->valuedouble == (double)(int64_t)t->valuedouble) {
+        *ms = (int64_t)t->valuedouble;
+        return true;
+    }
+    if (cJSON_IsString(t) && strlen(t->valuestring) <= 40 && ex_duration_ms(t->valuestring, ms) && *ms >= 0 &&
+        *ms <= EX_TTL_MAX_MS)
+        return true;
+    fm_reply_invalid(r, "timeToLive", "must be an ISO 8601 duration (PT30S, P1D) or milliseconds, at most 366 days");
+    return false;
+}
+
 static int message(fm_req_t *r)
 {
     static const fm_field_t fields[] = {
         { "name", FM_F_STRING, true, 1, 256, NULL },
         { "variables", FM_F_OBJECT, false, 0, 0, NULL },
+        { "messageId", FM_F_STRING, false, 1, 256, NULL },
     };
-    if (fm_req_check(r, fields, 2))
+    if (fm_req_check(r, fields, 3))
         return FM_OK;
     cJSON *b = fm_req_json(r);
     cJSON *k = cJSON_GetObjectItem(b, "correlationKey");
@@ -335,17 +356,32 @@ static int message(fm_req_t *r)
         free(p);
     } else if (k && !cJSON_IsNull(k))
         return fm_reply_invalid(r, "correlationKey", "must be a string or a number");
+    int64_t ttl;
+    if (!ttl_of(r, cJSON_GetObjectItem(b, "timeToLive"), &ttl))
+        return FM_OK;
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(b, "name"));
+    const char *msg_id = cJSON_GetStringValue(cJSON_GetObjectItem(b, "messageId"));
+    const cJSON *vars = cJSON_GetObjectItem(b, "variables");
     ex_sync_publications();     /* a process published before this request starts on it */
     ex_tx_t tx;
     int rc = ex_tx_begin(&tx, db_of(r));
     if (rc != FM_OK)
         return rc;
-    char inst[48] = "", el[200] = "";
-    bool started = false;
+    char inst[48] = "", el[200] = "", why[300] = "";
+    bool started = false, buffered = false;
+    int64_t expires = tx.now_ms + ttl;
     cJSON *list = cJSON_CreateArray();
-    rc = ex_correlate(&tx, fm_req_tenant(r), name, key, cJSON_GetObjectItem(b, "variables"), inst, sizeof(inst), el,
-                      sizeof(el), &started, NULL, list);
+    if (msg_id && ttl > 0 && (rc = ex_msgbuf_seen(&tx, fm_req_tenant(r), msg_id)) == FM_ECONFLICT)
+        snprintf(why, sizeof(why), "message '%s' was published within its timeToLive", msg_id);
+    if (rc == FM_OK)
+        rc = ex_correlate(&tx, fm_req_tenant(r), name, key, vars, inst, sizeof(inst), el, sizeof(el), &started,
+                          NULL, list);
+    if (ttl > 0 && (rc == FM_ENOTFOUND || (rc == FM_OK && msg_id))) {
+        /* nobody waits: kept for a subscription opened within the TTL (or only its id) */
+        buffered = rc == FM_ENOTFOUND;
+        rc = ex_msgbuf_put(&tx, fm_req_tenant(r), name, key, msg_id, vars, ttl, buffered ? NULL : inst, why,
+                           sizeof(why));
+    }
     rc = ex_tx_end(&tx, rc);
     if (rc != FM_OK)
         cJSON_Delete(list);
@@ -356,9 +392,28 @@ static int message(fm_req_t *r)
         return fm_reply_problem(r, 404, "urn:flowmaster:problem:message-not-correlated", "Message Not Correlated",
                                 ext, "nobody waits for message '%s' with correlation key '%s'", name, key);
     }
+    if (rc == FM_ECONFLICT && msg_id) {
+        cJSON *ext = cJSON_CreateObject();
+        cJSON_AddStringToObject(ext, "messageId", msg_id);
+        return fm_reply_problem(r, 409, "urn:flowmaster:problem:message-duplicate", "Duplicate Message", ext, "%s",
+                                why);
+    }
+    if (rc == FM_EBUSY)
+        return fm_reply_problem(r, 429, "urn:flowmaster:problem:message-buffer-full", "Message Buffer Full", NULL,
+                                "%s", why);
     if (rc != FM_OK)
         return rc;
     cJSON *o = cJSON_CreateObject();
+    if (buffered) {
+        char at[32];
+        fm_time_rfc3339_at(expires, at);
+        cJSON_AddBoolToObject(o, "buffered", true);
+        cJSON_AddStringToObject(o, "expiresAt", at);
+        if (msg_id)
+            cJSON_AddStringToObject(o, "messageId", msg_id);
+        cJSON_AddItemToObject(o, "executions", list);
+        return fm_reply_json(r, 202, o);
+    }
     cJSON_AddStringToObject(o, "executionId", inst);
     cJSON_AddStringToObject(o, "elementId", el);
     cJSON_AddBoolToObject(o, "started", started);
@@ -642,6 +697,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/incidents", incidents_list, 0, "execution:read" },
     { FM_PUT, "/incidents/{id}/resolve", incident_resolve, 0, "execution:control" },
     { FM_GET, "/executions/start-timers", ex_start_timers_list, 0, "execution:read" },
+    { FM_GET, "/executions/retention", ex_retention_get, 0, "execution:read" },
 };
 
 static const fm_sub_t subs[] = {

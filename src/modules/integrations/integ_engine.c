@@ -1,11 +1,11 @@
 /*
- * integ_engine.c — connector calls for the execution engine's jobs, asynchronous from
- * end to end: the request (and an OAuth token request before it when the cache has no
- * token) goes out through fm_fetch, and each answer arrives on the loop thread, which
- * sends the next request or hands the result to the engine's callback. Nothing here
- * waits. The connector's settings are read as integ_call.c reads them for
- * POST /integrations/{id}/execute; the token cache is the same one. The call log entry
- * is written on the engine's worker thread (integ_job_finish).
+ * integ_engine.c — every call through a connector, asynchronous from end to end: the
+ * request (and an OAuth token request before it when the cache has no token) goes out
+ * through fm_fetch, and each answer arrives on the loop thread, which sends the next
+ * request (a retry after its back-off timer, a fresh token after a 401) or hands the
+ * result to the caller's callback. Nothing here waits. The engine's connector jobs use
+ * it directly; POST /integrations/{id}/execute and /test wait for it (integ_execute in
+ * integ_call.c). The call log entry is written by integ_job_finish on a worker thread.
  */
 #include "integ_engine.h"
 
@@ -14,6 +14,7 @@
 #include "../../fm_dbq.h"
 #include "../../fm_fetch.h"
 #include "../../fm_log.h"
+#include "../../fm_loop.h"
 #include "../../fm_mod.h"
 
 #include <curl/curl.h>
@@ -33,7 +34,9 @@ struct integ_job {
     cJSON *headers;             /* the call's headers (copy) */
     char *token;                /* OAuth access token of this call */
     bool oauth, refreshed;
-    int attempts;
+    int attempts, max_attempts;     /* max_attempts from the connector's "retry" when asked */
+    long backoff_ms;
+    fm_timer_t *retry;
     integ_result_t res;
     struct timespec t0;
     integ_job_cb cb;
@@ -103,6 +106,30 @@ integ_job_t *integ_job_stored(const char *tenant, const char *ref, char *why, si
     }
     j->stored = true;
     return j;
+}
+
+integ_job_t *integ_job_of(const integ_rec_t *c)
+{
+    integ_job_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->rec = *c;
+    j->rec.config = cJSON_Duplicate(c->config, true);
+    j->rec.secrets = cJSON_Duplicate(c->secrets, true);
+    if (!j->rec.config || !j->rec.secrets) {
+        integ_rec_clear(&j->rec);
+        free(j);
+        return NULL;
+    }
+    j->stored = true;
+    return j;
+}
+
+void integ_job_use_retry(integ_job_t *j)
+{
+    const cJSON *rt = cfg(j, "retry");
+    j->max_attempts = (int)num_in(rt, "maxAttempts", 1);
+    j->backoff_ms = num_in(rt, "backoffMs", 200);
 }
 
 integ_job_t *integ_job_unsaved(const char *tenant, const char *key, cJSON *config, cJSON *secrets)
@@ -345,6 +372,15 @@ static int send_token_request(integ_job_t *j)
     return rc;
 }
 
+static void resend(void *arg)
+{
+    integ_job_t *j = arg;
+    fm_timer_stop(j->retry);
+    j->retry = NULL;
+    if (send_call(j) != FM_OK)
+        failed(j, "%s", "the request could not be started");
+}
+
 static void on_answer(const fm_fetch_result_t *r, void *arg)
 {
     integ_job_t *j = arg;
@@ -358,6 +394,14 @@ static void on_answer(const fm_fetch_result_t *r, void *arg)
             failed(j, "%s", "the OAuth token request could not be started");
         return;
     }
+    bool again = !r->too_big && !r->refused_address && (r->error || r->status == 429 || r->status >= 500);
+    if (again && j->attempts < j->max_attempts) {
+        long d = j->backoff_ms;   /* doubled per attempt, at most a minute */
+        for (int i = 1; i < j->attempts && d < 60000; i++)
+            d *= 2;
+        if ((j->retry = fm_timer_start((uint64_t)(d > 60000 ? 60000 : d), 0, resend, j)))
+            return;
+    }
     integ_result_t *res = &j->res;
     res->status = r->error ? 0 : r->status;
     res->too_big = r->too_big;
@@ -369,7 +413,7 @@ static void on_answer(const fm_fetch_result_t *r, void *arg)
         res->len = r->len;
     }
     if (r->too_big)
-        snprintf(res->error, sizeof(res->error), "the response is larger than %ld bytes; it was cut",
+        snprintf(res->error, sizeof(res->error), "the response is larger than maxResponseBytes (%ld bytes); it was cut",
                  num_in(j->rec.config, "maxResponseBytes", 1 << 20));
     else if (r->error)
         snprintf(res->error, sizeof(res->error), "%s", r->error);
@@ -430,7 +474,7 @@ static cJSON *cut(const char *s, size_t len)
     return o;
 }
 
-static void log_call(integ_job_t *j, const char *origin)
+static void log_call(integ_job_t *j, const char *origin, char *call_id, size_t idlen)
 {
     fm_db_t *db = integ_db();
     if (!db)
@@ -463,17 +507,22 @@ static void log_call(integ_job_t *j, const char *origin)
     integ_redact(&j->rec, text);
     e = cJSON_Parse(text);
     cJSON_free(text);
-    if (e)
-        integ_log_add(db, j->rec.tenant, j->rec.id, e);
+    if (e && integ_log_add(db, j->rec.tenant, j->rec.id, e) == FM_OK && call_id)
+        snprintf(call_id, idlen, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(e, "id")));
     cJSON_Delete(e);
 }
 
 void integ_job_finish(integ_job_t *j, const char *origin)
 {
+    integ_job_finish_id(j, origin, NULL, 0);
+}
+
+void integ_job_finish_id(integ_job_t *j, const char *origin, char *call_id, size_t idlen)
+{
     if (!j)
         return;
     if (j->stored)
-        log_call(j, origin);
+        log_call(j, origin, call_id, idlen);
     integ_result_clear(&j->res);
     integ_rec_clear(&j->rec);
     if (j->token) {

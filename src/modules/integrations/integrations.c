@@ -83,27 +83,6 @@ static bool only_chars(const char *s, const char *set)
     return s && *s && strspn(s, set) == strlen(s);
 }
 
-/* Checks that o (if present) is an object whose members are all in `known`; the
- * first problem answers 422 and returns false. */
-static bool known_members(fm_req_t *r, const cJSON *o, const char *where, const char *const *known)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, o)
-    {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = !strcmp(*k, x->string);
-        if (!ok) {
-            char f[160], d[200];
-            snprintf(f, sizeof(f), "%s%s%.60s", where, *where ? "/" : "", x->string);
-            snprintf(d, sizeof(d), "unknown member '%.60s'", x->string);
-            fm_reply_invalid(r, f, d);
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Header maps: at most 50 members, names are HTTP tokens, values strings without CR/LF. */
 static bool header_map(fm_req_t *r, const cJSON *h, const char *field, bool allow_feel)
 {
@@ -194,7 +173,7 @@ static int connector_from(fm_req_t *r, integ_rec_t *rec, const integ_rec_t *old)
     if (fm_req_check(r, f, sizeof(f) / sizeof(f[0])))
         return FM_REPLIED;
     cJSON *j = fm_req_json(r);
-    if (!known_members(r, j, "", top_conn))
+    if (!fm_req_members_known(r, j, "", top_conn, "docs/integrations.md"))
         return FM_REPLIED;
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(j, "kind"));
     if (kind && strcmp(kind, "http"))
@@ -204,7 +183,7 @@ static int connector_from(fm_req_t *r, integ_rec_t *rec, const integ_rec_t *old)
     const cJSON *auth = cJSON_GetObjectItem(j, "auth");
     static const char *const auth_known[] = { "type", "username", "password", "token", "in", "name", "value",
                                               "tokenUrl", "clientId", "clientSecret", "scope", "audience", NULL };
-    if (!known_members(r, auth, "auth", auth_known))
+    if (!fm_req_members_known(r, auth, "auth", auth_known, "docs/integrations.md"))
         return FM_REPLIED;
     const char *type = auth ? cJSON_GetStringValue(cJSON_GetObjectItem(auth, "type")) : "none";
     const char *s = NULL;
@@ -259,10 +238,10 @@ static int connector_from(fm_req_t *r, integ_rec_t *rec, const integ_rec_t *old)
     static const char *const t_known[] = { "connectMs", "totalMs", NULL };
     static const char *const r_known[] = { "maxAttempts", "backoffMs", NULL };
     static const char *const tls_known[] = { "verify", "caFile", NULL };
-    if (!known_members(r, t, "timeouts", t_known) || !int_in(r, t, "connectMs", "timeouts", 1, 600000) ||
-        !int_in(r, t, "totalMs", "timeouts", 1, 600000) || !known_members(r, rt, "retry", r_known) ||
+    if (!fm_req_members_known(r, t, "timeouts", t_known, "docs/integrations.md") || !int_in(r, t, "connectMs", "timeouts", 1, 600000) ||
+        !int_in(r, t, "totalMs", "timeouts", 1, 600000) || !fm_req_members_known(r, rt, "retry", r_known, "docs/integrations.md") ||
         !int_in(r, rt, "maxAttempts", "retry", 1, 10) || !int_in(r, rt, "backoffMs", "retry", 0, 60000) ||
-        !known_members(r, tls, "tls", tls_known) || !str_field(r, tls, "caFile", "tls", false, 1024, &s))
+        !fm_req_members_known(r, tls, "tls", tls_known, "docs/integrations.md") || !str_field(r, tls, "caFile", "tls", false, 1024, &s))
         return FM_REPLIED;
     if (cJSON_GetObjectItem(tls, "verify") && !cJSON_IsBool(cJSON_GetObjectItem(tls, "verify")))
         return fm_reply_invalid(r, "tls/verify", "must be true or false"), FM_REPLIED;
@@ -306,13 +285,13 @@ static int webhook_from(fm_req_t *r, integ_rec_t *rec, const integ_rec_t *old)
     if (fm_req_check(r, f, sizeof(f) / sizeof(f[0])))
         return FM_REPLIED;
     cJSON *j = fm_req_json(r);
-    if (!known_members(r, j, "", top_hook))
+    if (!fm_req_members_known(r, j, "", top_hook, "docs/integrations.md"))
         return FM_REPLIED;
     const cJSON *v = cJSON_GetObjectItem(j, "verification"), *a = cJSON_GetObjectItem(j, "action");
     static const char *const v_known[] = { "type", "secret", "header", "token", "toleranceSeconds", NULL };
     static const char *const a_known[] = { "type", "processId", "variables", "businessKey", "messageName",
                                            "correlationKey", "eventType", NULL };
-    if (!known_members(r, v, "verification", v_known) || !known_members(r, a, "action", a_known))
+    if (!fm_req_members_known(r, v, "verification", v_known, "docs/integrations.md") || !fm_req_members_known(r, a, "action", a_known, "docs/integrations.md"))
         return FM_REPLIED;
     const char *vt = cJSON_GetStringValue(cJSON_GetObjectItem(v, "type")), *s = NULL;
     if (!vt || (strcmp(vt, "github") && strcmp(vt, "stripe") && strcmp(vt, "hmac") && strcmp(vt, "token")))
@@ -704,7 +683,7 @@ static int execute(fm_req_t *r)
         return FM_OK;
     cJSON *j = fm_req_json(r);
     static const char *const known[] = { "method", "path", "query", "headers", "body", "variables", NULL };
-    if (!known_members(r, j, "", known) || !header_map(r, cJSON_GetObjectItem(j, "headers"), "headers", true))
+    if (!fm_req_members_known(r, j, "", known, "docs/integrations.md") || !header_map(r, cJSON_GetObjectItem(j, "headers"), "headers", true))
         return FM_OK;
     const cJSON *q = cJSON_GetObjectItem(j, "query");
     if (cJSON_GetArraySize(q) > 100)

@@ -102,18 +102,8 @@ static int publish(fm_req_t *r)
     cJSON *j = fm_req_json(r);
     static const char *const known[] = { "name", "version", "license", "description", "tags", "processes",
                                          "decisions", "forms", "changelog", NULL };
-    const cJSON *m;
-    cJSON_ArrayForEach(m, j)
-    {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = !strcmp(*k, m->string);
-        if (!ok) {
-            char f[80];
-            snprintf(f, sizeof(f), "%.60s", m->string);
-            return fm_reply_invalid(r, f, "unknown member; see docs/marketplace.md");
-        }
-    }
+    if (!fm_req_members_known(r, j, "", known, "docs/marketplace.md"))
+        return FM_OK;
     const char *name = str(j, "name"), *version = str(j, "version"), *license = str(j, "license");
     const char *desc = str(j, "description"), *changelog = str(j, "changelog");
     const cJSON *tags = cJSON_GetObjectItem(j, "tags");

@@ -2,8 +2,10 @@
  * mcp.c — FlowMaster MCP Server (9000 `/mcp`): the Streamable HTTP transport of the Model
  * Context Protocol (revision 2025-11-25; 2025-06-18 and 2025-03-26 negotiated for older
  * clients). POST takes one JSON-RPC message (a batch only in a 2025-03-26 session) and
- * answers application/json, or 202 for notifications and responses; DELETE ends a
- * session; GET (a server-to-client SSE stream) is 405, which the revision allows.
+ * answers application/json, or 202 for notifications and responses, or an SSE stream
+ * for a tools/call carrying a progress token (progress, log messages, then the
+ * response); GET opens the session's server-message stream (mcp_stream.c: resource
+ * updates, log messages); DELETE ends a session and its stream.
  *
  * Before any of that: the Origin (and, on a loopback listener, the Host) must be ours
  * (403 otherwise: DNS rebinding), the bearer token valid (401 with the RFC 9728
@@ -14,6 +16,7 @@
 #include "mcp_int.h"
 
 #include "../../auth/fm_auth.h"
+#include "../../fm_buf.h"
 #include "../../fm_config.h"
 #include "../../fm_id.h"
 #include "../../fm_log.h"
@@ -92,12 +95,10 @@ static int forbid_foreign(fm_req_t *r)
     return FM_OK;
 }
 
-/* The RFC 9728 document's URL on this server (http://<listen>:<9000 + offset>). */
+/* A URL on this server's 9000 (the RFC 9728 document, the resource itself). */
 static void resource_url(char *out, size_t len, const char *suffix)
 {
-    const char *l = fm_cfg()->listen;
-    bool any = !*l || !strcmp(l, "0.0.0.0") || !strcmp(l, "::");
-    snprintf(out, len, "http://%s:%d%s", any ? "127.0.0.1" : l, fm_listen_port(9000), suffix);
+    fm_local_url(9000, suffix, out, len);
 }
 
 /* The caller: the token's principal (tenant, sub, grants), and in the anonymous mode
@@ -201,6 +202,19 @@ static int authenticate(fm_req_t *r, who_t *w)
                          sent ? "the bearer token is invalid or expired" : "no bearer token");
         return FM_REPLIED;
     }
+    char mine[200];
+    resource_url(mine, sizeof(mine), "/mcp");
+    if (p->resource[0] && strcmp(p->resource, mine)) {
+        /* RFC 8707: a token issued for another resource is not for us */
+        char meta[200], h[400];
+        resource_url(meta, sizeof(meta), "/.well-known/oauth-protected-resource");
+        snprintf(h, sizeof(h), "Bearer resource_metadata=\"%s\", error=\"invalid_token\", "
+                 "error_description=\"the token was issued for another resource\"", meta);
+        fm_reply_header(r, "WWW-Authenticate", h);
+        fm_reply_problem(r, 401, NULL, NULL, NULL, "authentication required: this token was issued for the "
+                         "resource '%.200s', not for %s", p->resource, mine);
+        return FM_REPLIED;
+    }
     const char *asked = fm_req_header(r, "X-Tenant-Id");
     if (asked && strcmp(asked, p->tenant)) {
         fm_reply_problem(r, 403, NULL, NULL, NULL, "this token is not valid for tenant '%s'", fm_req_tenant(r));
@@ -274,6 +288,53 @@ static int initialize(fm_req_t *r, const who_t *w, const cJSON *msg)
     return reply_rpc(r, 200, mcp_rpc_result(cJSON_GetObjectItemCaseSensitive(msg, "id"), res));
 }
 
+static bool wants_sse(fm_req_t *r)
+{
+    const char *a = fm_req_header(r, "Accept");
+    return a && strstr(a, "text/event-stream");
+}
+
+/* tools/call: registered so that notifications/cancelled can stop it. With a progress
+ * token (and an Accept naming text/event-stream) the answer is an SSE stream: progress
+ * and log notifications as they happen, then the response. A cancelled call gets no
+ * response: its stream ends empty. */
+static int tool_call(fm_req_t *r, mcp_ctx_t *c, const cJSON *msg)
+{
+    mcp_call_t call = { 0 };
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(msg, "params"), "_meta");
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(meta, "progressToken");
+    if (tok && !cJSON_IsString(tok) && !cJSON_IsNumber(tok))
+        return reply_rpc(r, 200, mcp_rpc_error(id, RPC_INVALID_PARAMS, "invalid params: params._meta.progressToken "
+                                               "must be a string or a number", "params._meta.progressToken"));
+    c->call = &call;
+    int slot = mcp_call_register(c->session->id, id, &call.cancelled);
+    if (tok && wants_sse(r)) {
+        call.progress_token = tok;
+        call.stream = r;
+        if (fm_reply_stream_begin(r, 200, "text/event-stream") != FM_OK)
+            call.broken = true;
+    }
+    cJSON *out = mcp_rpc_handle(c, msg);
+    mcp_call_unregister(slot);
+    if (call.stream) {
+        if (!call.cancelled && !call.broken)
+            mcp_sse_event(r, out);
+        else
+            cJSON_Delete(out);
+        if (!call.broken)
+            fm_reply_stream_end(r);
+        return FM_OK;
+    }
+    if (call.cancelled) {
+        cJSON_Delete(out);
+        if (fm_reply_stream_begin(r, 200, "text/event-stream") == FM_OK)
+            fm_reply_stream_end(r);
+        return FM_OK;
+    }
+    return reply_rpc(r, 200, out);
+}
+
 static int post_as(fm_req_t *r, who_t *w);
 
 static int post(fm_req_t *r)
@@ -312,7 +373,13 @@ static int post_as(fm_req_t *r, who_t *w)
         cJSON_Delete(msg);
         return FM_OK;
     }
-    mcp_ctx_t c = { r, w->p.tenant, w->bearer[0] ? w->bearer : NULL, &s };
+    mcp_ctx_t c = { r, w->p.tenant, w->bearer[0] ? w->bearer : NULL, &s, NULL };
+    if (cJSON_IsObject(msg) && cJSON_IsString(m) && !strcmp(m->valuestring, "tools/call") &&
+        cJSON_GetObjectItemCaseSensitive(msg, "id")) {
+        int rc = tool_call(r, &c, msg);
+        cJSON_Delete(msg);
+        return rc;
+    }
     cJSON *out = NULL;
     int status = 200;
     if (cJSON_IsArray(msg)) {
@@ -366,10 +433,46 @@ static int get_stream_as(fm_req_t *r, who_t *w)
     const char *version;
     if (forbid_foreign(r) || authenticate(r, w) || check_version_header(r, &version))
         return FM_OK;
-    fm_reply_header(r, "Allow", "POST, DELETE");
-    return fm_reply_problem(r, 405, NULL, NULL, NULL,
-                            "this server opens no server-to-client SSE stream on GET /mcp: every answer "
-                            "comes back on its POST");
+    if (!wants_sse(r))
+        return fm_reply_problem(r, 406, NULL, NULL, NULL, "GET /mcp opens a server-message stream: the Accept "
+                                "header must name text/event-stream");
+    mcp_session_t s;
+    if (find_session(r, w, &s) != FM_OK)
+        return FM_OK;
+    unsigned gen;
+    int slot = mcp_stream_open(s.id, &gen);
+    if (slot < 0) {
+        fm_reply_header(r, "Retry-After", "30");
+        return fm_reply_problem(r, 503, NULL, NULL, NULL, "%d server-message streams are open, the most this "
+                                "server keeps: answers still come back on each POST", MCP_STREAMS_MAX);
+    }
+    /* a priming event (an id, no data), then whatever the server has to say */
+    int rc = fm_reply_stream_begin(r, 200, "text/event-stream");
+    static const char prime[] = "id: 0\nretry: 5000\ndata: \n\n";
+    if (rc == FM_OK)
+        rc = fm_reply_stream_write(r, prime, sizeof(prime) - 1);
+    char *msgs[16];
+    size_t n = 0;
+    while (rc == FM_OK) {
+        if (mcp_stream_wait(slot, gen, MCP_STREAM_PING_S, msgs, 16, &n) != FM_OK)
+            break;
+        if (!n) {
+            static const char ping[] = ": keep-alive\n\n";
+            rc = fm_reply_stream_write(r, ping, sizeof(ping) - 1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            fm_buf_t b = FM_BUF_INIT;
+            fm_buf_addf(&b, "event: message\ndata: %s\n\n", msgs[i]);
+            if (rc == FM_OK && !b.oom)
+                rc = fm_reply_stream_write(r, b.data, b.len);
+            fm_buf_release(&b);
+            free(msgs[i]);
+        }
+    }
+    mcp_stream_close(slot, gen);
+    if (rc == FM_OK)
+        fm_reply_stream_end(r);
+    return FM_OK;
 }
 
 static int end_session_as(fm_req_t *r, who_t *w);
@@ -396,6 +499,7 @@ static int end_session_as(fm_req_t *r, who_t *w)
     if (mcp_session_delete(id, w->p.tenant, w->p.sub) != FM_OK)
         return fm_reply_problem(r, 404, "urn:flowmaster:problem:mcp-session-not-found", "Session Not Found", NULL,
                                 "there is no MCP session '%.60s'", id);
+    mcp_session_gone(id);
     return fm_reply_status(r, 204);
 }
 

@@ -7,7 +7,11 @@
  */
 #include "mcp_int.h"
 
+#include "../../fm_buf.h"
+
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const versions[] = { MCP_LATEST, "2025-06-18", "2025-03-26", NULL };
@@ -122,7 +126,7 @@ cJSON *mcp_rpc_initialize(const cJSON *msg, char *version, cJSON **err)
     cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged", 0);
     cJSON *rc = cJSON_AddObjectToObject(caps, "resources");
     cJSON_AddBoolToObject(rc, "listChanged", 0);
-    cJSON_AddBoolToObject(rc, "subscribe", 0);
+    cJSON_AddBoolToObject(rc, "subscribe", 1);
     cJSON_AddObjectToObject(caps, "logging");
     cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "prompts"), "listChanged", 0);
     cJSON_AddObjectToObject(caps, "completions");
@@ -192,6 +196,20 @@ static cJSON *handle_request(mcp_ctx_t *c, const cJSON *msg, const char *method)
         cJSON *res = mcp_resources_list(c, cur ? cur->valuestring : "", &err, id);
         return res ? mcp_rpc_result(id, res) : err;
     }
+    if (!strcmp(method, "resources/subscribe") || !strcmp(method, "resources/unsubscribe")) {
+        const cJSON *uri = param(msg, "uri", cJSON_IsString, "a string (a flowmaster:// URI)", true, &err);
+        if (err)
+            return err;
+        bool on = method[10] == 's';
+        int rc = c->session ? mcp_subscribe(c->session->id, c->tenant, uri->valuestring, on) : FM_OK;
+        if (rc == FM_EINVAL)
+            return mcp_rpc_error(id, RPC_INVALID_PARAMS, "invalid params: params.uri is longer than 511 bytes",
+                                 "params.uri");
+        if (rc != FM_OK)
+            return mcp_rpc_error(id, RPC_INVALID_REQUEST, "this session has 64 subscriptions, the most it may "
+                                 "keep: unsubscribe from one first", "params.uri");
+        return mcp_rpc_result(id, cJSON_CreateObject());
+    }
     if (!strcmp(method, "resources/templates/list")) {
         param(msg, "cursor", cJSON_IsString, "a string", false, &err);
         if (err)
@@ -253,7 +271,83 @@ cJSON *mcp_rpc_handle(mcp_ctx_t *c, const cJSON *msg)
     int kind = mcp_rpc_kind(msg, &err);
     if (!kind)
         return err;
+    if (kind == 'n' && c->session) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "method");
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(msg, "params"), "requestId");
+        if (!strcmp(m->valuestring, "notifications/cancelled") && (cJSON_IsString(rid) || cJSON_IsNumber(rid)))
+            mcp_call_cancel(c->session->id, rid);
+    }
     if (kind != 'q')    /* notifications (initialized, cancelled, progress…) and responses */
         return NULL;
     return handle_request(c, msg, cJSON_GetObjectItemCaseSensitive(msg, "method")->valuestring);
+}
+
+/* ---- what the server says during a call ---- */
+
+int mcp_sse_event(fm_req_t *r, cJSON *msg)
+{
+    char *text = cJSON_PrintUnformatted(msg);
+    cJSON_Delete(msg);
+    if (!text)
+        return FM_ENOMEM;
+    fm_buf_t b = FM_BUF_INIT;
+    fm_buf_addf(&b, "event: message\ndata: %s\n\n", text);
+    cJSON_free(text);
+    int rc = b.oom ? FM_ENOMEM : fm_reply_stream_write(r, b.data, b.len);
+    fm_buf_release(&b);
+    return rc;
+}
+
+static void to_stream(mcp_call_t *call, cJSON *msg)
+{
+    if (call->broken) {
+        cJSON_Delete(msg);
+        return;
+    }
+    if (mcp_sse_event(call->stream, msg) == FM_EIO)
+        call->broken = true;
+}
+
+void mcp_progress(mcp_ctx_t *c, double progress, double total, const char *message)
+{
+    if (!c->call || !c->call->stream || !c->call->progress_token)
+        return;
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+    cJSON_AddStringToObject(m, "method", "notifications/progress");
+    cJSON *p = cJSON_AddObjectToObject(m, "params");
+    cJSON_AddItemToObject(p, "progressToken", cJSON_Duplicate(c->call->progress_token, 0));
+    cJSON_AddNumberToObject(p, "progress", progress);
+    if (total > 0)
+        cJSON_AddNumberToObject(p, "total", total);
+    if (message)
+        cJSON_AddStringToObject(p, "message", message);
+    to_stream(c->call, m);
+}
+
+void mcp_log(mcp_ctx_t *c, int level, const char *fmt, ...)
+{
+    if (!c->session || level < c->session->log_level)
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+    cJSON_AddStringToObject(m, "method", "notifications/message");
+    cJSON *p = cJSON_AddObjectToObject(m, "params");
+    cJSON_AddStringToObject(p, "level", mcp_log_levels[level]);
+    cJSON_AddStringToObject(p, "logger", "flowmaster");
+    cJSON_AddStringToObject(p, "data", text);
+    if (c->call && c->call->stream)
+        to_stream(c->call, m);
+    else
+        mcp_stream_send(c->session->id, m);
+}
+
+bool mcp_cancelled(const mcp_ctx_t *c)
+{
+    return c->call && (c->call->cancelled || c->call->broken);
 }

@@ -38,6 +38,8 @@ int mcp_session_create(mcp_session_t *s)
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < MCP_SESSIONS_MAX; i++) {
         if (!live(&slots[i], now)) {
+            if (slots[i].last > 0)      /* expired: its stream and subscriptions go too */
+                mcp_session_gone(slots[i].s.id);
             slots[i].s = *s;
             slots[i].last = now;
             rc = FM_OK;
@@ -55,6 +57,7 @@ static slot_t *find(const char *id, const char *tenant, const char *sub, double 
         if (sl->last > 0 && sl->s.id[4] == id[4] && !strcmp(sl->s.id, id)) {
             if (!live(sl, now)) {
                 sl->last = 0;
+                mcp_session_gone(sl->s.id);     /* takes the stream lock inside ours: never the other way */
                 return NULL;
             }
             if (tenant && (strcmp(sl->s.tenant, tenant) || strcmp(sl->s.sub, sub)))

@@ -6,11 +6,17 @@
  * MCP-Protocol-Version), and writes only JSON-RPC messages on stdout, one per line; what
  * it has to say goes to stderr. A transport refusal (401, 403, 404 …) for a request
  * becomes a JSON-RPC error for that id. At end of input it ends the session (DELETE).
+ * With --data-dir instead of --url it finds the server serving that directory (its
+ * run file) and, without a token, signs one from the directory's key ring.
  */
 #include "../../fm_cli.h"
+#include "../../fm_config.h"
+#include "../modules.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +111,33 @@ static void emit(const char *json)
     fflush(stdout);
 }
 
+/* Each event's data of an SSE body, one JSON-RPC message a line (events without data,
+ * comments and the priming event are skipped). */
+static void emit_sse(char *body)
+{
+    buf_t ev = { 0 };
+    for (char *line = body; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\r')
+            line[--n] = 0;
+        if (!strncmp(line, "data:", 5)) {
+            const char *d = line + 5 + (line[5] == ' ');
+            buf_add(&ev, d, strlen(d));
+        } else if (!n) {
+            if (ev.len)
+                emit(ev.p);
+            ev.len = 0;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (ev.len)
+        emit(ev.p);
+    free(ev.p);
+}
+
 static void emit_error(const cJSON *id, int code, const char *message)
 {
     cJSON *o = cJSON_CreateObject();
@@ -120,17 +153,60 @@ static void emit_error(const cJSON *id, int code, const char *message)
     cJSON_Delete(o);
 }
 
+/* Without --url: the server that serves the data directory, from its run file
+ * (FM_RUN_FILE: pid, listen, port offset). The config then takes that listen address
+ * and offset, so a token minted here has the server's issuer. */
+static int find_server(char *url, size_t len)
+{
+    const fm_config_t *c = fm_cfg();
+    char path[700];
+    snprintf(path, sizeof(path), "%s/" FM_RUN_FILE, c->data_dir);
+    FILE *f = fopen(path, "r");
+    char text[1024] = "";
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = 0;
+    cJSON *run = cJSON_Parse(text);
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(run, "pid");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(run, "portOffset");
+    const char *listen = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(run, "listen"));
+    bool alive = cJSON_IsNumber(pid) && pid->valuedouble > 1 && pid->valuedouble < 1e9 &&
+                 (kill((pid_t)pid->valuedouble, 0) == 0 || errno == EPERM);
+    if (!alive || !cJSON_IsNumber(off) || !listen || strlen(listen) >= sizeof(c->listen)) {
+        fprintf(stderr, "flowmaster mcp: no server is serving %s (%s); start one with "
+                "'flowmaster serve --data-dir %s', or pass --url\n", c->data_dir,
+                !f ? "no " FM_RUN_FILE : "its " FM_RUN_FILE " names no running process", c->data_dir);
+        cJSON_Delete(run);
+        return FM_ENOTFOUND;
+    }
+    fm_config_t mine = *c;
+    mine.port_offset = (int)off->valuedouble;
+    snprintf(mine.listen, sizeof(mine.listen), "%s", listen);
+    fm_config_install(&mine);
+    cJSON_Delete(run);
+    fm_local_url(9000, "/mcp", url, len);
+    return FM_OK;
+}
+
 static int run(const fm_cli_opts_t *o)
 {
     const char *token = o->token ? o->token : getenv("FLOWMASTER_MCP_TOKEN");
-    if (!o->url) {
-        fprintf(stderr, "flowmaster mcp: --url http://HOST:9000 is required (a running server)\n");
-        return 2;
+    char url[1024], *minted = NULL;
+    if (o->url) {
+        size_t ul = strlen(o->url);
+        snprintf(url, sizeof(url), "%.*s%s", (int)(ul && o->url[ul - 1] == '/' ? ul - 1 : ul), o->url,
+                 strstr(o->url, "/mcp") ? "" : "/mcp");
+    } else {
+        if (find_server(url, sizeof(url)) != FM_OK)
+            return 1;
+        if (!token || !*token) {    /* whoever may read the data directory may act for it */
+            minted = fm_cli_service_token("mcp", o->tenant ? o->tenant : "default", "mcp-stdio");
+            if (!minted)
+                return 1;
+            token = minted;
+        }
     }
-    char url[1024];
-    size_t ul = strlen(o->url);
-    snprintf(url, sizeof(url), "%.*s%s", (int)(ul && o->url[ul - 1] == '/' ? ul - 1 : ul), o->url,
-             strstr(o->url, "/mcp") ? "" : "/mcp");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *e = curl_easy_init();
     struct curl_slist *base = NULL;
@@ -141,6 +217,7 @@ static int run(const fm_cli_opts_t *o)
         snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
         base = curl_slist_append(base, line);
     }
+    free(minted);
     if (o->tenant) {
         snprintf(line, sizeof(line), "X-Tenant-Id: %s", o->tenant);
         base = curl_slist_append(base, line);
@@ -176,6 +253,8 @@ static int run(const fm_cli_opts_t *o)
             rc = 1;
         } else if (status == 202) {
             /* a notification or response was taken */
+        } else if (status == 200 && out.len && out.p[0] != '{' && out.p[0] != '[') {
+            emit_sse(out.p);    /* a streamed answer: progress, log messages, the response */
         } else if (out.len && out.p[0] != '{' && out.p[0] != '[') {
             fprintf(stderr, "flowmaster mcp: HTTP %ld: %.300s\n", status, out.p);
         } else if (status == 200 || (out.len && strstr(out.p, "\"jsonrpc\""))) {
@@ -228,10 +307,14 @@ static int run(const fm_cli_opts_t *o)
 
 const fm_cmd_t fm_cmd_mcp = {
     "mcp", "MCP over stdio: forwards newline-delimited JSON-RPC to a running server's /mcp",
-    "mcp --url http://127.0.0.1:9000 [--token T] [--tenant T]\n\n"
+    "mcp --url http://127.0.0.1:9000 [--token T] [--tenant T]\n"
+    "mcp [--data-dir D] [--tenant T] [--config F]\n\n"
     "Reads MCP JSON-RPC messages, one per line, on stdin and writes the answers, one per\n"
     "line, on stdout (logs on stderr). The token may come from FLOWMASTER_MCP_TOKEN instead\n"
     "of --token (which other users can see in the process list). Without --tenant the\n"
-    "token's tenant is used.",
-    FL_URL | FL_TOKEN | FL_TENANT | FL_CONFIG, run,
+    "token's tenant is used. Without --url it finds the server serving the data directory\n"
+    "(its serve.json) and, without a token, signs one itself for service account\n"
+    "'mcp-stdio' (role service) of --tenant (default 'default'): reading the data\n"
+    "directory is all it takes.",
+    FL_URL | FL_TOKEN | FL_TENANT | FL_CONFIG | FL_DATA_DIR, run,
 };

@@ -131,53 +131,18 @@ int rules_audit_submit(fm_db_t *db, const char *tenant, const char *rule_id, int
     return it.rc;
 }
 
-static cJSON *parsed_or_null(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    cJSON *j = t ? cJSON_Parse(t) : NULL;
-    return j ? j : cJSON_CreateNull();
-}
-
 int rules_audit_list(fm_db_t *db, const char *tenant, const char *rule_id, int64_t before, int limit, cJSON *into,
                      bool *more)
 {
-    sqlite3 *c = fm_db_reader(db);
-    if (!c)
-        return FM_EDB;
-    sqlite3_stmt *st = NULL;
-    int rc = FM_EDB, step = SQLITE_DONE, n = 0;
-    *more = false;
-    if (sqlite3_prepare_v2(c, "SELECT id, version, decision, inputs, outputs, matched, warnings, at FROM rule_audit "
-                              "WHERE tenant_id = ?1 AND rule_id = ?2 AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto done;
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rule_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, before);
-    sqlite3_bind_int(st, 4, limit + 1);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n++ == limit) {
-            *more = true;
-            break;
-        }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-        cJSON_AddStringToObject(o, "ruleId", rule_id);
-        cJSON_AddNumberToObject(o, "version", sqlite3_column_int(st, 1));
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
-            cJSON_AddNullToObject(o, "decision");
-        else
-            cJSON_AddStringToObject(o, "decision", (const char *)sqlite3_column_text(st, 2));
-        cJSON_AddItemToObject(o, "inputs", parsed_or_null(st, 3));
-        cJSON_AddItemToObject(o, "outputs", parsed_or_null(st, 4));
-        cJSON_AddItemToObject(o, "matchedRules", parsed_or_null(st, 5));
-        cJSON_AddItemToObject(o, "warnings", parsed_or_null(st, 6));
-        cJSON_AddStringToObject(o, "at", (const char *)sqlite3_column_text(st, 7));
-        cJSON_AddItemToArray(into, o);
-    }
-    rc = step == SQLITE_DONE || step == SQLITE_ROW ? FM_OK : FM_EDB;
-done:
-    sqlite3_finalize(st);
-    fm_db_reader_done(db, c);
+    /* one row past the page says whether there is more */
+    int rc = fm_dbq_read_array(db,
+                               "SELECT id, rule_id AS ruleId, version, decision, inputs, outputs, "
+                               "matched AS matchedRules, warnings, at FROM rule_audit "
+                               "WHERE tenant_id = ?1 AND rule_id = ?2 AND (?3 = 0 OR id < ?3) "
+                               "ORDER BY id DESC LIMIT ?4",
+                               "isisjjjjs", into, "ssIi", tenant, rule_id, before, limit + 1);
+    *more = rc == FM_OK && cJSON_GetArraySize(into) > limit;
+    if (*more)
+        cJSON_DeleteItemFromArray(into, limit);
     return rc;
 }

@@ -111,8 +111,7 @@ int sched_delete(fm_db_t *db, const char *tenant, const char *id, int if_rev);
 int sched_list(fm_db_t *db, const char *tenant, int enabled, const char *kind, int offset, int limit,
                cJSON *into, int *total);
 #define SCHED_RUN_COLS "id, schedule_id, due_ms, fired_ms, trigger, status, instance_id, detail, finished_ms"
-cJSON *sched_run_json(sqlite3_stmt *st);     /* a row of SCHED_RUN_COLS */
-cJSON *sched_run_row_json(const fm_dbrow_t *row);   /* the same, from a helper row */
+cJSON *sched_run_row_json(const fm_dbrow_t *row);   /* a row of SCHED_RUN_COLS */
 int sched_runs(fm_db_t *db, const char *tenant, const char *id, int offset, int limit, cJSON *into, int *total);
 
 /* ---- sched_fire.c (loop thread unless said otherwise) ---- */

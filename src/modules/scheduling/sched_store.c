@@ -260,12 +260,6 @@ cJSON *sched_run_row_json(const fm_dbrow_t *st)
     return o;
 }
 
-/* Kept for sched_int.h's callers: a helper row is the statement itself (fm_dbq.c's ROW). */
-cJSON *sched_run_json(sqlite3_stmt *st)
-{
-    return sched_run_row_json((const fm_dbrow_t *)st);
-}
-
 static cJSON *run_item(const fm_dbrow_t *st, void *arg)
 {
     (void)arg;

@@ -32,25 +32,6 @@ static void etag(fm_req_t *r, int rev)
     fm_reply_header(r, "ETag", e);
 }
 
-/* If-Match: 0 when absent, the revision, or -1 when it is not one of our ETags. */
-static int if_match(fm_req_t *r)
-{
-    const char *h = fm_req_header(r, "If-Match");
-    if (!h)
-        return 0;
-    if (!strncmp(h, "W/", 2))
-        h += 2;
-    if (*h == '"')
-        h++;
-    if (*h != 'r')
-        return -1;
-    char *end;
-    long n = strtol(h + 1, &end, 10);
-    if (end == h + 1 || n < 1 || n > 1000000000 || (*end && strcmp(end, "\"")))
-        return -1;
-    return (int)n;
-}
-
 static int reply_412(fm_req_t *r)
 {
     return fm_reply_problem(r, 412, NULL, "Precondition Failed", NULL,
@@ -270,9 +251,9 @@ static int update(fm_req_t *r)
 {
     if (sched_ptimer_is(fm_req_param(r, "id")))
         return sched_ptimer_refuse(r);
-    int rev = if_match(r);
+    int rev = fm_req_if_match_rev(r, "schedule");
     if (rev < 0)
-        return reply_412(r);
+        return FM_OK;
     sched_row_t row;
     if (read_def(r, &row) != FM_OK)
         return FM_OK;
@@ -292,9 +273,9 @@ static int delete_(fm_req_t *r)
 {
     if (sched_ptimer_is(fm_req_param(r, "id")))
         return sched_ptimer_refuse(r);
-    int rev = if_match(r);
+    int rev = fm_req_if_match_rev(r, "schedule");
     if (rev < 0)
-        return reply_412(r);
+        return FM_OK;
     int rc = sched_delete(db_of(r), fm_req_tenant(r), fm_req_param(r, "id"), rev);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no schedule '%s'", fm_req_param(r, "id"));
@@ -307,9 +288,9 @@ static int delete_(fm_req_t *r)
  * is made up). */
 static int set_enabled(fm_req_t *r, bool on)
 {
-    int rev = if_match(r);
+    int rev = fm_req_if_match_rev(r, "schedule");
     if (rev < 0)
-        return reply_412(r);
+        return FM_OK;
     sched_row_t row;
     int rc = get_or_404(r, &row);
     if (rc != FM_OK)

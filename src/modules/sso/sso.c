@@ -35,7 +35,9 @@ static void add_url(cJSON *o, const char *key, const char *iss, const char *path
     cJSON_AddStringToObject(o, key, url);
 }
 
-static int discovery(fm_req_t *r)
+/* OpenID Connect discovery, and (oidc false) the RFC 8414 authorization server metadata:
+ * the same members but the OpenID-only ones. */
+static cJSON *metadata(bool oidc)
 {
     char iss[FM_JWT_ISSUER_MAX];
     sso_issuer(iss, sizeof(iss));
@@ -43,8 +45,20 @@ static int discovery(fm_req_t *r)
     cJSON_AddStringToObject(o, "issuer", iss);
     add_url(o, "authorization_endpoint", iss, "/sso/authorize");
     add_url(o, "token_endpoint", iss, "/sso/token");
-    add_url(o, "userinfo_endpoint", iss, "/sso/userinfo");
+    add_url(o, "registration_endpoint", iss, "/sso/register");
     add_url(o, "jwks_uri", iss, "/.well-known/jwks.json");
+    if (!oidc) {
+        cJSON_AddItemToObject(o, "scopes_supported", STRINGS("openid", "email", "offline_access"));
+        cJSON_AddItemToObject(o, "response_types_supported", STRINGS("code"));
+        cJSON_AddItemToObject(o, "response_modes_supported", STRINGS("query"));
+        cJSON_AddItemToObject(o, "grant_types_supported", STRINGS("authorization_code", "refresh_token"));
+        cJSON_AddItemToObject(o, "code_challenge_methods_supported", STRINGS("S256"));
+        cJSON_AddItemToObject(o, "token_endpoint_auth_methods_supported",
+                              STRINGS("none", "client_secret_post", "client_secret_basic"));
+        cJSON_AddBoolToObject(o, "authorization_response_iss_parameter_supported", true);
+        return o;
+    }
+    add_url(o, "userinfo_endpoint", iss, "/sso/userinfo");
     cJSON_AddItemToObject(o, "scopes_supported", STRINGS("openid", "email", "offline_access"));
     cJSON_AddItemToObject(o, "response_types_supported", STRINGS("code"));
     cJSON_AddItemToObject(o, "response_modes_supported", STRINGS("query"));
@@ -59,7 +73,17 @@ static int discovery(fm_req_t *r)
     cJSON_AddBoolToObject(o, "authorization_response_iss_parameter_supported", true);
     cJSON_AddBoolToObject(o, "request_parameter_supported", false);
     cJSON_AddBoolToObject(o, "claims_parameter_supported", false);
-    return fm_reply_json(r, 200, o);
+    return o;
+}
+
+static int discovery(fm_req_t *r)
+{
+    return fm_reply_json(r, 200, metadata(true));
+}
+
+static int as_metadata(fm_req_t *r)
+{
+    return fm_reply_json(r, 200, metadata(false));
 }
 
 static int jwks(fm_req_t *r)
@@ -97,7 +121,9 @@ static int userinfo(fm_req_t *r)
 
 static const fm_route_t routes[] = {
     { FM_GET, "/.well-known/openid-configuration", discovery, FM_R_PUBLIC, NULL },
+    { FM_GET, "/.well-known/oauth-authorization-server", as_metadata, FM_R_PUBLIC, NULL },
     { FM_GET, "/.well-known/jwks.json", jwks, FM_R_PUBLIC, NULL },
+    { FM_POST, "/sso/register", sso_register, FM_R_PUBLIC | FM_R_BODY, NULL },
     { FM_GET, "/sso/authorize", sso_authorize_get, FM_R_PUBLIC, NULL },
     { FM_POST, "/sso/authorize", sso_authorize_post, FM_R_PUBLIC | FM_R_BODY, NULL },
     { FM_POST, "/sso/token", sso_token, FM_R_PUBLIC | FM_R_BODY, NULL },

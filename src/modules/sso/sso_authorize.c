@@ -62,7 +62,7 @@ typedef struct field {
 static const field_t authz_fields[] = {
     F("response_type", response_type), F("client_id", client_id), F("redirect_uri", redirect_uri),
     F("scope", scope), F("state", state), F("nonce", nonce), F("code_challenge", code_challenge),
-    F("code_challenge_method", code_challenge_method),
+    F("code_challenge_method", code_challenge_method), F("resource", resource),
 };
 #define NFIELDS (sizeof(authz_fields) / sizeof(authz_fields[0]))
 
@@ -328,6 +328,8 @@ static int check_request(fm_req_t *r, const sso_authz_t *a, const char *bad)
         err = "invalid_request", desc = "code_challenge_method must be S256";
     } else if (!sso_pkce_challenge_ok(a->code_challenge)) {
         err = "invalid_request", desc = "code_challenge must be 43 characters of base64url (a SHA-256)";
+    } else if (*a->resource && !sso_resource_ok(a->resource)) {
+        err = "invalid_target", desc = "resource is not a resource this server issues tokens for (its MCP server URL)";
     } else if (fm_req_method(r) == FM_GET && has_query(r, "request")) {
         err = "request_not_supported", desc = "request objects are not supported";
     } else if (fm_req_method(r) == FM_GET && has_query(r, "request_uri")) {
@@ -406,6 +408,15 @@ static int issue_code(fm_req_t *r, const sso_authz_t *a, const cJSON *tokens)
     char why[64];
     if (!access || !refresh || fm_jwt_verify(access, &claims, why, sizeof(why)) != FM_OK)
         return fm_reply_problem(r, 502, NULL, NULL, NULL, "the auth module answered without valid tokens");
+    char *bound = NULL;
+    if (*a->resource) {     /* RFC 8707: the token is for that resource */
+        bound = sso_bind_resource(access, a->resource);
+        if (!bound) {
+            cJSON_Delete(claims);
+            return fm_reply_problem(r, 503, NULL, NULL, NULL, "no signing key is available");
+        }
+        access = bound;
+    }
     sso_code_t c;
     memset(&c, 0, sizeof(c));
     snprintf(c.client_id, sizeof(c.client_id), "%s", a->client_id);
@@ -429,6 +440,10 @@ static int issue_code(fm_req_t *r, const sso_authz_t *a, const cJSON *tokens)
     cJSON *seal = cJSON_CreateObject();
     cJSON_AddStringToObject(seal, "access", access);
     cJSON_AddStringToObject(seal, "refresh", refresh);
+    if (bound) {
+        sodium_memzero(bound, strlen(bound));
+        free(bound);
+    }
     char *text = cJSON_PrintUnformatted(seal);
     cJSON_Delete(seal);
     int rc = text ? sso_seal(code, text, &c.sealed, &c.sealed_len) : FM_ENOMEM;

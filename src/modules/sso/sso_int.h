@@ -81,6 +81,7 @@ typedef struct sso_authz {
     char nonce[SSO_STATE_MAX + 1];
     char code_challenge[129];
     char code_challenge_method[16];
+    char resource[SSO_URI_MAX + 1];     /* RFC 8707; "" when not asked */
 } sso_authz_t;
 
 /* The form binding: "<exp>.<rand>.<mac>", mac = HMAC-SHA256(key, exp.rand + every
@@ -135,7 +136,16 @@ enum { SSO_CODE_OK, SSO_CODE_UNKNOWN, SSO_CODE_EXPIRED, SSO_CODE_REUSED };
  * REUSED. Returns FM_OK or FM_EDB. */
 int sso_code_take(fm_db_t *db, const char *hash, int64_t now_ms, sso_code_t *out, int *outcome);
 
+/* ---- resource indicators (RFC 8707, sso_token.c) ---- */
+/* A resource this provider issues tokens for: the MCP server's URL (fm_local_url(9000,
+ * "/mcp")) while the MCP module runs. */
+bool sso_resource_ok(const char *resource);
+/* The access token again, its "aud" now [FM_AUDIENCE, resource] (same claims, same
+ * expiry); caller frees. NULL when it cannot be read or signed. */
+char *sso_bind_resource(const char *access, const char *resource);
+
 /* ---- handlers ---- */
+int sso_register(fm_req_t *r);
 int sso_authorize_start(fm_mod_t *m);
 int sso_authorize_get(fm_req_t *r);
 int sso_authorize_post(fm_req_t *r);

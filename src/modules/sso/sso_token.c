@@ -134,6 +134,29 @@ static char *id_token(const char *client_id, const char *sub, const char *tenant
     return t;
 }
 
+bool sso_resource_ok(const char *resource)
+{
+    char mcp[256];
+    fm_local_url(9000, "/mcp", mcp, sizeof(mcp));
+    fm_mod_t *m = fm_mods_find("mcp");
+    return m && fm_mod_ready(m) && !strcmp(resource, mcp);
+}
+
+char *sso_bind_resource(const char *access, const char *resource)
+{
+    cJSON *claims = NULL;
+    char why[64];
+    if (fm_jwt_verify(access, &claims, why, sizeof(why)) != FM_OK)
+        return NULL;
+    cJSON *aud = cJSON_CreateArray();
+    cJSON_AddItemToArray(aud, cJSON_CreateString(FM_AUDIENCE));
+    cJSON_AddItemToArray(aud, cJSON_CreateString(resource));
+    cJSON_ReplaceItemInObjectCaseSensitive(claims, "aud", aud);
+    char *t = fm_jwt_sign(claims);
+    cJSON_Delete(claims);
+    return t;
+}
+
 /* The claims of an access token we just got, for exp and the subject. */
 static cJSON *access_claims(const char *access)
 {
@@ -228,6 +251,8 @@ static int grant_code(fm_req_t *r, form_t *f, const sso_client_t *client)
     bool has_code = param(f, "code", code, sizeof(code));
     bool has_uri = param(f, "redirect_uri", redirect_uri, sizeof(redirect_uri));
     bool has_verifier = param(f, "code_verifier", verifier, sizeof(verifier));
+    char resource[SSO_URI_MAX + 1];
+    bool has_resource = param(f, "resource", resource, sizeof(resource));
     if (f->dup) {
         char d[96];
         snprintf(d, sizeof(d), "%s is malformed, too long or repeated", f->dup);
@@ -241,6 +266,8 @@ static int grant_code(fm_req_t *r, form_t *f, const sso_client_t *client)
         return oauth_error(r, 400, "invalid_request", "code_verifier is required (PKCE)");
     if (!sso_pkce_verifier_ok(verifier))
         return oauth_error(r, 400, "invalid_request", "code_verifier must be 43 to 128 unreserved characters");
+    if (has_resource && !sso_resource_ok(resource))
+        return oauth_error(r, 400, "invalid_target", "resource is not a resource this server issues tokens for");
 
     sso_code_t row;
     int outcome;
@@ -285,10 +312,13 @@ static int grant_code(fm_req_t *r, form_t *f, const sso_client_t *client)
 
 static int grant_refresh(fm_req_t *r, form_t *f, const sso_client_t *client)
 {
-    char refresh[300];
+    char refresh[300], resource[SSO_URI_MAX + 1];
     bool has = param(f, "refresh_token", refresh, sizeof(refresh));
+    bool has_resource = param(f, "resource", resource, sizeof(resource));
     if (f->dup || !has)
         return oauth_error(r, 400, "invalid_request", "refresh_token is required, once");
+    if (has_resource && !sso_resource_ok(resource))
+        return oauth_error(r, 400, "invalid_target", "resource is not a resource this server issues tokens for");
     int status = 0;
     cJSON *a = NULL;
     int rc = auth_refresh(r, refresh, &status, &a);
@@ -300,7 +330,13 @@ static int grant_refresh(fm_req_t *r, form_t *f, const sso_client_t *client)
             return oauth_error(r, 400, "invalid_grant", "the refresh token is unknown, expired, used or revoked");
         return oauth_error(r, 503, "temporarily_unavailable", "the auth service could not refresh the session");
     }
-    rc = reply_tokens(r, client, jstr(a, "accessToken"), jstr(a, "refreshToken"), NULL, NULL, 0);
+    char *bound = has_resource && jstr(a, "accessToken") ? sso_bind_resource(jstr(a, "accessToken"), resource) : NULL;
+    if (has_resource && !bound) {
+        cJSON_Delete(a);
+        return oauth_error(r, 503, "temporarily_unavailable", "no signing key is available");
+    }
+    rc = reply_tokens(r, client, bound ? bound : jstr(a, "accessToken"), jstr(a, "refreshToken"), NULL, NULL, 0);
+    free(bound);
     cJSON_Delete(a);
     return rc;
 }

@@ -344,8 +344,9 @@ static void form_mac(const unsigned char key[32], const char *exp, const char *r
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_init(&st, key, 32);
-    const char *fields[] = { "sso-form-v1", exp, rand, a->response_type, a->client_id, a->redirect_uri,
-                             a->scope, a->state, a->nonce, a->code_challenge, a->code_challenge_method };
+    const char *fields[] = { "sso-form-v2", exp, rand, a->response_type, a->client_id, a->redirect_uri,
+                             a->scope, a->state, a->nonce, a->code_challenge, a->code_challenge_method,
+                             a->resource };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         mac_field(&st, fields[i]);
     crypto_auth_hmacsha256_final(&st, mac);
