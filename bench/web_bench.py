@@ -2,7 +2,7 @@
 """Web app first-load benchmark (issue 18): starts `flowmaster serve` with the test harness
 (temp data dir, free port offset, 127.0.0.1), publishes a generated process of about 500
 elements (a chain of tasks, with DI), and runs bench/web_load.mjs in Debian's Chromium:
-time until Engage and the Designer are usable with the cache off, bytes moved, and the
+time until the admin console, Engage and the Designer (processes, decisions, forms) are usable with the cache off, bytes moved, and the
 designer opening the large model. Prints numbers; judges nothing.
 Usage: FM_BIN=build/flowmaster python3 bench/web_bench.py [runs]   (needs chromium and
 tests/browser/node_modules: run the browser tests once, or `npm ci` in tests/browser)."""
@@ -53,7 +53,7 @@ def main():
         xml, elements = chain_process(249)
         p = assert_json(srv.req("POST", 9003, "/processes?name=Big", body=xml,
                                 headers={"Content-Type": "application/xml"}), 201)
-        cfg = {"engage": "http://127.0.0.1:%d/" % srv.port(3001),
+        cfg = {"engage": "http://127.0.0.1:%d/" % srv.port(3001), "admin": "http://127.0.0.1:%d/" % srv.port(3000),
                "designer": "http://127.0.0.1:%d/" % srv.port(3002),
                "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "tenant": "default",
                "bigProcess": p["id"], "bigElements": elements, "runs": runs}

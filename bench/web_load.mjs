@@ -30,7 +30,10 @@ const cdp = await context.newCDPSession(page);
 await cdp.send('Network.enable');
 await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
 
+const signedIn = new Set();   // origins: the session lives in each origin's sessionStorage
 async function signIn(url) {
+  if (signedIn.has(new URL(url).origin)) return;
+  signedIn.add(new URL(url).origin);
   await page.goto(url);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByLabel('Email').fill(cfg.email);
@@ -64,6 +67,12 @@ function report(label, samples) {
 }
 
 const apps = [
+  { name: 'admin (3000) processes', url: cfg.admin,
+    ready: () => page.getByRole('table', { name: 'Processes' }).waitFor() },
+  { name: 'designer (3002) decisions page', url: cfg.designer + 'decisions.html',
+    ready: () => page.locator('#canvas table').first().waitFor() },
+  { name: 'designer (3002) forms page', url: cfg.designer + 'forms.html',
+    ready: () => page.locator('#form-editor .fjs-form-field-textfield').first().waitFor() },
   { name: 'engage (3001) inbox', url: cfg.engage, ready: () => page.locator('#list-count').filter({ hasText: /task/ }).waitFor() },
   { name: 'designer (3002) new diagram', url: cfg.designer,
     ready: () => page.locator('.djs-shape[data-element-id="StartEvent_1"]').waitFor({ state: 'attached' }) },

@@ -113,9 +113,13 @@ await run(cfg.artifacts, async b => {
   const props = page.locator('#form-editor .fjs-properties-container');
   await props.getByText('General', { exact: true }).click();
   await props.getByLabel('Field label').fill('Customer name');
+  // the panel's inputs are debounced: the canvas shows the label once it is applied
+  await page.locator('#form-editor .fjs-form-field-textfield').getByText('Customer name').first().waitFor();
   const validation = page.locator('#form-editor .fjs-properties-container').getByText('Validation', { exact: true });
   await validation.click();
   await page.locator('#form-editor .fjs-properties-container').getByLabel('Minimum length').fill('2');
+  await page.keyboard.press('Tab');
+  await page.waitForTimeout(600);   // form-js's debounce (300 ms) before the schema has it
   await page.getByRole('button', { name: 'Publish' }).click();
   await page.getByText('Published version 1 of journey-form.').waitFor();
   await axe(b, 'forms');

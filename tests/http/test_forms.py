@@ -153,11 +153,16 @@ def test_task_with_form_js_form(srv):
     assert task(srv, t["id"])["status"] == "assigned"       # nothing stored
     done = assert_json(respond(srv, t["id"], GOOD))
     assert done["status"] == "completed" and done["response"] == GOOD, done
-    # a form-js schema that cannot be used is refused at creation, at /form
+    # a form-js schema that cannot be used is refused at creation, at /form (a bound may be
+    # a numeric string, as the form-js editor writes it, but not just any string)
     p = assert_problem(srv.req("POST", T, "/tasks", body={"name": "x", "form": {
         "type": "default", "components": [{"type": "number", "key": "a", "validate": {"min": "one"}}]}}), 422)
     assert p["errors"][0]["pointer"] == "/form", p
     assert "/components/0/validate/min" in p["errors"][0]["detail"], p
+    t = assert_json(srv.req("POST", T, "/tasks", body={"name": "x", "assignee": "usr_x", "form": {
+        "type": "default", "components": [{"type": "number", "key": "a", "validate": {"min": "1"}}]}}), 201)
+    p = assert_problem(respond(srv, t["id"], {"a": 0}), 422)
+    assert p["errors"] == [{"pointer": "/response/a", "detail": "Field must have minimum value of 1."}], p
 
 
 def test_embedded_camunda_form_runs(srv):
