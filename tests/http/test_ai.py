@@ -129,7 +129,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 words = ["Hel", "lo ", "str", "eam"]
                 evs = ["data: %s\n\n" % json.dumps({"choices": [{"index": 0, "delta": {"content": w}}]})
                        for w in words]
-                if model != "broken":
+                if model not in ("broken", "cut"):
                     evs.append("data: %s\n\n" % json.dumps(
                         {"choices": [], "usage": {"prompt_tokens": 8, "completion_tokens": 4}}))
                     evs.append("data: [DONE]\n\n")
@@ -436,6 +436,11 @@ def test_stream_errors(ai):
     assert [e for e, d in events][-1] == "error"
     assert events[-1][1]["status"] == 502 and "malformed" in events[-1][1]["detail"]
     assert audit_of(ai, a)[0]["outcome"] == "failed"
+    c = unique_name("cut")
+    put_agent(ai, c, {"provider": "oa", "model": "cut"})
+    resp, events = _stream(ai, c, {"input": "go", "cache": False})
+    assert [e for e, d in events] == ["token"] * 4 + ["error"]
+    assert "ended early" in events[-1][1]["detail"]
     b = unique_name("s500")
     put_agent(ai, b, {"provider": "oa", "model": "fail500"})
     resp, body = _stream(ai, b, {"input": "go"})

@@ -631,8 +631,8 @@ int orch_provider_call(const orch_call_t *c, orch_answer_t *a)
     pthread_mutex_unlock(&w.mu);
     fm_buf_release(&w.chunks);
     a->status = w.status;
-    if (stream && w.status >= 200 && w.status < 300 && !*w.error) {
-        rc = sse_finish(&s);
+    if (stream && w.status >= 200 && w.status < 300 && !s.stop && (!*w.error || s.broken || s.finished)) {
+        rc = sse_finish(&s);    /* a transfer we aborted on a malformed event says "malformed" */
     } else {
         fm_buf_release(&s.line);
         fm_buf_release(&s.text);
