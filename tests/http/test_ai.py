@@ -481,6 +481,10 @@ def test_tool_not_allowed_and_step_limit(ai):
     put_agent(ai, a, {"provider": "oa", "model": "loop", "maxSteps": 3, "tools": ["list_processes"]})
     res = invoke(ai, a, {"input": "go", "cache": False})
     assert res["steps"] == 3 and res["stopReason"] == "maxSteps" and len(res["toolCalls"]) == 2
+    c = unique_name("tokens")
+    put_agent(ai, c, {"provider": "oa", "model": "loop", "maxTotalTokens": 20, "tools": ["list_processes"]})
+    res = invoke(ai, c, {"input": "go", "cache": False})
+    assert res["steps"] == 2 and res["stopReason"] == "maxTokens" and res["usage"]["totalTokens"] == 30
     b = unique_name("noallow")
     put_agent(ai, b, {"provider": "oa", "model": "tool-start", "tools": []})
     res = invoke(ai, b, {"input": json.dumps({"processId": "proc_x"}), "cache": False})

@@ -100,7 +100,7 @@ static bool config_valid(fm_req_t *r, const cJSON *b)
 {
     static const char *const known[] = { "description", "provider", "model", "systemPrompt", "promptId",
                                          "temperature", "maxTokens", "maxSteps", "tools", "routes",
-                                         "fallbacks", "local", "embeddingModel", NULL };
+                                         "fallbacks", "local", "embeddingModel", "maxTotalTokens", NULL };
     if (!fm_req_members_known(r, b, "", known, "docs/ai.md"))
         return false;
     static const fm_field_t f[] = {
@@ -112,6 +112,7 @@ static bool config_valid(fm_req_t *r, const cJSON *b)
         { "promptId", FM_F_STRING, false, 1, 128, NULL },
         { "maxTokens", FM_F_INT, false, 1, 200000, NULL },
         { "maxSteps", FM_F_INT, false, 1, 64, NULL },
+        { "maxTotalTokens", FM_F_INT, false, 1, 100000000, NULL },
         { "local", FM_F_OBJECT, false, 0, 0, NULL },
     };
     if (fm_req_check(r, f, sizeof(f) / sizeof(f[0])))
@@ -822,8 +823,10 @@ static int invoke_common(fm_req_t *r, bool stream)
             orch_answer_release(&a);
             break;
         }
-        if (step >= max_steps) {
-            u.stop_reason = "maxSteps";
+        const cJSON *mt = cJSON_GetObjectItem(u.cfg, "maxTotalTokens");
+        bool over = cJSON_IsNumber(mt) && u.in_tok + u.out_tok >= mt->valueint;
+        if (step >= max_steps || over) {
+            u.stop_reason = over ? "maxTokens" : "maxSteps";
             cJSON_AddItemToObject(st, "unanswered", a.tool_calls);
             a.tool_calls = NULL;
             break;
