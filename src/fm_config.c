@@ -302,7 +302,7 @@ static int set_provider(fm_config_t *c, const char *name, const char *key, const
         }
         p = &c->ai_providers[c->ai_provider_count++];
         memset(p, 0, sizeof(*p));
-        snprintf(p->name, sizeof(p->name), "%s", name);
+        memcpy(p->name, name, n + 1);   /* n < sizeof(p->name), checked above */
         snprintf(p->kind, sizeof(p->kind), "openai");
         p->timeout_ms = 30000;
     }

@@ -119,12 +119,17 @@ class H(http.server.BaseHTTPRequestHandler):
             time.sleep(2.5)
         if model == "bad":
             return self._send(200, raw=b"{\"choices\": [ {\"message\": not json")
+        if self.path == "/oa/v1/embeddings":
+            return self._send(200, {"object": "list", "model": model, "usage": {"prompt_tokens": 3, "total_tokens": 3},
+                                    "data": [{"object": "embedding", "index": i,
+                                              "embedding": [float(len(t)), 1.0, 0.0]}
+                                             for i, t in enumerate(body["input"])]})
         if self.path == "/oa/v1/chat/completions" or self.path == "/oa2/v1/chat/completions":
             if body.get("stream"):
                 words = ["Hel", "lo ", "str", "eam"]
                 evs = ["data: %s\n\n" % json.dumps({"choices": [{"index": 0, "delta": {"content": w}}]})
                        for w in words]
-                if model != "broken":
+                if model not in ("broken", "cut"):
                     evs.append("data: %s\n\n" % json.dumps(
                         {"choices": [], "usage": {"prompt_tokens": 8, "completion_tokens": 4}}))
                     evs.append("data: [DONE]\n\n")
@@ -365,8 +370,10 @@ def test_quota_429_with_retry_after(ai):
     assert p["usedTokens"] == 1200 and p["quotaTokens"] == 1000
     assert STAND.count("big") == n
     assert audit_of(ai, "q", headers=h)[0]["outcome"] == "refused"
-    # another tenant is not affected
-    assert_problem(invoke(ai, "q2", {"input": "x"}, status=None), 404)
+    # the quota is the tenant's: the default tenant still gets answers
+    a = unique_name("free")
+    put_agent(ai, a, {"provider": "local"})
+    invoke(ai, a, {"input": "x", "cache": False})
 
 
 # ---- streaming ----
@@ -429,6 +436,11 @@ def test_stream_errors(ai):
     assert [e for e, d in events][-1] == "error"
     assert events[-1][1]["status"] == 502 and "malformed" in events[-1][1]["detail"]
     assert audit_of(ai, a)[0]["outcome"] == "failed"
+    c = unique_name("cut")
+    put_agent(ai, c, {"provider": "oa", "model": "cut"})
+    resp, events = _stream(ai, c, {"input": "go", "cache": False})
+    assert [e for e, d in events] == ["token"] * 4 + ["error"]
+    assert "ended early" in events[-1][1]["detail"]
     b = unique_name("s500")
     put_agent(ai, b, {"provider": "oa", "model": "fail500"})
     resp, body = _stream(ai, b, {"input": "go"})
@@ -469,6 +481,10 @@ def test_tool_not_allowed_and_step_limit(ai):
     put_agent(ai, a, {"provider": "oa", "model": "loop", "maxSteps": 3, "tools": ["list_processes"]})
     res = invoke(ai, a, {"input": "go", "cache": False})
     assert res["steps"] == 3 and res["stopReason"] == "maxSteps" and len(res["toolCalls"]) == 2
+    c = unique_name("tokens")
+    put_agent(ai, c, {"provider": "oa", "model": "loop", "maxTotalTokens": 20, "tools": ["list_processes"]})
+    res = invoke(ai, c, {"input": "go", "cache": False})
+    assert res["steps"] == 2 and res["stopReason"] == "maxTokens" and res["usage"]["totalTokens"] == 30
     b = unique_name("noallow")
     put_agent(ai, b, {"provider": "oa", "model": "tool-start", "tools": []})
     res = invoke(ai, b, {"input": json.dumps({"processId": "proc_x"}), "cache": False})
@@ -511,6 +527,30 @@ def test_local_provider_end_to_end(ai):
     assert invoke(ai, a, {"input": "please start one"})["cached"] is False   # tool calls are never cached
     resp, events = _stream(ai, a, {"input": "hello you", "cache": False})
     assert [d["text"] for e, d in events if e == "token"] == ["Hi!", " You", " wrote:", " hello", " you"]
+
+
+# ---- embeddings ----
+
+def test_embeddings_openai_and_local(ai):
+    a = unique_name("emb")
+    put_agent(ai, a, {"provider": "oa", "model": "ok", "embeddingModel": "embed-small"})
+    r = assert_json(ai.req("POST", P, "/agents/%s/embeddings" % a, body={"input": ["abc", "hello"]}))
+    assert [d["embedding"] for d in r["data"]] == [[3.0, 1.0, 0.0], [5.0, 1.0, 0.0]]
+    assert r["model"] == "embed-small" and r["usage"]["inputTokens"] == 3
+    assert STAND.bodies[-1] == {"model": "embed-small", "input": ["abc", "hello"]}
+    b = unique_name("lemb")
+    put_agent(ai, b, {"provider": "local"})
+    r = assert_json(ai.req("POST", P, "/agents/%s/embeddings" % b, body={"input": "invoices are sent monthly"}))
+    v = r["data"][0]["embedding"]
+    assert len(v) == 256 and abs(sum(x * x for x in v) - 1.0) < 1e-4
+    r2 = assert_json(ai.req("POST", P, "/agents/%s/embeddings" % b, body={"input": ["invoices are sent monthly"]}))
+    assert r2["data"][0]["embedding"] == v          # deterministic
+    c = unique_name("aemb")
+    put_agent(ai, c, {"provider": "an"})
+    assert_problem(ai.req("POST", P, "/agents/%s/embeddings" % c, body={"input": "x"}), 422)
+    for body in ({"input": []}, {"input": [1]}, {}, {"input": "x", "more": 1}):
+        assert_problem(ai.req("POST", P, "/agents/%s/embeddings" % b, body=body), 422)
+    assert_problem(ai.req("POST", P, "/agents/nobody/embeddings", body={"input": "x"}), 404)
 
 
 # ---- bad input ----

@@ -100,17 +100,19 @@ static bool config_valid(fm_req_t *r, const cJSON *b)
 {
     static const char *const known[] = { "description", "provider", "model", "systemPrompt", "promptId",
                                          "temperature", "maxTokens", "maxSteps", "tools", "routes",
-                                         "fallbacks", "local", NULL };
+                                         "fallbacks", "local", "embeddingModel", "maxTotalTokens", NULL };
     if (!fm_req_members_known(r, b, "", known, "docs/ai.md"))
         return false;
     static const fm_field_t f[] = {
         { "description", FM_F_STRING, false, 0, 2000, NULL },
         { "provider", FM_F_STRING, false, 1, 31, NULL },
         { "model", FM_F_STRING, false, 1, 128, NULL },
+        { "embeddingModel", FM_F_STRING, false, 1, 128, NULL },
         { "systemPrompt", FM_F_STRING, false, 0, 32768, NULL },
         { "promptId", FM_F_STRING, false, 1, 128, NULL },
         { "maxTokens", FM_F_INT, false, 1, 200000, NULL },
         { "maxSteps", FM_F_INT, false, 1, 64, NULL },
+        { "maxTotalTokens", FM_F_INT, false, 1, 100000000, NULL },
         { "local", FM_F_OBJECT, false, 0, 0, NULL },
     };
     if (fm_req_check(r, f, sizeof(f) / sizeof(f[0])))
@@ -821,8 +823,10 @@ static int invoke_common(fm_req_t *r, bool stream)
             orch_answer_release(&a);
             break;
         }
-        if (step >= max_steps) {
-            u.stop_reason = "maxSteps";
+        const cJSON *mt = cJSON_GetObjectItem(u.cfg, "maxTotalTokens");
+        bool over = cJSON_IsNumber(mt) && u.in_tok + u.out_tok >= mt->valueint;
+        if (step >= max_steps || over) {
+            u.stop_reason = over ? "maxTokens" : "maxSteps";
             cJSON_AddItemToObject(st, "unanswered", a.tool_calls);
             a.tool_calls = NULL;
             break;
@@ -863,6 +867,88 @@ static int invoke(fm_req_t *r)
 static int stream(fm_req_t *r)
 {
     return invoke_bounded(r, true);
+}
+
+/* ---- embeddings ---- */
+
+/* The agent's own provider (with embeddingModel, else model) embeds `input`. */
+static int embeddings(fm_req_t *r)
+{
+    run_t u = { .r = r, .tenant = fm_req_tenant(r), .agent = fm_req_param(r, "id") };
+    fm_id_fast("aicall", u.call_id, sizeof(u.call_id));
+    u.attempts = cJSON_CreateArray();
+    const cJSON *b = fm_req_json(r);
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(b, "input"), *x;
+    cJSON *inputs = NULL, *data = NULL;
+    int rc = FM_OK;
+    static const char *const known[] = { "input", NULL };
+    if (!cJSON_IsObject(b)) {
+        rc = fail(&u, 422, "failed", NULL, "the body must be a JSON object");
+        goto cleanup;
+    }
+    if (!fm_req_members_known(r, b, "", known, "docs/ai.md")) {
+        audit(&u, "failed", 422, "unknown member in the request");
+        goto cleanup;
+    }
+    inputs = cJSON_IsString(in) ? cJSON_CreateStringArray((const char *const[]){ in->valuestring }, 1)
+                                : cJSON_Duplicate(in, 1);
+    bool ok = cJSON_IsArray(inputs) && cJSON_GetArraySize(inputs) >= 1 && cJSON_GetArraySize(inputs) <= 256;
+    cJSON_ArrayForEach(x, inputs)
+        ok = ok && cJSON_IsString(x) && strlen(x->valuestring) <= 65536;
+    if (!ok) {
+        rc = fail(&u, 422, "failed", NULL, "input: a string or an array of 1 to 256 strings of at most 64 KiB");
+        goto cleanup;
+    }
+    rc = orch_config_get(db_of(r), u.tenant, u.agent, &u.record);
+    if (rc == FM_ENOTFOUND) {
+        rc = fail(&u, 404, "refused", NULL, "no agent configuration '%s' in this tenant", u.agent);
+        goto cleanup;
+    }
+    if (rc != FM_OK)
+        goto cleanup;
+    u.cfg = cJSON_GetObjectItem(u.record, "config");
+    cJSON *self = cJSON_CreateObject();
+    cJSON_AddStringToObject(self, "provider", str_of(u.cfg, "provider") ? str_of(u.cfg, "provider") : "local");
+    add_target(&u, self, str_of(u.cfg, "embeddingModel") ? str_of(u.cfg, "embeddingModel") : str_of(u.cfg, "model"));
+    cJSON_Delete(self);
+    if (u.nchain == 0) {
+        rc = fail(&u, 503, "failed", NULL, "agent '%s' names no provider that is configured now", u.agent);
+        goto cleanup;
+    }
+    char *text = cJSON_PrintUnformatted(inputs);
+    u.messages = cJSON_CreateArray();
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "embed");
+    cJSON_AddStringToObject(m, "content", text ? text : "");
+    cJSON_AddItemToArray(u.messages, m);
+    cJSON_free(text);
+    orch_answer_t a;
+    rc = orch_provider_embed(u.chain[0].prov, u.chain[0].model, inputs, &a, &data);
+    if (rc == FM_EINVAL) {
+        rc = fail(&u, 422, "failed", NULL, "%s", a.error);
+        goto cleanup;
+    }
+    if (rc != FM_OK) {
+        rc = fail(&u, a.status == 0 ? 504 : 502, "failed", NULL, "provider '%s': %s", u.chain[0].prov->name, a.error);
+        goto cleanup;
+    }
+    meter(&u, &a);
+    audit(&u, "ok", 200, "embeddings");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "callId", u.call_id);
+    cJSON_AddItemToObject(o, "data", data);
+    data = NULL;
+    cJSON_AddStringToObject(o, "model", u.chain[0].model);
+    cJSON_AddStringToObject(o, "provider", u.chain[0].prov->name);
+    cJSON *us = cJSON_AddObjectToObject(o, "usage");
+    cJSON_AddNumberToObject(us, "inputTokens", u.in_tok);
+    cJSON_AddNumberToObject(us, "cost", u.cost);
+    rc = fm_reply_json(r, 200, o);
+cleanup:
+    cJSON_Delete(inputs);
+    cJSON_Delete(data);
+    run_release(&u);
+    return rc == FM_REPLIED ? FM_OK : rc;
 }
 
 /* ---- usage and audit ---- */
@@ -948,6 +1034,7 @@ static const fm_route_t routes[] = {
     { FM_POST, "/agents/{id}/config", config_create, FM_R_JSON, "agent:write" },
     { FM_PUT, "/agents/{id}/config", config_put, FM_R_JSON, "agent:write" },
     { FM_GET, "/agents/{id}/config", config_get, 0, "agent:read" },
+    { FM_POST, "/agents/{id}/embeddings", embeddings, FM_R_JSON, "agent:invoke" },
     { FM_GET, "/agents/{id}/audit", audit_list, 0, "agent:read" },
     { FM_GET, "/agents/usage", usage, 0, "agent:read" },
 };

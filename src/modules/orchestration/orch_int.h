@@ -49,6 +49,12 @@ typedef struct orch_answer {
  * loop through fm_fetch). FM_OK, or FM_EIO with a->error set. */
 int orch_provider_call(const orch_call_t *c, orch_answer_t *a);
 void orch_answer_release(orch_answer_t *a);
+/* Embeddings of inputs (an array of strings): openai's /embeddings, or the local
+ * hashing embedder (the Knowledge Hub's: 256 dimensions, L2-normalised). *data gets
+ * [{index, embedding}] (caller deletes). FM_EINVAL for a kind without embeddings
+ * (anthropic), FM_EIO with a->error for a failed call. */
+int orch_provider_embed(const fm_ai_provider_t *p, const char *model, const cJSON *inputs, orch_answer_t *a,
+                        cJSON **data);
 
 /* ---- store (orch_store.c) ---- */
 

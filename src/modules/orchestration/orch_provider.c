@@ -12,6 +12,7 @@
 #include "../../fm_buf.h"
 #include "../../fm_fetch.h"
 #include "../../fm_mustache.h"
+#include "../knowledge/knowledge_int.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -630,8 +631,8 @@ int orch_provider_call(const orch_call_t *c, orch_answer_t *a)
     pthread_mutex_unlock(&w.mu);
     fm_buf_release(&w.chunks);
     a->status = w.status;
-    if (stream && w.status >= 200 && w.status < 300 && !*w.error) {
-        rc = sse_finish(&s);
+    if (stream && w.status >= 200 && w.status < 300 && !s.stop && (!*w.error || s.broken || s.finished)) {
+        rc = sse_finish(&s);    /* a transfer we aborted on a malformed event says "malformed" */
     } else {
         fm_buf_release(&s.line);
         fm_buf_release(&s.text);
@@ -649,6 +650,106 @@ int orch_provider_call(const orch_call_t *c, orch_answer_t *a)
         } else {
             rc = (anthropic ? anthropic_parse : openai_parse)(w.body ? w.body : "", a);
         }
+    }
+    free(w.body);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return rc;
+}
+
+/* ---- embeddings ---- */
+
+/* One non-streamed POST of body to url; waits on the calling thread. */
+static int post_sync(const fm_ai_provider_t *p, const char *url, const char *body, waiter_t *w)
+{
+    char auth[300];
+    add_bearer(auth, sizeof(auth), p, "Authorization: Bearer %s");
+    const char *hdrs[2] = { *auth ? auth : NULL, NULL };
+    fm_fetch_req_t req = {
+        .method = "POST", .url = url, .body = body, .content_type = "application/json",
+        .timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : 30000, .headers = hdrs, .max_response = 16u << 20,
+    };
+    int rc = fm_fetch(&req, on_done, w);
+    memset(auth, 0, sizeof(auth));
+    if (rc != FM_OK)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    return FM_OK;
+}
+
+int orch_provider_embed(const fm_ai_provider_t *p, const char *model, const cJSON *inputs, orch_answer_t *a,
+                        cJSON **data)
+{
+    memset(a, 0, sizeof(*a));
+    *data = NULL;
+    if (!strcmp(p->kind, "local")) {
+        cJSON *arr = cJSON_CreateArray();
+        const cJSON *in;
+        int i = 0;
+        cJSON_ArrayForEach(in, inputs) {
+            float v[KN_VEC_DIMS];
+            kn_embed(in->valuestring, strlen(in->valuestring), v);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "index", i++);
+            cJSON *e = cJSON_AddArrayToObject(o, "embedding");
+            for (int k = 0; k < KN_VEC_DIMS; k++)
+                cJSON_AddItemToArray(e, cJSON_CreateNumber(v[k]));
+            cJSON_AddItemToArray(arr, o);
+            a->input_tokens += words(in->valuestring);
+        }
+        a->status = 200;
+        *data = arr;
+        return FM_OK;
+    }
+    if (strcmp(p->kind, "openai")) {
+        snprintf(a->error, sizeof(a->error), "provider '%s' (%s) has no embeddings endpoint", p->name, p->kind);
+        return FM_EINVAL;
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "model", model);
+    cJSON_AddItemToObject(b, "input", cJSON_Duplicate(inputs, 1));
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    char url[600];
+    size_t bl = strlen(p->url);
+    while (bl && p->url[bl - 1] == '/')
+        bl--;
+    snprintf(url, sizeof(url), "%.*s/embeddings", (int)bl, p->url);
+    waiter_t w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .chunks = FM_BUF_INIT };
+    int rc = body ? post_sync(p, url, body, &w) : FM_ENOMEM;
+    free(body);
+    a->status = w.status;
+    if (rc != FM_OK) {
+        snprintf(a->error, sizeof(a->error), "the call could not be made");
+        rc = FM_EIO;
+    } else if (w.status == 0 || *w.error) {
+        snprintf(a->error, sizeof(a->error), "no answer from the provider: %s", *w.error ? w.error : "failed");
+        rc = FM_EIO;
+    } else if (w.status < 200 || w.status >= 300) {
+        snprintf(a->error, sizeof(a->error), "the provider answered HTTP %ld", w.status);
+        rc = FM_EIO;
+    } else {
+        cJSON *j = cJSON_Parse(w.body ? w.body : "");
+        cJSON *d = cJSON_DetachItemFromObject(j, "data");
+        bool ok = cJSON_IsArray(d) && cJSON_GetArraySize(d) == cJSON_GetArraySize(inputs);
+        const cJSON *x;
+        cJSON_ArrayForEach(x, d)
+            ok = ok && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(x, "embedding"));
+        if (!ok) {
+            cJSON_Delete(d);
+            snprintf(a->error, sizeof(a->error), "the provider answered malformed JSON (no data[].embedding)");
+            rc = FM_EIO;
+        } else {
+            *data = d;
+            a->input_tokens = (int)cJSON_GetNumberValue(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "usage"), "prompt_tokens"));
+            if (a->input_tokens < 0)
+                a->input_tokens = 0;
+        }
+        cJSON_Delete(j);
     }
     free(w.body);
     pthread_mutex_destroy(&w.mu);
