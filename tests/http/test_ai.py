@@ -88,7 +88,10 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass                # the timeout case: FlowMaster gave up first, as it should
 
     def _sse(self, events, gate=False, broken=False):
         self.send_response(200)
@@ -567,7 +570,8 @@ def test_bad_input_problem_and_audited(ai):
                                                                                     , "variables": {}},
                  {"input": "x", "surprise": 1}):
         assert_problem(invoke(ai, a, body, status=None), 422)
-    assert len(audit_of(ai, a)) == 12
+    rows = audit_of(ai, a)
+    assert len(rows) == 12, [(x["status"], x["detail"]) for x in rows]
     assert all(x["outcome"] == "failed" for x in audit_of(ai, a))
     r = ai.req("POST", P, "/agents/%s/invoke" % a, body=b"{not json",
                headers={"Content-Type": "application/json"})

@@ -303,7 +303,8 @@ static void audit(run_t *u, const char *outcome, int status, const char *detail)
             av = ah;
         }
     }
-    const target_t *t = u->nchain ? &u->chain[u->cur] : NULL;
+    /* after every provider failed, cur is past the chain: the last one tried is named */
+    const target_t *t = u->nchain ? &u->chain[u->cur < u->nchain ? u->cur : u->nchain - 1] : NULL;
     orch_audit_t a = {
         .call_id = u->call_id, .agent = u->agent, .subject = p ? p->sub : NULL, .outcome = outcome,
         .provider = t ? t->prov->name : NULL, .model = t ? t->model : NULL, .prompt = pv, .answer = av,
