@@ -24,7 +24,7 @@ from exec_support import bpmn, chain, deploy
 P = 9007
 OA_KEY = "sk-test-openai-key-0123456789"
 AN_KEY = "sk-ant-test-key-9876543210"
-MODULES = "auth,gateway,orchestration,agents,design,execution,tasks"
+MODULES = "auth,gateway,orchestration,agents,design,execution,tasks,prompts"
 
 
 class Stand:
@@ -554,6 +554,16 @@ def test_embeddings_openai_and_local(ai):
     for body in ({"input": []}, {"input": [1]}, {}, {"input": "x", "more": 1}):
         assert_problem(ai.req("POST", P, "/agents/%s/embeddings" % b, body=body), 422)
     assert_problem(ai.req("POST", P, "/agents/nobody/embeddings", body={"input": "x"}), 404)
+
+
+def test_prompt_id_that_cannot_be_rendered(ai):
+    a = unique_name("prompt")
+    put_agent(ai, a, {"provider": "local", "promptId": "no-such-prompt"})
+    r = invoke(ai, a, {"input": "x", "cache": False}, status=None)
+    # 422 from Prompt Engineering's 404, or 502 while 8012 is not built (501)
+    assert r.status in (422, 502), r
+    assert "no-such-prompt" in assert_problem(r, r.status)["detail"]
+    assert audit_of(ai, a)[0]["outcome"] == "failed"
 
 
 # ---- bad input ----
