@@ -556,6 +556,18 @@ def test_embeddings_openai_and_local(ai):
     assert_problem(ai.req("POST", P, "/agents/nobody/embeddings", body={"input": "x"}), 404)
 
 
+def test_prompt_id_rendered_into_the_system_prompt(ai):
+    name = unique_name("sysprompt").replace("-", "_")
+    r = ai.req("POST", 8012, "/prompts", body={"name": name, "template": "Answer in {{lang}}."})
+    if r.status == 501:
+        raise harness.Skip("Prompt Engineering (8012) is not built in this tree")
+    assert_json(r, 201)
+    a = unique_name("withprompt")
+    put_agent(ai, a, {"provider": "oa", "model": "ok", "systemPrompt": "Be brief.", "promptId": name})
+    invoke(ai, a, {"input": "hi", "variables": {"lang": "French"}, "cache": False})
+    assert STAND.bodies[-1]["messages"][0] == {"role": "system", "content": "Be brief.\n\nAnswer in French."}
+
+
 def test_prompt_id_that_cannot_be_rendered(ai):
     a = unique_name("prompt")
     put_agent(ai, a, {"provider": "local", "promptId": "no-such-prompt"})
