@@ -303,7 +303,8 @@ static void audit(run_t *u, const char *outcome, int status, const char *detail)
             av = ah;
         }
     }
-    const target_t *t = u->nchain ? &u->chain[u->cur] : NULL;
+    /* after every provider failed, cur is past the chain: the last one tried is named */
+    const target_t *t = u->nchain ? &u->chain[u->cur < u->nchain ? u->cur : u->nchain - 1] : NULL;
     orch_audit_t a = {
         .call_id = u->call_id, .agent = u->agent, .subject = p ? p->sub : NULL, .outcome = outcome,
         .provider = t ? t->prov->name : NULL, .model = t ? t->model : NULL, .prompt = pv, .answer = av,
@@ -429,6 +430,47 @@ static char *render(run_t *u, const char *tpl, const cJSON *vars, const char *wh
     return out;
 }
 
+/* The agent's promptId rendered by Prompt Engineering (8012) with the variables, as the
+ * caller (POST /prompts/{id}/render → {text}), appended to the system prompt; false
+ * after answering (422 for the prompt's own 404/422, 502 otherwise). */
+static bool prompt_text(run_t *u, const cJSON *vars, fm_buf_t *sys)
+{
+    const char *pid = str_of(u->cfg, "promptId");
+    fm_buf_t path = FM_BUF_INIT;
+    fm_buf_adds(&path, "/prompts/");
+    for (const char *p = pid; *p; p++)      /* ids are [A-Za-z0-9._:-]: anything else encoded */
+        if (strchr(AGENT_CHARS, *p))
+            fm_buf_add(&path, p, 1);
+        else
+            fm_buf_addf(&path, "%%%02X", (unsigned char)*p);
+    fm_buf_adds(&path, "/render");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddItemToObject(b, "variables", vars ? cJSON_Duplicate(vars, 1) : cJSON_CreateObject());
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    int status = 0;
+    char *out = NULL;
+    int rc = path.oom || !body ? FM_ENOMEM : fm_call(u->r, FM_POST, path.data, body, &status, &out);
+    fm_buf_release(&path);
+    cJSON_free(body);
+    cJSON *j = out ? cJSON_Parse(out) : NULL;
+    free(out);
+    const char *text = str_of(j, "text");
+    bool ok = rc == FM_OK && status == 200 && text;
+    if (ok) {
+        fm_buf_addf(sys, "%s%s", sys->len ? "\n\n" : "", text);
+    } else if (rc == FM_OK && (status == 401 || status == 403)) {
+        fail(u, 403, "refused", NULL, "promptId '%s': the caller may not read this prompt", pid);
+    } else if (rc == FM_OK && (status == 404 || status == 422)) {
+        fail(u, 422, "failed", NULL, "promptId '%s': %s", pid,
+             str_of(j, "detail") ? str_of(j, "detail") : "the prompt cannot be rendered");
+    } else {
+        fail(u, 502, "failed", NULL, "promptId '%s': Prompt Engineering answered HTTP %d", pid, status);
+    }
+    cJSON_Delete(j);
+    return ok;
+}
+
 /* Messages and variables into u->system / u->messages; false after answering. */
 static bool take_messages(run_t *u, const cJSON *b)
 {
@@ -452,6 +494,8 @@ static bool take_messages(run_t *u, const cJSON *b)
         fm_buf_adds(&sys, s);
         free(s);
     }
+    if (str_of(u->cfg, "promptId") && !prompt_text(u, vars, &sys))
+        return fm_buf_release(&sys), false;
     u->messages = cJSON_CreateArray();
     if (input) {
         char *s = render(u, input->valuestring, vars, "input");
