@@ -19,7 +19,7 @@ pkgs=(
   "zeebe-bpmn-moddle@1.18.0 e14a88d57db5706bc6347b6e5e41c492ed5cff309bb54b663cf3bc84c5f0c714"
 )
 # files to copy, per package, relative to its package/ directory
-files_bpmn_js=(LICENSE dist/bpmn-modeler.production.min.js dist/assets/diagram-js.css
+files_bpmn_js=(LICENSE dist/bpmn-modeler.production.min.js dist/bpmn-navigated-viewer.production.min.js dist/assets/diagram-js.css
                dist/assets/bpmn-js.css dist/assets/bpmn-font/css/bpmn-embedded.css)
 files_dmn_js=(LICENSE dist/dmn-modeler.production.min.js dist/assets/diagram-js.css
               dist/assets/dmn-js-shared.css dist/assets/dmn-js-drd.css

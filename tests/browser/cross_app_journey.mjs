@@ -5,7 +5,7 @@
 // in the admin console the instance is completed with its history.
 // Usage: node cross_app_journey.mjs CONFIG_JSON
 // CONFIG: {designer, admin, engage, email, password, tenant, artifacts, name, task, group}
-import { run, signIn } from './browser.mjs';
+import { axe, run, signIn } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 
@@ -55,6 +55,10 @@ await run(cfg.artifacts, async b => {
   await page.getByRole('link', { name: new RegExp(cfg.task) }).click();
   await page.getByRole('button', { name: 'Claim' }).click();
   await page.getByRole('img', { name: new RegExp('this task \\(' + taskId + '\\) is highlighted') }).waitFor();
+  // drawn by the bpmn-js viewer (the designer wrote BPMNDI), the task marked
+  await page.locator('.bpmn-viewer .djs-element.fm-current[data-element-id="' + taskId + '"]').waitFor();
+  await axe(b, 'engage task with the bpmn-js viewer');
+  await b.shot('j03a-task-diagram');
   await page.getByRole('button', { name: 'Complete task' }).click();
   await page.getByText('Task "' + cfg.task + '" completed.').waitFor();
   await b.shot('j03-answered');

@@ -136,23 +136,52 @@ async function showTask(id) {
 }
 
 // The task's process diagram with the task's element highlighted: the instance gives the
-// process and version, the Process Views API draws it (GET /views/{processId}.svg).
-let diagramShown = null;
+// process and version; the vendored bpmn-js navigated viewer draws that version's XML
+// (GET /processes/{id}/bpmn?version=n) with a marker on the task. When the XML cannot be
+// drawn (or has no diagram interchange), the Process Views API's SVG (GET
+// /views/{processId}.svg?highlight=, laid out automatically) stands in.
+let diagramShown = null;   // an object URL (the Views fallback) to revoke
+let viewer = null;
 async function showDiagram(t) {
   const sec = $('diagram-section'), host = $('diagram');
   if (diagramShown) { URL.revokeObjectURL(diagramShown); diagramShown = null; }
+  if (viewer) { viewer.destroy(); viewer = null; }
   host.replaceChildren();
   sec.hidden = true;
   if (!t.processInstanceId || !t.elementId) return;
   const x = await api('GET', '/executions/' + encodeURIComponent(t.processInstanceId));
-  if (!x.ok) return;
+  if (!x.ok || current !== t) return;
+  const label = 'The process diagram; this task (' + t.elementId + ') is highlighted.';
+  const xml = await api('GET', '/processes/' + encodeURIComponent(x.json.processId) + '/bpmn?version=' +
+                        encodeURIComponent(x.json.version));
+  if (xml.ok && window.BpmnJS && current === t) {
+    const box = document.createElement('div');
+    box.className = 'bpmn-viewer';
+    box.setAttribute('role', 'img');
+    box.setAttribute('aria-label', label);
+    host.append(box);
+    sec.hidden = false;
+    try {
+      viewer = new window.BpmnJS({ container: box });
+      await viewer.importXML(xml.text);
+      const canvas = viewer.get('canvas');
+      canvas.zoom('fit-viewport', 'auto');
+      // a model without diagram interchange (BPMNDI) has no shapes: the Views API lays it out
+      if (!viewer.get('elementRegistry').get(t.elementId)) throw new Error('no shape for ' + t.elementId);
+      canvas.addMarker(t.elementId, 'fm-current');
+      return;
+    } catch (e) {
+      if (viewer) { viewer.destroy(); viewer = null; }
+      host.replaceChildren();
+    }
+  }
   const url = await diagramUrl('/views/' + encodeURIComponent(x.json.processId) + '.svg?version=' +
                                encodeURIComponent(x.json.version) + '&highlight=' + encodeURIComponent(t.elementId));
   if (!url || current !== t) return;
   diagramShown = url;
   const img = document.createElement('img');
   img.src = url;
-  img.alt = 'The process diagram; this task (' + t.elementId + ') is highlighted.';
+  img.alt = label;
   host.append(img);
   sec.hidden = false;
 }
