@@ -22,6 +22,7 @@
 #include "fm.h"
 #include "fm_db.h"
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -106,6 +107,9 @@ int bus_outbox_add(fm_db_t *db, sqlite3 *w, const char *source, const char *type
 typedef struct fm_dbc fm_dbc_t;
 int bus_outbox_put(fm_dbc_t *w, const char *source, const char *type, const char *subject,
                    const char *tenant, const char *data_json);
+/* The same with the event's data as a cJSON value (printed here; not taken). */
+int bus_outbox_put_json(fm_dbc_t *w, const char *source, const char *type, const char *subject,
+                        const char *tenant, const cJSON *data);
 
 /* Builds the CloudEvent JSON text (caller frees); NULL on bad input or no memory. */
 char *bus_event_json(const char *id, const char *source, const char *type, const char *subject,

@@ -95,6 +95,15 @@ int bus_outbox_put(fm_dbc_t *w, const char *source, const char *type, const char
     return bus_outbox_add(fm_dbq_db(w), NULL, source, type, subject, tenant, data_json);
 }
 
+int bus_outbox_put_json(fm_dbc_t *w, const char *source, const char *type, const char *subject,
+                        const char *tenant, const cJSON *data)
+{
+    char *text = cJSON_PrintUnformatted(data);
+    int rc = text ? bus_outbox_put(w, source, type, subject, tenant, text) : FM_ENOMEM;
+    cJSON_free(text);
+    return rc;
+}
+
 static char *dup_field(const cJSON *root, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);

@@ -35,12 +35,8 @@ static int event(fm_dbc_t *w, const char *type, const char *id, const char *tena
     cJSON_AddStringToObject(d, "id", id);
     if (extra_key)
         cJSON_AddStringToObject(d, extra_key, extra);
-    char *txt = cJSON_PrintUnformatted(d);
+    int rc = bus_outbox_put_json(w, AGENT_SOURCE, type, id, tenant, d);
     cJSON_Delete(d);
-    if (!txt)
-        return FM_ENOMEM;
-    int rc = bus_outbox_put(w, AGENT_SOURCE, type, id, tenant, txt);
-    cJSON_free(txt);
     return rc;
 }
 

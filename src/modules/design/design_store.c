@@ -253,7 +253,6 @@ int design_publish(fm_db_t *db, const char *tenant, const char *id, const char *
     design_row_t cur;
     int rc = get_on(w, tenant, id, &cur);
     cJSON *data = NULL;
-    char *text = NULL;
     if (rc != FM_OK)
         goto done;
     if (!strcmp(cur.status, "archived")) {
@@ -278,11 +277,9 @@ int design_publish(fm_db_t *db, const char *tenant, const char *id, const char *
     cJSON_AddStringToObject(data, "publishedAt", published_at);
     cJSON *sum = cJSON_Parse(summary_json);
     cJSON_AddItemToObject(data, "summary", sum ? sum : cJSON_CreateObject());
-    text = cJSON_PrintUnformatted(data);
-    rc = text ? bus_outbox_put(w, DESIGN_SOURCE, DESIGN_PUBLISHED, id, tenant, text) : FM_ENOMEM;
+    rc = bus_outbox_put_json(w, DESIGN_SOURCE, DESIGN_PUBLISHED, id, tenant, data);
 done:
     cJSON_Delete(data);
-    cJSON_free(text);
     design_row_release(&cur);
     return fm_dbq_write_end(w, rc);
 }

@@ -134,10 +134,8 @@ int doc_insert(fm_db_t *db, const doc_new_t *n, cJSON **out)
         cJSON_AddNumberToObject(d, "size", (double)n->size);
         cJSON_AddStringToObject(d, "sha256", sha);
         cJSON_AddItemToObject(d, "tags", cJSON_Duplicate(tags, 1));
-        char *t = cJSON_PrintUnformatted(d);
+        rc = bus_outbox_put_json(w, DOC_SOURCE, DOC_UPLOADED, id, n->tenant, d);
         cJSON_Delete(d);
-        rc = t ? bus_outbox_put(w, DOC_SOURCE, DOC_UPLOADED, id, n->tenant, t) : FM_ENOMEM;
-        cJSON_free(t);
     }
     cJSON_Delete(tags);
     rc = fm_dbq_write_end(w, rc);
@@ -294,10 +292,8 @@ int doc_extraction_put(fm_db_t *db, const char *tenant, const char *id, const cJ
         else
             cJSON_AddNullToObject(d, "documentType");
         cJSON_AddItemToObject(d, "stats", cJSON_Duplicate(cJSON_GetObjectItem(result, "stats"), 1));
-        char *t = cJSON_PrintUnformatted(d);
+        rc = bus_outbox_put_json(w, DOC_SOURCE, DOC_EXTRACTED, id, tenant, d);
         cJSON_Delete(d);
-        rc = t ? bus_outbox_put(w, DOC_SOURCE, DOC_EXTRACTED, id, tenant, t) : FM_ENOMEM;
-        cJSON_free(t);
     }
     return fm_dbq_write_end(w, rc);
 }

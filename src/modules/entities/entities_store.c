@@ -47,12 +47,7 @@ static int history_add(fm_dbc_t *w, const char *tenant, const char *entity, cons
 
 static int event(fm_dbc_t *w, const char *type, const char *subject, const char *tenant, const cJSON *data)
 {
-    char *txt = cJSON_PrintUnformatted(data);
-    if (!txt)
-        return FM_ENOMEM;
-    int rc = bus_outbox_put(w, ENT_SOURCE, type, subject, tenant, txt);
-    cJSON_free(txt);
-    return rc;
+    return bus_outbox_put_json(w, ENT_SOURCE, type, subject, tenant, data);
 }
 
 static void name_key(const char *name, char *out, size_t len)

@@ -25,12 +25,8 @@ void prompt_ver_clear(prompt_ver_t *v)
 
 static int event(fm_dbc_t *w, const char *type, const char *id, const char *tenant, cJSON *data)
 {
-    char *txt = cJSON_PrintUnformatted(data);
+    int rc = bus_outbox_put_json(w, PROMPT_SOURCE, type, id, tenant, data);
     cJSON_Delete(data);
-    if (!txt)
-        return FM_ENOMEM;
-    int rc = bus_outbox_put(w, PROMPT_SOURCE, type, id, tenant, txt);
-    cJSON_free(txt);
     return rc;
 }
 

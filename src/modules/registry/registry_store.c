@@ -68,10 +68,7 @@ static int select_one(fm_dbc_t *c, const char *tenant, const char *id, const cha
 
 static int put_event(fm_dbc_t *w, const char *type, const char *id, const char *tenant, const cJSON *data)
 {
-    char *text = cJSON_PrintUnformatted(data);
-    int rc = text ? bus_outbox_put(w, REGISTRY_SOURCE, type, id, tenant, text) : FM_ENOMEM;
-    cJSON_free(text);
-    return rc;
+    return bus_outbox_put_json(w, REGISTRY_SOURCE, type, id, tenant, data);
 }
 
 int registry_insert(fm_db_t *db, const reg_new_t *n, cJSON **item)

@@ -35,12 +35,7 @@ static int load(fm_dbc_t *c, const char *tenant, const char *id, cJSON **item)
 /* Writes `type` with the task as its data to the outbox of the open transaction. */
 static int publish(fm_dbc_t *w, const char *type, const char *tenant, const cJSON *item)
 {
-    char *data = cJSON_PrintUnformatted(item);
-    if (!data)
-        return FM_ENOMEM;
-    int rc = bus_outbox_put(w, TASKS_SOURCE, type, cJSON_GetObjectItem(item, "id")->valuestring, tenant, data);
-    cJSON_free(data);
-    return rc;
+    return bus_outbox_put_json(w, TASKS_SOURCE, type, cJSON_GetObjectItem(item, "id")->valuestring, tenant, item);
 }
 
 int tasks_insert(fm_db_t *db, const task_new_t *n, cJSON **item)
