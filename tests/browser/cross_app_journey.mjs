@@ -54,7 +54,7 @@ await run(cfg.artifacts, async b => {
   await page.getByRole('link', { name: 'My groups' }).click();
   await page.getByRole('link', { name: new RegExp(cfg.task) }).click();
   await page.getByRole('button', { name: 'Claim' }).click();
-  await page.getByRole('img', { name: new RegExp('this task \\(' + taskId + '\\) is highlighted') }).waitFor();
+  await page.getByRole('figure', { name: 'This task (' + taskId + ') is highlighted in its process.' }).waitFor();
   // drawn by the bpmn-js viewer (the designer wrote BPMNDI), the task marked
   await page.locator('.bpmn-viewer .djs-element.fm-current[data-element-id="' + taskId + '"]').waitFor();
   await axe(b, 'engage task with the bpmn-js viewer');
