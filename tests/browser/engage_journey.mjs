@@ -55,7 +55,8 @@ await run(cfg.artifacts, async b => {
   b.steps.push('keyboard-claim');
   // the task's place in its process: the Views API's diagram, the task highlighted
   // (this model has no BPMNDI: the Views API's laid-out SVG, as an <img>)
-  await page.locator('#diagram img[alt*="this task (Approve) is highlighted"]').waitFor();
+  await page.getByRole('figure', { name: 'This task (Approve) is highlighted in its process.' })
+    .getByRole('img', { name: 'The process diagram' }).waitFor();
   await axe(b, 'task');
   await b.shot('02b-task-claimed-diagram');
   await page.getByLabel('Amount approved').fill('9000');

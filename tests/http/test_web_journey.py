@@ -32,5 +32,6 @@ def test_design_start_answer_complete_across_apps(web):
     assert len(procs) == 1 and procs[0]["status"] == "published", procs
     xml = web.get(9003, "/processes/%s/bpmn?version=1" % procs[0]["id"]).text
     assert "userTask" in xml and 'candidateGroups="admin"' in xml and "Check the order" in xml, xml
+    assert "endEvent" in xml, xml
     tasks = assert_json(web.get(9006, "/tasks?status=completed"))["items"]
     assert [t["name"] for t in tasks if t.get("processInstanceId") == eid] == ["Check the order"], tasks

@@ -151,15 +151,19 @@ async function showDiagram(t) {
   if (!t.processInstanceId || !t.elementId) return;
   const x = await api('GET', '/executions/' + encodeURIComponent(t.processInstanceId));
   if (!x.ok || current !== t) return;
-  const label = 'The process diagram; this task (' + t.elementId + ') is highlighted.';
+  const label = 'This task (' + t.elementId + ') is highlighted in its process.';
   const xml = await api('GET', '/processes/' + encodeURIComponent(x.json.processId) + '/bpmn?version=' +
                         encodeURIComponent(x.json.version));
+  // a figure named by its caption: the viewer's canvas holds a link (the bpmn.io
+  // watermark), so it may not be a role="img"
+  const caption = document.createElement('figcaption');
+  caption.textContent = label;
   if (xml.ok && window.BpmnJS && current === t) {
     const box = document.createElement('div');
     box.className = 'bpmn-viewer';
-    box.setAttribute('role', 'img');
-    box.setAttribute('aria-label', label);
-    host.append(box);
+    const fig = document.createElement('figure');
+    fig.append(box, caption);
+    host.append(fig);
     sec.hidden = false;
     try {
       viewer = new window.BpmnJS({ container: box });
@@ -181,8 +185,10 @@ async function showDiagram(t) {
   diagramShown = url;
   const img = document.createElement('img');
   img.src = url;
-  img.alt = label;
-  host.append(img);
+  img.alt = 'The process diagram';
+  const fig = document.createElement('figure');
+  fig.append(img, caption);
+  host.append(fig);
   sec.hidden = false;
 }
 
