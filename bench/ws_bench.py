@@ -97,8 +97,9 @@ def main():
     rounds = int(os.environ.get("BENCH_WS_ROUNDS", "200"))
     node = npm_ci()
     # 1,000 upgrades at once are over the default per-IP and per-tenant rates
+    # log level debug: the gateway logs its own share of each fan-out ("websocket: fan-out")
     srv = Server(env={"FLOWMASTER_LOG_REQUESTS": "false", "FLOWMASTER_GATEWAY_RATE_PER_TENANT": "0",
-                      "FLOWMASTER_GATEWAY_RATE_PER_IP": "0"})
+                      "FLOWMASTER_GATEWAY_RATE_PER_IP": "0", "FLOWMASTER_LOG_LEVEL": "debug"})
     try:
         pid = srv.proc.pid
         token = srv.admin_token()
@@ -132,6 +133,16 @@ def main():
               % ((c1 - c0) / len(last), (n1 - n0) / len(last)))
     finally:
         srv.stop()
+    own = []
+    with open(srv.stderr_path) as f:
+        for line in f:
+            if '"websocket: fan-out"' in line and '"realtime.channel.message"' in line:
+                rec = json.loads(line)
+                if rec.get("clients") == n:
+                    own.append(rec["ms"])
+    if own:
+        print("the server's own share (bus delivery to the last frame handed to the kernel), %d fan-outs: "
+              "p50 %.2f ms, p99 %.2f ms, max %.2f ms" % (len(own), pct(own, 50), pct(own, 99), max(own)))
     before, idle = civetweb_idle(node, n)
     print("CivetWeb WebSockets idle (num_threads = clients + 16, started up front): %d connections: "
           "RSS %d → %d KiB (%.1f KiB per connection), threads %d → %d (%.3f per connection)" % (n, before["VmRSS"], idle["VmRSS"], (idle["VmRSS"] - before["VmRSS"]) / float(n),

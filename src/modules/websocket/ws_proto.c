@@ -648,6 +648,8 @@ void ws_proto_event(const bus_event_t *ev, void *arg)
     (void)arg;
     if (!ws_clients() || !ev->json)
         return;
+    double t0 = fm_log_enabled(FM_LOG_DEBUG) ? fm_time_mono() : 0;
+    size_t sent = 0;
     fanout_t f;
     memset(&f, 0, sizeof(f));
     f.ev = ev;
@@ -672,6 +674,15 @@ void ws_proto_event(const bus_event_t *ev, void *arg)
             send_lazy(c, sio ? &f.ev_sio : &f.ev_json, event_msg, ev, sio);
         if (member && !c->closing)
             send_lazy(c, sio ? &f.ch_sio : &f.ch_json, channel_msg, ev, sio);
+        sent++;
+    }
+    if (t0 > 0 && sent) {   /* debug: the server's share of a fan-out (bench-ws reads it) */
+        fm_log_t l;
+        fm_log_begin(&l, FM_LOG_DEBUG, "websocket: fan-out");
+        fm_log_str(&l, "type", ev->type);
+        fm_log_int(&l, "clients", (int64_t)sent);
+        fm_log_num(&l, "ms", (fm_time_mono() - t0) * 1000.0);
+        fm_log_end(&l);
     }
     ws_msg_unref(f.ev_json);
     ws_msg_unref(f.ev_sio);
