@@ -40,19 +40,14 @@ static int event(fm_dbc_t *w, const char *type, const char *id, const char *tena
     return rc;
 }
 
-static int id_row(const fm_dbrow_t *row, void *arg)
-{
-    fm_dbrow_copy(row, 0, arg, 64);
-    return FM_OK;
-}
-
 int agent_resolve(fm_db_t *db, const char *tenant, const char *ref, char *id, size_t idlen)
 {
-    char got[64] = "";
-    int rc = fm_dbq_read_one(db, "SELECT id FROM agents WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)", id_row, got,
-                             "ss", tenant, ref);
+    char *got = NULL;
+    int rc = fm_dbq_read_str(db, "SELECT id FROM agents WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)", &got, "ss",
+                             tenant, ref);
     if (rc == FM_OK)
-        snprintf(id, idlen, "%s", got);
+        snprintf(id, idlen, "%s", got ? got : "");
+    free(got);
     return rc;
 }
 

@@ -30,19 +30,14 @@ static int event(fm_dbc_t *w, const char *type, const char *id, const char *tena
     return rc;
 }
 
-static int id_row(const fm_dbrow_t *row, void *arg)
-{
-    fm_dbrow_copy(row, 0, arg, 64);
-    return FM_OK;
-}
-
 int prompt_resolve(fm_db_t *db, const char *tenant, const char *ref, char *id, size_t idlen)
 {
-    char got[64] = "";
-    int rc = fm_dbq_read_one(db, "SELECT id FROM prompts WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)", id_row,
-                             got, "ss", tenant, ref);
+    char *got = NULL;
+    int rc = fm_dbq_read_str(db, "SELECT id FROM prompts WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)", &got, "ss",
+                             tenant, ref);
     if (rc == FM_OK)
-        snprintf(id, idlen, "%s", got);
+        snprintf(id, idlen, "%s", got ? got : "");
+    free(got);
     return rc;
 }
 
@@ -267,8 +262,7 @@ int prompt_version(fm_db_t *db, const char *tenant, const char *id, int version,
 int prompt_partial_template(fm_db_t *db, const char *tenant, const char *name, prompt_ver_t *v)
 {
     char id[64];
-    int rc = fm_dbq_read_one(db, "SELECT id FROM prompts WHERE tenant_id = ? AND name = ?", id_row, id, "ss", tenant,
-                             name);
+    int rc = prompt_resolve(db, tenant, name, id, sizeof(id));
     if (rc != FM_OK)
         return rc;
     rc = prompt_version(db, tenant, id, 0, "production", v, NULL);
