@@ -425,6 +425,33 @@ feel_expr_t *ex_conn_static_source(const char *job_type, const char *src);
 /* Worker thread: sends the connector job `job` when it is one (true), else false. */
 bool ex_conn_run(fm_db_t *db, const char *job);
 
+/* ---- jobs the engine runs itself (exec_ownjob.c) ---- */
+
+/* http, the connector types, notification, ai-agent: run on the engine's worker, not
+ * handed to external workers. */
+bool ex_job_runs_here(const char *type);
+typedef struct ex_ownjob {
+    char tenant[80], inst[48], type[64], element[200];
+    int token;
+    cJSON *headers, *vars;      /* the job's custom headers; its token's variables */
+} ex_ownjob_t;
+/* Worker thread: 1 with *j loaded (clear it) when `job` is activatable and is(type);
+ * 0 when it is not such a job; -1 when its instance moved on (nothing to do). */
+int ex_ownjob_load(fm_db_t *db, const char *job, bool (*is)(const char *type), ex_ownjob_t *j);
+void ex_ownjob_clear(ex_ownjob_t *j);
+const char *ex_ownjob_header(const ex_ownjob_t *j, const char *key);
+/* A variable by dotted path ("customer.email"); NULL when there is none. */
+const cJSON *ex_var_path(const cJSON *vars, const char *path);
+/* An in-process call's status that retrying will not change (4xx but 404/408/429):
+ * an incident at once rather than the job's retries. */
+bool ex_ownjob_refused(int status);
+
+/* ---- ai-agent tasks (exec_agent.c) ---- */
+
+bool ex_agent_is(const char *type);       /* type="ai-agent" */
+/* Worker thread: invokes the agent of job `job` when it is one (true), else false. */
+bool ex_agent_run(fm_db_t *db, const char *job);
+
 /* ---- notification tasks (exec_notify.c) ---- */
 
 bool ex_notify_is(const char *type);      /* type="notification" */

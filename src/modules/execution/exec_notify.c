@@ -28,48 +28,13 @@ bool ex_notify_is(const char *type)
     return type && !strcmp(type, NOTIFICATION);
 }
 
-typedef struct njob {
-    char tenant[80], inst[48], type[64], element[200];
-    int token;
-    cJSON *headers;
-} njob_t;
-
-static int njob_row(const fm_dbrow_t *st, void *arg)
-{
-    njob_t *j = arg;
-    fm_dbrow_copy(st, 0, j->tenant, sizeof(j->tenant));
-    fm_dbrow_copy(st, 1, j->inst, sizeof(j->inst));
-    j->token = (int)fm_dbrow_int(st, 2);
-    fm_dbrow_copy(st, 3, j->type, sizeof(j->type));
-    j->headers = fm_dbrow_json(st, 4);
-    fm_dbrow_copy(st, 5, j->element, sizeof(j->element));
-    return FM_OK;
-}
-
-/* A variable by dotted path ("customer.email"); NULL when there is none. */
-static const cJSON *var_path(const cJSON *vars, const char *path)
-{
-    char key[128];
-    const cJSON *v = vars;
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        if (n == 0 || n >= sizeof(key))
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, key) : NULL;
-        path += n + (path[n] == '.');
-    }
-    return v == vars ? NULL : v;
-}
-
 /* The value of header `key` (or of the variable it names), added to body as `field`. */
-static void put(cJSON *body, const njob_t *j, const cJSON *vars, const char *key, const char *field)
+static void put(cJSON *body, const ex_ownjob_t *j, const cJSON *vars, const char *key, const char *field)
 {
-    const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j->headers, key));
+    const char *h = ex_ownjob_header(j, key);
     const cJSON *v = NULL;
     if (h && *h == '=')
-        v = var_path(vars, h + 1);
+        v = ex_var_path(vars, h + 1);
     else if (!h || !*h)
         v = cJSON_GetObjectItemCaseSensitive(vars, key);
     if (h && *h && *h != '=') {
@@ -86,18 +51,11 @@ static void put(cJSON *body, const njob_t *j, const cJSON *vars, const char *key
 
 bool ex_notify_run(fm_db_t *db, const char *job)
 {
-    njob_t j = { 0 };
-    if (fm_dbq_read_one(db, "SELECT tenant_id, instance_id, token_id, type, headers, element FROM jobs "
-                            "WHERE id = ? AND state = 'activatable'", njob_row, &j, "s", job) != FM_OK ||
-        !ex_notify_is(j.type)) {
-        cJSON_Delete(j.headers);
-        return false;
-    }
-    cJSON *vars = NULL;
-    if (ex_store_token_vars(db, j.tenant, j.inst, j.token, &vars) != FM_OK || !vars) {
-        cJSON_Delete(j.headers);
-        return true;    /* the instance moved on meanwhile */
-    }
+    ex_ownjob_t j;
+    int loaded = ex_ownjob_load(db, job, ex_notify_is, &j);
+    if (loaded <= 0)
+        return loaded < 0;
+    const cJSON *vars = j.vars;
     cJSON *body = cJSON_CreateObject();
     put(body, &j, vars, "channel", "channel");
     put(body, &j, vars, "to", "to");
@@ -144,12 +102,10 @@ bool ex_notify_run(fm_db_t *db, const char *job)
                  j.element, status, detail ? detail : "no answer");
         /* a refusal will not change by retrying: an incident now; else the job's retries
          * (a 404 is the module not running in this process, which a restart may change) */
-        bool refused = status >= 400 && status < 500 && status != 404 && status != 408 && status != 429;
-        ex_job_fail(db, j.tenant, job, msg, refused ? 0 : -1, -1, NULL, why, sizeof(why));
+        ex_job_fail(db, j.tenant, job, msg, ex_ownjob_refused(status) ? 0 : -1, -1, NULL, why, sizeof(why));
     }
     cJSON_Delete(ans);
     free(out);
-    cJSON_Delete(vars);
-    cJSON_Delete(j.headers);
+    ex_ownjob_clear(&j);
     return true;
 }

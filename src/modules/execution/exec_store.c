@@ -584,7 +584,7 @@ int ex_job_add(ex_tx_t *tx, ex_inst_t *in, int token, const ex_node_t *n, char *
     cJSON_AddItemToObject(e, "customHeaders", h ? h : cJSON_CreateObject());
     int node = ex_node_find(in->def, n->id);
     ex_event(tx, in, "execution.job.created", node, token, e);
-    if (!strcmp(n->job_type, "http") || ex_conn_is(n->job_type) || ex_notify_is(n->job_type))
+    if (ex_job_runs_here(n->job_type))
         after_push(&tx->after.http_jobs, &tx->after.nhttp, id);
     return FM_OK;
 }

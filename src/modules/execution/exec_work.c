@@ -442,7 +442,7 @@ int ex_job_fail_vars(fm_db_t *db, const char *tenant, const char *id, const char
         snprintf(why, wl, "job '%s' is no longer awaited", id);
         rc = FM_ECONFLICT;
     }
-    bool again = rc == FM_OK && !code && (!strcmp(j.type, "http") || ex_conn_is(j.type) || ex_notify_is(j.type)) && (retries >= 0 ? retries : j.retries - 1) > 0;
+    bool again = rc == FM_OK && !code && ex_job_runs_here(j.type) && (retries >= 0 ? retries : j.retries - 1) > 0;
     rc = ex_tx_end(&tx, rc);
     if (rc == FM_OK && again && W.running)
         enqueue(Q_HTTP_RUN, NULL, id, NULL, backoff);   /* run again after the back-off */
@@ -489,6 +489,8 @@ static void http_run(const char *job)
     if (ex_conn_run(W.db, job))     /* io.camunda:http-json:1, integration (exec_connector.c) */
         return;
     if (ex_notify_run(W.db, job))   /* notification (exec_notify.c) */
+        return;
+    if (ex_agent_run(W.db, job))    /* ai-agent (exec_agent.c) */
         return;
     httpjob_t hj = { "", "", NULL };
     fm_dbq_read_one(W.db, "SELECT tenant_id, instance_id, headers FROM jobs WHERE id = ? AND state = 'activatable'",
@@ -1031,7 +1033,7 @@ static void *worker(void *arg)
         deploy();
         ex_signal_drain(W.db);
         /* connector jobs left by the previous run */
-        fm_dbq_read_each(W.db, "SELECT id FROM jobs WHERE type IN ('http', 'io.camunda:http-json:1', 'integration', 'notification') "
+        fm_dbq_read_each(W.db, "SELECT id FROM jobs WHERE type IN ('http', 'io.camunda:http-json:1', 'integration', 'notification', 'ai-agent') "
                          "AND state = 'activatable'", http_job_row, NULL, "");
     }
     for (;;) {
