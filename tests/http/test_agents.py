@@ -123,3 +123,29 @@ def test_tenants_and_bad_input(srv):
     assert_problem(srv.get(P, url + "/examples"), 422)
     assert_problem(srv.get(P, url + "/examples?q=x&k=11"), 422)
     assert_problem(srv.get(P, "/agents/agt_nope"), 404)
+
+
+def test_invocations_use_what_the_agent_learned(srv):
+    """AI Agent Orchestration (9007) puts the lessons most like the question before the
+    conversation as example turns, for the agent of the same name (docs/agents.md)."""
+    a = mk(srv)
+    name = a["name"]
+    assert_json(srv.req("POST", P, "/agents/%s/learn" % a["id"], body={
+        "kind": "example", "input": "How do I report water damage?", "output": "Open a property claim."}), 201)
+    assert_json(srv.req("POST", P, "/agents/%s/learn" % a["id"], body={
+        "kind": "feedback", "input": "water damage deadline?", "output": "No idea", "rating": -1}), 201)
+    r = srv.req("PUT", 9007, "/agents/%s/config" % name, body={"provider": "local"})
+    assert r.status in (200, 201), r
+    res = assert_json(srv.req("POST", 9007, "/agents/%s/invoke" % name,
+                              body={"input": "water damage in the bathroom", "cache": False}))
+    assert res["examples"] == 1 and res["output"] == "You said: water damage in the bathroom", res
+    audit = assert_json(srv.get(9007, "/agents/%s/audit" % name))["items"]
+    prompt = str(audit[0]["prompt"])
+    assert "Open a property claim." in prompt and "No idea" not in prompt, prompt
+    # a question sharing no word with any lesson gets none; an agent without a persona neither
+    res = assert_json(srv.req("POST", 9007, "/agents/%s/invoke" % name, body={"input": "bicycle", "cache": False}))
+    assert res["examples"] == 0, res
+    other = unique_name("plain").lower()
+    assert srv.req("PUT", 9007, "/agents/%s/config" % other, body={"provider": "local"}).status in (200, 201)
+    res = assert_json(srv.req("POST", 9007, "/agents/%s/invoke" % other, body={"input": "water damage"}))
+    assert res["examples"] == 0, res

@@ -263,6 +263,7 @@ typedef struct run {
     bool stream, started, client_gone;
     const char *stop_reason;
     char *output;
+    int examples;               /* few-shot turns taken from the Agent Service */
 } run_t;
 
 static void run_release(run_t *u)
@@ -542,6 +543,61 @@ static bool take_messages(run_t *u, const cJSON *b)
     return true;
 }
 
+/* What the Agent Service (9016) learned for an agent of the same id or name: the three
+ * lessons most like the last user message (GET /agents/{id}/examples, as the caller)
+ * go before the conversation as example user/assistant turns. An agent without a
+ * persona there, or a caller who may not read it, simply gets none. */
+static void few_shot(run_t *u)
+{
+    const cJSON *m, *last = NULL;
+    cJSON_ArrayForEach(m, u->messages) if (str_of(m, "role") && !strcmp(str_of(m, "role"), "user")) last = m;
+    const char *q = str_of(last, "content");
+    if (!q || !*q)
+        return;
+    size_t n = strlen(q) > 1000 ? 1000 : strlen(q);
+    while (n > 0 && n < strlen(q) && ((unsigned char)q[n] & 0xC0) == 0x80)
+        n--;    /* never cut inside a UTF-8 sequence */
+    fm_buf_t path = FM_BUF_INIT;
+    fm_buf_adds(&path, "/agents/");
+    fm_buf_adds(&path, u->agent);    /* AGENT_CHARS only: nothing to encode */
+    fm_buf_adds(&path, "/examples?k=3&q=");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)q[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c))
+            fm_buf_add(&path, (const char *)&q[i], 1);
+        else
+            fm_buf_addf(&path, "%%%02X", c);
+    }
+    int status = 0;
+    char *out = NULL;
+    if (!path.oom && fm_call(u->r, FM_GET, path.data, NULL, &status, &out) == FM_OK && status == 200 && out) {
+        cJSON *j = cJSON_Parse(out), *turns = cJSON_CreateArray();
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItem(j, "items"))
+        {
+            const char *in = str_of(x, "input"), *ans = str_of(x, "output");
+            if (!in || !ans)
+                continue;
+            cJSON *um = cJSON_CreateObject(), *am = cJSON_CreateObject();
+            cJSON_AddStringToObject(um, "role", "user");
+            cJSON_AddStringToObject(um, "content", in);
+            cJSON_AddStringToObject(am, "role", "assistant");
+            cJSON_AddStringToObject(am, "content", ans);
+            cJSON_AddItemToArray(turns, um);
+            cJSON_AddItemToArray(turns, am);
+            u->examples++;
+        }
+        cJSON *rest;
+        while ((rest = cJSON_DetachItemFromArray(u->messages, 0)))
+            cJSON_AddItemToArray(turns, rest);
+        cJSON_Delete(u->messages);
+        u->messages = turns;
+        cJSON_Delete(j);
+    }
+    free(out);
+    fm_buf_release(&path);
+}
+
 /* The tools offered: the agent's allowed ones, narrowed by the request's `tools`. */
 static bool take_tools(run_t *u, const cJSON *b)
 {
@@ -712,6 +768,7 @@ static cJSON *result_json(run_t *u, bool cached)
     cJSON_AddStringToObject(o, "provider", u->chain[u->cur].prov->name);
     cJSON_AddBoolToObject(o, "cached", cached);
     cJSON_AddNumberToObject(o, "steps", cJSON_GetArraySize(u->steps));
+    cJSON_AddNumberToObject(o, "examples", u->examples);
     cJSON_AddStringToObject(o, "stopReason", u->stop_reason ? u->stop_reason : "end");
     if (cJSON_GetArraySize(u->attempts) > 0)
         cJSON_AddItemToObject(o, "failedAttempts", cJSON_Duplicate(u->attempts, 1));
@@ -807,6 +864,7 @@ static int invoke_common(fm_req_t *r, bool stream)
     }
     if (!take_messages(&u, b) || !take_tools(&u, b))
         goto cleanup;
+    few_shot(&u);
 
     const fm_config_t *cf = fm_cfg();
     bool use_cache = cf->ai_cache_ttl_s > 0 && !cJSON_IsFalse(cache);
