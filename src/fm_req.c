@@ -10,6 +10,7 @@
 
 #include <civetweb.h>
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +455,25 @@ int fm_req_page_offset(fm_req_t *r, int def, int *limit, int *offset)
     }
     *offset = (int)n;
     return FM_OK;
+}
+
+int fm_reply_page_rc(fm_req_t *r, int rc, cJSON *items, int offset, int total)
+{
+    if (rc == FM_OK)
+        return fm_reply_page(r, items, offset, total);
+    cJSON_Delete(items);
+    return rc;
+}
+
+int fm_reply_created(fm_req_t *r, cJSON *body, const char *location_fmt, ...)
+{
+    char loc[512];
+    va_list ap;
+    va_start(ap, location_fmt);
+    vsnprintf(loc, sizeof(loc), location_fmt, ap);
+    va_end(ap);
+    fm_reply_header(r, "Location", loc);
+    return fm_reply_json(r, 201, body);
 }
 
 int fm_reply_page(fm_req_t *r, cJSON *items, int offset, int total)

@@ -104,6 +104,11 @@ int fm_req_page(fm_req_t *r, int def, int *limit, char *cursor, size_t cursor_le
 int fm_req_page_offset(fm_req_t *r, int def, int *limit, int *offset);
 /* Answers {items, nextCursor, total} for a page that starts at `offset` (takes items). */
 int fm_reply_page(fm_req_t *r, cJSON *items, int offset, int total);
+/* The same after a store call: rc FM_OK answers the page, else items is freed and rc
+ * returned (for the router to map). */
+int fm_reply_page_rc(fm_req_t *r, int rc, cJSON *items, int offset, int total);
+/* 201 with `Location` (printf-style) and body (taken). */
+int fm_reply_created(fm_req_t *r, cJSON *body, const char *location_fmt, ...);
 
 /* In-process call of a public route with the caller's identity and tenant (DESIGN.md
  * "Modules never reach into each other"). body_json may be NULL. *out gets the

@@ -160,11 +160,7 @@ static int list(fm_req_t *r)
     const char *q = fm_req_query(r, "q", qb, sizeof(qb));
     cJSON *items = cJSON_CreateArray();
     int rc = agent_list(db_of(r), fm_req_tenant(r), q && *q ? q : NULL, offset, limit, items, &total);
-    if (rc != FM_OK) {
-        cJSON_Delete(items);
-        return rc;
-    }
-    return fm_reply_page(r, items, offset, total);
+    return fm_reply_page_rc(r, rc, items, offset, total);
 }
 
 static int get(fm_req_t *r)
@@ -264,11 +260,7 @@ static int learned(fm_req_t *r)
     const char *kind = fm_req_query(r, "kind", kb, sizeof(kb));
     cJSON *items = cJSON_CreateArray();
     int rc = agent_lessons(db_of(r), fm_req_tenant(r), id, kind && *kind ? kind : NULL, offset, limit, items, &total);
-    if (rc != FM_OK) {
-        cJSON_Delete(items);
-        return rc;
-    }
-    return fm_reply_page(r, items, offset, total);
+    return fm_reply_page_rc(r, rc, items, offset, total);
 }
 
 static int unlearn(fm_req_t *r)

@@ -307,10 +307,7 @@ static int create(fm_req_t *r)
                                 str(j, "name"));
     if (rc != FM_OK)
         return rc;
-    char loc[128];
-    snprintf(loc, sizeof(loc), "/prompts/%s", str(out, "id"));
-    fm_reply_header(r, "Location", loc);
-    return fm_reply_json(r, 201, out);
+    return fm_reply_created(r, out, "/prompts/%s", str(out, "id"));
 }
 
 static int update(fm_req_t *r)
@@ -372,11 +369,7 @@ static int list(fm_req_t *r)
     cJSON *items = cJSON_CreateArray();
     int rc = prompt_list(db_of(r), fm_req_tenant(r), q && *q ? q : NULL, tag && *tag ? tag : NULL,
                          label && *label ? label : NULL, offset, limit, items, &total);
-    if (rc != FM_OK) {
-        cJSON_Delete(items);
-        return rc;
-    }
-    return fm_reply_page(r, items, offset, total);
+    return fm_reply_page_rc(r, rc, items, offset, total);
 }
 
 static int versions(fm_req_t *r)
@@ -387,11 +380,7 @@ static int versions(fm_req_t *r)
         return FM_OK;
     cJSON *items = cJSON_CreateArray();
     int rc = prompt_versions(db_of(r), fm_req_tenant(r), id, offset, limit, items, &total);
-    if (rc != FM_OK) {
-        cJSON_Delete(items);
-        return rc;
-    }
-    return fm_reply_page(r, items, offset, total);
+    return fm_reply_page_rc(r, rc, items, offset, total);
 }
 
 static bool label_ok(fm_req_t *r, const char *label)
@@ -535,11 +524,7 @@ static int tests_route(fm_req_t *r)
         return fm_reply_invalid(r, "version", "a version number");
     cJSON *items = cJSON_CreateArray();
     int rc = prompt_tests(db_of(r), fm_req_tenant(r), id, (int)v, offset, limit, items, &total);
-    if (rc != FM_OK) {
-        cJSON_Delete(items);
-        return rc;
-    }
-    return fm_reply_page(r, items, offset, total);
+    return fm_reply_page_rc(r, rc, items, offset, total);
 }
 
 static const fm_route_t routes[] = {
