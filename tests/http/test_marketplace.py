@@ -2,7 +2,9 @@
 import; signed with the publisher's Ed25519 key) → search (FTS5, tags, sorts) → install
 into another tenant (processes, decisions and forms made through Process Design and
 Rules, published, and a process that runs there), conflicts reported / renamed /
-skipped, upgrades to a newer version, a tampered package refused, ratings, bad input."""
+skipped, upgrades to a newer version, a tampered package refused, ratings, bad input;
+prompts in packages: checked at publish as 8012 checks them, installed through 8012 and
+rendered there, conflicts, upgrades, a tampered prompt refused."""
 
 import json
 import os
