@@ -1,8 +1,8 @@
 /*
  * marketplace.c — BAC Marketplace (9016 /marketplace…): the routes. Publishing checks a
  * package (every BPMN and DMN model must import, forms must be form-js schemas, prompts
- * must pass the checks Prompt Engineering (8012) makes: fm_mustache_check on templates
- * and partials, tasks_schema_check on their schemas), builds its content and signs it with the publishing tenant's Ed25519 key; search ranks by
+ * must pass Prompt Engineering's own prompt_check: Mustache templates and partials,
+ * variable and output schemas), builds its content and signs it with the publishing tenant's Ed25519 key; search ranks by
  * FTS5 BM25 or by rating, downloads, recency; install (market_install.c) checks the
  * signature and creates the models in the caller's tenant; ratings and reviews.
  * docs/marketplace.md is the contract.
@@ -13,8 +13,7 @@
 #include "../../bpmn/bpmn.h"
 #include "../../dmn/dmn.h"
 #include "../../fm_fts.h"
-#include "../../fm_mustache.h"
-#include "../tasks/tasks_jsonschema.h"
+#include "../prompts/prompts_check.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -100,36 +99,10 @@ static bool forms_ok(fm_req_t *r, const cJSON *a)
     return true;
 }
 
-/* A Mustache template checked as 8012 checks one; false after answering 422 at field. */
-static bool template_ok(fm_req_t *r, const cJSON *t, const char *field)
-{
-    const char *tpl = cJSON_GetStringValue(t);
-    if (!tpl || !*tpl || strlen(tpl) > FM_MUSTACHE_MAX_TEMPLATE)
-        return fm_reply_invalid(r, field, "required: a Mustache template of at most 256 KiB"), false;
-    fm_mustache_err_t e;
-    if (fm_mustache_check(tpl, strlen(tpl), &e) == 0)
-        return true;
-    char d[400];
-    snprintf(d, sizeof(d), "not Mustache this server renders: line %d, column %d: %s", e.line, e.column, e.message);
-    return fm_reply_invalid(r, field, d), false;
-}
-
-static bool schema_ok(fm_req_t *r, const cJSON *s, const char *field)
-{
-    char why[300], d[400];
-    if (!s)
-        return true;
-    if (!cJSON_IsObject(s))
-        return fm_reply_invalid(r, field, "must be a JSON Schema object"), false;
-    if (tasks_schema_check(s, why, sizeof(why)) == 0)
-        return true;
-    snprintf(d, sizeof(d), "not a schema this server checks (docs/prompts.md): %s", why);
-    return fm_reply_invalid(r, field, d), false;
-}
-
 /* Prompts for Prompt Engineering (8012): the members of POST /prompts a package may
- * carry, checked with the same core checks 8012 uses. A name leaves room for the
- * ".<package>" a rename appends (prompt names are at most 100 characters). */
+ * carry, checked by 8012's own prompt_check (fm_mustache_check on templates and
+ * partials, tasks_schema_check on schemas). A name leaves room for the ".<package>" a
+ * rename appends (prompt names are at most 100 characters). */
 static bool prompts_ok(fm_req_t *r, const cJSON *a, const char *pkg)
 {
     static const char *const known[] = { "name", "template", "variables", "partials", "outputFormat",
@@ -138,58 +111,25 @@ static bool prompts_ok(fm_req_t *r, const cJSON *a, const char *pkg)
         return true;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MARKET_MAX_MODELS)
         return fm_reply_invalid(r, "prompts", "must be an array of at most 50 prompts"), false;
-    size_t max_name = 100 - 1 - strlen(pkg);
     int i = 0;
-    const cJSON *x, *y;
+    const cJSON *x;
     cJSON_ArrayForEach(x, a)
     {
-        char f[200];
+        char f[260];
+        prompt_problem_t p;
         snprintf(f, sizeof(f), "prompts/%d", i);
         if (!cJSON_IsObject(x))
             return fm_reply_invalid(r, f, "must be a prompt object"), false;
-        if (!fm_req_members_known(r, x, f, known, "docs/marketplace.md"))
-            return false;
-        const char *n = str(x, "name"), *fmt = str(x, "outputFormat");
-        size_t nl = n ? strlen(n) : 0;
-        snprintf(f, sizeof(f), "prompts/%d/name", i);
-        if (nl < 1 || nl > max_name ||
-            strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != nl) {
-            char d[200];
-            snprintf(d, sizeof(d), "required: 1 to %zu letters, digits, '-', '_' or '.' (100 less the package "
-                     "name and a '.')", max_name);
-            return fm_reply_invalid(r, f, d), false;
+        if (prompt_check(x, true, known, 100 - 1 - strlen(pkg), &p) != 0) {
+            snprintf(f, sizeof(f), "prompts/%d/%s", i, p.pointer);
+            return fm_reply_invalid(r, f, p.detail), false;
         }
-        for (y = a->child; y != x; y = y->next)
-            if (!strcmp(str(y, "name"), n))
+        for (const cJSON *y = a->child; y != x; y = y->next)
+            if (!strcmp(str(y, "name"), str(x, "name"))) {
+                snprintf(f, sizeof(f), "prompts/%d/name", i);
                 return fm_reply_invalid(r, f, "two prompts of the package have this name"), false;
-        snprintf(f, sizeof(f), "prompts/%d/template", i);
-        if (!template_ok(r, cJSON_GetObjectItem(x, "template"), f))
-            return false;
-        const cJSON *parts = cJSON_GetObjectItem(x, "partials"), *d = cJSON_GetObjectItem(x, "description");
-        snprintf(f, sizeof(f), "prompts/%d/partials", i);
-        if (parts && (!cJSON_IsObject(parts) || cJSON_GetArraySize(parts) > 20))
-            return fm_reply_invalid(r, f, "an object of at most 20 named templates"), false;
-        cJSON_ArrayForEach(y, parts)
-        {
-            snprintf(f, sizeof(f), "prompts/%d/partials/%.100s", i, y->string);
-            if (!template_ok(r, y, f))
-                return false;
-        }
-        snprintf(f, sizeof(f), "prompts/%d/variables", i);
-        if (!schema_ok(r, cJSON_GetObjectItem(x, "variables"), f))
-            return false;
-        snprintf(f, sizeof(f), "prompts/%d/outputFormat", i);
-        if (cJSON_GetObjectItem(x, "outputFormat") && (!fmt || (strcmp(fmt, "text") && strcmp(fmt, "json"))))
-            return fm_reply_invalid(r, f, "\"text\" or \"json\""), false;
-        snprintf(f, sizeof(f), "prompts/%d/outputSchema", i);
-        const cJSON *os = cJSON_GetObjectItem(x, "outputSchema");
-        if (os && (!fmt || strcmp(fmt, "json")))
-            return fm_reply_invalid(r, f, "only with \"outputFormat\": \"json\""), false;
-        if (!schema_ok(r, os, f))
-            return false;
-        snprintf(f, sizeof(f), "prompts/%d/description", i++);
-        if (d && (!cJSON_IsString(d) || strlen(d->valuestring) > 2000))
-            return fm_reply_invalid(r, f, "a string of at most 2000 bytes"), false;
+            }
+        i++;
     }
     return true;
 }
