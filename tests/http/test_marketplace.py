@@ -2,7 +2,9 @@
 import; signed with the publisher's Ed25519 key) → search (FTS5, tags, sorts) → install
 into another tenant (processes, decisions and forms made through Process Design and
 Rules, published, and a process that runs there), conflicts reported / renamed /
-skipped, upgrades to a newer version, a tampered package refused, ratings, bad input."""
+skipped, upgrades to a newer version, a tampered package refused, ratings, bad input;
+prompts in packages: checked at publish as 8012 checks them, installed through 8012 and
+rendered there, conflicts, upgrades, a tampered prompt refused."""
 
 import json
 import os
@@ -183,3 +185,138 @@ def test_bad_input(srv):
     assert_problem(srv.get(P, "/marketplace/search?sort=price"), 422)
     assert_problem(srv.get(P, "/marketplace/pkg_nope"), 404)
     json.dumps(pub)
+
+
+# ---- prompts in packages (Prompt Engineering, 8012) ----
+
+def prompt(name, template="Summarise invoice {{invoice.number}} for {{customer}}.{{> sign}}", **kw):
+    p = {"name": name, "template": template,
+         "variables": {"type": "object", "required": ["customer"],
+                       "properties": {"customer": {"type": "string", "minLength": 1}}},
+         "partials": {"sign": " -- {{team}}"}, "outputFormat": "json",
+         "outputSchema": {"type": "object", "properties": {"summary": {"type": "string"}}},
+         "description": "invoice summary"}
+    p.update(kw)
+    return p
+
+
+def prompt_package(name, version="1.0.0", **kw):
+    p = {"name": name, "version": version, "license": "MIT", "description": "Prompts for invoices",
+         "tags": ["prompts"], "prompts": [prompt("inv-summary-" + name)], "changelog": "first"}
+    p.update(kw)
+    return p
+
+
+VARS = {"invoice": {"number": "A-17"}, "customer": "ACME", "team": "AP"}
+
+
+def test_prompt_package_publish_search_install_render(srv):
+    name = unique_name("pr").lower()
+    pname = "inv-summary-" + name
+    pub = publish(srv, prompt_package(name))
+    assert pub["contents"]["prompts"] == [pname] and pub["contents"]["processes"] == [], pub
+    found = assert_json(srv.get(P, "/marketplace/search?q=" + name))["items"]
+    assert [i["contents"]["prompts"] for i in found] == [[pname]], found
+    v = assert_json(srv.get(P, "/marketplace/%s/versions/1.0.0" % pub["id"]))
+    assert v["content"]["prompts"][0]["template"].startswith("Summarise") and v["signatureValid"], v
+    other = srv.tenant_headers("marketg")
+    res = assert_json(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={}, headers=other), 201)
+    assert [(c["kind"], c["name"]) for c in res["created"]] == [("prompt", pname)], res
+    pid = res["created"][0]["id"]
+    got = assert_json(srv.req("GET", 8012, "/prompts/" + pid, headers=other))
+    assert got["labels"] == {"production": 1} and got["description"] == "invoice summary", got
+    assert got["version"]["outputFormat"] == "json", got
+    r = assert_json(srv.req("POST", 8012, "/prompts/%s/render" % pname, body={"variables": VARS}, headers=other))
+    assert r["text"] == "Summarise invoice A-17 for ACME. -- AP" and r["outputSchema"]["type"] == "object", r
+    # the prompt's variables schema came along: a missing customer is named
+    pr = assert_problem(srv.req("POST", 8012, "/prompts/%s/render" % pname,
+                                body={"variables": {"team": "AP"}}, headers=other), 422)
+    assert pr["errors"][0]["pointer"] == "/variables/customer", pr
+    # the publisher's tenant got nothing
+    assert srv.get(8012, "/prompts/" + pname).status == 404
+    # an upgrade adds a version and moves the production label
+    v2 = prompt_package(name, "1.1.0", prompts=[prompt(pname, template="Short: {{customer}}")])
+    publish(srv, v2)
+    up = assert_json(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={}, headers=other))
+    assert [(c["kind"], c["id"]) for c in up["updated"]] == [("prompt", pid)], up
+    got = assert_json(srv.req("GET", 8012, "/prompts/" + pid, headers=other))
+    assert got["latestVersion"] == 2 and got["labels"] == {"production": 2}, got
+    r = assert_json(srv.req("POST", 8012, "/prompts/%s/render" % pid, body={"variables": VARS}, headers=other))
+    assert r["text"] == "Short: ACME", r
+
+
+def test_prompt_conflicts_fail_rename_skip(srv):
+    name = unique_name("pc").lower()
+    pname = "inv-summary-" + name
+    pub = publish(srv, prompt_package(name, decisions=[{"name": "Rules " + name, "dmn": dmn("d-" + name)}]))
+    t = srv.tenant_headers("marketh")
+    mine = assert_json(srv.req("POST", 8012, "/prompts", body={"name": pname, "template": "mine {{x}}"},
+                               headers=t), 201)
+    pr = assert_problem(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={}, headers=t), 409)
+    assert [(c["kind"], c["id"]) for c in pr["conflicts"]] == [("prompt", mine["id"])], pr
+    assert not any(i["name"] == "Rules " + name
+                   for i in assert_json(srv.req("GET", 8018, "/rules?q=" + name, headers=t))["items"]), \
+        "a refused install created something"
+    res = assert_json(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={"onConflict": "rename"},
+                              headers=t), 201)
+    assert [(c["kind"], c["detail"]) for c in res["renamed"]] == [("prompt", pname + "." + name)], res
+    r = assert_json(srv.req("POST", 8012, "/prompts/%s.%s/render" % (pname, name), body={"variables": VARS},
+                            headers=t))
+    assert r["text"] == "Summarise invoice A-17 for ACME. -- AP", r
+    # the tenant's own prompt is untouched
+    assert assert_json(srv.req("GET", 8012, "/prompts/" + mine["id"], headers=t))["latestVersion"] == 1
+    # skip, in another tenant: its prompt is kept, and kept again by an upgrade
+    t2 = srv.tenant_headers("marketi")
+    mine2 = assert_json(srv.req("POST", 8012, "/prompts", body={"name": pname, "template": "mine"}, headers=t2),
+                        201)
+    res = assert_json(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={"onConflict": "skip"},
+                              headers=t2), 201)
+    assert [(c["kind"], c["id"]) for c in res["skipped"]] == [("prompt", mine2["id"])], res
+    assert [c["kind"] for c in res["created"]] == ["decision"], res
+    publish(srv, prompt_package(name, "1.0.1", decisions=[{"name": "Rules " + name, "dmn": dmn("d-" + name)}]))
+    up = assert_json(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={}, headers=t2))
+    assert [c["kind"] for c in up["skipped"]] == ["prompt"] and [c["kind"] for c in up["updated"]] == ["decision"], up
+    got = assert_json(srv.req("GET", 8012, "/prompts/" + mine2["id"], headers=t2))
+    assert got["latestVersion"] == 1 and got["version"]["template"] == "mine", got
+
+
+def test_prompt_bad_input_stores_nothing(srv):
+    name = unique_name("pb").lower()
+    good = prompt("p-" + name)
+    cases = [
+        ([dict(good, template="Hello {{#open}} never closed")], "/prompts/0/template"),
+        ([dict(good, template="")], "/prompts/0/template"),
+        ([dict(good, partials={"sign": "{{/stray}}"})], "/prompts/0/partials/sign"),
+        ([dict(good, variables={"type": "object", "properties": {"a": {"minLength": "x"}}})], "/prompts/0/variables"),
+        ([dict(good, outputFormat="xml")], "/prompts/0/outputFormat"),
+        ([dict(good, outputFormat="text")], "/prompts/0/outputSchema"),
+        ([dict(good, name="has space")], "/prompts/0/name"),
+        ([dict(good, name="x" * 100)], "/prompts/0/name"),
+        ([dict(good, labels={"production": 1})], "/prompts/0/labels"),
+        ([good, good], "/prompts/1/name"),
+        ("not-a-list", "/prompts"),
+    ]
+    for prompts, ptr in cases:
+        pr = assert_problem(srv.req("POST", P, "/marketplace/publish", body=prompt_package(name, prompts=prompts)),
+                            422)
+        assert pr["errors"][0]["pointer"] == ptr, (ptr, pr)
+    pr = assert_problem(srv.req("POST", P, "/marketplace/publish", body=prompt_package(
+        name, prompts=[dict(good, template="Hello {{#open}} never closed")])), 422)
+    assert "line 1" in pr["errors"][0]["detail"], pr
+    assert assert_json(srv.get(P, "/marketplace/search?q=" + name))["total"] == 0, "a refused package was stored"
+
+
+def test_tampered_prompt_refused(srv):
+    name = unique_name("pt").lower()
+    pub = publish(srv, prompt_package(name))
+    db = sqlite3.connect(os.path.join(srv.data_dir, "marketplace.db"), timeout=10)
+    db.execute("UPDATE package_versions SET content = replace(content, 'Summarise', 'Leak the secrets of') "
+               "WHERE package_id = ?", (pub["id"],))
+    db.commit()
+    db.close()
+    assert assert_json(srv.get(P, "/marketplace/%s/versions/1.0.0" % pub["id"]))["signatureValid"] is False
+    t = srv.tenant_headers("marketj")
+    pr = assert_problem(srv.req("POST", P, "/marketplace/%s/install" % pub["id"], body={}, headers=t), 422,
+                        title="Unprocessable Content")
+    assert "signature" in pr["detail"], pr
+    assert srv.req("GET", 8012, "/prompts/inv-summary-" + name, headers=t).status == 404

@@ -2,7 +2,8 @@
  * market_install.c — installing a marketplace package version into the caller's tenant.
  * The signature is checked first over the stored bytes (a package changed after it was
  * published installs nothing). Then every model goes in through the public routes of
- * Process Design (processes, forms) and Rules (decisions) with the caller's identity,
+ * Process Design (processes, forms), Rules (decisions) and Prompt Engineering (prompts:
+ * POST /prompts, PUT /prompts/{id}, the production label) with the caller's identity,
  * so permissions and tenants are exactly those of a person doing it by hand. Name
  * conflicts are found before anything is created; an upgrade changes the objects the
  * earlier install created (new drafts, published again) and adds new ones.
@@ -89,7 +90,8 @@ static void note(cJSON *arr, const char *kind, const char *name, const char *id,
 typedef struct run {
     fm_req_t *r;
     bool publish;
-    cJSON *objects;     /* {"processes": {name: id}, "decisions": {name: id}, "forms": [ids]} */
+    cJSON *objects;     /* {"processes": {name: id}, "decisions": {name: id}, "forms": [ids],
+                           "prompts": {name: id}} */
     cJSON *created, *updated, *skipped, *renamed;
     char failed[400];
 } run_t;
@@ -207,6 +209,63 @@ static bool put_form(run_t *u, const cJSON *schema, bool exists)
     return !u->failed[0];
 }
 
+/* The id of the tenant's prompt named exactly `name` (8012 takes a name in place of an
+ * id; prompt names need no escaping), or NULL. */
+static char *find_prompt(fm_req_t *r, const char *name)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/prompts/%s", name);
+    call_t c = call(r, FM_GET, path, NULL, NULL);
+    const char *i = c.status == 200 ? str(c.body, "id") : NULL;
+    char *id = i ? strdup(i) : NULL;
+    cJSON_Delete(c.body);
+    return id;
+}
+
+/* A prompt made (id NULL: POST /prompts) or given a new version (PUT /prompts/{id}) from
+ * the package's members; with publish the production label points at the new version. */
+static bool put_prompt(run_t *u, const char *key, const char *id, const char *name, const cJSON *src)
+{
+    static const char *const members[] = { "template", "variables", "partials", "outputFormat", "outputSchema",
+                                           "description", NULL };
+    char path[200];
+    cJSON *b = cJSON_CreateObject();
+    if (!id)
+        cJSON_AddStringToObject(b, "name", name);
+    for (const char *const *m = members; *m; m++) {
+        const cJSON *v = cJSON_GetObjectItem(src, *m);
+        if (v)
+            cJSON_AddItemToObject(b, *m, cJSON_Duplicate(v, true));
+    }
+    cJSON_AddStringToObject(b, "changelog", "installed from the marketplace");
+    call_t c = id ? (snprintf(path, sizeof(path), "/prompts/%s", id), call(u->r, FM_PUT, path, b, NULL))
+                  : call(u->r, FM_POST, "/prompts", b, NULL);
+    cJSON_Delete(b);
+    if (!ok2xx(c.status)) {
+        fail(u, "prompt", name, &c);
+        cJSON_Delete(c.body);
+        return false;
+    }
+    const char *pid = id ? id : str(c.body, "id");
+    const cJSON *lv = cJSON_GetObjectItem(c.body, "latestVersion");
+    cJSON *mine = cJSON_GetObjectItem(u->objects, "prompts");
+    if (!cJSON_GetObjectItem(mine, key))
+        cJSON_AddStringToObject(mine, key, pid ? pid : "");
+    note(id ? u->updated : u->created, "prompt", name, pid, NULL);
+    if (u->publish && pid && cJSON_IsNumber(lv)) {
+        snprintf(path, sizeof(path), "/prompts/%s/labels/production", pid);
+        cJSON *lb = cJSON_CreateObject();
+        cJSON_AddNumberToObject(lb, "version", lv->valueint);
+        call_t p = call(u->r, FM_PUT, path, lb, NULL);
+        cJSON_Delete(lb);
+        if (!ok2xx(p.status))
+            fail(u, "labelling prompt", name, &p);
+        cJSON_Delete(p.body);
+    }
+    cJSON_Delete(c.body);
+    return !u->failed[0];
+}
+
 /* Models the tenant chose to keep at an earlier install ("skip", or a conflicting form):
  * kept again by an upgrade, without asking. */
 static bool was_kept(const cJSON *kept, const char *kind, const char *name)
@@ -270,12 +329,15 @@ int market_install(fm_req_t *r, const char *id, const market_version_t *v, const
         cJSON_AddObjectToObject(u.objects, "decisions");
     if (!cJSON_GetObjectItem(u.objects, "forms"))
         cJSON_AddArrayToObject(u.objects, "forms");
+    if (!cJSON_GetObjectItem(u.objects, "prompts"))
+        cJSON_AddObjectToObject(u.objects, "prompts");
     if (!cJSON_GetObjectItem(u.objects, "kept"))
         cJSON_AddObjectToObject(u.objects, "kept");
     cJSON *kept = cJSON_GetObjectItem(u.objects, "kept");
     const cJSON *procs = cJSON_GetObjectItem(pkg, "processes"), *decs = cJSON_GetObjectItem(pkg, "decisions");
-    const cJSON *forms = cJSON_GetObjectItem(pkg, "forms"), *x;
+    const cJSON *forms = cJSON_GetObjectItem(pkg, "forms"), *prompts = cJSON_GetObjectItem(pkg, "prompts"), *x;
     cJSON *mine_p = cJSON_GetObjectItem(u.objects, "processes"), *mine_d = cJSON_GetObjectItem(u.objects, "decisions");
+    cJSON *mine_t = cJSON_GetObjectItem(u.objects, "prompts");
     cJSON *mine_f = cJSON_GetObjectItem(u.objects, "forms");
 
     /* 1. Conflicts: a model of the same name (or form id) that this package did not make. */
@@ -298,6 +360,16 @@ int market_install(fm_req_t *r, const char *id, const market_version_t *v, const
         char *hit = find_named(r, "/rules", n);
         if (hit)
             note(conflicts, "decision", n, hit, "a rule set of this name exists");
+        free(hit);
+    }
+    cJSON_ArrayForEach(x, prompts)
+    {
+        const char *n = str(x, "name");
+        if (cJSON_GetObjectItem(mine_t, n) || was_kept(kept, "prompt", n))
+            continue;
+        char *hit = find_prompt(r, n);
+        if (hit)
+            note(conflicts, "prompt", n, hit, "a prompt of this name exists");
         free(hit);
     }
     cJSON_ArrayForEach(x, forms)
@@ -325,7 +397,8 @@ int market_install(fm_req_t *r, const char *id, const market_version_t *v, const
                                 cJSON_GetArraySize(ext->child));
     }
 
-    /* 2. Forms first (processes link them by id), then decisions, then processes. */
+    /* 2. Forms first (processes link them by id), then prompts and decisions (which
+     * processes may use), then processes. */
     cJSON_ArrayForEach(x, forms)
     {
         if (u.failed[0])
@@ -344,6 +417,31 @@ int market_install(fm_req_t *r, const char *id, const market_version_t *v, const
             continue;
         }
         put_form(&u, schema, ours);
+    }
+    cJSON_ArrayForEach(x, prompts)
+    {
+        if (u.failed[0])
+            break;
+        const char *n = str(x, "name");
+        const cJSON *mine = cJSON_GetObjectItem(mine_t, n);
+        if (!mine && was_kept(kept, "prompt", n)) {
+            note(u.skipped, "prompt", n, NULL, "kept the tenant's prompt of this name (as at the first install)");
+            continue;
+        }
+        char *hit = mine ? NULL : find_prompt(r, n);
+        if (hit && skip) {
+            note(u.skipped, "prompt", n, hit, "kept the tenant's prompt of this name");
+            keep(kept, "prompt", n);
+        } else if (hit) {
+            /* Prompt names are letters, digits, '-', '_' and '.': "<name>.<package>"
+             * (publish keeps names short enough for it). */
+            char nn[300];
+            snprintf(nn, sizeof(nn), "%s.%s", n, str(pkg, "name"));
+            note(u.renamed, "prompt", n, NULL, nn);
+            put_prompt(&u, n, NULL, nn, x);
+        } else
+            put_prompt(&u, n, mine ? mine->valuestring : NULL, n, x);
+        free(hit);
     }
     cJSON_ArrayForEach(x, decs)
     {

@@ -1,7 +1,8 @@
 /*
  * market_int.h — private to the BAC Marketplace (9016 /marketplace): packages and their
  * signed versions, search, ratings and installs (market_store.c), installing a version
- * into a tenant through Process Design and Rules (market_install.c), and the routes
+ * into a tenant through Process Design, Rules and Prompt Engineering (market_install.c),
+ * and the routes
  * (marketplace.c). docs/marketplace.md is the contract.
  */
 #ifndef MARKET_INT_H
@@ -56,8 +57,8 @@ int market_install_put(fm_db_t *db, const char *tenant, const char *id, const ch
 bool market_semver_key(const char *v, char *key, size_t kl);
 
 /* ---- market_install.c ---- */
-/* Installs (or upgrades to) one version into the caller's tenant through the modules'
- * routes with the caller's identity. on_conflict: "fail" (409 listing them, nothing
+/* Installs (or upgrades to) one version (processes, decisions, forms, prompts) into the
+ * caller's tenant through the modules' routes with the caller's identity. on_conflict: "fail" (409 listing them, nothing
  * created), "rename" or "skip". Answers the request itself. */
 int market_install(fm_req_t *r, const char *id, const market_version_t *v, const char *on_conflict, bool publish);
 

@@ -147,8 +147,15 @@ int market_publish(fm_db_t *db, const market_pub_t *p, char *id, size_t idl, cha
     "p.id, p.name, p.description, p.tags, p.license, p.latest AS \"latestVersion\", p.downloads, "              \
     "CASE WHEN p.rating_count > 0 THEN round(1.0 * p.rating_sum / p.rating_count, 2) END AS \"rating\", "       \
     "p.rating_count AS \"ratings\", p.publisher_tenant AS \"publisher\", p.created_ms AS \"createdAt\", "       \
-    "p.updated_ms AS \"updatedAt\""
-#define PKG_HINTS "sssjssiaistt"
+    "p.updated_ms AS \"updatedAt\", "                                                                          \
+    "(SELECT json_object('processes', json((SELECT json_group_array(json_extract(e.value, '$.name')) "          \
+    "FROM json_each(v.content, '$.processes') e)), 'decisions', json((SELECT "                               \
+    "json_group_array(json_extract(e.value, '$.name')) FROM json_each(v.content, '$.decisions') e)), "          \
+    "'forms', json((SELECT json_group_array(json_extract(e.value, '$.schema.id')) "                          \
+    "FROM json_each(v.content, '$.forms') e)), 'prompts', json((SELECT "                                    \
+    "json_group_array(json_extract(e.value, '$.name')) FROM json_each(v.content, '$.prompts') e))) "          \
+    "FROM package_versions v WHERE v.package_id = p.id AND v.version = p.latest) AS \"contents\""
+#define PKG_HINTS "sssjssiaisttj"
 
 int market_search(fm_db_t *db, const market_query_t *q, cJSON *items, int *total)
 {

@@ -1,7 +1,8 @@
 /*
  * marketplace.c — BAC Marketplace (9016 /marketplace…): the routes. Publishing checks a
- * package (every BPMN and DMN model must import, forms must be form-js schemas), builds
- * its content and signs it with the publishing tenant's Ed25519 key; search ranks by
+ * package (every BPMN and DMN model must import, forms must be form-js schemas, prompts
+ * must pass Prompt Engineering's own prompt_check: Mustache templates and partials,
+ * variable and output schemas), builds its content and signs it with the publishing tenant's Ed25519 key; search ranks by
  * FTS5 BM25 or by rating, downloads, recency; install (market_install.c) checks the
  * signature and creates the models in the caller's tenant; ratings and reviews.
  * docs/marketplace.md is the contract.
@@ -12,6 +13,7 @@
 #include "../../bpmn/bpmn.h"
 #include "../../dmn/dmn.h"
 #include "../../fm_fts.h"
+#include "../prompts/prompts_check.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -97,11 +99,46 @@ static bool forms_ok(fm_req_t *r, const cJSON *a)
     return true;
 }
 
+/* Prompts for Prompt Engineering (8012): the members of POST /prompts a package may
+ * carry, checked by 8012's own prompt_check (fm_mustache_check on templates and
+ * partials, tasks_schema_check on schemas). A name leaves room for the ".<package>" a
+ * rename appends (prompt names are at most 100 characters). */
+static bool prompts_ok(fm_req_t *r, const cJSON *a, const char *pkg)
+{
+    static const char *const known[] = { "name", "template", "variables", "partials", "outputFormat",
+                                         "outputSchema", "description", NULL };
+    if (!a)
+        return true;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MARKET_MAX_MODELS)
+        return fm_reply_invalid(r, "prompts", "must be an array of at most 50 prompts"), false;
+    int i = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a)
+    {
+        char f[260];
+        prompt_problem_t p;
+        snprintf(f, sizeof(f), "prompts/%d", i);
+        if (!cJSON_IsObject(x))
+            return fm_reply_invalid(r, f, "must be a prompt object"), false;
+        if (prompt_check(x, true, known, 100 - 1 - strlen(pkg), &p) != 0) {
+            snprintf(f, sizeof(f), "prompts/%d/%s", i, p.pointer);
+            return fm_reply_invalid(r, f, p.detail), false;
+        }
+        for (const cJSON *y = a->child; y != x; y = y->next)
+            if (!strcmp(str(y, "name"), str(x, "name"))) {
+                snprintf(f, sizeof(f), "prompts/%d/name", i);
+                return fm_reply_invalid(r, f, "two prompts of the package have this name"), false;
+            }
+        i++;
+    }
+    return true;
+}
+
 static int publish(fm_req_t *r)
 {
     cJSON *j = fm_req_json(r);
     static const char *const known[] = { "name", "version", "license", "description", "tags", "processes",
-                                         "decisions", "forms", "changelog", NULL };
+                                         "decisions", "forms", "prompts", "changelog", NULL };
     if (!fm_req_members_known(r, j, "", known, "docs/marketplace.md"))
         return FM_OK;
     const char *name = str(j, "name"), *version = str(j, "version"), *license = str(j, "license");
@@ -126,11 +163,13 @@ static int publish(fm_req_t *r)
             fm_reply_invalid(r, "tags", "each tag: 2 to 32 lower-case letters, digits and '-'");
     }
     const cJSON *procs = cJSON_GetObjectItem(j, "processes"), *decs = cJSON_GetObjectItem(j, "decisions");
-    const cJSON *forms = cJSON_GetObjectItem(j, "forms");
-    if (!models(r, procs, "processes", "bpmn") || !models(r, decs, "decisions", "dmn") || !forms_ok(r, forms))
+    const cJSON *forms = cJSON_GetObjectItem(j, "forms"), *prompts = cJSON_GetObjectItem(j, "prompts");
+    if (!models(r, procs, "processes", "bpmn") || !models(r, decs, "decisions", "dmn") || !forms_ok(r, forms) ||
+        !prompts_ok(r, prompts, name))
         return FM_OK;
-    if (!cJSON_GetArraySize(procs) && !cJSON_GetArraySize(decs) && !cJSON_GetArraySize(forms))
-        return fm_reply_invalid(r, "processes", "a package holds at least one process, decision or form");
+    if (!cJSON_GetArraySize(procs) && !cJSON_GetArraySize(decs) && !cJSON_GetArraySize(forms) &&
+        !cJSON_GetArraySize(prompts))
+        return fm_reply_invalid(r, "processes", "a package holds at least one process, decision, form or prompt");
 
     /* The content, in a fixed member order, is what is signed and installed. */
     cJSON *c = cJSON_CreateObject();
@@ -142,6 +181,7 @@ static int publish(fm_req_t *r)
     cJSON_AddItemToObject(c, "processes", procs ? cJSON_Duplicate(procs, true) : cJSON_CreateArray());
     cJSON_AddItemToObject(c, "decisions", decs ? cJSON_Duplicate(decs, true) : cJSON_CreateArray());
     cJSON_AddItemToObject(c, "forms", forms ? cJSON_Duplicate(forms, true) : cJSON_CreateArray());
+    cJSON_AddItemToObject(c, "prompts", prompts ? cJSON_Duplicate(prompts, true) : cJSON_CreateArray());
     char *content = cJSON_PrintUnformatted(c);
     cJSON_Delete(c);
     if (!content)

@@ -8,6 +8,7 @@
  * beside the version. docs/prompts.md is the contract; the store is prompts_store.c.
  */
 #include "prompts_int.h"
+#include "prompts_check.h"
 
 #include "../../auth/fm_auth.h"
 #include "../../fm_mustache.h"
@@ -62,98 +63,30 @@ static bool prompt_id(fm_req_t *r, char *id, size_t len)
     return true;
 }
 
-/* ---- checking a version ---- */
+/* ---- checking a version (prompts_check.c, shared with the marketplace) ---- */
 
-static bool check_template(fm_req_t *r, const char *tpl, const char *field)
+/* The members of a version (both POST /prompts and PUT /prompts/{id}); false after
+ * answering 422. A template that is not Mustache gets its line and column. */
+static bool check_version(fm_req_t *r, const cJSON *j, bool create)
 {
-    fm_mustache_err_t e;
-    if (fm_mustache_check(tpl, strlen(tpl), &e) == 0)
+    prompt_problem_t p;
+    if (prompt_check(j, create, NULL, PROMPT_MAX_NAME, &p) == 0)
         return true;
-    char d[320];
-    snprintf(d, sizeof(d), "line %d, column %d: %s", e.line, e.column, e.message);
+    if (p.line <= 0)
+        return fm_reply_invalid(r, p.pointer, p.detail), false;
     cJSON *ext = cJSON_CreateObject();
     cJSON *errs = cJSON_AddArrayToObject(ext, "errors");
     cJSON *x = cJSON_CreateObject();
-    char ptr[160];
-    snprintf(ptr, sizeof(ptr), "/%s", field);
+    char ptr[210];
+    snprintf(ptr, sizeof(ptr), "/%s", p.pointer);
     cJSON_AddStringToObject(x, "pointer", ptr);
-    cJSON_AddStringToObject(x, "detail", d);
-    cJSON_AddNumberToObject(x, "line", e.line);
-    cJSON_AddNumberToObject(x, "column", e.column);
+    cJSON_AddStringToObject(x, "detail", p.detail);
+    cJSON_AddNumberToObject(x, "line", p.line);
+    cJSON_AddNumberToObject(x, "column", p.column);
     cJSON_AddItemToArray(errs, x);
     fm_reply_problem(r, 422, "urn:flowmaster:problem:validation", "Validation Failed", ext,
-                     "the template in %s is not Mustache this server renders: %s", ptr, d);
+                     "the template in %s is not Mustache this server renders: %s", ptr, p.detail);
     return false;
-}
-
-static bool check_schema(fm_req_t *r, const cJSON *s, const char *field)
-{
-    if (!s)
-        return true;
-    char why[300];
-    if (!cJSON_IsObject(s))
-        return fm_reply_invalid(r, field, "must be a JSON Schema object"), false;
-    if (tasks_schema_check(s, why, sizeof(why)) != 0) {
-        char d[400];
-        snprintf(d, sizeof(d), "not a schema this server checks (docs/prompts.md): %s", why);
-        return fm_reply_invalid(r, field, d), false;
-    }
-    return true;
-}
-
-/* The members of a version (both POST /prompts and PUT /prompts/{id}). */
-static bool check_version(fm_req_t *r, const cJSON *j, bool create)
-{
-    static const char *const known_create[] = { "name", "description", "tags", "template", "variables", "partials",
-                                                "outputFormat", "outputSchema", "changelog", NULL };
-    if (!fm_req_members_known(r, j, "", known_create, "docs/prompts.md"))
-        return false;
-    const char *name = str(j, "name");
-    if (create) {
-        size_t n = name ? strlen(name) : 0;
-        if (n < 1 || n > PROMPT_MAX_NAME || strspn(name, NAME_CHARS) != n)
-            return fm_reply_invalid(r, "name", "required: 1 to 100 letters, digits, '-', '_' or '.'"), false;
-    } else if (cJSON_GetObjectItem(j, "name")) {
-        return fm_reply_invalid(r, "name", "a prompt's name does not change; create another prompt"), false;
-    }
-    const cJSON *d = cJSON_GetObjectItem(j, "description");
-    if (d && (!cJSON_IsString(d) || strlen(d->valuestring) > PROMPT_MAX_DESCRIPTION))
-        return fm_reply_invalid(r, "description", "a string of at most 2000 bytes"), false;
-    const cJSON *c = cJSON_GetObjectItem(j, "changelog");
-    if (c && (!cJSON_IsString(c) || strlen(c->valuestring) > PROMPT_MAX_CHANGELOG))
-        return fm_reply_invalid(r, "changelog", "a string of at most 2000 bytes"), false;
-    const cJSON *tags = cJSON_GetObjectItem(j, "tags"), *x;
-    if (tags && (!cJSON_IsArray(tags) || cJSON_GetArraySize(tags) > PROMPT_MAX_TAGS))
-        return fm_reply_invalid(r, "tags", "an array of at most 20 tags"), false;
-    cJSON_ArrayForEach(x, tags) if (!cJSON_IsString(x) || !*x->valuestring || strlen(x->valuestring) > PROMPT_MAX_TAG)
-        return fm_reply_invalid(r, "tags", "each tag is a string of 1 to 40 bytes"), false;
-    const char *tpl = str(j, "template");
-    if (!tpl || !*tpl || strlen(tpl) > FM_MUSTACHE_MAX_TEMPLATE)
-        return fm_reply_invalid(r, "template", "required: a Mustache template of at most 256 KiB"), false;
-    if (!check_template(r, tpl, "template"))
-        return false;
-    const cJSON *parts = cJSON_GetObjectItem(j, "partials");
-    if (parts && (!cJSON_IsObject(parts) || cJSON_GetArraySize(parts) > PROMPT_MAX_PARTIALS))
-        return fm_reply_invalid(r, "partials", "an object of at most 20 named templates"), false;
-    cJSON_ArrayForEach(x, parts)
-    {
-        char f[160];
-        snprintf(f, sizeof(f), "partials/%.100s", x->string);
-        if (!cJSON_IsString(x) || strlen(x->valuestring) > FM_MUSTACHE_MAX_TEMPLATE)
-            return fm_reply_invalid(r, f, "a Mustache template of at most 256 KiB"), false;
-        if (!check_template(r, x->valuestring, f))
-            return false;
-    }
-    if (!check_schema(r, cJSON_GetObjectItem(j, "variables"), "variables"))
-        return false;
-    const char *fmt = str(j, "outputFormat");
-    const cJSON *fo = cJSON_GetObjectItem(j, "outputFormat");
-    if (fo && (!fmt || (strcmp(fmt, "text") && strcmp(fmt, "json"))))
-        return fm_reply_invalid(r, "outputFormat", "\"text\" or \"json\""), false;
-    const cJSON *os = cJSON_GetObjectItem(j, "outputSchema");
-    if (os && (!fmt || strcmp(fmt, "json")))
-        return fm_reply_invalid(r, "outputSchema", "only with \"outputFormat\": \"json\""), false;
-    return check_schema(r, os, "outputSchema");
 }
 
 /* ---- rendering ---- */
