@@ -30,7 +30,10 @@ def _stand():
 FIXTURES = {"hashed": lambda: Server(modules="auth,knowledge,gateway",
                                      env={"FLOWMASTER_KNOWLEDGE_EMBEDDINGS": "hash"}),
             "ai": lambda: Server(modules="auth,knowledge,orchestration,gateway",
-                                 args=["--config", _stand().config("oa")])}
+                                 args=["--config", _stand().config("oa")]),
+            "aidefault": lambda: Server(modules="auth,knowledge,orchestration,gateway",
+                                        args=["--config", _stand().config("oa")],
+                                        env={"FLOWMASTER_KNOWLEDGE_AGENT": "kdefault"})}
 
 CORPUS = [
     ("Billing handbook", "billing.md", """# Billing
@@ -449,3 +452,16 @@ def test_agent_answer_bad_input_and_failures(ai):
     denied = ai.req("POST", P, "/knowledge/query", headers=viewer,
                     body={"question": "payment?", "collection": coll, "agentId": agent})
     assert denied.status in (403,), denied
+
+
+def test_configured_default_agent_writes_the_answer(aidefault):
+    s = aidefault
+    assert s.req("PUT", AI, "/agents/kdefault/config", body={"provider": "oa", "model": "cite"}).status in (200, 201)
+    coll, _ = _corpus(s)
+    out = _query(s, coll, "When is payment due?")
+    assert out["answerProvider"] == "agent" and out["agent"]["id"] == "kdefault", out
+    assert [c["n"] for c in out["citations"]] == [1, 2] and out["droppedCitations"] == [9, 12], out
+    # a query's own agentId wins over the default
+    other = unique_name("kother")
+    assert s.req("PUT", AI, "/agents/%s/config" % other, body={"provider": "oa", "model": "cite"}).status in (200, 201)
+    assert _query(s, coll, "When is payment due?", agentId=other)["agent"]["id"] == other

@@ -378,6 +378,11 @@ static int query(fm_req_t *r)
         return FM_OK;
     const cJSON *b = fm_req_json(r);
     const char *agent = str_of(b, "agentId");
+    if (!agent && fm_cfg()->knowledge_agent[0]) {
+        agent = fm_cfg()->knowledge_agent;     /* [knowledge] agent: the default writer */
+        if (!orch_client_agent_ok(agent))
+            return fm_reply_problem(r, 500, NULL, NULL, NULL, "[knowledge] agent is not an agent id");
+    }
     const cJSON *filters = cJSON_GetObjectItemCaseSensitive(b, "filters"), *x;
     cJSON_ArrayForEach(x, filters)
     {
