@@ -37,7 +37,7 @@ def _stand():
     return _STAND[0]
 
 
-FIXTURES = {"ai": lambda: Server(modules="auth,documents,orchestration,gateway",
+FIXTURES = {"ai": lambda: Server(modules="auth,documents,orchestration,eventbus,gateway",
                                  args=["--config", _stand().config("oa")])}
 
 INVOICE = """ACME Widgets GmbH
@@ -533,6 +533,12 @@ def test_agent_extraction_to_a_schema(ai):
     assert "Invoice No: INV-2024-0042" in prompt and '"invoiceNumber"' in prompt and '"required"' in prompt, prompt
     meta = assert_json(ai.get(P, "/documents/" + d["id"]))
     assert meta["extractedAt"] is not None, meta
+
+    def extracted():
+        r = ai.get(9013, "/events/replay?types=document.extracted&subject=%s&limit=10" % d["id"])
+        return r.status == 200 and r.json["items"]
+    ev = wait_until(extracted, what="document.extracted")[0]
+    assert ev["data"]["agentId"] == agent and ev["data"]["documentType"] == "invoice", ev
     # the text in the prompt is bounded: a long document goes in cut, and says so
     long_text = INVOICE + ("filler line of the appendix\n" * 2000) + "THE-VERY-END"
     big = assert_json(upload(ai, long_text.encode(), "text/plain", name="long.txt"), 201)
