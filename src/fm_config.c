@@ -109,6 +109,7 @@ static const cfg_key_t keys[] = {
     STR("documents", "pdftotext", documents_pdftotext),
     INT("documents", "pdf_timeout_ms", documents_pdf_timeout_ms, 100, 600000),
     ENUM("knowledge", "embeddings", knowledge_embeddings, "|off|hash|"),
+    STR("knowledge", "agent", knowledge_agent),
     BOOL("ai", "audit_content", ai_audit_content),
     INT("ai", "cache_ttl_s", ai_cache_ttl_s, 0, 604800),
     INT("ai", "max_steps", ai_max_steps, 1, 64),

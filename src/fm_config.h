@@ -121,6 +121,7 @@ typedef struct fm_config {
     int documents_pdf_timeout_ms;       /* pdftotext is killed after this long */
     /* [knowledge] */
     char knowledge_embeddings[16];      /* "off" or "hash" (docs/knowledge.md) */
+    char knowledge_agent[101];          /* default agentId of /knowledge/query; "" = local answer */
     /* [ai] (docs/ai.md) */
     bool ai_audit_content;              /* false: the audit keeps hashes of prompt and answer */
     int ai_cache_ttl_s;                 /* response cache lifetime; 0 = no cache */

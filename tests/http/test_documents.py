@@ -4,7 +4,11 @@ zipfile, PDF written here by hand and read by pdftotext), content addressing, li
 search, delete; extraction on a small corpus with the expected entities listed (precision
 and recall printed, each expected entity found); custom patterns and document types;
 tenants; bad input (unsupported type, zip bombs, 0 bytes, oversized, a backtracking
-pattern) as problem+json in bounded time, storing nothing."""
+pattern) as problem+json in bounded time, storing nothing; extraction through an agent
+(9007) to a JSON Schema against the OpenAI-compatible stand-in this file starts
+(oa_stand.py): the prompt holds the schema and the bounded text, the answer is validated
+and merged under `ai`, and an answer that is not JSON or does not fit is a 502 naming the
+violations, storing nothing."""
 
 import hashlib
 import io
@@ -15,9 +19,26 @@ import time
 import urllib.parse
 import zipfile
 
-from harness import Server, Skip, assert_json, assert_problem, wait_until
+from harness import Server, Skip, assert_json, assert_problem, unique_name, wait_until
+from oa_stand import OpenAIStand
 
 P = 9002
+AI = 9007
+_STAND = []
+
+
+def _stand():
+    if not _STAND:
+        _STAND.append(OpenAIStand({
+            "docjson": lambda msg: '```json\n{"invoiceNumber": "INV-2024-0042", "total": 1234.5, "currency": "EUR"}\n```',
+            "docbad": lambda msg: '{"invoiceNumber": 42, "currency": "GBP"}',
+            "docprose": lambda msg: "The invoice number is INV-2024-0042.",
+        }))
+    return _STAND[0]
+
+
+FIXTURES = {"ai": lambda: Server(modules="auth,documents,orchestration,eventbus,gateway",
+                                 args=["--config", _stand().config("oa")])}
 
 INVOICE = """ACME Widgets GmbH
 Hauptstrasse 5, 10115 Berlin
@@ -483,3 +504,84 @@ def test_events_published(srv):
     assert up["data"]["sha256"] == d["sha256"] and up["tenantid"] == "docev", up
     ex = next(e for e in items if e["type"] == "document.extracted")
     assert ex["data"]["documentType"] == "invoice" and ex["data"]["stats"]["entities"] > 5, ex
+
+
+# ---- extraction through an agent (9007) ----
+
+SCHEMA = {"type": "object", "required": ["invoiceNumber", "total"], "additionalProperties": False,
+          "properties": {"invoiceNumber": {"type": "string", "pattern": "^INV-"},
+                         "total": {"type": "number", "minimum": 0},
+                         "currency": {"type": "string", "enum": ["EUR", "USD"]}}}
+
+
+def _agent(s, model):
+    agent = unique_name("dagent")
+    assert s.req("PUT", AI, "/agents/%s/config" % agent, body={"provider": "oa", "model": model}).status in (200, 201)
+    return agent
+
+
+def test_agent_extraction_to_a_schema(ai):
+    agent = _agent(ai, "docjson")
+    d = assert_json(upload(ai, INVOICE.encode(), "text/plain", name="inv.txt"), 201)
+    res = assert_json(ai.req("POST", P, "/documents/%s/extract" % d["id"], body={"agentId": agent, "schema": SCHEMA}))
+    a = res["ai"]
+    assert a["result"] == {"invoiceNumber": "INV-2024-0042", "total": 1234.5, "currency": "EUR"}, a
+    assert a["agentId"] == agent and a["provider"] == "oa" and a["model"] == "docjson", a
+    assert a["textTruncated"] is False and a["textBytes"] == len(INVOICE.encode()), a
+    assert ("email", "billing@acme-widgets.de") in found(res), "the pattern extraction still runs"
+    prompt = _stand().prompts("docjson")[-1]
+    assert "Invoice No: INV-2024-0042" in prompt and '"invoiceNumber"' in prompt and '"required"' in prompt, prompt
+    meta = assert_json(ai.get(P, "/documents/" + d["id"]))
+    assert meta["extractedAt"] is not None, meta
+
+    def extracted():
+        r = ai.get(9013, "/events/replay?types=document.extracted&subject=%s&limit=10" % d["id"])
+        return r.status == 200 and r.json["items"]
+    ev = wait_until(extracted, what="document.extracted")[0]
+    assert ev["data"]["agentId"] == agent and ev["data"]["documentType"] == "invoice", ev
+    # the text in the prompt is bounded: a long document goes in cut, and says so
+    long_text = INVOICE + ("filler line of the appendix\n" * 2000) + "THE-VERY-END"
+    big = assert_json(upload(ai, long_text.encode(), "text/plain", name="long.txt"), 201)
+    res = assert_json(ai.req("POST", P, "/documents/%s/extract" % big["id"],
+                             body={"agentId": agent, "schema": SCHEMA}))
+    assert res["ai"]["textTruncated"] is True and res["ai"]["textBytes"] <= 24000, res["ai"]
+    prompt = _stand().prompts("docjson")[-1]
+    assert "Invoice No: INV-2024-0042" in prompt and "THE-VERY-END" not in prompt and len(prompt) < 26000
+    # without a body the extraction is the pattern one only
+    assert "ai" not in extract(ai, d["id"])
+
+
+def test_agent_extraction_answers_that_do_not_fit_are_502(ai):
+    d = assert_json(upload(ai, INVOICE.encode(), "text/plain", name="inv2.txt"), 201)
+    path = "/documents/%s/extract" % d["id"]
+    bad = ai.req("POST", P, path, body={"agentId": _agent(ai, "docbad"), "schema": SCHEMA})
+    assert_problem(bad, 502)
+    pointers = {v["pointer"] for v in bad.json["violations"]}
+    assert "/invoiceNumber" in pointers and "/currency" in pointers, bad.json
+    assert any("total" in v["pointer"] + v["detail"] for v in bad.json["violations"]), bad.json
+    assert "does not fit the schema" in bad.json["detail"] and "/invoiceNumber" in bad.json["detail"], bad.json
+    prose = ai.req("POST", P, path, body={"agentId": _agent(ai, "docprose"), "schema": SCHEMA})
+    assert_problem(prose, 502)
+    assert "JSON" in prose.json["detail"] and prose.json["output"].startswith("The invoice number"), prose.json
+    # nothing of a failed extraction is kept
+    assert assert_json(ai.get(P, "/documents/" + d["id"]))["extractedAt"] is None
+
+
+def test_agent_extraction_bad_input(ai):
+    d = assert_json(upload(ai, INVOICE.encode(), "text/plain", name="inv3.txt"), 201)
+    path = "/documents/%s/extract" % d["id"]
+    agent = _agent(ai, "docjson")
+    before = len(_stand().bodies)
+    for body, field in [({"agentId": agent}, "schema"), ({"schema": SCHEMA}, "agentId"),
+                        ({"agentId": "bad/id", "schema": SCHEMA}, "agentId"),
+                        ({"agentId": agent, "schema": {"type": 5}}, "schema"),
+                        ({"agentId": agent, "schema": "object"}, "schema"),
+                        ({"agentId": agent, "schema": SCHEMA, "model": "x"}, "model"),
+                        ({"agentId": unique_name("nobody"), "schema": SCHEMA}, "agentId")]:
+        r = ai.req("POST", P, path, body=body)
+        assert_problem(r, 422)
+        assert field in r.text, (body, r.text)
+    assert_problem(ai.req("POST", P, path, body=[1]), 422)
+    assert_problem(ai.req("POST", P, path, body="{not json"), 400)
+    assert len(_stand().bodies) == before, "bad input never reaches a provider"
+    assert assert_json(ai.get(P, "/documents/" + d["id"]))["extractedAt"] is None

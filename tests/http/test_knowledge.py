@@ -2,16 +2,38 @@
 by headings and paragraphs with overlap, BM25 ranking (a known passage first for its
 questions), the extractive answer citing the passages it used, deleting a source, feedback
 moving a passage by the documented amount, the hashed-embedding hybrid, tenants and
-collections apart, bad input (FTS5 syntax in questions included), and ingest of a
-Document Intelligence document (skipped while 9002 answers 501)."""
+collections apart, bad input (FTS5 syntax in questions included), ingest of a
+Document Intelligence document (skipped while 9002 answers 501), and the answer written
+by an agent (9007) through the OpenAI-compatible stand-in this file starts (oa_stand.py):
+the prompt it received holds the numbered passages, the [n] citations map back to them,
+and citations of passages not given are dropped and reported."""
 
 import re
 
 from harness import Server, Skip, assert_json, assert_problem, unique_name
+from oa_stand import OpenAIStand
 
 P = 8009
+AI = 9007
+_STAND = []
+
+
+def _stand():
+    if not _STAND:
+        _STAND.append(OpenAIStand({
+            "cite": lambda msg: "Payment is due within 30 days of the invoice date [1]. Late fees apply [2, 9]; "
+                                "see also [12] and [x].",
+        }))
+    return _STAND[0]
+
+
 FIXTURES = {"hashed": lambda: Server(modules="auth,knowledge,gateway",
-                                     env={"FLOWMASTER_KNOWLEDGE_EMBEDDINGS": "hash"})}
+                                     env={"FLOWMASTER_KNOWLEDGE_EMBEDDINGS": "hash"}),
+            "ai": lambda: Server(modules="auth,knowledge,orchestration,gateway",
+                                 args=["--config", _stand().config("oa")]),
+            "aidefault": lambda: Server(modules="auth,knowledge,orchestration,gateway",
+                                        args=["--config", _stand().config("oa")],
+                                        env={"FLOWMASTER_KNOWLEDGE_AGENT": "kdefault"})}
 
 CORPUS = [
     ("Billing handbook", "billing.md", """# Billing
@@ -374,3 +396,72 @@ def test_very_common_terms_are_left_out_of_the_match(srv):
     j = _query(srv, coll, "common zeppelin")
     assert j["skippedTerms"] == [] and j["passages"][0]["title"] == "Needle", j
     assert len(j["passages"]) == 5 and j["passages"][1]["title"].startswith("Ledger"), j  # "common" matched again
+
+
+# ---- answers written by an agent (9007) ----
+
+def test_agent_answer_prompt_holds_passages_and_citations_map_back(ai):
+    agent = unique_name("kagent")
+    assert ai.req("PUT", AI, "/agents/%s/config" % agent, body={"provider": "oa", "model": "cite"}).status in (200, 201)
+    coll, ids = _corpus(ai)
+    q = "When is payment due?"
+    out = _query(ai, coll, q, k=5, agentId=agent)
+    passages = out["passages"]
+    assert 2 <= len(passages) <= 5 and "Payment is due within 30 days" in passages[0]["text"], passages
+    prompt = _stand().prompts("cite")[-1]
+    assert "Question: " + q in prompt, prompt
+    for i, p in enumerate(passages):
+        assert "[%d] %s" % (i + 1, p["title"]) in prompt, (i, prompt)
+        assert p["text"] in prompt, (i, prompt)
+    assert out["answerProvider"] == "agent" and out["answer"].startswith("Payment is due within 30 days"), out
+    assert out["agent"]["id"] == agent and out["agent"]["provider"] == "oa" and out["agent"]["model"] == "cite", out
+    assert out["agent"]["passagesGiven"] == len(passages), out
+    cits = out["citations"]
+    assert [(c["n"], c["passageIndex"]) for c in cits] == [(1, 0), (2, 1)], cits
+    for c in cits:
+        p = passages[c["passageIndex"]]
+        assert c["passageId"] == p["id"] and c["source"] == p["source"] and c["title"] == p["title"], (c, p)
+    assert cits[0]["source"] == "billing.md" and cits[0]["sourceId"] == ids["Billing handbook"], cits
+    # [9] and [12] name no passage that was given: dropped and reported; "[x]" is no citation
+    assert out["droppedCitations"] == [9, 12], out
+    # without agentId the extractive local answer stays the default
+    local = _query(ai, coll, q, k=5)
+    assert local["answerProvider"] == "local" and "agent" not in local and "droppedCitations" not in local, local
+    assert local["citations"] and local["citations"][0]["passageIndex"] == 0, local
+
+
+def test_agent_answer_bad_input_and_failures(ai):
+    coll, _ = _corpus(ai)
+    before = len(_stand().bodies)
+    bad = ai.req("POST", P, "/knowledge/query", body={"question": "payment?", "collection": coll, "agentId": "no/such"})
+    assert_problem(bad, 422)
+    assert "agentId" in bad.text, bad.text
+    missing = ai.req("POST", P, "/knowledge/query",
+                     body={"question": "payment?", "collection": coll, "agentId": unique_name("nobody")})
+    assert_problem(missing, 422)
+    assert "no agent configuration" in missing.json["detail"], missing.json
+    # a provider that fails (the stand-in knows no model "gone"): 502 naming the agent
+    agent = unique_name("kgone")
+    assert ai.req("PUT", AI, "/agents/%s/config" % agent, body={"provider": "oa", "model": "gone"}).status in (200, 201)
+    failed = ai.req("POST", P, "/knowledge/query", body={"question": "payment?", "collection": coll, "agentId": agent})
+    assert_problem(failed, 502)
+    assert agent in failed.json["detail"], failed.json
+    assert len(_stand().bodies) == before + 1      # only the failing provider call reached the stand-in
+    # a caller without agent:invoke may not have an agent write the answer
+    viewer = ai.tenant_headers("default", roles=("viewer",))
+    denied = ai.req("POST", P, "/knowledge/query", headers=viewer,
+                    body={"question": "payment?", "collection": coll, "agentId": agent})
+    assert denied.status in (403,), denied
+
+
+def test_configured_default_agent_writes_the_answer(aidefault):
+    s = aidefault
+    assert s.req("PUT", AI, "/agents/kdefault/config", body={"provider": "oa", "model": "cite"}).status in (200, 201)
+    coll, _ = _corpus(s)
+    out = _query(s, coll, "When is payment due?")
+    assert out["answerProvider"] == "agent" and out["agent"]["id"] == "kdefault", out
+    assert [c["n"] for c in out["citations"]] == [1, 2] and out["droppedCitations"] == [9, 12], out
+    # a query's own agentId wins over the default
+    other = unique_name("kother")
+    assert s.req("PUT", AI, "/agents/%s/config" % other, body={"provider": "oa", "model": "cite"}).status in (200, 201)
+    assert _query(s, coll, "When is payment due?", agentId=other)["agent"]["id"] == other

@@ -377,7 +377,7 @@ static void test_each(void **state)
     c.threads = 77;
     each_t e = { 0 };
     fm_config_each(&c, each_fn, &e);
-    assert_int_equal(e.n, 85);   /* + [ai] 5, [rules] 2, [execution] 7, [integrations] 3, [eventbus] 9, [notifications] 19, [mcp] 2, [documents] 3, [knowledge] 1 */
+    assert_int_equal(e.n, 86);   /* + [ai] 5, [rules] 2, [execution] 7, [integrations] 3, [eventbus] 9, [notifications] 19, [mcp] 2, [documents] 3, [knowledge] 2 */
     bool threads = false, requests = false, audit = false;
     for (int i = 0; i < e.n && i < 128; i++) {
         threads |= !strcmp(e.seen[i], "server.threads=77");

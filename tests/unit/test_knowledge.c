@@ -7,6 +7,7 @@
  */
 #include "fm_test.h"
 
+#include "fm_buf.h"
 #include "modules/knowledge/knowledge_int.h"
 
 #include <math.h>
@@ -178,6 +179,57 @@ static void extractive_answer(void **state)
     free(a);
 }
 
+/* The [n] marks of an agent's answer: lists, spaces, text in brackets, numbers out of
+ * range (dropped, each once), unclosed and huge marks, and a long run of '[' read in
+ * one pass. */
+static void agent_citations(void **state)
+{
+    (void)state;
+    bool cited[4];
+    cJSON *dropped = cJSON_CreateArray();
+    kn_agent_citations("A [1]. B [ 2 , 9 ]; C [x] [0] [9] [3,] [4 [12345678901] [2][", 4, cited, dropped);
+    assert_true(cited[0] && cited[1]);
+    assert_false(cited[2] || cited[3]);
+    char *d = cJSON_PrintUnformatted(dropped);
+    assert_string_equal(d, "[9,0]");
+    free(d);
+    cJSON_Delete(dropped);
+    size_t n = 200000;
+    char *big = malloc(n + 1);
+    for (size_t k = 0; k < n; k++)
+        big[k] = k % 2 ? ' ' : '[';
+    big[n] = 0;
+    dropped = cJSON_CreateArray();
+    kn_agent_citations(big, 4, cited, dropped);
+    assert_int_equal(cJSON_GetArraySize(dropped), 0);
+    cJSON_Delete(dropped);
+    free(big);
+    /* at most KN_DROPPED_MAX distinct numbers are reported */
+    fm_buf_t b = { 0 };
+    for (int k = 0; k < 100; k++)
+        fm_buf_addf(&b, "[%d] ", 10 + k);
+    char *many = fm_buf_detach(&b, NULL);
+    dropped = cJSON_CreateArray();
+    kn_agent_citations(many, 4, cited, dropped);
+    assert_int_equal(cJSON_GetArraySize(dropped), KN_DROPPED_MAX);
+    cJSON_Delete(dropped);
+    free(many);
+}
+
+/* The prompt numbers the passages as they are given, with title, source and text. */
+static void agent_prompt(void **state)
+{
+    (void)state;
+    cJSON *ps = cJSON_Parse("[{\"title\":\"T1\",\"source\":\"a.md\",\"text\":\"first text\"},"
+                            "{\"title\":\"T2\",\"source\":\"\",\"text\":\"second text\"}]");
+    char *p = kn_agent_prompt("why?", ps, 2);
+    assert_non_null(strstr(p, "Question: why?"));
+    assert_non_null(strstr(p, "[1] T1 (a.md)\nfirst text"));
+    assert_non_null(strstr(p, "[2] T2\nsecond text"));
+    free(p);
+    cJSON_Delete(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +240,8 @@ int main(void)
         cmocka_unit_test(terms),
         cmocka_unit_test(embeddings),
         cmocka_unit_test(extractive_answer),
+        cmocka_unit_test(agent_citations),
+        cmocka_unit_test(agent_prompt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

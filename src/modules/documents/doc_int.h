@@ -154,4 +154,13 @@ int doc_type_delete(fm_db_t *db, const char *tenant, const char *id);
 /* The tenant's types compiled; the built-in ones when it has none. */
 int doc_types_load(fm_db_t *db, const char *tenant, doc_type_t **out, int *n);
 
+/* ---- doc_ai.c: extraction through an AI agent (9007) to a JSON Schema ---- */
+#define DOC_AI_TEXT_MAX 24000           /* bytes of document text put in the prompt */
+#define DOC_AI_SCHEMA_MAX 16384         /* bytes of the schema, serialised */
+/* Has `agent` extract the data `schema` (checked) describes from text[0..len) and adds
+ * out.ai = {agentId, provider, model, callId, usage, result, textBytes, textTruncated}.
+ * FM_REPLIED after answering 502 when the answer is not JSON or does not fit the schema
+ * (the violations listed), or whatever orch_client_invoke answered. */
+int doc_ai_extract(fm_req_t *r, const char *agent, const cJSON *schema, const char *text, size_t len, cJSON *out);
+
 #endif

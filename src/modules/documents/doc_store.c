@@ -292,6 +292,9 @@ int doc_extraction_put(fm_db_t *db, const char *tenant, const char *id, const cJ
         else
             cJSON_AddNullToObject(d, "documentType");
         cJSON_AddItemToObject(d, "stats", cJSON_Duplicate(cJSON_GetObjectItem(result, "stats"), 1));
+        const char *agent = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(result, "ai"), "agentId"));
+        if (agent)      /* extracted through an agent too (doc_ai.c) */
+            cJSON_AddStringToObject(d, "agentId", agent);
         rc = bus_outbox_put_json(w, DOC_SOURCE, DOC_EXTRACTED, id, tenant, d);
         cJSON_Delete(d);
     }

@@ -11,6 +11,8 @@
 
 #include "../../auth/fm_auth.h"
 #include "../../fm_config.h"
+#include "../orchestration/orch_client.h"
+#include "../tasks/tasks_jsonschema.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -338,15 +340,72 @@ static int delete_(fm_req_t *r)
 
 /* ---- extraction ---- */
 
+/* The optional body of an extraction: {} or nothing, or {"agentId", "schema"} for an
+ * extraction through an agent too. false after answering 400/422. */
+static bool extract_body(fm_req_t *r, cJSON **body, const char **agent, const cJSON **schema)
+{
+    size_t blen = 0;
+    fm_req_body(r, &blen);
+    *body = NULL;
+    *agent = NULL;
+    *schema = NULL;
+    if (!blen)
+        return true;
+    cJSON *j = fm_req_parse_json(r);
+    if (!j)
+        return false;
+    *body = j;
+    static const char *const known[] = { "agentId", "schema", NULL };
+    if (!cJSON_IsObject(j))
+        return fm_reply_invalid(r, "", "the body is an object: {} or {\"agentId\", \"schema\"}"), false;
+    if (!fm_req_members_known(r, j, "", known, "docs/documents.md"))
+        return false;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "agentId"), *s = cJSON_GetObjectItemCaseSensitive(j, "schema");
+    if (!a && !s)
+        return true;
+    if (!a || !cJSON_IsString(a) || !orch_client_agent_ok(a->valuestring))
+        return fm_reply_invalid(r, "agentId", "the id of an agent on 9007 (1 to 100 of A-Z a-z 0-9 . _ -) is "
+                                "required with a schema"), false;
+    if (!s || !cJSON_IsObject(s))
+        return fm_reply_invalid(r, "schema", "a JSON Schema object for the agent's result is required with an "
+                                "agentId"), false;
+    char *printed = cJSON_PrintUnformatted(s);
+    size_t plen = printed ? strlen(printed) : 0;
+    cJSON_free(printed);
+    char why[300], msg[400];
+    if (plen > DOC_AI_SCHEMA_MAX) {
+        snprintf(msg, sizeof(msg), "is %zu bytes; at most %d", plen, DOC_AI_SCHEMA_MAX);
+        return fm_reply_invalid(r, "schema", msg), false;
+    }
+    if (tasks_schema_check(s, why, sizeof(why)) != 0) {
+        snprintf(msg, sizeof(msg), "not a schema of the supported subset (docs/tasks.md \"Forms\"): %s", why);
+        return fm_reply_invalid(r, "schema", msg), false;
+    }
+    *agent = a->valuestring;
+    *schema = s;
+    return true;
+}
+
 static int extract(fm_req_t *r)
 {
     const char *id = fm_req_param(r, "id");
+    cJSON *body;
+    const char *agent;
+    const cJSON *schema;
+    if (!extract_body(r, &body, &agent, &schema)) {
+        cJSON_Delete(body);
+        return FM_OK;
+    }
     char *t = NULL;
     int rc = doc_text_get(db_of(r), fm_req_tenant(r), id, &t);
-    if (rc == FM_ENOTFOUND)
+    if (rc == FM_ENOTFOUND) {
+        cJSON_Delete(body);
         return reply_no_document(r, id);
-    if (rc != FM_OK)
+    }
+    if (rc != FM_OK) {
+        cJSON_Delete(body);
         return rc;
+    }
     doc_custom_t *custom = NULL;
     int ncustom = 0, ntypes = 0;
     doc_type_t *types = NULL;
@@ -357,11 +416,19 @@ static int extract(fm_req_t *r)
     char why[400] = "";
     if (rc == FM_OK)
         rc = doc_extract_run(t ? t : "", t ? strlen(t) : 0, custom, ncustom, types, ntypes, &out, why, sizeof(why));
-    free(t);
     for (int i = 0; i < ncustom; i++)
         doc_custom_free(custom[i].code);
     free(custom);
     doc_types_free(types, ntypes);
+    if (rc == FM_OK && agent) {
+        rc = doc_ai_extract(r, agent, schema, t ? t : "", t ? strlen(t) : 0, out);
+        if (rc != FM_OK)
+            cJSON_Delete(out);
+    }
+    free(t);
+    cJSON_Delete(body);
+    if (rc == FM_REPLIED)
+        return FM_OK;
     if (rc == FM_ETOOBIG)
         return fm_reply_problem(r, 422, "urn:flowmaster:problem:pattern-limit", "Pattern Limit Reached", NULL, "%s",
                                 why);
@@ -574,7 +641,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/documents/{id}/content", content, 0, "document:read" },
     { FM_GET, "/documents/{id}/text", text, 0, "document:read" },
     { FM_DELETE, "/documents/{id}", delete_, 0, "document:write" },
-    { FM_POST, "/documents/{id}/extract", extract, 0, "document:write" },
+    { FM_POST, "/documents/{id}/extract", extract, FM_R_BODY, "document:write" },
     { FM_POST, "/documents/patterns", pattern_create, FM_R_JSON, "document:write" },
     { FM_GET, "/documents/patterns", pattern_list, 0, "document:read" },
     { FM_DELETE, "/documents/patterns/{id}", pattern_delete, 0, "document:write" },

@@ -10,6 +10,7 @@
 
 #include "../../auth/fm_auth.h"
 #include "../../fm_config.h"
+#include "../orchestration/orch_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,6 +331,40 @@ static int source_chunks(fm_req_t *r)
 
 /* ---- query ---- */
 
+/* The answer written by agent `agent` from the first na passages: answer, answerProvider
+ * ("agent"), agent {id, provider, model, callId, usage}, droppedCitations (numbers the
+ * agent cited that name no passage it was given) into o, the cited passages into cited.
+ * FM_REPLIED after answering when the agent cannot write it. */
+static int agent_answer(fm_req_t *r, const char *agent, const char *question, const cJSON *passages, int na,
+                        cJSON *o, bool *cited)
+{
+    char *prompt = kn_agent_prompt(question, passages, na);
+    if (!prompt)
+        return FM_ENOMEM;
+    cJSON *ans = NULL;
+    int rc = orch_client_invoke(r, agent, "agentId", "the answer", prompt, "knowledge-answer", true, &ans);
+    free(prompt);
+    if (rc != FM_OK)
+        return rc;
+    const char *text = str_of(ans, "output");
+    cJSON *dropped = cJSON_CreateArray();
+    kn_agent_citations(text, na, cited, dropped);
+    cJSON_AddStringToObject(o, "answer", text);
+    cJSON_AddStringToObject(o, "answerProvider", "agent");
+    cJSON *a = cJSON_AddObjectToObject(o, "agent");
+    cJSON_AddStringToObject(a, "id", agent);
+    static const char *const keep[] = { "provider", "model", "callId", "usage", "cached" };
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        cJSON *v = cJSON_DetachItemFromObject(ans, keep[i]);
+        if (v)
+            cJSON_AddItemToObject(a, keep[i], v);
+    }
+    cJSON_AddNumberToObject(a, "passagesGiven", na);
+    cJSON_AddItemToObject(o, "droppedCitations", dropped);
+    cJSON_Delete(ans);
+    return FM_OK;
+}
+
 static int query(fm_req_t *r)
 {
     static const fm_field_t f[] = {
@@ -337,10 +372,17 @@ static int query(fm_req_t *r)
         { "k", FM_F_INT, false, 1, KN_K_MAX, NULL },
         { "collection", FM_F_STRING, false, 1, 64, NAME_CHARS },
         { "filters", FM_F_OBJECT, false, 0, 0, NULL },
+        { "agentId", FM_F_STRING, false, 1, ORCH_AGENT_ID_MAX, NAME_CHARS },
     };
     if (fm_req_check(r, f, sizeof(f) / sizeof(f[0])))
         return FM_OK;
     const cJSON *b = fm_req_json(r);
+    const char *agent = str_of(b, "agentId");
+    if (!agent && fm_cfg()->knowledge_agent[0]) {
+        agent = fm_cfg()->knowledge_agent;     /* [knowledge] agent: the default writer */
+        if (!orch_client_agent_ok(agent))
+            return fm_reply_problem(r, 500, NULL, NULL, NULL, "[knowledge] agent is not an agent id");
+    }
     const cJSON *filters = cJSON_GetObjectItemCaseSensitive(b, "filters"), *x;
     cJSON_ArrayForEach(x, filters)
     {
@@ -381,19 +423,32 @@ static int query(fm_req_t *r)
         cJSON_Delete(o);
         return rc;
     }
-    int np = cJSON_GetArraySize(passages), na = np < KN_ANSWER_PASSAGES ? np : KN_ANSWER_PASSAGES;
-    const char *texts[KN_ANSWER_PASSAGES];
-    bool cited[KN_ANSWER_PASSAGES];
-    for (int i = 0; i < na; i++)
-        texts[i] = str_of(cJSON_GetArrayItem(passages, i), "text");
-    char *answer = kn_extract_answer(texts, na, terms, nterms, cited);
-    if (!answer) {
-        cJSON_Delete(skipped);
-        cJSON_Delete(o);
-        return FM_ENOMEM;
+    int np = cJSON_GetArraySize(passages);
+    bool cited[KN_AGENT_PASSAGES];
+    int na;
+    if (agent && np > 0) {
+        na = np < KN_AGENT_PASSAGES ? np : KN_AGENT_PASSAGES;
+        rc = agent_answer(r, agent, question, passages, na, o, cited);
+        if (rc != FM_OK) {
+            cJSON_Delete(skipped);
+            cJSON_Delete(o);
+            return rc == FM_REPLIED ? FM_OK : rc;
+        }
+    } else {
+        na = np < KN_ANSWER_PASSAGES ? np : KN_ANSWER_PASSAGES;
+        const char *texts[KN_ANSWER_PASSAGES];
+        for (int i = 0; i < na; i++)
+            texts[i] = str_of(cJSON_GetArrayItem(passages, i), "text");
+        char *answer = kn_extract_answer(texts, na, terms, nterms, cited);
+        if (!answer) {
+            cJSON_Delete(skipped);
+            cJSON_Delete(o);
+            return FM_ENOMEM;
+        }
+        cJSON_AddStringToObject(o, "answer", answer);
+        free(answer);
+        cJSON_AddStringToObject(o, "answerProvider", "local");
     }
-    cJSON_AddStringToObject(o, "answer", answer);
-    free(answer);
     cJSON *cits = cJSON_AddArrayToObject(o, "citations");
     for (int i = 0; i < na; i++) {
         if (!cited[i])
@@ -401,6 +456,7 @@ static int query(fm_req_t *r)
         const cJSON *p = cJSON_GetArrayItem(passages, i);
         cJSON *c = cJSON_CreateObject();
         cJSON_AddNumberToObject(c, "n", i + 1);
+        cJSON_AddNumberToObject(c, "passageIndex", i);
         cJSON_AddStringToObject(c, "passageId", str_of(p, "id"));
         cJSON_AddStringToObject(c, "sourceId", str_of(p, "sourceId"));
         cJSON_AddStringToObject(c, "title", str_of(p, "title"));
@@ -408,7 +464,6 @@ static int query(fm_req_t *r)
         cJSON_AddNumberToObject(c, "position", cJSON_GetObjectItem(p, "position")->valuedouble);
         cJSON_AddItemToArray(cits, c);
     }
-    cJSON_AddStringToObject(o, "answerProvider", "local");
     cJSON_AddStringToObject(o, "ranking", vectors ? "bm25+hash-embeddings" : "bm25");
     cJSON *ta = cJSON_AddArrayToObject(o, "terms");
     for (int i = 0; i < nterms; i++)

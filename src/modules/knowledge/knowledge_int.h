@@ -34,6 +34,8 @@
 #define KN_VEC_SCAN_MAX 200000          /* chunks one exact-cosine scan reads at most */
 #define KN_ANSWER_SENTENCES 3
 #define KN_ANSWER_PASSAGES 3            /* top passages the extractive answer reads */
+#define KN_AGENT_PASSAGES 8             /* top passages numbered in an agent's prompt */
+#define KN_DROPPED_MAX 32               /* distinct out-of-range citations reported */
 
 /* ---- knowledge_text.c ---- */
 typedef struct kn_chunk {
@@ -89,6 +91,15 @@ float kn_cos_q8(const float *unit, const int8_t *q);
  * Returns the answer (caller frees; "" when no sentence holds a term) and sets
  * cited[i] for each passage used. */
 char *kn_extract_answer(const char *const *texts, int n, const char *const *terms, int nterms, bool *cited);
+
+/* ---- knowledge_agent.c ---- */
+/* The prompt that asks an agent to answer `question` from the first n passages (objects
+ * with text, title, source), numbered [1]..[n], citing them as [n]. Caller frees. */
+char *kn_agent_prompt(const char *question, const cJSON *passages, int n);
+/* Reads the [n] and [n, m] citation marks of an agent's answer in one pass: cited[i]
+ * for each passage i+1 ≤ n it cites; numbers outside 1..n go (distinct, at most
+ * KN_DROPPED_MAX) into `dropped`, an array of numbers. */
+void kn_agent_citations(const char *answer, int n, bool *cited, cJSON *dropped);
 
 /* ---- knowledge_store.c ---- */
 int kn_coll_create(fm_db_t *db, const char *tenant, const char *name, const char *desc, cJSON **out);
