@@ -113,8 +113,8 @@ def test_briefing_written_by_an_agent(srv):
     assert b["written"]["text"].startswith("Brief: Write a short case briefing") and name in b["written"]["text"], b
     assert name in b["briefing"] and "due 2030-01-01" in b["briefing"], b
     assert "3 similar tasks were answered before" in b["briefing"], b
-    pr = assert_problem(srv.req("POST", P, "/api/v1/briefing/" + t["id"], body={"agentId": "nobody-here"}), 502)
-    assert "nobody-here" in pr["detail"], pr
+    pr = assert_problem(srv.req("POST", P, "/api/v1/briefing/" + t["id"], body={"agentId": "nobody-here"}), 422)
+    assert "nobody-here" in pr["detail"] and pr["errors"][0]["pointer"] == "/agentId", pr
 
 
 def test_tenants_and_bad_input(srv):

@@ -11,6 +11,8 @@
  */
 #include "dxg_int.h"
 
+#include "../orchestration/orch_client.h"
+
 #include "../../fm_buf.h"
 #include "../../fm_log.h"
 
@@ -309,8 +311,7 @@ static int briefing(fm_req_t *r)
     if (!fm_req_members_known(r, j, "", known, "docs/dxg.md"))
         return FM_OK;
     const char *agent = str(j, "agentId");
-    if (cJSON_GetObjectItem(j, "agentId") &&
-        (!agent || !*agent || strlen(agent) > 100 || strspn(agent, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(agent)))
+    if (cJSON_GetObjectItem(j, "agentId") && !orch_client_agent_ok(agent))
         return fm_reply_invalid(r, "agentId", "the id of an agent on 9007");
     cJSON *kase = gather(r);
     if (!kase)
@@ -321,26 +322,17 @@ static int briefing(fm_req_t *r)
     cJSON_AddStringToObject(o, "briefing", text ? text : "");
     cJSON_AddStringToObject(o, "source", "template");
     if (agent) {
-        cJSON *in = cJSON_CreateObject();
         fm_buf_t b = { 0 };
         fm_buf_addf(&b, "Write a short case briefing for the person who works this task. Facts: %s", text ? text : "");
         char *facts = fm_buf_detach(&b, NULL);
-        cJSON_AddStringToObject(in, "input", facts ? facts : "");
+        cJSON *ans = NULL;
+        int rc = orch_client_invoke(r, agent, "agentId", "the briefing", facts ? facts : "", NULL, true, &ans);
         free(facts);
-        cJSON_AddItemToObject(in, "variables", cJSON_Duplicate(cJSON_GetObjectItem(kase, "variables"), true));
-        char *body = cJSON_PrintUnformatted(in);
-        cJSON_Delete(in);
-        char path[160];
-        snprintf(path, sizeof(path), "/agents/%s/invoke", agent);
-        int st = 0;
-        cJSON *ans = body ? call(r, FM_POST, path, body, &st) : NULL;
-        cJSON_free(body);
-        if (!ans) {
+        if (rc != FM_OK) {
             free(text);
             cJSON_Delete(o);
             cJSON_Delete(kase);
-            return fm_reply_problem(r, 502, NULL, "Bad Gateway", NULL,
-                                    "the agent '%s' answered %d; the template briefing needs no agent", agent, st);
+            return rc == FM_REPLIED ? FM_OK : rc;
         }
         cJSON *w = cJSON_AddObjectToObject(o, "written");
         cJSON_AddStringToObject(w, "agentId", agent);
