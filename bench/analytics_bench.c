@@ -57,6 +57,7 @@ int main(int argc, char **argv)
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) != FM_OK)
         return 1;
     apply(db, "migrations/analytics/0001_init.sql");
+    apply(db, "migrations/analytics/0002_task_times.sql");
 
     /* (1) ingestion, 64 instances per transaction as the worker batches them */
     int hist = 2048;

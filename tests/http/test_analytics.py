@@ -182,3 +182,57 @@ def test_bad_input(srv):
     # a process with no instances: zeros, not an error
     m = metrics(srv, "proc_nothing")
     assert m["instances"]["started"] == 0 and m["duration"]["count"] == 0 and m["elements"] == [], m
+
+
+def ms(t):
+    """RFC 3339 with milliseconds (as the Human Task Service writes them) -> epoch ms."""
+    import datetime
+    return round(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_user_task_waiting_working_and_queue(srv):
+    """Three instances wait at a user task: one is claimed after a delay and answered
+    after another, one is claimed and left open, one is never claimed. Waiting, working
+    and the queue are checked exactly against the tasks' own timestamps."""
+    body = ('<bpmn:startEvent id="s"/><bpmn:userTask id="approve"/><bpmn:endEvent id="e"/>'
+            + chain("s", "approve", "e"))
+    p = deploy(srv, bpmn("an_queue", body))
+    ids = [start(srv, p["id"])["id"] for _ in range(3)]
+    tids = [wait_task(srv, i, "approve") for i in ids]
+    time.sleep(0.3)
+    claimed = assert_json(srv.req("PUT", 9006, "/tasks/%s/claim" % tids[0], body={}))
+    time.sleep(0.2)
+    assert respond(srv, tids[0], {}).status == 200
+    done = assert_json(srv.get(9006, "/tasks/" + tids[0]))
+    assert_json(srv.req("PUT", 9006, "/tasks/%s/claim" % tids[1], body={}))
+    wait_state(srv, ids[0], "completed")
+    m = wait_ingested(srv, p["id"], 1)
+
+    def settled():
+        a = element(assert_json(srv.get(P, "/analytics/processes/" + p["id"])), "approve")
+        return a if a.get("queue", {}).get("workingNow") == 1 and "waiting" in a else None
+    a = wait_until(settled, 20, what="the task events in analytics")
+    wait_ms = ms(claimed["updatedAt"]) - ms(done["createdAt"])
+    work_ms = ms(done["completedAt"]) - ms(claimed["updatedAt"])
+    assert wait_ms >= 300 and work_ms >= 200, (claimed, done)
+    assert a["waiting"] == {"count": 1, "meanMs": wait_ms, "p50Ms": wait_ms, "p90Ms": wait_ms, "p99Ms": wait_ms,
+                            "maxMs": wait_ms, "totalMs": wait_ms}, a
+    assert a["working"]["count"] == 1 and a["working"]["totalMs"] == work_ms, a
+    assert a["queue"] == {"now": 2, "waitingNow": 1, "workingNow": 1, "maxInWindow": 3}, a
+    assert a["count"] == 1 and a["p50Ms"] >= wait_ms + work_ms, a
+    b = assert_json(srv.get(P, "/analytics/processes/%s/bottlenecks" % p["id"]))
+    top = next(x for x in b["items"] if x["elementId"] == "approve")
+    assert top["rank"] == 1 and top["queue"]["now"] == 2 and top["waiting"]["totalMs"] == wait_ms, b
+    # the unclaimed one is answered straight away: all of its time was waiting
+    assert respond(srv, tids[2], {}).status == 200
+    t2 = assert_json(srv.get(9006, "/tasks/" + tids[2]))
+    wait_state(srv, ids[2], "completed")
+    a = wait_until(lambda: (lambda e: e if e["waiting"]["count"] == 2 else None)(
+        element(assert_json(srv.get(P, "/analytics/processes/" + p["id"])), "approve")), 20,
+        what="the second completed task")
+    assert a["waiting"]["totalMs"] == wait_ms + ms(t2["completedAt"]) - ms(t2["createdAt"]), a
+    assert a["working"]["totalMs"] == work_ms and a["working"]["maxMs"] == work_ms, a
+    assert a["queue"] == {"now": 1, "waitingNow": 0, "workingNow": 1, "maxInWindow": 3}, a
+    # another tenant sees none of it
+    other = srv.tenant_headers("analyticsq")
+    assert metrics(srv, p["id"], headers=other)["elements"] == []

@@ -40,6 +40,11 @@ typedef struct an_history {
 } an_history_t;
 int an_ingest_histories(fm_db_t *db, const an_history_t *h, int n);
 
+/* Records one task.* event (type "task.created" …, the task as the Human Task Service
+ * sends it) of a task of an instance of process/version: created, first assignee, end. */
+int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSON *task, const char *process,
+                   int version);
+
 /* ---- analytics_stats.c ---- */
 typedef struct an_window {
     const char *tenant, *process;
