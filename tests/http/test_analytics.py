@@ -11,7 +11,27 @@ from exec_support import bpmn, chain, deploy, start, wait_state, wait_task, resp
 from harness import Server, assert_json, assert_problem, wait_until
 
 P = 9014
-FIXTURES = {"solo": lambda: Server()}
+
+
+class Mail:
+    """A server whose Notification Service mails to the real aiosmtpd receiver
+    (smtp_sink.py, as test_notifications.py runs it)."""
+
+    def __init__(self):
+        from test_notifications import Smtp, env_for
+        self.smtp = Smtp()
+        try:
+            self.srv = Server(env=env_for(self.smtp.port))
+        except BaseException:
+            self.smtp.close()
+            raise
+
+    def close(self):
+        self.srv.close()
+        self.smtp.close()
+
+
+FIXTURES = {"solo": lambda: Server(), "mail": Mail}
 
 
 def timed_process(srv, pid, headers=None):
@@ -236,3 +256,74 @@ def test_user_task_waiting_working_and_queue(srv):
     # another tenant sees none of it
     other = srv.tenant_headers("analyticsq")
     assert metrics(srv, p["id"], headers=other)["elements"] == []
+
+
+def test_scheduled_report_is_mailed(mail):
+    """A report schedule creates a schedule in 9008 (event action); its firing mails the
+    report through 9009 to the real SMTP receiver, CSV in the body."""
+    from test_notifications import mail_for, parse
+    srv, smtp = mail.srv, mail.smtp
+    p = timed_process(srv, "an_mailed")
+    eid = start(srv, p["id"])["id"]
+    wait_state(srv, eid, "completed")
+    wait_ingested(srv, p["id"], 1)
+    rs = assert_json(srv.req("POST", P, "/analytics/reports/schedules",
+                             body={"processId": p["id"], "format": "csv", "interval": "PT1H",
+                                   "recipients": ["ops@example.com", "boss@example.com"]}), 201)
+    assert rs["kind"] == "instances" and rs["rangeDays"] == 7 and rs["runs"] == 0, rs
+    assert rs["trigger"] == {"interval": "PT1H"} and rs["nextFireAt"], rs
+    sched = assert_json(srv.get(9008, "/schedules/" + rs["scheduleId"]))
+    assert sched["action"]["kind"] == "event" and sched["action"]["type"] == "analytics.report.due", sched
+    assert sched["action"]["data"] == {"reportScheduleId": rs["id"]}, sched
+    # fire it now, through Scheduling (the run is the scheduler's own)
+    assert srv.req("POST", 9008, "/schedules/%s/execute" % rs["scheduleId"], body={}).status in (201, 202)
+    for rcpt in ("ops@example.com", "boss@example.com"):
+        m = parse(mail_for(smtp, rcpt, timeout=20)[0])
+        assert m["Subject"].startswith("FlowMaster report: process %s (instances)" % p["id"]), m["Subject"]
+        text = m.get_content() if not m.is_multipart() else m.get_body(("plain",)).get_content()
+        lines = text.strip().splitlines()
+        assert lines[0] == "instanceId,processId,version,state,startedAt,endedAt,durationMs,incidents", lines
+        assert len(lines) == 2 and lines[1].startswith(eid + "," + p["id"] + ",1,completed,"), lines
+    got = wait_until(lambda: [x for x in assert_json(srv.get(P, "/analytics/reports/schedules"))["items"]
+                              if x["id"] == rs["id"] and x["runs"] == 1], 10, what="the run recorded")[0]
+    assert got["lastResult"] == "sent to 2" and got["lastRunAt"], got
+    # a dashboard report as JSON, on a cron
+    ds = assert_json(srv.req("POST", P, "/analytics/reports/schedules",
+                             body={"dashboard": True, "format": "json", "cron": "0 7 * * 1",
+                                   "timezone": "Europe/Vienna", "rangeDays": 30,
+                                   "recipients": ["dash@example.com"]}), 201)
+    assert srv.req("POST", 9008, "/schedules/%s/execute" % ds["scheduleId"], body={}).status in (201, 202)
+    m = parse(mail_for(smtp, "dash@example.com", timeout=20)[0])
+    text = m.get_content() if not m.is_multipart() else m.get_body(("plain",)).get_content()
+    import json as _json
+    d = _json.loads(text)
+    assert any(x["processId"] == p["id"] and x["completed"] == 1 for x in d["processes"]), d
+    # another tenant neither sees nor deletes them
+    other = srv.tenant_headers("analyticsm")
+    assert assert_json(srv.get(P, "/analytics/reports/schedules", headers=other))["items"] == []
+    assert_problem(srv.req("DELETE", P, "/analytics/reports/schedules/" + rs["id"], headers=other), 404)
+    # delete removes the schedule in 9008 too
+    assert srv.req("DELETE", P, "/analytics/reports/schedules/" + rs["id"]).status == 204
+    assert srv.get(9008, "/schedules/" + rs["scheduleId"]).status == 404
+    assert [x["id"] for x in assert_json(srv.get(P, "/analytics/reports/schedules"))["items"]] == [ds["id"]]
+
+
+def test_report_schedule_bad_input(srv):
+    good = {"processId": "p1", "format": "csv", "interval": "PT1H", "recipients": ["a@example.com"]}
+    for change, field in (({"format": "xlsx"}, "format"), ({"processId": None}, "processId"),
+                          ({"dashboard": True}, "processId"), ({"interval": None}, "cron"),
+                          ({"cron": "0 7 * * 1"}, "cron"), ({"recipients": []}, "recipients"),
+                          ({"recipients": ["not an address"]}, "recipients"),
+                          ({"recipients": ["a@example.com"] * 21}, "recipients"),
+                          ({"rangeDays": 0}, "rangeDays"), ({"kind": "tasks"}, "kind")):
+        body = dict(good, **change)
+        body = {k: v for k, v in body.items() if v is not None}
+        pr = assert_problem(srv.req("POST", P, "/analytics/reports/schedules", body=body), 422)
+        assert pr["errors"][0]["pointer"] == "/" + field, (change, pr)
+    # Scheduling's own refusal (a bad interval) is passed on
+    pr = assert_problem(srv.req("POST", P, "/analytics/reports/schedules", body=dict(good, interval="P1Y")), 422)
+    assert pr["errors"][0]["pointer"] == "/interval", pr
+    assert assert_json(srv.get(P, "/analytics/reports/schedules"))["items"] == []
+    assert not [x for x in assert_json(srv.get(9008, "/schedules?limit=500"))["items"]
+                if x["name"].startswith("analytics report")]
+    assert_problem(srv.req("DELETE", P, "/analytics/reports/schedules/rps_nothing"), 404)

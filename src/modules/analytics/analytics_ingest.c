@@ -7,6 +7,8 @@
  * writes its element visits, path, duration and incident count in one transaction.
  * `task.*` events of tasks that belong to an instance record when each user task was
  * created, first assigned (claimed) and ended: waiting and working time, and queues.
+ * `analytics.report.due` (a report schedule fired in Scheduling) mails a report
+ * (analytics_report.c).
  *
  * Backfill: at first start (and resumed after a restart by its stored cursor) the worker
  * pages through every tenant's instances (GET /executions) and ingests those it does not
@@ -45,7 +47,7 @@ static struct {
     item_t *head, *tail;
     size_t depth;
     bool stop, running, busy, backfilled, dropped;
-    int sub, task_sub;
+    int sub, task_sub, report_sub;
 } G = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .idle_cv = PTHREAD_COND_INITIALIZER };
 
 int64_t an_parse_time(const char *s)
@@ -579,6 +581,25 @@ static void on_task_event(const bus_event_t *ev, void *arg)
     cJSON_Delete(d);
 }
 
+/* A report schedule fired (Scheduling's event action): the worker mails the report. */
+static void on_report_due(const bus_event_t *ev, void *arg)
+{
+    (void)arg;
+    cJSON *d = cJSON_Parse(ev->data);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(d, "reportScheduleId"));
+    if (id && ev->tenant && strlen(id) < 64) {
+        item_t *it = calloc(1, sizeof(*it));
+        if (it) {
+            it->tenant = strdup(ev->tenant);
+            it->instance = strdup(id);
+            it->process = strdup(ev->id ? ev->id : "");
+            it->type = strdup("report");
+        }
+        enqueue(it);
+    }
+    cJSON_Delete(d);
+}
+
 static void on_event(const bus_event_t *ev, void *arg)
 {
     (void)arg;
@@ -664,6 +685,12 @@ static void *worker(void *arg)
                 handle(batch[i]);
                 continue;
             }
+            if (!strcmp(batch[i]->type, "report")) {
+                int rc = an_report_fire(G.db, batch[i]->tenant, batch[i]->instance, batch[i]->process);
+                if (rc != FM_OK)
+                    fm_log_msg(FM_LOG_WARN, "analytics: a scheduled report was not sent", batch[i]->instance);
+                continue;
+            }
             if (batch[i]->data) {
                 handle_task(batch[i]);
                 continue;
@@ -712,9 +739,16 @@ int an_ingest_start(fm_mod_t *m)
         bus_unsubscribe(G.sub);
         return G.task_sub;
     }
+    G.report_sub = bus_subscribe(AN_REPORT_DUE, on_report_due, NULL);
+    if (G.report_sub < 0) {
+        bus_unsubscribe(G.sub);
+        bus_unsubscribe(G.task_sub);
+        return G.report_sub;
+    }
     if (pthread_create(&G.thread, NULL, worker, NULL) != 0) {
         bus_unsubscribe(G.sub);
         bus_unsubscribe(G.task_sub);
+        bus_unsubscribe(G.report_sub);
         return FM_ENOMEM;
     }
     G.running = true;
@@ -728,6 +762,7 @@ void an_ingest_stop(fm_mod_t *m)
         return;
     bus_unsubscribe(G.sub);
     bus_unsubscribe(G.task_sub);
+    bus_unsubscribe(G.report_sub);
     pthread_mutex_lock(&G.mu);
     G.stop = true;
     pthread_cond_broadcast(&G.cv);
