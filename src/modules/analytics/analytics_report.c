@@ -310,16 +310,24 @@ static int due_row(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
-/* Cuts the report at the last line break before MAIL_REPORT_MAX and says so. */
+/* Cuts the report at the last line break before its JSON-escaped size (as it travels in
+ * the message's data) passes MAIL_REPORT_MAX, and says so. */
 static void cut(fm_buf_t *b)
 {
-    if (b->len <= MAIL_REPORT_MAX)
+    size_t cost = 0, last_nl = 0, i;
+    for (i = 0; i < b->len; i++) {
+        unsigned char ch = (unsigned char)b->data[i];
+        cost += ch == '"' || ch == '\\' || ch == '\n' || ch == '\r' || ch == '\t' ? 2 : ch < 0x20 ? 6 : 1;
+        if (cost > MAIL_REPORT_MAX)
+            break;
+        if (ch == '\n')
+            last_nl = i + 1;
+    }
+    if (i == b->len)
         return;
-    size_t n = MAIL_REPORT_MAX;
-    while (n > 0 && b->data[n - 1] != '\n')
-        n--;
-    b->len = n;
-    b->data[n] = '\0';
+    b->len = last_nl;
+    if (b->data)
+        b->data[last_nl] = '\0';
     fm_buf_addf(b, "\r\n[cut at %d bytes: POST /analytics/reports gives the whole report]\r\n", MAIL_REPORT_MAX);
 }
 
