@@ -440,7 +440,8 @@ static int64_t task_time(const cJSON *task, const char *key)
     return an_parse_time(cJSON_GetStringValue(cJSON_GetObjectItem(task, key)));
 }
 
-int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSON *task, const char *process,
+/* One task event inside the caller's write transaction. */
+static int task_in(fm_dbc_t *w, const char *tenant, const char *type, const cJSON *task, const char *process,
                    int version)
 {
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(task, "id"));
@@ -467,7 +468,7 @@ int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSO
     } else
         return FM_OK;
     /* The first assignee counts (an unclaim does not restart the wait); an end is final. */
-    return fm_dbq_write(db,
+    return fm_dbq_run(w,
                         "INSERT INTO task_times(tenant_id, task_id, instance_id, process_id, version, element_id, "
                         "created_ms, claimed_ms, ended_ms, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                         "nullif(?8, -1), nullif(?9, -1), ?10) ON CONFLICT(tenant_id, task_id) DO UPDATE SET "
@@ -475,6 +476,33 @@ int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSO
                         "ended_ms = coalesce(ended_ms, excluded.ended_ms), "
                         "state = CASE WHEN state = 'open' THEN excluded.state ELSE state END",
                         "ssssisIIIs", tenant, id, inst, process, version, el, created, claimed, ended, state);
+}
+
+int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSON *task, const char *process,
+                   int version)
+{
+    an_task_t t = { tenant, type, task, process, version };
+    int rc = an_ingest_tasks(db, &t, 1);
+    return rc;
+}
+
+int an_ingest_tasks(fm_db_t *db, const an_task_t *t, int n)
+{
+    /* a single bad event is refused; in a batch it is skipped, not the batch */
+    if (n == 1) {
+        fm_dbc_t *w = fm_dbq_write_begin(db);
+        return w ? fm_dbq_write_end(w, task_in(w, t->tenant, t->type, t->task, t->process, t->version)) : FM_EDB;
+    }
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    int rc = FM_OK;
+    for (int i = 0; i < n && rc == FM_OK; i++) {
+        rc = task_in(w, t[i].tenant, t[i].type, t[i].task, t[i].process, t[i].version);
+        if (rc == FM_EINVAL)
+            rc = FM_OK;
+    }
+    return fm_dbq_write_end(w, rc);
 }
 
 typedef struct proc_of {
@@ -490,14 +518,15 @@ static int proc_row(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
-/* Worker: the task's instance gives its process (recorded here, else asked of the engine). */
-static void handle_task(item_t *it)
+/* Worker: the task's instance gives its process (recorded here, else asked of the
+ * engine); false when it is unknown. */
+static bool task_process(item_t *it, proc_of_t *p)
 {
-    cJSON *task = cJSON_Parse(it->data);
-    proc_of_t p = { "", 0 };
-    fm_dbq_read_one(G.db, "SELECT process_id, version FROM instances WHERE tenant_id = ? AND id = ?", proc_row, &p,
+    p->process[0] = '\0';
+    p->version = 0;
+    fm_dbq_read_one(G.db, "SELECT process_id, version FROM instances WHERE tenant_id = ? AND id = ?", proc_row, p,
                     "ss", it->tenant, it->instance);
-    if (!p.process[0]) {
+    if (!p->process[0]) {
         char path[200];
         snprintf(path, sizeof(path), "/executions/%s", it->instance);
         int status = 0;
@@ -508,15 +537,13 @@ static void handle_task(item_t *it)
             const char *proc = cJSON_GetStringValue(cJSON_GetObjectItem(j, "processId"));
             const cJSON *ver = cJSON_GetObjectItem(j, "version");
             if (proc)
-                snprintf(p.process, sizeof(p.process), "%s", proc);
-            p.version = cJSON_IsNumber(ver) ? ver->valueint : 0;
+                snprintf(p->process, sizeof(p->process), "%s", proc);
+            p->version = cJSON_IsNumber(ver) ? ver->valueint : 0;
             cJSON_Delete(j);
         }
         free(out);
     }
-    if (task && p.process[0] && an_ingest_task(G.db, it->tenant, it->type, task, p.process, p.version) != FM_OK)
-        fm_log_msg(FM_LOG_WARN, "analytics: a task event was not recorded", it->instance);
-    cJSON_Delete(task);
+    return p->process[0] != '\0';
 }
 
 /* ---- the queue ---- */
@@ -679,7 +706,11 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&G.mu);
         an_history_t hs[BATCH];
         cJSON *entries[BATCH];
-        int nh = 0;
+        int nh = 0, nt = 0;
+        /* task events of the batch, written in one transaction in their order */
+        an_task_t ts[BATCH];
+        cJSON *tj[BATCH];
+        struct { proc_of_t p; } tp[BATCH];
         for (int i = 0; i < nb; i++) {
             if (!strcmp(batch[i]->type, "started")) {
                 handle(batch[i]);
@@ -692,7 +723,11 @@ static void *worker(void *arg)
                 continue;
             }
             if (batch[i]->data) {
-                handle_task(batch[i]);
+                if (task_process(batch[i], &tp[nt].p) && (tj[nt] = cJSON_Parse(batch[i]->data))) {
+                    ts[nt] = (an_task_t){ batch[i]->tenant, batch[i]->type, tj[nt], tp[nt].p.process,
+                                          tp[nt].p.version };
+                    nt++;
+                }
                 continue;
             }
             if (fetch_history(batch[i]->tenant, batch[i]->instance, &entries[nh]) == FM_OK) {
@@ -704,6 +739,10 @@ static void *worker(void *arg)
         if (nh && an_ingest_histories(G.db, hs, nh) != FM_OK)
             fm_log_msg(FM_LOG_WARN, "analytics: a batch of ended instances was not ingested; the next start retries it",
                        NULL);
+        if (nt && an_ingest_tasks(G.db, ts, nt) != FM_OK)
+            fm_log_msg(FM_LOG_WARN, "analytics: a batch of task events was not recorded", NULL);
+        for (int i = 0; i < nt; i++)
+            cJSON_Delete(tj[i]);
         for (int i = 0; i < nh; i++)
             cJSON_Delete(entries[i]);
         for (int i = 0; i < nb; i++)

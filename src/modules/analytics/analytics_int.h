@@ -44,6 +44,15 @@ int an_ingest_histories(fm_db_t *db, const an_history_t *h, int n);
  * sends it) of a task of an instance of process/version: created, first assignee, end. */
 int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSON *task, const char *process,
                    int version);
+/* Several in one transaction, in order (the worker batches events that arrive together);
+ * one without an instance or creation time is skipped. */
+typedef struct an_task {
+    const char *tenant, *type;
+    const cJSON *task;
+    const char *process;
+    int version;
+} an_task_t;
+int an_ingest_tasks(fm_db_t *db, const an_task_t *t, int n);
 
 /* ---- analytics_stats.c ---- */
 typedef struct an_window {
