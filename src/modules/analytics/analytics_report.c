@@ -20,6 +20,7 @@
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define MAX_RECIPIENTS 20
+#define MAX_SCHEDULES 500      /* per tenant */
 /* The report in a mail's body; the Notification Service takes data up to 64 KiB. */
 #define MAIL_REPORT_MAX 60000
 
@@ -158,9 +159,15 @@ int an_schedule_create(fm_req_t *r, fm_db_t *db)
     cJSON_ArrayForEach(x, rcpt)
     if (!email_ok(cJSON_GetStringValue(x)))
         return fm_reply_invalid(r, "recipients", "each must be one e-mail address (at most 254 characters)");
+    const char *tenant = fm_req_tenant(r);
+    int64_t have = 0;
+    int rc0 = fm_dbq_read_int(db, "SELECT count(*) FROM report_schedules WHERE tenant_id = ?", &have, "s", tenant);
+    if (rc0 != FM_OK)
+        return rc0;
+    if (have >= MAX_SCHEDULES)
+        return fm_reply_problem(r, 409, NULL, NULL, NULL, "a tenant has at most %d report schedules", MAX_SCHEDULES);
     char id[48];
     fm_id_random("rps", id, sizeof(id));
-    const char *tenant = fm_req_tenant(r);
     /* the schedule in 9008: its action publishes analytics.report.due for this id */
     cJSON *s = cJSON_CreateObject();
     char name[96];
@@ -251,7 +258,7 @@ int an_schedule_list(fm_req_t *r, fm_db_t *db)
 {
     cJSON *items = cJSON_CreateArray();
     char sql[512];
-    snprintf(sql, sizeof(sql), "%s WHERE tenant_id = ? ORDER BY created_ms, id LIMIT 500", SCHED_COLS);
+    snprintf(sql, sizeof(sql), "%s WHERE tenant_id = ? ORDER BY created_ms, id LIMIT %d", SCHED_COLS, MAX_SCHEDULES);
     int rc = fm_dbq_read_array(db, sql, SCHED_HINTS, items, "s", fm_req_tenant(r));
     if (rc != FM_OK) {
         cJSON_Delete(items);

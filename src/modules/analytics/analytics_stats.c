@@ -239,6 +239,61 @@ static int queue_row(const fm_dbrow_t *row, void *arg)
     return FM_OK;
 }
 
+/* The most tasks open at once per element: starts come in time order, ends are sorted,
+ * then merged. */
+typedef struct peak_ctx {
+    cJSON *arr;
+    char cur[256];
+    vals_t starts, ends;
+} peak_ctx_t;
+
+static int peak_flush(peak_ctx_t *p)
+{
+    if (!p->cur[0])
+        return FM_OK;
+    qsort(p->ends.v, p->ends.n, sizeof(int64_t), cmp_i64);
+    int64_t q = 0, best = 0;
+    size_t i = 0, j = 0;
+    while (i < p->starts.n) {
+        if (j < p->ends.n && p->ends.v[j] <= p->starts.v[i]) {
+            q--;
+            j++;
+        } else {
+            q++;
+            i++;
+            if (q > best)
+                best = q;
+        }
+    }
+    cJSON *o = element_entry(p->arr, p->cur);
+    cJSON *queue = cJSON_GetObjectItem(o, "queue");
+    if (!queue) {
+        queue = cJSON_AddObjectToObject(o, "queue");
+        cJSON_AddNumberToObject(queue, "now", 0);
+        cJSON_AddNumberToObject(queue, "waitingNow", 0);
+        cJSON_AddNumberToObject(queue, "workingNow", 0);
+        cJSON_AddNumberToObject(queue, "maxInWindow", 0);
+    }
+    cJSON_SetNumberValue(cJSON_GetObjectItem(queue, "maxInWindow"), (double)best);
+    p->starts.n = p->ends.n = 0;
+    p->cur[0] = '\0';
+    return FM_OK;
+}
+
+static int peak_row(const fm_dbrow_t *row, void *arg)
+{
+    peak_ctx_t *p = arg;
+    const char *id = fm_dbrow_str(row, 0);
+    if (strcmp(id, p->cur)) {
+        peak_flush(p);
+        snprintf(p->cur, sizeof(p->cur), "%s", id);
+    }
+    int rc = vals_add(&p->starts, fm_dbrow_int(row, 1));
+    if (rc == FM_OK && !fm_dbrow_null(row, 2))
+        rc = vals_add(&p->ends, fm_dbrow_int(row, 2));
+    return rc;
+}
+
 #define TASK_WHERE "tenant_id = ?1 AND process_id = ?2 AND (?5 = 0 OR version = ?5)"
 
 /* Adds waiting/working (completed tasks created in the window) and queue (open tasks now;
@@ -262,18 +317,20 @@ static int task_split(fm_dbc_t *c, const an_window_t *w, cJSON *arr)
                          " AND ended_ms IS NULL AND ?3 <= ?4 GROUP BY element_id ORDER BY element_id",
                          queue_row, arr, "ssIIi", w->tenant, w->process, w->from_ms, w->to_ms, w->version);
     /* The most tasks open at once in [from, to): +1 at each creation (or at from for
-     * those open then), -1 at each end, summed in time order (ends first at a tie). */
-    if (rc == FM_OK)
+     * those open then), -1 at each end, in time order with ends first at a tie. */
+    if (rc == FM_OK) {
+        peak_ctx_t pk = { .arr = arr };
         rc = fm_dbq_each(c,
-                         "SELECT element_id, max(q) FROM (SELECT element_id, sum(d) OVER (PARTITION BY element_id "
-                         "ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS q FROM ("
-                         "SELECT element_id, max(created_ms, ?3) AS t, 1 AS d FROM task_times WHERE " TASK_WHERE
-                         " AND created_ms < ?4 AND (ended_ms IS NULL OR ended_ms > ?3) "
-                         "UNION ALL SELECT element_id, ended_ms AS t, -1 AS d FROM task_times WHERE " TASK_WHERE
-                         " AND created_ms < ?4 AND ended_ms > ?3 AND ended_ms < ?4 LIMIT ?6)) "
-                         "GROUP BY element_id ORDER BY element_id",
-                         queue_row, arr, "ssIIii", w->tenant, w->process, w->from_ms, w->to_ms, w->version,
-                         2 * AN_READ_MAX);
+                         "SELECT element_id, max(created_ms, ?3), CASE WHEN ended_ms < ?4 THEN ended_ms END "
+                         "FROM task_times WHERE " TASK_WHERE " AND created_ms < ?4 AND (ended_ms IS NULL OR "
+                         "ended_ms > ?3) ORDER BY element_id, created_ms LIMIT ?6",
+                         peak_row, &pk, "ssIIii", w->tenant, w->process, w->from_ms, w->to_ms, w->version,
+                         AN_READ_MAX);
+        if (rc == FM_OK)
+            rc = peak_flush(&pk);
+        free(pk.starts.v);
+        free(pk.ends.v);
+    }
     return rc;
 }
 
