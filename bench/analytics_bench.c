@@ -3,7 +3,10 @@
  * (1) ingestion rate: engine histories of 20 entries (start, 8 elements entered and
  *     left, end) written through an_ingest_history, counted in history events per
  *     second; (2) dashboard and process-metrics latency with N recorded instances
- *     (default 1,000,000 over 50 processes and 30 days), p50/p99 over 20 calls.
+ *     (default 1,000,000 over 50 processes and 30 days), p50/p99 over 20 calls;
+ * (3) task events (created, assigned, completed; one in ten left open) for every
+ *     instance of one process through an_ingest_tasks, in events per second, and that
+ *     process's metrics again with the waiting/working split and queues computed.
  *
  *   build/bench/analytics_bench [instances]
  */
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
     if (fm_db_open(&db, path, &opts, err, sizeof(err)) != FM_OK)
         return 1;
     apply(db, "migrations/analytics/0001_init.sql");
+    apply(db, "migrations/analytics/0002_task_times.sql");
 
     /* (1) ingestion, 64 instances per transaction as the worker batches them */
     int hist = 2048;
@@ -133,6 +137,51 @@ int main(int argc, char **argv)
     qsort(lp, 20, sizeof(double), cmp_d);
     printf("dashboard over %ld instances (30 days, 50 processes): p50 %.1f ms, p99 %.1f ms\n", n, lat[10], lat[19]);
     printf("process metrics (%ld instances of one process): p50 %.1f ms, p99 %.1f ms\n", n / 50, lp[10], lp[19]);
+
+    /* (3) user tasks of proc_7's instances: 3 events each (1 in 10 left open, never claimed) */
+    long nt = n / 50;
+    double a = now_s();
+    long events = 0;
+    an_task_t tb[64];
+    cJSON *docs[64];
+    int tn = 0;
+    for (long i = 7; i < n; i += 50) {
+        int64_t st = base + (int64_t)((double)i / (double)n * (double)span);
+        char json[512], created[32], claimed[32], done[32];
+        fm_time_rfc3339_at(st + 100, created);
+        fm_time_rfc3339_at(st + 100 + i % 700, claimed);
+        fm_time_rfc3339_at(st + 900 + i % 900, done);
+        for (int e = 0; e < ((i / 50) % 10 ? 3 : 1); e++) {
+            snprintf(json, sizeof(json),
+                     "{\"id\":\"tsk_%ld\",\"processInstanceId\":\"exe_b%ld\",\"elementId\":\"review\","
+                     "\"assignee\":%s,\"createdAt\":\"%s\",\"updatedAt\":\"%s\",\"completedAt\":%s%s%s}",
+                     i, i, e ? "\"u1\"" : "null", created, e ? claimed : created, e == 2 ? "\"" : "",
+                     e == 2 ? done : "null", e == 2 ? "\"" : "");
+            docs[tn] = cJSON_Parse(json);
+            tb[tn] = (an_task_t){ "t", e == 0 ? "task.created" : e == 1 ? "task.assigned" : "task.completed",
+                                     docs[tn], "proc_7", 1 };
+            if (++tn == 64 || (i + 50 >= n && e == ((i / 50) % 10 ? 2 : 0))) {
+                an_ingest_tasks(db, tb, tn);
+                for (int k = 0; k < tn; k++)
+                    cJSON_Delete(docs[k]);
+                events += tn;
+                tn = 0;
+            }
+        }
+    }
+    double el = now_s() - a;
+    printf("task events (64 per transaction, as the worker batches them): %ld in %.2f s: %.0f events/s\n", events, el, events / el);
+    for (int k = 0; k < 20; k++) {
+        cJSON *o = NULL;
+        an_window_t win = { "t", "proc_7", base, base + span, 0 };
+        a = now_s();
+        an_process_metrics(db, &win, 86400000LL, &o);
+        lp[k] = (now_s() - a) * 1000;
+        cJSON_Delete(o);
+    }
+    qsort(lp, 20, sizeof(double), cmp_d);
+    printf("process metrics with %ld user tasks (waiting/working, queue now and most in window): p50 %.1f ms, "
+           "p99 %.1f ms\n", nt, lp[10], lp[19]);
     fm_db_close(db);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

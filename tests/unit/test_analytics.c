@@ -3,7 +3,8 @@
  * RFC 3339 parsing (fractions, offsets, refusals), nearest-rank percentiles, and an
  * engine history (with a parallel split, a repeated element and an incident) turned
  * into element visits, a path, a duration and an incident count; ingesting twice gives
- * the same rows; statistics over them.
+ * the same rows; statistics over them; user tasks' waiting and working time and queues
+ * from task events.
  */
 #include "fm_test.h"
 
@@ -80,6 +81,7 @@ static void ingest_one_history(void **state)
     fm_test_db_t t;
     fm_test_db_open(&t, true);
     apply(&t, "migrations/analytics/0001_init.sql");
+    apply(&t, "migrations/analytics/0002_task_times.sql");
     cJSON *h = cJSON_Parse(HISTORY);
     assert_non_null(h);
     for (int round = 0; round < 2; round++)     /* twice: the same rows */
@@ -131,12 +133,85 @@ static void ingest_one_history(void **state)
     fm_test_db_close(&t);
 }
 
+static void task_event(fm_db_t *db, const char *type, const char *json)
+{
+    cJSON *t = cJSON_Parse(json);
+    assert_non_null(t);
+    assert_int_equal(an_ingest_task(db, "t1", type, t, "proc_q", 1), FM_OK);
+    cJSON_Delete(t);
+}
+
+#define TASK(id, assignee, created, updated, completed)                                                             \
+    "{\"id\":\"" id "\",\"processInstanceId\":\"exe_" id "\",\"elementId\":\"review\",\"assignee\":" assignee \
+    ",\"createdAt\":\"" created "\",\"updatedAt\":\"" updated "\",\"completedAt\":" completed "}"
+
+/* Waiting = created -> first assignee, working = first assignee -> completed; an unclaim
+ * does not restart the wait; redelivered events change nothing; queue now and its most
+ * in the window. */
+static void task_split(void **state)
+{
+    (void)state;
+    fm_test_db_t t;
+    fm_test_db_open(&t, true);
+    apply(&t, "migrations/analytics/0001_init.sql");
+    apply(&t, "migrations/analytics/0002_task_times.sql");
+    /* A: created 0 s, claimed 10 s, unclaimed 12 s, claimed 15 s, completed 40 s */
+    task_event(t.db, "task.created", TASK("A", "null", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "null"));
+    for (int round = 0; round < 2; round++)
+        task_event(t.db, "task.assigned", TASK("A", "\"u1\"", "2026-01-01T00:00:00Z", "2026-01-01T00:00:10Z", "null"));
+    task_event(t.db, "task.assigned", TASK("A", "null", "2026-01-01T00:00:00Z", "2026-01-01T00:00:12Z", "null"));
+    task_event(t.db, "task.assigned", TASK("A", "\"u2\"", "2026-01-01T00:00:00Z", "2026-01-01T00:00:15Z", "null"));
+    task_event(t.db, "task.completed",
+               TASK("A", "\"u2\"", "2026-01-01T00:00:00Z", "2026-01-01T00:00:40Z", "\"2026-01-01T00:00:40Z\""));
+    /* B: assigned at creation (5 s), completed 25 s: no wait */
+    task_event(t.db, "task.created", TASK("B", "\"u1\"", "2026-01-01T00:00:05Z", "2026-01-01T00:00:05Z", "null"));
+    task_event(t.db, "task.completed",
+               TASK("B", "\"u1\"", "2026-01-01T00:00:05Z", "2026-01-01T00:00:25Z", "\"2026-01-01T00:00:25Z\""));
+    /* C: created 30 s, still open, never claimed */
+    task_event(t.db, "task.created", TASK("C", "null", "2026-01-01T00:00:30Z", "2026-01-01T00:00:30Z", "null"));
+    an_window_t w = { "t1", "proc_q", 0, INT64_MAX / 2, 0 };
+    cJSON *m = NULL;
+    assert_int_equal(an_process_metrics(t.db, &w, 86400000LL * 365 * 100, &m), FM_OK);
+    const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "elements"), 0);
+    assert_string_equal(cJSON_GetObjectItem(r, "elementId")->valuestring, "review");
+    const cJSON *wt = cJSON_GetObjectItem(r, "waiting"), *wk = cJSON_GetObjectItem(r, "working");
+    const cJSON *q = cJSON_GetObjectItem(r, "queue");
+    assert_true(cJSON_GetObjectItem(wt, "count")->valuedouble == 2);
+    assert_true(cJSON_GetObjectItem(wt, "totalMs")->valuedouble == 10000);
+    assert_true(cJSON_GetObjectItem(wt, "p50Ms")->valuedouble == 0);
+    assert_true(cJSON_GetObjectItem(wt, "maxMs")->valuedouble == 10000);
+    assert_true(cJSON_GetObjectItem(wk, "totalMs")->valuedouble == 50000);
+    assert_true(cJSON_GetObjectItem(wk, "maxMs")->valuedouble == 30000);
+    assert_true(cJSON_GetObjectItem(q, "now")->valuedouble == 1);
+    assert_true(cJSON_GetObjectItem(q, "waitingNow")->valuedouble == 1);
+    assert_true(cJSON_GetObjectItem(q, "workingNow")->valuedouble == 0);
+    /* open at once: A and B from 5 s to 25 s, then A and C from 30 s to 40 s */
+    assert_true(cJSON_GetObjectItem(q, "maxInWindow")->valuedouble == 2);
+    /* a window from 26 s: A (open then) and C */
+    an_window_t late = { "t1", "proc_q", an_parse_time("2026-01-01T00:00:26Z"), INT64_MAX / 2, 0 };
+    cJSON *m2 = NULL;
+    assert_int_equal(an_process_metrics(t.db, &late, 86400000LL * 365 * 100, &m2), FM_OK);
+    r = cJSON_GetArrayItem(cJSON_GetObjectItem(m2, "elements"), 0);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "queue"), "maxInWindow")->valuedouble == 2);
+    assert_null(cJSON_GetObjectItem(r, "waiting"));   /* no task created in the window has ended */
+    /* a task without an instance is refused and stores nothing */
+    cJSON *bad = cJSON_Parse("{\"id\":\"Z\",\"elementId\":\"review\",\"createdAt\":\"2026-01-01T00:00:00Z\"}");
+    assert_int_equal(an_ingest_task(t.db, "t1", "task.created", bad, "proc_q", 1), FM_EINVAL);
+    assert_int_equal(fm_test_db_int(&t, "SELECT count(*) FROM task_times"), 3);
+    assert_int_equal(fm_db_readers_lent(t.db), 0);
+    cJSON_Delete(bad);
+    cJSON_Delete(m);
+    cJSON_Delete(m2);
+    fm_test_db_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(times),
         cmocka_unit_test(percentiles),
         cmocka_unit_test(ingest_one_history),
+        cmocka_unit_test(task_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

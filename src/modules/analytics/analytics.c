@@ -2,7 +2,8 @@
  * analytics.c — Process Analytics (9014): the routes. Metrics of a process over a time
  * window (counts, durations, SLA, series per period, versions, elements), bottlenecks,
  * path variants, a heatmap (Process Views' SVG coloured by counts or durations), the
- * tenant dashboard, reports as CSV or JSON, SLA targets and the ingestion status. The
+ * tenant dashboard, reports as CSV or JSON (also mailed on a schedule:
+ * analytics_report.c), SLA targets and the ingestion status. The
  * numbers come from analytics_stats.c over what analytics_ingest.c recorded;
  * docs/analytics.md is the contract.
  */
@@ -189,31 +190,6 @@ static int dashboard(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break; a leading = + - @
- * is prefixed with ' so a spreadsheet does not run it as a formula. */
-static void csv_field(fm_buf_t *b, const cJSON *v)
-{
-    if (!v || cJSON_IsNull(v))
-        return;
-    if (cJSON_IsNumber(v)) {
-        fm_buf_addf(b, "%.17g", v->valuedouble);
-        return;
-    }
-    const char *s = cJSON_IsString(v) ? v->valuestring : "";
-    bool quote = strpbrk(s, ",\"\r\n") || strchr("=+-@", *s);
-    if (quote)
-        fm_buf_adds(b, "\"");
-    if (*s && strchr("=+-@", *s))
-        fm_buf_adds(b, "'");
-    for (; *s; s++) {
-        if (*s == '"')
-            fm_buf_adds(b, "\"");
-        fm_buf_add(b, s, 1);
-    }
-    if (quote)
-        fm_buf_adds(b, "\"");
-}
-
 static int report(fm_req_t *r)
 {
     static const fm_field_t fields[] = {
@@ -257,25 +233,7 @@ static int report(fm_req_t *r)
         return fm_reply_json(r, 200, o);
     }
     fm_buf_t b = FM_BUF_INIT;
-    const cJSON *row, *c;
-    bool header = false;
-    cJSON_ArrayForEach(row, rows)
-    {
-        if (!header) {
-            int i = 0;
-            cJSON_ArrayForEach(c, row) fm_buf_addf(&b, "%s%s", i++ ? "," : "", c->string);
-            fm_buf_adds(&b, "\r\n");
-            header = true;
-        }
-        int i = 0;
-        cJSON_ArrayForEach(c, row)
-        {
-            if (i++)
-                fm_buf_adds(&b, ",");
-            csv_field(&b, c);
-        }
-        fm_buf_adds(&b, "\r\n");
-    }
+    an_rows_csv(rows, &b);
     cJSON_Delete(rows);
     if (b.oom) {
         fm_buf_release(&b);
@@ -315,6 +273,21 @@ static int status(fm_req_t *r)
     return fm_reply_json(r, 200, o);
 }
 
+static int sched_create(fm_req_t *r)
+{
+    return an_schedule_create(r, db_of(r));
+}
+
+static int sched_list(fm_req_t *r)
+{
+    return an_schedule_list(r, db_of(r));
+}
+
+static int sched_delete(fm_req_t *r)
+{
+    return an_schedule_delete(r, db_of(r));
+}
+
 static const fm_route_t routes[] = {
     { FM_GET, "/analytics/processes/{id}", process_metrics, 0, "analytics:read" },
     { FM_GET, "/analytics/processes/{id}/bottlenecks", bottlenecks, 0, "analytics:read" },
@@ -324,6 +297,9 @@ static const fm_route_t routes[] = {
     { FM_GET, "/analytics/dashboard", dashboard, 0, "analytics:read" },
     { FM_POST, "/analytics/reports", report, FM_R_JSON, "analytics:write" },
     { FM_GET, "/analytics/status", status, 0, "analytics:read" },
+    { FM_POST, "/analytics/reports/schedules", sched_create, FM_R_JSON, "analytics:write" },
+    { FM_GET, "/analytics/reports/schedules", sched_list, 0, "analytics:read" },
+    { FM_DELETE, "/analytics/reports/schedules/{id}", sched_delete, 0, "analytics:write" },
 };
 
 const fm_module_t fm_analytics_module = {

@@ -5,6 +5,10 @@
  * active, an end reads the instance's history from the engine's public route
  * (GET /executions/{id}/history through fm_call_system, the tenant's own view) and
  * writes its element visits, path, duration and incident count in one transaction.
+ * `task.*` events of tasks that belong to an instance record when each user task was
+ * created, first assigned (claimed) and ended: waiting and working time, and queues.
+ * `analytics.report.due` (a report schedule fired in Scheduling) mails a report
+ * (analytics_report.c).
  *
  * Backfill: at first start (and resumed after a restart by its stored cursor) the worker
  * pages through every tenant's instances (GET /executions) and ingests those it does not
@@ -29,6 +33,7 @@
 
 typedef struct item {
     char *tenant, *instance, *process, *type;
+    char *data;     /* a task.* event: the task (JSON text) */
     int version;
     int64_t at_ms;
     struct item *next;
@@ -42,7 +47,7 @@ static struct {
     item_t *head, *tail;
     size_t depth;
     bool stop, running, busy, backfilled, dropped;
-    int sub;
+    int sub, task_sub, report_sub;
 } G = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .idle_cv = PTHREAD_COND_INITIALIZER };
 
 int64_t an_parse_time(const char *s)
@@ -428,6 +433,119 @@ static void reconcile_active(void)
     }
 }
 
+/* ---- user tasks: waiting and working time, queues ---- */
+
+static int64_t task_time(const cJSON *task, const char *key)
+{
+    return an_parse_time(cJSON_GetStringValue(cJSON_GetObjectItem(task, key)));
+}
+
+/* One task event inside the caller's write transaction. */
+static int task_in(fm_dbc_t *w, const char *tenant, const char *type, const cJSON *task, const char *process,
+                   int version)
+{
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(task, "id"));
+    const char *inst = cJSON_GetStringValue(cJSON_GetObjectItem(task, "processInstanceId"));
+    const char *el = cJSON_GetStringValue(cJSON_GetObjectItem(task, "elementId"));
+    int64_t created = task_time(task, "createdAt"), updated = task_time(task, "updatedAt");
+    if (!id || !inst || !el || !process || created < 0 || !type || strncmp(type, "task.", 5))
+        return FM_EINVAL;
+    const char *kind = type + 5;
+    bool assigned = cJSON_IsString(cJSON_GetObjectItem(task, "assignee"));
+    int64_t claimed = -1, ended = -1;
+    const char *state = "open";
+    if (!strcmp(kind, "created"))
+        claimed = assigned ? created : -1;
+    else if (!strcmp(kind, "assigned"))
+        claimed = assigned ? (updated >= 0 ? updated : created) : -1;
+    else if (!strcmp(kind, "completed")) {
+        int64_t at = task_time(task, "completedAt");
+        ended = at >= 0 ? at : updated;
+        state = "completed";
+    } else if (!strcmp(kind, "cancelled")) {
+        ended = updated >= 0 ? updated : created;
+        state = "cancelled";
+    } else
+        return FM_OK;
+    /* The first assignee counts (an unclaim does not restart the wait); an end is final. */
+    return fm_dbq_run(w,
+                        "INSERT INTO task_times(tenant_id, task_id, instance_id, process_id, version, element_id, "
+                        "created_ms, claimed_ms, ended_ms, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                        "nullif(?8, -1), nullif(?9, -1), ?10) ON CONFLICT(tenant_id, task_id) DO UPDATE SET "
+                        "claimed_ms = coalesce(claimed_ms, excluded.claimed_ms), "
+                        "ended_ms = coalesce(ended_ms, excluded.ended_ms), "
+                        "state = CASE WHEN state = 'open' THEN excluded.state ELSE state END",
+                        "ssssisIIIs", tenant, id, inst, process, version, el, created, claimed, ended, state);
+}
+
+int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSON *task, const char *process,
+                   int version)
+{
+    an_task_t t = { tenant, type, task, process, version };
+    int rc = an_ingest_tasks(db, &t, 1);
+    return rc;
+}
+
+int an_ingest_tasks(fm_db_t *db, const an_task_t *t, int n)
+{
+    /* a single bad event is refused; in a batch it is skipped, not the batch */
+    if (n == 1) {
+        fm_dbc_t *w = fm_dbq_write_begin(db);
+        return w ? fm_dbq_write_end(w, task_in(w, t->tenant, t->type, t->task, t->process, t->version)) : FM_EDB;
+    }
+    fm_dbc_t *w = fm_dbq_write_begin(db);
+    if (!w)
+        return FM_EDB;
+    int rc = FM_OK;
+    for (int i = 0; i < n && rc == FM_OK; i++) {
+        rc = task_in(w, t[i].tenant, t[i].type, t[i].task, t[i].process, t[i].version);
+        if (rc == FM_EINVAL)
+            rc = FM_OK;
+    }
+    return fm_dbq_write_end(w, rc);
+}
+
+typedef struct proc_of {
+    char process[160];
+    int version;
+} proc_of_t;
+
+static int proc_row(const fm_dbrow_t *row, void *arg)
+{
+    proc_of_t *p = arg;
+    fm_dbrow_copy(row, 0, p->process, sizeof(p->process));
+    p->version = (int)fm_dbrow_int(row, 1);
+    return FM_OK;
+}
+
+/* Worker: the task's instance gives its process (recorded here, else asked of the
+ * engine); false when it is unknown. */
+static bool task_process(item_t *it, proc_of_t *p)
+{
+    p->process[0] = '\0';
+    p->version = 0;
+    fm_dbq_read_one(G.db, "SELECT process_id, version FROM instances WHERE tenant_id = ? AND id = ?", proc_row, p,
+                    "ss", it->tenant, it->instance);
+    if (!p->process[0]) {
+        char path[200];
+        snprintf(path, sizeof(path), "/executions/%s", it->instance);
+        int status = 0;
+        char *out = NULL;
+        if (strlen(it->instance) < 120 && fm_call_system(it->tenant, FM_GET, path, NULL, &status, &out) == FM_OK &&
+            status == 200) {
+            cJSON *j = cJSON_Parse(out);
+            const char *proc = cJSON_GetStringValue(cJSON_GetObjectItem(j, "processId"));
+            const cJSON *ver = cJSON_GetObjectItem(j, "version");
+            if (proc)
+                snprintf(p->process, sizeof(p->process), "%s", proc);
+            p->version = cJSON_IsNumber(ver) ? ver->valueint : 0;
+            cJSON_Delete(j);
+        }
+        free(out);
+    }
+    return p->process[0] != '\0';
+}
+
 /* ---- the queue ---- */
 
 static void item_free(item_t *it)
@@ -436,7 +554,77 @@ static void item_free(item_t *it)
     free(it->instance);
     free(it->process);
     free(it->type);
+    free(it->data);
     free(it);
+}
+
+/* Loop thread: appends to the worker's queue (or marks the loss when it is full). */
+static void enqueue(item_t *it)
+{
+    pthread_mutex_lock(&G.mu);
+    if (!it || !it->tenant || !it->instance || !it->process || !it->type || G.depth >= QUEUE_MAX) {
+        G.dropped = true;   /* the next backfill pass finds it */
+        if (it)
+            item_free(it);
+    } else {
+        if (G.tail)
+            G.tail->next = it;
+        else
+            G.head = it;
+        G.tail = it;
+        G.depth++;
+        pthread_cond_signal(&G.cv);
+    }
+    pthread_mutex_unlock(&G.mu);
+}
+
+/* task.created|assigned|completed|cancelled of a task that belongs to an instance. */
+static void on_task_event(const bus_event_t *ev, void *arg)
+{
+    (void)arg;
+    const char *kind = ev->type + strlen("task.");
+    if (strcmp(kind, "created") && strcmp(kind, "assigned") && strcmp(kind, "completed") && strcmp(kind, "cancelled"))
+        return;
+    cJSON *d = cJSON_Parse(ev->data);
+    const char *inst = cJSON_GetStringValue(cJSON_GetObjectItem(d, "processInstanceId"));
+    const char *el = cJSON_GetStringValue(cJSON_GetObjectItem(d, "elementId"));
+    if (inst && el && ev->tenant && ev->data) {
+        item_t *it = calloc(1, sizeof(*it));
+        if (it) {
+            it->tenant = strdup(ev->tenant);
+            it->instance = strdup(inst);
+            it->process = strdup("");
+            it->type = malloc(strlen(ev->type) + 1);
+            if (it->type)
+                strcpy(it->type, ev->type);
+            it->data = strdup(ev->data);
+        }
+        if (it && !it->data) {
+            item_free(it);
+            it = NULL;
+        }
+        enqueue(it);
+    }
+    cJSON_Delete(d);
+}
+
+/* A report schedule fired (Scheduling's event action): the worker mails the report. */
+static void on_report_due(const bus_event_t *ev, void *arg)
+{
+    (void)arg;
+    cJSON *d = cJSON_Parse(ev->data);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(d, "reportScheduleId"));
+    if (id && ev->tenant && strlen(id) < 64) {
+        item_t *it = calloc(1, sizeof(*it));
+        if (it) {
+            it->tenant = strdup(ev->tenant);
+            it->instance = strdup(id);
+            it->process = strdup(ev->id ? ev->id : "");
+            it->type = strdup("report");
+        }
+        enqueue(it);
+    }
+    cJSON_Delete(d);
 }
 
 static void on_event(const bus_event_t *ev, void *arg)
@@ -458,21 +646,7 @@ static void on_event(const bus_event_t *ev, void *arg)
             it->version = cJSON_IsNumber(ver) ? ver->valueint : 0;
             it->at_ms = an_parse_time(ev->time);
         }
-        pthread_mutex_lock(&G.mu);
-        if (!it || !it->tenant || !it->instance || !it->process || !it->type || G.depth >= QUEUE_MAX) {
-            G.dropped = true;   /* the next backfill pass finds it */
-            if (it)
-                item_free(it);
-        } else {
-            if (G.tail)
-                G.tail->next = it;
-            else
-                G.head = it;
-            G.tail = it;
-            G.depth++;
-            pthread_cond_signal(&G.cv);
-        }
-        pthread_mutex_unlock(&G.mu);
+        enqueue(it);
     }
     cJSON_Delete(d);
 }
@@ -532,10 +706,28 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&G.mu);
         an_history_t hs[BATCH];
         cJSON *entries[BATCH];
-        int nh = 0;
+        int nh = 0, nt = 0;
+        /* task events of the batch, written in one transaction in their order */
+        an_task_t ts[BATCH];
+        cJSON *tj[BATCH];
+        struct { proc_of_t p; } tp[BATCH];
         for (int i = 0; i < nb; i++) {
             if (!strcmp(batch[i]->type, "started")) {
                 handle(batch[i]);
+                continue;
+            }
+            if (!strcmp(batch[i]->type, "report")) {
+                int rc = an_report_fire(G.db, batch[i]->tenant, batch[i]->instance, batch[i]->process);
+                if (rc != FM_OK)
+                    fm_log_msg(FM_LOG_WARN, "analytics: a scheduled report was not sent", batch[i]->instance);
+                continue;
+            }
+            if (batch[i]->data) {
+                if (task_process(batch[i], &tp[nt].p) && (tj[nt] = cJSON_Parse(batch[i]->data))) {
+                    ts[nt] = (an_task_t){ batch[i]->tenant, batch[i]->type, tj[nt], tp[nt].p.process,
+                                          tp[nt].p.version };
+                    nt++;
+                }
                 continue;
             }
             if (fetch_history(batch[i]->tenant, batch[i]->instance, &entries[nh]) == FM_OK) {
@@ -547,6 +739,10 @@ static void *worker(void *arg)
         if (nh && an_ingest_histories(G.db, hs, nh) != FM_OK)
             fm_log_msg(FM_LOG_WARN, "analytics: a batch of ended instances was not ingested; the next start retries it",
                        NULL);
+        if (nt && an_ingest_tasks(G.db, ts, nt) != FM_OK)
+            fm_log_msg(FM_LOG_WARN, "analytics: a batch of task events was not recorded", NULL);
+        for (int i = 0; i < nt; i++)
+            cJSON_Delete(tj[i]);
         for (int i = 0; i < nh; i++)
             cJSON_Delete(entries[i]);
         for (int i = 0; i < nb; i++)
@@ -577,8 +773,21 @@ int an_ingest_start(fm_mod_t *m)
     G.sub = bus_subscribe("execution.instance.*", on_event, NULL);
     if (G.sub < 0)
         return G.sub;
+    G.task_sub = bus_subscribe("task.*", on_task_event, NULL);
+    if (G.task_sub < 0) {
+        bus_unsubscribe(G.sub);
+        return G.task_sub;
+    }
+    G.report_sub = bus_subscribe(AN_REPORT_DUE, on_report_due, NULL);
+    if (G.report_sub < 0) {
+        bus_unsubscribe(G.sub);
+        bus_unsubscribe(G.task_sub);
+        return G.report_sub;
+    }
     if (pthread_create(&G.thread, NULL, worker, NULL) != 0) {
         bus_unsubscribe(G.sub);
+        bus_unsubscribe(G.task_sub);
+        bus_unsubscribe(G.report_sub);
         return FM_ENOMEM;
     }
     G.running = true;
@@ -591,6 +800,8 @@ void an_ingest_stop(fm_mod_t *m)
     if (!G.running)
         return;
     bus_unsubscribe(G.sub);
+    bus_unsubscribe(G.task_sub);
+    bus_unsubscribe(G.report_sub);
     pthread_mutex_lock(&G.mu);
     G.stop = true;
     pthread_cond_broadcast(&G.cv);

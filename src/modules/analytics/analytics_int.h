@@ -40,6 +40,20 @@ typedef struct an_history {
 } an_history_t;
 int an_ingest_histories(fm_db_t *db, const an_history_t *h, int n);
 
+/* Records one task.* event (type "task.created" …, the task as the Human Task Service
+ * sends it) of a task of an instance of process/version: created, first assignee, end. */
+int an_ingest_task(fm_db_t *db, const char *tenant, const char *type, const cJSON *task, const char *process,
+                   int version);
+/* Several in one transaction, in order (the worker batches events that arrive together);
+ * one without an instance or creation time is skipped. */
+typedef struct an_task {
+    const char *tenant, *type;
+    const cJSON *task;
+    const char *process;
+    int version;
+} an_task_t;
+int an_ingest_tasks(fm_db_t *db, const an_task_t *t, int n);
+
 /* ---- analytics_stats.c ---- */
 typedef struct an_window {
     const char *tenant, *process;
@@ -59,6 +73,19 @@ int an_dashboard(fm_db_t *db, const char *tenant, int64_t from_ms, int64_t to_ms
 /* Rows of a report: kind "instances" or "elements". */
 int an_report_rows(fm_db_t *db, const an_window_t *w, const char *kind, cJSON *rows);
 int an_sla_set(fm_db_t *db, const char *tenant, const char *process, int64_t target_ms);
+
+/* ---- analytics_report.c ---- */
+/* The event a report schedule's Scheduling action publishes: data {reportScheduleId}. */
+#define AN_REPORT_DUE "analytics.report.due"
+struct fm_buf;
+/* Rows (objects with the same keys) as CSV with a header line. */
+void an_rows_csv(const cJSON *rows, struct fm_buf *b);
+int an_schedule_create(fm_req_t *r, fm_db_t *db);
+int an_schedule_list(fm_req_t *r, fm_db_t *db);
+int an_schedule_delete(fm_req_t *r, fm_db_t *db);
+/* Worker thread: renders report schedule id of tenant and mails it to its recipients
+ * through 9009; event_id keys the sends (a redelivered event sends nothing twice). */
+int an_report_fire(fm_db_t *db, const char *tenant, const char *id, const char *event_id);
 
 /* Percentile p (0..100) of n sorted values, nearest rank. */
 double an_percentile(const int64_t *sorted, size_t n, double p);

@@ -134,6 +134,206 @@ static int elem_row(const fm_dbrow_t *row, void *arg)
     return vals_add(&e->d, fm_dbrow_int(row, 2));
 }
 
+/* ---- user tasks: waiting vs working, queues ---- */
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static cJSON *find_element(cJSON *arr, const char *id)
+{
+    cJSON *x;
+    cJSON_ArrayForEach(x, arr)
+    {
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(x, "elementId"));
+        if (e && !strcmp(e, id))
+            return x;
+    }
+    return NULL;
+}
+
+/* The element's entry (a user task with only open tasks has no finished visit yet). */
+static cJSON *element_entry(cJSON *arr, const char *id)
+{
+    cJSON *o = find_element(arr, id);
+    if (o)
+        return o;
+    vals_t none = { 0 };
+    o = dist_json(&none);
+    cJSON_AddStringToObject(o, "elementId", id);
+    cJSON_AddStringToObject(o, "elementType", "userTask");
+    cJSON_AddNumberToObject(o, "totalMs", 0);
+    cJSON_AddNumberToObject(o, "shareOfCycleTime", 0);
+    cJSON_AddItemToArray(arr, o);
+    return o;
+}
+
+static cJSON *split_json(vals_t *a)
+{
+    qsort(a->v, a->n, sizeof(int64_t), cmp_i64);
+    cJSON *o = dist_json(a);
+    double total = 0;
+    for (size_t i = 0; i < a->n; i++)
+        total += (double)a->v[i];
+    cJSON_AddNumberToObject(o, "totalMs", total);
+    return o;
+}
+
+typedef struct split_ctx {
+    cJSON *arr;
+    char cur[256];
+    vals_t wait, work;
+} split_ctx_t;
+
+static void split_flush(split_ctx_t *s)
+{
+    if (!s->cur[0])
+        return;
+    cJSON *o = element_entry(s->arr, s->cur);
+    cJSON_AddItemToObject(o, "waiting", split_json(&s->wait));
+    cJSON_AddItemToObject(o, "working", split_json(&s->work));
+    s->wait.n = s->work.n = 0;
+    s->cur[0] = '\0';
+}
+
+/* A completed task: waiting = created -> first assignee (or -> completed when it never
+ * had one), working = first assignee -> completed. */
+static int split_row(const fm_dbrow_t *row, void *arg)
+{
+    split_ctx_t *s = arg;
+    const char *id = fm_dbrow_str(row, 0);
+    if (strcmp(id, s->cur)) {
+        split_flush(s);
+        snprintf(s->cur, sizeof(s->cur), "%s", id);
+    }
+    int64_t created = fm_dbrow_int(row, 1), ended = fm_dbrow_int(row, 3);
+    int64_t claimed = fm_dbrow_null(row, 2) ? ended : fm_dbrow_int(row, 2);
+    if (claimed < created)
+        claimed = created;
+    if (claimed > ended)
+        claimed = ended;
+    int rc = vals_add(&s->wait, claimed - created);
+    return rc == FM_OK ? vals_add(&s->work, ended - claimed) : rc;
+}
+
+static int queue_row(const fm_dbrow_t *row, void *arg)
+{
+    cJSON *o = element_entry(arg, fm_dbrow_str(row, 0));
+    cJSON *q = cJSON_GetObjectItem(o, "queue");
+    if (!q) {
+        q = cJSON_AddObjectToObject(o, "queue");
+        cJSON_AddNumberToObject(q, "now", 0);
+        cJSON_AddNumberToObject(q, "waitingNow", 0);
+        cJSON_AddNumberToObject(q, "workingNow", 0);
+        cJSON_AddNumberToObject(q, "maxInWindow", 0);
+    }
+    if (fm_dbrow_ncols(row) == 3) {
+        int64_t open = fm_dbrow_int(row, 1), waiting = fm_dbrow_int(row, 2);
+        cJSON_SetNumberValue(cJSON_GetObjectItem(q, "now"), (double)open);
+        cJSON_SetNumberValue(cJSON_GetObjectItem(q, "waitingNow"), (double)waiting);
+        cJSON_SetNumberValue(cJSON_GetObjectItem(q, "workingNow"), (double)(open - waiting));
+    } else
+        cJSON_SetNumberValue(cJSON_GetObjectItem(q, "maxInWindow"), (double)fm_dbrow_int(row, 1));
+    return FM_OK;
+}
+
+/* The most tasks open at once per element: starts come in time order, ends are sorted,
+ * then merged. */
+typedef struct peak_ctx {
+    cJSON *arr;
+    char cur[256];
+    vals_t starts, ends;
+} peak_ctx_t;
+
+static int peak_flush(peak_ctx_t *p)
+{
+    if (!p->cur[0])
+        return FM_OK;
+    qsort(p->ends.v, p->ends.n, sizeof(int64_t), cmp_i64);
+    int64_t q = 0, best = 0;
+    size_t i = 0, j = 0;
+    while (i < p->starts.n) {
+        if (j < p->ends.n && p->ends.v[j] <= p->starts.v[i]) {
+            q--;
+            j++;
+        } else {
+            q++;
+            i++;
+            if (q > best)
+                best = q;
+        }
+    }
+    cJSON *o = element_entry(p->arr, p->cur);
+    cJSON *queue = cJSON_GetObjectItem(o, "queue");
+    if (!queue) {
+        queue = cJSON_AddObjectToObject(o, "queue");
+        cJSON_AddNumberToObject(queue, "now", 0);
+        cJSON_AddNumberToObject(queue, "waitingNow", 0);
+        cJSON_AddNumberToObject(queue, "workingNow", 0);
+        cJSON_AddNumberToObject(queue, "maxInWindow", 0);
+    }
+    cJSON_SetNumberValue(cJSON_GetObjectItem(queue, "maxInWindow"), (double)best);
+    p->starts.n = p->ends.n = 0;
+    p->cur[0] = '\0';
+    return FM_OK;
+}
+
+static int peak_row(const fm_dbrow_t *row, void *arg)
+{
+    peak_ctx_t *p = arg;
+    const char *id = fm_dbrow_str(row, 0);
+    if (strcmp(id, p->cur)) {
+        peak_flush(p);
+        snprintf(p->cur, sizeof(p->cur), "%s", id);
+    }
+    int rc = vals_add(&p->starts, fm_dbrow_int(row, 1));
+    if (rc == FM_OK && !fm_dbrow_null(row, 2))
+        rc = vals_add(&p->ends, fm_dbrow_int(row, 2));
+    return rc;
+}
+
+#define TASK_WHERE "tenant_id = ?1 AND process_id = ?2 AND (?5 = 0 OR version = ?5)"
+
+/* Adds waiting/working (completed tasks created in the window) and queue (open tasks now;
+ * the most open at once during the window) to the user task elements of arr. */
+static int task_split(fm_dbc_t *c, const an_window_t *w, cJSON *arr)
+{
+    split_ctx_t s = { .arr = arr };
+    int rc = fm_dbq_each(c,
+                         "SELECT element_id, created_ms, claimed_ms, ended_ms FROM task_times WHERE " TASK_WHERE
+                         " AND created_ms >= ?3 AND created_ms < ?4 AND state = 'completed' "
+                         "ORDER BY element_id LIMIT ?6",
+                         split_row, &s, "ssIIii", w->tenant, w->process, w->from_ms, w->to_ms, w->version,
+                         AN_READ_MAX);
+    if (rc == FM_OK)
+        split_flush(&s);
+    free(s.wait.v);
+    free(s.work.v);
+    if (rc == FM_OK)
+        rc = fm_dbq_each(c,
+                         "SELECT element_id, count(*), sum(claimed_ms IS NULL) FROM task_times WHERE " TASK_WHERE
+                         " AND ended_ms IS NULL AND ?3 <= ?4 GROUP BY element_id ORDER BY element_id",
+                         queue_row, arr, "ssIIi", w->tenant, w->process, w->from_ms, w->to_ms, w->version);
+    /* The most tasks open at once in [from, to): +1 at each creation (or at from for
+     * those open then), -1 at each end, in time order with ends first at a tie. */
+    if (rc == FM_OK) {
+        peak_ctx_t pk = { .arr = arr };
+        rc = fm_dbq_each(c,
+                         "SELECT element_id, max(created_ms, ?3), CASE WHEN ended_ms < ?4 THEN ended_ms END "
+                         "FROM task_times WHERE " TASK_WHERE " AND created_ms < ?4 AND (ended_ms IS NULL OR "
+                         "ended_ms > ?3) ORDER BY element_id, created_ms LIMIT ?6",
+                         peak_row, &pk, "ssIIii", w->tenant, w->process, w->from_ms, w->to_ms, w->version,
+                         AN_READ_MAX);
+        if (rc == FM_OK)
+            rc = peak_flush(&pk);
+        free(pk.starts.v);
+        free(pk.ends.v);
+    }
+    return rc;
+}
+
 static int elements(fm_dbc_t *c, const an_window_t *w, int64_t cycle_total, cJSON *arr)
 {
     elem_ctx_t e = { .arr = arr, .cycle_total = cycle_total };
@@ -145,7 +345,7 @@ static int elements(fm_dbc_t *c, const an_window_t *w, int64_t cycle_total, cJSO
     if (rc == FM_OK)
         elem_flush(&e);
     free(e.d.v);
-    return rc;
+    return rc == FM_OK ? task_split(c, w, arr) : rc;
 }
 
 static int64_t cycle_total(fm_dbc_t *c, const an_window_t *w)
@@ -277,8 +477,16 @@ int an_process_metrics(fm_db_t *db, const an_window_t *w, int64_t period_ms, cJS
 
 static int cmp_total_desc(const void *x, const void *y)
 {
-    double a = cJSON_GetObjectItem(*(cJSON *const *)x, "totalMs")->valuedouble;
-    double b = cJSON_GetObjectItem(*(cJSON *const *)y, "totalMs")->valuedouble;
+    const cJSON *ox = *(cJSON *const *)x, *oy = *(cJSON *const *)y;
+    double a = cJSON_GetObjectItem(ox, "totalMs")->valuedouble;
+    double b = cJSON_GetObjectItem(oy, "totalMs")->valuedouble;
+    if (a != b)
+        return a < b ? 1 : -1;
+    /* at equal time, the longer queue now first */
+    const cJSON *qa = cJSON_GetObjectItem(cJSON_GetObjectItem(ox, "queue"), "now");
+    const cJSON *qb = cJSON_GetObjectItem(cJSON_GetObjectItem(oy, "queue"), "now");
+    a = qa ? qa->valuedouble : 0;
+    b = qb ? qb->valuedouble : 0;
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
@@ -320,7 +528,8 @@ int an_bottlenecks(fm_db_t *db, const an_window_t *w, int limit, cJSON **out)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "processId", w->process);
     cJSON_AddNumberToObject(o, "cycleTimeTotalMs", (double)cycle);
-    cJSON_AddStringToObject(o, "rankedBy", "totalMs: the element's share of all completed instances' cycle time");
+    cJSON_AddStringToObject(o, "rankedBy", "totalMs: the element's share of all completed instances' cycle time; "
+                                           "at equal time, queue.now (open user tasks at the element)");
     cJSON *items = cJSON_AddArrayToObject(o, "items");
     for (int i = 0; i < k; i++) {
         if (i < limit) {
