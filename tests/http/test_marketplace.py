@@ -320,3 +320,29 @@ def test_tampered_prompt_refused(srv):
                         title="Unprocessable Content")
     assert "signature" in pr["detail"], pr
     assert srv.req("GET", 8012, "/prompts/inv-summary-" + name, headers=t).status == 404
+
+
+def test_screenshots_are_the_processes_drawn(srv):
+    """Each process of a package has a screenshot: its diagram as SVG, drawn from the
+    signed content (docs/marketplace.md)."""
+    name = unique_name("shot").lower()
+    pkg = package(name)
+    pkg["processes"] = pkg["processes"] + [{"name": "Second " + name, "bpmn": process_xml("second")}]
+    pub = publish(srv, pkg)
+    got = assert_json(srv.get(P, "/marketplace/" + pub["id"]))
+    shots = got["screenshots"]
+    assert [s["url"] for s in shots] == ["/marketplace/%s/screenshots/%d" % (pub["id"], i) for i in (1, 2)], shots
+    assert shots[1]["process"] == "Second " + name and shots[0]["mediaType"] == "image/svg+xml", shots
+    other = srv.tenant_headers("marketshot")   # any tenant may look before installing
+    for i, pid in ((1, None), (2, "second")):
+        r = srv.req("GET", P, shots[i - 1]["url"], headers=other)
+        assert r.status == 200 and r.headers.get("content-type", "").startswith("image/svg+xml"), r
+        svg = r.body.decode()
+        assert svg.startswith("<svg") or svg.startswith("<?xml"), svg[:80]
+        assert "<rect" in svg or "<circle" in svg, svg[:200]
+    r = srv.req("GET", P, shots[0]["url"] + "?version=1.0.0")
+    assert r.status == 200
+    assert_problem(srv.get(P, "/marketplace/%s/screenshots/3" % pub["id"]), 404)
+    assert_problem(srv.get(P, "/marketplace/%s/screenshots/0" % pub["id"]), 422)
+    assert_problem(srv.get(P, "/marketplace/%s/screenshots/1?version=9.9.9" % pub["id"]), 404)
+    assert_problem(srv.get(P, "/marketplace/pkg_nope/screenshots/1"), 404)

@@ -250,7 +250,65 @@ static int get(fm_req_t *r)
     int rc = market_get(db_of(r), fm_req_param(r, "id"), &o);
     if (rc == FM_ENOTFOUND)
         return fm_reply_problem(r, 404, NULL, NULL, NULL, "no package '%s'", fm_req_param(r, "id"));
-    return rc == FM_OK ? fm_reply_json(r, 200, o) : rc;
+    if (rc != FM_OK)
+        return rc;
+    /* a screenshot per process of the latest version: its diagram as Process Views draws it */
+    cJSON *shots = cJSON_AddArrayToObject(o, "screenshots");
+    const cJSON *x;
+    int n = 0;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(cJSON_GetObjectItem(o, "contents"), "processes"))
+    {
+        char url[200];
+        snprintf(url, sizeof(url), "/marketplace/%s/screenshots/%d", fm_req_param(r, "id"), ++n);
+        cJSON *sh = cJSON_CreateObject();
+        cJSON_AddItemToObject(sh, "process", cJSON_Duplicate(x, true));
+        cJSON_AddStringToObject(sh, "url", url);
+        cJSON_AddStringToObject(sh, "mediaType", "image/svg+xml");
+        cJSON_AddItemToArray(shots, sh);
+    }
+    return fm_reply_json(r, 200, o);
+}
+
+/* GET /marketplace/{id}/screenshots/{n}?version=: process n (1-based, in package order)
+ * of that version (default the latest) drawn as SVG from its BPMN (its BPMNDI, else the
+ * automatic layout), rendered from the signed content on each request. */
+static int screenshot(fm_req_t *r)
+{
+    char vb[40];
+    const char *version = fm_req_query(r, "version", vb, sizeof(vb)), *ns = fm_req_param(r, "n");
+    char *end = NULL;
+    long n = strtol(ns, &end, 10);
+    if (end == ns || *end || n < 1 || n > MARKET_MAX_MODELS)
+        return fm_reply_invalid(r, "n", "the number of a process in the package (1 to 50)");
+    market_version_t v;
+    int rc = market_version_read(db_of(r), fm_req_param(r, "id"), version, &v);
+    if (rc != FM_OK) {
+        free(v.content);
+        return rc == FM_ENOTFOUND ? fm_reply_problem(r, 404, NULL, NULL, NULL, "no package '%s'%s%s",
+                                                     fm_req_param(r, "id"), version ? " at version " : "",
+                                                     version ? version : "")
+                                  : rc;
+    }
+    cJSON *c = cJSON_Parse(v.content);
+    free(v.content);
+    const char *xml = str(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "processes"), (int)n - 1), "bpmn");
+    if (!xml) {
+        cJSON_Delete(c);
+        return fm_reply_problem(r, 404, NULL, NULL, NULL, "package '%s' has no process %ld", fm_req_param(r, "id"),
+                                n);
+    }
+    char err[300] = "";
+    bpmn_model_t *m = bpmn_parse(xml, strlen(xml), err, sizeof(err));
+    cJSON_Delete(c);
+    cJSON *view = m ? bpmn_view(m, NULL, 0) : NULL;
+    char *svg = view ? bpmn_svg(view) : NULL;
+    cJSON_Delete(view);
+    bpmn_free(m);
+    if (!svg)
+        return fm_reply_problem(r, 500, NULL, NULL, NULL, "the process could not be drawn: %s", err);
+    rc = fm_reply_raw(r, 200, "image/svg+xml", svg, strlen(svg));
+    free(svg);
+    return rc;
 }
 
 static int version_get(fm_req_t *r)
@@ -334,6 +392,7 @@ static const fm_route_t routes[] = {
     { FM_GET, "/marketplace/search", search, 0, "marketplace:read" },
     { FM_GET, "/marketplace/{id}", get, 0, "marketplace:read" },
     { FM_GET, "/marketplace/{id}/versions/{version}", version_get, 0, "marketplace:read" },
+    { FM_GET, "/marketplace/{id}/screenshots/{n}", screenshot, 0, "marketplace:read" },
     { FM_POST, "/marketplace/{id}/install", install, FM_R_BODY, "marketplace:install" },
     { FM_POST, "/marketplace/{id}/ratings", rate, FM_R_JSON, "marketplace:install" },
 };
