@@ -548,6 +548,25 @@ int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, .
     return rc;
 }
 
+int fm_dbq_read_text(fm_db_t *db, const char *sql, char *out, size_t len, const char *fmt, ...)
+{
+    if (len)
+        out[0] = 0;
+    fm_dbc_t *c = fm_dbq_reader(db);
+    if (!c)
+        return FM_EDB;
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = str_va(c, sql, &s, fmt, &ap);
+    va_end(ap);
+    fm_dbq_reader_done(c);
+    if (rc == FM_OK && len)
+        snprintf(out, len, "%s", s ? s : "");
+    free(s);
+    return rc;
+}
+
 int fm_dbq_read_page(fm_db_t *db, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...)
 {
     *total = 0;

@@ -139,6 +139,8 @@ int fm_dbq_read_obj(fm_db_t *db, const char *sql, const char *hints, cJSON **out
 int fm_dbq_read_array(fm_db_t *db, const char *sql, const char *hints, cJSON *into, const char *fmt, ...);
 int fm_dbq_read_int(fm_db_t *db, const char *sql, int64_t *out, const char *fmt, ...);
 int fm_dbq_read_str(fm_db_t *db, const char *sql, char **out, const char *fmt, ...);
+/* The same into a buffer (cut to len - 1 bytes; "" for NULL), for ids and names. */
+int fm_dbq_read_text(fm_db_t *db, const char *sql, char *out, size_t len, const char *fmt, ...);
 int fm_dbq_read_page(fm_db_t *db, const fm_dbq_page_t *p, cJSON *into, int *total, const char *fmt, ...);
 
 /* ---- the current row (column i from 0) ---- */

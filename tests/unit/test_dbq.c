@@ -286,6 +286,13 @@ static void errors_map_once(void **state)
     assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, "s", "none"), FM_ENOTFOUND);
     assert_int_equal(n, 0);
     assert_int_equal(fm_dbq_read_int(t->db, "SELECT i FROM t WHERE id = ?", &n, ""), FM_EDB);
+    /* one text into a buffer: cut to fit, "" when absent */
+    char buf[3] = "zz";
+    assert_int_equal(fm_dbq_read_text(t->db, "SELECT id FROM t WHERE id = ?", buf, sizeof(buf), "s", "dup"), FM_OK);
+    assert_string_equal(buf, "du");
+    assert_int_equal(fm_dbq_read_text(t->db, "SELECT id FROM t WHERE id = ?", buf, sizeof(buf), "s", "none"),
+                     FM_ENOTFOUND);
+    assert_string_equal(buf, "");
     assert_int_equal(fm_db_readers_lent(t->db), 0);
     /* one statement in a write of its own: no row changed is FM_ENOTFOUND */
     assert_int_equal(fm_dbq_write(t->db, "UPDATE t SET i = ? WHERE id = ?", "is", 7, "dup"), FM_OK);

@@ -32,13 +32,8 @@ static int event(fm_dbc_t *w, const char *type, const char *id, const char *tena
 
 int prompt_resolve(fm_db_t *db, const char *tenant, const char *ref, char *id, size_t idlen)
 {
-    char *got = NULL;
-    int rc = fm_dbq_read_str(db, "SELECT id FROM prompts WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)", &got, "ss",
-                             tenant, ref);
-    if (rc == FM_OK)
-        snprintf(id, idlen, "%s", got ? got : "");
-    free(got);
-    return rc;
+    return fm_dbq_read_text(db, "SELECT id FROM prompts WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)", id, idlen,
+                            "ss", tenant, ref);
 }
 
 /* ---- writing ---- */
