@@ -149,9 +149,11 @@ def test_database_stops_growing_under_steady_load(ret):
         sizes.append(db_bytes(ret))
     print("execution.db, WAL after each round (bytes):", sizes)
     files = [s[0] for s in sizes]
-    # the first rounds set the working size (checkpoints lag a little behind the load,
-    # so it settles within a factor of two); without removal each round would add its
-    # 150 x 2 KB of variables alone, 2.4 MB over the eight
-    assert max(files[4:]) <= 2 * max(files[:4]), sizes
+    # the file grows only when a checkpoint first copies the working set into it (when
+    # that happens depends on the machine's load): at most twice over the eight rounds,
+    # where without removal every checkpointed round would add its 150 x 2 KB of
+    # variables (2.4 MB over the eight)
+    grew = sum(1 for a, b in zip(files, files[1:]) if b > a)
+    assert grew <= 2, sizes
     assert files[-1] < 8 * 150 * 2000 / 2, sizes
     assert all(s[1] <= (64 << 20) + (8 << 20) for s in sizes), sizes
